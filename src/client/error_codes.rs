@@ -1,0 +1,1 @@
+//! Catalogue of IngestionErrorCode names (protocol.md §7.3).

@@ -1,0 +1,190 @@
+//! Azure Storage over SAS URLs (what the DM hands out): blobs, queues and tables, host-style
+//! (`https://acct.queue.core.windows.net/q?sas`) and path-style (`http://127.0.0.1:P/acct/q?sas`,
+//! as Azurite and `kingest emulator` serve them).
+
+pub mod blob;
+pub mod queue;
+pub mod table;
+
+use std::fmt;
+
+use crate::client::error::{Error, Result};
+use crate::client::redact::redact;
+use crate::client::retry::RetryPolicy;
+
+pub use queue::QueueMessage;
+
+/// The `x-ms-version` we send. Accepted by Azurite 3.35 and the cloud.
+pub const STORAGE_VERSION: &str = "2025-07-05";
+
+/// A storage resource URL with its SAS. `Display`/`Debug` never show the signature; only the
+/// HTTP layer reads the secret through [`SasUrl::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct SasUrl {
+    url: url::Url,
+}
+
+impl SasUrl {
+    pub fn parse(s: &str) -> Result<Self> {
+        let url = url::Url::parse(s.trim())
+            .map_err(|e| Error::Invalid(format!("not a URL ({e}): {}", redact(s))))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(Error::Invalid(format!(
+                "not an http(s) storage URL: {}",
+                redact(s)
+            )));
+        }
+        Ok(SasUrl { url })
+    }
+
+    /// Path-style when the host is an IP address or localhost (Azurite, the emulator).
+    pub fn is_path_style(&self) -> bool {
+        matches!(
+            self.url.host(),
+            Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_))
+        ) || self.url.host_str() == Some("localhost")
+    }
+
+    fn segments(&self) -> Vec<String> {
+        self.url
+            .path_segments()
+            .map(|s| {
+                s.filter(|p| !p.is_empty())
+                    .map(|p| {
+                        percent_encoding::percent_decode_str(p)
+                            .decode_utf8_lossy()
+                            .into_owned()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Storage account name: first path segment (path-style) or first host label.
+    pub fn account(&self) -> String {
+        if self.is_path_style() {
+            self.segments().into_iter().next().unwrap_or_default()
+        } else {
+            self.url
+                .host_str()
+                .unwrap_or_default()
+                .split('.')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        }
+    }
+
+    /// Queue, container or table name (the first path segment after the account).
+    pub fn object_name(&self) -> String {
+        let skip = usize::from(self.is_path_style());
+        let mut name = self.segments().into_iter().nth(skip).unwrap_or_default();
+        // Tables may be addressed as `Table(PartitionKey=…)`: keep just the name.
+        if let Some(i) = name.find('(') {
+            name.truncate(i);
+        }
+        name
+    }
+
+    /// The path after the object name (a blob name inside a container), decoded.
+    pub fn sub_path(&self) -> String {
+        let skip = 1 + usize::from(self.is_path_style());
+        self.segments()
+            .into_iter()
+            .skip(skip)
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// The URL of `name` inside this container (same SAS). `/` in the name is kept.
+    pub fn child(&self, name: &str) -> SasUrl {
+        let mut url = self.url.clone();
+        if let Ok(mut segs) = url.path_segments_mut() {
+            segs.pop_if_empty();
+            for part in name.split('/') {
+                segs.push(part);
+            }
+        }
+        SasUrl { url }
+    }
+
+    /// The URL of the object this one lives in (a blob's container), same SAS.
+    pub fn parent(&self) -> SasUrl {
+        let mut url = self.url.clone();
+        if let Ok(mut segs) = url.path_segments_mut() {
+            segs.pop_if_empty().pop();
+        }
+        SasUrl { url }
+    }
+
+    /// The request URL for `suffix` (e.g. `/messages`) plus extra query pairs, SAS kept.
+    pub(crate) fn request_url(&self, suffix: &str, params: &[(&str, &str)]) -> url::Url {
+        let mut url = self.url.clone();
+        if !suffix.is_empty() {
+            let path = format!("{}{}", url.path().trim_end_matches('/'), suffix);
+            url.set_path(&path);
+        }
+        if !params.is_empty() {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in params {
+                q.append_pair(k, v);
+            }
+        }
+        url
+    }
+
+    /// The full URL including the secret. Only for requests and for messages to the service.
+    pub fn expose(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// Scheme, host and path: no query at all.
+    pub fn without_query(&self) -> String {
+        let mut u = self.url.clone();
+        u.set_query(None);
+        u.to_string()
+    }
+
+    /// The SAS query string (without `?`), secret included.
+    pub fn sas(&self) -> Option<&str> {
+        self.url.query()
+    }
+
+    /// Query parameter value (decoded), e.g. `se` for the expiry.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.url
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    pub fn redacted(&self) -> String {
+        redact(self.url.as_str())
+    }
+}
+
+impl fmt::Display for SasUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for SasUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SasUrl({})", self.redacted())
+    }
+}
+
+/// The storage client: one reqwest client, one retry policy, used for every blob, queue and
+/// table call. Cheap to clone.
+#[derive(Clone)]
+pub struct Storage {
+    pub(crate) http: reqwest::Client,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl Storage {
+    pub fn new(http: reqwest::Client, retry: RetryPolicy) -> Self {
+        Storage { http, retry }
+    }
+}

@@ -1,0 +1,3 @@
+//! The emulator's HTTP surface: Kusto mgmt and path-style Azure Storage on one listener.
+
+pub mod storage;
