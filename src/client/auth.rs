@@ -27,3 +27,224 @@ impl std::fmt::Display for Secret {
         f.write_str("REDACTED")
     }
 }
+
+use std::sync::Arc;
+
+use azure_core::credentials::TokenCredential;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use tokio::sync::Mutex;
+
+use crate::client::AuthMethod;
+use crate::client::error::{Error, Result};
+
+/// Where the bearer token for the Kusto endpoint comes from.
+pub struct Authenticator {
+    source: Source,
+    /// Cached token and its expiry; azure_identity does not cache (dependencies.md).
+    cache: Mutex<Option<(Secret, DateTime<Utc>)>>,
+    scope: Mutex<Option<String>>,
+    ingest_url: String,
+}
+
+enum Source {
+    None,
+    Static(Secret),
+    Credential(Arc<dyn TokenCredential>),
+}
+
+/// Refresh this long before the token expires.
+const EXPIRY_SLACK_SECS: i64 = 300;
+
+impl Authenticator {
+    pub fn new(method: &AuthMethod, ingest_url: &str) -> Result<Self> {
+        let source = match resolve(method, ingest_url) {
+            AuthMethod::None => Source::None,
+            AuthMethod::Token(t) => Source::Static(t),
+            AuthMethod::Cli => Source::Credential(
+                azure_identity::AzureCliCredential::new(None).map_err(cred_err)?,
+            ),
+            AuthMethod::ManagedIdentity { client_id } => {
+                let options = azure_identity::ManagedIdentityCredentialOptions {
+                    user_assigned_id: client_id.map(azure_identity::UserAssignedId::ClientId),
+                    ..Default::default()
+                };
+                Source::Credential(
+                    azure_identity::ManagedIdentityCredential::new(Some(options)).map_err(cred_err)?,
+                )
+            }
+            AuthMethod::ClientSecret { tenant_id, client_id, secret } => Source::Credential(
+                azure_identity::ClientSecretCredential::new(
+                    &tenant_id,
+                    client_id,
+                    azure_core::credentials::Secret::from(secret.expose().to_string()),
+                    None,
+                )
+                .map_err(cred_err)?,
+            ),
+            AuthMethod::WorkloadIdentity => Source::Credential(
+                azure_identity::WorkloadIdentityCredential::new(None).map_err(cred_err)?,
+            ),
+            AuthMethod::Auto => Source::None,
+        };
+        Ok(Authenticator {
+            source,
+            cache: Mutex::new(None),
+            scope: Mutex::new(None),
+            ingest_url: ingest_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self.source {
+            Source::None => "none",
+            Source::Static(_) => "static token",
+            Source::Credential(_) => "Azure credential",
+        }
+    }
+
+    /// The `Authorization` header value, if any.
+    pub async fn header(&self, http: &reqwest::Client) -> Result<Option<String>> {
+        match &self.source {
+            Source::None => Ok(None),
+            Source::Static(t) => Ok(Some(format!("Bearer {}", t.expose()))),
+            Source::Credential(cred) => {
+                let mut cache = self.cache.lock().await;
+                if let Some((tok, exp)) = cache.as_ref()
+                    && *exp - ChronoDuration::seconds(EXPIRY_SLACK_SECS) > Utc::now()
+                {
+                    return Ok(Some(format!("Bearer {}", tok.expose())));
+                }
+                let scope = self.scope(http).await;
+                let token = cred
+                    .get_token(&[scope.as_str()], None)
+                    .await
+                    .map_err(|e| Error::Auth(format!("could not get a token for {scope}: {e}")))?;
+                let exp = DateTime::from_timestamp(token.expires_on.unix_timestamp(), 0)
+                    .unwrap_or_else(Utc::now);
+                let secret = Secret::new(token.token.secret());
+                *cache = Some((secret.clone(), exp));
+                Ok(Some(format!("Bearer {}", secret.expose())))
+            }
+        }
+    }
+
+    /// Forget a cached token (after a 401).
+    pub async fn invalidate(&self) {
+        *self.cache.lock().await = None;
+    }
+
+    /// The AAD scope: `KustoServiceResourceId` from `/v1/rest/auth/metadata`, else the engine URL.
+    async fn scope(&self, http: &reqwest::Client) -> String {
+        let mut cached = self.scope.lock().await;
+        if let Some(s) = cached.as_ref() {
+            return s.clone();
+        }
+        let scope = fetch_resource_id(http, &self.ingest_url)
+            .await
+            .unwrap_or_else(|| engine_url(&self.ingest_url))
+            .trim_end_matches('/')
+            .to_string()
+            + "/.default";
+        *cached = Some(scope.clone());
+        scope
+    }
+}
+
+async fn fetch_resource_id(http: &reqwest::Client, ingest_url: &str) -> Option<String> {
+    let resp = http.get(format!("{ingest_url}/v1/rest/auth/metadata")).send().await.ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    let v: serde_json::Value = resp.json().await.ok()?;
+    let aad = v.get("AzureAD")?;
+    let mut id = aad.get("KustoServiceResourceId")?.as_str()?.to_string();
+    if aad.get("LoginMfaRequired").and_then(|m| m.as_bool()) == Some(true) {
+        id = id.replace(".kusto.", ".kustomfa.");
+    }
+    Some(id)
+}
+
+fn cred_err(e: azure_core::Error) -> Error {
+    Error::Auth(format!("could not set up the credential: {e}"))
+}
+
+/// `auto` → a static token when given, nothing for loopback endpoints, else the Azure CLI.
+pub fn resolve(method: &AuthMethod, ingest_url: &str) -> AuthMethod {
+    match method {
+        AuthMethod::Auto if is_loopback(ingest_url) => AuthMethod::None,
+        AuthMethod::Auto => AuthMethod::Cli,
+        other => other.clone(),
+    }
+}
+
+/// True for localhost and 127.0.0.0/8 / ::1 endpoints (the emulator, Azurite).
+pub fn is_loopback(url: &str) -> bool {
+    match url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn is_ip_or_local(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost") || d.eq_ignore_ascii_case("onebox.dev.kusto.windows.net"),
+        _ => true,
+    }
+}
+
+/// The ingest (DM) URL of a cluster: `ingest-` is put before the host unless it is already
+/// there, or the host is localhost or an IP address (protocol.md §1.1).
+pub fn ingest_url_for(cluster: &str) -> Result<String> {
+    let mut url = url::Url::parse(cluster.trim())
+        .map_err(|e| Error::Invalid(format!("--cluster is not a URL ({e}): {cluster}")))?;
+    let host = url.host_str().ok_or_else(|| Error::Invalid(format!("--cluster has no host: {cluster}")))?.to_string();
+    let skip = url.host().map(|h| is_ip_or_local(&h)).unwrap_or(true) || host.starts_with("ingest-");
+    if !skip {
+        url.set_host(Some(&format!("ingest-{host}")))
+            .map_err(|e| Error::Invalid(format!("cannot derive the ingest URL from {cluster}: {e}")))?;
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// The engine URL of an ingest URL (`ingest-` removed).
+pub fn engine_url(ingest_url: &str) -> String {
+    ingest_url.replacen("://ingest-", "://", 1).trim_end_matches('/').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ingest_url_derivation() {
+        assert_eq!(
+            ingest_url_for("https://help.westeurope.kusto.windows.net").unwrap(),
+            "https://ingest-help.westeurope.kusto.windows.net"
+        );
+        assert_eq!(
+            ingest_url_for("https://ingest-help.kusto.windows.net/").unwrap(),
+            "https://ingest-help.kusto.windows.net"
+        );
+        assert_eq!(ingest_url_for("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(ingest_url_for("http://localhost:9").unwrap(), "http://localhost:9");
+        assert_eq!(ingest_url_for("http://[::1]:9").unwrap(), "http://[::1]:9");
+        assert!(ingest_url_for("not a url").is_err());
+    }
+
+    #[test]
+    fn auto_resolution() {
+        assert_eq!(resolve(&AuthMethod::Auto, "http://127.0.0.1:1"), AuthMethod::None);
+        assert_eq!(resolve(&AuthMethod::Auto, "https://ingest-x.kusto.windows.net"), AuthMethod::Cli);
+        let t = AuthMethod::Token(Secret::new("t"));
+        assert_eq!(resolve(&t, "http://127.0.0.1:1"), t);
+        assert_eq!(engine_url("https://ingest-x.y.kusto.windows.net/"), "https://x.y.kusto.windows.net");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("eyJhbGciOi.secret");
+        assert_eq!(format!("{s} {s:?}"), "REDACTED Secret(REDACTED)");
+    }
+}

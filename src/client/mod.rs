@@ -25,7 +25,7 @@ use std::time::Duration;
 use crate::client::mgmt::V1Table;
 use crate::client::notifications::{DiscardReport, DiscardSelector};
 use crate::client::retry::RetryPolicy;
-use crate::client::storage::SasUrl;
+use crate::client::storage::{SasUrl, Storage};
 use crate::client::wire::{NotificationKind, StatusEntity};
 
 /// Called with upload progress; must be cheap.
@@ -64,74 +64,215 @@ pub struct ClientConfig {
 /// The one client all front doors use. Cheap to clone.
 #[derive(Clone)]
 pub struct IngestClient {
-    _private: (),
+    inner: Arc<Inner>,
 }
 
-#[allow(unused_variables)]
+struct Inner {
+    ingest_url: String,
+    http: reqwest::Client,
+    storage: Storage,
+    auth: auth::Authenticator,
+    retry: RetryPolicy,
+    cache: tokio::sync::Mutex<Option<Arc<IngestionResources>>>,
+    ranking: std::sync::Mutex<resources::AccountRanking>,
+}
+
+/// Resources and the identity token are refreshed after this long (as the SDKs do).
+pub const RESOURCES_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+const USER_AGENT: &str = concat!("kingest/", env!("CARGO_PKG_VERSION"));
+
 impl IngestClient {
     pub fn new(cfg: ClientConfig) -> Result<Self> {
-        todo!()
+        let ingest_url = cfg.ingest_url.trim().trim_end_matches('/').to_string();
+        let parsed = url::Url::parse(&ingest_url)
+            .map_err(|e| Error::Invalid(format!("ingest URL '{ingest_url}' is not a URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::Invalid(format!("ingest URL '{ingest_url}' must be http(s)")));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(cfg.timeout)
+            .build()
+            .map_err(|e| Error::Invalid(format!("cannot build the HTTP client: {e}")))?;
+        let auth = auth::Authenticator::new(&cfg.auth, &ingest_url)?;
+        Ok(IngestClient {
+            inner: Arc::new(Inner {
+                storage: Storage::new(http.clone(), cfg.retry.clone()),
+                ingest_url,
+                http,
+                auth,
+                retry: cfg.retry,
+                cache: tokio::sync::Mutex::new(None),
+                ranking: std::sync::Mutex::new(resources::AccountRanking::default()),
+            }),
+        })
     }
+
     pub fn ingest_url(&self) -> &str {
-        todo!()
+        &self.inner.ingest_url
     }
+
+    /// The storage client (shared HTTP connection pool and retry policy).
+    pub fn storage(&self) -> &Storage {
+        &self.inner.storage
+    }
+
     /// Cached resources and identity token (1 h).
     pub async fn resources(&self) -> Result<Arc<IngestionResources>> {
-        todo!()
+        {
+            let cache = self.inner.cache.lock().await;
+            if let Some(r) = cache.as_ref()
+                && chrono::Utc::now() - r.fetched_at < RESOURCES_TTL
+                && !r.identity_token.is_empty()
+            {
+                return Ok(r.clone());
+            }
+        }
+        self.refresh_resources().await
     }
+
     /// Fetch resources and token now, replacing the cache.
     pub async fn refresh_resources(&self) -> Result<Arc<IngestionResources>> {
-        todo!()
+        let table = mgmt::primary(self.mgmt("NetDefaultDB", ".get ingestion resources").await?, "resources")?;
+        let list = resources::parse_resources(&table)?;
+        for kind in [ResourceKind::SecuredReadyForAggregationQueue, ResourceKind::TempStorage] {
+            if !list.iter().any(|r| r.kind == kind) {
+                return Err(Error::BadResponse(format!("the service returned no {} resource", kind.name())));
+            }
+        }
+        let token_table =
+            mgmt::primary(self.mgmt("NetDefaultDB", ".get kusto identity token").await?, "identity token")?;
+        let token = resources::parse_identity_token(&token_table)?;
+        let now = chrono::Utc::now();
+        let fresh = Arc::new(IngestionResources {
+            resources: list,
+            fetched_at: now,
+            identity_token: auth::Secret::new(token),
+            token_fetched_at: now,
+        });
+        *self.inner.cache.lock().await = Some(fresh.clone());
+        Ok(fresh)
     }
+
     /// Approximate message count of every queue resource.
     pub async fn queue_depths(&self) -> Result<Vec<(Resource, Result<u64>)>> {
-        todo!()
+        let res = self.resources().await?;
+        let queues: Vec<Resource> = res.resources.iter().filter(|r| r.kind.is_queue()).cloned().collect();
+        let counts = futures::future::join_all(
+            queues.iter().map(|r| self.inner.storage.approximate_message_count(&r.url)),
+        )
+        .await;
+        Ok(queues.into_iter().zip(counts).collect())
     }
+
     /// Upload and enqueue one source.
     pub async fn submit(&self, req: SubmitRequest, progress: ProgressFn) -> Result<Submitted> {
-        todo!()
+        submit::submit(self, req, progress).await
     }
+
     /// Read one status entity.
-    pub async fn table_status(
-        &self,
-        table: &SasUrl,
-        partition_key: &str,
-        row_key: &str,
-    ) -> Result<Option<StatusEntity>> {
-        todo!()
+    pub async fn table_status(&self, table: &SasUrl, partition_key: &str, row_key: &str) -> Result<Option<StatusEntity>> {
+        let entity = self.inner.storage.get_entity(table, partition_key, row_key).await?;
+        Ok(entity.as_ref().map(StatusEntity::from_map))
     }
+
     /// Peek up to `n` notifications across all queues of `kind`; changes nothing.
-    pub async fn peek(
-        &self,
-        kind: NotificationKind,
-        n: usize,
-    ) -> Result<Vec<ReceivedNotification>> {
-        todo!()
+    pub async fn peek(&self, kind: NotificationKind, n: usize) -> Result<Vec<ReceivedNotification>> {
+        notifications::read(self, kind, n, None).await
     }
+
     /// Receive (dequeue) up to `n` with a visibility timeout.
-    pub async fn receive(
-        &self,
-        kind: NotificationKind,
-        n: usize,
-        visibility: Duration,
-    ) -> Result<Vec<ReceivedNotification>> {
-        todo!()
+    pub async fn receive(&self, kind: NotificationKind, n: usize, visibility: Duration) -> Result<Vec<ReceivedNotification>> {
+        notifications::read(self, kind, n, Some(visibility)).await
     }
+
     /// Delete one received notification by its pop receipt.
     pub async fn delete(&self, msg: &ReceivedNotification) -> Result<()> {
-        todo!()
+        let receipt = msg.pop_receipt.as_deref().ok_or_else(|| {
+            Error::Invalid("this message was peeked, not received: it has no pop receipt to delete it with".into())
+        })?;
+        self.inner.storage.delete_message(&msg.queue, &msg.message_id, receipt).await
     }
+
     /// Receive, append matching ones to `archive` (JSON lines, flushed), then delete them.
-    pub async fn discard(
-        &self,
-        kind: NotificationKind,
-        selector: DiscardSelector,
-        archive: &Path,
-    ) -> Result<DiscardReport> {
-        todo!()
+    pub async fn discard(&self, kind: NotificationKind, selector: DiscardSelector, archive: &Path) -> Result<DiscardReport> {
+        notifications::discard(self, kind, selector, archive).await
     }
+
     /// A management command on the ingest endpoint.
     pub async fn mgmt(&self, database: &str, csl: &str) -> Result<Vec<V1Table>> {
-        todo!()
+        let url = format!("{}/v1/rest/mgmt", self.inner.ingest_url);
+        let body = mgmt::request_body(database, csl);
+        self.inner
+            .retry
+            .run(|| async {
+                let mut req = self
+                    .inner
+                    .http
+                    .post(&url)
+                    .header("Accept", "application/json")
+                    .header("Accept-Encoding", "gzip,deflate")
+                    .header("Content-Type", "application/json; charset=utf-8")
+                    .header("x-ms-version", "2024-12-12")
+                    .header("x-ms-client-request-id", format!("KIngest.execute;{}", uuid::Uuid::new_v4()))
+                    .header("x-ms-app", "kingest")
+                    .header("x-ms-client-version", format!("Kusto.kingest:{{{}}}", env!("CARGO_PKG_VERSION")))
+                    .body(body.clone());
+                if let Some(h) = self.inner.auth.header(&self.inner.http).await? {
+                    req = req.header("Authorization", h);
+                }
+                let resp = req.send().await.map_err(|e| transport_error(&e))?;
+                let status = resp.status().as_u16();
+                let retry_after = retry_after(resp.headers());
+                let bytes = resp.bytes().await.map_err(|e| transport_error(&e))?;
+                if (200..300).contains(&status) {
+                    mgmt::parse_response(&bytes)
+                } else {
+                    if status == 401 {
+                        self.inner.auth.invalidate().await;
+                    }
+                    Err(mgmt::parse_error(status, retry_after, &bytes))
+                }
+            })
+            .await
     }
+
+    pub(crate) fn record_storage_result(&self, account: &str, ok: bool) {
+        if let Ok(mut r) = self.inner.ranking.lock() {
+            r.record(account, ok, chrono::Utc::now());
+        }
+    }
+
+    pub(crate) fn ranked<'a>(&self, urls: impl IntoIterator<Item = &'a SasUrl>) -> Vec<SasUrl> {
+        match self.inner.ranking.lock() {
+            Ok(r) => r.order(urls, chrono::Utc::now()),
+            Err(_) => urls.into_iter().cloned().collect(),
+        }
+    }
+}
+
+/// A reqwest failure as a typed error, without the URL (it may carry a SAS).
+pub(crate) fn transport_error(e: &reqwest::Error) -> Error {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "broken response body"
+    } else {
+        "request failed"
+    };
+    let mut detail = String::new();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        detail = s.to_string();
+        src = s.source();
+    }
+    Error::Transient(redact::redact(&if detail.is_empty() { what.to_string() } else { format!("{what}: {detail}") }))
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare from Azure and ignored).
+pub(crate) fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+    h.get("retry-after")?.to_str().ok()?.trim().parse::<u64>().ok().map(Duration::from_secs)
 }

@@ -81,3 +81,384 @@ pub struct Submitted {
     /// Where the status entity lives, when reporting to a table.
     pub status_entity: Option<(SasUrl, String, String)>,
 }
+
+use std::io::Write;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::{GzEncoder, MultiGzDecoder};
+use tokio::io::AsyncReadExt;
+
+use crate::client::error::{Error, Result};
+use crate::client::resources::ResourceKind;
+use crate::client::wire::{
+    IngestionMessage, IngestionStatusInTable, MAX_QUEUE_MESSAGE_BYTES, StatusEntity,
+};
+use crate::client::{IngestClient, ProgressFn};
+
+/// Compressed bytes per Put Block; a source that fits in one goes up as a single Put Blob.
+pub const BLOCK_SIZE: usize = 4 * 1024 * 1024;
+/// Local bytes read per step.
+const READ_CHUNK: usize = 256 * 1024;
+/// At most this many storage resources are tried, as the SDKs do.
+const MAX_ATTEMPTS: usize = 3;
+
+/// How a source travels: gzipped by us, or as it is (binary formats, `.gz`/`.zip`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Gzip,
+    AsIs { gz: bool },
+}
+
+/// Counts bytes written through a decoder: the exact uncompressed size of a `.gz` source.
+#[derive(Default)]
+struct Counter(u64);
+impl Write for Counter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0 += b.len() as u64;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Blob name: `{db}__{table}__{sourceId}__{file}[.gz]`.
+pub fn blob_name(database: &str, table: &str, source_id: &uuid::Uuid, file_name: &str, gzip: bool) -> String {
+    let clean: String = file_name
+        .chars()
+        .map(|c| if c.is_control() || matches!(c, '\\' | '/' | '?' | '#') { '_' } else { c })
+        .collect();
+    format!("{database}__{table}__{source_id}__{clean}{}", if gzip { ".gz" } else { "" })
+}
+
+pub(crate) async fn submit(client: &IngestClient, req: SubmitRequest, progress: ProgressFn) -> Result<Submitted> {
+    validate(&req)?;
+    let path_text = req.path.to_string_lossy().to_string();
+    let format = match req.format {
+        Some(f) => f,
+        None => DataFormat::from_path(&path_text).ok_or_else(|| {
+            Error::Invalid(format!("cannot tell the format of '{path_text}' from its extension: pass a format (e.g. --format csv)"))
+        })?,
+    };
+    let meta = tokio::fs::metadata(&req.path)
+        .await
+        .map_err(|e| Error::Invalid(format!("cannot read '{path_text}': {e}")))?;
+    if !meta.is_file() {
+        return Err(Error::Invalid(format!("'{path_text}' is not a file")));
+    }
+    let lower = path_text.to_ascii_lowercase();
+    let encoding = if lower.ends_with(".gz") {
+        Encoding::AsIs { gz: true }
+    } else if lower.ends_with(".zip") || !format.is_compressible() {
+        Encoding::AsIs { gz: false }
+    } else {
+        Encoding::Gzip
+    };
+    let file_name = req.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "data".into());
+    let source_id = req.source_id.unwrap_or_else(uuid::Uuid::new_v4);
+    let name = blob_name(&req.database, &req.table, &source_id, &file_name, encoding == Encoding::Gzip);
+    let resources = client.resources().await?;
+
+    // Upload: ranked containers, at most 3 attempts, each from the start of the file.
+    let containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
+    let mut last_err = None;
+    let mut uploaded = None;
+    for container in containers.iter().take(MAX_ATTEMPTS) {
+        let blob = container.child(&name);
+        match upload(client, &req, &blob, encoding, source_id, meta.len(), &progress).await {
+            Ok(done) => {
+                client.record_storage_result(&container.account(), true);
+                uploaded = Some((blob, done));
+                break;
+            }
+            Err(e @ (Error::Io(_) | Error::Invalid(_))) => return Err(e),
+            Err(e) => {
+                tracing::warn!(container = %container, error = %e, "upload failed; trying the next container");
+                client.record_storage_result(&container.account(), false);
+                last_err = Some(e);
+            }
+        }
+    }
+    let Some((blob, (raw_data_size, uploaded_bytes))) = uploaded else {
+        return Err(last_err.unwrap_or_else(|| Error::Invalid("the service offered no TempStorage container".into())));
+    };
+
+    // Status entity before the message, so the DM always finds it.
+    let reports = req.report_level != ReportLevel::None;
+    let mut status_entity = None;
+    if reports && req.report_method.uses_table() {
+        let table = resources.of_kind(ResourceKind::IngestionsStatusTable).next().cloned().ok_or_else(|| {
+            Error::Invalid("table reporting asked for, but the service offered no IngestionsStatusTable".into())
+        })?;
+        let key = source_id.to_string();
+        let props = StatusEntity::pending_properties(&key, &blob.without_query(), &req.database, &req.table, chrono::Utc::now());
+        client.storage().insert_entity(&table, &props).await?;
+        status_entity = Some((table, key.clone(), key));
+    }
+
+    let message = build_message(&req, format, &source_id, &blob, raw_data_size, resources.identity_token.expose(), status_entity.as_ref());
+    let text = message.to_queue_text();
+    if text.len() > MAX_QUEUE_MESSAGE_BYTES {
+        return Err(Error::Invalid(format!(
+            "the ingestion message is {} bytes once encoded, over Azure's {} byte queue limit: use a mapping reference instead of an inline mapping, or fewer tags",
+            text.len(),
+            MAX_QUEUE_MESSAGE_BYTES
+        )));
+    }
+    let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
+    let mut last_err = None;
+    for queue in queues.iter().take(MAX_ATTEMPTS) {
+        match client.storage().put_message(queue, &text, None, None).await {
+            Ok(m) => {
+                client.record_storage_result(&queue.account(), true);
+                return Ok(Submitted {
+                    source_id,
+                    blob,
+                    queue: queue.clone(),
+                    message_id: m.message_id,
+                    format,
+                    raw_data_size,
+                    uploaded_bytes,
+                    status_entity,
+                });
+            }
+            Err(e) => {
+                tracing::warn!(queue = %queue, error = %e, "posting the message failed; trying the next queue");
+                client.record_storage_result(&queue.account(), false);
+                last_err = Some(e);
+            }
+        }
+    }
+    Err(last_err.unwrap_or_else(|| Error::Invalid("the service offered no ingestion queue".into())))
+}
+
+fn validate(req: &SubmitRequest) -> Result<()> {
+    if req.database.trim().is_empty() {
+        return Err(Error::Invalid("a database is required".into()));
+    }
+    if req.table.trim().is_empty() {
+        return Err(Error::Invalid("a table is required".into()));
+    }
+    if req.mapping.is_some() && req.mapping_reference.is_some() {
+        return Err(Error::Invalid("give either a mapping reference or an inline mapping, not both".into()));
+    }
+    if let Some(m) = &req.mapping
+        && serde_json::from_str::<serde_json::Value>(m).map(|v| !v.is_array()).unwrap_or(true)
+    {
+        return Err(Error::Invalid("the inline mapping must be a JSON array".into()));
+    }
+    if let Some(t) = &req.creation_time
+        && crate::client::wire::parse_timestamp_str(t).is_none()
+    {
+        return Err(Error::Invalid(format!("creation time '{t}' is not a date/time")));
+    }
+    Ok(())
+}
+
+/// The ingestion message with every field of protocol.md §4.
+pub fn build_message(
+    req: &SubmitRequest,
+    format: DataFormat,
+    source_id: &uuid::Uuid,
+    blob: &SasUrl,
+    raw_data_size: u64,
+    identity_token: &str,
+    status_entity: Option<&(SasUrl, String, String)>,
+) -> IngestionMessage {
+    let mut props = serde_json::Map::new();
+    props.insert("authorizationContext".into(), identity_token.into());
+    props.insert("format".into(), format.wire_name().into());
+    if let Some(m) = &req.mapping_reference {
+        props.insert("ingestionMappingReference".into(), m.clone().into());
+    }
+    if let Some(m) = &req.mapping {
+        props.insert("ingestionMapping".into(), m.clone().into());
+    }
+    if req.mapping.is_some() || req.mapping_reference.is_some() {
+        props.insert("ingestionMappingType".into(), format.mapping_kind().into());
+    }
+    if !req.tags.is_empty() {
+        props.insert("tags".into(), serde_json::to_string(&req.tags).unwrap_or_default().into());
+    }
+    if !req.ingest_if_not_exists.is_empty() {
+        props.insert("ingestIfNotExists".into(), serde_json::to_string(&req.ingest_if_not_exists).unwrap_or_default().into());
+    }
+    if req.ignore_first_record {
+        props.insert("ignoreFirstRecord".into(), true.into());
+    }
+    if let Some(t) = &req.creation_time {
+        props.insert("creationTime".into(), t.clone().into());
+    }
+    for (k, v) in &req.extra_properties {
+        props.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    IngestionMessage {
+        id: source_id.to_string(),
+        blob_path: blob.expose().to_string(),
+        raw_data_size: Some(raw_data_size),
+        database_name: req.database.clone(),
+        table_name: req.table.clone(),
+        retain_blob_on_success: req.retain_blob_on_success,
+        flush_immediately: req.flush_immediately,
+        ignore_size_limit: false,
+        report_level: req.report_level,
+        report_method: req.report_method,
+        source_message_creation_time: Some(crate::client::wire::format_timestamp(chrono::Utc::now())),
+        ingestion_status_in_table: status_entity.map(|(t, pk, rk)| IngestionStatusInTable {
+            table_connection_string: t.expose().to_string(),
+            partition_key: pk.clone(),
+            row_key: rk.clone(),
+        }),
+        application_for_tracing: Some("kingest".into()),
+        client_version_for_tracing: Some(format!("Kusto.kingest:{{{}}}", env!("CARGO_PKG_VERSION"))),
+        additional_properties: props,
+    }
+}
+
+/// Streams the file to `blob`: read a chunk, (gzip it,) send full blocks as they fill.
+/// Returns (uncompressed size, bytes uploaded).
+async fn upload(
+    client: &IngestClient,
+    req: &SubmitRequest,
+    blob: &SasUrl,
+    encoding: Encoding,
+    source_id: uuid::Uuid,
+    total: u64,
+    progress: &ProgressFn,
+) -> Result<(u64, u64)> {
+    let mut file = tokio::fs::File::open(&req.path).await?;
+    let mut gz = (encoding == Encoding::Gzip).then(|| GzEncoder::new(Vec::new(), Compression::default()));
+    let mut gunzip = (encoding == Encoding::AsIs { gz: true }).then(|| MultiGzDecoder::new(Counter::default()));
+    let mut pending: Vec<u8> = Vec::new();
+    let mut blocks: Vec<String> = Vec::new();
+    let (mut read, mut sent) = (0u64, 0u64);
+    let mut chunk = vec![0u8; READ_CHUNK];
+    let storage = client.storage();
+    progress(Progress { source_id, read, sent, total });
+    loop {
+        let n = file.read(&mut chunk).await?;
+        let eof = n == 0;
+        read += n as u64;
+        if let Some(enc) = gz.as_mut() {
+            enc.write_all(&chunk[..n])?;
+            pending.append(enc.get_mut());
+            if eof && let Some(enc) = gz.take() {
+                pending.extend_from_slice(&enc.finish()?);
+            }
+        } else {
+            if let Some(dec) = gunzip.as_mut() {
+                dec.write_all(&chunk[..n])
+                    .map_err(|e| Error::Invalid(format!("'{}' is not valid gzip: {e}", req.path.display())))?;
+            }
+            pending.extend_from_slice(&chunk[..n]);
+        }
+        // One Put Blob when everything fits in a single block.
+        if eof && blocks.is_empty() {
+            let body = Bytes::from(std::mem::take(&mut pending));
+            let len = body.len() as u64;
+            storage.put_blob(blob, body, None).await?;
+            sent += len;
+            progress(Progress { source_id, read, sent, total });
+            break;
+        }
+        while pending.len() >= BLOCK_SIZE || (eof && !pending.is_empty()) {
+            let take = pending.len().min(BLOCK_SIZE);
+            let body = Bytes::from(pending.drain(..take).collect::<Vec<u8>>());
+            let id = base64::engine::general_purpose::STANDARD.encode(format!("block-{:08}", blocks.len()));
+            storage.put_block(blob, &id, body).await?;
+            blocks.push(id);
+            sent += take as u64;
+            progress(Progress { source_id, read, sent, total });
+        }
+        if eof {
+            storage.put_block_list(blob, &blocks, None).await?;
+            break;
+        }
+        progress(Progress { source_id, read, sent, total });
+    }
+    let raw = match gunzip {
+        Some(dec) => dec.finish().map_err(|e| Error::Invalid(format!("'{}' is not valid gzip: {e}", req.path.display())))?.0,
+        None if req.path.to_string_lossy().to_ascii_lowercase().ends_with(".zip") => zip_uncompressed_size(&req.path).unwrap_or(read),
+        None => read,
+    };
+    Ok((raw, sent))
+}
+
+/// Sum of the entries' uncompressed sizes from the zip's central directory.
+fn zip_uncompressed_size(path: &std::path::Path) -> Option<u64> {
+    let f = std::fs::File::open(path).ok()?;
+    let mut z = zip::ZipArchive::new(f).ok()?;
+    let mut total = 0;
+    for i in 0..z.len() {
+        total += z.by_index_raw(i).ok()?.size();
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_names_follow_the_sdk_pattern() {
+        let id = uuid::Uuid::nil();
+        assert_eq!(
+            blob_name("db", "T", &id, "data.csv", true),
+            "db__T__00000000-0000-0000-0000-000000000000__data.csv.gz"
+        );
+        assert_eq!(blob_name("db", "T", &id, "a/b?.parquet", false), format!("db__T__{id}__a_b_.parquet"));
+    }
+
+    #[test]
+    fn message_has_every_field() {
+        let mut req = SubmitRequest::new("/tmp/x.csv", "db", "T");
+        req.mapping_reference = Some("M".into());
+        req.tags = vec!["a".into(), "ingest-by:b".into()];
+        req.ingest_if_not_exists = vec!["b".into()];
+        req.ignore_first_record = true;
+        req.creation_time = Some("2025-01-01".into());
+        req.flush_immediately = true;
+        req.report_method = ReportMethod::QueueAndTable;
+        req.extra_properties.insert("zipPattern".into(), "*.csv".into());
+        let blob = SasUrl::parse("https://a.blob.core.windows.net/c/b.csv.gz?sp=rw&sig=s").unwrap();
+        let table = SasUrl::parse("https://a.table.core.windows.net/status?sig=t").unwrap();
+        let status = (table, "pk".to_string(), "rk".to_string());
+        let id = uuid::Uuid::new_v4();
+        let m = build_message(&req, DataFormat::Csv, &id, &blob, 42, "tok", Some(&status));
+        let back = IngestionMessage::from_queue_text(&m.to_queue_text()).unwrap();
+        assert_eq!(back, m);
+        let v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+        for k in ["Id", "BlobPath", "RawDataSize", "DatabaseName", "TableName", "RetainBlobOnSuccess", "FlushImmediately",
+            "ReportLevel", "ReportMethod", "SourceMessageCreationTime", "IngestionStatusInTable", "AdditionalProperties"] {
+            assert!(v.get(k).is_some(), "{k}");
+        }
+        assert_eq!(v["ReportMethod"], 2);
+        assert_eq!(v["IngestionStatusInTable"]["RowKey"], "rk");
+        let p = &v["AdditionalProperties"];
+        assert_eq!(p["authorizationContext"], "tok");
+        assert_eq!(p["format"], "csv");
+        assert_eq!(p["ingestionMappingReference"], "M");
+        assert_eq!(p["ingestionMappingType"], "Csv");
+        assert_eq!(p["tags"], "[\"a\",\"ingest-by:b\"]");
+        assert_eq!(p["ingestIfNotExists"], "[\"b\"]");
+        assert_eq!(p["ignoreFirstRecord"], true);
+        assert_eq!(p["creationTime"], "2025-01-01");
+        assert_eq!(p["zipPattern"], "*.csv");
+    }
+
+    #[test]
+    fn validation_catches_bad_requests() {
+        let mut r = SubmitRequest::new("x.csv", "", "T");
+        assert!(validate(&r).is_err());
+        r.database = "db".into();
+        r.mapping = Some("{not json".into());
+        assert!(validate(&r).is_err());
+        r.mapping = Some("[]".into());
+        r.mapping_reference = Some("M".into());
+        assert!(validate(&r).is_err());
+        r.mapping_reference = None;
+        assert!(validate(&r).is_ok());
+    }
+}
