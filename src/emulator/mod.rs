@@ -1,9 +1,261 @@
 //! `kingest emulator`: a local Kusto Data Management service with the Azure Storage subset it
-//! needs, over real HTTP.
+//! needs, over real HTTP. One listener serves mgmt (`/v1/rest/…`) and path-style storage
+//! (`/{account}/…`); a DM worker consumes the ingestion queue through the same HTTP client the
+//! CLI and TUI use, so it can equally run against Azurite (`--storage`).
 
+pub mod connection;
 pub mod dm;
 pub mod engine;
 pub mod faults;
 pub mod http;
 pub mod sas;
 pub mod storage;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::mgmt::V1Table;
+use crate::client::retry::RetryPolicy;
+use crate::client::storage::{SasUrl, Storage};
+use connection::StorageAccount;
+use engine::Engine;
+use sas::{AccountKey, SasResource, ServiceSas};
+
+/// The built-in storage account's name and key (fixed, so URLs are predictable across runs).
+pub const DEFAULT_ACCOUNT: &str = "kingestemu";
+pub const DEFAULT_KEY: &str = "a2luZ2VzdC1lbXVsYXRvci1hY2NvdW50LWtleS1ub3QtYS1zZWNyZXQtMDEyMzQ1Njc4OQ==";
+
+/// Object names, as a real DM names them.
+const INGEST_QUEUES: [&str; 2] = ["readyforaggregation-secured", "readyforaggregation-secured-2"];
+const TEMP_CONTAINERS: [&str; 2] = ["tempstorage", "tempstorage-2"];
+const SUCCESS_QUEUE: &str = "successfulingestions";
+const FAILURE_QUEUE: &str = "failedingestions";
+const STATUS_TABLE: &str = "ingestionsstatus";
+/// Lifetime of the SAS URLs handed out by `.get ingestion resources`.
+const SAS_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    pub listen: SocketAddr,
+    /// A schema script (Kusto commands) to run at start.
+    pub schema: Option<String>,
+    /// An Azure Storage connection string to use instead of the built-in storage.
+    pub storage: Option<String>,
+    pub batch_window: Duration,
+    pub require_token: Option<String>,
+    /// How often the DM polls its queues when idle.
+    pub poll_interval: Duration,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            schema: None,
+            storage: None,
+            batch_window: Duration::from_secs(2),
+            require_token: None,
+            poll_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Signs the SAS URLs handed to clients and to the DM worker.
+pub struct Issuer {
+    pub account: StorageAccount,
+    pub key: AccountKey,
+}
+
+impl Issuer {
+    fn sign(&self, resource: SasResource, permissions: &str, now: DateTime<Utc>) -> String {
+        ServiceSas {
+            account: self.account.name.clone(),
+            resource,
+            permissions: permissions.to_string(),
+            start: Some(now - chrono::TimeDelta::minutes(5)),
+            expiry: now + SAS_LIFETIME,
+        }
+        .token(&self.key)
+    }
+
+    pub fn queue_url(&self, queue: &str, permissions: &str, now: DateTime<Utc>) -> String {
+        let token = self.sign(SasResource::Queue { queue: queue.into() }, permissions, now);
+        format!("{}/{queue}?{token}", self.account.queue_endpoint)
+    }
+
+    pub fn container_url(&self, container: &str, permissions: &str, now: DateTime<Utc>) -> String {
+        let token = self.sign(SasResource::Container { container: container.into() }, permissions, now);
+        format!("{}/{container}?{token}", self.account.blob_endpoint)
+    }
+
+    pub fn table_url(&self, table: &str, permissions: &str, now: DateTime<Utc>) -> String {
+        let token = self.sign(SasResource::Table { table: table.into() }, permissions, now);
+        format!("{}/{table}?{token}", self.account.table_endpoint)
+    }
+
+    /// A read+delete URL for a blob of this account (the DM's own access), else `None`.
+    pub fn blob_admin_url(&self, blob: &SasUrl, now: DateTime<Utc>) -> Option<SasUrl> {
+        let base = SasUrl::parse(&self.account.blob_endpoint).ok()?;
+        if blob.account() != self.account.name || !blob.without_query().starts_with(&base.without_query()) {
+            return None;
+        }
+        let (container, name) = (blob.object_name(), blob.sub_path());
+        let token = self.sign(SasResource::Blob { container: container.clone(), blob: name.clone() }, "rd", now);
+        let url = SasUrl::parse(&format!("{}/{container}?{token}", self.account.blob_endpoint)).ok()?;
+        Some(url.child(&name))
+    }
+
+    /// `.get ingestion resources`: the five resource types with fresh SAS URLs, as a real DM
+    /// scopes them (ingestion queue add-only; notification queues read+process; temp
+    /// containers create/write plus read for the DM's download; status table add/read/update).
+    pub fn resources_table(&self, now: DateTime<Utc>) -> V1Table {
+        let mut t = V1Table::new("Table_0", &[("ResourceTypeName", "string"), ("StorageRoot", "string")]);
+        let mut push = |kind: &str, url: String| t.rows.push(vec![kind.into(), url.into()]);
+        for q in INGEST_QUEUES {
+            push("SecuredReadyForAggregationQueue", self.queue_url(q, "a", now));
+        }
+        push("FailedIngestionsQueue", self.queue_url(FAILURE_QUEUE, "rp", now));
+        push("SuccessfulIngestionsQueue", self.queue_url(SUCCESS_QUEUE, "rp", now));
+        for c in TEMP_CONTAINERS {
+            push("TempStorage", self.container_url(c, "rcw", now));
+        }
+        push("IngestionsStatusTable", self.table_url(STATUS_TABLE, "rau", now));
+        t
+    }
+}
+
+/// State shared by the HTTP handlers.
+#[derive(Clone)]
+pub struct Shared {
+    pub issuer: Arc<Issuer>,
+    pub engine: Arc<Mutex<Engine>>,
+    pub require_token: Option<String>,
+    pub base_url: String,
+}
+
+/// A running emulator. Dropping it does not stop it: call [`Emulator::shutdown`].
+pub struct Emulator {
+    url: String,
+    storage_account: String,
+    pub engine: Arc<Mutex<Engine>>,
+    cancel: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Binds, creates the storage objects, runs the schema and starts the DM worker.
+    pub async fn start(cfg: EmulatorConfig) -> anyhow::Result<Emulator> {
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
+
+        let mut engine = Engine::new();
+        if let Some(schema) = &cfg.schema {
+            engine.load_script(schema).map_err(|e| anyhow::anyhow!("schema: {}", e.message))?;
+        }
+        let engine = Arc::new(Mutex::new(engine));
+
+        let storage_client = Storage::new(
+            reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build()?,
+            RetryPolicy::default(),
+        );
+        let store = Arc::new(storage::Store::new());
+        let (account, key) = match &cfg.storage {
+            None => (
+                StorageAccount::path_style(&base_url, DEFAULT_ACCOUNT),
+                AccountKey::from_base64(DEFAULT_KEY).map_err(anyhow::Error::msg)?,
+            ),
+            Some(cs) => {
+                let (acct, key) = connection::parse(cs)?;
+                (acct, AccountKey::from_base64(&key).map_err(|e| anyhow::anyhow!("AccountKey: {e}"))?)
+            }
+        };
+        let issuer = Arc::new(Issuer { account, key });
+
+        let shared = Shared {
+            issuer: issuer.clone(),
+            engine: engine.clone(),
+            require_token: cfg.require_token.clone(),
+            base_url: base_url.clone(),
+        };
+        let storage_state = http::storage::StorageState {
+            store: store.clone(),
+            account: DEFAULT_ACCOUNT.to_string(),
+            key: issuer.key.clone(),
+            faults: Arc::new(faults::Faults::default()),
+        };
+        let app = http::router(shared, storage_state);
+        let cancel = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let server_cancel = cancel.clone();
+        tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(server_cancel.cancelled_owned());
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "emulator HTTP server stopped");
+            }
+        }));
+
+        // Storage objects: directly in the built-in store, over HTTP for an external account.
+        let now = Utc::now();
+        if cfg.storage.is_none() {
+            for q in INGEST_QUEUES.iter().chain([&SUCCESS_QUEUE, &FAILURE_QUEUE]) {
+                store.create_queue(q);
+            }
+            for c in TEMP_CONTAINERS {
+                store.create_container(c);
+            }
+            store.create_table(STATUS_TABLE);
+        } else {
+            connection::create_objects(&storage_client, &issuer, &INGEST_QUEUES, &TEMP_CONTAINERS, &[SUCCESS_QUEUE, FAILURE_QUEUE], STATUS_TABLE)
+                .await
+                .context("creating queues, containers and the status table in the external storage")?;
+        }
+
+        let parse = |s: String| SasUrl::parse(&s).map_err(|e| anyhow::anyhow!("{e}"));
+        let dm_issuer = issuer.clone();
+        let token_key = issuer.key.clone();
+        let dm = dm::DmConfig {
+            storage: storage_client,
+            ingest_queues: INGEST_QUEUES.iter().map(|q| parse(issuer.queue_url(q, "rp", now))).collect::<anyhow::Result<_>>()?,
+            success_queues: vec![parse(issuer.queue_url(SUCCESS_QUEUE, "a", now))?],
+            failure_queues: vec![parse(issuer.queue_url(FAILURE_QUEUE, "a", now))?],
+            engine: engine.clone(),
+            blob_admin: Arc::new(move |blob| dm_issuer.blob_admin_url(blob, Utc::now())),
+            token_check: Arc::new(move |t| sas::check_identity_token(&token_key, t, Utc::now())),
+            batch_window: cfg.batch_window,
+            poll_interval: cfg.poll_interval,
+        };
+        tasks.push(tokio::spawn(dm::run(dm, cancel.clone())));
+
+        Ok(Emulator { url: base_url, storage_account: issuer.account.name.clone(), engine, cancel, tasks })
+    }
+
+    /// The base URL, which is the ingest URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn storage_account(&self) -> &str {
+        &self.storage_account
+    }
+
+    /// Stops the DM worker and the server and waits for both.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+    }
+
+    /// Resolves when the emulator is asked to stop (for `kingest emulator`).
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+}

@@ -1,0 +1,92 @@
+//! Kusto management endpoints of the emulator: `/v1/rest/mgmt`, `/v1/rest/query`,
+//! `/v1/rest/auth/metadata`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::client::mgmt::V1Table;
+use crate::emulator::Shared;
+
+/// A OneApi error response, as Kusto sends them.
+pub fn one_api_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({"error": {
+        "code": code,
+        "message": message,
+        "@type": "Kusto.Data.Exceptions.KustoBadRequestException",
+        "@message": message,
+        "@context": {"timestamp": crate::client::wire::format_timestamp(chrono::Utc::now()), "serviceAlias": "KINGEST-EMULATOR"},
+        "@permanent": status.is_client_error(),
+    }});
+    (status, [("x-ms-activity-id", uuid::Uuid::new_v4().to_string())], Json(body)).into_response()
+}
+
+fn tables_response(tables: Vec<V1Table>) -> Response {
+    (StatusCode::OK, [("x-ms-activity-id", uuid::Uuid::new_v4().to_string())], Json(json!({"Tables": tables})))
+        .into_response()
+}
+
+fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
+    let Some(want) = &shared.require_token else { return true };
+    headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .is_some_and(|t| t.trim() == want)
+}
+
+/// `POST /v1/rest/mgmt` and `/v1/rest/query`: `{"db","csl","properties"}`.
+pub async fn execute(State(shared): State<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if !authorized(&shared, &headers) {
+        return one_api_error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "This emulator was started with --require-token: send 'Authorization: Bearer <token>'.",
+        );
+    }
+    let Ok(req) = serde_json::from_slice::<Value>(&body) else {
+        return one_api_error(StatusCode::BAD_REQUEST, "General_BadRequest", "The request body is not JSON.");
+    };
+    let Some(csl) = req.get("csl").and_then(Value::as_str) else {
+        return one_api_error(StatusCode::BAD_REQUEST, "General_BadRequest", "The request body has no 'csl'.");
+    };
+    let db = req.get("db").and_then(Value::as_str).filter(|d| !d.is_empty() && *d != "NetDefaultDB");
+    let command = csl.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+    match command.trim_end_matches(';') {
+        ".get ingestion resources" => tables_response(vec![shared.issuer.resources_table(chrono::Utc::now())]),
+        ".get kusto identity token" => {
+            let mut t = V1Table::new("Table_0", &[("AuthorizationContext", "string")]);
+            t.rows.push(vec![crate::emulator::sas::identity_token(&shared.issuer.key, chrono::Utc::now()).into()]);
+            tables_response(vec![t])
+        }
+        _ => {
+            let result = match shared.engine.lock() {
+                Ok(mut engine) => engine.execute(db, csl, chrono::Utc::now()),
+                Err(_) => return one_api_error(StatusCode::INTERNAL_SERVER_ERROR, "General_InternalServerError", "engine state poisoned"),
+            };
+            match result {
+                Ok(t) => tables_response(vec![t]),
+                Err(e) => one_api_error(
+                    StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+                    &e.code,
+                    &e.message,
+                ),
+            }
+        }
+    }
+}
+
+/// `GET /v1/rest/auth/metadata`: a sane answer; the emulator itself never checks AAD tokens.
+pub async fn auth_metadata(State(shared): State<Shared>) -> Response {
+    Json(json!({"AzureAD": {
+        "LoginEndpoint": "https://login.microsoftonline.com",
+        "LoginMfaRequired": false,
+        "KustoClientAppId": "db662dc1-0cfe-4e1c-a843-19a68e65be58",
+        "KustoClientRedirectUri": "https://microsoft/kustoclient",
+        "KustoServiceResourceId": shared.base_url,
+        "FirstPartyAuthorityUrl": "https://login.microsoftonline.com/f8cdef31-a31e-4b4a-93e4-5f571e91255a"
+    }, "dSTS": {}}))
+    .into_response()
+}
