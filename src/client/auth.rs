@@ -60,19 +60,24 @@ impl Authenticator {
         let source = match resolve(method, ingest_url) {
             AuthMethod::None => Source::None,
             AuthMethod::Token(t) => Source::Static(t),
-            AuthMethod::Cli => Source::Credential(
-                azure_identity::AzureCliCredential::new(None).map_err(cred_err)?,
-            ),
+            AuthMethod::Cli => {
+                Source::Credential(azure_identity::AzureCliCredential::new(None).map_err(cred_err)?)
+            }
             AuthMethod::ManagedIdentity { client_id } => {
                 let options = azure_identity::ManagedIdentityCredentialOptions {
                     user_assigned_id: client_id.map(azure_identity::UserAssignedId::ClientId),
                     ..Default::default()
                 };
                 Source::Credential(
-                    azure_identity::ManagedIdentityCredential::new(Some(options)).map_err(cred_err)?,
+                    azure_identity::ManagedIdentityCredential::new(Some(options))
+                        .map_err(cred_err)?,
                 )
             }
-            AuthMethod::ClientSecret { tenant_id, client_id, secret } => Source::Credential(
+            AuthMethod::ClientSecret {
+                tenant_id,
+                client_id,
+                secret,
+            } => Source::Credential(
                 azure_identity::ClientSecretCredential::new(
                     &tenant_id,
                     client_id,
@@ -151,7 +156,11 @@ impl Authenticator {
 }
 
 async fn fetch_resource_id(http: &reqwest::Client, ingest_url: &str) -> Option<String> {
-    let resp = http.get(format!("{ingest_url}/v1/rest/auth/metadata")).send().await.ok()?;
+    let resp = http
+        .get(format!("{ingest_url}/v1/rest/auth/metadata"))
+        .send()
+        .await
+        .ok()?;
     if !resp.status().is_success() {
         return None;
     }
@@ -179,7 +188,10 @@ pub fn resolve(method: &AuthMethod, ingest_url: &str) -> AuthMethod {
 
 /// True for localhost and 127.0.0.0/8 / ::1 endpoints (the emulator, Azurite).
 pub fn is_loopback(url: &str) -> bool {
-    match url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -189,7 +201,10 @@ pub fn is_loopback(url: &str) -> bool {
 
 fn is_ip_or_local(host: &url::Host<&str>) -> bool {
     match host {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost") || d.eq_ignore_ascii_case("onebox.dev.kusto.windows.net"),
+        url::Host::Domain(d) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.eq_ignore_ascii_case("onebox.dev.kusto.windows.net")
+        }
         _ => true,
     }
 }
@@ -199,18 +214,26 @@ fn is_ip_or_local(host: &url::Host<&str>) -> bool {
 pub fn ingest_url_for(cluster: &str) -> Result<String> {
     let mut url = url::Url::parse(cluster.trim())
         .map_err(|e| Error::Invalid(format!("--cluster is not a URL ({e}): {cluster}")))?;
-    let host = url.host_str().ok_or_else(|| Error::Invalid(format!("--cluster has no host: {cluster}")))?.to_string();
-    let skip = url.host().map(|h| is_ip_or_local(&h)).unwrap_or(true) || host.starts_with("ingest-");
+    let host = url
+        .host_str()
+        .ok_or_else(|| Error::Invalid(format!("--cluster has no host: {cluster}")))?
+        .to_string();
+    let skip =
+        url.host().map(|h| is_ip_or_local(&h)).unwrap_or(true) || host.starts_with("ingest-");
     if !skip {
-        url.set_host(Some(&format!("ingest-{host}")))
-            .map_err(|e| Error::Invalid(format!("cannot derive the ingest URL from {cluster}: {e}")))?;
+        url.set_host(Some(&format!("ingest-{host}"))).map_err(|e| {
+            Error::Invalid(format!("cannot derive the ingest URL from {cluster}: {e}"))
+        })?;
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
 /// The engine URL of an ingest URL (`ingest-` removed).
 pub fn engine_url(ingest_url: &str) -> String {
-    ingest_url.replacen("://ingest-", "://", 1).trim_end_matches('/').to_string()
+    ingest_url
+        .replacen("://ingest-", "://", 1)
+        .trim_end_matches('/')
+        .to_string()
 }
 
 #[cfg(test)]
@@ -227,19 +250,34 @@ mod tests {
             ingest_url_for("https://ingest-help.kusto.windows.net/").unwrap(),
             "https://ingest-help.kusto.windows.net"
         );
-        assert_eq!(ingest_url_for("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
-        assert_eq!(ingest_url_for("http://localhost:9").unwrap(), "http://localhost:9");
+        assert_eq!(
+            ingest_url_for("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            ingest_url_for("http://localhost:9").unwrap(),
+            "http://localhost:9"
+        );
         assert_eq!(ingest_url_for("http://[::1]:9").unwrap(), "http://[::1]:9");
         assert!(ingest_url_for("not a url").is_err());
     }
 
     #[test]
     fn auto_resolution() {
-        assert_eq!(resolve(&AuthMethod::Auto, "http://127.0.0.1:1"), AuthMethod::None);
-        assert_eq!(resolve(&AuthMethod::Auto, "https://ingest-x.kusto.windows.net"), AuthMethod::Cli);
+        assert_eq!(
+            resolve(&AuthMethod::Auto, "http://127.0.0.1:1"),
+            AuthMethod::None
+        );
+        assert_eq!(
+            resolve(&AuthMethod::Auto, "https://ingest-x.kusto.windows.net"),
+            AuthMethod::Cli
+        );
         let t = AuthMethod::Token(Secret::new("t"));
         assert_eq!(resolve(&t, "http://127.0.0.1:1"), t);
-        assert_eq!(engine_url("https://ingest-x.y.kusto.windows.net/"), "https://x.y.kusto.windows.net");
+        assert_eq!(
+            engine_url("https://ingest-x.y.kusto.windows.net/"),
+            "https://x.y.kusto.windows.net"
+        );
     }
 
     #[test]

@@ -129,7 +129,11 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), CATALOGUE.len());
-        assert!(CATALOGUE.iter().all(|c| !c.meaning.is_empty() && !c.hint.is_empty()));
+        assert!(
+            CATALOGUE
+                .iter()
+                .all(|c| !c.meaning.is_empty() && !c.hint.is_empty())
+        );
     }
 
     #[test]

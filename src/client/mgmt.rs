@@ -116,7 +116,10 @@ pub fn parse_response(body: &[u8]) -> Result<Vec<V1Table>> {
 pub fn parse_error(status: u16, retry_after: Option<std::time::Duration>, body: &[u8]) -> Error {
     let v: Option<Value> = serde_json::from_slice(body).ok();
     let err = v.as_ref().and_then(|v| v.get("error"));
-    let code = err.and_then(|e| e.get("code")).and_then(Value::as_str).map(str::to_string);
+    let code = err
+        .and_then(|e| e.get("code"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let message = err
         .and_then(|e| e.get("@message").or_else(|| e.get("message")))
         .and_then(Value::as_str)
@@ -124,14 +127,24 @@ pub fn parse_error(status: u16, retry_after: Option<std::time::Duration>, body: 
         .unwrap_or_else(|| {
             let text = String::from_utf8_lossy(body);
             let text = text.trim();
-            if text.is_empty() { format!("HTTP {status}") } else { text.chars().take(300).collect() }
+            if text.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                text.chars().take(300).collect()
+            }
         });
-    let permanent = err.and_then(|e| e.get("@permanent")).and_then(Value::as_bool);
+    let permanent = err
+        .and_then(|e| e.get("@permanent"))
+        .and_then(Value::as_bool);
     let message = crate::client::redact::redact(&message);
     match status {
         401 | 403 => Error::Auth(format!(
             "{} ({status}): {message}",
-            code.as_deref().unwrap_or(if status == 401 { "Unauthorized" } else { "Forbidden" })
+            code.as_deref().unwrap_or(if status == 401 {
+                "Unauthorized"
+            } else {
+                "Forbidden"
+            })
         )),
         429 => Error::Throttled { retry_after },
         _ => Error::Service {
@@ -160,12 +173,20 @@ mod tests {
         let body = br#"{"Tables":[{"TableName":"Table_0","Columns":[{"ColumnName":"ResourceTypeName","DataType":"String"},{"ColumnName":"StorageRoot","DataType":"String"}],"Rows":[["TempStorage","https://a.blob.core.windows.net/t?sig=1"]]}]}"#;
         let t = parse_response(body).unwrap().remove(0);
         assert_eq!(t.column_index("storageroot"), Some(1));
-        assert_eq!(t.column("ResourceTypeName").next().flatten().unwrap(), "TempStorage");
+        assert_eq!(
+            t.column("ResourceTypeName").next().flatten().unwrap(),
+            "TempStorage"
+        );
     }
 
     #[test]
     fn rejects_ragged_rows_and_garbage() {
-        assert!(parse_response(br#"{"Tables":[{"TableName":"x","Columns":[{"ColumnName":"a"}],"Rows":[[1,2]]}]}"#).is_err());
+        assert!(
+            parse_response(
+                br#"{"Tables":[{"TableName":"x","Columns":[{"ColumnName":"a"}],"Rows":[[1,2]]}]}"#
+            )
+            .is_err()
+        );
         assert!(parse_response(b"<html>").is_err());
     }
 
@@ -173,16 +194,31 @@ mod tests {
     fn one_api_errors_become_typed() {
         let body = br#"{"error":{"code":"General_BadRequest","message":"Request is invalid","@message":"Syntax error: x","@permanent":true}}"#;
         match parse_error(400, None, body) {
-            Error::Service { code, message, permanent, status } => {
-                assert_eq!((code.as_str(), message.as_str(), permanent, status), ("General_BadRequest", "Syntax error: x", true, 400));
+            Error::Service {
+                code,
+                message,
+                permanent,
+                status,
+            } => {
+                assert_eq!(
+                    (code.as_str(), message.as_str(), permanent, status),
+                    ("General_BadRequest", "Syntax error: x", true, 400)
+                );
             }
             e => panic!("{e:?}"),
         }
         assert!(matches!(parse_error(401, None, b""), Error::Auth(_)));
-        assert!(matches!(parse_error(429, None, b"{}"), Error::Throttled { .. }));
+        assert!(matches!(
+            parse_error(429, None, b"{}"),
+            Error::Throttled { .. }
+        ));
         let e = parse_error(503, None, b"busy");
         assert!(e.is_transient(), "{e:?}");
-        let e = parse_error(520, None, br#"{"error":{"code":"X","message":"m","@permanent":false}}"#);
+        let e = parse_error(
+            520,
+            None,
+            br#"{"error":{"code":"X","message":"m","@permanent":false}}"#,
+        );
         assert!(e.is_transient());
     }
 }

@@ -87,7 +87,9 @@ impl IngestClient {
         let parsed = url::Url::parse(&ingest_url)
             .map_err(|e| Error::Invalid(format!("ingest URL '{ingest_url}' is not a URL: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::Invalid(format!("ingest URL '{ingest_url}' must be http(s)")));
+            return Err(Error::Invalid(format!(
+                "ingest URL '{ingest_url}' must be http(s)"
+            )));
         }
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
@@ -134,15 +136,28 @@ impl IngestClient {
 
     /// Fetch resources and token now, replacing the cache.
     pub async fn refresh_resources(&self) -> Result<Arc<IngestionResources>> {
-        let table = mgmt::primary(self.mgmt("NetDefaultDB", ".get ingestion resources").await?, "resources")?;
+        let table = mgmt::primary(
+            self.mgmt("NetDefaultDB", ".get ingestion resources")
+                .await?,
+            "resources",
+        )?;
         let list = resources::parse_resources(&table)?;
-        for kind in [ResourceKind::SecuredReadyForAggregationQueue, ResourceKind::TempStorage] {
+        for kind in [
+            ResourceKind::SecuredReadyForAggregationQueue,
+            ResourceKind::TempStorage,
+        ] {
             if !list.iter().any(|r| r.kind == kind) {
-                return Err(Error::BadResponse(format!("the service returned no {} resource", kind.name())));
+                return Err(Error::BadResponse(format!(
+                    "the service returned no {} resource",
+                    kind.name()
+                )));
             }
         }
-        let token_table =
-            mgmt::primary(self.mgmt("NetDefaultDB", ".get kusto identity token").await?, "identity token")?;
+        let token_table = mgmt::primary(
+            self.mgmt("NetDefaultDB", ".get kusto identity token")
+                .await?,
+            "identity token",
+        )?;
         let token = resources::parse_identity_token(&token_table)?;
         let now = chrono::Utc::now();
         let fresh = Arc::new(IngestionResources {
@@ -158,9 +173,16 @@ impl IngestClient {
     /// Approximate message count of every queue resource.
     pub async fn queue_depths(&self) -> Result<Vec<(Resource, Result<u64>)>> {
         let res = self.resources().await?;
-        let queues: Vec<Resource> = res.resources.iter().filter(|r| r.kind.is_queue()).cloned().collect();
+        let queues: Vec<Resource> = res
+            .resources
+            .iter()
+            .filter(|r| r.kind.is_queue())
+            .cloned()
+            .collect();
         let counts = futures::future::join_all(
-            queues.iter().map(|r| self.inner.storage.approximate_message_count(&r.url)),
+            queues
+                .iter()
+                .map(|r| self.inner.storage.approximate_message_count(&r.url)),
         )
         .await;
         Ok(queues.into_iter().zip(counts).collect())
@@ -172,31 +194,60 @@ impl IngestClient {
     }
 
     /// Read one status entity.
-    pub async fn table_status(&self, table: &SasUrl, partition_key: &str, row_key: &str) -> Result<Option<StatusEntity>> {
-        let entity = self.inner.storage.get_entity(table, partition_key, row_key).await?;
+    pub async fn table_status(
+        &self,
+        table: &SasUrl,
+        partition_key: &str,
+        row_key: &str,
+    ) -> Result<Option<StatusEntity>> {
+        let entity = self
+            .inner
+            .storage
+            .get_entity(table, partition_key, row_key)
+            .await?;
         Ok(entity.as_ref().map(StatusEntity::from_map))
     }
 
     /// Peek up to `n` notifications across all queues of `kind`; changes nothing.
-    pub async fn peek(&self, kind: NotificationKind, n: usize) -> Result<Vec<ReceivedNotification>> {
+    pub async fn peek(
+        &self,
+        kind: NotificationKind,
+        n: usize,
+    ) -> Result<Vec<ReceivedNotification>> {
         notifications::read(self, kind, n, None).await
     }
 
     /// Receive (dequeue) up to `n` with a visibility timeout.
-    pub async fn receive(&self, kind: NotificationKind, n: usize, visibility: Duration) -> Result<Vec<ReceivedNotification>> {
+    pub async fn receive(
+        &self,
+        kind: NotificationKind,
+        n: usize,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedNotification>> {
         notifications::read(self, kind, n, Some(visibility)).await
     }
 
     /// Delete one received notification by its pop receipt.
     pub async fn delete(&self, msg: &ReceivedNotification) -> Result<()> {
         let receipt = msg.pop_receipt.as_deref().ok_or_else(|| {
-            Error::Invalid("this message was peeked, not received: it has no pop receipt to delete it with".into())
+            Error::Invalid(
+                "this message was peeked, not received: it has no pop receipt to delete it with"
+                    .into(),
+            )
         })?;
-        self.inner.storage.delete_message(&msg.queue, &msg.message_id, receipt).await
+        self.inner
+            .storage
+            .delete_message(&msg.queue, &msg.message_id, receipt)
+            .await
     }
 
     /// Receive, append matching ones to `archive` (JSON lines, flushed), then delete them.
-    pub async fn discard(&self, kind: NotificationKind, selector: DiscardSelector, archive: &Path) -> Result<DiscardReport> {
+    pub async fn discard(
+        &self,
+        kind: NotificationKind,
+        selector: DiscardSelector,
+        archive: &Path,
+    ) -> Result<DiscardReport> {
         notifications::discard(self, kind, selector, archive).await
     }
 
@@ -215,9 +266,15 @@ impl IngestClient {
                     .header("Accept-Encoding", "gzip,deflate")
                     .header("Content-Type", "application/json; charset=utf-8")
                     .header("x-ms-version", "2024-12-12")
-                    .header("x-ms-client-request-id", format!("KIngest.execute;{}", uuid::Uuid::new_v4()))
+                    .header(
+                        "x-ms-client-request-id",
+                        format!("KIngest.execute;{}", uuid::Uuid::new_v4()),
+                    )
                     .header("x-ms-app", "kingest")
-                    .header("x-ms-client-version", format!("Kusto.kingest:{{{}}}", env!("CARGO_PKG_VERSION")))
+                    .header(
+                        "x-ms-client-version",
+                        format!("Kusto.kingest:{{{}}}", env!("CARGO_PKG_VERSION")),
+                    )
                     .body(body.clone());
                 if let Some(h) = self.inner.auth.header(&self.inner.http).await? {
                     req = req.header("Authorization", h);
@@ -269,10 +326,20 @@ pub(crate) fn transport_error(e: &reqwest::Error) -> Error {
         detail = s.to_string();
         src = s.source();
     }
-    Error::Transient(redact::redact(&if detail.is_empty() { what.to_string() } else { format!("{what}: {detail}") }))
+    Error::Transient(redact::redact(&if detail.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {detail}")
+    }))
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is rare from Azure and ignored).
 pub(crate) fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
-    h.get("retry-after")?.to_str().ok()?.trim().parse::<u64>().ok().map(Duration::from_secs)
+    h.get("retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
 }

@@ -82,7 +82,10 @@ impl ReceivedNotification {
             None => {
                 let mut m = Map::new();
                 m.insert("Raw".into(), redact(&self.decoded.raw).into());
-                m.insert("DecodeError".into(), self.decoded.error.clone().unwrap_or_default().into());
+                m.insert(
+                    "DecodeError".into(),
+                    self.decoded.error.clone().unwrap_or_default().into(),
+                );
                 m
             }
         };
@@ -93,7 +96,10 @@ impl ReceivedNotification {
         m.insert("DequeueCount".into(), self.dequeue_count.into());
         m.insert(
             "InsertionTime".into(),
-            self.insertion_time.map(crate::client::wire::format_rfc3339).map(Value::from).unwrap_or(Value::Null),
+            self.insertion_time
+                .map(crate::client::wire::format_rfc3339)
+                .map(Value::from)
+                .unwrap_or(Value::Null),
         );
         m.insert("Queue".into(), self.queue.object_name().into());
         m.insert("Kind".into(), self.kind.as_str().into());
@@ -101,7 +107,11 @@ impl ReceivedNotification {
     }
 
     pub fn source_id(&self) -> Option<&str> {
-        self.decoded.notification.as_ref()?.ingestion_source_id.as_deref()
+        self.decoded
+            .notification
+            .as_ref()?
+            .ingestion_source_id
+            .as_deref()
     }
 }
 
@@ -117,7 +127,10 @@ pub(crate) async fn read(
     let res = client.resources().await?;
     let queues: Vec<SasUrl> = res.of_kind(queue_kind(kind)).cloned().collect();
     if queues.is_empty() {
-        return Err(Error::Invalid(format!("the service offered no {} queue", queue_kind(kind).name())));
+        return Err(Error::Invalid(format!(
+            "the service offered no {} queue",
+            queue_kind(kind).name()
+        )));
     }
     if n == 0 {
         return Ok(vec![]);
@@ -127,7 +140,11 @@ pub(crate) async fn read(
     let calls = queues.iter().map(|q| async move {
         match visibility {
             None => storage.peek_messages(q, per_queue).await,
-            Some(v) => storage.get_messages(q, per_queue, v.as_secs().max(1) as u32).await,
+            Some(v) => {
+                storage
+                    .get_messages(q, per_queue, v.as_secs().max(1) as u32)
+                    .await
+            }
         }
     });
     let results = futures::future::join_all(calls).await;
@@ -180,21 +197,35 @@ pub(crate) async fn discard(
     archive: &Path,
 ) -> Result<DiscardReport> {
     if let Some(dir) = archive.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Invalid(format!("cannot create the archive folder {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::Invalid(format!(
+                "cannot create the archive folder {}: {e}",
+                dir.display()
+            ))
+        })?;
     }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(archive)
-        .map_err(|e| Error::Invalid(format!("cannot open the archive {}: {e}", archive.display())))?;
+        .map_err(|e| {
+            Error::Invalid(format!(
+                "cannot open the archive {}: {e}",
+                archive.display()
+            ))
+        })?;
     let limit = match &selector {
         DiscardSelector::Count(n) => *n,
         DiscardSelector::MessageIds(ids) => ids.len(),
         _ => usize::MAX,
     };
     let mut report = DiscardReport::default();
-    let queues = client.resources().await?.of_kind(queue_kind(kind)).count().max(1);
+    let queues = client
+        .resources()
+        .await?
+        .of_kind(queue_kind(kind))
+        .count()
+        .max(1);
     for _ in 0..MAX_DISCARD_ROUNDS {
         if report.deleted + report.errors.len() >= limit {
             break;
@@ -210,10 +241,15 @@ pub(crate) async fn discard(
                 continue;
             }
             let line = m.to_json().to_string();
-            let archived = writeln!(file, "{line}").and_then(|_| file.flush()).and_then(|_| file.sync_data());
+            let archived = writeln!(file, "{line}")
+                .and_then(|_| file.flush())
+                .and_then(|_| file.sync_data());
             if let Err(e) = archived {
                 // Stop at once: deleting without an archive would lose data.
-                return Err(Error::Invalid(format!("writing the archive {} failed: {e}", archive.display())));
+                return Err(Error::Invalid(format!(
+                    "writing the archive {} failed: {e}",
+                    archive.display()
+                )));
             }
             report.archived += 1;
             match client.delete(&m).await {

@@ -81,19 +81,27 @@ use crate::client::mgmt::V1Table;
 /// Parses `.get ingestion resources`: rows of (ResourceTypeName, StorageRoot) read by column
 /// name; unknown types are ignored, unparseable URLs are errors naming the type (not the SAS).
 pub fn parse_resources(table: &V1Table) -> Result<Vec<Resource>> {
-    let (Some(ti), Some(ri)) = (table.column_index("ResourceTypeName"), table.column_index("StorageRoot")) else {
+    let (Some(ti), Some(ri)) = (
+        table.column_index("ResourceTypeName"),
+        table.column_index("StorageRoot"),
+    ) else {
         return Err(Error::BadResponse(
             "'.get ingestion resources' lacks ResourceTypeName/StorageRoot columns".into(),
         ));
     };
     let mut out = Vec::new();
     for row in &table.rows {
-        let Some(kind) = row.get(ti).and_then(Value::as_str).and_then(ResourceKind::from_name) else {
+        let Some(kind) = row
+            .get(ti)
+            .and_then(Value::as_str)
+            .and_then(ResourceKind::from_name)
+        else {
             continue;
         };
         let root = row.get(ri).and_then(Value::as_str).unwrap_or_default();
-        let url = SasUrl::parse(root)
-            .map_err(|e| Error::BadResponse(format!("{} has an unusable StorageRoot: {e}", kind.name())))?;
+        let url = SasUrl::parse(root).map_err(|e| {
+            Error::BadResponse(format!("{} has an unusable StorageRoot: {e}", kind.name()))
+        })?;
         out.push(Resource { kind, url });
     }
     Ok(out)
@@ -101,9 +109,9 @@ pub fn parse_resources(table: &V1Table) -> Result<Vec<Resource>> {
 
 /// Parses `.get kusto identity token`: one row, column `AuthorizationContext`.
 pub fn parse_identity_token(table: &V1Table) -> Result<String> {
-    let idx = table
-        .column_index("AuthorizationContext")
-        .ok_or_else(|| Error::BadResponse("identity token result lacks AuthorizationContext".into()))?;
+    let idx = table.column_index("AuthorizationContext").ok_or_else(|| {
+        Error::BadResponse("identity token result lacks AuthorizationContext".into())
+    })?;
     match table.rows.as_slice() {
         [row] => row
             .get(idx)
@@ -111,7 +119,10 @@ pub fn parse_identity_token(table: &V1Table) -> Result<String> {
             .filter(|s| !s.trim().is_empty())
             .map(str::to_string)
             .ok_or_else(|| Error::BadResponse("the identity token is empty".into())),
-        rows => Err(Error::BadResponse(format!("expected one identity token row, got {}", rows.len()))),
+        rows => Err(Error::BadResponse(format!(
+            "expected one identity token row, got {}",
+            rows.len()
+        ))),
     }
 }
 
@@ -143,7 +154,11 @@ impl AccountRanking {
                 b.total += 1;
                 b.ok += u32::from(success);
             }
-            _ => buckets.push(Bucket { start, ok: u32::from(success), total: 1 }),
+            _ => buckets.push(Bucket {
+                start,
+                ok: u32::from(success),
+                total: 1,
+            }),
         }
         let cutoff = start - BUCKET_MS * (BUCKETS as i64 - 1);
         buckets.retain(|b| b.start >= cutoff);
@@ -153,7 +168,9 @@ impl AccountRanking {
     pub fn rank(&self, account: &str, now: DateTime<Utc>) -> f64 {
         let t = now.timestamp_millis();
         let current = t - t.rem_euclid(BUCKET_MS);
-        let Some(buckets) = self.accounts.get(account) else { return 1.0 };
+        let Some(buckets) = self.accounts.get(account) else {
+            return 1.0;
+        };
         let (mut sum, mut weights) = (0.0, 0.0);
         for b in buckets {
             let age = (current - b.start) / BUCKET_MS;
@@ -169,7 +186,11 @@ impl AccountRanking {
 
     /// Resources in try order: accounts best tier first (shuffled within a tier), then
     /// interleaved: first resource of each account, then the second of each, …
-    pub fn order<'a>(&self, urls: impl IntoIterator<Item = &'a SasUrl>, now: DateTime<Utc>) -> Vec<SasUrl> {
+    pub fn order<'a>(
+        &self,
+        urls: impl IntoIterator<Item = &'a SasUrl>,
+        now: DateTime<Utc>,
+    ) -> Vec<SasUrl> {
         let mut by_account: Vec<(String, Vec<SasUrl>)> = Vec::new();
         for u in urls {
             let acct = u.account();
@@ -182,8 +203,9 @@ impl AccountRanking {
         let mut ordered: Vec<(String, Vec<SasUrl>)> = Vec::new();
         let mut remaining = by_account;
         for floor in TIERS {
-            let (mut tier, rest): (Vec<_>, Vec<_>) =
-                remaining.into_iter().partition(|(a, _)| self.rank(a, now) >= floor);
+            let (mut tier, rest): (Vec<_>, Vec<_>) = remaining
+                .into_iter()
+                .partition(|(a, _)| self.rank(a, now) >= floor);
             tier.shuffle(&mut rng);
             ordered.extend(tier);
             remaining = rest;
@@ -259,7 +281,11 @@ mod tests {
             url("https://good.queue.core.windows.net/q1?sig=1"),
             url("https://good.queue.core.windows.net/q2?sig=1"),
         ];
-        let order: Vec<String> = r.order(urls.iter(), now).iter().map(|u| format!("{}/{}", u.account(), u.object_name())).collect();
+        let order: Vec<String> = r
+            .order(urls.iter(), now)
+            .iter()
+            .map(|u| format!("{}/{}", u.account(), u.object_name()))
+            .collect();
         assert_eq!(order, ["good/q1", "bad/q1", "good/q2", "bad/q2"]);
     }
 }

@@ -125,15 +125,34 @@ impl Write for Counter {
 }
 
 /// Blob name: `{db}__{table}__{sourceId}__{file}[.gz]`.
-pub fn blob_name(database: &str, table: &str, source_id: &uuid::Uuid, file_name: &str, gzip: bool) -> String {
+pub fn blob_name(
+    database: &str,
+    table: &str,
+    source_id: &uuid::Uuid,
+    file_name: &str,
+    gzip: bool,
+) -> String {
     let clean: String = file_name
         .chars()
-        .map(|c| if c.is_control() || matches!(c, '\\' | '/' | '?' | '#') { '_' } else { c })
+        .map(|c| {
+            if c.is_control() || matches!(c, '\\' | '/' | '?' | '#') {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
-    format!("{database}__{table}__{source_id}__{clean}{}", if gzip { ".gz" } else { "" })
+    format!(
+        "{database}__{table}__{source_id}__{clean}{}",
+        if gzip { ".gz" } else { "" }
+    )
 }
 
-pub(crate) async fn submit(client: &IngestClient, req: SubmitRequest, progress: ProgressFn) -> Result<Submitted> {
+pub(crate) async fn submit(
+    client: &IngestClient,
+    req: SubmitRequest,
+    progress: ProgressFn,
+) -> Result<Submitted> {
     validate(&req)?;
     let path_text = req.path.to_string_lossy().to_string();
     let format = match req.format {
@@ -156,9 +175,19 @@ pub(crate) async fn submit(client: &IngestClient, req: SubmitRequest, progress: 
     } else {
         Encoding::Gzip
     };
-    let file_name = req.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "data".into());
+    let file_name = req
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "data".into());
     let source_id = req.source_id.unwrap_or_else(uuid::Uuid::new_v4);
-    let name = blob_name(&req.database, &req.table, &source_id, &file_name, encoding == Encoding::Gzip);
+    let name = blob_name(
+        &req.database,
+        &req.table,
+        &source_id,
+        &file_name,
+        encoding == Encoding::Gzip,
+    );
     let resources = client.resources().await?;
 
     // Upload: ranked containers, at most 3 attempts, each from the start of the file.
@@ -167,7 +196,17 @@ pub(crate) async fn submit(client: &IngestClient, req: SubmitRequest, progress: 
     let mut uploaded = None;
     for container in containers.iter().take(MAX_ATTEMPTS) {
         let blob = container.child(&name);
-        match upload(client, &req, &blob, encoding, source_id, meta.len(), &progress).await {
+        match upload(
+            client,
+            &req,
+            &blob,
+            encoding,
+            source_id,
+            meta.len(),
+            &progress,
+        )
+        .await
+        {
             Ok(done) => {
                 client.record_storage_result(&container.account(), true);
                 uploaded = Some((blob, done));
@@ -182,23 +221,46 @@ pub(crate) async fn submit(client: &IngestClient, req: SubmitRequest, progress: 
         }
     }
     let Some((blob, (raw_data_size, uploaded_bytes))) = uploaded else {
-        return Err(last_err.unwrap_or_else(|| Error::Invalid("the service offered no TempStorage container".into())));
+        return Err(last_err.unwrap_or_else(|| {
+            Error::Invalid("the service offered no TempStorage container".into())
+        }));
     };
 
     // Status entity before the message, so the DM always finds it.
     let reports = req.report_level != ReportLevel::None;
     let mut status_entity = None;
     if reports && req.report_method.uses_table() {
-        let table = resources.of_kind(ResourceKind::IngestionsStatusTable).next().cloned().ok_or_else(|| {
-            Error::Invalid("table reporting asked for, but the service offered no IngestionsStatusTable".into())
-        })?;
+        let table = resources
+            .of_kind(ResourceKind::IngestionsStatusTable)
+            .next()
+            .cloned()
+            .ok_or_else(|| {
+                Error::Invalid(
+                    "table reporting asked for, but the service offered no IngestionsStatusTable"
+                        .into(),
+                )
+            })?;
         let key = source_id.to_string();
-        let props = StatusEntity::pending_properties(&key, &blob.without_query(), &req.database, &req.table, chrono::Utc::now());
+        let props = StatusEntity::pending_properties(
+            &key,
+            &blob.without_query(),
+            &req.database,
+            &req.table,
+            chrono::Utc::now(),
+        );
         client.storage().insert_entity(&table, &props).await?;
         status_entity = Some((table, key.clone(), key));
     }
 
-    let message = build_message(&req, format, &source_id, &blob, raw_data_size, resources.identity_token.expose(), status_entity.as_ref());
+    let message = build_message(
+        &req,
+        format,
+        &source_id,
+        &blob,
+        raw_data_size,
+        resources.identity_token.expose(),
+        status_entity.as_ref(),
+    );
     let text = message.to_queue_text();
     if text.len() > MAX_QUEUE_MESSAGE_BYTES {
         return Err(Error::Invalid(format!(
@@ -242,17 +304,25 @@ fn validate(req: &SubmitRequest) -> Result<()> {
         return Err(Error::Invalid("a table is required".into()));
     }
     if req.mapping.is_some() && req.mapping_reference.is_some() {
-        return Err(Error::Invalid("give either a mapping reference or an inline mapping, not both".into()));
+        return Err(Error::Invalid(
+            "give either a mapping reference or an inline mapping, not both".into(),
+        ));
     }
     if let Some(m) = &req.mapping
-        && serde_json::from_str::<serde_json::Value>(m).map(|v| !v.is_array()).unwrap_or(true)
+        && serde_json::from_str::<serde_json::Value>(m)
+            .map(|v| !v.is_array())
+            .unwrap_or(true)
     {
-        return Err(Error::Invalid("the inline mapping must be a JSON array".into()));
+        return Err(Error::Invalid(
+            "the inline mapping must be a JSON array".into(),
+        ));
     }
     if let Some(t) = &req.creation_time
         && crate::client::wire::parse_timestamp_str(t).is_none()
     {
-        return Err(Error::Invalid(format!("creation time '{t}' is not a date/time")));
+        return Err(Error::Invalid(format!(
+            "creation time '{t}' is not a date/time"
+        )));
     }
     Ok(())
 }
@@ -280,10 +350,18 @@ pub fn build_message(
         props.insert("ingestionMappingType".into(), format.mapping_kind().into());
     }
     if !req.tags.is_empty() {
-        props.insert("tags".into(), serde_json::to_string(&req.tags).unwrap_or_default().into());
+        props.insert(
+            "tags".into(),
+            serde_json::to_string(&req.tags).unwrap_or_default().into(),
+        );
     }
     if !req.ingest_if_not_exists.is_empty() {
-        props.insert("ingestIfNotExists".into(), serde_json::to_string(&req.ingest_if_not_exists).unwrap_or_default().into());
+        props.insert(
+            "ingestIfNotExists".into(),
+            serde_json::to_string(&req.ingest_if_not_exists)
+                .unwrap_or_default()
+                .into(),
+        );
     }
     if req.ignore_first_record {
         props.insert("ignoreFirstRecord".into(), true.into());
@@ -305,14 +383,19 @@ pub fn build_message(
         ignore_size_limit: false,
         report_level: req.report_level,
         report_method: req.report_method,
-        source_message_creation_time: Some(crate::client::wire::format_timestamp(chrono::Utc::now())),
+        source_message_creation_time: Some(crate::client::wire::format_timestamp(
+            chrono::Utc::now(),
+        )),
         ingestion_status_in_table: status_entity.map(|(t, pk, rk)| IngestionStatusInTable {
             table_connection_string: t.expose().to_string(),
             partition_key: pk.clone(),
             row_key: rk.clone(),
         }),
         application_for_tracing: Some("kingest".into()),
-        client_version_for_tracing: Some(format!("Kusto.kingest:{{{}}}", env!("CARGO_PKG_VERSION"))),
+        client_version_for_tracing: Some(format!(
+            "Kusto.kingest:{{{}}}",
+            env!("CARGO_PKG_VERSION")
+        )),
         additional_properties: props,
     }
 }
@@ -329,14 +412,21 @@ async fn upload(
     progress: &ProgressFn,
 ) -> Result<(u64, u64)> {
     let mut file = tokio::fs::File::open(&req.path).await?;
-    let mut gz = (encoding == Encoding::Gzip).then(|| GzEncoder::new(Vec::new(), Compression::default()));
-    let mut gunzip = (encoding == Encoding::AsIs { gz: true }).then(|| MultiGzDecoder::new(Counter::default()));
+    let mut gz =
+        (encoding == Encoding::Gzip).then(|| GzEncoder::new(Vec::new(), Compression::default()));
+    let mut gunzip =
+        (encoding == Encoding::AsIs { gz: true }).then(|| MultiGzDecoder::new(Counter::default()));
     let mut pending: Vec<u8> = Vec::new();
     let mut blocks: Vec<String> = Vec::new();
     let (mut read, mut sent) = (0u64, 0u64);
     let mut chunk = vec![0u8; READ_CHUNK];
     let storage = client.storage();
-    progress(Progress { source_id, read, sent, total });
+    progress(Progress {
+        source_id,
+        read,
+        sent,
+        total,
+    });
     loop {
         let n = file.read(&mut chunk).await?;
         let eof = n == 0;
@@ -349,8 +439,9 @@ async fn upload(
             }
         } else {
             if let Some(dec) = gunzip.as_mut() {
-                dec.write_all(&chunk[..n])
-                    .map_err(|e| Error::Invalid(format!("'{}' is not valid gzip: {e}", req.path.display())))?;
+                dec.write_all(&chunk[..n]).map_err(|e| {
+                    Error::Invalid(format!("'{}' is not valid gzip: {e}", req.path.display()))
+                })?;
             }
             pending.extend_from_slice(&chunk[..n]);
         }
@@ -360,27 +451,56 @@ async fn upload(
             let len = body.len() as u64;
             storage.put_blob(blob, body, None).await?;
             sent += len;
-            progress(Progress { source_id, read, sent, total });
+            progress(Progress {
+                source_id,
+                read,
+                sent,
+                total,
+            });
             break;
         }
         while pending.len() >= BLOCK_SIZE || (eof && !pending.is_empty()) {
             let take = pending.len().min(BLOCK_SIZE);
             let body = Bytes::from(pending.drain(..take).collect::<Vec<u8>>());
-            let id = base64::engine::general_purpose::STANDARD.encode(format!("block-{:08}", blocks.len()));
+            let id = base64::engine::general_purpose::STANDARD
+                .encode(format!("block-{:08}", blocks.len()));
             storage.put_block(blob, &id, body).await?;
             blocks.push(id);
             sent += take as u64;
-            progress(Progress { source_id, read, sent, total });
+            progress(Progress {
+                source_id,
+                read,
+                sent,
+                total,
+            });
         }
         if eof {
             storage.put_block_list(blob, &blocks, None).await?;
             break;
         }
-        progress(Progress { source_id, read, sent, total });
+        progress(Progress {
+            source_id,
+            read,
+            sent,
+            total,
+        });
     }
     let raw = match gunzip {
-        Some(dec) => dec.finish().map_err(|e| Error::Invalid(format!("'{}' is not valid gzip: {e}", req.path.display())))?.0,
-        None if req.path.to_string_lossy().to_ascii_lowercase().ends_with(".zip") => zip_uncompressed_size(&req.path).unwrap_or(read),
+        Some(dec) => {
+            dec.finish()
+                .map_err(|e| {
+                    Error::Invalid(format!("'{}' is not valid gzip: {e}", req.path.display()))
+                })?
+                .0
+        }
+        None if req
+            .path
+            .to_string_lossy()
+            .to_ascii_lowercase()
+            .ends_with(".zip") =>
+        {
+            zip_uncompressed_size(&req.path).unwrap_or(read)
+        }
         None => read,
     };
     Ok((raw, sent))
@@ -408,7 +528,10 @@ mod tests {
             blob_name("db", "T", &id, "data.csv", true),
             "db__T__00000000-0000-0000-0000-000000000000__data.csv.gz"
         );
-        assert_eq!(blob_name("db", "T", &id, "a/b?.parquet", false), format!("db__T__{id}__a_b_.parquet"));
+        assert_eq!(
+            blob_name("db", "T", &id, "a/b?.parquet", false),
+            format!("db__T__{id}__a_b_.parquet")
+        );
     }
 
     #[test]
@@ -421,7 +544,8 @@ mod tests {
         req.creation_time = Some("2025-01-01".into());
         req.flush_immediately = true;
         req.report_method = ReportMethod::QueueAndTable;
-        req.extra_properties.insert("zipPattern".into(), "*.csv".into());
+        req.extra_properties
+            .insert("zipPattern".into(), "*.csv".into());
         let blob = SasUrl::parse("https://a.blob.core.windows.net/c/b.csv.gz?sp=rw&sig=s").unwrap();
         let table = SasUrl::parse("https://a.table.core.windows.net/status?sig=t").unwrap();
         let status = (table, "pk".to_string(), "rk".to_string());
@@ -430,8 +554,20 @@ mod tests {
         let back = IngestionMessage::from_queue_text(&m.to_queue_text()).unwrap();
         assert_eq!(back, m);
         let v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
-        for k in ["Id", "BlobPath", "RawDataSize", "DatabaseName", "TableName", "RetainBlobOnSuccess", "FlushImmediately",
-            "ReportLevel", "ReportMethod", "SourceMessageCreationTime", "IngestionStatusInTable", "AdditionalProperties"] {
+        for k in [
+            "Id",
+            "BlobPath",
+            "RawDataSize",
+            "DatabaseName",
+            "TableName",
+            "RetainBlobOnSuccess",
+            "FlushImmediately",
+            "ReportLevel",
+            "ReportMethod",
+            "SourceMessageCreationTime",
+            "IngestionStatusInTable",
+            "AdditionalProperties",
+        ] {
             assert!(v.get(k).is_some(), "{k}");
         }
         assert_eq!(v["ReportMethod"], 2);

@@ -11,7 +11,8 @@ use crate::emulator::sas::AccountSas;
 
 /// Azurite's well-known development account.
 pub const DEV_ACCOUNT: &str = "devstoreaccount1";
-pub const DEV_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+pub const DEV_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /// A storage account's name and its three service endpoints (no trailing `/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +27,12 @@ impl StorageAccount {
     /// All three services path-style under one base URL (the built-in storage).
     pub fn path_style(base_url: &str, name: &str) -> Self {
         let root = format!("{}/{name}", base_url.trim_end_matches('/'));
-        StorageAccount { name: name.into(), blob_endpoint: root.clone(), queue_endpoint: root.clone(), table_endpoint: root }
+        StorageAccount {
+            name: name.into(),
+            blob_endpoint: root.clone(),
+            queue_endpoint: root.clone(),
+            table_endpoint: root,
+        }
     }
 }
 
@@ -34,7 +40,12 @@ impl StorageAccount {
 pub fn parse(cs: &str) -> anyhow::Result<(StorageAccount, String)> {
     let mut kv = std::collections::HashMap::new();
     for part in cs.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').with_context(|| format!("connection string part without '=': {}", part.split('=').next().unwrap_or("")))?;
+        let (k, v) = part.split_once('=').with_context(|| {
+            format!(
+                "connection string part without '=': {}",
+                part.split('=').next().unwrap_or("")
+            )
+        })?;
         kv.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
     }
     let get = |k: &str| kv.get(k).cloned();
@@ -60,8 +71,17 @@ pub fn parse(cs: &str) -> anyhow::Result<(StorageAccount, String)> {
             .map(|e| e.trim_end_matches('/').to_string())
             .unwrap_or_else(|| format!("{protocol}://{name}.{svc}.{suffix}"))
     };
-    let account = StorageAccount { blob_endpoint: endpoint("blob"), queue_endpoint: endpoint("queue"), table_endpoint: endpoint("table"), name };
-    for e in [&account.blob_endpoint, &account.queue_endpoint, &account.table_endpoint] {
+    let account = StorageAccount {
+        blob_endpoint: endpoint("blob"),
+        queue_endpoint: endpoint("queue"),
+        table_endpoint: endpoint("table"),
+        name,
+    };
+    for e in [
+        &account.blob_endpoint,
+        &account.queue_endpoint,
+        &account.table_endpoint,
+    ] {
         if url::Url::parse(e).is_err() {
             bail!("endpoint '{e}' in the connection string is not a URL");
         }
@@ -88,14 +108,25 @@ pub async fn create_objects(
         expiry: now + chrono::TimeDelta::hours(1),
     }
     .token(&issuer.key);
-    let url = |endpoint: &str, name: &str| SasUrl::parse(&format!("{endpoint}/{name}?{token}")).map_err(|e| anyhow::anyhow!("{e}"));
+    let url = |endpoint: &str, name: &str| {
+        SasUrl::parse(&format!("{endpoint}/{name}?{token}")).map_err(|e| anyhow::anyhow!("{e}"))
+    };
     for q in ingest_queues.iter().chain(notification_queues) {
-        storage.create_queue(&url(&issuer.account.queue_endpoint, q)?).await.with_context(|| format!("queue {q}"))?;
+        storage
+            .create_queue(&url(&issuer.account.queue_endpoint, q)?)
+            .await
+            .with_context(|| format!("queue {q}"))?;
     }
     for c in containers {
-        storage.create_container(&url(&issuer.account.blob_endpoint, c)?).await.with_context(|| format!("container {c}"))?;
+        storage
+            .create_container(&url(&issuer.account.blob_endpoint, c)?)
+            .await
+            .with_context(|| format!("container {c}"))?;
     }
-    storage.create_table(&url(&issuer.account.table_endpoint, table)?).await.with_context(|| format!("table {table}"))?;
+    storage
+        .create_table(&url(&issuer.account.table_endpoint, table)?)
+        .await
+        .with_context(|| format!("table {table}"))?;
     Ok(())
 }
 
@@ -114,7 +145,10 @@ mod tests {
     #[test]
     fn explicit_endpoints_and_defaults() {
         let (a, k) = parse("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1/;QueueEndpoint=http://127.0.0.1:2/devstoreaccount1;TableEndpoint=http://127.0.0.1:3/devstoreaccount1;").unwrap();
-        assert_eq!((a.blob_endpoint.as_str(), k.as_str()), ("http://127.0.0.1:1/devstoreaccount1", "a2V5"));
+        assert_eq!(
+            (a.blob_endpoint.as_str(), k.as_str()),
+            ("http://127.0.0.1:1/devstoreaccount1", "a2V5")
+        );
         let (a, _) = parse("AccountName=acct;AccountKey=a2V5").unwrap();
         assert_eq!(a.table_endpoint, "https://acct.table.core.windows.net");
         assert!(parse("AccountName=acct").is_err());

@@ -28,10 +28,14 @@ use sas::{AccountKey, SasResource, ServiceSas};
 
 /// The built-in storage account's name and key (fixed, so URLs are predictable across runs).
 pub const DEFAULT_ACCOUNT: &str = "kingestemu";
-pub const DEFAULT_KEY: &str = "a2luZ2VzdC1lbXVsYXRvci1hY2NvdW50LWtleS1ub3QtYS1zZWNyZXQtMDEyMzQ1Njc4OQ==";
+pub const DEFAULT_KEY: &str =
+    "a2luZ2VzdC1lbXVsYXRvci1hY2NvdW50LWtleS1ub3QtYS1zZWNyZXQtMDEyMzQ1Njc4OQ==";
 
 /// Object names, as a real DM names them.
-const INGEST_QUEUES: [&str; 2] = ["readyforaggregation-secured", "readyforaggregation-secured-2"];
+const INGEST_QUEUES: [&str; 2] = [
+    "readyforaggregation-secured",
+    "readyforaggregation-secured-2",
+];
 const TEMP_CONTAINERS: [&str; 2] = ["tempstorage", "tempstorage-2"];
 const SUCCESS_QUEUE: &str = "successfulingestions";
 const FAILURE_QUEUE: &str = "failedingestions";
@@ -84,29 +88,60 @@ impl Issuer {
     }
 
     pub fn queue_url(&self, queue: &str, permissions: &str, now: DateTime<Utc>) -> String {
-        let token = self.sign(SasResource::Queue { queue: queue.into() }, permissions, now);
+        let token = self.sign(
+            SasResource::Queue {
+                queue: queue.into(),
+            },
+            permissions,
+            now,
+        );
         format!("{}/{queue}?{token}", self.account.queue_endpoint)
     }
 
     pub fn container_url(&self, container: &str, permissions: &str, now: DateTime<Utc>) -> String {
-        let token = self.sign(SasResource::Container { container: container.into() }, permissions, now);
+        let token = self.sign(
+            SasResource::Container {
+                container: container.into(),
+            },
+            permissions,
+            now,
+        );
         format!("{}/{container}?{token}", self.account.blob_endpoint)
     }
 
     pub fn table_url(&self, table: &str, permissions: &str, now: DateTime<Utc>) -> String {
-        let token = self.sign(SasResource::Table { table: table.into() }, permissions, now);
+        let token = self.sign(
+            SasResource::Table {
+                table: table.into(),
+            },
+            permissions,
+            now,
+        );
         format!("{}/{table}?{token}", self.account.table_endpoint)
     }
 
     /// A read+delete URL for a blob of this account (the DM's own access), else `None`.
     pub fn blob_admin_url(&self, blob: &SasUrl, now: DateTime<Utc>) -> Option<SasUrl> {
         let base = SasUrl::parse(&self.account.blob_endpoint).ok()?;
-        if blob.account() != self.account.name || !blob.without_query().starts_with(&base.without_query()) {
+        if blob.account() != self.account.name
+            || !blob.without_query().starts_with(&base.without_query())
+        {
             return None;
         }
         let (container, name) = (blob.object_name(), blob.sub_path());
-        let token = self.sign(SasResource::Blob { container: container.clone(), blob: name.clone() }, "rd", now);
-        let url = SasUrl::parse(&format!("{}/{container}?{token}", self.account.blob_endpoint)).ok()?;
+        let token = self.sign(
+            SasResource::Blob {
+                container: container.clone(),
+                blob: name.clone(),
+            },
+            "rd",
+            now,
+        );
+        let url = SasUrl::parse(&format!(
+            "{}/{container}?{token}",
+            self.account.blob_endpoint
+        ))
+        .ok()?;
         Some(url.child(&name))
     }
 
@@ -114,17 +149,32 @@ impl Issuer {
     /// scopes them (ingestion queue add-only; notification queues read+process; temp
     /// containers create/write plus read for the DM's download; status table add/read/update).
     pub fn resources_table(&self, now: DateTime<Utc>) -> V1Table {
-        let mut t = V1Table::new("Table_0", &[("ResourceTypeName", "string"), ("StorageRoot", "string")]);
+        let mut t = V1Table::new(
+            "Table_0",
+            &[("ResourceTypeName", "string"), ("StorageRoot", "string")],
+        );
         let mut push = |kind: &str, url: String| t.rows.push(vec![kind.into(), url.into()]);
         for q in INGEST_QUEUES {
-            push("SecuredReadyForAggregationQueue", self.queue_url(q, "a", now));
+            push(
+                "SecuredReadyForAggregationQueue",
+                self.queue_url(q, "a", now),
+            );
         }
-        push("FailedIngestionsQueue", self.queue_url(FAILURE_QUEUE, "rp", now));
-        push("SuccessfulIngestionsQueue", self.queue_url(SUCCESS_QUEUE, "rp", now));
+        push(
+            "FailedIngestionsQueue",
+            self.queue_url(FAILURE_QUEUE, "rp", now),
+        );
+        push(
+            "SuccessfulIngestionsQueue",
+            self.queue_url(SUCCESS_QUEUE, "rp", now),
+        );
         for c in TEMP_CONTAINERS {
             push("TempStorage", self.container_url(c, "rcw", now));
         }
-        push("IngestionsStatusTable", self.table_url(STATUS_TABLE, "rau", now));
+        push(
+            "IngestionsStatusTable",
+            self.table_url(STATUS_TABLE, "rau", now),
+        );
         t
     }
 }
@@ -158,12 +208,16 @@ impl Emulator {
 
         let mut engine = Engine::new();
         if let Some(schema) = &cfg.schema {
-            engine.load_script(schema).map_err(|e| anyhow::anyhow!("schema: {}", e.message))?;
+            engine
+                .load_script(schema)
+                .map_err(|e| anyhow::anyhow!("schema: {}", e.message))?;
         }
         let engine = Arc::new(Mutex::new(engine));
 
         let storage_client = Storage::new(
-            reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build()?,
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .build()?,
             RetryPolicy::default(),
         );
         let store = Arc::new(storage::Store::new());
@@ -174,7 +228,11 @@ impl Emulator {
             ),
             Some(cs) => {
                 let (acct, key) = connection::parse(cs)?;
-                (acct, AccountKey::from_base64(&key).map_err(|e| anyhow::anyhow!("AccountKey: {e}"))?)
+                (
+                    acct,
+                    AccountKey::from_base64(&key)
+                        .map_err(|e| anyhow::anyhow!("AccountKey: {e}"))?,
+                )
             }
         };
         let issuer = Arc::new(Issuer { account, key });
@@ -196,7 +254,8 @@ impl Emulator {
         let mut tasks = Vec::new();
         let server_cancel = cancel.clone();
         tasks.push(tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(server_cancel.cancelled_owned());
+            let serve =
+                axum::serve(listener, app).with_graceful_shutdown(server_cancel.cancelled_owned());
             if let Err(e) = serve.await {
                 tracing::error!(error = %e, "emulator HTTP server stopped");
             }
@@ -213,9 +272,16 @@ impl Emulator {
             }
             store.create_table(STATUS_TABLE);
         } else {
-            connection::create_objects(&storage_client, &issuer, &INGEST_QUEUES, &TEMP_CONTAINERS, &[SUCCESS_QUEUE, FAILURE_QUEUE], STATUS_TABLE)
-                .await
-                .context("creating queues, containers and the status table in the external storage")?;
+            connection::create_objects(
+                &storage_client,
+                &issuer,
+                &INGEST_QUEUES,
+                &TEMP_CONTAINERS,
+                &[SUCCESS_QUEUE, FAILURE_QUEUE],
+                STATUS_TABLE,
+            )
+            .await
+            .context("creating queues, containers and the status table in the external storage")?;
         }
 
         let parse = |s: String| SasUrl::parse(&s).map_err(|e| anyhow::anyhow!("{e}"));
@@ -223,7 +289,10 @@ impl Emulator {
         let token_key = issuer.key.clone();
         let dm = dm::DmConfig {
             storage: storage_client,
-            ingest_queues: INGEST_QUEUES.iter().map(|q| parse(issuer.queue_url(q, "rp", now))).collect::<anyhow::Result<_>>()?,
+            ingest_queues: INGEST_QUEUES
+                .iter()
+                .map(|q| parse(issuer.queue_url(q, "rp", now)))
+                .collect::<anyhow::Result<_>>()?,
             success_queues: vec![parse(issuer.queue_url(SUCCESS_QUEUE, "a", now))?],
             failure_queues: vec![parse(issuer.queue_url(FAILURE_QUEUE, "a", now))?],
             engine: engine.clone(),
@@ -234,7 +303,13 @@ impl Emulator {
         };
         tasks.push(tokio::spawn(dm::run(dm, cancel.clone())));
 
-        Ok(Emulator { url: base_url, storage_account: issuer.account.name.clone(), engine, cancel, tasks })
+        Ok(Emulator {
+            url: base_url,
+            storage_account: issuer.account.name.clone(),
+            engine,
+            cancel,
+            tasks,
+        })
     }
 
     /// The base URL, which is the ingest URL.

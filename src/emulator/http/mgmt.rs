@@ -20,25 +20,43 @@ pub fn one_api_error(status: StatusCode, code: &str, message: &str) -> Response 
         "@context": {"timestamp": crate::client::wire::format_timestamp(chrono::Utc::now()), "serviceAlias": "KINGEST-EMULATOR"},
         "@permanent": status.is_client_error(),
     }});
-    (status, [("x-ms-activity-id", uuid::Uuid::new_v4().to_string())], Json(body)).into_response()
+    (
+        status,
+        [("x-ms-activity-id", uuid::Uuid::new_v4().to_string())],
+        Json(body),
+    )
+        .into_response()
 }
 
 fn tables_response(tables: Vec<V1Table>) -> Response {
-    (StatusCode::OK, [("x-ms-activity-id", uuid::Uuid::new_v4().to_string())], Json(json!({"Tables": tables})))
+    (
+        StatusCode::OK,
+        [("x-ms-activity-id", uuid::Uuid::new_v4().to_string())],
+        Json(json!({"Tables": tables})),
+    )
         .into_response()
 }
 
 fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
-    let Some(want) = &shared.require_token else { return true };
+    let Some(want) = &shared.require_token else {
+        return true;
+    };
     headers
         .get("authorization")
         .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
         .is_some_and(|t| t.trim() == want)
 }
 
 /// `POST /v1/rest/mgmt` and `/v1/rest/query`: `{"db","csl","properties"}`.
-pub async fn execute(State(shared): State<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn execute(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     if !authorized(&shared, &headers) {
         return one_api_error(
             StatusCode::UNAUTHORIZED,
@@ -47,24 +65,49 @@ pub async fn execute(State(shared): State<Shared>, headers: HeaderMap, body: axu
         );
     }
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
-        return one_api_error(StatusCode::BAD_REQUEST, "General_BadRequest", "The request body is not JSON.");
+        return one_api_error(
+            StatusCode::BAD_REQUEST,
+            "General_BadRequest",
+            "The request body is not JSON.",
+        );
     };
     let Some(csl) = req.get("csl").and_then(Value::as_str) else {
-        return one_api_error(StatusCode::BAD_REQUEST, "General_BadRequest", "The request body has no 'csl'.");
+        return one_api_error(
+            StatusCode::BAD_REQUEST,
+            "General_BadRequest",
+            "The request body has no 'csl'.",
+        );
     };
-    let db = req.get("db").and_then(Value::as_str).filter(|d| !d.is_empty() && *d != "NetDefaultDB");
-    let command = csl.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+    let db = req
+        .get("db")
+        .and_then(Value::as_str)
+        .filter(|d| !d.is_empty() && *d != "NetDefaultDB");
+    let command = csl
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
     match command.trim_end_matches(';') {
-        ".get ingestion resources" => tables_response(vec![shared.issuer.resources_table(chrono::Utc::now())]),
+        ".get ingestion resources" => {
+            tables_response(vec![shared.issuer.resources_table(chrono::Utc::now())])
+        }
         ".get kusto identity token" => {
             let mut t = V1Table::new("Table_0", &[("AuthorizationContext", "string")]);
-            t.rows.push(vec![crate::emulator::sas::identity_token(&shared.issuer.key, chrono::Utc::now()).into()]);
+            t.rows.push(vec![
+                crate::emulator::sas::identity_token(&shared.issuer.key, chrono::Utc::now()).into(),
+            ]);
             tables_response(vec![t])
         }
         _ => {
             let result = match shared.engine.lock() {
                 Ok(mut engine) => engine.execute(db, csl, chrono::Utc::now()),
-                Err(_) => return one_api_error(StatusCode::INTERNAL_SERVER_ERROR, "General_InternalServerError", "engine state poisoned"),
+                Err(_) => {
+                    return one_api_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "General_InternalServerError",
+                        "engine state poisoned",
+                    );
+                }
             };
             match result {
                 Ok(t) => tables_response(vec![t]),

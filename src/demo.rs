@@ -1,0 +1,344 @@
+//! `kingest demo` and `kingest emulator`: the emulator with the embedded demo schema and sample
+//! files, a background traffic generator, and the TUI (or a narrated headless run) on top.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{self, DemoArgs, EmulatorArgs, Failure};
+use crate::client::retry::RetryPolicy;
+use crate::client::wire::{DataFormat, ReportLevel, ReportMethod};
+use crate::client::{AuthMethod, ClientConfig, IngestClient, SubmitRequest};
+use crate::config::FileConfig;
+use crate::emulator::{Emulator, EmulatorConfig};
+
+/// The demo schema and files, embedded so the demo works from any directory.
+pub const DEMO_SCHEMA: &str = include_str!("../assets/demo/schema.kql");
+pub const DEMO_FILES: &[(&str, &[u8])] = &[
+    ("events.csv", include_bytes!("../assets/demo/events.csv")),
+    (
+        "events-header.csv",
+        include_bytes!("../assets/demo/events-header.csv"),
+    ),
+    ("events.tsv", include_bytes!("../assets/demo/events.tsv")),
+    (
+        "metrics.json",
+        include_bytes!("../assets/demo/metrics.json"),
+    ),
+    (
+        "metrics-multi.json",
+        include_bytes!("../assets/demo/metrics-multi.json"),
+    ),
+    (
+        "bad-wrong-fields.csv",
+        include_bytes!("../assets/demo/bad-wrong-fields.csv"),
+    ),
+    (
+        "bad-empty.csv",
+        include_bytes!("../assets/demo/bad-empty.csv"),
+    ),
+    (
+        "bad-unclosed-quote.csv",
+        include_bytes!("../assets/demo/bad-unclosed-quote.csv"),
+    ),
+    (
+        "bad-not-json.json",
+        include_bytes!("../assets/demo/bad-not-json.json"),
+    ),
+];
+
+/// One demo submission and the outcome it is meant to produce.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario {
+    pub file: &'static str,
+    pub database: &'static str,
+    pub table: &'static str,
+    pub format: Option<DataFormat>,
+    pub mapping: Option<&'static str>,
+    pub ignore_first_record: bool,
+    pub expect: &'static str,
+}
+
+const fn scenario(file: &'static str, table: &'static str, expect: &'static str) -> Scenario {
+    Scenario {
+        file,
+        database: "demo",
+        table,
+        format: None,
+        mapping: None,
+        ignore_first_record: false,
+        expect,
+    }
+}
+
+pub const SCENARIOS: &[Scenario] = &[
+    scenario("events.csv", "Events", "Succeeded"),
+    Scenario {
+        ignore_first_record: true,
+        ..scenario("events-header.csv", "Events", "Succeeded")
+    },
+    scenario("events.tsv", "Events", "Succeeded"),
+    Scenario {
+        mapping: Some("MetricsJson"),
+        ..scenario("metrics.json", "Metrics", "Succeeded")
+    },
+    Scenario {
+        mapping: Some("MetricsJson"),
+        format: Some(DataFormat::MultiJson),
+        ..scenario("metrics-multi.json", "Metrics", "Succeeded")
+    },
+    scenario(
+        "bad-wrong-fields.csv",
+        "Events",
+        "Stream_WrongNumberOfFields",
+    ),
+    scenario("bad-empty.csv", "Events", "BadRequest_EmptyBlob"),
+    scenario(
+        "bad-unclosed-quote.csv",
+        "Events",
+        "Stream_ClosingQuoteMissing",
+    ),
+    Scenario {
+        mapping: Some("MetricsJson"),
+        ..scenario(
+            "bad-not-json.json",
+            "Metrics",
+            "BadRequest_NoRecordsOrWrongFormat",
+        )
+    },
+    scenario("events.csv", "NoSuchTable", "BadRequest_TableNotExist"),
+    Scenario {
+        database: "nosuchdb",
+        ..scenario("events.csv", "Events", "BadRequest_DatabaseNotExist")
+    },
+    Scenario {
+        mapping: Some("NoSuchMapping"),
+        ..scenario(
+            "metrics.json",
+            "Metrics",
+            "BadRequest_MappingReferenceWasNotFound",
+        )
+    },
+];
+
+impl Scenario {
+    pub fn request(&self, dir: &Path) -> SubmitRequest {
+        let mut req = SubmitRequest::new(dir.join(self.file), self.database, self.table);
+        req.format = self.format;
+        req.mapping_reference = self.mapping.map(str::to_string);
+        req.ignore_first_record = self.ignore_first_record;
+        req.report_level = ReportLevel::FailuresAndSuccesses;
+        req.report_method = ReportMethod::QueueAndTable;
+        req.tags = vec!["kingest-demo".into()];
+        req
+    }
+}
+
+/// Writes the embedded demo files into `dir` (created if needed).
+pub fn write_demo_files(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, bytes) in DEMO_FILES {
+        std::fs::write(dir.join(name), bytes)?;
+    }
+    Ok(())
+}
+
+/// A client for a local emulator (no auth, short timeouts).
+pub fn local_client(url: &str) -> Result<IngestClient, Failure> {
+    Ok(IngestClient::new(ClientConfig {
+        ingest_url: url.to_string(),
+        auth: AuthMethod::None,
+        timeout: Duration::from_secs(30),
+        retry: RetryPolicy::default(),
+    })?)
+}
+
+/// Submits demo scenarios round-robin every `every` until cancelled. Errors are logged, never fatal.
+pub async fn traffic(
+    client: IngestClient,
+    dir: PathBuf,
+    every: Duration,
+    cancel: CancellationToken,
+) {
+    let mut i = 0usize;
+    loop {
+        let s = SCENARIOS[i % SCENARIOS.len()];
+        i += 1;
+        let noop: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
+        if let Err(e) = client.submit(s.request(&dir), noop).await {
+            tracing::warn!(file = s.file, error = %e, "demo traffic submission failed");
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+async fn start_demo_emulator(listen: std::net::SocketAddr) -> Result<Emulator, Failure> {
+    Emulator::start(EmulatorConfig {
+        listen,
+        schema: Some(DEMO_SCHEMA.to_string()),
+        batch_window: Duration::from_secs(1),
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| Failure {
+        code: cli::EXIT_SERVICE,
+        message: format!("cannot start the emulator: {e:#}"),
+    })
+}
+
+/// `kingest demo`
+pub async fn run(args: DemoArgs, file_cfg: &FileConfig, read_only: bool) -> Result<i32, Failure> {
+    let emulator = start_demo_emulator(args.listen).await?;
+    let dir = crate::config::state_dir().join(format!("demo-files-{}", std::process::id()));
+    write_demo_files(&dir).map_err(|e| {
+        Failure::usage(format!("cannot write demo files to {}: {e}", dir.display()))
+    })?;
+    let client = local_client(emulator.url())?;
+    let result = if args.headless {
+        narrate(&client, &dir, emulator.url()).await
+    } else {
+        let cancel = CancellationToken::new();
+        let generator = (!args.no_traffic).then(|| {
+            tokio::spawn(traffic(
+                client.clone(),
+                dir.clone(),
+                Duration::from_secs(3),
+                cancel.clone(),
+            ))
+        });
+        let r = run_tui(client, file_cfg, read_only, Some(&dir)).await;
+        cancel.cancel();
+        if let Some(g) = generator {
+            let _ = g.await;
+        }
+        r
+    };
+    emulator.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// The TUI on `client`; `demo_dir` pre-fills the submit dialog's path in the demo.
+pub async fn run_tui(
+    client: IngestClient,
+    file_cfg: &FileConfig,
+    read_only: bool,
+    demo_dir: Option<&Path>,
+) -> Result<i32, Failure> {
+    let _ = (client, file_cfg, read_only, demo_dir);
+    Err(Failure::usage(
+        "the terminal UI is not built yet: use the headless commands or `kingest demo --headless`",
+    ))
+}
+
+/// The headless demonstration: every scenario submitted and awaited, then the queues.
+async fn narrate(client: &IngestClient, dir: &Path, url: &str) -> Result<i32, Failure> {
+    println!("kingest demo: emulator at {url}\n");
+    cli::resources(client, false).await?;
+    println!();
+    for s in SCENARIOS {
+        println!(
+            "--- {} into {}.{} (expect {})",
+            s.file, s.database, s.table, s.expect
+        );
+        let args = cli::SubmitArgs {
+            files: vec![dir.join(s.file)],
+            database: Some(s.database.into()),
+            table: Some(s.table.into()),
+            format: s.format.map(|f| f.wire_name()),
+            mapping_ref: s.mapping.map(str::to_string),
+            mapping: None,
+            report_level: cli::ReportLevelArg::All,
+            report_method: Some(cli::ReportMethodArg::QueueAndTable),
+            flush: true,
+            tags: vec![],
+            ingest_if_not_exists: vec![],
+            ignore_first_record: s.ignore_first_record,
+            creation_time: None,
+            retain_blob: false,
+            properties: vec![],
+            wait: Some(30),
+        };
+        cli::submit(client, args, &FileConfig::default(), false).await?;
+    }
+    println!("\n--- failure queue (peek: nothing is removed)");
+    cli::peek(
+        client,
+        crate::client::wire::NotificationKind::Failure,
+        32,
+        false,
+    )
+    .await?;
+    println!("\n--- row counts");
+    cli::mgmt(client, "demo", ".show tables details", false).await?;
+    Ok(cli::EXIT_OK)
+}
+
+/// `kingest emulator`: prints its base URL as the first stdout line and serves until
+/// Ctrl-C or SIGTERM.
+pub async fn run_emulator(args: EmulatorArgs) -> Result<i32, Failure> {
+    let schema = match &args.schema {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .map_err(|e| Failure::usage(format!("cannot read schema {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    if !(args.batch_window.is_finite() && args.batch_window >= 0.0) {
+        return Err(Failure::usage(
+            "--batch-window must be a non-negative number of seconds",
+        ));
+    }
+    let emulator = Emulator::start(EmulatorConfig {
+        listen: args.listen,
+        schema,
+        storage: args.storage,
+        batch_window: Duration::from_secs_f64(args.batch_window),
+        require_token: args.require_token,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| Failure {
+        code: cli::EXIT_SERVICE,
+        message: format!("{e:#}"),
+    })?;
+    println!("{}", emulator.url());
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    eprintln!(
+        "kingest emulator: ingest URL {} (storage account {}); Ctrl-C stops it",
+        emulator.url(),
+        emulator.storage_account()
+    );
+    wait_for_stop_signal().await;
+    emulator.shutdown().await;
+    Ok(cli::EXIT_OK)
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP.
+pub async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
