@@ -1,6 +1,7 @@
 //! Blob REST: Put Blob, Put Block, Put Block List, Get Blob, Delete Blob, Create Container.
 
 use bytes::Bytes;
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_LENGTH};
 
 use super::http::tolerate;
 use super::{SasUrl, Storage, xml};
@@ -29,6 +30,7 @@ impl Storage {
                 .header("x-ms-blob-type", "BlockBlob")
                 .header("x-ms-blob-content-type", ct)
                 .header("Content-Type", OCTET_STREAM)
+                .header(CONTENT_LENGTH, body.len())
                 .body(body.clone())
         })
         .await?;
@@ -41,6 +43,7 @@ impl Storage {
         self.execute(|http| {
             http.put(url.clone())
                 .header("Content-Type", OCTET_STREAM)
+                .header(CONTENT_LENGTH, body.len())
                 .body(body.clone())
         })
         .await?;
@@ -61,6 +64,7 @@ impl Storage {
             http.put(url.clone())
                 .header("Content-Type", "application/xml")
                 .header("x-ms-blob-content-type", ct)
+                .header(CONTENT_LENGTH, body.len())
                 .body(body.clone())
         })
         .await?;
@@ -70,7 +74,10 @@ impl Storage {
     /// Get Blob: the whole body. 404 → `Error::Storage{status:404, code:"BlobNotFound"}`.
     pub async fn get_blob(&self, blob: &SasUrl) -> Result<Bytes> {
         let url = blob.request_url("", &[]);
-        let reply = self.execute(|http| http.get(url.clone())).await?;
+        // Stored bytes as they are: no transparent decompression of a gzip-encoded blob.
+        let reply = self
+            .execute(|http| http.get(url.clone()).header(ACCEPT_ENCODING, "identity"))
+            .await?;
         Ok(reply.body)
     }
 
@@ -85,7 +92,11 @@ impl Storage {
     pub async fn create_container(&self, container: &SasUrl) -> Result<()> {
         let url = container.request_url("", &[("restype", "container")]);
         let result = self
-            .execute(|http| http.put(url.clone()).body(Bytes::new()))
+            .execute(|http| {
+                http.put(url.clone())
+                    .header(CONTENT_LENGTH, 0)
+                    .body(Bytes::new())
+            })
             .await;
         tolerate(result, &["ContainerAlreadyExists"])
     }

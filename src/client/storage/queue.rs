@@ -164,7 +164,11 @@ impl Storage {
     pub async fn create_queue(&self, queue: &SasUrl) -> Result<()> {
         let url = queue.request_url("", &[]);
         let result = self
-            .execute(|http| http.put(url.clone()).body(bytes::Bytes::new()))
+            .execute(|http| {
+                http.put(url.clone())
+                    .header(reqwest::header::CONTENT_LENGTH, 0)
+                    .body(bytes::Bytes::new())
+            })
             .await;
         tolerate(result, &["QueueAlreadyExists"])
     }
