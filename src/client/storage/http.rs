@@ -282,6 +282,91 @@ mod tests {
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }
 
+    /// A loopback server answering 503 ServerBusy `busy` times, then 201; records headers.
+    async fn flaky_server(
+        busy: usize,
+    ) -> (
+        String,
+        std::sync::Arc<std::sync::Mutex<Vec<HeaderMap>>>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        use axum::http::StatusCode as S;
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<HeaderMap>::new()));
+        let log = seen.clone();
+        let app = axum::Router::new().fallback(move |headers: HeaderMap| {
+            let log = log.clone();
+            async move {
+                let mut log = log.lock().unwrap();
+                log.push(headers);
+                if log.len() <= busy {
+                    (
+                        S::SERVICE_UNAVAILABLE,
+                        [("x-ms-error-code", "ServerBusy"), ("retry-after", "0")],
+                        "",
+                    )
+                } else {
+                    (
+                        S::CREATED,
+                        [("x-ms-error-code", ""), ("retry-after", "")],
+                        "ok",
+                    )
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (format!("http://{addr}/acct/q?sv=1&sig=SECRET"), seen, task)
+    }
+
+    fn storage(attempts: u32) -> Storage {
+        let retry = crate::client::retry::RetryPolicy {
+            max_attempts: attempts,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        };
+        Storage::new(reqwest::Client::new(), retry)
+    }
+
+    #[tokio::test]
+    async fn busy_answers_are_retried_with_storage_headers() {
+        let (url, seen, task) = flaky_server(2).await;
+        let reply = storage(4)
+            .execute(|http| http.get(url.as_str()))
+            .await
+            .unwrap();
+        assert_eq!(&reply.body[..], b"ok");
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 3);
+        for h in &seen {
+            assert_eq!(h["x-ms-version"], STORAGE_VERSION);
+            let date = h["x-ms-date"].to_str().unwrap();
+            assert!(httpdate::parse_http_date(date).is_ok(), "{date}");
+            assert!(uuid::Uuid::parse_str(h["x-ms-client-request-id"].to_str().unwrap()).is_ok());
+        }
+        // Each attempt is its own request.
+        assert_ne!(
+            seen[0]["x-ms-client-request-id"],
+            seen[1]["x-ms-client-request-id"]
+        );
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn retries_run_out_as_throttled() {
+        let (url, seen, task) = flaky_server(10).await;
+        let err = storage(2)
+            .execute(|http| http.get(url.as_str()))
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::Throttled { .. }), "{err:?}");
+        assert_eq!(seen.lock().unwrap().len(), 2);
+        task.abort();
+    }
+
     #[tokio::test]
     async fn connection_failures_are_transient_and_url_free() {
         // A port that was free a moment ago: connection refused.
