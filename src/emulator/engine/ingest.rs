@@ -1,0 +1,354 @@
+//! `Engine::ingest`: checks, mapping resolution, record → row conversion, extent bookkeeping.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::formats::{self, Format, JsonRecords, TextRecord};
+use super::mapping::{self, ColumnMapping, Source};
+use super::{Column, Engine, Extent, IngestFailure, IngestOutcome, IngestRequest, MAX_STORED_ROWS};
+use crate::client::wire::FailureStatus;
+
+fn fail(code: &str, details: impl Into<String>) -> IngestFailure {
+    IngestFailure {
+        error_code: code.to_string(),
+        details: details.into(),
+        status: FailureStatus::Permanent,
+    }
+}
+
+impl Engine {
+    /// Parses uncompressed `data` by format and appends its rows to the table.
+    pub fn ingest(
+        &mut self,
+        req: &IngestRequest,
+        data: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, IngestFailure> {
+        let db = self.db(&req.database).ok_or_else(|| {
+            fail(
+                "BadRequest_DatabaseNotExist",
+                format!("database '{}' does not exist", req.database),
+            )
+        })?;
+        let table = db.table(&req.table).ok_or_else(|| {
+            fail(
+                "BadRequest_TableNotExist",
+                format!(
+                    "table '{}' does not exist in database '{}'",
+                    req.table, db.name
+                ),
+            )
+        })?;
+        let format = Format::parse(&req.format).map_err(|known| {
+            let why = if known {
+                "is not supported by the emulator"
+            } else {
+                "is not a Kusto data format"
+            };
+            fail(
+                "BadRequest_FormatNotSupported",
+                format!("format '{}' {why}", req.format),
+            )
+        })?;
+        let reference = req.mapping_reference.as_deref().filter(|r| !r.is_empty());
+        let inline = req.mapping.as_deref().filter(|m| !m.trim().is_empty());
+        if reference.is_some() && inline.is_some() {
+            return Err(fail(
+                "BadRequest_DuplicateMapping",
+                "both ingestionMapping and ingestionMappingReference were given; pass only one",
+            ));
+        }
+        if let Some(tag) = req.ingest_if_not_exists.iter().find(|v| {
+            let by = format!("ingest-by:{v}");
+            table
+                .extents
+                .iter()
+                .any(|e| e.tags.iter().any(|t| *t == by || t == *v))
+        }) {
+            tracing::debug!(table = %req.table, tag, "ingestIfNotExists matched; skipping");
+            return Ok(IngestOutcome {
+                rows: 0,
+                rejected: 0,
+                skipped_existing: true,
+            });
+        }
+        let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+        if body.is_empty() {
+            return Err(fail(
+                "BadRequest_EmptyBlob",
+                format!("source '{}' is empty (0 bytes of data)", req.source_id),
+            ));
+        }
+        let text = String::from_utf8_lossy(body);
+        let mapping = match (reference, inline) {
+            (Some(name), _) => {
+                let kind = format.mapping_kind();
+                let def = table
+                    .mappings
+                    .iter()
+                    .find(|m| m.name == name && m.kind == kind)
+                    .ok_or_else(|| {
+                        fail(
+                            "BadRequest_MappingReferenceWasNotFound",
+                            format!(
+                                "{kind} mapping '{name}' was not found on table '{}'",
+                                table.name
+                            ),
+                        )
+                    })?;
+                Some(mapping::parse_mapping(&def.json).map_err(|e| {
+                    fail(
+                        "BadRequest_InvalidMapping",
+                        format!("mapping '{name}': {e}"),
+                    )
+                })?)
+            }
+            (None, Some(json)) => Some(mapping::parse_mapping(json).map_err(|e| {
+                fail(
+                    "BadRequest_InvalidMapping",
+                    format!("inline ingestionMapping: {e}"),
+                )
+            })?),
+            (None, None) => None,
+        };
+        let plan = match &mapping {
+            Some(m) => Some(plan_mapping(m, &table.columns, &table.name, format)?),
+            None => None,
+        };
+        let columns = &table.columns;
+        let (rows, rejected) = match format {
+            Format::Delimited { sep, escapes } => {
+                let records = formats::parse_delimited(&text, sep, escapes)
+                    .map_err(|e| fail(e.code, e.details))?;
+                let records = skip_first(records, req.ignore_first_record);
+                (
+                    text_rows(records, columns, plan.as_deref(), &table.name, false)?,
+                    vec![],
+                )
+            }
+            Format::Txt => {
+                let records = skip_first(formats::parse_lines(&text), req.ignore_first_record);
+                (
+                    text_rows(records, columns, plan.as_deref(), &table.name, true)?,
+                    vec![],
+                )
+            }
+            Format::Raw => {
+                let records = vec![TextRecord {
+                    line: 1,
+                    fields: vec![text.to_string()],
+                }];
+                (
+                    text_rows(records, columns, plan.as_deref(), &table.name, true)?,
+                    vec![],
+                )
+            }
+            Format::Json | Format::MultiJson | Format::SingleJson => {
+                let JsonRecords { records, rejected } = match format {
+                    Format::Json => formats::parse_json_lines(&text),
+                    Format::MultiJson => formats::parse_multi_json(&text),
+                    _ => formats::parse_single_json(&text),
+                };
+                let rows = records
+                    .iter()
+                    .map(|(_, v)| json_row(v, columns, plan.as_deref()))
+                    .collect();
+                (rows, rejected)
+            }
+        };
+        if rows.is_empty() {
+            let details = match rejected.first() {
+                Some(r) => format!(
+                    "no records could be read as {}: {} record(s) rejected; first at line {}: {}{}",
+                    req.format,
+                    rejected.len(),
+                    r.line,
+                    r.reason,
+                    if format == Format::Json {
+                        " (format 'json' expects one object per line; use multijson for \
+                         pretty-printed JSON)"
+                    } else {
+                        ""
+                    }
+                ),
+                None => format!("no records found in the {} data", req.format),
+            };
+            return Err(fail("BadRequest_NoRecordsOrWrongFormat", details));
+        }
+        let n = rows.len() as u64;
+        let (db_name, table_name) = (req.database.clone(), req.table.clone());
+        let table = self
+            .db_mut(&db_name)
+            .and_then(|d| d.table_mut(&table_name))
+            .ok_or_else(|| fail("BadRequest_TableNotExist", "table vanished during ingest"))?;
+        let room = MAX_STORED_ROWS.saturating_sub(table.rows.len());
+        table.rows.extend(rows.into_iter().take(room));
+        table.row_count += n;
+        table.extents.push(Extent {
+            id: uuid::Uuid::new_v4().to_string(),
+            rows: n,
+            original_size: data.len() as u64,
+            tags: req.tags.clone(),
+            created: req.creation_time.unwrap_or(now),
+        });
+        Ok(IngestOutcome {
+            rows: n,
+            rejected: rejected.len() as u64,
+            skipped_existing: false,
+        })
+    }
+}
+
+fn skip_first(mut records: Vec<TextRecord>, skip: bool) -> Vec<TextRecord> {
+    if skip && !records.is_empty() {
+        records.remove(0);
+    }
+    records
+}
+
+/// A mapping entry resolved to its column index.
+struct Planned<'a> {
+    index: usize,
+    source: &'a Source,
+}
+
+fn plan_mapping<'a>(
+    mapping: &'a [ColumnMapping],
+    columns: &[Column],
+    table: &str,
+    format: Format,
+) -> Result<Vec<Planned<'a>>, IngestFailure> {
+    mapping
+        .iter()
+        .map(|m| {
+            let index = columns
+                .iter()
+                .position(|c| c.name == m.column)
+                .ok_or_else(|| {
+                    fail(
+                        "BadRequest_InconsistentMapping",
+                        format!(
+                            "the mapping refers to column '{}', which table '{table}' does not have",
+                            m.column
+                        ),
+                    )
+                })?;
+            match (&m.source, format.is_json()) {
+                (Source::Ordinal(_), true) => Err(fail(
+                    "BadRequest_InvalidMapping",
+                    format!(
+                        "column '{}' is mapped by Ordinal, but JSON formats need a Path",
+                        m.column
+                    ),
+                )),
+                (Source::Path(_), false) => Err(fail(
+                    "BadRequest_InvalidMapping",
+                    format!(
+                        "column '{}' is mapped by Path, but delimited formats need an Ordinal",
+                        m.column
+                    ),
+                )),
+                (source, _) => Ok(Planned { index, source }),
+            }
+        })
+        .collect()
+}
+
+fn text_rows(
+    records: Vec<TextRecord>,
+    columns: &[Column],
+    plan: Option<&[Planned]>,
+    table: &str,
+    single_field: bool,
+) -> Result<Vec<Vec<Value>>, IngestFailure> {
+    let wrong = |n: usize, r: &TextRecord, why: String| {
+        fail(
+            "Stream_WrongNumberOfFields",
+            format!(
+                "record {n} (line {}) has {} field(s): {why}",
+                r.line,
+                r.fields.len()
+            ),
+        )
+    };
+    let mut rows = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        let mut row = vec![Value::Null; columns.len()];
+        match plan {
+            Some(plan) => {
+                for p in plan {
+                    let ty = columns[p.index].ty;
+                    row[p.index] = match p.source {
+                        Source::Ordinal(o) => match r.fields.get(*o) {
+                            Some(f) => ty.convert_text(f),
+                            None => {
+                                return Err(wrong(
+                                    i + 1,
+                                    r,
+                                    format!(
+                                        "column '{}' is mapped to Ordinal {o}",
+                                        columns[p.index].name
+                                    ),
+                                ));
+                            }
+                        },
+                        Source::Const(c) => ty.convert_text(c),
+                        Source::Path(_) => Value::Null,
+                    };
+                }
+            }
+            None if single_field => {
+                if let (Some(slot), Some(c), Some(f)) =
+                    (row.first_mut(), columns.first(), r.fields.first())
+                {
+                    *slot = c.ty.convert_text(f);
+                }
+            }
+            None => {
+                if r.fields.len() != columns.len() {
+                    return Err(wrong(
+                        i + 1,
+                        r,
+                        format!(
+                            "table '{table}' has {} columns (identity mapping); fix the data \
+                             or use a mapping",
+                            columns.len()
+                        ),
+                    ));
+                }
+                for (slot, (c, f)) in row.iter_mut().zip(columns.iter().zip(&r.fields)) {
+                    *slot = c.ty.convert_text(f);
+                }
+            }
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn json_row(v: &Value, columns: &[Column], plan: Option<&[Planned]>) -> Vec<Value> {
+    match plan {
+        Some(plan) => {
+            let mut row = vec![Value::Null; columns.len()];
+            for p in plan {
+                let ty = columns[p.index].ty;
+                row[p.index] = match p.source {
+                    Source::Path(steps) => mapping::eval_path(v, steps)
+                        .map(|x| ty.convert_json(x))
+                        .unwrap_or(Value::Null),
+                    Source::Const(c) => ty.convert_text(c),
+                    Source::Ordinal(_) => Value::Null,
+                };
+            }
+            row
+        }
+        None => columns
+            .iter()
+            .map(|c| {
+                v.get(&c.name)
+                    .map(|x| c.ty.convert_json(x))
+                    .unwrap_or(Value::Null)
+            })
+            .collect(),
+    }
+}

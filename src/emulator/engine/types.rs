@@ -1,0 +1,366 @@
+//! Kusto scalar types and the conversion of ingested text/JSON into column values.
+//! Unparseable values become null, as Kusto does.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::Value;
+
+use crate::client::wire::format_timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    String,
+    Long,
+    Int,
+    Real,
+    Bool,
+    DateTime,
+    TimeSpan,
+    Guid,
+    Dynamic,
+    Decimal,
+}
+
+impl ColumnType {
+    /// Accepts the KQL names and their aliases (`double`, `boolean`, `date`, `time`, …).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "string" => ColumnType::String,
+            "long" | "int64" => ColumnType::Long,
+            "int" | "int32" => ColumnType::Int,
+            "real" | "double" => ColumnType::Real,
+            "bool" | "boolean" => ColumnType::Bool,
+            "datetime" | "date" => ColumnType::DateTime,
+            "timespan" | "time" => ColumnType::TimeSpan,
+            "guid" | "uniqueid" => ColumnType::Guid,
+            "dynamic" => ColumnType::Dynamic,
+            "decimal" => ColumnType::Decimal,
+            _ => return None,
+        })
+    }
+
+    /// The canonical KQL name (what `V1Table::new` and schemas show).
+    pub fn kql(self) -> &'static str {
+        match self {
+            ColumnType::String => "string",
+            ColumnType::Long => "long",
+            ColumnType::Int => "int",
+            ColumnType::Real => "real",
+            ColumnType::Bool => "bool",
+            ColumnType::DateTime => "datetime",
+            ColumnType::TimeSpan => "timespan",
+            ColumnType::Guid => "guid",
+            ColumnType::Dynamic => "dynamic",
+            ColumnType::Decimal => "decimal",
+        }
+    }
+
+    /// Converts one delimited field. Empty fields are null except for strings.
+    pub fn convert_text(self, s: &str) -> Value {
+        if self == ColumnType::String {
+            return Value::String(s.to_string());
+        }
+        let t = s.trim();
+        if t.is_empty() {
+            return Value::Null;
+        }
+        match self {
+            ColumnType::String => Value::String(s.to_string()),
+            ColumnType::Long => parse_long(t).map(Value::from).unwrap_or(Value::Null),
+            ColumnType::Int => parse_long(t)
+                .and_then(|n| i32::try_from(n).ok())
+                .map(Value::from)
+                .unwrap_or(Value::Null),
+            ColumnType::Real => t
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+            ColumnType::Bool => parse_bool(t).map(Value::Bool).unwrap_or(Value::Null),
+            ColumnType::DateTime => parse_datetime(t)
+                .map(|d| Value::String(format_timestamp(d)))
+                .unwrap_or(Value::Null),
+            ColumnType::TimeSpan => parse_timespan(t)
+                .map(|ticks| Value::String(format_timespan(ticks)))
+                .unwrap_or(Value::Null),
+            ColumnType::Guid => uuid::Uuid::parse_str(t)
+                .map(|u| Value::String(u.hyphenated().to_string()))
+                .unwrap_or(Value::Null),
+            ColumnType::Dynamic => serde_json::from_str(t).unwrap_or(Value::String(s.to_string())),
+            ColumnType::Decimal => {
+                if t.parse::<f64>().is_ok_and(f64::is_finite) {
+                    Value::String(t.to_string())
+                } else {
+                    Value::Null
+                }
+            }
+        }
+    }
+
+    /// Converts one JSON value (from a json-family format).
+    pub fn convert_json(self, v: &Value) -> Value {
+        match (self, v) {
+            (_, Value::Null) => Value::Null,
+            (ColumnType::Dynamic, v) => v.clone(),
+            (ColumnType::String, Value::String(s)) => Value::String(s.clone()),
+            (ColumnType::String, other) => Value::String(other.to_string()),
+            (ColumnType::Long, Value::Number(n)) => n
+                .as_i64()
+                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+                .map(Value::from)
+                .unwrap_or(Value::Null),
+            (ColumnType::Int, Value::Number(n)) => n
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .map(Value::from)
+                .unwrap_or(Value::Null),
+            (ColumnType::Real, Value::Number(n)) => n
+                .as_f64()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+            (ColumnType::Bool, Value::Bool(b)) => Value::Bool(*b),
+            (ColumnType::Bool, Value::Number(n)) => match n.as_i64() {
+                Some(0) => Value::Bool(false),
+                Some(1) => Value::Bool(true),
+                _ => Value::Null,
+            },
+            (ColumnType::Decimal, Value::Number(n)) => Value::String(n.to_string()),
+            (t, Value::String(s)) => t.convert_text(s),
+            _ => Value::Null,
+        }
+    }
+}
+
+fn parse_long(t: &str) -> Option<i64> {
+    t.parse::<i64>().ok().or_else(|| {
+        // `12.0` is a valid long in CSV; `12.5` is not.
+        t.parse::<f64>()
+            .ok()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
+            .map(|f| f as i64)
+    })
+}
+
+fn parse_bool(t: &str) -> Option<bool> {
+    match t.to_ascii_lowercase().as_str() {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// ISO 8601 forms (with or without `T`, `Z`, offset, fraction) and a bare date.
+pub fn parse_datetime(t: &str) -> Option<DateTime<Utc>> {
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Some(d.with_timezone(&Utc));
+    }
+    let naive = t.trim_end_matches(['Z', 'z']);
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M:%S%.f",
+    ] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(naive, fmt) {
+            return Some(d.and_utc());
+        }
+    }
+    for fmt in ["%Y-%m-%d", "%Y/%m/%d"] {
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(naive, fmt) {
+            return d.and_hms_opt(0, 0, 0).map(|d| d.and_utc());
+        }
+    }
+    if let Ok(d) = DateTime::parse_from_rfc2822(t) {
+        return Some(d.with_timezone(&Utc));
+    }
+    None
+}
+
+const TICKS_PER_SEC: i64 = 10_000_000;
+
+/// `[-][d.]hh:mm:ss[.fffffff]` or a KQL literal like `1d`, `2h`, `30m`, `10s`, `100ms`.
+/// Returns 100-ns ticks.
+pub fn parse_timespan(t: &str) -> Option<i64> {
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let ticks = if body.contains(':') {
+        let (days, clock) = match body.split_once('.') {
+            Some((d, rest)) if rest.contains(':') => (d.parse::<i64>().ok()?, rest),
+            _ => (0, body),
+        };
+        let parts: Vec<&str> = clock.split(':').collect();
+        if parts.len() != 3 {
+            return None;
+        }
+        let h: i64 = parts[0].parse().ok()?;
+        let m: i64 = parts[1].parse().ok()?;
+        let (s, frac) = match parts[2].split_once('.') {
+            Some((s, f)) => (s.parse::<i64>().ok()?, f),
+            None => (parts[2].parse::<i64>().ok()?, ""),
+        };
+        if m >= 60 || s >= 60 || frac.len() > 7 || !frac.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let frac_ticks = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<7}").parse::<i64>().ok()?
+        };
+        ((days * 24 + h) * 3600 + m * 60 + s)
+            .checked_mul(TICKS_PER_SEC)?
+            .checked_add(frac_ticks)?
+    } else {
+        let split = body.find(|c: char| c.is_ascii_alphabetic())?;
+        let (num, unit) = body.split_at(split);
+        let n: f64 = num.parse().ok()?;
+        let unit_ticks: f64 = match unit {
+            "d" | "day" | "days" => 86_400.0 * TICKS_PER_SEC as f64,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600.0 * TICKS_PER_SEC as f64,
+            "m" | "min" | "minute" | "minutes" => 60.0 * TICKS_PER_SEC as f64,
+            "s" | "sec" | "second" | "seconds" => TICKS_PER_SEC as f64,
+            "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 10_000.0,
+            "microsecond" | "microseconds" => 10.0,
+            "tick" | "ticks" => 1.0,
+            _ => return None,
+        };
+        let v = n * unit_ticks;
+        if !v.is_finite() || v.abs() > 9.0e18 {
+            return None;
+        }
+        v.round() as i64
+    };
+    Some(if neg { -ticks } else { ticks })
+}
+
+pub fn format_timespan(ticks: i64) -> String {
+    let sign = if ticks < 0 { "-" } else { "" };
+    let t = ticks.unsigned_abs();
+    let per_sec = TICKS_PER_SEC as u64;
+    let frac = t % per_sec;
+    let secs = t / per_sec;
+    let (d, h, m, s) = (
+        secs / 86_400,
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60,
+    );
+    let mut out = String::from(sign);
+    if d > 0 {
+        out.push_str(&format!("{d}."));
+    }
+    out.push_str(&format!("{h:02}:{m:02}:{s:02}"));
+    if frac > 0 {
+        out.push_str(&format!(".{frac:07}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn type_names_and_aliases() {
+        assert_eq!(ColumnType::parse("Double"), Some(ColumnType::Real));
+        assert_eq!(ColumnType::parse("boolean"), Some(ColumnType::Bool));
+        assert_eq!(ColumnType::parse("date"), Some(ColumnType::DateTime));
+        assert_eq!(ColumnType::parse("time"), Some(ColumnType::TimeSpan));
+        assert_eq!(ColumnType::parse("uniqueid"), Some(ColumnType::Guid));
+        assert_eq!(ColumnType::parse("blob"), None);
+        assert_eq!(ColumnType::Real.kql(), "real");
+    }
+
+    #[test]
+    fn text_conversion() {
+        assert_eq!(ColumnType::Long.convert_text(" 42 "), json!(42));
+        assert_eq!(ColumnType::Long.convert_text("12.0"), json!(12));
+        assert_eq!(ColumnType::Long.convert_text("12.5"), Value::Null);
+        assert_eq!(ColumnType::Long.convert_text("abc"), Value::Null);
+        assert_eq!(ColumnType::Int.convert_text("3000000000"), Value::Null);
+        assert_eq!(ColumnType::Real.convert_text("1.5e3"), json!(1500.0));
+        assert_eq!(ColumnType::Real.convert_text("NaN"), Value::Null);
+        assert_eq!(ColumnType::Bool.convert_text("TRUE"), json!(true));
+        assert_eq!(ColumnType::Bool.convert_text("0"), json!(false));
+        assert_eq!(ColumnType::Bool.convert_text("yes"), Value::Null);
+        assert_eq!(ColumnType::String.convert_text(""), json!(""));
+        assert_eq!(ColumnType::Long.convert_text(""), Value::Null);
+        assert_eq!(
+            ColumnType::Guid.convert_text("8F2D7C6E-0000-4000-8000-000000000001"),
+            json!("8f2d7c6e-0000-4000-8000-000000000001")
+        );
+        assert_eq!(ColumnType::Dynamic.convert_text(r#"{"a":1}"#), json!({"a":1}));
+        assert_eq!(ColumnType::Dynamic.convert_text("plain"), json!("plain"));
+        assert_eq!(ColumnType::Decimal.convert_text("1.10"), json!("1.10"));
+        assert_eq!(ColumnType::Decimal.convert_text("x"), Value::Null);
+    }
+
+    #[test]
+    fn datetime_forms() {
+        let want = json!("2025-01-02T03:04:05.0000000Z");
+        for s in [
+            "2025-01-02T03:04:05Z",
+            "2025-01-02T03:04:05",
+            "2025-01-02 03:04:05",
+            "2025-01-02T05:04:05+02:00",
+            "2025-01-02T03:04:05.0000000Z",
+        ] {
+            assert_eq!(ColumnType::DateTime.convert_text(s), want, "{s}");
+        }
+        assert_eq!(
+            ColumnType::DateTime.convert_text("2025-01-02"),
+            json!("2025-01-02T00:00:00.0000000Z")
+        );
+        assert_eq!(
+            ColumnType::DateTime.convert_text("2025-01-02T03:04:05.123Z"),
+            json!("2025-01-02T03:04:05.1230000Z")
+        );
+        assert_eq!(ColumnType::DateTime.convert_text("yesterday"), Value::Null);
+        assert_eq!(ColumnType::DateTime.convert_text("2025-13-01"), Value::Null);
+    }
+
+    #[test]
+    fn timespan_forms() {
+        assert_eq!(
+            ColumnType::TimeSpan.convert_text("01:02:03"),
+            json!("01:02:03")
+        );
+        assert_eq!(
+            ColumnType::TimeSpan.convert_text("2.01:02:03.5"),
+            json!("2.01:02:03.5000000")
+        );
+        assert_eq!(
+            ColumnType::TimeSpan.convert_text("-00:00:01"),
+            json!("-00:00:01")
+        );
+        assert_eq!(ColumnType::TimeSpan.convert_text("90m"), json!("01:30:00"));
+        assert_eq!(ColumnType::TimeSpan.convert_text("1d"), json!("1.00:00:00"));
+        assert_eq!(
+            ColumnType::TimeSpan.convert_text("250ms"),
+            json!("00:00:00.2500000")
+        );
+        assert_eq!(ColumnType::TimeSpan.convert_text("00:61:00"), Value::Null);
+        assert_eq!(ColumnType::TimeSpan.convert_text("soon"), Value::Null);
+    }
+
+    #[test]
+    fn json_conversion() {
+        assert_eq!(ColumnType::Long.convert_json(&json!(7)), json!(7));
+        assert_eq!(ColumnType::Long.convert_json(&json!("7")), json!(7));
+        assert_eq!(ColumnType::Long.convert_json(&json!(7.5)), Value::Null);
+        assert_eq!(ColumnType::String.convert_json(&json!(7)), json!("7"));
+        assert_eq!(
+            ColumnType::String.convert_json(&json!({"a":1})),
+            json!("{\"a\":1}")
+        );
+        assert_eq!(ColumnType::Real.convert_json(&json!(2)), json!(2.0));
+        assert_eq!(ColumnType::Bool.convert_json(&json!(1)), json!(true));
+        assert_eq!(ColumnType::Dynamic.convert_json(&json!([1, 2])), json!([1, 2]));
+        assert_eq!(ColumnType::Long.convert_json(&json!([1])), Value::Null);
+        assert_eq!(ColumnType::String.convert_json(&Value::Null), Value::Null);
+    }
+}
