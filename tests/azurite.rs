@@ -1,9 +1,8 @@
 //! Conformance of our storage client and SAS signer with an independent peer: Azurite.
 //! Set `KINGEST_AZURITE_BIN` to the `azurite` executable; without it every test prints SKIP.
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod common;
+
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -18,92 +17,6 @@ use serde_json::{Map, Value, json};
 const ACCOUNT: &str = "devstoreaccount1";
 const KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-
-/// A running Azurite on three loopback ports; killed when dropped.
-struct Azurite {
-    child: Child,
-    blob: u16,
-    queue: u16,
-    table: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Azurite {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_ports() -> [u16; 3] {
-    // Hold all three listeners at once so the ports differ, then release them for Azurite.
-    let listeners: Vec<TcpListener> = (0..3)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    let ports: Vec<u16> = listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect();
-    [ports[0], ports[1], ports[2]]
-}
-
-/// Starts Azurite, or `None` (after printing SKIP) when `KINGEST_AZURITE_BIN` is unset.
-fn azurite() -> Option<Azurite> {
-    let Ok(bin) = std::env::var("KINGEST_AZURITE_BIN") else {
-        println!("SKIP azurite conformance: KINGEST_AZURITE_BIN not set");
-        return None;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let [blob, queue, table] = free_ports();
-    let child = Command::new(&bin)
-        .args(["--blobHost", "127.0.0.1", "--blobPort", &blob.to_string()])
-        .args([
-            "--queueHost",
-            "127.0.0.1",
-            "--queuePort",
-            &queue.to_string(),
-        ])
-        .args([
-            "--tableHost",
-            "127.0.0.1",
-            "--tablePort",
-            &table.to_string(),
-        ])
-        .args([
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-            "--loose",
-            "--disableTelemetry",
-            "--silent",
-        ])
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start azurite at {bin}: {e}"));
-    let mut az = Azurite {
-        child,
-        blob,
-        queue,
-        table,
-        _dir: dir,
-    };
-    // Bounded wait for all three listeners (not a timing assertion: only a give-up point).
-    for _ in 0..600 {
-        if let Ok(Some(status)) = az.child.try_wait() {
-            panic!("azurite exited early: {status}");
-        }
-        if [blob, queue, table]
-            .iter()
-            .all(|p| TcpStream::connect(("127.0.0.1", *p)).is_ok())
-        {
-            return Some(az);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("azurite did not open its ports");
-}
 
 fn key() -> AccountKey {
     AccountKey::from_base64(KEY).unwrap()
@@ -165,7 +78,7 @@ fn assert_status(result: Result<impl std::fmt::Debug, Error>, status: u16) {
 
 #[tokio::test]
 async fn blobs_round_trip() {
-    let Some(az) = azurite() else { return };
+    let Some(az) = common::azurite() else { return };
     let st = storage();
     let admin = url(az.blob, "conform", &account_token());
     st.create_container(&admin).await.unwrap();
@@ -234,7 +147,7 @@ async fn blobs_round_trip() {
 
 #[tokio::test]
 async fn queue_messages_round_trip() {
-    let Some(az) = azurite() else { return };
+    let Some(az) = common::azurite() else { return };
     let st = storage();
     st.create_queue(&url(az.queue, "conformq", &account_token()))
         .await
@@ -295,7 +208,7 @@ async fn queue_messages_round_trip() {
 
 #[tokio::test]
 async fn table_entities_round_trip() {
-    let Some(az) = azurite() else { return };
+    let Some(az) = common::azurite() else { return };
     let st = storage();
     let admin = url(az.table, "IngestStatus", &account_token());
     st.create_table(&admin).await.unwrap();
@@ -339,4 +252,33 @@ async fn table_entities_round_trip() {
 
     let forged = url(az.table, "IngestStatus", &tamper(&sas));
     assert_status(st.get_entity(&forged, pk, rk).await, 403);
+}
+
+/// `kingest emulator --storage <Azurite>`: the emulator signs SAS URLs for Azurite's account,
+/// clients upload and enqueue there, and the DM worker consumes from Azurite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_runs_on_azurite_storage() {
+    let Some(az) = common::azurite() else { return };
+    let cfg = kingest::emulator::EmulatorConfig { storage: Some(az.connection_string()), ..Default::default() };
+    let env = common::Env::start_with(cfg).await;
+    let res = env.client.resources().await.unwrap();
+    assert!(res.resources.iter().all(|r| r.url.account() == "devstoreaccount1"));
+    assert!(res.resources.iter().all(|r| r.url.expose().contains(&format!(":{}/", az.queue)) || r.url.expose().contains(&format!(":{}/", az.blob)) || r.url.expose().contains(&format!(":{}/", az.table))));
+    let before = env.row_count("Events").await;
+    let mut good = kingest::client::SubmitRequest::new(env.file("events.csv"), "demo", "Events");
+    good.report_method = kingest::client::wire::ReportMethod::QueueAndTable;
+    good.report_level = kingest::client::wire::ReportLevel::FailuresAndSuccesses;
+    good.flush_immediately = true;
+    let mut bad = good.clone();
+    bad.path = env.file("bad-wrong-fields.csv");
+    let good = env.submit(good).await;
+    let bad = env.submit(bad).await;
+    let g = env.final_status(&good).await;
+    assert_eq!(g.status, Some(kingest::client::wire::IngestionStatus::Succeeded), "{g:?}");
+    let b = env.final_status(&bad).await;
+    assert_eq!(b.error_code.as_deref(), Some("Stream_WrongNumberOfFields"), "{b:?}");
+    assert!(env.row_count("Events").await > before);
+    let failures = env.client.peek(kingest::client::wire::NotificationKind::Failure, 32).await.unwrap();
+    assert!(failures.iter().any(|m| m.source_id() == Some(bad.source_id.to_string().as_str())));
+    env.emulator.shutdown().await;
 }

@@ -2,7 +2,9 @@
 //! the demo files in a temporary directory.
 #![allow(dead_code)]
 
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use kingest::client::retry::RetryPolicy;
@@ -91,5 +93,98 @@ pub fn peer(var: &str, what: &str) -> Option<String> {
             println!("SKIP {what}: {var} not set");
             None
         }
+    }
+}
+
+/// A running Azurite on three loopback ports; killed when dropped.
+pub struct Azurite {
+    child: Child,
+    pub blob: u16,
+    pub queue: u16,
+    pub table: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_ports() -> [u16; 3] {
+    // Hold all three listeners at once so the ports differ, then release them for Azurite.
+    let listeners: Vec<TcpListener> = (0..3)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let ports: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect();
+    [ports[0], ports[1], ports[2]]
+}
+
+/// Starts Azurite from `KINGEST_AZURITE_BIN` on free loopback ports, or `None` after SKIP.
+pub fn azurite() -> Option<Azurite> {
+    let bin = peer("KINGEST_AZURITE_BIN", "azurite conformance")?;
+    let dir = tempfile::tempdir().unwrap();
+    let [blob, queue, table] = free_ports();
+    let child = Command::new(&bin)
+        .args(["--blobHost", "127.0.0.1", "--blobPort", &blob.to_string()])
+        .args([
+            "--queueHost",
+            "127.0.0.1",
+            "--queuePort",
+            &queue.to_string(),
+        ])
+        .args([
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            &table.to_string(),
+        ])
+        .args([
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--disableTelemetry",
+            "--silent",
+        ])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start azurite at {bin}: {e}"));
+    let mut az = Azurite {
+        child,
+        blob,
+        queue,
+        table,
+        _dir: dir,
+    };
+    // Bounded wait for all three listeners (not a timing assertion: only a give-up point).
+    for _ in 0..600 {
+        if let Ok(Some(status)) = az.child.try_wait() {
+            panic!("azurite exited early: {status}");
+        }
+        if [blob, queue, table]
+            .iter()
+            .all(|p| TcpStream::connect(("127.0.0.1", *p)).is_ok())
+        {
+            return Some(az);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("azurite did not open its ports");
+}
+
+impl Azurite {
+    /// A connection string for the development account on these ports.
+    pub fn connection_string(&self) -> String {
+        format!(
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={};BlobEndpoint=http://127.0.0.1:{}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{}/devstoreaccount1;",
+            kingest::emulator::connection::DEV_KEY, self.blob, self.queue, self.table
+        )
     }
 }
