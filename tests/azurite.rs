@@ -3,7 +3,6 @@
 
 mod common;
 
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
@@ -259,11 +258,24 @@ async fn table_entities_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulator_runs_on_azurite_storage() {
     let Some(az) = common::azurite() else { return };
-    let cfg = kingest::emulator::EmulatorConfig { storage: Some(az.connection_string()), ..Default::default() };
+    let cfg = kingest::emulator::EmulatorConfig {
+        storage: Some(az.connection_string()),
+        ..Default::default()
+    };
     let env = common::Env::start_with(cfg).await;
     let res = env.client.resources().await.unwrap();
-    assert!(res.resources.iter().all(|r| r.url.account() == "devstoreaccount1"));
-    assert!(res.resources.iter().all(|r| r.url.expose().contains(&format!(":{}/", az.queue)) || r.url.expose().contains(&format!(":{}/", az.blob)) || r.url.expose().contains(&format!(":{}/", az.table))));
+    assert!(
+        res.resources
+            .iter()
+            .all(|r| r.url.account() == "devstoreaccount1")
+    );
+    assert!(
+        res.resources
+            .iter()
+            .all(|r| r.url.expose().contains(&format!(":{}/", az.queue))
+                || r.url.expose().contains(&format!(":{}/", az.blob))
+                || r.url.expose().contains(&format!(":{}/", az.table)))
+    );
     let before = env.row_count("Events").await;
     let mut good = kingest::client::SubmitRequest::new(env.file("events.csv"), "demo", "Events");
     good.report_method = kingest::client::wire::ReportMethod::QueueAndTable;
@@ -274,11 +286,27 @@ async fn emulator_runs_on_azurite_storage() {
     let good = env.submit(good).await;
     let bad = env.submit(bad).await;
     let g = env.final_status(&good).await;
-    assert_eq!(g.status, Some(kingest::client::wire::IngestionStatus::Succeeded), "{g:?}");
+    assert_eq!(
+        g.status,
+        Some(kingest::client::wire::IngestionStatus::Succeeded),
+        "{g:?}"
+    );
     let b = env.final_status(&bad).await;
-    assert_eq!(b.error_code.as_deref(), Some("Stream_WrongNumberOfFields"), "{b:?}");
+    assert_eq!(
+        b.error_code.as_deref(),
+        Some("Stream_WrongNumberOfFields"),
+        "{b:?}"
+    );
     assert!(env.row_count("Events").await > before);
-    let failures = env.client.peek(kingest::client::wire::NotificationKind::Failure, 32).await.unwrap();
-    assert!(failures.iter().any(|m| m.source_id() == Some(bad.source_id.to_string().as_str())));
+    let failures = env
+        .client
+        .peek(kingest::client::wire::NotificationKind::Failure, 32)
+        .await
+        .unwrap();
+    assert!(
+        failures
+            .iter()
+            .any(|m| m.source_id() == Some(bad.source_id.to_string().as_str()))
+    );
     env.emulator.shutdown().await;
 }

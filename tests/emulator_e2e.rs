@@ -22,10 +22,20 @@ fn request(env: &Env, file: &str, table: &str) -> SubmitRequest {
     r
 }
 
-async fn notifications_for(env: &Env, kind: NotificationKind, source: &str) -> Vec<ReceivedNotification> {
+async fn notifications_for(
+    env: &Env,
+    kind: NotificationKind,
+    source: &str,
+) -> Vec<ReceivedNotification> {
     for _ in 0..100 {
-        let found: Vec<_> =
-            env.client.peek(kind, 32).await.unwrap().into_iter().filter(|m| m.source_id() == Some(source)).collect();
+        let found: Vec<_> = env
+            .client
+            .peek(kind, 32)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.source_id() == Some(source))
+            .collect();
         if !found.is_empty() {
             return found;
         }
@@ -40,16 +50,30 @@ async fn good_file_succeeds_and_rows_are_counted() {
     let before = env.row_count("Events").await;
     let s = env.submit(request(&env, "events.csv", "Events")).await;
     let sig = s.blob.query_param("sig").unwrap();
-    assert!(!format!("{} {:?}", s.blob, s.blob).contains(&sig), "SAS redacted in Display/Debug");
+    assert!(
+        !format!("{} {:?}", s.blob, s.blob).contains(&sig),
+        "SAS redacted in Display/Debug"
+    );
     assert!(s.blob.without_query().ends_with("__events.csv.gz"));
     let status = env.final_status(&s).await;
-    assert_eq!(status.status, Some(IngestionStatus::Succeeded), "{status:?}");
-    let lines = std::fs::read_to_string(env.file("events.csv")).unwrap().lines().filter(|l| !l.trim().is_empty()).count() as u64;
+    assert_eq!(
+        status.status,
+        Some(IngestionStatus::Succeeded),
+        "{status:?}"
+    );
+    let lines = std::fs::read_to_string(env.file("events.csv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count() as u64;
     assert_eq!(env.row_count("Events").await, before + lines);
     let ok = notifications_for(&env, NotificationKind::Success, &s.source_id.to_string()).await;
     assert_eq!(ok.len(), 1, "one success notification");
     let n = ok[0].decoded.notification.as_ref().unwrap();
-    assert_eq!((n.database.as_deref(), n.table.as_deref()), (Some("demo"), Some("Events")));
+    assert_eq!(
+        (n.database.as_deref(), n.table.as_deref()),
+        (Some("demo"), Some("Events"))
+    );
     assert!(n.succeeded_on.is_some());
     env.emulator.shutdown().await;
 }
@@ -57,7 +81,10 @@ async fn good_file_succeeds_and_rows_are_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_failure_kind_reports_its_code_in_queue_and_table() {
     let env = Env::start().await;
-    let failing: Vec<_> = SCENARIOS.iter().filter(|s| s.expect != "Succeeded").collect();
+    let failing: Vec<_> = SCENARIOS
+        .iter()
+        .filter(|s| s.expect != "Succeeded")
+        .collect();
     assert!(failing.len() >= 7);
     let mut submitted = Vec::new();
     for sc in &failing {
@@ -67,17 +94,38 @@ async fn every_failure_kind_reports_its_code_in_queue_and_table() {
     }
     for (sc, s) in &submitted {
         let status = env.final_status(s).await;
-        let want_status = if sc.expect == "BadRequest_EmptyBlob" { IngestionStatus::Skipped } else { IngestionStatus::Failed };
+        let want_status = if sc.expect == "BadRequest_EmptyBlob" {
+            IngestionStatus::Skipped
+        } else {
+            IngestionStatus::Failed
+        };
         assert_eq!(status.status, Some(want_status), "{}: {status:?}", sc.file);
-        assert_eq!(status.error_code.as_deref(), Some(sc.expect), "{}: {status:?}", sc.file);
-        assert_eq!(status.failure_status.as_deref(), Some("Permanent"), "{}", sc.file);
-        let fails = notifications_for(&env, NotificationKind::Failure, &s.source_id.to_string()).await;
+        assert_eq!(
+            status.error_code.as_deref(),
+            Some(sc.expect),
+            "{}: {status:?}",
+            sc.file
+        );
+        assert_eq!(
+            status.failure_status.as_deref(),
+            Some("Permanent"),
+            "{}",
+            sc.file
+        );
+        let fails =
+            notifications_for(&env, NotificationKind::Failure, &s.source_id.to_string()).await;
         assert_eq!(fails.len(), 1, "{}: one failure notification", sc.file);
         let n = fails[0].decoded.notification.as_ref().unwrap();
         assert_eq!(n.error_code.as_deref(), Some(sc.expect), "{}", sc.file);
         assert_eq!(n.failure_status.as_deref(), Some("Permanent"));
         assert!(n.details.as_deref().is_some_and(|d| !d.is_empty()));
-        assert!(!n.ingestion_source_path.as_deref().unwrap_or("").contains("sig="), "no SAS in notifications");
+        assert!(
+            !n.ingestion_source_path
+                .as_deref()
+                .unwrap_or("")
+                .contains("sig="),
+            "no SAS in notifications"
+        );
     }
     env.emulator.shutdown().await;
 }
@@ -86,41 +134,109 @@ async fn every_failure_kind_reports_its_code_in_queue_and_table() {
 async fn missing_blob_and_bad_identity_token_and_corrupt_message() {
     let env = Env::start().await;
     let res = env.client.resources().await.unwrap();
-    let queue = res.of_kind(ResourceKind::SecuredReadyForAggregationQueue).next().unwrap().clone();
-    let container = res.of_kind(ResourceKind::TempStorage).next().unwrap().clone();
+    let queue = res
+        .of_kind(ResourceKind::SecuredReadyForAggregationQueue)
+        .next()
+        .unwrap()
+        .clone();
+    let container = res
+        .of_kind(ResourceKind::TempStorage)
+        .next()
+        .unwrap()
+        .clone();
 
     // A message pointing at a blob that was never uploaded.
     let missing = container.child("demo__Events__x__never-uploaded.csv");
     let mut req = request(&env, "events.csv", "Events");
     req.report_method = ReportMethod::Queue;
     let id = uuid::Uuid::new_v4();
-    let msg = kingest::client::submit::build_message(&req, kingest::client::wire::DataFormat::Csv, &id, &missing, 10, res.identity_token.expose(), None);
-    env.client.storage().put_message(&queue, &msg.to_queue_text(), None, None).await.unwrap();
+    let msg = kingest::client::submit::build_message(
+        &req,
+        kingest::client::wire::DataFormat::Csv,
+        &id,
+        &missing,
+        10,
+        res.identity_token.expose(),
+        None,
+    );
+    env.client
+        .storage()
+        .put_message(&queue, &msg.to_queue_text(), None, None)
+        .await
+        .unwrap();
     let f = notifications_for(&env, NotificationKind::Failure, &id.to_string()).await;
-    assert_eq!(f[0].decoded.notification.as_ref().unwrap().error_code.as_deref(), Some("Download_SourceNotFound"));
+    assert_eq!(
+        f[0].decoded
+            .notification
+            .as_ref()
+            .unwrap()
+            .error_code
+            .as_deref(),
+        Some("Download_SourceNotFound")
+    );
 
     // A forged identity token.
     let id2 = uuid::Uuid::new_v4();
-    let msg = kingest::client::submit::build_message(&req, kingest::client::wire::DataFormat::Csv, &id2, &missing, 10, "forged-token", None);
-    env.client.storage().put_message(&queue, &msg.to_queue_text(), None, None).await.unwrap();
+    let msg = kingest::client::submit::build_message(
+        &req,
+        kingest::client::wire::DataFormat::Csv,
+        &id2,
+        &missing,
+        10,
+        "forged-token",
+        None,
+    );
+    env.client
+        .storage()
+        .put_message(&queue, &msg.to_queue_text(), None, None)
+        .await
+        .unwrap();
     let f = notifications_for(&env, NotificationKind::Failure, &id2.to_string()).await;
-    assert_eq!(f[0].decoded.notification.as_ref().unwrap().error_code.as_deref(), Some("BadRequest_InvalidKustoIdentityToken"));
+    assert_eq!(
+        f[0].decoded
+            .notification
+            .as_ref()
+            .unwrap()
+            .error_code
+            .as_deref(),
+        Some("BadRequest_InvalidKustoIdentityToken")
+    );
 
     // Not base64 JSON at all.
-    let before = env.client.peek(NotificationKind::Failure, 32).await.unwrap().len();
-    env.client.storage().put_message(&queue, "this is not an ingestion message", None, None).await.unwrap();
+    let before = env
+        .client
+        .peek(NotificationKind::Failure, 32)
+        .await
+        .unwrap()
+        .len();
+    env.client
+        .storage()
+        .put_message(&queue, "this is not an ingestion message", None, None)
+        .await
+        .unwrap();
     let mut corrupt = None;
     for _ in 0..100 {
-        let all = env.client.peek(NotificationKind::Failure, 32).await.unwrap();
+        let all = env
+            .client
+            .peek(NotificationKind::Failure, 32)
+            .await
+            .unwrap();
         if all.len() > before {
             corrupt = all.into_iter().find(|m| {
-                m.decoded.notification.as_ref().and_then(|n| n.error_code.as_deref()) == Some("BadRequest_CorruptedMessage")
+                m.decoded
+                    .notification
+                    .as_ref()
+                    .and_then(|n| n.error_code.as_deref())
+                    == Some("BadRequest_CorruptedMessage")
             });
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(corrupt.is_some(), "a corrupted message is reported, not dropped silently");
+    assert!(
+        corrupt.is_some(),
+        "a corrupted message is reported, not dropped silently"
+    );
     env.emulator.shutdown().await;
 }
 
@@ -135,7 +251,11 @@ async fn peek_removes_nothing_and_discard_archives_then_deletes() {
     }
     let mut seen = Vec::new();
     for _ in 0..100 {
-        seen = env.client.peek(NotificationKind::Failure, 32).await.unwrap();
+        seen = env
+            .client
+            .peek(NotificationKind::Failure, 32)
+            .await
+            .unwrap();
         if seen.len() >= 2 {
             break;
         }
@@ -143,13 +263,32 @@ async fn peek_removes_nothing_and_discard_archives_then_deletes() {
     }
     assert_eq!(seen.len(), 2);
     // Peeking again sees the same messages, undequeued.
-    let again = env.client.peek(NotificationKind::Failure, 32).await.unwrap();
-    assert_eq!(again.iter().map(|m| &m.message_id).collect::<Vec<_>>(), seen.iter().map(|m| &m.message_id).collect::<Vec<_>>());
-    assert!(again.iter().all(|m| m.dequeue_count == 0 && m.pop_receipt.is_none()));
+    let again = env
+        .client
+        .peek(NotificationKind::Failure, 32)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|m| &m.message_id).collect::<Vec<_>>(),
+        seen.iter().map(|m| &m.message_id).collect::<Vec<_>>()
+    );
+    assert!(
+        again
+            .iter()
+            .all(|m| m.dequeue_count == 0 && m.pop_receipt.is_none())
+    );
 
     let archive = env.dir.path().join("archive/failures.jsonl");
     let one: HashSet<String> = [seen[0].message_id.clone()].into();
-    let report = env.client.discard(NotificationKind::Failure, DiscardSelector::MessageIds(one), &archive).await.unwrap();
+    let report = env
+        .client
+        .discard(
+            NotificationKind::Failure,
+            DiscardSelector::MessageIds(one),
+            &archive,
+        )
+        .await
+        .unwrap();
     assert_eq!((report.archived, report.deleted), (1, 1), "{report:?}");
     let text = std::fs::read_to_string(&archive).unwrap();
     let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
@@ -162,15 +301,29 @@ async fn peek_removes_nothing_and_discard_archives_then_deletes() {
     let rest = DiscardSelector::All;
     let mut total = 0;
     for _ in 0..50 {
-        total += env.client.discard(NotificationKind::Failure, rest.clone(), &archive).await.unwrap().deleted;
+        total += env
+            .client
+            .discard(NotificationKind::Failure, rest.clone(), &archive)
+            .await
+            .unwrap()
+            .deleted;
         if total >= 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
     assert_eq!(total, 1);
-    assert_eq!(std::fs::read_to_string(&archive).unwrap().lines().count(), 2);
-    assert!(env.client.peek(NotificationKind::Failure, 32).await.unwrap().is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&archive).unwrap().lines().count(),
+        2
+    );
+    assert!(
+        env.client
+            .peek(NotificationKind::Failure, 32)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     env.emulator.shutdown().await;
 }
 
@@ -178,44 +331,93 @@ async fn peek_removes_nothing_and_discard_archives_then_deletes() {
 async fn tampered_and_expired_sas_are_refused() {
     let env = Env::start().await;
     let res = env.client.resources().await.unwrap();
-    let queue = res.of_kind(ResourceKind::FailedIngestionsQueue).next().unwrap().clone();
-    env.client.storage().peek_messages(&queue, 1).await.expect("the issued SAS works");
+    let queue = res
+        .of_kind(ResourceKind::FailedIngestionsQueue)
+        .next()
+        .unwrap()
+        .clone();
+    env.client
+        .storage()
+        .peek_messages(&queue, 1)
+        .await
+        .expect("the issued SAS works");
 
     let sig = queue.query_param("sig").unwrap();
     let mut bad = sig.clone().into_bytes();
     bad[0] = if bad[0] == b'A' { b'B' } else { b'A' };
     let tampered = queue.expose().replace(
-        &format!("sig={}", url::form_urlencoded::byte_serialize(sig.as_bytes()).collect::<String>()),
-        &format!("sig={}", url::form_urlencoded::byte_serialize(&bad).collect::<String>()),
+        &format!(
+            "sig={}",
+            url::form_urlencoded::byte_serialize(sig.as_bytes()).collect::<String>()
+        ),
+        &format!(
+            "sig={}",
+            url::form_urlencoded::byte_serialize(&bad).collect::<String>()
+        ),
     );
     assert_ne!(tampered, queue.expose());
-    let err = env.client.storage().peek_messages(&SasUrl::parse(&tampered).unwrap(), 1).await.unwrap_err();
+    let err = env
+        .client
+        .storage()
+        .peek_messages(&SasUrl::parse(&tampered).unwrap(), 1)
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(403), "{err}");
-    assert!(!err.to_string().contains(&sig), "the signature never appears in errors");
+    assert!(
+        !err.to_string().contains(&sig),
+        "the signature never appears in errors"
+    );
 
     // Same token but an expiry in the past (signature then no longer matches, or it expired).
     let se = queue.query_param("se").unwrap();
-    let expired = queue.expose().replace(&url::form_urlencoded::byte_serialize(se.as_bytes()).collect::<String>(), "2001-01-01T00%3A00%3A00Z");
-    let err = env.client.storage().peek_messages(&SasUrl::parse(&expired).unwrap(), 1).await.unwrap_err();
+    let expired = queue.expose().replace(
+        &url::form_urlencoded::byte_serialize(se.as_bytes()).collect::<String>(),
+        "2001-01-01T00%3A00%3A00Z",
+    );
+    let err = env
+        .client
+        .storage()
+        .peek_messages(&SasUrl::parse(&expired).unwrap(), 1)
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(403));
 
     // The ingestion queue SAS is add-only: reading it is refused.
-    let ingest = res.of_kind(ResourceKind::SecuredReadyForAggregationQueue).next().unwrap().clone();
-    let err = env.client.storage().peek_messages(&ingest, 1).await.unwrap_err();
+    let ingest = res
+        .of_kind(ResourceKind::SecuredReadyForAggregationQueue)
+        .next()
+        .unwrap()
+        .clone();
+    let err = env
+        .client
+        .storage()
+        .peek_messages(&ingest, 1)
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(403));
     env.emulator.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn require_token_demands_a_bearer() {
-    let env = Env::start_with(EmulatorConfig { require_token: Some("s3cret".into()), ..Default::default() }).await;
+    let env = Env::start_with(EmulatorConfig {
+        require_token: Some("s3cret".into()),
+        ..Default::default()
+    })
+    .await;
     match env.client.resources().await {
         Err(Error::Auth(msg)) => assert!(msg.contains("401"), "{msg}"),
         other => panic!("expected 401, got {other:?}"),
     }
-    let authed = client_for(env.emulator.url(), AuthMethod::Token(kingest::client::auth::Secret::new("s3cret")));
+    let authed = client_for(
+        env.emulator.url(),
+        AuthMethod::Token(kingest::client::auth::Secret::new("s3cret")),
+    );
     assert!(authed.resources().await.is_ok());
-    let wrong = client_for(env.emulator.url(), AuthMethod::Token(kingest::client::auth::Secret::new("nope")));
+    let wrong = client_for(
+        env.emulator.url(),
+        AuthMethod::Token(kingest::client::auth::Secret::new("nope")),
+    );
     assert!(matches!(wrong.resources().await, Err(Error::Auth(_))));
     env.emulator.shutdown().await;
 }
@@ -232,7 +434,11 @@ async fn large_file_goes_up_in_blocks_with_exact_raw_size() {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        text.push_str(&format!("2025-01-01T00:00:00Z,Info,svc{},{x:x}{x:o},{}\n", x % 7, x % 1000));
+        text.push_str(&format!(
+            "2025-01-01T00:00:00Z,Info,svc{},{x:x}{x:o},{}\n",
+            x % 7,
+            x % 1000
+        ));
         rows += 1;
     }
     std::fs::write(&path, &text).unwrap();
@@ -242,13 +448,31 @@ async fn large_file_goes_up_in_blocks_with_exact_raw_size() {
     let mut req = SubmitRequest::new(&path, "demo", "Events");
     req.report_method = ReportMethod::Table;
     req.flush_immediately = true;
-    let s = env.client.submit(req, std::sync::Arc::new(move |p| sink.lock().unwrap().push(p))).await.unwrap();
+    let s = env
+        .client
+        .submit(
+            req,
+            std::sync::Arc::new(move |p| sink.lock().unwrap().push(p)),
+        )
+        .await
+        .unwrap();
     assert_eq!(s.raw_data_size, text.len() as u64);
-    assert!(s.uploaded_bytes > 4 * 1024 * 1024, "several blocks: {}", s.uploaded_bytes);
+    assert!(
+        s.uploaded_bytes > 4 * 1024 * 1024,
+        "several blocks: {}",
+        s.uploaded_bytes
+    );
     let progress = sent.lock().unwrap().clone();
-    assert!(progress.windows(2).all(|w| w[0].read <= w[1].read && w[0].sent <= w[1].sent));
+    assert!(
+        progress
+            .windows(2)
+            .all(|w| w[0].read <= w[1].read && w[0].sent <= w[1].sent)
+    );
     assert_eq!(progress.last().unwrap().read, text.len() as u64);
-    assert_eq!(env.final_status(&s).await.status, Some(IngestionStatus::Succeeded));
+    assert_eq!(
+        env.final_status(&s).await.status,
+        Some(IngestionStatus::Succeeded)
+    );
     assert_eq!(env.row_count("Events").await, before + rows);
     env.emulator.shutdown().await;
 }

@@ -444,10 +444,10 @@ pub fn decode_notification(text: &str) -> DecodedNotification {
 /// base64(JSON) or plain JSON text → JSON value. Tolerates whitespace and URL-safe base64.
 pub fn decode_text(text: &str) -> Option<Value> {
     let t = text.trim();
-    if t.starts_with('{') || t.starts_with('[') {
-        if let Ok(v) = serde_json::from_str(t) {
-            return Some(v);
-        }
+    if (t.starts_with('{') || t.starts_with('['))
+        && let Ok(v) = serde_json::from_str(t)
+    {
+        return Some(v);
     }
     let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = B64

@@ -34,7 +34,11 @@ impl Env {
         let client = client_for(emulator.url(), AuthMethod::None);
         let dir = tempfile::tempdir().unwrap();
         kingest::demo::write_demo_files(dir.path()).unwrap();
-        Env { emulator, client, dir }
+        Env {
+            emulator,
+            client,
+            dir,
+        }
     }
 
     pub fn file(&self, name: &str) -> PathBuf {
@@ -42,7 +46,10 @@ impl Env {
     }
 
     pub async fn submit(&self, req: SubmitRequest) -> Submitted {
-        self.client.submit(req, std::sync::Arc::new(|_| {})).await.expect("submit")
+        self.client
+            .submit(req, std::sync::Arc::new(|_| {}))
+            .await
+            .expect("submit")
     }
 
     /// Polls the status entity until it is final (at most 30 s).
@@ -61,7 +68,12 @@ impl Env {
 
     /// TotalRowCount of `demo.table` from `.show tables details`.
     pub async fn row_count(&self, table: &str) -> u64 {
-        let t = self.client.mgmt("demo", ".show tables details").await.unwrap().remove(0);
+        let t = self
+            .client
+            .mgmt("demo", ".show tables details")
+            .await
+            .unwrap()
+            .remove(0);
         let name = t.column_index("TableName").unwrap();
         let count = t.column_index("TotalRowCount").unwrap();
         t.rows
@@ -77,7 +89,11 @@ pub fn client_for(url: &str, auth: AuthMethod) -> IngestClient {
         ingest_url: url.to_string(),
         auth,
         timeout: Duration::from_secs(20),
-        retry: RetryPolicy { max_attempts: 2, base_delay: Duration::from_millis(50), max_delay: Duration::from_millis(200) },
+        retry: RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_millis(200),
+        },
     })
     .unwrap()
 }
@@ -184,7 +200,10 @@ impl Azurite {
     pub fn connection_string(&self) -> String {
         format!(
             "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={};BlobEndpoint=http://127.0.0.1:{}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{}/devstoreaccount1;",
-            kingest::emulator::connection::DEV_KEY, self.blob, self.queue, self.table
+            kingest::emulator::connection::DEV_KEY,
+            self.blob,
+            self.queue,
+            self.table
         )
     }
 }
