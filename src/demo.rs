@@ -72,33 +72,29 @@ const fn scenario(file: &'static str, table: &'static str, expect: &'static str)
     }
 }
 
+/// Good and bad alternate so a few seconds of demo traffic show both streams.
 pub const SCENARIOS: &[Scenario] = &[
     scenario("events.csv", "Events", "Succeeded"),
-    Scenario {
-        ignore_first_record: true,
-        ..scenario("events-header.csv", "Events", "Succeeded")
-    },
-    scenario("events.tsv", "Events", "Succeeded"),
-    Scenario {
-        mapping: Some("MetricsJson"),
-        ..scenario("metrics.json", "Metrics", "Succeeded")
-    },
-    Scenario {
-        mapping: Some("MetricsJson"),
-        format: Some(DataFormat::MultiJson),
-        ..scenario("metrics-multi.json", "Metrics", "Succeeded")
-    },
     scenario(
         "bad-wrong-fields.csv",
         "Events",
         "Stream_WrongNumberOfFields",
     ),
+    Scenario {
+        mapping: Some("MetricsJson"),
+        ..scenario("metrics.json", "Metrics", "Succeeded")
+    },
     scenario("bad-empty.csv", "Events", "BadRequest_EmptyBlob"),
+    Scenario {
+        ignore_first_record: true,
+        ..scenario("events-header.csv", "Events", "Succeeded")
+    },
     scenario(
         "bad-unclosed-quote.csv",
         "Events",
         "Stream_ClosingQuoteMissing",
     ),
+    scenario("events.tsv", "Events", "Succeeded"),
     Scenario {
         mapping: Some("MetricsJson"),
         ..scenario(
@@ -106,6 +102,11 @@ pub const SCENARIOS: &[Scenario] = &[
             "Metrics",
             "BadRequest_NoRecordsOrWrongFormat",
         )
+    },
+    Scenario {
+        mapping: Some("MetricsJson"),
+        format: Some(DataFormat::MultiJson),
+        ..scenario("metrics-multi.json", "Metrics", "Succeeded")
     },
     scenario("events.csv", "NoSuchTable", "BadRequest_TableNotExist"),
     Scenario {
