@@ -32,7 +32,7 @@ pub enum Effect {
         ids: Vec<String>,
         archive: PathBuf,
     },
-    Journal(JournalRecord),
+    Journal(Box<JournalRecord>),
     /// List file-system entries starting with `input`.
     Complete {
         input: String,

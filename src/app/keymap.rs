@@ -132,7 +132,7 @@ impl Key {
             other => format!("{other:?}"),
         };
         if self.mods.contains(KeyModifiers::CONTROL) {
-            format!("Ctrl-{base}")
+            format!("Ctrl-{}", base.to_uppercase())
         } else {
             base
         }
@@ -145,6 +145,8 @@ pub struct Binding {
     pub keys: &'static [Key],
     pub action: Action,
     pub description: &'static str,
+    /// One word for the footer.
+    pub short: &'static str,
     /// Shown in the footer hints.
     pub footer: bool,
     /// Changes queues: removed from dispatch and hints in `--read-only`.
@@ -162,279 +164,57 @@ impl Binding {
 }
 
 macro_rules! b {
-    ($ctx:ident, [$($key:expr),+], $action:ident, $desc:literal, $footer:literal, $danger:literal) => {
+    ($ctx:ident, [$($key:expr),+], $action:ident, $short:literal, $desc:literal, $footer:literal, $danger:literal) => {
         Binding {
             context: Context::$ctx,
             keys: &[$($key),+],
             action: Action::$action,
             description: $desc,
+            short: $short,
             footer: $footer,
             dangerous: $danger,
         }
     };
 }
 
+#[rustfmt::skip]
 pub static BINDINGS: &[Binding] = &[
-    b!(
-        Global,
-        [code(KeyCode::Tab)],
-        FocusNext,
-        "focus the next pane",
-        false,
-        false
-    ),
-    b!(
-        Global,
-        [code(KeyCode::BackTab)],
-        FocusPrev,
-        "focus the previous pane",
-        false,
-        false
-    ),
-    b!(
-        Global,
-        [k('s')],
-        OpenSubmit,
-        "submit a file for ingestion",
-        true,
-        false
-    ),
-    b!(
-        Global,
-        [k('p')],
-        PeekNow,
-        "peek the notification queues now",
-        true,
-        false
-    ),
-    b!(
-        Global,
-        [k('r')],
-        Refresh,
-        "refresh ingestion resources and queue depths",
-        false,
-        false
-    ),
-    b!(Global, [k('?')], Help, "show all keys", true, false),
-    b!(Global, [k('q'), ctrl('c')], Quit, "quit", true, false),
-    b!(
-        List,
-        [k('k'), code(KeyCode::Up)],
-        Up,
-        "move up",
-        false,
-        false
-    ),
-    b!(
-        List,
-        [k('j'), code(KeyCode::Down)],
-        Down,
-        "move down",
-        false,
-        false
-    ),
-    b!(
-        List,
-        [code(KeyCode::PageUp)],
-        PageUp,
-        "page up",
-        false,
-        false
-    ),
-    b!(
-        List,
-        [code(KeyCode::PageDown)],
-        PageDown,
-        "page down",
-        false,
-        false
-    ),
-    b!(List, [k('g')], Top, "go to the first row", false, false),
-    b!(List, [k('G')], Bottom, "go to the last row", false, false),
-    b!(
-        List,
-        [code(KeyCode::Enter)],
-        OpenDetail,
-        "open the detail view",
-        true,
-        false
-    ),
-    b!(
-        List,
-        [k('/')],
-        Filter,
-        "filter rows (substring; a leading ! inverts)",
-        true,
-        false
-    ),
-    b!(
-        List,
-        [code(KeyCode::Esc)],
-        Back,
-        "clear the filter",
-        false,
-        false
-    ),
-    b!(
-        Notifications,
-        [k('f')],
-        Freeze,
-        "freeze/unfreeze the stream",
-        true,
-        false
-    ),
-    b!(
-        Notifications,
-        [k('d')],
-        Discard,
-        "discard the selected message (archive, then delete)",
-        true,
-        true
-    ),
-    b!(
-        Notifications,
-        [k('D')],
-        DiscardFiltered,
-        "discard every message matching the filter",
-        true,
-        true
-    ),
-    b!(
-        Notifications,
-        [k('m')],
-        ToggleMode,
-        "switch PEEK/CONSUME (CONSUME discards this session's matched notifications)",
-        false,
-        true
-    ),
-    b!(
-        Detail,
-        [k('k'), code(KeyCode::Up)],
-        Up,
-        "scroll up",
-        false,
-        false
-    ),
-    b!(
-        Detail,
-        [k('j'), code(KeyCode::Down)],
-        Down,
-        "scroll down",
-        false,
-        false
-    ),
-    b!(
-        Detail,
-        [k('R')],
-        ToggleRaw,
-        "toggle the raw message",
-        true,
-        false
-    ),
-    b!(
-        Detail,
-        [code(KeyCode::Esc)],
-        Back,
-        "close the detail view",
-        true,
-        false
-    ),
-    b!(
-        Confirm,
-        [k('y'), code(KeyCode::Enter)],
-        ConfirmYes,
-        "confirm",
-        true,
-        false
-    ),
-    b!(
-        Confirm,
-        [k('n'), code(KeyCode::Esc)],
-        ConfirmNo,
-        "cancel",
-        true,
-        false
-    ),
-    b!(
-        SubmitDialog,
-        [code(KeyCode::Enter)],
-        DialogSubmit,
-        "submit",
-        true,
-        false
-    ),
-    b!(
-        SubmitDialog,
-        [code(KeyCode::Esc)],
-        DialogCancel,
-        "cancel",
-        true,
-        false
-    ),
-    b!(
-        SubmitDialog,
-        [code(KeyCode::Tab)],
-        DialogComplete,
-        "complete the path / next field",
-        true,
-        false
-    ),
-    b!(
-        SubmitDialog,
-        [code(KeyCode::Down)],
-        DialogNextField,
-        "next field",
-        false,
-        false
-    ),
-    b!(
-        SubmitDialog,
-        [code(KeyCode::BackTab), code(KeyCode::Up)],
-        DialogPrevField,
-        "previous field",
-        false,
-        false
-    ),
-    b!(
-        SubmitDialog,
-        [ctrl('n')],
-        DialogCycleNext,
-        "next choice (format, report level/method, flush)",
-        true,
-        false
-    ),
-    b!(
-        SubmitDialog,
-        [ctrl('p')],
-        DialogCyclePrev,
-        "previous choice",
-        false,
-        false
-    ),
-    b!(
-        FilterInput,
-        [code(KeyCode::Enter)],
-        FilterApply,
-        "apply the filter",
-        true,
-        false
-    ),
-    b!(
-        FilterInput,
-        [code(KeyCode::Esc)],
-        FilterCancel,
-        "cancel",
-        true,
-        false
-    ),
-    b!(
-        Help,
-        [code(KeyCode::Esc), k('?'), k('q')],
-        Back,
-        "close help",
-        true,
-        false
-    ),
+    b!(Global, [code(KeyCode::Tab)], FocusNext, "next", "focus the next pane", false, false),
+    b!(Global, [code(KeyCode::BackTab)], FocusPrev, "prev", "focus the previous pane", false, false),
+    b!(Global, [k('s')], OpenSubmit, "submit", "submit a file for ingestion", true, false),
+    b!(Global, [k('p')], PeekNow, "peek", "peek the notification queues now", true, false),
+    b!(Global, [k('r')], Refresh, "refresh", "refresh ingestion resources and queue depths", false, false),
+    b!(Global, [k('?')], Help, "help", "show all keys", true, false),
+    b!(Global, [k('q'), ctrl('c')], Quit, "quit", "quit", true, false),
+    b!(List, [k('k'), code(KeyCode::Up)], Up, "up", "move up", false, false),
+    b!(List, [k('j'), code(KeyCode::Down)], Down, "down", "move down", false, false),
+    b!(List, [code(KeyCode::PageUp)], PageUp, "pgup", "page up", false, false),
+    b!(List, [code(KeyCode::PageDown)], PageDown, "pgdn", "page down", false, false),
+    b!(List, [k('g')], Top, "top", "go to the first row", false, false),
+    b!(List, [k('G')], Bottom, "bottom", "go to the last row", false, false),
+    b!(List, [code(KeyCode::Enter)], OpenDetail, "detail", "open the detail view", true, false),
+    b!(List, [k('/')], Filter, "filter", "filter rows (substring; a leading ! inverts)", true, false),
+    b!(List, [code(KeyCode::Esc)], Back, "clear", "clear the filter", false, false),
+    b!(Notifications, [k('f')], Freeze, "freeze", "freeze/unfreeze the stream", true, false),
+    b!(Notifications, [k('d')], Discard, "discard", "discard the selected message (archive, then delete)", true, true),
+    b!(Notifications, [k('D')], DiscardFiltered, "discard-all", "discard every message matching the filter", true, true),
+    b!(Notifications, [k('m')], ToggleMode, "mode", "switch PEEK/CONSUME (CONSUME discards this session's matched notifications)", false, true),
+    b!(Detail, [k('k'), code(KeyCode::Up)], Up, "up", "scroll up", false, false),
+    b!(Detail, [k('j'), code(KeyCode::Down)], Down, "down", "scroll down", false, false),
+    b!(Detail, [k('R')], ToggleRaw, "raw", "toggle the raw message", true, false),
+    b!(Detail, [code(KeyCode::Esc)], Back, "back", "close the detail view", true, false),
+    b!(Confirm, [k('y'), code(KeyCode::Enter)], ConfirmYes, "confirm", "confirm", true, false),
+    b!(Confirm, [k('n'), code(KeyCode::Esc)], ConfirmNo, "cancel", "cancel", true, false),
+    b!(SubmitDialog, [code(KeyCode::Enter)], DialogSubmit, "submit", "submit", true, false),
+    b!(SubmitDialog, [code(KeyCode::Esc)], DialogCancel, "cancel", "cancel", true, false),
+    b!(SubmitDialog, [code(KeyCode::Tab)], DialogComplete, "complete", "complete the path / next field", true, false),
+    b!(SubmitDialog, [code(KeyCode::Down)], DialogNextField, "next", "next field", false, false),
+    b!(SubmitDialog, [code(KeyCode::BackTab), code(KeyCode::Up)], DialogPrevField, "prev", "previous field", false, false),
+    b!(SubmitDialog, [ctrl('n')], DialogCycleNext, "choice", "next choice (format, report level/method, flush)", true, false),
+    b!(SubmitDialog, [ctrl('p')], DialogCyclePrev, "choice", "previous choice", false, false),
+    b!(FilterInput, [code(KeyCode::Enter)], FilterApply, "apply", "apply the filter", true, false),
+    b!(FilterInput, [code(KeyCode::Esc)], FilterCancel, "cancel", "cancel", true, false),
+    b!(Help, [code(KeyCode::Esc), k('?'), k('q')], Back, "close", "close help", true, false),
 ];
 
 /// The binding for `ev` in the first matching context of `contexts`, honouring read-only.

@@ -2,6 +2,8 @@
 //! No tokio, no I/O, no clock reads: time arrives in `Msg`s.
 
 pub mod effect;
+#[doc(hidden)]
+pub mod fixtures;
 pub mod form;
 pub mod keymap;
 pub mod msg;

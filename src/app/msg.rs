@@ -8,6 +8,9 @@ use crate::app::state::{JournalRecord, NotificationRow, ResourceEntry, StatusLoc
 use crate::client::notifications::DiscardReport;
 use crate::client::wire::{NotificationKind, StatusEntity};
 
+/// One queue's approximate depth: (account, queue, count or error).
+pub type Depth = (String, String, Result<u64, String>);
+
 /// Resources as fetched, already reduced to display data (no SAS).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourcesSnapshot {
@@ -41,7 +44,7 @@ pub enum Msg {
     /// Approximate depths per (account, object).
     Depths {
         at: DateTime<Utc>,
-        result: Result<Vec<(String, String, Result<u64, String>)>, String>,
+        result: Result<Vec<Depth>, String>,
     },
     Peeked {
         kind: NotificationKind,

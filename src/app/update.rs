@@ -198,7 +198,7 @@ fn on_tick(state: &mut State, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
         fx.push(Effect::LoadResources { force: false });
     }
     for row in &mut state.submissions {
-        if row.status_in_flight || !row.next_status_at.is_some_and(|t| t <= now) {
+        if row.status_in_flight || row.next_status_at.is_none_or(|t| t > now) {
             continue;
         }
         if let Some(loc) = &row.status_location {
@@ -342,7 +342,7 @@ fn correlate(
         }
         sub.updated_at = at;
         sub.next_status_at = None;
-        fx.push(Effect::Journal(record_of(sub, at)));
+        fx.push(Effect::Journal(Box::new(record_of(sub, at))));
     }
     true
 }
@@ -378,7 +378,7 @@ fn on_submitted(
             row.status_location = info.status_location;
             let record = record_of(row, at);
             let file = row.file.clone();
-            fx.push(Effect::Journal(record));
+            fx.push(Effect::Journal(Box::new(record)));
             set_status(state, format!("queued {file}"), Severity::Ok);
             // Watch closely while something of ours is in flight.
             let soon = at + dur(busy);
@@ -435,7 +435,7 @@ fn on_table_status(
             row.updated_at = at;
             if new_state.is_final() {
                 row.next_status_at = None;
-                fx.push(Effect::Journal(record_of(row, at)));
+                fx.push(Effect::Journal(Box::new(record_of(row, at))));
             } else {
                 row.next_status_at = Some(at + every);
             }
@@ -500,7 +500,7 @@ fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
     }
     state
         .submissions
-        .sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        .sort_by_key(|s| std::cmp::Reverse(s.started_at));
     state.dirty = true;
 }
 

@@ -137,12 +137,8 @@ pub fn footer_hints(state: &State) -> Vec<(String, &'static str)> {
     keymap::active(&contexts(state), state.settings.read_only)
         .into_iter()
         .filter(|b| b.footer)
-        .map(|b| (b.keys_label(), short(b.description)))
+        .map(|b| (b.keys_label(), b.short))
         .collect()
-}
-
-fn short(desc: &'static str) -> &'static str {
-    desc.split([' ', '/', '(']).next().unwrap_or(desc)
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {

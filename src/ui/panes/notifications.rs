@@ -153,7 +153,8 @@ pub fn render(
     };
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.title))
-        .row_highlight_style(theme.selection);
+        .row_highlight_style(theme.selection)
+        .highlight_symbol("▶ ");
     let mut ts = TableState::default().with_selected(Some(selected - start));
     frame.render_stateful_widget(table, inner, &mut ts);
 }

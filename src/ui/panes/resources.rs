@@ -73,7 +73,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             };
             Row::new(vec![
                 Cell::from(short_kind(e.kind)),
-                Cell::from(format!("{}/{}", sanitize(&e.account), sanitize(&e.object))),
+                Cell::from(sanitize(&e.object)),
+                Cell::from(sanitize(&e.account)),
                 depth,
             ])
         })
@@ -83,12 +84,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         rows,
         [
             Constraint::Length(13),
-            Constraint::Fill(1),
-            Constraint::Length(8),
+            Constraint::Fill(3),
+            Constraint::Fill(2),
+            Constraint::Length(6),
         ],
     )
-    .header(Row::new(["Type", "Account/Object", "Depth"]).style(theme.title))
-    .row_highlight_style(theme.selection);
+    .header(Row::new(["Type", "Object", "Account", "Depth"]).style(theme.title))
+    .row_highlight_style(theme.selection)
+    .highlight_symbol("▶ ");
     let mut ts = TableState::default()
         .with_selected((focused && !empty).then_some(state.resources_list.selected));
     frame.render_stateful_widget(table, list, &mut ts);

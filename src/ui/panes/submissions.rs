@@ -106,7 +106,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
     .header(
         Row::new(["File", "Database.Table", "Size", "Format", "State", "Age"]).style(theme.title),
     )
-    .row_highlight_style(theme.selection);
+    .row_highlight_style(theme.selection)
+    .highlight_symbol("▶ ");
     let selected = state.submissions_list.selected.min(visible.len() - 1);
     let mut ts = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, list, &mut ts);
