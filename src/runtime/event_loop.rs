@@ -113,3 +113,58 @@ where
     }
     Ok(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::Effect;
+    use crate::app::fixtures::t0;
+    use crate::app::state::{Pane, Settings};
+    use crate::runtime::executor::Recorder;
+    use crossterm::event::{KeyCode, KeyEvent};
+    use ratatui::backend::TestBackend;
+
+    fn key(c: KeyCode) -> io::Result<Event> {
+        Ok(Event::Key(KeyEvent::from(c)))
+    }
+
+    #[tokio::test]
+    async fn headless_keys_drive_the_loop_until_quit() {
+        let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let (_tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut exec = Recorder::default();
+        let events = futures::stream::iter(vec![
+            key(KeyCode::Tab),
+            Ok(Event::Resize(130, 40)),
+            key(KeyCode::Char('p')),
+            key(KeyCode::Char('q')),
+        ]);
+        let state = State::new(Settings::default(), t0());
+        let end = run(
+            &mut term,
+            events,
+            &mut exec,
+            &mut rx,
+            state,
+            Clock::starting_at(t0()),
+        )
+        .await
+        .unwrap();
+        assert!(end.quit);
+        assert_eq!(end.focus, Pane::Failures);
+        assert_eq!(end.size, (130, 40));
+        let peeks = exec
+            .effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Peek { .. }))
+            .count();
+        // Start peeks both queues; `p` while they are in flight does not pile up more.
+        assert_eq!(peeks, 2);
+        assert!(matches!(
+            exec.effects[0],
+            Effect::LoadResources { force: false }
+        ));
+        let screen = term.backend().to_string();
+        assert!(screen.contains("Submissions"), "{screen}");
+    }
+}
