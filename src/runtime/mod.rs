@@ -1,1 +1,138 @@
-//! runtime
+//! The runtime: terminal setup/restore, the event loop, the executor that runs effects against
+//! `IngestClient`, the submission journal and logging.
+//!
+//! Headless use (tests): build a `State`, a `Terminal<TestBackend>`, an mpsc channel and a
+//! `ClientExecutor` (or `executor::Recorder`), then `event_loop::run(...)` with any
+//! `Stream<Item = io::Result<Event>>` of keys ending in `q`; it returns the final `State`.
+
+pub mod clock;
+pub mod event_loop;
+pub mod executor;
+pub mod journal;
+pub mod logging;
+pub mod terminal;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use crossterm::event::EventStream;
+use tokio::sync::mpsc;
+
+use crate::app::Msg;
+use crate::app::state::{PollConfig, Settings, State};
+use crate::client::IngestClient;
+use clock::Clock;
+use executor::ClientExecutor;
+use journal::Journal;
+
+#[derive(Debug, Clone)]
+pub struct TuiOptions {
+    /// Removes every dangerous binding (discard, CONSUME).
+    pub read_only: bool,
+    /// Where discarded notifications are archived (JSON lines) before deletion.
+    pub archive_dir: PathBuf,
+    /// Holds the submission journal (`submissions.jsonl`).
+    pub state_dir: PathBuf,
+    pub default_database: Option<String>,
+    pub default_table: Option<String>,
+    pub poll: PollConfig,
+    /// Size of each notification ring buffer.
+    pub ring_capacity: usize,
+    /// `None`: colour unless `NO_COLOR` is set.
+    pub color: Option<bool>,
+}
+
+impl Default for TuiOptions {
+    fn default() -> Self {
+        TuiOptions {
+            read_only: false,
+            archive_dir: PathBuf::from("."),
+            state_dir: PathBuf::from("."),
+            default_database: None,
+            default_table: None,
+            poll: PollConfig::default(),
+            ring_capacity: 500,
+            color: None,
+        }
+    }
+}
+
+impl TuiOptions {
+    pub fn journal_path(&self) -> PathBuf {
+        self.state_dir.join("submissions.jsonl")
+    }
+
+    /// The initial state for these options (no I/O besides the environment lookup).
+    pub fn initial_state(&self, cluster: &str, now: chrono::DateTime<chrono::Utc>) -> State {
+        let color = self
+            .color
+            .unwrap_or_else(|| std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()));
+        let mut state = State::new(
+            Settings {
+                read_only: self.read_only,
+                color,
+                archive_dir: self.archive_dir.clone(),
+                cluster: cluster.to_string(),
+                poll: self.poll,
+                ring_capacity: self.ring_capacity,
+            },
+            now,
+        );
+        state.last_database = self.default_database.clone().unwrap_or_default();
+        state.last_table = self.default_table.clone().unwrap_or_default();
+        state
+    }
+}
+
+/// Takes the terminal, runs the TUI until quit (q, Ctrl-C, SIGTERM, SIGHUP) and gives the
+/// terminal back, also on error. Logging is set up by the caller (`logging::init`).
+pub async fn run_tui(client: IngestClient, opts: TuiOptions) -> anyhow::Result<()> {
+    let clock = Clock::system();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let journal = Journal::new(opts.journal_path());
+    match journal.load() {
+        Ok(records) if !records.is_empty() => {
+            let _ = tx.send(Msg::Journal(records));
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the submission journal"),
+    }
+    spawn_signal_watch(tx.clone())?;
+    let state = opts.initial_state(client.ingest_url(), clock.now());
+    let mut executor = ClientExecutor::new(client, tx, clock, Some(journal));
+    let mut term = terminal::init().context("cannot set up the terminal")?;
+    let result = event_loop::run(
+        &mut term,
+        EventStream::new(),
+        &mut executor,
+        &mut rx,
+        state,
+        clock,
+    )
+    .await;
+    executor.shutdown();
+    let restored = terminal::restore();
+    result?;
+    restored.context("cannot restore the terminal")?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn spawn_signal_watch(tx: mpsc::UnboundedSender<Msg>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        let _ = tx.send(Msg::Quit);
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn spawn_signal_watch(_tx: mpsc::UnboundedSender<Msg>) -> anyhow::Result<()> {
+    Ok(())
+}

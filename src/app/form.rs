@@ -1,0 +1,236 @@
+//! The submit dialog's fields and validation.
+
+use tui_input::Input;
+
+use crate::client::SubmitRequest;
+use crate::client::wire::{DataFormat, ReportLevel, ReportMethod};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Path,
+    Database,
+    Table,
+    Format,
+    Mapping,
+    ReportLevel,
+    ReportMethod,
+    Flush,
+}
+
+impl Field {
+    pub const ALL: [Field; 8] = [
+        Field::Path,
+        Field::Database,
+        Field::Table,
+        Field::Format,
+        Field::Mapping,
+        Field::ReportLevel,
+        Field::ReportMethod,
+        Field::Flush,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Path => "File",
+            Field::Database => "Database",
+            Field::Table => "Table",
+            Field::Format => "Format",
+            Field::Mapping => "Mapping ref",
+            Field::ReportLevel => "Report level",
+            Field::ReportMethod => "Report method",
+            Field::Flush => "Flush",
+        }
+    }
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            Field::Path | Field::Database | Field::Table | Field::Mapping
+        )
+    }
+    fn step(self, delta: isize) -> Field {
+        let i = Field::ALL.iter().position(|f| *f == self).unwrap_or(0) as isize;
+        let n = Field::ALL.len() as isize;
+        Field::ALL[(i + delta).rem_euclid(n) as usize]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SubmitForm {
+    pub path: Input,
+    pub database: Input,
+    pub table: Input,
+    pub mapping: Input,
+    /// `None`: detected from the extension.
+    pub format: Option<DataFormat>,
+    pub report_level: ReportLevel,
+    pub report_method: ReportMethod,
+    pub flush: bool,
+    pub field: Field,
+    pub error: Option<String>,
+    /// Candidates of the last Tab completion, shown under the path.
+    pub completions: Vec<String>,
+}
+
+impl SubmitForm {
+    pub fn new(database: &str, table: &str) -> Self {
+        SubmitForm {
+            path: Input::default(),
+            database: Input::new(database.to_string()),
+            table: Input::new(table.to_string()),
+            mapping: Input::default(),
+            format: None,
+            report_level: ReportLevel::FailuresAndSuccesses,
+            report_method: ReportMethod::Queue,
+            flush: false,
+            field: Field::Path,
+            error: None,
+            completions: Vec::new(),
+        }
+    }
+
+    pub fn next_field(&mut self) {
+        self.field = self.field.step(1);
+    }
+
+    pub fn prev_field(&mut self) {
+        self.field = self.field.step(-1);
+    }
+
+    pub fn input_mut(&mut self) -> Option<&mut Input> {
+        match self.field {
+            Field::Path => Some(&mut self.path),
+            Field::Database => Some(&mut self.database),
+            Field::Table => Some(&mut self.table),
+            Field::Mapping => Some(&mut self.mapping),
+            _ => None,
+        }
+    }
+
+    pub fn detected_format(&self) -> Option<DataFormat> {
+        DataFormat::from_path(self.path.value().trim())
+    }
+
+    pub fn effective_format(&self) -> Option<DataFormat> {
+        self.format.or_else(|| self.detected_format())
+    }
+
+    /// Cycles the focused choice field.
+    pub fn cycle(&mut self, delta: isize) {
+        fn step<T: Copy + PartialEq>(all: &[T], cur: T, delta: isize) -> T {
+            let i = all.iter().position(|x| *x == cur).unwrap_or(0) as isize;
+            all[(i + delta).rem_euclid(all.len() as isize) as usize]
+        }
+        match self.field {
+            Field::Format => {
+                let cur = self.effective_format().unwrap_or(DataFormat::Csv);
+                self.format = Some(step(DataFormat::ALL, cur, delta));
+            }
+            Field::ReportLevel => {
+                self.report_level = step(ReportLevel::ALL, self.report_level, delta)
+            }
+            Field::ReportMethod => {
+                self.report_method = step(ReportMethod::ALL, self.report_method, delta)
+            }
+            Field::Flush => self.flush = !self.flush,
+            _ => {}
+        }
+    }
+
+    /// Checks the fields; the error says what to fix.
+    pub fn to_request(&self) -> Result<SubmitRequest, String> {
+        let path = self.path.value().trim();
+        if path.is_empty() {
+            return Err("enter the path of a file to ingest".into());
+        }
+        let database = self.database.value().trim();
+        if database.is_empty() {
+            return Err("enter a database name".into());
+        }
+        let table = self.table.value().trim();
+        if table.is_empty() {
+            return Err("enter a table name".into());
+        }
+        let format = self.effective_format().ok_or(
+            "cannot tell the format from the extension: pick one on the Format field with Ctrl-N",
+        )?;
+        let mut req = SubmitRequest::new(path, database, table);
+        req.format = Some(format);
+        let mapping = self.mapping.value().trim();
+        req.mapping_reference = (!mapping.is_empty()).then(|| mapping.to_string());
+        req.report_level = self.report_level;
+        req.report_method = self.report_method;
+        req.flush_immediately = self.flush;
+        Ok(req)
+    }
+
+    /// Applies completion candidates for `input` (ignored when the path changed meanwhile).
+    pub fn apply_completions(&mut self, input: &str, mut candidates: Vec<String>) {
+        if self.path.value() != input {
+            return;
+        }
+        candidates.sort();
+        let none = candidates.is_empty();
+        let prefix = common_prefix(&candidates);
+        if prefix.len() > input.len() {
+            self.path = Input::new(prefix);
+        }
+        self.completions = if candidates.len() > 1 {
+            candidates
+        } else {
+            Vec::new()
+        };
+        self.error = none.then(|| format!("no file matches '{input}'"));
+    }
+}
+
+fn common_prefix(items: &[String]) -> String {
+    let Some(first) = items.first() else {
+        return String::new();
+    };
+    let mut end = first.len();
+    for s in &items[1..] {
+        end = first
+            .char_indices()
+            .zip(s.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map(|((i, a), _)| i + a.len_utf8())
+            .unwrap_or(0)
+            .min(end);
+    }
+    first[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_says_what_to_fix() {
+        let mut f = SubmitForm::new("db", "");
+        assert!(f.to_request().unwrap_err().contains("path"));
+        f.path = Input::new("/tmp/x.csv".into());
+        assert!(f.to_request().unwrap_err().contains("table"));
+        f.table = Input::new("T".into());
+        let req = f.to_request().unwrap();
+        assert_eq!(req.format, Some(DataFormat::Csv));
+        f.path = Input::new("/tmp/x.weird".into());
+        assert!(f.to_request().unwrap_err().contains("format"));
+        f.field = Field::Format;
+        f.cycle(1);
+        assert_eq!(f.format, Some(DataFormat::Tsv));
+    }
+
+    #[test]
+    fn completion_extends_to_common_prefix() {
+        let mut f = SubmitForm::new("", "");
+        f.path = Input::new("/d/da".into());
+        f.apply_completions("/d/da", vec!["/d/data1.csv".into(), "/d/data2.csv".into()]);
+        assert_eq!(f.path.value(), "/d/data");
+        assert_eq!(f.completions.len(), 2);
+        f.apply_completions("/d/data", vec!["/d/data1.csv".into()]);
+        assert_eq!(f.path.value(), "/d/data1.csv");
+        assert!(f.completions.is_empty());
+        f.apply_completions("/d/data1.csv", vec![]);
+        assert!(f.error.is_some());
+    }
+}

@@ -1,0 +1,87 @@
+//! Everything that can happen: input, time, and results of effects. Time arrives here; `update()`
+//! never reads a clock.
+
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+
+use crate::app::state::{JournalRecord, NotificationRow, ResourceEntry, StatusLocation};
+use crate::client::notifications::DiscardReport;
+use crate::client::wire::{NotificationKind, StatusEntity};
+
+/// One queue's approximate depth: (account, queue, count or error).
+pub type Depth = (String, String, Result<u64, String>);
+
+/// Resources as fetched, already reduced to display data (no SAS).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourcesSnapshot {
+    pub entries: Vec<ResourceEntry>,
+    pub fetched_at: DateTime<Utc>,
+    pub token_fetched_at: DateTime<Utc>,
+}
+
+/// What a finished submit reports (no SAS).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmittedInfo {
+    pub source_id: String,
+    pub blob: String,
+    pub message_id: String,
+    pub format: String,
+    pub raw_data_size: u64,
+    pub status_location: Option<StatusLocation>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Paste(String),
+    Resize(u16, u16),
+    /// The loop woke up at this time.
+    Tick(DateTime<Utc>),
+    Resources {
+        at: DateTime<Utc>,
+        result: Result<ResourcesSnapshot, String>,
+    },
+    /// Approximate depths per (account, object).
+    Depths {
+        at: DateTime<Utc>,
+        result: Result<Vec<Depth>, String>,
+    },
+    Peeked {
+        kind: NotificationKind,
+        at: DateTime<Utc>,
+        result: Result<Vec<NotificationRow>, String>,
+    },
+    Upload {
+        id: u64,
+        at: DateTime<Utc>,
+        source_id: String,
+        read: u64,
+        sent: u64,
+        total: u64,
+    },
+    Submitted {
+        id: u64,
+        at: DateTime<Utc>,
+        result: Result<SubmittedInfo, String>,
+    },
+    TableStatus {
+        id: u64,
+        at: DateTime<Utc>,
+        result: Result<Option<StatusEntity>, String>,
+    },
+    Discarded {
+        kind: NotificationKind,
+        at: DateTime<Utc>,
+        ids: Vec<String>,
+        archive: std::path::PathBuf,
+        result: Result<DiscardReport, String>,
+    },
+    Completions {
+        input: String,
+        candidates: Vec<String>,
+    },
+    /// Submissions restored from the journal (folded: last record per source).
+    Journal(Vec<JournalRecord>),
+    /// SIGTERM/SIGHUP or end of input.
+    Quit,
+}

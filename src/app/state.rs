@@ -1,0 +1,590 @@
+//! Everything the UI shows, as plain data. Only `update()` mutates it.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::app::form::SubmitForm;
+use crate::app::ring::{Keyed, Ring};
+use crate::client::ResourceKind;
+use crate::client::wire::{DecodedNotification, NotificationKind, ReportLevel, ReportMethod};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Resources,
+    Submissions,
+    Failures,
+    Successes,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 4] = [
+        Pane::Resources,
+        Pane::Submissions,
+        Pane::Failures,
+        Pane::Successes,
+    ];
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Resources => "Resources",
+            Pane::Submissions => "Submissions",
+            Pane::Failures => "Failures",
+            Pane::Successes => "Successes",
+        }
+    }
+    pub fn index(self) -> usize {
+        match self {
+            Pane::Resources => 0,
+            Pane::Submissions => 1,
+            Pane::Failures => 2,
+            Pane::Successes => 3,
+        }
+    }
+    pub fn kind(self) -> Option<NotificationKind> {
+        match self {
+            Pane::Failures => Some(NotificationKind::Failure),
+            Pane::Successes => Some(NotificationKind::Success),
+            _ => None,
+        }
+    }
+}
+
+/// PEEK never changes the queues; CONSUME archives and deletes notifications that match this
+/// session's own submissions once they are seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Peek,
+    Consume,
+}
+
+/// Poll intervals; every one is configurable.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollConfig {
+    /// Notification peek interval while nothing of ours is in flight.
+    pub peek_idle: Duration,
+    /// Peek interval while submissions are pending.
+    pub peek_busy: Duration,
+    /// Upper bound of the idle back-off.
+    pub peek_max: Duration,
+    pub depths: Duration,
+    pub resources: Duration,
+    /// Status-table reads per tracked submission.
+    pub table_status: Duration,
+    /// Redraw tick while uploads run (bytes/s).
+    pub progress_tick: Duration,
+    /// Messages asked per peek (Azure's cap is 32 per queue).
+    pub peek_count: usize,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        PollConfig {
+            peek_idle: Duration::from_secs(5),
+            peek_busy: Duration::from_secs(2),
+            peek_max: Duration::from_secs(60),
+            depths: Duration::from_secs(30),
+            resources: Duration::from_secs(15 * 60),
+            table_status: Duration::from_secs(3),
+            progress_tick: Duration::from_millis(500),
+            peek_count: 32,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Info,
+    Ok,
+    Warn,
+    Error,
+}
+
+/// Ingestion resources as shown: names only, never SAS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceEntry {
+    pub kind: ResourceKind,
+    pub account: String,
+    pub object: String,
+    pub depth: Option<Result<u64, String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResourcesView {
+    pub entries: Vec<ResourceEntry>,
+    pub fetched_at: Option<DateTime<Utc>>,
+    pub token_fetched_at: Option<DateTime<Utc>>,
+    pub depths_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub loading: bool,
+}
+
+/// One notification as listed (already decoded; text is sanitised when drawn).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationRow {
+    pub kind: NotificationKind,
+    pub message_id: String,
+    /// `account/queue` it came from.
+    pub queue: String,
+    pub dequeue_count: u32,
+    pub insertion_time: Option<DateTime<Utc>>,
+    pub decoded: DecodedNotification,
+    /// When we first saw it (from the result's timestamp).
+    pub seen_at: DateTime<Utc>,
+}
+
+impl Keyed for NotificationRow {
+    fn key(&self) -> &str {
+        &self.message_id
+    }
+}
+
+impl NotificationRow {
+    pub fn when(&self) -> Option<DateTime<Utc>> {
+        self.decoded
+            .notification
+            .as_ref()
+            .and_then(|n| n.timestamp())
+            .or(self.insertion_time)
+    }
+
+    pub fn source_id(&self) -> Option<&str> {
+        self.decoded
+            .notification
+            .as_ref()
+            .and_then(|n| n.ingestion_source_id.as_deref())
+    }
+
+    /// What `/` matches against.
+    pub fn filter_text(&self) -> String {
+        match &self.decoded.notification {
+            Some(n) => [
+                n.database.as_deref(),
+                n.table.as_deref(),
+                n.error_code.as_deref(),
+                n.failure_status.as_deref(),
+                n.details.as_deref(),
+                n.ingestion_source_path.as_deref(),
+                n.ingestion_source_id.as_deref(),
+                Some(self.message_id.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" "),
+            None => format!("{} {}", self.message_id, self.decoded.raw),
+        }
+    }
+}
+
+/// Selection and filter of one list pane.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListState {
+    pub selected: usize,
+    pub filter: String,
+}
+
+/// A notification stream pane.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    pub kind: NotificationKind,
+    pub ring: Ring<NotificationRow>,
+    pub list: ListState,
+    pub frozen: bool,
+    /// Arrived while frozen; merged on unfreeze.
+    pub held: Vec<NotificationRow>,
+    /// Arrival times within the last minute, for the rate.
+    pub arrivals: VecDeque<DateTime<Utc>>,
+    pub last_peek: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+}
+
+impl Stream {
+    pub fn new(kind: NotificationKind, capacity: usize) -> Self {
+        Stream {
+            kind,
+            ring: Ring::new(capacity),
+            list: ListState::default(),
+            frozen: false,
+            held: Vec::new(),
+            arrivals: VecDeque::new(),
+            last_peek: None,
+            error: None,
+        }
+    }
+
+    /// Rows passing the filter, newest first.
+    pub fn visible(&self) -> Vec<&NotificationRow> {
+        self.ring
+            .iter()
+            .filter(|r| matches_filter(&r.filter_text(), &self.list.filter))
+            .collect()
+    }
+
+    pub fn selected_row(&self) -> Option<&NotificationRow> {
+        self.visible().get(self.list.selected).copied()
+    }
+
+    pub fn per_minute(&self) -> usize {
+        self.arrivals.len()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubState {
+    Uploading,
+    Queued,
+    Pending,
+    Succeeded,
+    Failed,
+    PartiallySucceeded,
+    Skipped,
+}
+
+impl SubState {
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            SubState::Succeeded
+                | SubState::Failed
+                | SubState::PartiallySucceeded
+                | SubState::Skipped
+        )
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            SubState::Uploading => "Uploading",
+            SubState::Queued => "Queued",
+            SubState::Pending => "Pending",
+            SubState::Succeeded => "Succeeded",
+            SubState::Failed => "Failed",
+            SubState::PartiallySucceeded => "PartiallySucceeded",
+            SubState::Skipped => "Skipped",
+        }
+    }
+}
+
+/// Where a source's status entity lives: the status table's name (its SAS comes from the
+/// current resources, so none is stored) and the entity keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusLocation {
+    pub table: String,
+    pub partition_key: String,
+    pub row_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmissionRow {
+    pub id: u64,
+    pub file: String,
+    pub database: String,
+    pub table: String,
+    pub format: String,
+    pub report_level: ReportLevel,
+    pub report_method: ReportMethod,
+    pub state: SubState,
+    /// Local file size once known.
+    pub total: u64,
+    pub read: u64,
+    pub sent: u64,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub source_id: Option<String>,
+    /// Blob URL without its query.
+    pub blob: Option<String>,
+    pub message_id: Option<String>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub status_location: Option<StatusLocation>,
+    pub next_status_at: Option<DateTime<Utc>>,
+    pub status_in_flight: bool,
+}
+
+impl SubmissionRow {
+    pub fn filter_text(&self) -> String {
+        format!(
+            "{} {}.{} {} {} {}",
+            self.file,
+            self.database,
+            self.table,
+            self.state.label(),
+            self.source_id.as_deref().unwrap_or_default(),
+            self.error.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// Bytes per second while uploading.
+    pub fn rate(&self) -> Option<f64> {
+        let secs = (self.updated_at - self.started_at).num_milliseconds() as f64 / 1000.0;
+        (self.state == SubState::Uploading && secs > 0.0).then(|| self.read as f64 / secs)
+    }
+
+    pub fn tracked_by_queue(&self) -> bool {
+        self.report_method.uses_queue() && self.report_level != ReportLevel::None
+    }
+}
+
+/// One line of the submission journal (JSON lines in the state dir). No secrets: blob URLs
+/// are stored without their query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalRecord {
+    pub at: DateTime<Utc>,
+    pub source_id: String,
+    pub file: String,
+    pub database: String,
+    pub table: String,
+    pub format: String,
+    pub size: u64,
+    pub report_level: String,
+    pub report_method: String,
+    pub state: SubState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_location: Option<StatusLocation>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DetailTarget {
+    Notification {
+        kind: NotificationKind,
+        message_id: String,
+    },
+    Submission(u64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfirmAction {
+    Discard {
+        kind: NotificationKind,
+        ids: Vec<String>,
+        archive: PathBuf,
+    },
+    SetMode(Mode),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub action: ConfirmAction,
+}
+
+#[derive(Debug, Clone)]
+pub enum Modal {
+    Help,
+    Confirm(Confirm),
+    Submit(Box<SubmitForm>),
+    Filter {
+        pane: Pane,
+        input: tui_input::Input,
+    },
+    Detail {
+        target: DetailTarget,
+        raw: bool,
+        scroll: u16,
+    },
+}
+
+/// Scheduling of the background reads; `update()` decides, the loop only sleeps until the
+/// earliest deadline.
+#[derive(Debug, Clone, Default)]
+pub struct Schedule {
+    pub next_peek: Option<DateTime<Utc>>,
+    pub peek_interval: Duration,
+    pub peeks_in_flight: u8,
+    /// Whether the current peek round brought anything new (drives the back-off).
+    pub round_new: bool,
+    pub next_depths: Option<DateTime<Utc>>,
+    pub next_resources: Option<DateTime<Utc>>,
+}
+
+/// Settings that come from the command line / config.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub read_only: bool,
+    pub color: bool,
+    pub archive_dir: PathBuf,
+    pub cluster: String,
+    pub poll: PollConfig,
+    pub ring_capacity: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            read_only: false,
+            color: true,
+            archive_dir: PathBuf::from("."),
+            cluster: String::new(),
+            poll: PollConfig::default(),
+            ring_capacity: 500,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub settings: Settings,
+    pub now: DateTime<Utc>,
+    pub size: (u16, u16),
+    pub focus: Pane,
+    pub mode: Mode,
+    pub resources: ResourcesView,
+    pub resources_list: ListState,
+    /// Newest first.
+    pub submissions: Vec<SubmissionRow>,
+    pub submissions_list: ListState,
+    pub next_submission_id: u64,
+    pub failures: Stream,
+    pub successes: Stream,
+    pub modal: Option<Modal>,
+    pub status: Option<(String, Severity)>,
+    pub schedule: Schedule,
+    pub last_database: String,
+    pub last_table: String,
+    pub dirty: bool,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(settings: Settings, now: DateTime<Utc>) -> Self {
+        let cap = settings.ring_capacity;
+        let peek_interval = settings.poll.peek_idle;
+        State {
+            settings,
+            now,
+            size: (80, 24),
+            focus: Pane::Submissions,
+            mode: Mode::Peek,
+            resources: ResourcesView::default(),
+            resources_list: ListState::default(),
+            submissions: Vec::new(),
+            submissions_list: ListState::default(),
+            next_submission_id: 1,
+            failures: Stream::new(NotificationKind::Failure, cap),
+            successes: Stream::new(NotificationKind::Success, cap),
+            modal: None,
+            status: None,
+            schedule: Schedule {
+                peek_interval,
+                ..Schedule::default()
+            },
+            last_database: String::new(),
+            last_table: String::new(),
+            dirty: true,
+            quit: false,
+        }
+    }
+
+    pub fn stream(&self, kind: NotificationKind) -> &Stream {
+        match kind {
+            NotificationKind::Failure => &self.failures,
+            NotificationKind::Success => &self.successes,
+        }
+    }
+
+    pub fn stream_mut(&mut self, kind: NotificationKind) -> &mut Stream {
+        match kind {
+            NotificationKind::Failure => &mut self.failures,
+            NotificationKind::Success => &mut self.successes,
+        }
+    }
+
+    pub fn visible_submissions(&self) -> Vec<&SubmissionRow> {
+        self.submissions
+            .iter()
+            .filter(|s| matches_filter(&s.filter_text(), &self.submissions_list.filter))
+            .collect()
+    }
+
+    pub fn visible_resources(&self) -> Vec<&ResourceEntry> {
+        self.resources
+            .entries
+            .iter()
+            .filter(|r| {
+                let text = format!("{} {} {}", r.kind.name(), r.account, r.object);
+                matches_filter(&text, &self.resources_list.filter)
+            })
+            .collect()
+    }
+
+    pub fn list(&self, pane: Pane) -> &ListState {
+        match pane {
+            Pane::Resources => &self.resources_list,
+            Pane::Submissions => &self.submissions_list,
+            Pane::Failures => &self.failures.list,
+            Pane::Successes => &self.successes.list,
+        }
+    }
+
+    pub fn list_mut(&mut self, pane: Pane) -> &mut ListState {
+        match pane {
+            Pane::Resources => &mut self.resources_list,
+            Pane::Submissions => &mut self.submissions_list,
+            Pane::Failures => &mut self.failures.list,
+            Pane::Successes => &mut self.successes.list,
+        }
+    }
+
+    pub fn visible_len(&self, pane: Pane) -> usize {
+        match pane {
+            Pane::Resources => self.visible_resources().len(),
+            Pane::Submissions => self.visible_submissions().len(),
+            Pane::Failures => self.failures.visible().len(),
+            Pane::Successes => self.successes.visible().len(),
+        }
+    }
+
+    pub fn uploads_running(&self) -> bool {
+        self.submissions
+            .iter()
+            .any(|s| s.state == SubState::Uploading)
+    }
+
+    pub fn tracking(&self) -> bool {
+        self.submissions.iter().any(|s| !s.state.is_final())
+    }
+
+    /// The earliest moment the loop must wake up (besides input and results).
+    pub fn next_wakeup(&self) -> Option<DateTime<Utc>> {
+        let progress = self.uploads_running().then(|| {
+            self.now
+                + chrono::Duration::from_std(self.settings.poll.progress_tick).unwrap_or_default()
+        });
+        let status = self
+            .submissions
+            .iter()
+            .filter(|s| !s.status_in_flight)
+            .filter_map(|s| s.next_status_at);
+        [
+            self.schedule.next_peek,
+            self.schedule.next_depths,
+            self.schedule.next_resources,
+            progress,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(status)
+        .min()
+    }
+}
+
+/// Case-insensitive substring match; a leading `!` inverts.
+pub fn matches_filter(text: &str, filter: &str) -> bool {
+    let (invert, needle) = match filter.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, filter),
+    };
+    if needle.is_empty() {
+        return true;
+    }
+    let hit = text.to_lowercase().contains(&needle.to_lowercase());
+    hit != invert
+}

@@ -1,0 +1,170 @@
+//! The event loop: terminal events and effect results become `Msg`s for `app::update`; effects
+//! go to the executor; frames are drawn only when the state is dirty, at most ~30 per second.
+//! While idle it sleeps until `State::next_wakeup` (the next poll), nothing else.
+
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::Event;
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::Instant;
+
+use crate::app::{self, Msg, State};
+use crate::runtime::clock::Clock;
+use crate::runtime::executor::Executor;
+use crate::ui;
+
+/// Minimum time between two frames.
+pub const FRAME_BUDGET: Duration = Duration::from_millis(33);
+
+fn to_msg(ev: Event) -> Option<Msg> {
+    match ev {
+        Event::Key(k) => Some(Msg::Key(k)),
+        Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        Event::Paste(s) => Some(Msg::Paste(s)),
+        _ => None,
+    }
+}
+
+fn dispatch<E: Executor>(state: &mut State, msg: Msg, executor: &mut E) {
+    for fx in app::update(state, msg) {
+        executor.execute(fx);
+    }
+}
+
+/// Runs until `state.quit`. `events` is the terminal's `EventStream` (or any stream of events
+/// in tests); `msgs` carries the executor's results. When both end, the loop ends too.
+pub async fn run<B, S, E>(
+    terminal: &mut Terminal<B>,
+    events: S,
+    executor: &mut E,
+    msgs: &mut UnboundedReceiver<Msg>,
+    mut state: State,
+    clock: Clock,
+) -> anyhow::Result<State>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = io::Result<Event>> + Unpin,
+    E: Executor,
+{
+    let size = terminal.size()?;
+    state.size = (size.width, size.height);
+    state.now = clock.now();
+    for fx in app::start(&mut state) {
+        executor.execute(fx);
+    }
+    let mut events = events.fuse();
+    let mut events_done = false;
+    let mut msgs_done = false;
+    let mut last_draw: Option<Instant> = None;
+    loop {
+        if state.dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME_BUDGET) {
+            terminal.draw(|f| ui::draw(f, &state))?;
+            state.dirty = false;
+            last_draw = Some(Instant::now());
+        }
+        if state.quit || (events_done && msgs_done) {
+            break;
+        }
+        let wake = state.next_wakeup().map(|t| clock.instant_at(t));
+        let frame = state
+            .dirty
+            .then(|| last_draw.map(|t| t + FRAME_BUDGET))
+            .flatten();
+        let deadline = [wake, frame].into_iter().flatten().min();
+        let sleep = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ev = events.next(), if !events_done => match ev {
+                Some(Ok(ev)) => {
+                    if let Some(msg) = to_msg(ev) {
+                        // Keys act at the current time (archive names, submission ages).
+                        dispatch(&mut state, Msg::Tick(clock.now()), executor);
+                        dispatch(&mut state, msg, executor);
+                    }
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => events_done = true,
+            },
+            msg = msgs.recv(), if !msgs_done => match msg {
+                Some(msg) => {
+                    dispatch(&mut state, msg, executor);
+                    // Coalesce: handle everything already queued before drawing.
+                    while let Ok(more) = msgs.try_recv() {
+                        dispatch(&mut state, more, executor);
+                    }
+                }
+                None => msgs_done = true,
+            },
+            _ = sleep => {
+                if wake.is_some_and(|w| w <= Instant::now()) {
+                    dispatch(&mut state, Msg::Tick(clock.now()), executor);
+                }
+            }
+        }
+    }
+    Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::Effect;
+    use crate::app::fixtures::t0;
+    use crate::app::state::{Pane, Settings};
+    use crate::runtime::executor::Recorder;
+    use crossterm::event::{KeyCode, KeyEvent};
+    use ratatui::backend::TestBackend;
+
+    fn key(c: KeyCode) -> io::Result<Event> {
+        Ok(Event::Key(KeyEvent::from(c)))
+    }
+
+    #[tokio::test]
+    async fn headless_keys_drive_the_loop_until_quit() {
+        let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let (_tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut exec = Recorder::default();
+        let events = futures::stream::iter(vec![
+            key(KeyCode::Tab),
+            Ok(Event::Resize(130, 40)),
+            key(KeyCode::Char('p')),
+            key(KeyCode::Char('q')),
+        ]);
+        let state = State::new(Settings::default(), t0());
+        let end = run(
+            &mut term,
+            events,
+            &mut exec,
+            &mut rx,
+            state,
+            Clock::starting_at(t0()),
+        )
+        .await
+        .unwrap();
+        assert!(end.quit);
+        assert_eq!(end.focus, Pane::Failures);
+        assert_eq!(end.size, (130, 40));
+        let peeks = exec
+            .effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Peek { .. }))
+            .count();
+        // Start peeks both queues; `p` while they are in flight does not pile up more.
+        assert_eq!(peeks, 2);
+        assert!(matches!(
+            exec.effects[0],
+            Effect::LoadResources { force: false }
+        ));
+        let screen = term.backend().to_string();
+        assert!(screen.contains("Submissions"), "{screen}");
+    }
+}

@@ -1,0 +1,348 @@
+//! Turns `Effect`s into tokio tasks against `IngestClient` and their results into `Msg`s.
+//! No decisions here: scheduling and state transitions live in `app::update`.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::msg::{ResourcesSnapshot, SubmittedInfo};
+use crate::app::state::{NotificationRow, ResourceEntry, StatusLocation};
+use crate::app::{Effect, Msg};
+use crate::client::notifications::DiscardSelector;
+use crate::client::redact::redact;
+use crate::client::storage::SasUrl;
+use crate::client::{IngestClient, ProgressFn, ResourceKind};
+use crate::runtime::clock::Clock;
+use crate::runtime::journal::Journal;
+
+/// Anything that can run effects; tests may record them instead.
+pub trait Executor {
+    fn execute(&mut self, effect: Effect);
+}
+
+/// Records effects without running them (for tests driving the loop).
+#[derive(Debug, Default)]
+pub struct Recorder {
+    pub effects: Vec<Effect>,
+}
+
+impl Executor for Recorder {
+    fn execute(&mut self, effect: Effect) {
+        self.effects.push(effect);
+    }
+}
+
+/// Minimum spacing of upload progress messages per submission.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+const MAX_COMPLETIONS: usize = 200;
+
+pub struct ClientExecutor {
+    client: IngestClient,
+    tx: UnboundedSender<Msg>,
+    clock: Clock,
+    journal: Option<Journal>,
+    cancel: CancellationToken,
+    /// Status tables seen in submit results, by name (their SAS stays here, in memory).
+    status_tables: Arc<Mutex<HashMap<String, SasUrl>>>,
+}
+
+impl ClientExecutor {
+    pub fn new(
+        client: IngestClient,
+        tx: UnboundedSender<Msg>,
+        clock: Clock,
+        journal: Option<Journal>,
+    ) -> Self {
+        ClientExecutor {
+            client,
+            tx,
+            clock,
+            journal,
+            cancel: CancellationToken::new(),
+            status_tables: Arc::default(),
+        }
+    }
+
+    /// Cancels every running task (on quit).
+    pub fn shutdown(&self) {
+        self.cancel.cancel();
+    }
+
+    fn spawn<F>(&self, fut: F)
+    where
+        F: Future<Output = Option<Msg>> + Send + 'static,
+    {
+        let tx = self.tx.clone();
+        let cancel = self.cancel.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                msg = fut => {
+                    if let Some(m) = msg {
+                        let _ = tx.send(m);
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    redact(&e.to_string())
+}
+
+impl Drop for ClientExecutor {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl Executor for ClientExecutor {
+    fn execute(&mut self, effect: Effect) {
+        let client = self.client.clone();
+        let clock = self.clock;
+        match effect {
+            Effect::LoadResources { force } => self.spawn(async move {
+                let res = if force {
+                    client.refresh_resources().await
+                } else {
+                    client.resources().await
+                };
+                let result = res.map_err(err).map(|r| ResourcesSnapshot {
+                    entries: r
+                        .resources
+                        .iter()
+                        .map(|x| ResourceEntry {
+                            kind: x.kind,
+                            account: x.url.account(),
+                            object: x.url.object_name(),
+                            depth: None,
+                        })
+                        .collect(),
+                    fetched_at: r.fetched_at,
+                    token_fetched_at: r.token_fetched_at,
+                });
+                Some(Msg::Resources {
+                    at: clock.now(),
+                    result,
+                })
+            }),
+            Effect::QueueDepths => self.spawn(async move {
+                let result = client.queue_depths().await.map_err(err).map(|v| {
+                    v.into_iter()
+                        .map(|(r, d)| (r.url.account(), r.url.object_name(), d.map_err(err)))
+                        .collect()
+                });
+                Some(Msg::Depths {
+                    at: clock.now(),
+                    result,
+                })
+            }),
+            Effect::Peek { kind, n } => self.spawn(async move {
+                let result = client.peek(kind, n).await;
+                let at = clock.now();
+                let result = result.map_err(err).map(|v| {
+                    v.into_iter()
+                        .map(|m| NotificationRow {
+                            kind: m.kind,
+                            message_id: m.message_id,
+                            queue: format!("{}/{}", m.queue.account(), m.queue.object_name()),
+                            dequeue_count: m.dequeue_count,
+                            insertion_time: m.insertion_time,
+                            decoded: m.decoded,
+                            seen_at: at,
+                        })
+                        .collect()
+                });
+                Some(Msg::Peeked { kind, at, result })
+            }),
+            Effect::Submit { id, req } => {
+                let mut req = *req;
+                let source_id = req.source_id.unwrap_or_else(uuid::Uuid::new_v4);
+                req.source_id = Some(source_id);
+                let tx = self.tx.clone();
+                let last: Mutex<Option<tokio::time::Instant>> = Mutex::new(None);
+                let progress: ProgressFn = Arc::new(move |p| {
+                    let now = tokio::time::Instant::now();
+                    let Ok(mut last) = last.lock() else { return };
+                    let due = last.is_none_or(|t| now.duration_since(t) >= PROGRESS_EVERY);
+                    if due || p.read >= p.total {
+                        *last = Some(now);
+                        let _ = tx.send(Msg::Upload {
+                            id,
+                            at: clock.now(),
+                            source_id: p.source_id.to_string(),
+                            read: p.read,
+                            sent: p.sent,
+                            total: p.total,
+                        });
+                    }
+                });
+                let tables = self.status_tables.clone();
+                self.spawn(async move {
+                    let result = client.submit(req, progress).await.map_err(err).map(|s| {
+                        let status_location = s.status_entity.map(|(table, pk, rk)| {
+                            let name = table.object_name();
+                            if let Ok(mut t) = tables.lock() {
+                                t.insert(name.clone(), table);
+                            }
+                            StatusLocation {
+                                table: name,
+                                partition_key: pk,
+                                row_key: rk,
+                            }
+                        });
+                        SubmittedInfo {
+                            source_id: s.source_id.to_string(),
+                            blob: s.blob.without_query(),
+                            message_id: s.message_id,
+                            format: s.format.wire_name(),
+                            raw_data_size: s.raw_data_size,
+                            status_location,
+                        }
+                    });
+                    Some(Msg::Submitted {
+                        id,
+                        at: clock.now(),
+                        result,
+                    })
+                });
+            }
+            Effect::TableStatus {
+                id,
+                table,
+                partition_key,
+                row_key,
+            } => {
+                let known = self
+                    .status_tables
+                    .lock()
+                    .ok()
+                    .and_then(|t| t.get(&table).cloned());
+                self.spawn(async move {
+                    let url = match known {
+                        Some(u) => Ok(u),
+                        None => status_table(&client, &table).await,
+                    };
+                    let result = match url {
+                        Ok(u) => client
+                            .table_status(&u, &partition_key, &row_key)
+                            .await
+                            .map_err(err),
+                        Err(e) => Err(e),
+                    };
+                    Some(Msg::TableStatus {
+                        id,
+                        at: clock.now(),
+                        result,
+                    })
+                });
+            }
+            Effect::Discard { kind, ids, archive } => self.spawn(async move {
+                let result = discard(&client, kind, &ids, &archive).await;
+                Some(Msg::Discarded {
+                    kind,
+                    at: clock.now(),
+                    ids,
+                    archive,
+                    result,
+                })
+            }),
+            Effect::Journal(record) => {
+                if let Some(j) = &self.journal
+                    && let Err(e) = j.append(&record)
+                {
+                    tracing::warn!(error = %e, path = %j.path().display(), "journal append failed");
+                }
+            }
+            Effect::Complete { input } => self.spawn(async move {
+                let probe = input.clone();
+                let candidates = tokio::task::spawn_blocking(move || complete(&probe))
+                    .await
+                    .unwrap_or_default();
+                Some(Msg::Completions { input, candidates })
+            }),
+        }
+    }
+}
+
+async fn status_table(client: &IngestClient, name: &str) -> Result<SasUrl, String> {
+    let res = client.resources().await.map_err(err)?;
+    res.of_kind(ResourceKind::IngestionsStatusTable)
+        .find(|u| u.object_name() == name)
+        .cloned()
+        .ok_or_else(|| format!("status table {name} is not among the ingestion resources"))
+}
+
+async fn discard(
+    client: &IngestClient,
+    kind: crate::client::wire::NotificationKind,
+    ids: &[String],
+    archive: &Path,
+) -> Result<crate::client::notifications::DiscardReport, String> {
+    if let Some(dir) = archive.parent().filter(|d| !d.as_os_str().is_empty()) {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let set: HashSet<String> = ids.iter().cloned().collect();
+    client
+        .discard(kind, DiscardSelector::MessageIds(set), archive)
+        .await
+        .map_err(err)
+}
+
+/// Paths starting with `input` (directories end with `/`); hidden entries only when asked for.
+pub fn complete(input: &str) -> Vec<String> {
+    let (dir_part, prefix) = match input.rfind('/') {
+        Some(i) => (&input[..=i], &input[i + 1..]),
+        None => ("", input),
+    };
+    let dir = if dir_part.is_empty() {
+        PathBuf::from(".")
+    } else {
+        PathBuf::from(dir_part)
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return vec![];
+    };
+    let mut out: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.starts_with(prefix) || (name.starts_with('.') && !prefix.starts_with('.')) {
+                return None;
+            }
+            let slash = if e.path().is_dir() { "/" } else { "" };
+            Some(format!("{dir_part}{name}{slash}"))
+        })
+        .take(MAX_COMPLETIONS)
+        .collect();
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completes_files_and_dirs() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("data1.csv"), "a").unwrap();
+        std::fs::write(d.path().join("data2.csv"), "a").unwrap();
+        std::fs::write(d.path().join(".hidden"), "a").unwrap();
+        std::fs::create_dir(d.path().join("dir")).unwrap();
+        let base = format!("{}/", d.path().display());
+        let all = complete(&base);
+        assert_eq!(all.len(), 3, "{all:?}");
+        assert!(all.contains(&format!("{base}dir/")));
+        assert_eq!(complete(&format!("{base}data")).len(), 2);
+        assert!(complete(&format!("{base}zzz")).is_empty());
+        assert!(complete("/definitely/not/here/x").is_empty());
+    }
+}

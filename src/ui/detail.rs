@@ -1,0 +1,210 @@
+//! The detail view: the whole decoded notification (or submission), what the error code means,
+//! and a raw toggle.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use crate::app::state::{DetailTarget, NotificationRow, State, SubmissionRow};
+use crate::ui::error_info;
+use crate::ui::fmt::bytes;
+use crate::ui::sanitize::{display, sanitize_multiline};
+use crate::ui::theme::Theme;
+
+fn kv<'a>(k: &str, v: String, theme: &Theme) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("{k:<28}"), theme.muted),
+        Span::raw(display(&v)),
+    ])
+}
+
+fn notification_lines<'a>(row: &NotificationRow, raw: bool, theme: &Theme) -> Vec<Line<'a>> {
+    let mut lines = vec![
+        kv("MessageId", row.message_id.clone(), theme),
+        kv("Queue", row.queue.clone(), theme),
+        kv("DequeueCount", row.dequeue_count.to_string(), theme),
+        kv(
+            "InsertionTime",
+            row.insertion_time
+                .map(crate::client::wire::format_rfc3339)
+                .unwrap_or_default(),
+            theme,
+        ),
+        Line::raw(""),
+    ];
+    let pretty = serde_json::from_str::<serde_json::Value>(&row.decoded.raw)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| row.decoded.raw.clone());
+    match (&row.decoded.notification, raw) {
+        (Some(n), false) => {
+            let v = serde_json::to_value(n).unwrap_or_default();
+            if let Some(obj) = v.as_object() {
+                for (k, val) in obj {
+                    let text = match val {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    if k == "Details" {
+                        lines.push(Line::styled("Details", theme.muted));
+                        for l in sanitize_multiline(&crate::client::redact::redact(&text)).lines() {
+                            lines.push(Line::raw(format!("  {l}")));
+                        }
+                    } else {
+                        lines.push(kv(k, text, theme));
+                    }
+                }
+            }
+            if let Some(code) = &n.error_code {
+                lines.push(Line::raw(""));
+                match error_info::lookup(code) {
+                    Some(info) => {
+                        let kind = if info.permanent {
+                            Span::styled("permanent", theme.error)
+                        } else {
+                            Span::styled("transient", theme.warn)
+                        };
+                        lines.push(Line::from(vec![
+                            Span::styled(format!("{}: ", info.name), theme.title),
+                            Span::raw(info.meaning),
+                            Span::raw(" — "),
+                            kind,
+                        ]));
+                        lines.push(Line::from(vec![
+                            Span::styled("What to do: ", theme.title),
+                            Span::raw(info.hint),
+                        ]));
+                    }
+                    None => lines.push(Line::styled(
+                        format!(
+                            "{}: not in the catalogue; FailureStatus says {}",
+                            display(code),
+                            n.failure_status.as_deref().unwrap_or("nothing")
+                        ),
+                        theme.muted,
+                    )),
+                }
+            }
+        }
+        (None, false) => {
+            lines.push(Line::styled(
+                format!(
+                    "undecodable: {}",
+                    row.decoded.error.as_deref().unwrap_or("unknown reason")
+                ),
+                theme.error,
+            ));
+            lines.push(Line::raw(display(&row.decoded.raw)));
+        }
+        (_, true) => {
+            for l in sanitize_multiline(&crate::client::redact::redact(&pretty)).lines() {
+                lines.push(Line::raw(l.to_string()));
+            }
+        }
+    }
+    lines
+}
+
+fn submission_lines<'a>(s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
+    let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "—".into());
+    let mut lines = vec![
+        kv("File", s.file.clone(), theme),
+        kv(
+            "Database.Table",
+            format!("{}.{}", s.database, s.table),
+            theme,
+        ),
+        kv("Format", s.format.clone(), theme),
+        kv("Size", bytes(s.total), theme),
+        kv("State", s.state.label().into(), theme),
+        kv("IngestionSourceId", opt(&s.source_id), theme),
+        kv("Blob", opt(&s.blob), theme),
+        kv("MessageId", opt(&s.message_id), theme),
+        kv(
+            "ReportLevel / Method",
+            format!("{} / {}", s.report_level, s.report_method),
+            theme,
+        ),
+        kv(
+            "Started",
+            crate::client::wire::format_rfc3339(s.started_at),
+            theme,
+        ),
+    ];
+    if let Some(loc) = &s.status_location {
+        lines.push(kv(
+            "Status entity",
+            format!("{} ({}, {})", loc.table, loc.partition_key, loc.row_key),
+            theme,
+        ));
+    }
+    if !s.tracked_by_queue() && s.status_location.is_none() {
+        lines.push(Line::styled(
+            "not tracked: no queue or table reporting requested",
+            theme.warn,
+        ));
+    }
+    if let Some(code) = &s.error_code {
+        lines.push(kv("ErrorCode", code.clone(), theme));
+        if let Some(info) = error_info::lookup(code) {
+            lines.push(kv("Meaning", info.meaning.into(), theme));
+            lines.push(kv("What to do", info.hint.into(), theme));
+        }
+    }
+    if let Some(e) = &s.error {
+        lines.push(Line::styled("Error", theme.error));
+        for l in sanitize_multiline(&crate::client::redact::redact(e)).lines() {
+            lines.push(Line::raw(format!("  {l}")));
+        }
+    }
+    lines
+}
+
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    target: &DetailTarget,
+    raw: bool,
+    scroll: u16,
+    theme: &Theme,
+) {
+    let (title, lines) = match target {
+        DetailTarget::Notification { kind, message_id } => {
+            let row = state
+                .stream(*kind)
+                .ring
+                .iter()
+                .find(|r| &r.message_id == message_id);
+            let title = format!(
+                "{} notification{} (R raw, Esc back)",
+                kind.as_str(),
+                if raw { " — raw" } else { "" }
+            );
+            match row {
+                Some(r) => (title, notification_lines(r, raw, theme)),
+                None => (title, vec![Line::styled("no longer listed", theme.muted)]),
+            }
+        }
+        DetailTarget::Submission(id) => {
+            let title = "submission (Esc back)".to_string();
+            match state.submissions.iter().find(|s| s.id == *id) {
+                Some(s) => (title, submission_lines(s, theme)),
+                None => (title, vec![Line::styled("no longer listed", theme.muted)]),
+            }
+        }
+    };
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .block(
+                Block::bordered()
+                    .border_style(theme.focus)
+                    .title(Span::styled(format!(" {title} "), theme.title)),
+            ),
+        area,
+    );
+}

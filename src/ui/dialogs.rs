@@ -1,0 +1,172 @@
+//! Modal dialogs: help, confirm, submit and filter.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use tui_input::Input;
+
+use crate::app::form::{Field, SubmitForm};
+use crate::app::keymap::{self, Context};
+use crate::app::state::{Confirm, Pane, State};
+use crate::ui::centered;
+use crate::ui::sanitize::sanitize;
+use crate::ui::theme::Theme;
+
+fn frame_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .border_style(theme.focus)
+        .title(Span::styled(format!(" {title} "), theme.title))
+}
+
+pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let mut lines = Vec::new();
+    let order = [
+        Context::Global,
+        Context::List,
+        Context::Notifications,
+        Context::Detail,
+        Context::SubmitDialog,
+        Context::Confirm,
+        Context::FilterInput,
+    ];
+    for ctx in order {
+        lines.push(Line::styled(ctx.label().to_string(), theme.title));
+        for b in keymap::active(&[ctx], state.settings.read_only) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<16}", b.keys_label()), theme.focus),
+                Span::raw(b.description),
+            ]));
+        }
+    }
+    if state.settings.read_only {
+        lines.push(Line::styled(
+            "read-only: discard and CONSUME keys are disabled",
+            theme.warn,
+        ));
+    }
+    let rect = centered(area, 90, area.height);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(frame_block("Keys (Esc closes)", theme)),
+        rect,
+    );
+}
+
+pub fn confirm(frame: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
+    let mut lines: Vec<Line> = c.lines.iter().map(|l| Line::raw(sanitize(l))).collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled(" y ", theme.badge),
+        Span::raw(" confirm   "),
+        Span::styled(" n ", theme.badge),
+        Span::raw(" cancel"),
+    ]));
+    let rect = centered(area, 76, lines.len() as u16 + 4);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(frame_block(&c.title, theme).border_style(theme.warn)),
+        rect,
+    );
+}
+
+fn input_line<'a>(label: &str, value: String, focused: bool, theme: &Theme) -> Line<'a> {
+    let marker = if focused { "▶ " } else { "  " };
+    Line::from(vec![
+        Span::styled(
+            format!("{marker}{label:<14}"),
+            if focused { theme.focus } else { theme.muted },
+        ),
+        Span::raw(value),
+    ])
+}
+
+pub fn submit(frame: &mut Frame, area: Rect, form: &SubmitForm, theme: &Theme) {
+    let rect = centered(area, 80, 16);
+    frame.render_widget(Clear, rect);
+    let blk = frame_block("Submit a file", theme);
+    let inner = blk.inner(rect);
+    frame.render_widget(blk, rect);
+    let mut lines = Vec::new();
+    let mut cursor = None;
+    for (i, field) in Field::ALL.into_iter().enumerate() {
+        let focused = form.field == field;
+        let value = match field {
+            Field::Path => form.path.value().to_string(),
+            Field::Database => form.database.value().to_string(),
+            Field::Table => form.table.value().to_string(),
+            Field::Mapping => form.mapping.value().to_string(),
+            Field::Format => match (form.format, form.detected_format()) {
+                (Some(f), _) => format!("◀ {} ▶", f.wire_name()),
+                (None, Some(f)) => format!("◀ {} ▶ (from extension)", f.wire_name()),
+                (None, None) => "◀ ? ▶ (choose with Ctrl-N)".into(),
+            },
+            Field::ReportLevel => format!("◀ {} ▶", form.report_level),
+            Field::ReportMethod => format!("◀ {} ▶", form.report_method),
+            Field::Flush => format!("◀ {} ▶", if form.flush { "yes" } else { "no" }),
+        };
+        if focused && field.is_text() {
+            let input = match field {
+                Field::Path => &form.path,
+                Field::Database => &form.database,
+                Field::Table => &form.table,
+                _ => &form.mapping,
+            };
+            let width = inner.width.saturating_sub(16) as usize;
+            let scroll = input.visual_scroll(width.max(1));
+            let x = inner.x + 16 + (input.visual_cursor().saturating_sub(scroll)) as u16;
+            cursor = Some((x.min(inner.right().saturating_sub(1)), inner.y + i as u16));
+            let shown: String = input.value().chars().skip(scroll).collect();
+            lines.push(input_line(field.label(), sanitize(&shown), true, theme));
+        } else {
+            lines.push(input_line(field.label(), sanitize(&value), focused, theme));
+        }
+    }
+    lines.push(Line::raw(""));
+    if let Some(e) = &form.error {
+        lines.push(Line::styled(sanitize(e), theme.error));
+    }
+    if !form.completions.is_empty() {
+        let names: Vec<String> = form
+            .completions
+            .iter()
+            .take(6)
+            .map(|c| sanitize(&crate::ui::fmt::short_path(c)))
+            .collect();
+        lines.push(Line::styled(names.join("  "), theme.muted));
+    }
+    lines.push(Line::styled(
+        "Enter submit · Esc cancel · Tab complete/next · ↑↓ fields · Ctrl-N/P change choice",
+        theme.muted,
+    ));
+    frame.render_widget(Paragraph::new(lines), inner);
+    if let Some(pos) = cursor {
+        frame.set_cursor_position(pos);
+    }
+}
+
+pub fn filter(frame: &mut Frame, area: Rect, pane: Pane, input: &Input, theme: &Theme) {
+    let rect = centered(area, 60, 4);
+    frame.render_widget(Clear, rect);
+    let title = format!("Filter {} (! inverts)", pane.title());
+    let blk = frame_block(&title, theme);
+    let inner = blk.inner(rect);
+    frame.render_widget(blk, rect);
+    let width = inner.width.saturating_sub(2) as usize;
+    let scroll = input.visual_scroll(width.max(1));
+    let shown: String = input.value().chars().skip(scroll).collect();
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::from(vec![
+                Span::styled("/ ", theme.focus),
+                Span::raw(sanitize(&shown)),
+            ]),
+            Line::styled("Enter apply · Esc cancel · empty clears", theme.muted),
+        ]),
+        inner,
+    );
+    let x = inner.x + 2 + input.visual_cursor().saturating_sub(scroll) as u16;
+    frame.set_cursor_position((x.min(inner.right().saturating_sub(1)), inner.y));
+}

@@ -1,0 +1,160 @@
+//! The failures and successes streams: newest first, with count, rate, mode and freeze badges.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+
+use crate::app::state::{Mode, NotificationRow, Pane, State};
+use crate::client::wire::NotificationKind;
+use crate::ui::fmt::{hms, short_path};
+use crate::ui::panes::{block, filter_span};
+use crate::ui::sanitize::sanitize;
+use crate::ui::theme::Theme;
+
+fn cells(row: &NotificationRow, kind: NotificationKind, theme: &Theme) -> Vec<Cell<'static>> {
+    let when = row.when().map(hms).unwrap_or_else(|| "--:--:--".into());
+    let Some(n) = &row.decoded.notification else {
+        return vec![
+            Cell::from(when),
+            Cell::from(Span::styled("undecodable", theme.error)),
+            Cell::from(sanitize(row.decoded.error.as_deref().unwrap_or_default())),
+        ];
+    };
+    let table = sanitize(&format!(
+        "{}.{}",
+        n.database.as_deref().unwrap_or("?"),
+        n.table.as_deref().unwrap_or("?")
+    ));
+    let source = sanitize(&short_path(
+        n.ingestion_source_path.as_deref().unwrap_or_default(),
+    ));
+    match kind {
+        NotificationKind::Failure => {
+            let status = n.failure_status.as_deref().unwrap_or_default();
+            let style = if status.eq_ignore_ascii_case("transient") {
+                theme.warn
+            } else {
+                theme.error
+            };
+            vec![
+                Cell::from(when),
+                Cell::from(table),
+                Cell::from(Span::styled(
+                    sanitize(n.error_code.as_deref().unwrap_or_default()),
+                    style,
+                )),
+                Cell::from(sanitize(status)),
+                Cell::from(source),
+            ]
+        }
+        NotificationKind::Success => vec![
+            Cell::from(when),
+            Cell::from(table),
+            Cell::from(source),
+            Cell::from(sanitize(
+                n.ingestion_source_id.as_deref().unwrap_or_default(),
+            )),
+        ],
+    }
+}
+
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    theme: &Theme,
+    focused: bool,
+    pane: Pane,
+) {
+    let kind = pane.kind().unwrap_or(NotificationKind::Failure);
+    let stream = state.stream(kind);
+    let visible = stream.visible();
+    let mut title = vec![
+        Span::styled(format!(" {} ", pane.title()), theme.title),
+        Span::styled(
+            format!("{} · {}/min ", stream.ring.len(), stream.per_minute()),
+            theme.muted,
+        ),
+        Span::styled(
+            match state.mode {
+                Mode::Peek => " PEEK ",
+                Mode::Consume => " CONSUME ",
+            },
+            theme.badge,
+        ),
+        Span::raw(" "),
+    ];
+    if stream.frozen {
+        title.push(Span::styled(
+            format!(" FROZEN +{} ", stream.held.len()),
+            theme.badge,
+        ));
+        title.push(Span::raw(" "));
+    }
+    if let Some(f) = filter_span(&stream.list.filter, theme) {
+        title.push(f);
+    }
+    let blk = block(title, theme, focused);
+    let inner = blk.inner(area);
+    frame.render_widget(blk, area);
+
+    if let Some(e) = &stream.error
+        && visible.is_empty()
+    {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                format!("peek failed: {}", sanitize(e)),
+                theme.error,
+            )),
+            inner,
+        );
+        return;
+    }
+    if visible.is_empty() {
+        let msg = if stream.ring.is_empty() {
+            format!("No {} notifications seen yet.", kind.as_str())
+        } else {
+            "Nothing matches the filter.".to_string()
+        };
+        frame.render_widget(Paragraph::new(Line::styled(msg, theme.muted)), inner);
+        return;
+    }
+    // Only the rows that can be visible are formatted.
+    let height = inner.height.saturating_sub(1) as usize;
+    let selected = stream.list.selected.min(visible.len() - 1);
+    let start = (selected + 1).saturating_sub(height.max(1));
+    let rows: Vec<Row> = visible
+        .iter()
+        .skip(start)
+        .take(height.max(1))
+        .map(|r| Row::new(cells(r, kind, theme)))
+        .collect();
+    let (header, widths): (Vec<&str>, Vec<Constraint>) = match kind {
+        NotificationKind::Failure => (
+            vec!["FailedOn", "Table", "ErrorCode", "FailureStatus", "Source"],
+            vec![
+                Constraint::Length(8),
+                Constraint::Fill(1),
+                Constraint::Fill(2),
+                Constraint::Length(13),
+                Constraint::Fill(2),
+            ],
+        ),
+        NotificationKind::Success => (
+            vec!["SucceededOn", "Table", "Source", "SourceId"],
+            vec![
+                Constraint::Length(11),
+                Constraint::Fill(1),
+                Constraint::Fill(2),
+                Constraint::Fill(2),
+            ],
+        ),
+    };
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.title))
+        .row_highlight_style(theme.selection)
+        .highlight_symbol("▶ ");
+    let mut ts = TableState::default().with_selected(Some(selected - start));
+    frame.render_stateful_widget(table, inner, &mut ts);
+}

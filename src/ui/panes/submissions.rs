@@ -1,0 +1,156 @@
+//! Submissions: a row per source with a progress bar while uploading, and the selected row's
+//! details below.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use crate::app::state::{State, SubState, SubmissionRow};
+use crate::ui::fmt::{age, bar, bytes, short_path};
+use crate::ui::panes::{block, filter_span};
+use crate::ui::sanitize::{display, sanitize};
+use crate::ui::theme::Theme;
+
+pub fn state_style(s: SubState, theme: &Theme) -> Style {
+    match s {
+        SubState::Succeeded => theme.ok,
+        SubState::Failed => theme.error,
+        SubState::PartiallySucceeded | SubState::Skipped => theme.warn,
+        SubState::Uploading | SubState::Queued | SubState::Pending => theme.base,
+    }
+}
+
+fn progress_cell(row: &SubmissionRow, theme: &Theme) -> Cell<'static> {
+    if row.state == SubState::Uploading {
+        let frac = if row.total > 0 {
+            row.read as f64 / row.total as f64
+        } else {
+            0.0
+        };
+        let rate = row
+            .rate()
+            .map(|r| format!(" {}/s", bytes(r as u64)))
+            .unwrap_or_default();
+        Cell::from(format!("{} {:>3.0}%{rate}", bar(frac, 8), frac * 100.0))
+    } else {
+        Cell::from(Span::styled(
+            row.state.label(),
+            state_style(row.state, theme),
+        ))
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
+    let visible = state.visible_submissions();
+    let active = state
+        .submissions
+        .iter()
+        .filter(|s| !s.state.is_final())
+        .count();
+    let mut title = vec![
+        Span::styled(" Submissions ", theme.title),
+        Span::styled(
+            format!("{} ({active} active) ", state.submissions.len()),
+            theme.muted,
+        ),
+    ];
+    if let Some(f) = filter_span(&state.submissions_list.filter, theme) {
+        title.push(f);
+    }
+    let blk = block(title, theme, focused);
+    let inner = blk.inner(area);
+    frame.render_widget(blk, area);
+    let detail_h = if inner.height >= 10 { 4 } else { 0 };
+    let [list, detail] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(detail_h)]).areas(inner);
+
+    if visible.is_empty() {
+        let msg = if state.submissions.is_empty() {
+            "No submissions yet. Press s to submit a file."
+        } else {
+            "No submission matches the filter."
+        };
+        frame.render_widget(Paragraph::new(Line::styled(msg, theme.muted)), list);
+        return;
+    }
+    let rows: Vec<Row> = visible
+        .iter()
+        .map(|r| {
+            Row::new(vec![
+                Cell::from(sanitize(&short_path(&r.file))),
+                Cell::from(sanitize(&format!("{}.{}", r.database, r.table))),
+                Cell::from(if r.total > 0 {
+                    bytes(r.total)
+                } else {
+                    String::new()
+                }),
+                Cell::from(sanitize(&r.format)),
+                progress_cell(r, theme),
+                Cell::from(age(state.now, r.started_at)),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Fill(2),
+            Constraint::Fill(2),
+            Constraint::Length(9),
+            Constraint::Length(6),
+            Constraint::Length(26),
+            Constraint::Length(4),
+        ],
+    )
+    .header(
+        Row::new(["File", "Database.Table", "Size", "Format", "State", "Age"]).style(theme.title),
+    )
+    .row_highlight_style(theme.selection)
+    .highlight_symbol("▶ ");
+    let selected = state.submissions_list.selected.min(visible.len() - 1);
+    let mut ts = TableState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(table, list, &mut ts);
+
+    if detail_h > 0
+        && let Some(r) = visible.get(selected)
+    {
+        let kv = |k: &'static str, v: String| {
+            Line::from(vec![
+                Span::styled(format!("{k:<10}"), theme.muted),
+                Span::raw(v),
+            ])
+        };
+        let mut lines = vec![
+            kv(
+                "SourceId",
+                r.source_id.clone().unwrap_or_else(|| "—".into()),
+            ),
+            kv(
+                "Blob",
+                r.blob.as_deref().map(display).unwrap_or_else(|| "—".into()),
+            ),
+            kv(
+                "MessageId",
+                format!(
+                    "{}   {} / {}",
+                    r.message_id.as_deref().unwrap_or("—"),
+                    r.report_level,
+                    r.report_method
+                ),
+            ),
+        ];
+        if let Some(e) = &r.error {
+            let code = r
+                .error_code
+                .as_deref()
+                .map(|c| format!("{c}: "))
+                .unwrap_or_default();
+            lines.push(Line::styled(
+                format!("Error     {code}{}", display(e)),
+                theme.error,
+            ));
+        }
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), detail);
+    }
+}
