@@ -293,7 +293,10 @@ mod tests {
             ColumnType::Guid.convert_text("8F2D7C6E-0000-4000-8000-000000000001"),
             json!("8f2d7c6e-0000-4000-8000-000000000001")
         );
-        assert_eq!(ColumnType::Dynamic.convert_text(r#"{"a":1}"#), json!({"a":1}));
+        assert_eq!(
+            ColumnType::Dynamic.convert_text(r#"{"a":1}"#),
+            json!({"a":1})
+        );
         assert_eq!(ColumnType::Dynamic.convert_text("plain"), json!("plain"));
         assert_eq!(ColumnType::Decimal.convert_text("1.10"), json!("1.10"));
         assert_eq!(ColumnType::Decimal.convert_text("x"), Value::Null);
@@ -359,7 +362,10 @@ mod tests {
         );
         assert_eq!(ColumnType::Real.convert_json(&json!(2)), json!(2.0));
         assert_eq!(ColumnType::Bool.convert_json(&json!(1)), json!(true));
-        assert_eq!(ColumnType::Dynamic.convert_json(&json!([1, 2])), json!([1, 2]));
+        assert_eq!(
+            ColumnType::Dynamic.convert_json(&json!([1, 2])),
+            json!([1, 2])
+        );
         assert_eq!(ColumnType::Long.convert_json(&json!([1])), Value::Null);
         assert_eq!(ColumnType::String.convert_json(&Value::Null), Value::Null);
     }
