@@ -3,8 +3,10 @@
 //! as Azurite and `kingest emulator` serve them).
 
 pub mod blob;
+mod http;
 pub mod queue;
 pub mod table;
+mod xml;
 
 use std::fmt;
 
