@@ -785,4 +785,6 @@ fn new_ids() -> ReportIds {
 }
 
 #[cfg(test)]
+mod loop_tests;
+#[cfg(test)]
 mod tests;
