@@ -1,12 +1,25 @@
 //! The DM worker: dequeue ingestion messages, batch, download, ingest, notify, update status.
+//!
+//! The per-message decisions are pure functions (`classify`, `ingest_request`, `blob_url`,
+//! `decompress`, `outcome_to_reports`, `Batches`) so they can be tested without HTTP; `run`
+//! only wires them to `Storage` calls.
 
+use std::io::Read;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::client::storage::{SasUrl, Storage};
-use crate::emulator::engine::Engine;
+use crate::client::error::Error;
+use crate::client::redact::redact;
+use crate::client::storage::{QueueMessage, SasUrl, Storage};
+use crate::client::wire::{
+    FailureStatus, IngestionMessage, IngestionStatus, Notification, NotificationKind, ReportLevel,
+    decode_text, field, format_timestamp, parse_timestamp_str, value_to_string,
+};
+use crate::emulator::engine::{Engine, FailureRecord, IngestFailure, IngestOutcome, IngestRequest};
 
 /// Produces a URL with read+delete rights for a blob the DM was told about (the DM owns the
 /// account key, as the real service does).
@@ -28,8 +41,750 @@ pub struct DmConfig {
     pub poll_interval: Duration,
 }
 
-/// Runs the worker until `shutdown` fires.
-pub async fn run(cfg: DmConfig, shutdown: CancellationToken) {
-    let _ = (cfg.batch_window, shutdown);
-    todo!()
+/// Messages dequeued more often than this are poison.
+pub const MAX_DEQUEUE_COUNT: u32 = 5;
+/// Decompressed data beyond this is refused (protects the emulator from archive bombs).
+pub const MAX_DATA_BYTES: u64 = 1 << 30;
+const NIL_GUID: &str = "00000000-0000-0000-0000-000000000000";
+
+fn fail(code: &str, status: FailureStatus, details: impl Into<String>) -> IngestFailure {
+    IngestFailure {
+        error_code: code.to_string(),
+        details: details.into(),
+        status,
+    }
 }
+
+fn permanent(code: &str, details: impl Into<String>) -> IngestFailure {
+    fail(code, FailureStatus::Permanent, details)
+}
+
+/// What to do with one dequeued message before batching.
+#[derive(Debug)]
+pub enum Intake {
+    /// Valid: goes into a batch.
+    Accept(Box<IngestionMessage>),
+    /// Decoded but refused (auth, poison): reported per its ReportLevel/Method.
+    Refuse(Box<IngestionMessage>, IngestFailure),
+    /// Undecodable: a failure notification with whatever id could be recovered.
+    Corrupt { source_id: String, details: String },
+}
+
+/// Decodes and validates a queue message.
+pub fn classify(text: &str, dequeue_count: u32, token_ok: &dyn Fn(&str) -> bool) -> Intake {
+    let msg = match IngestionMessage::from_queue_text(text) {
+        Ok(m) if !m.id.trim().is_empty() => m,
+        Ok(_) => {
+            return Intake::Corrupt {
+                source_id: NIL_GUID.into(),
+                details: "the ingestion message has an empty Id".into(),
+            };
+        }
+        Err(e) => {
+            let source_id = decode_text(text)
+                .as_ref()
+                .and_then(Value::as_object)
+                .and_then(|o| field(o, "Id").or_else(|| field(o, "SourceId")))
+                .and_then(value_to_string)
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| NIL_GUID.into());
+            return Intake::Corrupt {
+                source_id,
+                details: format!("the ingestion message could not be read: {e}"),
+            };
+        }
+    };
+    if dequeue_count > MAX_DEQUEUE_COUNT {
+        let f = fail(
+            "General_RetryAttemptsExceeded",
+            FailureStatus::Exhausted,
+            format!(
+                "the message was dequeued {dequeue_count} times (limit {MAX_DEQUEUE_COUNT}) \
+                 without completing; giving up"
+            ),
+        );
+        return Intake::Refuse(Box::new(msg), f);
+    }
+    match msg.property_str("authorizationContext") {
+        None => {
+            let f = permanent(
+                "BadRequest_InvalidKustoIdentityToken",
+                "AdditionalProperties.authorizationContext is missing; get one with \
+                 `.get kusto identity token`",
+            );
+            Intake::Refuse(Box::new(msg), f)
+        }
+        Some(token) if !token_ok(&token) => {
+            let f = permanent(
+                "BadRequest_InvalidKustoIdentityToken",
+                "the authorizationContext was not issued by this service (or has expired)",
+            );
+            Intake::Refuse(Box::new(msg), f)
+        }
+        Some(_) => Intake::Accept(Box::new(msg)),
+    }
+}
+
+/// The engine's view of a message. The identity token is left out (it is a secret).
+pub fn ingest_request(msg: &IngestionMessage) -> IngestRequest {
+    let mut extra = msg.additional_properties.clone();
+    extra.retain(|k, _| !k.eq_ignore_ascii_case("authorizationContext"));
+    IngestRequest {
+        database: msg.database_name.clone(),
+        table: msg.table_name.clone(),
+        format: msg
+            .property_str("format")
+            .unwrap_or_else(|| "csv".into())
+            .to_ascii_lowercase(),
+        mapping_reference: msg
+            .property_str("ingestionMappingReference")
+            .or_else(|| msg.property_str("mappingReference")),
+        mapping: msg.property_str("ingestionMapping"),
+        ignore_first_record: msg.property_bool("ignoreFirstRecord"),
+        tags: msg.property_list("tags"),
+        ingest_if_not_exists: msg.property_list("ingestIfNotExists"),
+        creation_time: msg
+            .property_str("creationTime")
+            .and_then(|t| parse_timestamp_str(&t)),
+        source_id: msg.id.clone(),
+        extra,
+    }
+}
+
+/// The blob URL of a message, without LightIngest's `;managed_identity=…` suffix.
+pub fn blob_url(blob_path: &str) -> Result<SasUrl, IngestFailure> {
+    let mut path = blob_path.trim();
+    if let Some(i) = path.to_ascii_lowercase().find(";managed_identity=") {
+        path = &path[..i];
+    }
+    if path.is_empty() {
+        return Err(permanent(
+            "BadRequest_EmptyBlobUri",
+            "the message has no BlobPath",
+        ));
+    }
+    SasUrl::parse(path).map_err(|e| permanent("BadRequest_InvalidBlobUri", e.to_string()))
+}
+
+/// The source path as reported: no query, no `;…` suffix (so no secret).
+pub fn source_path(blob_path: &str) -> String {
+    match blob_url(blob_path) {
+        Ok(u) => u.without_query(),
+        Err(_) => {
+            let end = blob_path.find(['?', ';']).unwrap_or(blob_path.len());
+            blob_path[..end].to_string()
+        }
+    }
+}
+
+/// Maps a Get Blob error to Kusto's download error codes.
+pub fn download_failure(blob: &SasUrl, err: &Error) -> IngestFailure {
+    let details = format!("downloading {blob}: {}", redact(&err.to_string()));
+    match err.status() {
+        Some(404) => permanent("Download_SourceNotFound", details),
+        Some(401 | 403) => permanent("Download_Forbidden", details),
+        _ => fail("Download_UnknownError", FailureStatus::Transient, details),
+    }
+}
+
+/// Gunzips `*.gz`, unzips the first file of `*.zip`, passes anything else through.
+pub fn decompress(blob_name: &str, data: &[u8]) -> Result<Vec<u8>, IngestFailure> {
+    let name = blob_name.to_ascii_lowercase();
+    let too_large = || {
+        permanent(
+            "Stream_InputStreamTooLarge",
+            format!("'{blob_name}' expands beyond {MAX_DATA_BYTES} bytes"),
+        )
+    };
+    let read_limited = |r: &mut dyn Read, out: &mut Vec<u8>| -> std::io::Result<()> {
+        r.take(MAX_DATA_BYTES + 1).read_to_end(out).map(|_| ())
+    };
+    let mut out = Vec::new();
+    if name.ends_with(".gz") {
+        let mut dec = flate2::read::MultiGzDecoder::new(data);
+        read_limited(&mut dec, &mut out).map_err(|e| {
+            permanent(
+                "BadRequest_InvalidBlob",
+                format!("'{blob_name}' is not valid gzip: {e}"),
+            )
+        })?;
+    } else if name.ends_with(".zip") {
+        let invalid = |e: &dyn std::fmt::Display| {
+            permanent(
+                "BadRequest_InvalidArchive",
+                format!("'{blob_name}' is not a readable zip archive: {e}"),
+            )
+        };
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(data)).map_err(|e| invalid(&e))?;
+        let index = (0..zip.len())
+            .find(|i| zip.by_index(*i).map(|f| f.is_file()).unwrap_or(false))
+            .ok_or_else(|| {
+                permanent(
+                    "BadRequest_EmptyArchive",
+                    format!("'{blob_name}' contains no files"),
+                )
+            })?;
+        let mut entry = zip.by_index(index).map_err(|e| invalid(&e))?;
+        read_limited(&mut entry, &mut out).map_err(|e| invalid(&e))?;
+    } else {
+        return Ok(data.to_vec());
+    }
+    if out.len() as u64 > MAX_DATA_BYTES {
+        return Err(too_large());
+    }
+    Ok(out)
+}
+
+/// Ids of one processed source.
+#[derive(Debug, Clone)]
+pub struct ReportIds {
+    pub operation_id: String,
+    pub activity_id: String,
+}
+
+/// Everything the DM writes about one source.
+#[derive(Debug, Clone, Default)]
+pub struct Reports {
+    pub notification: Option<(NotificationKind, Notification)>,
+    /// Properties to merge into the status entity (when the message asked for a table).
+    pub status: Option<Map<String, Value>>,
+    /// For `.show ingestion failures`.
+    pub failure: Option<FailureRecord>,
+}
+
+/// The final status of a source.
+pub fn final_status(result: &Result<IngestOutcome, IngestFailure>) -> IngestionStatus {
+    match result {
+        Ok(o) if o.skipped_existing => IngestionStatus::Skipped,
+        Ok(o) if o.rejected > 0 => IngestionStatus::PartiallySucceeded,
+        Ok(_) => IngestionStatus::Succeeded,
+        Err(f) if f.error_code == "BadRequest_EmptyBlob" => IngestionStatus::Skipped,
+        Err(_) => IngestionStatus::Failed,
+    }
+}
+
+/// Decides the notification, status-entity update and failure record for one source,
+/// following its ReportLevel and ReportMethod.
+pub fn outcome_to_reports(
+    msg: &IngestionMessage,
+    result: &Result<IngestOutcome, IngestFailure>,
+    ids: &ReportIds,
+    now: DateTime<Utc>,
+) -> Reports {
+    let status = final_status(result);
+    let partial_failure;
+    let failure: Option<&IngestFailure> = match result {
+        Err(f) => Some(f),
+        Ok(o) if o.rejected > 0 => {
+            partial_failure = permanent(
+                "BadRequest_NoRecordsOrWrongFormat",
+                format!(
+                    "{} record(s) ingested, {} record(s) rejected as malformed",
+                    o.rows, o.rejected
+                ),
+            );
+            Some(&partial_failure)
+        }
+        Ok(_) => None,
+    };
+    let details = match (result, failure) {
+        (_, Some(f)) => f.details.clone(),
+        (Ok(o), None) if o.skipped_existing => {
+            "skipped: an extent with one of the ingestIfNotExists tags already exists".into()
+        }
+        (Ok(o), None) => format!("{} record(s) ingested", o.rows),
+        (Err(_), None) => String::new(),
+    };
+    let path = source_path(&msg.blob_path);
+    let record = match result {
+        Err(f) => Some(FailureRecord {
+            operation_id: ids.operation_id.clone(),
+            database: msg.database_name.clone(),
+            table: msg.table_name.clone(),
+            failed_on: now,
+            source_path: path.clone(),
+            details: f.details.clone(),
+            failure_status: f.status,
+            root_activity_id: ids.activity_id.clone(),
+            error_code: f.error_code.clone(),
+        }),
+        Ok(_) => None,
+    };
+    let wanted = match msg.report_level {
+        ReportLevel::None => false,
+        ReportLevel::FailuresOnly => failure.is_some(),
+        ReportLevel::FailuresAndSuccesses => true,
+    };
+    let mut reports = Reports {
+        failure: record,
+        ..Reports::default()
+    };
+    if !wanted {
+        return reports;
+    }
+    let stamp = format_timestamp(now);
+    if msg.report_method.uses_queue() {
+        let mut n = Notification {
+            operation_id: Some(ids.operation_id.clone()),
+            database: Some(msg.database_name.clone()),
+            table: Some(msg.table_name.clone()),
+            ingestion_source_id: Some(msg.id.clone()),
+            ingestion_source_path: Some(path.clone()),
+            root_activity_id: Some(ids.activity_id.clone()),
+            ..Notification::default()
+        };
+        let kind = match failure {
+            Some(f) => {
+                n.failed_on = Some(stamp.clone());
+                n.details = Some(f.details.clone());
+                n.error_code = Some(f.error_code.clone());
+                n.failure_status = Some(f.status.to_string());
+                n.originates_from_update_policy = Some(false);
+                n.should_retry = Some(f.status == FailureStatus::Transient);
+                NotificationKind::Failure
+            }
+            None => {
+                n.succeeded_on = Some(stamp.clone());
+                NotificationKind::Success
+            }
+        };
+        reports.notification = Some((kind, n));
+    }
+    if msg.report_method.uses_table() && msg.ingestion_status_in_table.is_some() {
+        let mut m = Map::new();
+        m.insert("Status".into(), status.as_str().into());
+        m.insert("UpdatedOn".into(), stamp.into());
+        m.insert("UpdatedOn@odata.type".into(), "Edm.DateTime".into());
+        m.insert("OperationId".into(), ids.operation_id.clone().into());
+        m.insert("ActivityId".into(), ids.activity_id.clone().into());
+        m.insert(
+            "ErrorCode".into(),
+            failure
+                .map(|f| f.error_code.clone())
+                .unwrap_or_default()
+                .into(),
+        );
+        m.insert(
+            "FailureStatus".into(),
+            failure
+                .map(|f| f.status)
+                .unwrap_or(FailureStatus::Unknown)
+                .as_str()
+                .into(),
+        );
+        m.insert("Details".into(), details.into());
+        m.insert("OriginatesFromUpdatePolicy".into(), false.into());
+        reports.status = Some(m);
+    }
+    reports
+}
+
+/// A dequeued message waiting in a batch.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub queue: SasUrl,
+    pub message_id: String,
+    pub pop_receipt: String,
+    pub msg: IngestionMessage,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BatchKey {
+    database: String,
+    table: String,
+    format: String,
+    mapping: String,
+}
+
+fn batch_key(msg: &IngestionMessage) -> BatchKey {
+    let req = ingest_request(msg);
+    BatchKey {
+        database: req.database,
+        table: req.table,
+        format: req.format,
+        mapping: req.mapping_reference.or(req.mapping).unwrap_or_default(),
+    }
+}
+
+#[derive(Debug)]
+struct Batch {
+    key: BatchKey,
+    opened: Instant,
+    sealed: bool,
+    items: Vec<Pending>,
+}
+
+/// Open batches keyed by (database, table, format, mapping). A batch seals `window` after its
+/// first message, or as soon as a `FlushImmediately` message joins it.
+#[derive(Debug)]
+pub struct Batches {
+    window: Duration,
+    open: Vec<Batch>,
+}
+
+impl Batches {
+    pub fn new(window: Duration) -> Self {
+        Batches {
+            window,
+            open: vec![],
+        }
+    }
+
+    pub fn add(&mut self, p: Pending, now: Instant) {
+        // A redelivered message (visibility ran out) replaces the stale copy.
+        for b in &mut self.open {
+            b.items.retain(|i| i.message_id != p.message_id);
+        }
+        let key = batch_key(&p.msg);
+        let flush = p.msg.flush_immediately;
+        let idx = match self.open.iter().position(|b| b.key == key && !b.sealed) {
+            Some(i) => i,
+            None => {
+                self.open.push(Batch {
+                    key,
+                    opened: now,
+                    sealed: false,
+                    items: vec![],
+                });
+                self.open.len() - 1
+            }
+        };
+        let b = &mut self.open[idx];
+        b.sealed |= flush;
+        b.items.push(p);
+    }
+
+    /// Removes and returns the sealed batches (in opening order).
+    pub fn take_due(&mut self, now: Instant) -> Vec<Vec<Pending>> {
+        let window = self.window;
+        let (due, keep): (Vec<Batch>, Vec<Batch>) = std::mem::take(&mut self.open)
+            .into_iter()
+            .partition(|b| b.sealed || now.saturating_duration_since(b.opened) >= window);
+        self.open = keep;
+        due.into_iter()
+            .map(|b| b.items)
+            .filter(|i| !i.is_empty())
+            .collect()
+    }
+
+    /// Time until the next batch seals, if any is open.
+    pub fn next_due(&self, now: Instant) -> Option<Duration> {
+        self.open
+            .iter()
+            .map(|b| (b.opened + self.window).saturating_duration_since(now))
+            .min()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty()
+    }
+}
+
+struct Worker {
+    cfg: DmConfig,
+    batches: Batches,
+    next_success: usize,
+    next_failure: usize,
+}
+
+/// Runs the worker until `shutdown` fires. Messages of unsealed batches stay invisible and
+/// come back after their visibility timeout when the worker stops early.
+pub async fn run(cfg: DmConfig, shutdown: CancellationToken) {
+    let batches = Batches::new(cfg.batch_window);
+    let mut w = Worker {
+        cfg,
+        batches,
+        next_success: 0,
+        next_failure: 0,
+    };
+    // Messages must stay hidden while their batch is open.
+    let visibility = u32::try_from(w.cfg.batch_window.as_secs())
+        .unwrap_or(u32::MAX / 2)
+        .saturating_add(60)
+        .max(300);
+    tracing::info!(
+        queues = w.cfg.ingest_queues.len(),
+        "DM worker started (batch window {:?})",
+        w.cfg.batch_window
+    );
+    loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        let received = w.receive(visibility).await;
+        for batch in w.batches.take_due(Instant::now()) {
+            w.process_batch(batch).await;
+        }
+        if received == 0 {
+            let idle = w.cfg.poll_interval.max(Duration::from_millis(10));
+            let wait = w
+                .batches
+                .next_due(Instant::now())
+                .map_or(idle, |d| d.min(idle));
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+    tracing::info!("DM worker stopped");
+}
+
+impl Worker {
+    async fn receive(&mut self, visibility: u32) -> usize {
+        let mut received = 0;
+        for q in self.cfg.ingest_queues.clone() {
+            let msgs = match self.cfg.storage.get_messages(&q, 32, visibility).await {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(queue = %q, "get messages failed: {}", redact(&e.to_string()));
+                    continue;
+                }
+            };
+            received += msgs.len();
+            for m in msgs {
+                self.intake(&q, m).await;
+            }
+        }
+        received
+    }
+
+    async fn intake(&mut self, queue: &SasUrl, m: QueueMessage) {
+        let check = self.cfg.token_check.clone();
+        let Some(pop_receipt) = m.pop_receipt.clone() else {
+            tracing::warn!(message_id = %m.message_id, "dequeued message without pop receipt");
+            return;
+        };
+        match classify(&m.text, m.dequeue_count, &|t| check(t)) {
+            Intake::Accept(msg) => {
+                tracing::debug!(source_id = %msg.id, "message batched");
+                let p = Pending {
+                    queue: queue.clone(),
+                    message_id: m.message_id,
+                    pop_receipt,
+                    msg: *msg,
+                };
+                self.batches.add(p, Instant::now());
+            }
+            Intake::Refuse(msg, f) => {
+                tracing::info!(source_id = %msg.id, code = %f.error_code, "message refused");
+                self.finish(&msg, Err(f), &new_ids(), None).await;
+                self.delete_message(queue, &m.message_id, &pop_receipt)
+                    .await;
+            }
+            Intake::Corrupt { source_id, details } => {
+                tracing::info!(%source_id, "corrupt ingestion message: {details}");
+                let now = Utc::now();
+                let ids = new_ids();
+                let n = Notification {
+                    operation_id: Some(ids.operation_id.clone()),
+                    failed_on: Some(format_timestamp(now)),
+                    ingestion_source_id: Some(source_id),
+                    details: Some(details),
+                    error_code: Some("BadRequest_CorruptedMessage".into()),
+                    failure_status: Some(FailureStatus::Permanent.to_string()),
+                    root_activity_id: Some(ids.activity_id),
+                    originates_from_update_policy: Some(false),
+                    should_retry: Some(false),
+                    ..Notification::default()
+                };
+                self.post(NotificationKind::Failure, &n).await;
+                self.delete_message(queue, &m.message_id, &pop_receipt)
+                    .await;
+            }
+        }
+    }
+
+    async fn process_batch(&mut self, batch: Vec<Pending>) {
+        let operation_id = uuid::Uuid::new_v4().to_string();
+        for p in batch {
+            let ids = ReportIds {
+                operation_id: operation_id.clone(),
+                activity_id: uuid::Uuid::new_v4().to_string(),
+            };
+            let (result, blob) = self.ingest_one(&p.msg).await;
+            tracing::info!(
+                source_id = %p.msg.id,
+                status = %final_status(&result),
+                "source processed"
+            );
+            self.finish(&p.msg, result, &ids, blob.as_ref()).await;
+            self.delete_message(&p.queue, &p.message_id, &p.pop_receipt)
+                .await;
+        }
+    }
+
+    /// Checks, downloads, decompresses and ingests one source. Returns the blob URL too, so
+    /// that a success can delete it.
+    async fn ingest_one(
+        &self,
+        msg: &IngestionMessage,
+    ) -> (Result<IngestOutcome, IngestFailure>, Option<SasUrl>) {
+        let req = ingest_request(msg);
+        if let Err(f) = self.check_target(&req) {
+            return (Err(f), None);
+        }
+        let blob = match blob_url(&msg.blob_path) {
+            Ok(b) => b,
+            Err(f) => return (Err(f), None),
+        };
+        let bytes = match self.cfg.storage.get_blob(&blob).await {
+            Ok(b) => b,
+            Err(e) => return (Err(download_failure(&blob, &e)), Some(blob)),
+        };
+        let data = match decompress(&blob.sub_path(), &bytes) {
+            Ok(d) => d,
+            Err(f) => return (Err(f), Some(blob)),
+        };
+        let mut engine = self.cfg.engine.lock().unwrap_or_else(|e| e.into_inner());
+        let result = engine.ingest(&req, &data, Utc::now());
+        drop(engine);
+        (result, Some(blob))
+    }
+
+    fn check_target(&self, req: &IngestRequest) -> Result<(), IngestFailure> {
+        if req.database.trim().is_empty() {
+            return Err(permanent(
+                "BadRequest_EmptyDatabaseName",
+                "the message has no DatabaseName",
+            ));
+        }
+        if req.table.trim().is_empty() {
+            return Err(permanent(
+                "BadRequest_InvalidOrEmptyTableName",
+                "the message has no TableName",
+            ));
+        }
+        let engine = self.cfg.engine.lock().unwrap_or_else(|e| e.into_inner());
+        if !engine.database_exists(&req.database) {
+            return Err(permanent(
+                "BadRequest_DatabaseNotExist",
+                format!("database '{}' does not exist", req.database),
+            ));
+        }
+        if engine.row_count(&req.database, &req.table).is_none() {
+            return Err(permanent(
+                "BadRequest_TableNotExist",
+                format!(
+                    "table '{}' does not exist in database '{}'",
+                    req.table, req.database
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes the reports of one source and deletes its blob after a success.
+    async fn finish(
+        &mut self,
+        msg: &IngestionMessage,
+        result: Result<IngestOutcome, IngestFailure>,
+        ids: &ReportIds,
+        blob: Option<&SasUrl>,
+    ) {
+        let reports = outcome_to_reports(msg, &result, ids, Utc::now());
+        if let Some(f) = reports.failure {
+            self.cfg
+                .engine
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .record_failure(f);
+        }
+        if let Some((kind, n)) = &reports.notification {
+            self.post(*kind, n).await;
+        }
+        if let (Some(props), Some(target)) = (&reports.status, &msg.ingestion_status_in_table) {
+            self.update_status(target, props).await;
+        }
+        if let (Ok(_), Some(blob)) = (&result, blob)
+            && !msg.retain_blob_on_success
+        {
+            match (self.cfg.blob_admin)(blob) {
+                Some(admin) => {
+                    if let Err(e) = self.cfg.storage.delete_blob(&admin).await {
+                        tracing::warn!(%blob, "deleting ingested blob failed: {}", redact(&e.to_string()));
+                    }
+                }
+                None => tracing::debug!(%blob, "no delete rights for blob; kept"),
+            }
+        }
+    }
+
+    async fn post(&mut self, kind: NotificationKind, n: &Notification) {
+        let (queues, next) = match kind {
+            NotificationKind::Success => (&self.cfg.success_queues, &mut self.next_success),
+            NotificationKind::Failure => (&self.cfg.failure_queues, &mut self.next_failure),
+        };
+        if queues.is_empty() {
+            tracing::warn!(
+                "no {} queue configured; notification dropped",
+                kind.as_str()
+            );
+            return;
+        }
+        let q = &queues[*next % queues.len()];
+        *next = next.wrapping_add(1);
+        if let Err(e) = self
+            .cfg
+            .storage
+            .put_message(q, &n.to_queue_text(), None, None)
+            .await
+        {
+            tracing::warn!(queue = %q, "posting {} notification failed: {}", kind.as_str(), redact(&e.to_string()));
+        }
+    }
+
+    async fn update_status(
+        &self,
+        target: &crate::client::wire::IngestionStatusInTable,
+        props: &Map<String, Value>,
+    ) {
+        let table = match SasUrl::parse(&target.table_connection_string) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!("status table URL unusable: {e}");
+                return;
+            }
+        };
+        let storage = &self.cfg.storage;
+        let merged = storage
+            .merge_entity(&table, &target.partition_key, &target.row_key, props)
+            .await;
+        let result = match merged {
+            // The client did not insert a Pending entity first: create it.
+            Err(e) if e.status() == Some(404) => {
+                let mut entity = props.clone();
+                entity.insert("PartitionKey".into(), target.partition_key.clone().into());
+                entity.insert("RowKey".into(), target.row_key.clone().into());
+                storage.insert_entity(&table, &entity).await
+            }
+            other => other,
+        };
+        if let Err(e) = result {
+            tracing::warn!(%table, "status entity update failed: {}", redact(&e.to_string()));
+        }
+    }
+
+    async fn delete_message(&self, queue: &SasUrl, id: &str, pop_receipt: &str) {
+        if let Err(e) = self
+            .cfg
+            .storage
+            .delete_message(queue, id, pop_receipt)
+            .await
+        {
+            tracing::warn!(%queue, message_id = id, "delete message failed: {}", redact(&e.to_string()));
+        }
+    }
+}
+
+fn new_ids() -> ReportIds {
+    ReportIds {
+        operation_id: uuid::Uuid::new_v4().to_string(),
+        activity_id: uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod loop_tests;
+#[cfg(test)]
+mod tests;

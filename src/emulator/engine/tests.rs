@@ -620,3 +620,23 @@ fn failures_are_shown() {
         .unwrap();
     assert!(t.rows.is_empty());
 }
+
+#[test]
+fn readme_provoked_failures() {
+    let mut e = demo();
+    let metrics = include_bytes!("../../../assets/demo/metrics.json");
+    assert_eq!(
+        code(ingest(&mut e, &req("Metrics", "csv"), metrics)),
+        "Stream_WrongNumberOfFields"
+    );
+    let multi = include_bytes!("../../../assets/demo/metrics-multi.json");
+    assert_eq!(
+        code(ingest(&mut e, &req("Metrics", "json"), multi)),
+        "BadRequest_NoRecordsOrWrongFormat"
+    );
+    let header = include_bytes!("../../../assets/demo/events-header.csv");
+    ingest(&mut e, &req("Events", "csv"), header).unwrap();
+    let first = &rows(&mut e, "Events")[0];
+    assert_eq!((&first[0], &first[4]), (&Value::Null, &Value::Null));
+    assert_eq!(first[1], json!("Level"));
+}
