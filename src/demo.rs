@@ -223,17 +223,49 @@ pub async fn run(args: DemoArgs, file_cfg: &FileConfig, read_only: bool) -> Resu
     result
 }
 
-/// The TUI on `client`; `demo_dir` pre-fills the submit dialog's path in the demo.
+/// The TUI on `client`: logs to a file whose path is printed on exit; `demo_dir` is where the
+/// demo files are, for the submit dialog.
 pub async fn run_tui(
     client: IngestClient,
     file_cfg: &FileConfig,
     read_only: bool,
     demo_dir: Option<&Path>,
 ) -> Result<i32, Failure> {
-    let _ = (client, file_cfg, read_only, demo_dir);
-    Err(Failure::usage(
-        "the terminal UI is not built yet: use the headless commands or `kingest demo --headless`",
-    ))
+    let state_dir = crate::config::state_dir();
+    let log_path = state_dir.join("kingest.log");
+    let guard =
+        crate::runtime::logging::init(&log_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
+    let mut poll = crate::app::state::PollConfig::default();
+    if let Some(secs) = file_cfg.poll_interval_secs {
+        poll.peek_idle = Duration::from_secs(secs.max(1));
+    }
+    let opts = crate::runtime::TuiOptions {
+        read_only: read_only || file_cfg.read_only.unwrap_or(false),
+        archive_dir: file_cfg
+            .archive_dir
+            .clone()
+            .unwrap_or_else(|| state_dir.join("archive")),
+        state_dir: state_dir.clone(),
+        default_database: file_cfg
+            .database
+            .clone()
+            .or(demo_dir.map(|_| "demo".to_string())),
+        default_table: file_cfg
+            .table
+            .clone()
+            .or(demo_dir.map(|_| "Events".to_string())),
+        poll,
+        ring_capacity: file_cfg.stream_capacity.unwrap_or(500).max(1),
+        default_path: demo_dir.map(Path::to_path_buf),
+        color: None,
+    };
+    let result = crate::runtime::run_tui(client, opts).await;
+    eprintln!("kingest: logs in {}", guard.path.display());
+    drop(guard);
+    result.map(|_| cli::EXIT_OK).map_err(|e| Failure {
+        code: cli::EXIT_SERVICE,
+        message: format!("{e:#}"),
+    })
 }
 
 /// The headless demonstration: every scenario submitted and awaited, then the queues.

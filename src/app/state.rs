@@ -448,6 +448,8 @@ pub struct State {
     pub status: Option<(String, Severity)>,
     pub schedule: Schedule,
     pub last_database: String,
+    /// The submit dialog's starting path: the folder of the last file submitted.
+    pub last_path: String,
     pub last_table: String,
     pub dirty: bool,
     pub quit: bool,
@@ -477,6 +479,7 @@ impl State {
                 ..Schedule::default()
             },
             last_database: String::new(),
+            last_path: String::new(),
             last_table: String::new(),
             dirty: true,
             quit: false,

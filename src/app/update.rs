@@ -633,10 +633,9 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
             }
         },
         Action::OpenSubmit => {
-            state.modal = Some(Modal::Submit(Box::new(SubmitForm::new(
-                &state.last_database,
-                &state.last_table,
-            ))))
+            let mut form = SubmitForm::new(&state.last_database, &state.last_table);
+            form.path = tui_input::Input::new(state.last_path.clone());
+            state.modal = Some(Modal::Submit(Box::new(form)))
         }
         Action::PeekNow => {
             if state.schedule.peeks_in_flight > 0 {
@@ -849,6 +848,9 @@ fn submit(state: &mut State, fx: &mut Vec<Effect>) {
     state.modal = None;
     state.last_database = req.database.clone();
     state.last_table = req.table.clone();
+    if let Some(dir) = req.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        state.last_path = format!("{}/", dir.display());
+    }
     let id = state.next_submission_id;
     state.next_submission_id += 1;
     let now = state.now;

@@ -35,6 +35,8 @@ pub struct TuiOptions {
     pub state_dir: PathBuf,
     pub default_database: Option<String>,
     pub default_table: Option<String>,
+    /// Where the submit dialog's path starts (e.g. the demo files' folder).
+    pub default_path: Option<PathBuf>,
     pub poll: PollConfig,
     /// Size of each notification ring buffer.
     pub ring_capacity: usize,
@@ -50,6 +52,7 @@ impl Default for TuiOptions {
             state_dir: PathBuf::from("."),
             default_database: None,
             default_table: None,
+            default_path: None,
             poll: PollConfig::default(),
             ring_capacity: 500,
             color: None,
@@ -80,6 +83,11 @@ impl TuiOptions {
         );
         state.last_database = self.default_database.clone().unwrap_or_default();
         state.last_table = self.default_table.clone().unwrap_or_default();
+        state.last_path = self
+            .default_path
+            .as_ref()
+            .map(|p| format!("{}/", p.display()))
+            .unwrap_or_default();
         state
     }
 }
