@@ -50,6 +50,9 @@ pub struct Blob {
     committed: Vec<(String, Bytes)>,
 }
 
+/// A List Blobs page (name, properties) and the marker of the next page.
+pub type BlobPage = (Vec<(String, BlobProps)>, Option<String>);
+
 /// One entry of a Put Block List body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BlockListItem {
@@ -299,7 +302,7 @@ impl Store {
         prefix: &str,
         marker: Option<&str>,
         max: usize,
-    ) -> StoreResult<(Vec<(String, BlobProps)>, Option<String>)> {
+    ) -> StoreResult<BlobPage> {
         let c = lock(&self.containers);
         let cont = c.get(container).ok_or_else(container_not_found)?;
         let mut iter = cont

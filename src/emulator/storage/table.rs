@@ -79,15 +79,15 @@ fn check_key(name: &str, v: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// Splits a request body into keys, properties and type annotations.
-fn split_body(
-    body: &Map<String, Value>,
-) -> StoreResult<(
+/// A request body split into keys, properties and type annotations.
+type SplitBody = (
     Option<String>,
     Option<String>,
     Map<String, Value>,
     BTreeMap<String, String>,
-)> {
+);
+
+fn split_body(body: &Map<String, Value>) -> StoreResult<SplitBody> {
     if serde_json::to_vec(body).map_or(0, |v| v.len()) > MAX_ENTITY_BYTES {
         return Err(StoreError::new(
             400,
