@@ -254,6 +254,18 @@ async fn blob_errors_and_blocks() {
     assert_eq!(header(&r, "content-type"), "application/gzip");
     assert_eq!(r.text().await.unwrap(), "twoone ");
 
+    // `If-None-Match: *` does not overwrite.
+    let r = emu
+        .http
+        .put(blob("big", ""))
+        .header("x-ms-blob-type", "BlockBlob")
+        .header("if-none-match", "*")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_xml_error(r, 409, "BlobAlreadyExists").await;
+
     // A block list naming an unknown block.
     let bad = "<BlockList><Uncommitted>Zm9v</Uncommitted></BlockList>";
     let r = emu
@@ -847,4 +859,61 @@ async fn official_blob_crate() {
     }
     assert_eq!(names, ["dir/data.csv"]);
     emu.stop().await;
+}
+
+/// Mounted as the lead does: explicit mgmt routes first, storage as the fallback service.
+#[tokio::test]
+async fn mounts_as_fallback_next_to_mgmt_routes() {
+    let store = Arc::new(Store::new());
+    store.create_queue("q1");
+    let key = AccountKey::from_base64(KEY).unwrap();
+    let faults = Arc::new(Faults::new());
+    let state = StorageState {
+        store,
+        account: ACCOUNT.to_string(),
+        key: key.clone(),
+        faults: faults.clone(),
+    };
+    let app = axum::Router::new()
+        .route("/v1/rest/mgmt", axum::routing::post(|| async { "mgmt" }))
+        .fallback_service(router(state));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("http://{addr}/v1/rest/mgmt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "mgmt");
+    let sas = ServiceSas {
+        account: ACCOUNT.to_string(),
+        resource: SasResource::Queue { queue: "q1".into() },
+        permissions: "r".into(),
+        start: None,
+        expiry: Utc::now() + Duration::hours(1),
+    }
+    .token(&key);
+    let url = format!("http://{addr}/{ACCOUNT}/q1?comp=metadata&{sas}");
+    let r = http.get(&url).send().await.unwrap();
+    assert_eq!(header(&r, "x-ms-approximate-messages-count"), "0");
+    faults.fail_next(1);
+    let r = http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let r = http
+        .get(format!("http://{addr}/v1/other"))
+        .send()
+        .await
+        .unwrap();
+    assert_xml_error(r, 400, "InvalidUri").await;
+    let _ = tx.send(());
+    let _ = task.await;
 }

@@ -249,6 +249,16 @@ async fn blob_op(
                     ));
                 }
             }
+            // `If-None-Match: *` (the Python SDK's overwrite=False) refuses to replace.
+            if ctx.header("if-none-match") == Some("*")
+                && st.store.get_blob(container, name).is_ok()
+            {
+                return Err(ApiError::new(
+                    409,
+                    "BlobAlreadyExists",
+                    "The specified blob already exists.",
+                ));
+            }
             let data = read_body(body, &ctx.headers, MAX_BLOB_BODY, 413).await?;
             let p = st
                 .store

@@ -219,3 +219,22 @@ pub async fn read_body(
         .await
         .map_err(|_| ApiError::too_large(too_large_status))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn body_limits_by_header_and_by_stream() {
+        let mut h = HeaderMap::new();
+        let ok = read_body(Body::from("12345"), &h, 5, 413).await.unwrap();
+        assert_eq!(&ok[..], b"12345");
+        let e = read_body(Body::from("123456"), &h, 5, 413)
+            .await
+            .unwrap_err();
+        assert_eq!((e.status, e.code), (413, "RequestBodyTooLarge"));
+        h.insert("content-length", HeaderValue::from_static("300000000"));
+        let e = read_body(Body::from("1"), &h, 5, 400).await.unwrap_err();
+        assert_eq!((e.status, e.code), (400, "RequestBodyTooLarge"));
+    }
+}
