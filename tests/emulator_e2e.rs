@@ -14,6 +14,17 @@ use kingest::client::{AuthMethod, Error, ReceivedNotification, ResourceKind, Sub
 use kingest::demo::SCENARIOS;
 use kingest::emulator::EmulatorConfig;
 
+/// The URL with one query parameter's (encoded) value rewritten.
+fn replace_param(url: &str, name: &str, f: impl Fn(&str) -> String) -> String {
+    let key = format!("{name}=");
+    let at = url
+        .find(&format!("?{key}"))
+        .or_else(|| url.find(&format!("&{key}")));
+    let start = at.expect("parameter present") + 1 + key.len();
+    let end = url[start..].find('&').map_or(url.len(), |i| start + i);
+    format!("{}{}{}", &url[..start], f(&url[start..end]), &url[end..])
+}
+
 fn request(env: &Env, file: &str, table: &str) -> SubmitRequest {
     let mut r = SubmitRequest::new(env.file(file), "demo", table);
     r.report_level = ReportLevel::FailuresAndSuccesses;
@@ -343,18 +354,9 @@ async fn tampered_and_expired_sas_are_refused() {
         .expect("the issued SAS works");
 
     let sig = queue.query_param("sig").unwrap();
-    let mut bad = sig.clone().into_bytes();
-    bad[0] = if bad[0] == b'A' { b'B' } else { b'A' };
-    let tampered = queue.expose().replace(
-        &format!(
-            "sig={}",
-            url::form_urlencoded::byte_serialize(sig.as_bytes()).collect::<String>()
-        ),
-        &format!(
-            "sig={}",
-            url::form_urlencoded::byte_serialize(&bad).collect::<String>()
-        ),
-    );
+    let tampered = replace_param(queue.expose(), "sig", |v| {
+        format!("{}{}", if v.starts_with('A') { "B" } else { "A" }, &v[1..])
+    });
     assert_ne!(tampered, queue.expose());
     let err = env
         .client
@@ -369,11 +371,8 @@ async fn tampered_and_expired_sas_are_refused() {
     );
 
     // Same token but an expiry in the past (signature then no longer matches, or it expired).
-    let se = queue.query_param("se").unwrap();
-    let expired = queue.expose().replace(
-        &url::form_urlencoded::byte_serialize(se.as_bytes()).collect::<String>(),
-        "2001-01-01T00%3A00%3A00Z",
-    );
+    let expired = replace_param(queue.expose(), "se", |_| "2001-01-01T00%3A00%3A00Z".into());
+    assert_ne!(expired, queue.expose());
     let err = env
         .client
         .storage()
@@ -425,19 +424,23 @@ async fn require_token_demands_a_bearer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_file_goes_up_in_blocks_with_exact_raw_size() {
     let env = Env::start().await;
-    // ~9 MB of poorly compressible CSV so that gzip output spans several 4 MiB blocks.
+    // ~12 MB of poorly compressible CSV so that gzip output spans several 4 MiB blocks.
     let path = env.dir.path().join("big.csv");
     let mut text = String::new();
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut rows = 0u64;
-    while text.len() < 9_000_000 {
+    let mut next = || {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
+        x
+    };
+    while text.len() < 12_000_000 {
+        let (a, b, c, d) = (next(), next(), next(), next());
         text.push_str(&format!(
-            "2025-01-01T00:00:00Z,Info,svc{},{x:x}{x:o},{}\n",
-            x % 7,
-            x % 1000
+            "2025-01-01T00:00:00Z,Info,svc{},{a:x}{b:x}{c:x}{d:x},{}\n",
+            a % 7,
+            b % 1000
         ));
         rows += 1;
     }

@@ -15,5 +15,5 @@ pub fn router(shared: Shared, storage_state: storage::StorageState) -> Router {
         .route("/v1/rest/query", post(mgmt::execute))
         .route("/v1/rest/auth/metadata", get(mgmt::auth_metadata))
         .with_state(shared)
-        .merge(storage::router(storage_state))
+        .fallback_service(storage::router(storage_state))
 }
