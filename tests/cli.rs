@@ -103,7 +103,11 @@ async fn submit_wait_json_reports_each_source() {
     assert_eq!(lines[1]["error_code"], "Stream_WrongNumberOfFields");
     assert_eq!(lines[1]["failure_status"], "Permanent");
     assert!(lines[1]["details"].as_str().is_some_and(|d| !d.is_empty()));
-    assert_eq!(text.matches("sig=").count(), text.matches("sig=REDACTED").count(), "no SAS in the output: {text}");
+    assert_eq!(
+        text.matches("sig=").count(),
+        text.matches("sig=REDACTED").count(),
+        "no SAS in the output: {text}"
+    );
 
     // Human output explains the failure.
     let out = kingest(

@@ -290,7 +290,8 @@ async fn peek_removes_nothing_and_discard_archives_then_deletes() {
     );
 
     let archive = env.dir.path().join("archive/failures.jsonl");
-    let one: HashSet<String> = [seen[0].message_id.clone()].into();
+    // The newest of two: a discard must find its target behind other messages.
+    let one: HashSet<String> = [seen[1].message_id.clone()].into();
     let report = env
         .client
         .discard(
@@ -303,7 +304,7 @@ async fn peek_removes_nothing_and_discard_archives_then_deletes() {
     assert_eq!((report.archived, report.deleted), (1, 1), "{report:?}");
     let text = std::fs::read_to_string(&archive).unwrap();
     let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    assert_eq!(line["MessageId"], seen[0].message_id.as_str());
+    assert_eq!(line["MessageId"], seen[1].message_id.as_str());
     assert!(ids.contains(line["IngestionSourceId"].as_str().unwrap()));
     assert!(line["ErrorCode"].is_string() && line["FailedOn"].is_string());
     assert!(!text.contains("sig="), "no SAS in the archive");

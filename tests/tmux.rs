@@ -113,30 +113,89 @@ fn demo_in_a_real_terminal() {
     let s = Session::start(120, 40, &cmd);
     // All four panes with live data: resources listed, then notifications in both streams.
     let screen = s.wait_for("the four panes", Duration::from_secs(30), |t| {
-        t.contains("Ingestion resources")
+        t.contains("Resources")
             && t.contains("Submissions")
             && t.contains("Failures")
             && t.contains("Successes")
     });
-    assert!(
-        screen.contains("SecuredReadyForAggregationQueue")
-            || screen.contains("readyforaggregation"),
-        "{screen}"
-    );
+    let screen = s.wait_for("the resources", Duration::from_secs(30), |t| {
+        t.contains("ingest queue") && t.contains("tempstorage")
+    });
     assert!(!screen.contains("sig="), "no SAS on screen");
     s.wait_for(
         "a failure and a success notification",
         Duration::from_secs(60),
-        |t| t.contains("Stream_WrongNumberOfFields") && t.contains("Events"),
+        |t| t.contains("Stream_WrongNumberOf") && t.contains("events.csv"),
     );
 
     // Help overlay lists the bindings; Esc closes it.
     s.keys(&["?"]);
     let help = s.wait_for("the help overlay", Duration::from_secs(10), |t| {
-        t.contains("discard") || t.contains("Discard")
+        t.contains("discard")
     });
-    assert!(help.contains("filter") || help.contains("Filter"), "{help}");
+    assert!(help.contains("filter"), "{help}");
     s.keys(&["Escape"]);
+    s.wait_for("help closed", Duration::from_secs(10), |t| {
+        !t.contains("close help")
+    });
+
+    // Submit a demo file: the dialog starts in the demo folder with demo.Events filled in.
+    s.keys(&["s"]);
+    s.wait_for("the submit dialog", Duration::from_secs(10), |t| {
+        t.contains("Events") && t.contains("demo-files")
+    });
+    s.keys(&["-l", "events.csv"]);
+    s.keys(&["Enter"]);
+    s.wait_for("our submission to succeed", Duration::from_secs(60), |t| {
+        t.lines()
+            .any(|l| l.contains("events.cs") && l.contains("Succeeded"))
+    });
+
+    // Focus the failures stream, open the newest failure, then discard it with confirmation.
+    for _ in 0..4 {
+        if s.screen().contains("┏ Failures") {
+            break;
+        }
+        s.keys(&["Tab"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        s.screen().contains("┏ Failures"),
+        "the failures pane takes focus:\n{}",
+        s.screen()
+    );
+    s.keys(&["f"]);
+    s.wait_for("the frozen badge", Duration::from_secs(10), |t| {
+        t.contains("FROZEN")
+    });
+    s.keys(&["Enter"]);
+    let detail = s.wait_for("the detail view", Duration::from_secs(10), |t| {
+        t.contains("What to do")
+    });
+    assert!(
+        detail.contains("ErrorCode") && detail.contains("permanent"),
+        "{detail}"
+    );
+    s.keys(&["Escape"]);
+    s.keys(&["d"]);
+    let confirm = s.wait_for("the confirm dialog", Duration::from_secs(10), |t| {
+        t.contains("archive")
+    });
+    assert!(
+        confirm.contains("discarded-failure-"),
+        "the confirm dialog names the archive file:\n{confirm}"
+    );
+    s.keys(&["y"]);
+    s.wait_for("the discard report", Duration::from_secs(30), |t| {
+        t.contains("discarded 1")
+    });
+    let archive_dir = home.path().join("data/kingest/archive");
+    let archived: usize = std::fs::read_dir(&archive_dir)
+        .unwrap_or_else(|e| panic!("no archive in {}: {e}", archive_dir.display()))
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .map(|t| t.lines().count())
+        .sum();
+    assert_eq!(archived, 1, "one notification archived");
 
     // Too small a terminal shows a clear message, and growing back restores the panes.
     let _ = Command::new("tmux")

@@ -170,7 +170,8 @@ impl IngestClient {
         Ok(fresh)
     }
 
-    /// Approximate message count of every queue resource.
+    /// Approximate message count of every queue resource. A queue whose SAS does not grant
+    /// read (the DM's add-only ingestion queues) is reported as not readable, without a call.
     pub async fn queue_depths(&self) -> Result<Vec<(Resource, Result<u64>)>> {
         let res = self.resources().await?;
         let queues: Vec<Resource> = res
@@ -179,11 +180,14 @@ impl IngestClient {
             .filter(|r| r.kind.is_queue())
             .cloned()
             .collect();
-        let counts = futures::future::join_all(
-            queues
-                .iter()
-                .map(|r| self.inner.storage.approximate_message_count(&r.url)),
-        )
+        let counts = futures::future::join_all(queues.iter().map(|r| async move {
+            match r.url.query_param("sp") {
+                Some(sp) if !sp.contains('r') => {
+                    Err(Error::Invalid(format!("n/a: the SAS grants only '{sp}'")))
+                }
+                _ => self.inner.storage.approximate_message_count(&r.url).await,
+            }
+        }))
         .await;
         Ok(queues.into_iter().zip(counts).collect())
     }

@@ -135,7 +135,13 @@ pub(crate) async fn read(
     if n == 0 {
         return Ok(vec![]);
     }
-    let per_queue = (n / queues.len() + 1).min(MAX_PER_CALL) as u32;
+    // Peek asks `n/len+1` per queue as the SDKs do and trims; a receive must not trim (a
+    // trimmed message would stay hidden unreported), so it asks `ceil(n/len)` per queue.
+    let per_queue = match visibility {
+        None => n / queues.len() + 1,
+        Some(_) => n.div_ceil(queues.len()),
+    }
+    .min(MAX_PER_CALL) as u32;
     let storage = client.storage();
     let calls = queues.iter().map(|q| async move {
         match visibility {
@@ -175,8 +181,9 @@ pub(crate) async fn read(
         return Err(e);
     }
     out.sort_by_key(|m| m.insertion_time);
-    // Received messages beyond `n` are left to reappear after their visibility timeout.
-    out.truncate(n);
+    if visibility.is_none() {
+        out.truncate(n);
+    }
     Ok(out)
 }
 
@@ -230,7 +237,13 @@ pub(crate) async fn discard(
         if report.deleted + report.errors.len() >= limit {
             break;
         }
-        let want = (limit - report.deleted - report.errors.len()).min(MAX_PER_CALL * queues);
+        // Whole batches: the targets of a selector may sit anywhere in the queue.
+        let want = match selector {
+            DiscardSelector::Count(_) => {
+                (limit - report.deleted - report.errors.len()).min(MAX_PER_CALL * queues)
+            }
+            _ => MAX_PER_CALL * queues,
+        };
         let batch = read(client, kind, want, Some(DISCARD_VISIBILITY)).await?;
         if batch.is_empty() {
             break;

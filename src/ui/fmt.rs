@@ -48,12 +48,17 @@ pub fn fit(s: &str, width: usize) -> String {
 /// The last path segment of a URL or file path, query removed.
 pub fn short_path(s: &str) -> String {
     let no_query = crate::client::redact::strip_query(s);
-    no_query
+    let name = no_query
         .trim_end_matches('/')
         .rsplit(['/', '\\'])
         .next()
-        .unwrap_or(no_query)
-        .to_string()
+        .unwrap_or(no_query);
+    // `{db}__{table}__{sourceId}__{file}` (kingest's and the SDKs' blob names): the file.
+    let parts: Vec<&str> = name.splitn(4, "__").collect();
+    match parts.as_slice() {
+        [_, _, id, file] if id.len() == 36 && !file.is_empty() => file.to_string(),
+        _ => name.to_string(),
+    }
 }
 
 /// A text bar `███░░░` of `width` cells.

@@ -21,11 +21,8 @@ fn cells(row: &NotificationRow, kind: NotificationKind, theme: &Theme) -> Vec<Ce
             Cell::from(sanitize(row.decoded.error.as_deref().unwrap_or_default())),
         ];
     };
-    let table = sanitize(&format!(
-        "{}.{}",
-        n.database.as_deref().unwrap_or("?"),
-        n.table.as_deref().unwrap_or("?")
-    ));
+    // The database is in the detail view; the narrow column shows the table.
+    let table = sanitize(n.table.as_deref().unwrap_or("?"));
     let source = sanitize(&short_path(
         n.ingestion_source_path.as_deref().unwrap_or_default(),
     ));
@@ -132,11 +129,12 @@ pub fn render(
         .collect();
     let (header, widths): (Vec<&str>, Vec<Constraint>) = match kind {
         NotificationKind::Failure => (
+            // Spare width goes to ErrorCode, the column operators read first.
             vec!["FailedOn", "Table", "ErrorCode", "FailureStatus", "Source"],
             vec![
                 Constraint::Length(8),
                 Constraint::Fill(1),
-                Constraint::Fill(2),
+                Constraint::Fill(4),
                 Constraint::Length(13),
                 Constraint::Fill(2),
             ],

@@ -65,6 +65,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         .map(|e| {
             let depth = match &e.depth {
                 Some(Ok(n)) => Cell::from(format!("~{n}")),
+                // Not readable by design (add-only SAS): muted, not an error.
+                Some(Err(err)) if err.starts_with("n/a") => {
+                    Cell::from(Span::styled("n/a", theme.muted))
+                }
                 Some(Err(err)) => {
                     Cell::from(Span::styled(format!("err: {}", sanitize(err)), theme.error))
                 }
