@@ -1,0 +1,228 @@
+//! The real event loop, the real executor and client, and the emulator over HTTP, with keys fed
+//! in and the rendered screen read back: submit a good and a bad file → Succeeded and Failed
+//! in the submissions pane and in the streams → peek → discard with confirmation → gone from
+//! the queue, present in the archive.
+
+mod common;
+
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Env;
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use kingest::client::wire::NotificationKind;
+use kingest::runtime::clock::Clock;
+use kingest::runtime::executor::ClientExecutor;
+use kingest::runtime::journal::Journal;
+use kingest::runtime::{TuiOptions, event_loop};
+use ratatui::Terminal;
+use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
+
+/// A TestBackend whose screen the test can read while the loop owns the terminal.
+struct SharedBackend {
+    inner: TestBackend,
+    screen: Arc<Mutex<String>>,
+}
+
+impl Backend for SharedBackend {
+    type Error = std::convert::Infallible;
+    fn draw<'a, I: Iterator<Item = (u16, u16, &'a Cell)>>(
+        &mut self,
+        content: I,
+    ) -> Result<(), Self::Error> {
+        self.inner.draw(content)
+    }
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
+        self.inner.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<Position>>(&mut self, p: P) -> Result<(), Self::Error> {
+        self.inner.set_cursor_position(p)
+    }
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.inner.clear()
+    }
+    fn clear_region(&mut self, t: ClearType) -> Result<(), Self::Error> {
+        self.inner.clear_region(t)
+    }
+    fn size(&self) -> Result<Size, Self::Error> {
+        self.inner.size()
+    }
+    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
+        self.inner.window_size()
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        let buf = self.inner.buffer();
+        let mut text = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                text.push_str(buf[(x, y)].symbol());
+            }
+            text.push('\n');
+        }
+        *self.screen.lock().unwrap() = text;
+        self.inner.flush()
+    }
+}
+
+struct Driver {
+    keys: futures::channel::mpsc::UnboundedSender<io::Result<Event>>,
+    screen: Arc<Mutex<String>>,
+}
+
+impl Driver {
+    fn key(&self, code: KeyCode) {
+        self.keys
+            .unbounded_send(Ok(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))))
+            .unwrap();
+    }
+    fn text(&self, s: &str) {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+    fn screen(&self) -> String {
+        self.screen.lock().unwrap().clone()
+    }
+    /// Bounded wait for the screen to satisfy `pred` (a give-up point, not a timing assertion).
+    async fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn row_with(screen: &str, a: &str, b: &str) -> bool {
+    screen.lines().any(|l| l.contains(a) && l.contains(b))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_track_peek_and_discard_through_the_event_loop() {
+    let env = Env::start().await;
+    let state_dir = env.dir.path().join("state");
+    let opts = TuiOptions {
+        archive_dir: env.dir.path().join("archive"),
+        state_dir: state_dir.clone(),
+        default_database: Some("demo".into()),
+        default_table: Some("Events".into()),
+        default_path: Some(env.dir.path().to_path_buf()),
+        color: Some(false),
+        ..Default::default()
+    };
+    let clock = Clock::system();
+    let state = opts.initial_state(env.client.ingest_url(), clock.now());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut executor = ClientExecutor::new(
+        env.client.clone(),
+        tx,
+        clock.clone(),
+        Some(Journal::new(state_dir.join("submissions.jsonl"))),
+    );
+    let screen = Arc::new(Mutex::new(String::new()));
+    let mut terminal = Terminal::new(SharedBackend {
+        inner: TestBackend::new(140, 44),
+        screen: screen.clone(),
+    })
+    .unwrap();
+    let (keys, events) = futures::channel::mpsc::unbounded();
+    let d = Driver { keys, screen };
+
+    let ui = async move {
+        event_loop::run(&mut terminal, events, &mut executor, &mut rx, state, clock)
+            .await
+            .expect("the loop ends cleanly")
+    };
+    let script = async {
+        d.wait("resources", |s| {
+            s.contains("ingest queue") && s.contains("tempstorage")
+        })
+        .await;
+        // The dialog starts in the files' folder with demo.Events filled in.
+        d.key(KeyCode::Char('s'));
+        d.wait("the submit dialog", |s| s.contains("Events")).await;
+        d.text("events.csv");
+        d.key(KeyCode::Enter);
+        d.key(KeyCode::Char('s'));
+        d.wait("the second dialog", |s| {
+            s.matches("events.csv").count() >= 1 && s.contains("Submit")
+        })
+        .await;
+        d.text("bad-wrong-fields.csv");
+        d.key(KeyCode::Enter);
+
+        let s = d
+            .wait("both final in the submissions pane", |s| {
+                row_with(s, "events.csv", "Succeeded") && row_with(s, "bad-wrong-fi", "Failed")
+            })
+            .await;
+        assert!(!s.contains("sig="), "no SAS on screen:\n{s}");
+        d.key(KeyCode::Char('p'));
+        d.wait("both streams", |s| {
+            s.contains("Stream_WrongNumberOf") && row_with(s, "Events", "events.csv.gz")
+        })
+        .await;
+
+        // Focus the failures stream (its border turns thick), then discard its only message.
+        for _ in 0..4 {
+            if d.screen().contains("┏ Failures") {
+                break;
+            }
+            d.key(KeyCode::Tab);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        d.wait("focus on failures", |s| s.contains("┏ Failures"))
+            .await;
+        d.key(KeyCode::Char('d'));
+        let confirm = d
+            .wait("the confirm dialog", |s| s.contains("Archive first"))
+            .await;
+        assert!(confirm.contains("Discard 1"), "{confirm}");
+        d.key(KeyCode::Char('y'));
+        d.wait("the discard report", |s| s.contains("discarded 1"))
+            .await;
+        d.key(KeyCode::Char('q'));
+    };
+    let (end, ()) = tokio::join!(ui, script);
+    assert!(end.quit);
+
+    // Gone from the queue, present in the archive, and the journal recorded both sources.
+    let left = env
+        .client
+        .peek(NotificationKind::Failure, 32)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "the failure was deleted: {left:?}");
+    let archived: Vec<serde_json::Value> = std::fs::read_dir(env.dir.path().join("archive"))
+        .unwrap()
+        .flat_map(|e| {
+            std::fs::read_to_string(e.unwrap().path())
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(archived.len(), 1);
+    assert_eq!(archived[0]["ErrorCode"], "Stream_WrongNumberOfFields");
+    let journal = std::fs::read_to_string(state_dir.join("submissions.jsonl")).unwrap();
+    assert!(journal.contains("events.csv") && journal.contains("bad-wrong-fields.csv"));
+    assert!(!journal.contains("sig="), "no SAS in the journal");
+    env.emulator.shutdown().await;
+}
