@@ -694,18 +694,11 @@ fn apply_notification(
         if t.is_some() || !s.source_id.eq_ignore_ascii_case(id) {
             continue;
         }
-        match m.kind {
-            NotificationKind::Success => s.status = IngestionStatus::Succeeded,
-            NotificationKind::Failure => {
-                s.status = if n.error_code.as_deref() == Some("BadRequest_EmptyBlob") {
-                    IngestionStatus::Skipped
-                } else {
-                    IngestionStatus::Failed
-                };
-                s.error_code = n.error_code.clone();
-                s.failure_status = n.failure_status.clone();
-                s.details = n.details.clone();
-            }
+        s.status = crate::client::wire::status_from_notification(m.kind, n);
+        if m.kind == NotificationKind::Failure {
+            s.error_code = n.error_code.clone();
+            s.failure_status = n.failure_status.clone();
+            s.details = n.details.clone();
         }
     }
 }

@@ -182,6 +182,8 @@ async fn start_demo_emulator(listen: std::net::SocketAddr) -> Result<Emulator, F
         listen,
         schema: Some(DEMO_SCHEMA.to_string()),
         batch_window: Duration::from_secs(1),
+        // Short-lived notifications keep the demo's queues within one peek (32 messages).
+        notification_ttl: Some(Duration::from_secs(60)),
         ..Default::default()
     })
     .await

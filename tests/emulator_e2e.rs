@@ -371,9 +371,37 @@ async fn tampered_and_expired_sas_are_refused() {
         "the signature never appears in errors"
     );
 
-    // Same token but an expiry in the past (signature then no longer matches, or it expired).
-    let expired = replace_param(queue.expose(), "se", |_| "2001-01-01T00%3A00%3A00Z".into());
-    assert_ne!(expired, queue.expose());
+    // A correctly signed token that has expired: refused for its expiry, not its signature.
+    use kingest::emulator::sas::{AccountKey, SasResource, ServiceSas};
+    let key = AccountKey::from_base64(kingest::emulator::DEFAULT_KEY).unwrap();
+    let long_ago = chrono::Utc::now() - chrono::TimeDelta::days(2);
+    let token = ServiceSas {
+        account: kingest::emulator::DEFAULT_ACCOUNT.into(),
+        resource: SasResource::Queue {
+            queue: queue.object_name(),
+        },
+        permissions: "rp".into(),
+        start: Some(long_ago),
+        expiry: long_ago + chrono::TimeDelta::hours(1),
+    }
+    .token(&key);
+    let expired = format!("{}?{token}", queue.without_query());
+    let fresh = ServiceSas {
+        account: kingest::emulator::DEFAULT_ACCOUNT.into(),
+        resource: SasResource::Queue {
+            queue: queue.object_name(),
+        },
+        permissions: "rp".into(),
+        start: Some(long_ago),
+        expiry: chrono::Utc::now() + chrono::TimeDelta::hours(1),
+    }
+    .token(&key);
+    let same_key_fresh = SasUrl::parse(&format!("{}?{fresh}", queue.without_query())).unwrap();
+    env.client
+        .storage()
+        .peek_messages(&same_key_fresh, 1)
+        .await
+        .expect("the same key, unexpired, works");
     let err = env
         .client
         .storage()
@@ -381,6 +409,7 @@ async fn tampered_and_expired_sas_are_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403));
+    assert!(err.to_string().to_lowercase().contains("expire"), "{err}");
 
     // The ingestion queue SAS is add-only: reading it is refused.
     let ingest = res

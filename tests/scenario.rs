@@ -132,7 +132,7 @@ async fn submit_track_peek_and_discard_through_the_event_loop() {
     let mut executor = ClientExecutor::new(
         env.client.clone(),
         tx,
-        clock.clone(),
+        clock,
         Some(Journal::new(state_dir.join("submissions.jsonl"))),
     );
     let screen = Arc::new(Mutex::new(String::new()));

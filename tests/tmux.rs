@@ -112,7 +112,7 @@ fn demo_in_a_real_terminal() {
     );
     let s = Session::start(120, 40, &cmd);
     // All four panes with live data: resources listed, then notifications in both streams.
-    let screen = s.wait_for("the four panes", Duration::from_secs(30), |t| {
+    s.wait_for("the four panes", Duration::from_secs(30), |t| {
         t.contains("Resources")
             && t.contains("Submissions")
             && t.contains("Failures")

@@ -79,7 +79,7 @@ impl SubmitForm {
             mapping: Input::default(),
             format: None,
             report_level: ReportLevel::FailuresAndSuccesses,
-            report_method: ReportMethod::Queue,
+            report_method: ReportMethod::QueueAndTable,
             flush: false,
             field: Field::Path,
             error: None,

@@ -244,6 +244,18 @@ pub enum SubState {
 }
 
 impl SubState {
+    pub fn from_status(s: crate::client::wire::IngestionStatus) -> Self {
+        use crate::client::wire::IngestionStatus as S;
+        match s {
+            S::Succeeded => SubState::Succeeded,
+            S::Failed => SubState::Failed,
+            S::PartiallySucceeded => SubState::PartiallySucceeded,
+            S::Skipped => SubState::Skipped,
+            S::Queued => SubState::Queued,
+            S::Pending => SubState::Pending,
+        }
+    }
+
     pub fn is_final(self) -> bool {
         matches!(
             self,

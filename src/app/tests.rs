@@ -290,7 +290,8 @@ fn failure_notification_correlates_and_consume_discards_own_only() {
             ]),
         },
     );
-    assert_eq!(s.submissions[0].state, SubState::Failed);
+    // An empty blob is Skipped, as the status table would say.
+    assert_eq!(s.submissions[0].state, SubState::Skipped);
     assert_eq!(
         s.submissions[0].error_code.as_deref(),
         Some("BadRequest_EmptyBlob")

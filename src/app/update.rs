@@ -12,9 +12,7 @@ use crate::app::state::{
     Confirm, ConfirmAction, DetailTarget, JournalRecord, Modal, Mode, NotificationRow, Pane,
     Severity, State, SubState, SubmissionRow,
 };
-use crate::client::wire::{
-    IngestionStatus, NotificationKind, ReportLevel, ReportMethod, StatusEntity,
-};
+use crate::client::wire::{NotificationKind, ReportLevel, ReportMethod, StatusEntity};
 
 const PAGE: usize = 10;
 
@@ -330,15 +328,17 @@ fn correlate(
     }) else {
         return false;
     };
-    if !sub.state.is_final() {
-        match row.kind {
-            NotificationKind::Failure => {
-                sub.state = SubState::Failed;
-                let n = row.decoded.notification.as_ref();
-                sub.error_code = n.and_then(|n| n.error_code.clone());
-                sub.error = n.and_then(|n| n.details.clone());
-            }
-            NotificationKind::Success => sub.state = SubState::Succeeded,
+    // A status entity is authoritative (it alone knows PartiallySucceeded): tracked-by-table
+    // rows take their state from it, not from the queues.
+    if !sub.state.is_final() && sub.status_location.is_none() {
+        let n = row.decoded.notification.as_ref();
+        if let Some(n) = n {
+            sub.state =
+                SubState::from_status(crate::client::wire::status_from_notification(row.kind, n));
+        }
+        if row.kind == NotificationKind::Failure {
+            sub.error_code = n.and_then(|n| n.error_code.clone());
+            sub.error = n.and_then(|n| n.details.clone());
         }
         sub.updated_at = at;
         sub.next_status_at = None;
@@ -417,14 +417,9 @@ fn on_table_status(
     }
     match result {
         Ok(Some(entity)) => {
-            let new_state = match entity.status {
-                Some(IngestionStatus::Succeeded) => SubState::Succeeded,
-                Some(IngestionStatus::Failed) => SubState::Failed,
-                Some(IngestionStatus::PartiallySucceeded) => SubState::PartiallySucceeded,
-                Some(IngestionStatus::Skipped) => SubState::Skipped,
-                Some(IngestionStatus::Queued) => SubState::Queued,
-                Some(IngestionStatus::Pending) | None => SubState::Pending,
-            };
+            let new_state = entity
+                .status
+                .map_or(SubState::Pending, SubState::from_status);
             row.state = new_state;
             if entity.error_code.is_some() {
                 row.error_code = entity.error_code;

@@ -283,10 +283,11 @@ impl IngestClient {
                 if let Some(h) = self.inner.auth.header(&self.inner.http).await? {
                     req = req.header("Authorization", h);
                 }
-                let resp = req.send().await.map_err(|e| transport_error(&e))?;
+                let resp = req.send().await.map_err(storage::http::transport_error)?;
                 let status = resp.status().as_u16();
-                let retry_after = retry_after(resp.headers());
-                let bytes = resp.bytes().await.map_err(|e| transport_error(&e))?;
+                let retry_after =
+                    storage::http::retry_after(resp.headers(), std::time::SystemTime::now());
+                let bytes = resp.bytes().await.map_err(storage::http::transport_error)?;
                 if (200..300).contains(&status) {
                     mgmt::parse_response(&bytes)
                 } else {
@@ -311,39 +312,4 @@ impl IngestClient {
             Err(_) => urls.into_iter().cloned().collect(),
         }
     }
-}
-
-/// A reqwest failure as a typed error, without the URL (it may carry a SAS).
-pub(crate) fn transport_error(e: &reqwest::Error) -> Error {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "broken response body"
-    } else {
-        "request failed"
-    };
-    let mut detail = String::new();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = src {
-        detail = s.to_string();
-        src = s.source();
-    }
-    Error::Transient(redact::redact(&if detail.is_empty() {
-        what.to_string()
-    } else {
-        format!("{what}: {detail}")
-    }))
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is rare from Azure and ignored).
-pub(crate) fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
-    h.get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
 }

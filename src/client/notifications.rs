@@ -227,6 +227,7 @@ pub(crate) async fn discard(
         _ => usize::MAX,
     };
     let mut report = DiscardReport::default();
+    let mut seen = std::collections::HashSet::new();
     let queues = client
         .resources()
         .await?
@@ -245,9 +246,12 @@ pub(crate) async fn discard(
             _ => MAX_PER_CALL * queues,
         };
         let batch = read(client, kind, want, Some(DISCARD_VISIBILITY)).await?;
-        if batch.is_empty() {
+        // Stop when the queue is exhausted or only shows messages seen already: the targets
+        // are gone, and further rounds would only hide other clients' messages.
+        if batch.is_empty() || batch.iter().all(|m| seen.contains(&m.message_id)) {
             break;
         }
+        seen.extend(batch.iter().map(|m| m.message_id.clone()));
         for m in batch {
             if !matches(&selector, &m) || report.deleted + report.errors.len() >= limit {
                 report.released += 1;

@@ -248,7 +248,11 @@ pub(crate) async fn submit(
             &req.table,
             chrono::Utc::now(),
         );
-        client.storage().insert_entity(&table, &props).await?;
+        match client.storage().insert_entity(&table, &props).await {
+            // A retried insert whose first try landed: the Pending entity is there.
+            Err(Error::Storage { code, .. }) if code == "EntityAlreadyExists" => {}
+            other => other?,
+        }
         status_entity = Some((table, key.clone(), key));
     }
 
@@ -261,14 +265,7 @@ pub(crate) async fn submit(
         resources.identity_token.expose(),
         status_entity.as_ref(),
     );
-    let text = message.to_queue_text();
-    if text.len() > MAX_QUEUE_MESSAGE_BYTES {
-        return Err(Error::Invalid(format!(
-            "the ingestion message is {} bytes once encoded, over Azure's {} byte queue limit: use a mapping reference instead of an inline mapping, or fewer tags",
-            text.len(),
-            MAX_QUEUE_MESSAGE_BYTES
-        )));
-    }
+    let text = encode_for_queue(&message)?;
     let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
     let mut last_err = None;
     for queue in queues.iter().take(MAX_ATTEMPTS) {
@@ -294,6 +291,20 @@ pub(crate) async fn submit(
         }
     }
     Err(last_err.unwrap_or_else(|| Error::Invalid("the service offered no ingestion queue".into())))
+}
+
+/// The queue text (base64 JSON) of `message`, or a clear error when Azure would refuse it.
+pub fn encode_for_queue(message: &IngestionMessage) -> Result<String> {
+    let text = message.to_queue_text();
+    if text.len() > MAX_QUEUE_MESSAGE_BYTES {
+        return Err(Error::Invalid(format!(
+            "the ingestion message is {} bytes once encoded, over Azure's {} byte queue limit: \
+             use a mapping reference instead of an inline mapping, or fewer tags",
+            text.len(),
+            MAX_QUEUE_MESSAGE_BYTES
+        )));
+    }
+    Ok(text)
 }
 
 fn validate(req: &SubmitRequest) -> Result<()> {
@@ -582,6 +593,25 @@ mod tests {
         assert_eq!(p["ignoreFirstRecord"], true);
         assert_eq!(p["creationTime"], "2025-01-01");
         assert_eq!(p["zipPattern"], "*.csv");
+    }
+
+    #[test]
+    fn oversized_messages_are_refused_before_posting() {
+        let blob = SasUrl::parse("https://a.blob.core.windows.net/c/b.csv.gz?sig=s").unwrap();
+        let mut req = SubmitRequest::new("/tmp/x.csv", "db", "T");
+        let id = uuid::Uuid::nil();
+        let ok = build_message(&req, DataFormat::Csv, &id, &blob, 1, "tok", None);
+        assert!(encode_for_queue(&ok).is_ok());
+        let columns: Vec<String> = (0..2000)
+            .map(|i| format!(r#"{{"column":"Column{i}","datatype":"string","Properties":{{"Ordinal":"{i}"}}}}"#))
+            .collect();
+        req.mapping = Some(format!("[{}]", columns.join(",")));
+        let big = build_message(&req, DataFormat::Csv, &id, &blob, 1, "tok", None);
+        let err = encode_for_queue(&big).unwrap_err().to_string();
+        assert!(
+            err.contains("65536") && err.contains("mapping reference"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::client::redact::redact;
+
 /// Azure's limit for one queue message, measured on the (base64) text.
 pub const MAX_QUEUE_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -91,7 +93,7 @@ impl IngestionStatus {
 }
 
 /// Where the DM should write the status of one source.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct IngestionStatusInTable {
     /// Status-table URL including its SAS.
     #[serde(rename = "TableConnectionString")]
@@ -102,8 +104,9 @@ pub struct IngestionStatusInTable {
     pub row_key: String,
 }
 
-/// The JSON posted (base64) to a `SecuredReadyForAggregationQueue`.
-#[derive(Debug, Clone, PartialEq)]
+/// The JSON posted (base64) to a `SecuredReadyForAggregationQueue`. `Debug` redacts the SAS
+/// URLs and the identity token it carries.
+#[derive(Clone, PartialEq)]
 pub struct IngestionMessage {
     pub id: String,
     pub blob_path: String,
@@ -121,6 +124,43 @@ pub struct IngestionMessage {
     pub client_version_for_tracing: Option<String>,
     /// `authorizationContext`, `format`, `ingestionMappingReference`, `tags`, … (values as sent).
     pub additional_properties: Map<String, Value>,
+}
+
+impl std::fmt::Debug for IngestionStatusInTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngestionStatusInTable")
+            .field(
+                "table_connection_string",
+                &redact(&self.table_connection_string),
+            )
+            .field("partition_key", &self.partition_key)
+            .field("row_key", &self.row_key)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for IngestionMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut props = self.additional_properties.clone();
+        for (k, v) in props.iter_mut() {
+            if k.eq_ignore_ascii_case("authorizationContext") {
+                *v = Value::from("REDACTED");
+            }
+        }
+        f.debug_struct("IngestionMessage")
+            .field("id", &self.id)
+            .field("blob_path", &redact(&self.blob_path))
+            .field("raw_data_size", &self.raw_data_size)
+            .field("database_name", &self.database_name)
+            .field("table_name", &self.table_name)
+            .field("report_level", &self.report_level)
+            .field("report_method", &self.report_method)
+            .field("flush_immediately", &self.flush_immediately)
+            .field("retain_blob_on_success", &self.retain_blob_on_success)
+            .field("ingestion_status_in_table", &self.ingestion_status_in_table)
+            .field("additional_properties", &props)
+            .finish_non_exhaustive()
+    }
 }
 
 impl IngestionMessage {
@@ -409,6 +449,23 @@ impl Notification {
     }
 }
 
+/// The status a notification implies for its source: a success → Succeeded, an empty blob →
+/// Skipped, any other failure → Failed. A status-table entity, when there is one, is
+/// authoritative (it alone can say PartiallySucceeded).
+pub fn status_from_notification(kind: NotificationKind, n: &Notification) -> IngestionStatus {
+    match kind {
+        NotificationKind::Success => IngestionStatus::Succeeded,
+        NotificationKind::Failure
+            if n.error_code
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("BadRequest_EmptyBlob")) =>
+        {
+            IngestionStatus::Skipped
+        }
+        NotificationKind::Failure => IngestionStatus::Failed,
+    }
+}
+
 /// A notification queue message text decoded as far as possible. An undecodable text is kept
 /// raw with the reason, never dropped.
 #[derive(Debug, Clone, PartialEq)]
@@ -647,6 +704,21 @@ mod tests {
         assert_eq!(m.property_str("format").as_deref(), Some("csv"));
         let again = IngestionMessage::from_queue_text(&m.to_queue_text()).unwrap();
         assert_eq!(again, m);
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let v = json!({"Id":"a","BlobPath":"https://a/b?sv=1&sig=TOPSECRET","AdditionalProperties":{"authorizationContext":"TOKENVALUE"},
+            "IngestionStatusInTable":{"TableConnectionString":"https://t/x?sig=TABLESECRET","PartitionKey":"p","RowKey":"r"}});
+        let m = IngestionMessage::from_value(&v).unwrap();
+        let dbg = format!("{m:?}");
+        assert!(
+            !dbg.contains("TOPSECRET")
+                && !dbg.contains("TOKENVALUE")
+                && !dbg.contains("TABLESECRET"),
+            "{dbg}"
+        );
+        assert!(dbg.contains("sig=REDACTED"));
     }
 
     #[test]

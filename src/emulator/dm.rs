@@ -39,6 +39,9 @@ pub struct DmConfig {
     pub batch_window: Duration,
     /// How often to poll the ingestion queues when they were empty.
     pub poll_interval: Duration,
+    /// Time-to-live of posted notifications (`None`: Azure's default of 7 days). The demo
+    /// keeps them short so its shared queues stay within what one peek can see.
+    pub notification_ttl: Option<Duration>,
 }
 
 /// Messages dequeued more often than this are poison.
@@ -319,11 +322,8 @@ pub fn outcome_to_reports(
         failure: record,
         ..Reports::default()
     };
-    if !wanted {
-        return reports;
-    }
     let stamp = format_timestamp(now);
-    if msg.report_method.uses_queue() {
+    if wanted && msg.report_method.uses_queue() {
         let mut n = Notification {
             operation_id: Some(ids.operation_id.clone()),
             database: Some(msg.database_name.clone()),
@@ -350,7 +350,13 @@ pub fn outcome_to_reports(
         };
         reports.notification = Some((kind, n));
     }
-    if msg.report_method.uses_table() && msg.ingestion_status_in_table.is_some() {
+    // The status entity always gets its final state (unless reporting is off): a client
+    // that inserted a Pending entity must not wait forever for a success it did not ask
+    // to be notified of.
+    if msg.report_level != ReportLevel::None
+        && msg.report_method.uses_table()
+        && msg.ingestion_status_in_table.is_some()
+    {
         let mut m = Map::new();
         m.insert("Status".into(), status.as_str().into());
         m.insert("UpdatedOn".into(), stamp.into());
@@ -727,7 +733,12 @@ impl Worker {
         if let Err(e) = self
             .cfg
             .storage
-            .put_message(q, &n.to_queue_text(), None, None)
+            .put_message(
+                q,
+                &n.to_queue_text(),
+                None,
+                self.cfg.notification_ttl.map(|d| d.as_secs().max(1) as i64),
+            )
             .await
         {
             tracing::warn!(queue = %q, "posting {} notification failed: {}", kind.as_str(), redact(&e.to_string()));

@@ -42,6 +42,7 @@ const FAILURE_QUEUE: &str = "failedingestions";
 const STATUS_TABLE: &str = "ingestionsstatus";
 /// Lifetime of the SAS URLs handed out by `.get ingestion resources`.
 const SAS_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+const INTERNAL_SAS_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::days(3650);
 
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
@@ -54,6 +55,8 @@ pub struct EmulatorConfig {
     pub require_token: Option<String>,
     /// How often the DM polls its queues when idle.
     pub poll_interval: Duration,
+    /// Time-to-live of success/failure notifications (`None`: 7 days, as Azure).
+    pub notification_ttl: Option<Duration>,
 }
 
 impl Default for EmulatorConfig {
@@ -65,6 +68,7 @@ impl Default for EmulatorConfig {
             batch_window: Duration::from_secs(2),
             require_token: None,
             poll_interval: Duration::from_millis(250),
+            notification_ttl: None,
         }
     }
 }
@@ -77,14 +81,34 @@ pub struct Issuer {
 
 impl Issuer {
     fn sign(&self, resource: SasResource, permissions: &str, now: DateTime<Utc>) -> String {
+        self.sign_for(resource, permissions, now, SAS_LIFETIME)
+    }
+
+    fn sign_for(
+        &self,
+        resource: SasResource,
+        permissions: &str,
+        now: DateTime<Utc>,
+        lifetime: chrono::TimeDelta,
+    ) -> String {
         ServiceSas {
             account: self.account.name.clone(),
             resource,
             permissions: permissions.to_string(),
             start: Some(now - chrono::TimeDelta::minutes(5)),
-            expiry: now + SAS_LIFETIME,
+            expiry: now + lifetime,
         }
         .token(&self.key)
+    }
+
+    /// The DM worker's own queue access: a real DM holds the account key, so these URLs must
+    /// outlive any run of the emulator (the ones handed to clients last a day).
+    fn internal_queue_url(&self, queue: &str, permissions: &str, now: DateTime<Utc>) -> String {
+        let resource = SasResource::Queue {
+            queue: queue.into(),
+        };
+        let token = self.sign_for(resource, permissions, now, INTERNAL_SAS_LIFETIME);
+        format!("{}/{queue}?{token}", self.account.queue_endpoint)
     }
 
     pub fn queue_url(&self, queue: &str, permissions: &str, now: DateTime<Utc>) -> String {
@@ -291,15 +315,16 @@ impl Emulator {
             storage: storage_client,
             ingest_queues: INGEST_QUEUES
                 .iter()
-                .map(|q| parse(issuer.queue_url(q, "rp", now)))
+                .map(|q| parse(issuer.internal_queue_url(q, "rp", now)))
                 .collect::<anyhow::Result<_>>()?,
-            success_queues: vec![parse(issuer.queue_url(SUCCESS_QUEUE, "a", now))?],
-            failure_queues: vec![parse(issuer.queue_url(FAILURE_QUEUE, "a", now))?],
+            success_queues: vec![parse(issuer.internal_queue_url(SUCCESS_QUEUE, "a", now))?],
+            failure_queues: vec![parse(issuer.internal_queue_url(FAILURE_QUEUE, "a", now))?],
             engine: engine.clone(),
             blob_admin: Arc::new(move |blob| dm_issuer.blob_admin_url(blob, Utc::now())),
             token_check: Arc::new(move |t| sas::check_identity_token(&token_key, t, Utc::now())),
             batch_window: cfg.batch_window,
             poll_interval: cfg.poll_interval,
+            notification_ttl: cfg.notification_ttl,
         };
         tasks.push(tokio::spawn(dm::run(dm, cancel.clone())));
 

@@ -320,9 +320,10 @@ pub fn complete(input: &str) -> Vec<String> {
             let slash = if e.path().is_dir() { "/" } else { "" };
             Some(format!("{dir_part}{name}{slash}"))
         })
-        .take(MAX_COMPLETIONS)
         .collect();
+    // Sort before trimming, so a large folder offers its first names, not arbitrary ones.
     out.sort();
+    out.truncate(MAX_COMPLETIONS);
     out
 }
 

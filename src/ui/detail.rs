@@ -48,7 +48,7 @@ fn notification_lines<'a>(row: &NotificationRow, raw: bool, theme: &Theme) -> Ve
                     };
                     if k == "Details" {
                         lines.push(Line::styled("Details", theme.muted));
-                        for l in sanitize_multiline(&crate::client::redact::redact(&text)).lines() {
+                        for l in crate::client::redact::redact(&sanitize_multiline(&text)).lines() {
                             lines.push(Line::raw(format!("  {l}")));
                         }
                     } else {
@@ -98,7 +98,7 @@ fn notification_lines<'a>(row: &NotificationRow, raw: bool, theme: &Theme) -> Ve
             lines.push(Line::raw(display(&row.decoded.raw)));
         }
         (_, true) => {
-            for l in sanitize_multiline(&crate::client::redact::redact(&pretty)).lines() {
+            for l in crate::client::redact::redact(&sanitize_multiline(&pretty)).lines() {
                 lines.push(Line::raw(l.to_string()));
             }
         }
@@ -154,7 +154,7 @@ fn submission_lines<'a>(s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
     }
     if let Some(e) = &s.error {
         lines.push(Line::styled("Error", theme.error));
-        for l in sanitize_multiline(&crate::client::redact::redact(e)).lines() {
+        for l in crate::client::redact::redact(&sanitize_multiline(e)).lines() {
             lines.push(Line::raw(format!("  {l}")));
         }
     }

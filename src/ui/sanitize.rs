@@ -15,7 +15,8 @@ pub fn sanitize_multiline(s: &str) -> String {
 
 /// Sanitised and with any SAS signature or token redacted: for anything that may hold a URL.
 pub fn display(s: &str) -> String {
-    sanitize(&redact(s))
+    // Strip first: an escape sequence inside `?si…g=` must not hide a signature from redact.
+    redact(&sanitize(s))
 }
 
 fn clean(s: &str, keep_newlines: bool) -> String {

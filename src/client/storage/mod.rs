@@ -3,7 +3,7 @@
 //! as Azurite and `kingest emulator` serve them).
 
 pub mod blob;
-mod http;
+pub(crate) mod http;
 pub mod queue;
 pub mod table;
 mod xml;

@@ -160,6 +160,7 @@ async fn worker_ingests_reports_and_cleans_up() {
         token_check: Arc::new(|t: &str| t == "good"),
         batch_window: Duration::from_secs(300),
         poll_interval: Duration::from_millis(20),
+        notification_ttl: None,
     };
     let worker = tokio::spawn(run(cfg, stop.clone()));
 

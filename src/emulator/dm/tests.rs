@@ -390,3 +390,27 @@ fn batches_split_by_format_and_mapping() {
     b.add(p, t0);
     assert_eq!(b.take_due(t0 + Duration::from_secs(1)).len(), 3);
 }
+
+#[test]
+fn failures_only_still_finalises_the_status_entity() {
+    let mut m = message();
+    m.report_level = ReportLevel::FailuresOnly;
+    m.report_method = crate::client::wire::ReportMethod::QueueAndTable;
+    m.ingestion_status_in_table = Some(crate::client::wire::IngestionStatusInTable {
+        table_connection_string: "https://a.table.core.windows.net/t?sig=x".into(),
+        partition_key: "p".into(),
+        row_key: "r".into(),
+    });
+    let r = outcome_to_reports(&m, &ok(2, 0), &ids(), now());
+    assert!(
+        r.notification.is_none(),
+        "no success notification was asked for"
+    );
+    assert_eq!(r.status.unwrap()["Status"], "Succeeded");
+    m.report_level = ReportLevel::None;
+    assert!(
+        outcome_to_reports(&m, &ok(2, 0), &ids(), now())
+            .status
+            .is_none()
+    );
+}

@@ -48,7 +48,12 @@ fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
             h.strip_prefix("Bearer ")
                 .or_else(|| h.strip_prefix("bearer "))
         })
-        .is_some_and(|t| t.trim() == want)
+        .is_some_and(|t| constant_time_eq(t.trim().as_bytes(), want.as_bytes()))
+}
+
+/// Compares without an early exit, so response time does not reveal how much matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// `POST /v1/rest/mgmt` and `/v1/rest/query`: `{"db","csl","properties"}`.

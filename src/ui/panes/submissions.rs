@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::app::state::{State, SubState, SubmissionRow};
 use crate::ui::fmt::{age, bar, bytes, short_path};
@@ -62,7 +62,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
     let blk = block(title, theme, focused);
     let inner = blk.inner(area);
     frame.render_widget(blk, area);
-    let detail_h = if inner.height >= 10 { 4 } else { 0 };
+    // One line each (source id, blob, message id, error): never wrapped, so the error stays.
+    let detail_h = if inner.height >= 11 { 4 } else { 0 };
     let [list, detail] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(detail_h)]).areas(inner);
 
@@ -128,7 +129,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             ),
             kv(
                 "Blob",
-                r.blob.as_deref().map(display).unwrap_or_else(|| "—".into()),
+                r.blob
+                    .as_deref()
+                    .map(|b| display(&blob_in_container(b)))
+                    .unwrap_or_else(|| "—".into()),
             ),
             kv(
                 "MessageId",
@@ -151,6 +155,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
                 theme.error,
             ));
         }
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), detail);
+        frame.render_widget(Paragraph::new(lines), detail);
+    }
+}
+
+/// `container/blob` of a blob URL: the host and account are in the resources pane.
+fn blob_in_container(url: &str) -> String {
+    match crate::client::storage::SasUrl::parse(url) {
+        Ok(u) => format!("{}/{}", u.object_name(), u.sub_path()),
+        Err(_) => crate::client::redact::strip_query(url).to_string(),
     }
 }
