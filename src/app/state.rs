@@ -85,7 +85,7 @@ impl Default for PollConfig {
             peek_idle: Duration::from_secs(5),
             peek_busy: Duration::from_secs(2),
             peek_max: Duration::from_secs(60),
-            depths: Duration::from_secs(30),
+            depths: Duration::from_secs(10),
             resources: Duration::from_secs(15 * 60),
             table_status: Duration::from_secs(3),
             progress_tick: Duration::from_millis(500),

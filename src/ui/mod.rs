@@ -43,7 +43,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
             Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(main);
         let [tl, tr] =
             Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(top);
-        let [bl, br] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+        let [bl, br] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
             .areas(bottom);
         for (pane, rect) in Pane::ALL.into_iter().zip([tl, tr, bl, br]) {
             panes::render(frame, rect, state, &theme, pane);

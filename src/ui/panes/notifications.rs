@@ -133,10 +133,10 @@ pub fn render(
             vec!["FailedOn", "Table", "ErrorCode", "FailureStatus", "Source"],
             vec![
                 Constraint::Length(8),
-                Constraint::Fill(1),
-                Constraint::Fill(4),
+                Constraint::Length(8),
+                Constraint::Fill(3),
                 Constraint::Length(13),
-                Constraint::Fill(2),
+                Constraint::Fill(1),
             ],
         ),
         NotificationKind::Success => (

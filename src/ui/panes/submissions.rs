@@ -150,10 +150,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
                 .as_deref()
                 .map(|c| format!("{c}: "))
                 .unwrap_or_default();
-            lines.push(Line::styled(
-                format!("Error     {code}{}", display(e)),
-                theme.error,
-            ));
+            // Table entities carry Details for successes too: only failures read as errors.
+            let (label, style) = match r.state {
+                SubState::Failed | SubState::PartiallySucceeded | SubState::Skipped => ("Error     ", theme.error),
+                _ if r.error_code.is_some() => ("Error     ", theme.error),
+                _ => ("Details   ", theme.muted),
+            };
+            lines.push(Line::styled(format!("{label}{code}{}", display(e)), style));
         }
         frame.render_widget(Paragraph::new(lines), detail);
     }
