@@ -1,6 +1,8 @@
 //! The failures and successes streams: newest first, with count, rate, mode and freeze badges.
 
 use ratatui::Frame;
+
+use crate::client::ResourceKind;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
@@ -11,6 +13,25 @@ use crate::ui::fmt::{hms, short_path};
 use crate::ui::panes::{block, filter_span};
 use crate::ui::sanitize::sanitize;
 use crate::ui::theme::Theme;
+
+/// Azure peeks at most 32 of the *oldest* messages per queue: when the queues hold more, say
+/// so, since newer notifications are then invisible to a peek.
+fn beyond_peek(state: &State, kind: NotificationKind) -> Option<String> {
+    let queue_kind = match kind {
+        NotificationKind::Failure => ResourceKind::FailedIngestionsQueue,
+        NotificationKind::Success => ResourceKind::SuccessfulIngestionsQueue,
+    };
+    let queues: Vec<u64> = state
+        .resources
+        .entries
+        .iter()
+        .filter(|e| e.kind == queue_kind)
+        .filter_map(|e| e.depth.as_ref()?.as_ref().ok().copied())
+        .collect();
+    let depth: u64 = queues.iter().sum();
+    let visible = (state.settings.poll.peek_count.min(32) * queues.len().max(1)) as u64;
+    (depth > visible).then(|| format!(" peek sees the oldest {visible} of ~{depth} "))
+}
 
 fn cells(row: &NotificationRow, kind: NotificationKind, theme: &Theme) -> Vec<Cell<'static>> {
     let when = row.when().map(hms).unwrap_or_else(|| "--:--:--".into());
@@ -92,6 +113,9 @@ pub fn render(
     if let Some(f) = filter_span(&stream.list.filter, theme) {
         title.push(f);
     }
+    if let Some(hint) = beyond_peek(state, kind) {
+        title.push(Span::styled(hint, theme.warn));
+    }
     let blk = block(title, theme, focused);
     let inner = blk.inner(area);
     frame.render_widget(blk, area);
@@ -155,4 +179,28 @@ pub fn render(
         .highlight_symbol("▶ ");
     let mut ts = TableState::default().with_selected(Some(selected - start));
     frame.render_stateful_widget(table, inner, &mut ts);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::state::ResourceEntry;
+
+    #[test]
+    fn title_warns_when_a_queue_holds_more_than_a_peek_sees() {
+        let mut state = crate::app::fixtures::sample_state();
+        state.resources.entries = vec![ResourceEntry {
+            kind: ResourceKind::FailedIngestionsQueue,
+            account: "a".into(),
+            object: "failedingestions".into(),
+            depth: Some(Ok(10)),
+        }];
+        assert_eq!(beyond_peek(&state, NotificationKind::Failure), None);
+        state.resources.entries[0].depth = Some(Ok(250));
+        assert_eq!(
+            beyond_peek(&state, NotificationKind::Failure).as_deref(),
+            Some(" peek sees the oldest 32 of ~250 ")
+        );
+        assert_eq!(beyond_peek(&state, NotificationKind::Success), None);
+    }
 }

@@ -152,7 +152,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
                 .unwrap_or_default();
             // Table entities carry Details for successes too: only failures read as errors.
             let (label, style) = match r.state {
-                SubState::Failed | SubState::PartiallySucceeded | SubState::Skipped => ("Error     ", theme.error),
+                SubState::Failed | SubState::PartiallySucceeded | SubState::Skipped => {
+                    ("Error     ", theme.error)
+                }
                 _ if r.error_code.is_some() => ("Error     ", theme.error),
                 _ => ("Details   ", theme.muted),
             };
