@@ -5,6 +5,14 @@ const SECRET_PARAMS: &[&str] = &["sig", "signature", "code", "token", "access_to
 
 /// Replaces the value of every secret query parameter in `text` (a URL or free text containing
 /// URLs) with `REDACTED`. Works on free text so error messages from peers are safe too.
+///
+/// ```
+/// use kingest::client::redact::redact;
+/// assert_eq!(
+///     redact("GET https://a.queue.core.windows.net/q?sp=r&sig=c2VjcmV0 failed"),
+///     "GET https://a.queue.core.windows.net/q?sp=r&sig=REDACTED failed"
+/// );
+/// ```
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;

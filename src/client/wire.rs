@@ -871,6 +871,13 @@ impl DataFormat {
     }
 
     /// Format from a file name, looking through `.gz`/`.zip` (`data.csv.gz` → csv).
+    ///
+    /// ```
+    /// use kingest::client::wire::DataFormat;
+    /// assert_eq!(DataFormat::from_path("logs/2025-01-01.csv.gz"), Some(DataFormat::Csv));
+    /// assert_eq!(DataFormat::from_path("events.jsonl"), Some(DataFormat::Json));
+    /// assert_eq!(DataFormat::from_path("README"), None);
+    /// ```
     pub fn from_path(path: &str) -> Option<Self> {
         let name = path
             .rsplit(['/', '\\'])
