@@ -362,11 +362,13 @@ pub async fn resources(client: &IngestClient, json_out: bool) -> Result<i32, Fai
         Ok(d) => d
             .into_iter()
             .map(|(r, c)| {
-                (
-                    r.url.without_query(),
-                    c.map(|n| n.to_string())
-                        .unwrap_or_else(|e| format!("error: {e}")),
-                )
+                let depth = match c {
+                    Ok(n) => n.to_string(),
+                    // Add-only ingestion queues cannot be counted by design: not an error.
+                    Err(Error::Invalid(m)) if m.starts_with("n/a") => "n/a".to_string(),
+                    Err(e) => format!("error: {e}"),
+                };
+                (r.url.without_query(), depth)
             })
             .collect(),
         Err(e) => {
