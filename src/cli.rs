@@ -235,13 +235,13 @@ pub struct EmulatorArgs {
     #[arg(long)]
     pub schema: Option<PathBuf>,
     /// Use this Azure Storage connection string (e.g. Azurite's) instead of built-in storage.
-    #[arg(long)]
+    #[arg(long, env = "KINGEST_EMULATOR_STORAGE", hide_env_values = true)]
     pub storage: Option<String>,
     /// Batching window in seconds (FlushImmediately skips it).
     #[arg(long, default_value_t = 2.0)]
     pub batch_window: f64,
     /// Make mgmt calls demand `Authorization: Bearer T`.
-    #[arg(long)]
+    #[arg(long, env = "KINGEST_EMULATOR_TOKEN", hide_env_values = true)]
     pub require_token: Option<String>,
 }
 

@@ -89,8 +89,9 @@ impl ReceivedNotification {
                 m
             }
         };
-        if let Some(Value::String(p)) = m.get_mut("IngestionSourcePath") {
-            *p = redact(p);
+        // Details and unknown fields may quote URLs too: every string is redacted.
+        for v in m.values_mut() {
+            redact_strings(v);
         }
         m.insert("MessageId".into(), self.message_id.clone().into());
         m.insert("DequeueCount".into(), self.dequeue_count.into());
@@ -112,6 +113,15 @@ impl ReceivedNotification {
             .as_ref()?
             .ingestion_source_id
             .as_deref()
+    }
+}
+
+fn redact_strings(v: &mut Value) {
+    match v {
+        Value::String(s) => *s = redact(s),
+        Value::Array(a) => a.iter_mut().for_each(redact_strings),
+        Value::Object(o) => o.values_mut().for_each(redact_strings),
+        _ => {}
     }
 }
 

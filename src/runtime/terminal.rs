@@ -36,11 +36,21 @@ pub fn restore() -> io::Result<()> {
     raw.and(screen)
 }
 
-/// Restores the terminal before the previous hook prints the panic, so it is readable.
+/// Restores the terminal before the previous hook prints the panic, so it is readable. Only a
+/// panic of the thread that runs the event loop ends the UI: a panicking background task is
+/// caught by tokio, and restoring the terminal under a running UI would leave it garbled.
 pub fn install_panic_hook() {
     let previous = std::panic::take_hook();
+    let ui_thread = std::thread::current().id();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = restore();
-        previous(info);
+        if std::thread::current().id() == ui_thread {
+            let _ = restore();
+            previous(info);
+        } else {
+            tracing::error!(
+                "a background task panicked: {}",
+                crate::client::redact::redact(&info.to_string())
+            );
+        }
     }));
 }
