@@ -34,8 +34,19 @@ impl Session {
     }
 
     fn screen(&self) -> String {
+        self.capture(&[])
+    }
+
+    /// The screen plus up to 200 lines of scrollback.
+    fn history(&self) -> String {
+        self.capture(&["-S", "-200"])
+    }
+
+    fn capture(&self, extra: &[&str]) -> String {
+        let mut args = vec!["capture-pane", "-p", "-t", self.name.as_str()];
+        args.extend_from_slice(extra);
         let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
+            .args(&args)
             .output()
             .expect("capture-pane");
         String::from_utf8_lossy(&out.stdout).to_string()
@@ -222,10 +233,15 @@ fn demo_in_a_real_terminal() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    // tmux may notice the exit before it has read the last output: wait for it (bounded).
-    s.wait_for(
-        "the log path printed on exit",
-        Duration::from_secs(10),
-        |t| t.contains("kingest: logs in "),
-    );
+    // The line may have scrolled into history, and tmux may notice the exit before it has read
+    // the last output: look in the scrollback, bounded.
+    let start = Instant::now();
+    while !s.history().contains("kingest: logs in ") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the log path is printed on exit:\n{}",
+            s.history()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
