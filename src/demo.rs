@@ -170,6 +170,10 @@ pub async fn traffic(
         if let Err(e) = client.submit(s.request(&dir), noop).await {
             tracing::warn!(file = s.file, error = %e, "demo traffic submission failed");
         }
+        // A good and a bad file at once, so both streams have data within seconds.
+        if i == 1 {
+            continue;
+        }
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
@@ -238,6 +242,10 @@ pub async fn run_tui(
     let guard =
         crate::runtime::logging::init(&log_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
     let mut poll = crate::app::state::PollConfig::default();
+    if demo_dir.is_some() {
+        // The demo's traffic never stops: poll as if busy, so the streams feel live.
+        poll.peek_idle = poll.peek_busy;
+    }
     if let Some(secs) = file_cfg.poll_interval_secs {
         poll.peek_idle = Duration::from_secs(secs.max(1));
     }
