@@ -245,6 +245,7 @@ pub async fn run_tui(
     if demo_dir.is_some() {
         // The demo's traffic never stops: poll as if busy, so the streams feel live.
         poll.peek_idle = poll.peek_busy;
+        poll.peek_max = poll.peek_busy;
     }
     if let Some(secs) = file_cfg.poll_interval_secs {
         poll.peek_idle = Duration::from_secs(secs.max(1));
