@@ -58,12 +58,10 @@ impl Engine {
                 "both ingestionMapping and ingestionMappingReference were given; pass only one",
             ));
         }
+        // As in Kusto, ingestIfNotExists values match only `ingest-by:` tags of extents.
         if let Some(tag) = req.ingest_if_not_exists.iter().find(|v| {
             let by = format!("ingest-by:{v}");
-            table
-                .extents
-                .iter()
-                .any(|e| e.tags.iter().any(|t| *t == by || t == *v))
+            table.extents.iter().any(|e| e.tags.contains(&by))
         }) {
             tracing::debug!(table = %req.table, tag, "ingestIfNotExists matched; skipping");
             return Ok(IngestOutcome {

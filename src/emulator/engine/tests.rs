@@ -567,11 +567,18 @@ fn tags_and_ingest_if_not_exists() {
             .unwrap()
             .skipped_existing
     );
-    assert_eq!(e.row_count("demo", "Events"), Some(2));
+    // A plain tag equal to the value is not an `ingest-by:` tag: no match.
+    again.ingest_if_not_exists = vec!["drop-by:x".into()];
+    assert!(
+        !ingest(&mut e, &again, b"2025-01-01,I,s,m,1\n")
+            .unwrap()
+            .skipped_existing
+    );
+    assert_eq!(e.row_count("demo", "Events"), Some(3));
     let t = e
         .execute(Some("demo"), ".show table Events extents", now())
         .unwrap();
-    assert_eq!(t.rows.len(), 2);
+    assert_eq!(t.rows.len(), 3);
     assert_eq!(t.rows[0][5], json!("ingest-by:batch-1\r\ndrop-by:x"));
 }
 

@@ -15,7 +15,12 @@ pub fn one_api_error(status: StatusCode, code: &str, message: &str) -> Response 
     let body = json!({"error": {
         "code": code,
         "message": message,
-        "@type": "Kusto.Data.Exceptions.KustoBadRequestException",
+        "@type": match status.as_u16() {
+            401 | 403 => "Kusto.Data.Exceptions.KustoRequestDeniedException",
+            404 => "Kusto.Data.Exceptions.EntityNotFoundException",
+            s if s >= 500 => "Kusto.Data.Exceptions.KustoServiceException",
+            _ => "Kusto.Data.Exceptions.KustoBadRequestException",
+        },
         "@message": message,
         "@context": {"timestamp": crate::client::wire::format_timestamp(chrono::Utc::now()), "serviceAlias": "KINGEST-EMULATOR"},
         "@permanent": status.is_client_error(),

@@ -5,7 +5,9 @@ use axum::http::Method;
 use serde::Deserialize;
 
 use super::StorageState;
-use super::common::{ApiError, ApiResult, Ctx, read_body, reply, set, xml, xml_escape};
+use super::common::{
+    ApiError, ApiResult, Ctx, check_resource_name, read_body, reply, set, xml, xml_escape,
+};
 use crate::emulator::sas::{SasResource, SasService, verify_service_sas};
 use crate::emulator::storage::{BlobHeaders, BlobProps, BlockListItem, rfc1123};
 
@@ -77,7 +79,7 @@ fn container_op(st: &StorageState, ctx: &Ctx, method: &Method, container: &str) 
     match (method.as_str(), ctx.query("comp")) {
         ("PUT", None) => {
             authorize(st, ctx, &object, &['c', 'w'])?;
-            check_container_name(container)?;
+            check_resource_name(container)?;
             st.store.create_container_at(container, ctx.now)?;
             let (etag, lm) = st.store.container_props(container)?;
             let mut r = reply(201, Body::empty());
@@ -107,26 +109,6 @@ fn container_op(st: &StorageState, ctx: &Ctx, method: &Method, container: &str) 
             list(st, ctx, container)
         }
         (m, _) => Err(ApiError::unsupported(m)),
-    }
-}
-
-/// Container names: 3–63 of lower-case letters, digits and single dashes.
-fn check_container_name(name: &str) -> Result<(), ApiError> {
-    let ok = (3..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && !name.contains("--");
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            400,
-            "InvalidResourceName",
-            "The specifed resource name contains invalid characters.",
-        ))
     }
 }
 

@@ -220,6 +220,27 @@ pub async fn read_body(
         .map_err(|_| ApiError::too_large(too_large_status))
 }
 
+/// Container and queue names: 3–63 lower-case letters, digits and single inner dashes.
+pub(super) fn check_resource_name(name: &str) -> Result<(), ApiError> {
+    let ok = (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--");
+    if ok {
+        Ok(())
+    } else {
+        // Azure's own wording, typo included.
+        Err(ApiError::new(
+            400,
+            "InvalidResourceName",
+            "The specifed resource name contains invalid characters.",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::StorageState;
-use super::common::{ApiError, ApiResult, Ctx, read_body, reply, set, xml, xml_escape};
+use super::common::{
+    ApiError, ApiResult, Ctx, check_resource_name, read_body, reply, set, xml, xml_escape,
+};
 use crate::emulator::sas::{SasResource, SasService, verify_service_sas};
 use crate::emulator::storage::{MessageView, PutOptions, StoreError, rfc1123};
 
@@ -92,25 +94,6 @@ fn count(ctx: &Ctx) -> Result<u32, ApiError> {
     }
 }
 
-fn check_queue_name(name: &str) -> Result<(), ApiError> {
-    let ok = (3..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && !name.contains("--");
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            400,
-            "InvalidResourceName",
-            "The specifed resource name contains invalid characters.",
-        ))
-    }
-}
-
 pub async fn handle(
     st: &StorageState,
     ctx: &Ctx,
@@ -124,7 +107,7 @@ pub async fn handle(
     match (method.as_str(), rest) {
         ("PUT", []) if ctx.query("comp").is_none() => {
             authorize(st, ctx, queue, 'a')?;
-            check_queue_name(queue)?;
+            check_resource_name(queue)?;
             let created = store.create_queue_with(queue, ctx.metadata())?;
             Ok(reply(if created { 201 } else { 204 }, Body::empty()))
         }
