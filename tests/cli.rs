@@ -303,3 +303,86 @@ async fn resources_hide_signatures_and_errors_have_exit_codes() {
         String::from_utf8_lossy(&down.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_file_supplies_database_and_table() {
+    let env = Env::start().await;
+    let cfg = env.dir.path().join("kingest.toml");
+    std::fs::write(&cfg, "database = \"demo\"\ntable = \"Events\"\n").unwrap();
+    let good = env.file("events.csv");
+    let out = kingest(
+        &env,
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "submit",
+            good.to_str().unwrap(),
+            "--flush",
+            "--wait=60",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(
+        (line["database"].as_str(), line["table"].as_str()),
+        (Some("demo"), Some("Events"))
+    );
+    assert_eq!(line["status"], "Succeeded");
+
+    std::fs::write(&cfg, "databse = \"demo\"\n").unwrap();
+    let bad = kingest(&env, &["--config", cfg.to_str().unwrap(), "resources"]).await;
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "a misspelt key is a usage error"
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("databse"));
+    env.emulator.shutdown().await;
+}
+
+/// `kingest demo --headless`: every demo scenario ends with the outcome it is meant to produce.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_demo_narrates_every_outcome() {
+    let home = tempfile::tempdir().unwrap();
+    let out = kingest_at("http://127.0.0.1:9", home.path(), &["demo", "--headless"]).await;
+    let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for s in kingest::demo::SCENARIOS {
+        let block = text
+            .split("--- ")
+            .find(|b| {
+                b.starts_with(s.file)
+                    && b.contains(&format!("{}.{}", s.database, s.table))
+                    && b.contains(s.expect)
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "no narrated outcome for {} into {}.{}:\n{text}",
+                    s.file, s.database, s.table
+                )
+            });
+        let status_line = block.lines().nth(1).unwrap_or_default();
+        if s.expect == "Succeeded" {
+            assert!(status_line.starts_with("Succeeded"), "{block}");
+        } else {
+            assert!(
+                block
+                    .lines()
+                    .any(|l| l.contains(s.expect) && l.contains('[')),
+                "{block}"
+            );
+        }
+    }
+}

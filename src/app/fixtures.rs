@@ -57,27 +57,18 @@ fn row(kind: NotificationKind, msg_id: &str, text: &str, secs: i64) -> Notificat
 
 pub fn submission(id: u64, file: &str, state: SubState) -> SubmissionRow {
     SubmissionRow {
-        id,
-        file: file.to_string(),
-        database: "db".into(),
-        table: "Logs".into(),
         format: "csv".into(),
-        report_level: ReportLevel::FailuresAndSuccesses,
-        report_method: ReportMethod::Queue,
         state,
         total: 4 * 1024 * 1024,
-        read: 0,
-        sent: 0,
-        started_at: at(-120),
-        updated_at: at(-120),
-        source_id: None,
-        blob: None,
-        message_id: None,
-        error: None,
-        error_code: None,
-        status_location: None,
-        next_status_at: None,
-        status_in_flight: false,
+        ..SubmissionRow::new(
+            id,
+            file.to_string(),
+            "db".into(),
+            "Logs".into(),
+            ReportLevel::FailuresAndSuccesses,
+            ReportMethod::Queue,
+            at(-120),
+        )
     }
 }
 

@@ -315,6 +315,41 @@ pub struct SubmissionRow {
 }
 
 impl SubmissionRow {
+    /// A row just created for a source: Uploading, nothing known yet beyond the request.
+    pub fn new(
+        id: u64,
+        file: String,
+        database: String,
+        table: String,
+        report_level: crate::client::wire::ReportLevel,
+        report_method: crate::client::wire::ReportMethod,
+        now: DateTime<Utc>,
+    ) -> Self {
+        SubmissionRow {
+            id,
+            file,
+            database,
+            table,
+            format: String::new(),
+            report_level,
+            report_method,
+            state: SubState::Uploading,
+            total: 0,
+            read: 0,
+            sent: 0,
+            started_at: now,
+            updated_at: now,
+            source_id: None,
+            blob: None,
+            message_id: None,
+            error: None,
+            error_code: None,
+            status_location: None,
+            next_status_at: None,
+            status_in_flight: false,
+        }
+    }
+
     pub fn filter_text(&self) -> String {
         format!(
             "{} {}.{} {} {} {}",

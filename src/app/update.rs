@@ -852,27 +852,16 @@ fn submit(state: &mut State, fx: &mut Vec<Effect>) {
     state.submissions.insert(
         0,
         SubmissionRow {
-            id,
-            file: req.path.display().to_string(),
-            database: req.database.clone(),
-            table: req.table.clone(),
             format: req.format.map(|f| f.wire_name()).unwrap_or_default(),
-            report_level: req.report_level,
-            report_method: req.report_method,
-            state: SubState::Uploading,
-            total: 0,
-            read: 0,
-            sent: 0,
-            started_at: now,
-            updated_at: now,
-            source_id: None,
-            blob: None,
-            message_id: None,
-            error: None,
-            error_code: None,
-            status_location: None,
-            next_status_at: None,
-            status_in_flight: false,
+            ..SubmissionRow::new(
+                id,
+                req.path.display().to_string(),
+                req.database.clone(),
+                req.table.clone(),
+                req.report_level,
+                req.report_method,
+                now,
+            )
         },
     );
     state.submissions_list.selected = 0;

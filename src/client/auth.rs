@@ -99,14 +99,6 @@ impl Authenticator {
         })
     }
 
-    pub fn describe(&self) -> &'static str {
-        match self.source {
-            Source::None => "none",
-            Source::Static(_) => "static token",
-            Source::Credential(_) => "Azure credential",
-        }
-    }
-
     /// The `Authorization` header value, if any.
     pub async fn header(&self, http: &reqwest::Client) -> Result<Option<String>> {
         match &self.source {

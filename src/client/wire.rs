@@ -439,10 +439,6 @@ impl Notification {
         }
     }
 
-    pub fn failure_status_parsed(&self) -> Option<FailureStatus> {
-        self.failure_status.as_deref().and_then(|s| s.parse().ok())
-    }
-
     /// Base64 JSON, as the DM writes notifications.
     pub fn to_queue_text(&self) -> String {
         B64.encode(serde_json::to_string(self).unwrap_or_default())

@@ -80,11 +80,8 @@ pub struct Issuer {
 }
 
 impl Issuer {
-    fn sign(&self, resource: SasResource, permissions: &str, now: DateTime<Utc>) -> String {
-        self.sign_for(resource, permissions, now, SAS_LIFETIME)
-    }
-
-    fn sign_for(
+    /// A service SAS token for `resource`, valid for `lifetime`.
+    fn token(
         &self,
         resource: SasResource,
         permissions: &str,
@@ -101,47 +98,47 @@ impl Issuer {
         .token(&self.key)
     }
 
-    /// The DM worker's own queue access: a real DM holds the account key, so these URLs must
-    /// outlive any run of the emulator (the ones handed to clients last a day).
-    fn internal_queue_url(&self, queue: &str, permissions: &str, now: DateTime<Utc>) -> String {
-        let resource = SasResource::Queue {
-            queue: queue.into(),
+    /// The URL of a queue, container or table on its service's endpoint, with a service SAS
+    /// (for a blob: its container's URL carrying the blob's token).
+    fn url(
+        &self,
+        resource: SasResource,
+        permissions: &str,
+        now: DateTime<Utc>,
+        lifetime: chrono::TimeDelta,
+    ) -> String {
+        let path = match &resource {
+            SasResource::Queue { queue } => format!("{}/{queue}", self.account.queue_endpoint),
+            SasResource::Container { container } | SasResource::Blob { container, .. } => {
+                format!("{}/{container}", self.account.blob_endpoint)
+            }
+            SasResource::Table { table } => format!("{}/{table}", self.account.table_endpoint),
         };
-        let token = self.sign_for(resource, permissions, now, INTERNAL_SAS_LIFETIME);
-        format!("{}/{queue}?{token}", self.account.queue_endpoint)
+        format!(
+            "{path}?{}",
+            self.token(resource, permissions, now, lifetime)
+        )
     }
 
+    /// A queue URL as handed to clients (valid a day).
     pub fn queue_url(&self, queue: &str, permissions: &str, now: DateTime<Utc>) -> String {
-        let token = self.sign(
+        self.url(
             SasResource::Queue {
                 queue: queue.into(),
             },
             permissions,
             now,
-        );
-        format!("{}/{queue}?{token}", self.account.queue_endpoint)
+            SAS_LIFETIME,
+        )
     }
 
-    pub fn container_url(&self, container: &str, permissions: &str, now: DateTime<Utc>) -> String {
-        let token = self.sign(
-            SasResource::Container {
-                container: container.into(),
-            },
-            permissions,
-            now,
-        );
-        format!("{}/{container}?{token}", self.account.blob_endpoint)
-    }
-
-    pub fn table_url(&self, table: &str, permissions: &str, now: DateTime<Utc>) -> String {
-        let token = self.sign(
-            SasResource::Table {
-                table: table.into(),
-            },
-            permissions,
-            now,
-        );
-        format!("{}/{table}?{token}", self.account.table_endpoint)
+    /// The DM worker's own queue access: a real DM holds the account key, so these URLs must
+    /// outlive any run of the emulator.
+    fn internal_queue_url(&self, queue: &str, permissions: &str, now: DateTime<Utc>) -> String {
+        let resource = SasResource::Queue {
+            queue: queue.into(),
+        };
+        self.url(resource, permissions, now, INTERNAL_SAS_LIFETIME)
     }
 
     /// A read+delete URL for a blob of this account (the DM's own access), else `None`.
@@ -152,21 +149,17 @@ impl Issuer {
         {
             return None;
         }
-        let (container, name) = (blob.object_name(), blob.sub_path());
-        let token = self.sign(
-            SasResource::Blob {
-                container: container.clone(),
-                blob: name.clone(),
-            },
-            "rd",
-            now,
-        );
-        let url = SasUrl::parse(&format!(
-            "{}/{container}?{token}",
-            self.account.blob_endpoint
-        ))
-        .ok()?;
-        Some(url.child(&name))
+        let name = blob.sub_path();
+        let resource = SasResource::Blob {
+            container: blob.object_name(),
+            blob: name.clone(),
+        };
+        // `child` percent-encodes the blob name into the path.
+        Some(
+            SasUrl::parse(&self.url(resource, "rd", now, SAS_LIFETIME))
+                .ok()?
+                .child(&name),
+        )
     }
 
     /// `.get ingestion resources`: the five resource types with fresh SAS URLs, as a real DM
@@ -193,11 +186,21 @@ impl Issuer {
             self.queue_url(SUCCESS_QUEUE, "rp", now),
         );
         for c in TEMP_CONTAINERS {
-            push("TempStorage", self.container_url(c, "rcw", now));
+            let container = SasResource::Container {
+                container: c.into(),
+            };
+            push("TempStorage", self.url(container, "rcw", now, SAS_LIFETIME));
         }
         push(
             "IngestionsStatusTable",
-            self.table_url(STATUS_TABLE, "rau", now),
+            self.url(
+                SasResource::Table {
+                    table: STATUS_TABLE.into(),
+                },
+                "rau",
+                now,
+                SAS_LIFETIME,
+            ),
         );
         t
     }
@@ -352,10 +355,5 @@ impl Emulator {
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
-    }
-
-    /// Resolves when the emulator is asked to stop (for `kingest emulator`).
-    pub fn cancel_token(&self) -> CancellationToken {
-        self.cancel.clone()
     }
 }

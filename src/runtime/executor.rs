@@ -284,11 +284,7 @@ async fn discard(
     ids: &[String],
     archive: &Path,
 ) -> Result<crate::client::notifications::DiscardReport, String> {
-    if let Some(dir) = archive.parent().filter(|d| !d.as_os_str().is_empty()) {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
+    // The client creates the archive's folder.
     let set: HashSet<String> = ids.iter().cloned().collect();
     client
         .discard(kind, DiscardSelector::MessageIds(set), archive)

@@ -110,15 +110,6 @@ impl SasUrl {
         SasUrl { url }
     }
 
-    /// The URL of the object this one lives in (a blob's container), same SAS.
-    pub fn parent(&self) -> SasUrl {
-        let mut url = self.url.clone();
-        if let Ok(mut segs) = url.path_segments_mut() {
-            segs.pop_if_empty().pop();
-        }
-        SasUrl { url }
-    }
-
     /// The request URL for `suffix` (e.g. `/messages`) plus extra query pairs, SAS kept.
     pub(crate) fn request_url(&self, suffix: &str, params: &[(&str, &str)]) -> url::Url {
         let mut url = self.url.clone();
@@ -145,11 +136,6 @@ impl SasUrl {
         let mut u = self.url.clone();
         u.set_query(None);
         u.to_string()
-    }
-
-    /// The SAS query string (without `?`), secret included.
-    pub fn sas(&self) -> Option<&str> {
-        self.url.query()
     }
 
     /// Query parameter value (decoded), e.g. `se` for the expiry.
