@@ -11,6 +11,7 @@ pub mod resources;
 pub mod retry;
 pub mod storage;
 pub mod submit;
+pub mod tracking;
 pub mod wire;
 
 pub use error::{Error, Result};

@@ -1,0 +1,556 @@
+//! One tracking engine for every front door (TUI, `submit --wait`, `status`): a pure,
+//! synchronous state machine per source. Inputs are status-entity reads, notifications seen,
+//! peek windows that did not contain the source, operation-id states and the clock; outputs
+//! are the state (Kusto's names), the error info, and when to look next.
+//!
+//! Semantics, from the Kusto.Ingest status reference (`kusto/api/netfx/kusto-ingest-client-status`
+//! in dataexplorer-docs) and the SDKs' `FailureStatus` enums (Unknown, Permanent, Transient,
+//! Exhausted):
+//! - `Transient`: the service retries the source itself. Not final: shown as retrying, and a
+//!   later success wins.
+//! - `Permanent` and `Exhausted` (retries used up): final failures.
+//! - `BlobAlreadyReceived_*`: the service saw this blob before and ingested it once; not a
+//!   failure of the data (ingestion-error-codes doc), reported as Skipped.
+//! - `PartiallySucceeded` only comes from the status table (no notification carries it);
+//!   `Skipped` from the table, or an empty blob's `BadRequest_EmptyBlob` failure (nothing to
+//!   ingest).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::client::storage::SasUrl;
+use crate::client::wire::{
+    FailureStatus, IngestionStatus, Notification, NotificationKind, StatusEntity, field,
+    value_to_string,
+};
+
+/// Where one source's status entity lives: the full status-table URL with its SAS, and the
+/// entity keys. `Display`/`Debug` redact the signature.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StatusRef {
+    table: SasUrl,
+    pub partition_key: String,
+    pub row_key: String,
+}
+
+impl StatusRef {
+    /// `table` may name the table in its path or only in the SAS `tn` parameter (the Node SDK
+    /// sends the account's table endpoint: its `TableClient.url` omits the table); the stored
+    /// URL always names it in the path.
+    pub fn new(table: SasUrl, partition_key: String, row_key: String) -> Self {
+        let table = match table.query_param("tn") {
+            Some(tn) if table.object_name().is_empty() && !tn.is_empty() => table.child(&tn),
+            _ => table,
+        };
+        StatusRef {
+            table,
+            partition_key,
+            row_key,
+        }
+    }
+
+    /// From an `IngestionStatusInTable` object in any casing (`TableConnectionString` or
+    /// `tableConnectionString`, …).
+    pub fn from_json(v: &Value) -> Result<Self, String> {
+        let obj = v
+            .as_object()
+            .ok_or("the status reference is not an object")?;
+        let get = |name: &str| field(obj, name).and_then(value_to_string);
+        let url = get("TableConnectionString").ok_or("no TableConnectionString")?;
+        let table = SasUrl::parse(&url).map_err(|e| e.to_string())?;
+        let pk = get("PartitionKey").ok_or("no PartitionKey")?;
+        let rk = get("RowKey").ok_or("no RowKey")?;
+        Ok(StatusRef::new(table, pk, rk))
+    }
+
+    /// The wire shape, with the secret: only for the ingestion message and the journal.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert(
+            "TableConnectionString".into(),
+            self.table.expose().to_string().into(),
+        );
+        m.insert("PartitionKey".into(), self.partition_key.clone().into());
+        m.insert("RowKey".into(), self.row_key.clone().into());
+        Value::Object(m)
+    }
+
+    pub fn table(&self) -> &SasUrl {
+        &self.table
+    }
+
+    /// `account/table`, for display.
+    pub fn display_name(&self) -> String {
+        format!("{}/{}", self.table.account(), self.table.object_name())
+    }
+
+    /// The SAS expiry (`se`), when the URL has one.
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.table
+            .query_param("se")
+            .and_then(|s| crate::client::wire::parse_timestamp_str(&s))
+    }
+
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at().is_some_and(|e| e <= now)
+    }
+}
+
+impl std::fmt::Debug for StatusRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusRef")
+            .field("table", &self.table)
+            .field("partition_key", &self.partition_key)
+            .field("row_key", &self.row_key)
+            .finish()
+    }
+}
+
+impl Serialize for StatusRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        StatusRef::from_json(&v).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A source's state, in Kusto's words plus `Retrying` (a Transient failure the service retries)
+/// and `Canceled` (operation-id tracking of the REST queued and bulk APIs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TrackState {
+    Queued,
+    Pending,
+    Retrying,
+    Succeeded,
+    Failed,
+    PartiallySucceeded,
+    Skipped,
+    Canceled,
+}
+
+impl TrackState {
+    pub fn label(self) -> &'static str {
+        match self {
+            TrackState::Queued => "Queued",
+            TrackState::Pending => "Pending",
+            TrackState::Retrying => "Retrying",
+            TrackState::Succeeded => "Succeeded",
+            TrackState::Failed => "Failed",
+            TrackState::PartiallySucceeded => "PartiallySucceeded",
+            TrackState::Skipped => "Skipped",
+            TrackState::Canceled => "Canceled",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        !matches!(
+            self,
+            TrackState::Queued | TrackState::Pending | TrackState::Retrying
+        )
+    }
+
+    fn from_status(s: IngestionStatus) -> Self {
+        match s {
+            IngestionStatus::Queued => TrackState::Queued,
+            IngestionStatus::Pending => TrackState::Pending,
+            IngestionStatus::Succeeded => TrackState::Succeeded,
+            IngestionStatus::Failed => TrackState::Failed,
+            IngestionStatus::Skipped => TrackState::Skipped,
+            IngestionStatus::PartiallySucceeded => TrackState::PartiallySucceeded,
+        }
+    }
+
+    /// An operation state of the REST queued / bulk APIs (`.show queued ingestion operations`,
+    /// per-blob details): InProgress/Pending/Queued are not final.
+    pub fn from_operation_state(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "queued" | "scheduled" => TrackState::Queued,
+            "pending" | "inprogress" | "in progress" | "throttled" => TrackState::Pending,
+            "succeeded" | "completed" | "ingested" => TrackState::Succeeded,
+            "failed" | "badinput" | "abandoned" => TrackState::Failed,
+            "partiallysucceeded" => TrackState::PartiallySucceeded,
+            "skipped" => TrackState::Skipped,
+            "canceled" | "cancelled" => TrackState::Canceled,
+            _ => return None,
+        })
+    }
+}
+
+/// What went wrong (or is being retried), as the service said it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+}
+
+impl ErrorInfo {
+    fn is_transient(&self) -> bool {
+        self.failure_status
+            .as_deref()
+            .and_then(|s| FailureStatus::parse_lenient(&Value::from(s)))
+            == Some(FailureStatus::Transient)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.code.is_none() && self.failure_status.is_none() && self.details.is_none()
+    }
+}
+
+/// Which view of the service the current state came from. The status table is authoritative
+/// over the queues (it alone knows PartiallySucceeded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Evidence {
+    Table,
+    Queue,
+    Operation,
+    /// Set locally (a submit that never reached the service, a journal restore).
+    Client,
+}
+
+/// One input to a tracker.
+#[derive(Debug, Clone, Copy)]
+pub enum Observation<'a> {
+    /// The status entity as read from the table.
+    Entity(&'a StatusEntity),
+    /// The entity does not exist (yet).
+    EntityMissing,
+    /// The table could not be read; the text says why.
+    TableUnreadable(&'a str),
+    /// A notification naming this source. Seeing the same message again (every peek shows it
+    /// until it expires) changes nothing.
+    Notification {
+        kind: NotificationKind,
+        message_id: &'a str,
+        notification: &'a Notification,
+    },
+    /// A peek of the notification queues did not contain this source; `window_full` when a
+    /// queue returned as many messages as a peek can see (older messages may hide ours).
+    NotInPeek { window_full: bool },
+    /// An operation-id status (REST queued / bulk).
+    Operation {
+        state: &'a str,
+        error_code: Option<&'a str>,
+        details: Option<&'a str>,
+    },
+}
+
+/// How often a status entity is read. Young sources (an upload just finished) are read fast;
+/// then the interval backs off as the Go SDK does (10 s → 60 s → 120 s).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TablePoll {
+    pub young: std::time::Duration,
+    pub young_for: std::time::Duration,
+    pub normal: std::time::Duration,
+    pub slow_after: std::time::Duration,
+    pub slow: std::time::Duration,
+    pub slowest_after: std::time::Duration,
+    pub slowest: std::time::Duration,
+}
+
+impl Default for TablePoll {
+    fn default() -> Self {
+        use std::time::Duration as D;
+        TablePoll {
+            young: D::from_secs(2),
+            young_for: D::from_secs(20),
+            normal: D::from_secs(10),
+            slow_after: D::from_secs(10 * 60),
+            slow: D::from_secs(60),
+            slowest_after: D::from_secs(60 * 60),
+            slowest: D::from_secs(120),
+        }
+    }
+}
+
+impl TablePoll {
+    /// The interval for a source posted `age` ago.
+    pub fn interval(&self, age: chrono::TimeDelta) -> std::time::Duration {
+        let age = age.to_std().unwrap_or_default();
+        if age < self.young_for {
+            self.young
+        } else if age < self.slow_after {
+            self.normal
+        } else if age < self.slowest_after {
+            self.slow
+        } else {
+            self.slowest
+        }
+    }
+}
+
+/// The tracked state of one source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tracker {
+    pub source_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_ref: Option<StatusRef>,
+    /// Notifications of this source go to the queues (ReportMethod Queue/QueueAndTable with a
+    /// report level that reports).
+    pub by_queue: bool,
+    pub posted_at: DateTime<Utc>,
+    pub state: TrackState,
+    pub evidence: Evidence,
+    #[serde(default, skip_serializing_if = "ErrorInfo::is_empty")]
+    pub error: ErrorInfo,
+    /// Transient failures seen so far (each one a retry by the service).
+    #[serde(default)]
+    pub transient_failures: u32,
+    pub updated_at: DateTime<Utc>,
+    /// Why the table cannot be read (expired SAS, …); tracking goes on through the queues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_problem: Option<String>,
+    /// Peeks in a row that did not contain this source while their window was full.
+    #[serde(default)]
+    pub hidden_peeks: u32,
+    /// Message ids of notifications already applied (bounded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_messages: Vec<String>,
+}
+
+const SEEN_MESSAGES: usize = 16;
+
+impl Tracker {
+    /// A source just posted to the ingestion queue.
+    pub fn posted(
+        source_id: impl Into<String>,
+        status_ref: Option<StatusRef>,
+        by_queue: bool,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Tracker {
+            source_id: source_id.into(),
+            status_ref,
+            by_queue,
+            posted_at: now,
+            state: TrackState::Queued,
+            evidence: Evidence::Client,
+            error: ErrorInfo::default(),
+            transient_failures: 0,
+            updated_at: now,
+            table_problem: None,
+            hidden_peeks: 0,
+            seen_messages: Vec::new(),
+        }
+    }
+
+    pub fn is_final(&self) -> bool {
+        self.state.is_final()
+    }
+
+    /// Whether anything can still tell us the outcome.
+    pub fn is_trackable(&self) -> bool {
+        self.by_queue || self.status_ref.is_some()
+    }
+
+    /// Whether `--wait` and `status` should report success.
+    pub fn is_success(&self) -> bool {
+        match self.state {
+            TrackState::Succeeded => true,
+            TrackState::Skipped => self.already_ingested(),
+            _ => false,
+        }
+    }
+
+    /// Skipped because the service had already ingested this blob.
+    pub fn already_ingested(&self) -> bool {
+        self.error
+            .code
+            .as_deref()
+            .is_some_and(|c| c.starts_with("BlobAlreadyReceived"))
+    }
+
+    /// A one-line description: "Retrying (transient: CODE)", "Failed (Permanent: CODE)", …
+    pub fn describe(&self) -> String {
+        let code = self.error.code.as_deref().unwrap_or("no error code");
+        match self.state {
+            TrackState::Retrying => format!(
+                "retrying (transient: {code}; {} attempt(s) failed so far)",
+                self.transient_failures
+            ),
+            TrackState::Failed => format!(
+                "Failed ({}: {code})",
+                self.error.failure_status.as_deref().unwrap_or("Unknown")
+            ),
+            TrackState::Skipped if self.already_ingested() => {
+                format!("Skipped: already ingested once ({code})")
+            }
+            TrackState::Skipped => format!("Skipped ({code})"),
+            s => s.label().to_string(),
+        }
+    }
+
+    /// Feed one observation; returns whether anything shown changed.
+    pub fn observe(&mut self, obs: Observation<'_>, now: DateTime<Utc>) -> bool {
+        let before = (
+            self.state,
+            self.error.clone(),
+            self.table_problem.clone(),
+            self.hidden_peeks,
+        );
+        match obs {
+            Observation::Entity(e) => self.on_entity(e),
+            Observation::EntityMissing => self.table_problem = None,
+            Observation::TableUnreadable(why) => {
+                self.table_problem = Some(match &self.status_ref {
+                    Some(r) if r.is_expired(now) => format!(
+                        "the status table's SAS expired at {}: its entity can no longer be read",
+                        r.expires_at()
+                            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                            .unwrap_or_default()
+                    ),
+                    _ => why.to_string(),
+                })
+            }
+            Observation::Notification {
+                kind,
+                message_id,
+                notification,
+            } => {
+                self.hidden_peeks = 0;
+                if !self.seen_messages.iter().any(|m| m == message_id) {
+                    if self.seen_messages.len() >= SEEN_MESSAGES {
+                        self.seen_messages.remove(0);
+                    }
+                    self.seen_messages.push(message_id.to_string());
+                    self.on_notification(kind, notification);
+                }
+            }
+            Observation::NotInPeek { window_full } => {
+                if !self.is_final() && window_full {
+                    self.hidden_peeks = self.hidden_peeks.saturating_add(1);
+                }
+            }
+            Observation::Operation {
+                state,
+                error_code,
+                details,
+            } => {
+                if let Some(s) = TrackState::from_operation_state(state) {
+                    let err = ErrorInfo {
+                        code: error_code.map(str::to_string),
+                        failure_status: None,
+                        details: details.map(str::to_string),
+                    };
+                    self.apply(s, Evidence::Operation, (!err.is_empty()).then_some(err));
+                }
+            }
+        }
+        let changed = before
+            != (
+                self.state,
+                self.error.clone(),
+                self.table_problem.clone(),
+                self.hidden_peeks,
+            );
+        if changed {
+            self.updated_at = now;
+        }
+        changed
+    }
+
+    fn on_entity(&mut self, e: &StatusEntity) {
+        self.table_problem = None;
+        let err = ErrorInfo {
+            code: e.error_code.clone(),
+            failure_status: e.failure_status.clone(),
+            details: e.details.clone(),
+        };
+        let Some(status) = e.status else {
+            return;
+        };
+        let state = match TrackState::from_status(status) {
+            // A Failed or Pending row whose failure is Transient: the service is retrying.
+            TrackState::Failed | TrackState::Pending if err.is_transient() => TrackState::Retrying,
+            TrackState::Queued => TrackState::Pending,
+            s => s,
+        };
+        let err = (!err.is_empty()).then_some(err);
+        self.apply(state, Evidence::Table, err);
+    }
+
+    fn on_notification(&mut self, kind: NotificationKind, n: &Notification) {
+        let state = match kind {
+            NotificationKind::Success => TrackState::Succeeded,
+            NotificationKind::Failure => {
+                let code = n.error_code.as_deref().unwrap_or_default();
+                let transient = n
+                    .failure_status
+                    .as_deref()
+                    .and_then(|s| FailureStatus::parse_lenient(&Value::from(s)))
+                    == Some(FailureStatus::Transient);
+                if code.starts_with("BlobAlreadyReceived") {
+                    TrackState::Skipped
+                } else if transient {
+                    TrackState::Retrying
+                } else if code.eq_ignore_ascii_case("BadRequest_EmptyBlob") {
+                    TrackState::Skipped
+                } else {
+                    TrackState::Failed
+                }
+            }
+        };
+        let err = (kind == NotificationKind::Failure).then(|| ErrorInfo {
+            code: n.error_code.clone(),
+            failure_status: n.failure_status.clone(),
+            details: n.details.clone(),
+        });
+        self.apply(state, Evidence::Queue, err);
+    }
+
+    /// The one transition rule. Final states stay, except that the table may refine a final
+    /// state the queues or the client set; a success wins over retrying.
+    fn apply(&mut self, state: TrackState, evidence: Evidence, err: Option<ErrorInfo>) {
+        if self.state.is_final() {
+            let refine =
+                evidence == Evidence::Table && self.evidence != Evidence::Table && state.is_final();
+            if !refine {
+                return;
+            }
+        }
+        // A plain Pending read after a queue said "retrying" does not undo the retry.
+        if state == TrackState::Pending && self.state == TrackState::Retrying {
+            return;
+        }
+        if state == TrackState::Retrying {
+            // Each notification is one failed attempt; a table row counts when it changes.
+            let new_attempt = evidence != Evidence::Table
+                || self.state != TrackState::Retrying
+                || err.as_ref().is_some_and(|e| *e != self.error);
+            if new_attempt {
+                self.transient_failures = self.transient_failures.saturating_add(1);
+            }
+        }
+        match err {
+            // A later success wins: the transient error is history, kept only as a count.
+            _ if state == TrackState::Succeeded => self.error = ErrorInfo::default(),
+            Some(err) => self.error = err,
+            None => {}
+        }
+        self.state = state;
+        self.evidence = evidence;
+    }
+
+    /// When the status entity should next be read, after a read (or the post) at `last`.
+    /// `None` when there is nothing to read: final, no table, or the table's SAS expired.
+    pub fn next_table_read(&self, last: DateTime<Utc>, poll: &TablePoll) -> Option<DateTime<Utc>> {
+        let r = self.status_ref.as_ref()?;
+        if self.is_final() || r.is_expired(last) {
+            return None;
+        }
+        let every = poll.interval(last - self.posted_at);
+        Some(last + chrono::TimeDelta::from_std(every).unwrap_or(chrono::TimeDelta::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,337 @@
+use super::*;
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_796_083_200, 0).unwrap()
+}
+
+fn secs(n: i64) -> DateTime<Utc> {
+    t0() + chrono::TimeDelta::seconds(n)
+}
+
+fn table_ref(se: &str) -> StatusRef {
+    let url = SasUrl::parse(&format!(
+        "http://127.0.0.1:1/acct/ingestionsstatus20261201?sv=2025-07-05&se={se}&sp=rau&sig=SECRET"
+    ))
+    .unwrap();
+    StatusRef::new(url, "pk".into(), "rk".into())
+}
+
+fn queue_tracker() -> Tracker {
+    Tracker::posted("src-1", None, true, t0())
+}
+
+fn table_tracker() -> Tracker {
+    Tracker::posted(
+        "src-1",
+        Some(table_ref("2099-01-01T00:00:00Z")),
+        false,
+        t0(),
+    )
+}
+
+fn failure(code: &str, status: &str) -> Notification {
+    Notification {
+        ingestion_source_id: Some("src-1".into()),
+        error_code: Some(code.into()),
+        failure_status: Some(status.into()),
+        details: Some(format!("details of {code}")),
+        failed_on: Some("2026-12-01T00:00:00Z".into()),
+        ..Notification::default()
+    }
+}
+
+fn success() -> Notification {
+    Notification {
+        ingestion_source_id: Some("src-1".into()),
+        succeeded_on: Some("2026-12-01T00:00:00Z".into()),
+        ..Notification::default()
+    }
+}
+
+fn note<'a>(kind: NotificationKind, id: &'a str, n: &'a Notification) -> Observation<'a> {
+    Observation::Notification {
+        kind,
+        message_id: id,
+        notification: n,
+    }
+}
+
+fn entity(status: IngestionStatus, code: Option<&str>, fs: Option<&str>) -> StatusEntity {
+    StatusEntity {
+        status: Some(status),
+        error_code: code.map(str::to_string),
+        failure_status: fs.map(str::to_string),
+        details: code.map(|c| format!("details of {c}")),
+        ..StatusEntity::default()
+    }
+}
+
+#[test]
+fn transient_failure_keeps_tracking_and_a_later_success_wins() {
+    let mut t = queue_tracker();
+    let f = failure("General_RetryableError", "Transient");
+    assert!(t.observe(note(NotificationKind::Failure, "m1", &f), secs(5)));
+    assert_eq!(t.state, TrackState::Retrying);
+    assert!(!t.is_final());
+    assert_eq!(t.transient_failures, 1);
+    assert!(t.describe().contains("transient: General_RetryableError"));
+    // The same message seen by the next peek is not a second attempt.
+    assert!(!t.observe(note(NotificationKind::Failure, "m1", &f), secs(6)));
+    assert_eq!(t.transient_failures, 1);
+    t.observe(note(NotificationKind::Failure, "m2", &f), secs(7));
+    assert_eq!(t.transient_failures, 2);
+    let s = success();
+    t.observe(note(NotificationKind::Success, "m3", &s), secs(9));
+    assert_eq!(t.state, TrackState::Succeeded);
+    assert!(t.is_success());
+    assert_eq!(t.error, ErrorInfo::default());
+    assert_eq!(t.updated_at, secs(9));
+}
+
+#[test]
+fn permanent_and_exhausted_are_final() {
+    for status in ["Permanent", "Exhausted", "1", "3"] {
+        let mut t = queue_tracker();
+        let f = failure("Stream_WrongNumberOfFields", status);
+        t.observe(note(NotificationKind::Failure, "m1", &f), secs(1));
+        assert_eq!(t.state, TrackState::Failed, "{status}");
+        assert!(t.is_final());
+        assert_eq!(t.error.failure_status.as_deref(), Some(status));
+        // Nothing moves a final failure afterwards, not even a success notification.
+        let s = success();
+        t.observe(note(NotificationKind::Success, "m2", &s), secs(2));
+        assert_eq!(t.state, TrackState::Failed);
+    }
+    let mut t = queue_tracker();
+    let f = failure("Download_SourceNotFound", "Exhausted");
+    t.observe(note(NotificationKind::Failure, "m1", &f), secs(1));
+    assert_eq!(t.describe(), "Failed (Exhausted: Download_SourceNotFound)");
+}
+
+#[test]
+fn already_received_is_not_a_failure_and_empty_blob_is_skipped() {
+    let mut t = queue_tracker();
+    let f = failure("BlobAlreadyReceived_BlobAlreadyFoundInBatch", "Permanent");
+    t.observe(note(NotificationKind::Failure, "m1", &f), secs(1));
+    assert_eq!(t.state, TrackState::Skipped);
+    assert!(t.is_success());
+    assert!(t.describe().contains("already ingested once"));
+
+    let mut t = queue_tracker();
+    let f = failure("BadRequest_EmptyBlob", "Permanent");
+    t.observe(note(NotificationKind::Failure, "m1", &f), secs(1));
+    assert_eq!(t.state, TrackState::Skipped);
+    assert!(!t.is_success());
+}
+
+#[test]
+fn table_reads_drive_table_tracked_sources() {
+    let mut t = table_tracker();
+    assert_eq!(t.state, TrackState::Queued);
+    t.observe(Observation::EntityMissing, secs(1));
+    assert_eq!(t.state, TrackState::Queued);
+    t.observe(
+        Observation::Entity(&entity(IngestionStatus::Pending, None, None)),
+        secs(2),
+    );
+    assert_eq!(t.state, TrackState::Pending);
+    assert_eq!(t.evidence, Evidence::Table);
+    // A Pending row carrying a Transient failure: the service is retrying.
+    let retry = entity(
+        IngestionStatus::Pending,
+        Some("General_RetryableError"),
+        Some("Transient"),
+    );
+    t.observe(Observation::Entity(&retry), secs(3));
+    assert_eq!(t.state, TrackState::Retrying);
+    assert_eq!(t.transient_failures, 1);
+    // Reading the same row again is not another attempt.
+    t.observe(Observation::Entity(&retry), secs(4));
+    assert_eq!(t.transient_failures, 1);
+    // A Failed row with a Transient status is still a retry.
+    let failed_transient = entity(
+        IngestionStatus::Failed,
+        Some("Download_Timeout"),
+        Some("Transient"),
+    );
+    t.observe(Observation::Entity(&failed_transient), secs(5));
+    assert_eq!(t.state, TrackState::Retrying);
+    assert_eq!(t.transient_failures, 2);
+    t.observe(
+        Observation::Entity(&entity(IngestionStatus::Succeeded, None, None)),
+        secs(6),
+    );
+    assert_eq!(t.state, TrackState::Succeeded);
+    assert!(t.error.code.is_none());
+}
+
+#[test]
+fn error_info_is_kept_across_reads_and_the_table_refines_queue_verdicts() {
+    let mut t = Tracker::posted("src-1", Some(table_ref("2099-01-01T00:00:00Z")), true, t0());
+    let f = failure("Stream_WrongNumberOfFields", "Permanent");
+    t.observe(note(NotificationKind::Failure, "m1", &f), secs(1));
+    assert_eq!(t.state, TrackState::Failed);
+    assert_eq!(t.evidence, Evidence::Queue);
+    // The table, authoritative, says PartiallySucceeded: it wins over the queue's verdict.
+    let partial = entity(
+        IngestionStatus::PartiallySucceeded,
+        Some("Stream_WrongNumberOfFields"),
+        Some("Permanent"),
+    );
+    t.observe(Observation::Entity(&partial), secs(2));
+    assert_eq!(t.state, TrackState::PartiallySucceeded);
+    assert_eq!(t.error.code.as_deref(), Some("Stream_WrongNumberOfFields"));
+    // A row without an error code later does not erase what we know.
+    let mut bare = partial.clone();
+    bare.error_code = None;
+    bare.failure_status = None;
+    bare.details = None;
+    t.observe(Observation::Entity(&bare), secs(3));
+    assert_eq!(t.error.code.as_deref(), Some("Stream_WrongNumberOfFields"));
+    // A stale Pending read never moves a final state back.
+    t.observe(
+        Observation::Entity(&entity(IngestionStatus::Pending, None, None)),
+        secs(4),
+    );
+    assert_eq!(t.state, TrackState::PartiallySucceeded);
+}
+
+#[test]
+fn pending_read_does_not_undo_a_queue_retry() {
+    let mut t = Tracker::posted("src-1", Some(table_ref("2099-01-01T00:00:00Z")), true, t0());
+    let f = failure("General_RetryableError", "Transient");
+    t.observe(note(NotificationKind::Failure, "m1", &f), secs(1));
+    t.observe(
+        Observation::Entity(&entity(IngestionStatus::Pending, None, None)),
+        secs(2),
+    );
+    assert_eq!(t.state, TrackState::Retrying);
+}
+
+#[test]
+fn expired_table_sas_is_said_and_stops_table_reads() {
+    let mut t = Tracker::posted(
+        "src-1",
+        Some(table_ref("2026-12-01T00:00:10Z")),
+        false,
+        t0(),
+    );
+    let poll = TablePoll::default();
+    assert_eq!(t.next_table_read(secs(0), &poll), Some(secs(2)));
+    t.observe(
+        Observation::TableUnreadable("403 AuthenticationFailed"),
+        secs(20),
+    );
+    assert!(
+        t.table_problem
+            .as_deref()
+            .is_some_and(|p| p.contains("SAS expired")),
+        "{:?}",
+        t.table_problem
+    );
+    assert_eq!(t.next_table_read(secs(20), &poll), None);
+    // An ordinary read error is reported as it is.
+    let mut t = table_tracker();
+    t.observe(Observation::TableUnreadable("connection refused"), secs(1));
+    assert_eq!(t.table_problem.as_deref(), Some("connection refused"));
+    t.observe(Observation::EntityMissing, secs(2));
+    assert_eq!(t.table_problem, None);
+}
+
+#[test]
+fn table_reads_back_off_with_age() {
+    let t = table_tracker();
+    let p = TablePoll::default();
+    assert_eq!(t.next_table_read(secs(1), &p), Some(secs(3)));
+    assert_eq!(t.next_table_read(secs(30), &p), Some(secs(40)));
+    assert_eq!(t.next_table_read(secs(700), &p), Some(secs(760)));
+    assert_eq!(t.next_table_read(secs(4000), &p), Some(secs(4120)));
+    let mut done = table_tracker();
+    done.observe(
+        Observation::Entity(&entity(IngestionStatus::Succeeded, None, None)),
+        secs(1),
+    );
+    assert_eq!(done.next_table_read(secs(2), &p), None);
+    assert_eq!(queue_tracker().next_table_read(secs(2), &p), None);
+}
+
+#[test]
+fn peek_windows_that_hide_the_source_are_counted() {
+    let mut t = queue_tracker();
+    t.observe(Observation::NotInPeek { window_full: false }, secs(1));
+    assert_eq!(t.hidden_peeks, 0);
+    t.observe(Observation::NotInPeek { window_full: true }, secs(2));
+    t.observe(Observation::NotInPeek { window_full: true }, secs(3));
+    assert_eq!(t.hidden_peeks, 2);
+    let s = success();
+    t.observe(note(NotificationKind::Success, "m", &s), secs(4));
+    assert_eq!(t.hidden_peeks, 0);
+}
+
+#[test]
+fn operation_states_plug_in() {
+    for (s, want) in [
+        ("InProgress", TrackState::Pending),
+        ("Succeeded", TrackState::Succeeded),
+        ("PartiallySucceeded", TrackState::PartiallySucceeded),
+        ("Canceled", TrackState::Canceled),
+        ("Failed", TrackState::Failed),
+    ] {
+        let mut t = Tracker::posted("op", None, false, t0());
+        t.observe(
+            Observation::Operation {
+                state: s,
+                error_code: None,
+                details: None,
+            },
+            secs(1),
+        );
+        assert_eq!(t.state, want, "{s}");
+        assert_eq!(t.evidence, Evidence::Operation);
+    }
+    let mut t = Tracker::posted("op", None, false, t0());
+    assert!(!t.observe(
+        Observation::Operation {
+            state: "Mystery",
+            error_code: None,
+            details: None
+        },
+        secs(1)
+    ));
+    assert_eq!(t.state, TrackState::Queued);
+}
+
+#[test]
+fn status_ref_accepts_both_casings_and_a_table_named_only_by_tn() {
+    let v = serde_json::json!({
+        "tableConnectionString": "http://127.0.0.1:1/acct?tn=ingestionsstatus20261201&sv=x&sp=rau&se=2099-01-01T00:00:00Z&sig=SECRET",
+        "partitionKey": "p",
+        "rowKey": "r"
+    });
+    let r = StatusRef::from_json(&v).unwrap();
+    assert_eq!(r.table().object_name(), "ingestionsstatus20261201");
+    assert_eq!(r.display_name(), "acct/ingestionsstatus20261201");
+    assert_eq!(r.partition_key, "p");
+    assert!(r.table().expose().contains("sig=SECRET"));
+    assert!(!format!("{r:?}").contains("SECRET"));
+    // Round trip through the journal's JSON keeps the secret and the keys.
+    let text = serde_json::to_string(&r).unwrap();
+    let back: StatusRef = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, r);
+    assert_eq!(
+        r.expires_at(),
+        DateTime::parse_from_rfc3339("2099-01-01T00:00:00Z")
+            .ok()
+            .map(|t| t.to_utc())
+    );
+    assert!(StatusRef::from_json(&serde_json::json!({"PartitionKey": "p"})).is_err());
+}
+
+#[test]
+fn a_tracker_round_trips_through_json() {
+    let mut t = table_tracker();
+    let f = failure("General_RetryableError", "Transient");
+    t.observe(note(NotificationKind::Failure, "m1", &f), secs(1));
+    let back: Tracker = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+    assert_eq!(back, t);
+}
