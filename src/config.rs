@@ -1,5 +1,5 @@
-//! Configuration: defaults ⊕ file (`--config` or `~/.config/kingest/config.toml`) ⊕ environment
-//! ⊕ flags. Only this module reads the file.
+//! The config file's types and parsing (`--config` or `~/.config/kingest/config.toml`). Only
+//! this module reads the file; `cli::resolve` merges it with defaults, environment and flags.
 
 use std::path::{Path, PathBuf};
 
@@ -16,11 +16,43 @@ pub struct FileConfig {
     pub table: Option<String>,
     /// Where discarded notifications are archived by the TUI.
     pub archive_dir: Option<PathBuf>,
-    /// Seconds between notification polls while idle.
+    /// Seconds between notification polls while idle (same as `[poll] peek_idle_secs`).
     pub poll_interval_secs: Option<u64>,
     /// Ring buffer size of each notification stream.
     pub stream_capacity: Option<usize>,
     pub read_only: Option<bool>,
+    /// Where logs, journals and archives go (default: the platform's local data dir).
+    pub state_dir: Option<PathBuf>,
+    /// Finished submissions older than this are compacted out of the journal.
+    pub journal_retention_hours: Option<u64>,
+    /// Every poll interval.
+    pub poll: Option<PollFile>,
+}
+
+/// `[poll]`: every interval of the background reads, in seconds unless named otherwise.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PollFile {
+    /// Notification peeks while nothing of ours is in flight; backs off to `peek_max_secs`.
+    pub peek_idle_secs: Option<u64>,
+    /// Notification peeks while submissions are in flight.
+    pub peek_busy_secs: Option<u64>,
+    pub peek_max_secs: Option<u64>,
+    /// Messages asked per peek (Azure returns at most 32 per queue).
+    pub peek_count: Option<usize>,
+    pub depths_secs: Option<u64>,
+    pub resources_secs: Option<u64>,
+    pub progress_tick_ms: Option<u64>,
+    /// Status-table reads: `table_young_secs` for the first `table_young_for_secs` after the
+    /// post, then `table_secs`, `table_slow_secs` after `table_slow_after_secs`, and
+    /// `table_slowest_secs` after `table_slowest_after_secs`.
+    pub table_young_secs: Option<u64>,
+    pub table_young_for_secs: Option<u64>,
+    pub table_secs: Option<u64>,
+    pub table_slow_after_secs: Option<u64>,
+    pub table_slow_secs: Option<u64>,
+    pub table_slowest_after_secs: Option<u64>,
+    pub table_slowest_secs: Option<u64>,
 }
 
 /// The default config file path, if the platform has a config directory.
@@ -73,6 +105,15 @@ mod tests {
         assert_eq!(c.poll_interval_secs, Some(3));
         assert!(parse("ingest_ur = 1").is_err());
         assert!(parse("poll_interval_secs = \"x\"").is_err());
+    }
+
+    #[test]
+    fn poll_table_and_its_errors_name_the_line_and_key() {
+        let c = parse("[poll]\ntable_secs = 15\npeek_idle_secs = 20\n").unwrap();
+        let p = c.poll.unwrap();
+        assert_eq!((p.table_secs, p.peek_idle_secs), (Some(15), Some(20)));
+        let e = parse("ingest_url = \"x\"\n[poll]\ntable_sec = 15\n").unwrap_err();
+        assert!(e.contains("line 3") && e.contains("table_sec"), "{e}");
     }
 
     #[test]

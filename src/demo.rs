@@ -1,16 +1,16 @@
-//! `kingest demo` and `kingest emulator`: the emulator with the embedded demo schema and sample
-//! files, a background traffic generator, and the TUI (or a narrated headless run) on top.
+//! The demo's content: the embedded schema and sample files, the scenarios they produce, the
+//! emulator configured for them, and the background traffic generator. `cli::cmd::demo` wires
+//! them to the TUI or a narrated headless run.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{self, DemoArgs, EmulatorArgs, Failure};
+use crate::cli::Failure;
 use crate::client::retry::RetryPolicy;
 use crate::client::wire::{DataFormat, ReportLevel, ReportMethod};
 use crate::client::{AuthMethod, ClientConfig, IngestClient, SubmitRequest};
-use crate::config::FileConfig;
 use crate::emulator::{Emulator, EmulatorConfig};
 
 /// The demo schema and files, embedded so the demo works from any directory.
@@ -181,7 +181,9 @@ pub async fn traffic(
     }
 }
 
-async fn start_demo_emulator(listen: std::net::SocketAddr) -> Result<Emulator, Failure> {
+/// The emulator with the demo schema: short batching and short-lived notifications, so the
+/// demo's panes are live within seconds.
+pub async fn start_emulator(listen: std::net::SocketAddr) -> Result<Emulator, Failure> {
     Emulator::start(EmulatorConfig {
         listen,
         schema: Some(DEMO_SCHEMA.to_string()),
@@ -191,198 +193,5 @@ async fn start_demo_emulator(listen: std::net::SocketAddr) -> Result<Emulator, F
         ..Default::default()
     })
     .await
-    .map_err(|e| Failure {
-        code: cli::EXIT_SERVICE,
-        message: format!("cannot start the emulator: {e:#}"),
-    })
-}
-
-/// `kingest demo`
-pub async fn run(args: DemoArgs, file_cfg: &FileConfig, read_only: bool) -> Result<i32, Failure> {
-    let emulator = start_demo_emulator(args.listen).await?;
-    let dir = crate::config::state_dir().join(format!("demo-files-{}", std::process::id()));
-    write_demo_files(&dir).map_err(|e| {
-        Failure::usage(format!("cannot write demo files to {}: {e}", dir.display()))
-    })?;
-    let client = local_client(emulator.url())?;
-    let result = if args.headless {
-        narrate(&client, &dir, emulator.url()).await
-    } else {
-        let cancel = CancellationToken::new();
-        let generator = (!args.no_traffic).then(|| {
-            tokio::spawn(traffic(
-                client.clone(),
-                dir.clone(),
-                Duration::from_secs(3),
-                cancel.clone(),
-            ))
-        });
-        let r = run_tui(client, file_cfg, read_only, Some(&dir)).await;
-        cancel.cancel();
-        if let Some(g) = generator {
-            let _ = g.await;
-        }
-        r
-    };
-    emulator.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result
-}
-
-/// The TUI on `client`: logs to a file whose path is printed on exit; `demo_dir` is where the
-/// demo files are, for the submit dialog.
-pub async fn run_tui(
-    client: IngestClient,
-    file_cfg: &FileConfig,
-    read_only: bool,
-    demo_dir: Option<&Path>,
-) -> Result<i32, Failure> {
-    let state_dir = crate::config::state_dir();
-    let log_path = state_dir.join("kingest.log");
-    let guard =
-        crate::runtime::logging::init(&log_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
-    let mut poll = crate::app::state::PollConfig::default();
-    if demo_dir.is_some() {
-        // The demo's traffic never stops: poll as if busy, so the streams feel live.
-        poll.peek_idle = poll.peek_busy;
-        poll.peek_max = poll.peek_busy;
-    }
-    if let Some(secs) = file_cfg.poll_interval_secs {
-        poll.peek_idle = Duration::from_secs(secs.max(1));
-    }
-    let opts = crate::runtime::TuiOptions {
-        read_only: read_only || file_cfg.read_only.unwrap_or(false),
-        archive_dir: file_cfg
-            .archive_dir
-            .clone()
-            .unwrap_or_else(|| state_dir.join("archive")),
-        state_dir: state_dir.clone(),
-        default_database: file_cfg
-            .database
-            .clone()
-            .or(demo_dir.map(|_| "demo".to_string())),
-        default_table: file_cfg
-            .table
-            .clone()
-            .or(demo_dir.map(|_| "Events".to_string())),
-        poll,
-        ring_capacity: file_cfg.stream_capacity.unwrap_or(500).max(1),
-        default_path: demo_dir.map(Path::to_path_buf),
-        color: None,
-    };
-    let result = crate::runtime::run_tui(client, opts).await;
-    eprintln!("kingest: logs in {}", guard.path.display());
-    drop(guard);
-    result.map(|_| cli::EXIT_OK).map_err(|e| Failure {
-        code: cli::EXIT_SERVICE,
-        message: format!("{e:#}"),
-    })
-}
-
-/// The headless demonstration: every scenario submitted and awaited, then the queues.
-async fn narrate(client: &IngestClient, dir: &Path, url: &str) -> Result<i32, Failure> {
-    println!("kingest demo: emulator at {url}\n");
-    cli::resources(client, false).await?;
-    println!();
-    for s in SCENARIOS {
-        println!(
-            "--- {} into {}.{} (expect {})",
-            s.file, s.database, s.table, s.expect
-        );
-        let args = cli::SubmitArgs {
-            files: vec![dir.join(s.file)],
-            database: Some(s.database.into()),
-            table: Some(s.table.into()),
-            format: s.format.map(|f| f.wire_name()),
-            mapping_ref: s.mapping.map(str::to_string),
-            mapping: None,
-            report_level: cli::ReportLevelArg::All,
-            report_method: Some(cli::ReportMethodArg::QueueAndTable),
-            flush: true,
-            tags: vec![],
-            ingest_if_not_exists: vec![],
-            ignore_first_record: s.ignore_first_record,
-            creation_time: None,
-            retain_blob: false,
-            properties: vec![],
-            wait: Some(30),
-        };
-        cli::submit(client, args, &FileConfig::default(), false).await?;
-    }
-    println!("\n--- failure queue (peek: nothing is removed)");
-    cli::peek(
-        client,
-        crate::client::wire::NotificationKind::Failure,
-        32,
-        false,
-    )
-    .await?;
-    println!("\n--- row counts");
-    cli::mgmt(client, "demo", ".show tables details", false).await?;
-    Ok(cli::EXIT_OK)
-}
-
-/// `kingest emulator`: prints its base URL as the first stdout line and serves until
-/// Ctrl-C or SIGTERM.
-pub async fn run_emulator(args: EmulatorArgs) -> Result<i32, Failure> {
-    let schema = match &args.schema {
-        Some(p) => Some(
-            std::fs::read_to_string(p)
-                .map_err(|e| Failure::usage(format!("cannot read schema {}: {e}", p.display())))?,
-        ),
-        None => None,
-    };
-    if !(args.batch_window.is_finite() && args.batch_window >= 0.0) {
-        return Err(Failure::usage(
-            "--batch-window must be a non-negative number of seconds",
-        ));
-    }
-    let emulator = Emulator::start(EmulatorConfig {
-        listen: args.listen,
-        schema,
-        storage: args.storage,
-        batch_window: Duration::from_secs_f64(args.batch_window),
-        require_token: args.require_token,
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| Failure {
-        code: cli::EXIT_SERVICE,
-        message: format!("{e:#}"),
-    })?;
-    println!("{}", emulator.url());
-    use std::io::Write as _;
-    let _ = std::io::stdout().flush();
-    eprintln!(
-        "kingest emulator: ingest URL {} (storage account {}); Ctrl-C stops it",
-        emulator.url(),
-        emulator.storage_account()
-    );
-    wait_for_stop_signal().await;
-    emulator.shutdown().await;
-    Ok(cli::EXIT_OK)
-}
-
-/// Ctrl-C, SIGTERM or SIGHUP.
-pub async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    .map_err(|e| Failure::service(format!("cannot start the emulator: {e:#}")))
 }

@@ -7,4 +7,5 @@ pub mod config;
 pub mod demo;
 pub mod emulator;
 pub mod runtime;
+pub mod tui;
 pub mod ui;

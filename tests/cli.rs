@@ -378,9 +378,7 @@ async fn headless_demo_narrates_every_outcome() {
             assert!(status_line.starts_with("Succeeded"), "{block}");
         } else {
             assert!(
-                block
-                    .lines()
-                    .any(|l| l.contains(s.expect) && l.contains('[')),
+                block.lines().skip(1).any(|l| l.contains(s.expect)),
                 "{block}"
             );
         }

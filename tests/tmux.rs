@@ -153,7 +153,7 @@ fn demo_in_a_real_terminal() {
     // Submit a demo file: the dialog starts in the demo folder with demo.Events filled in.
     s.keys(&["s"]);
     s.wait_for("the submit dialog", Duration::from_secs(10), |t| {
-        t.contains("Events") && t.contains("demo-files")
+        t.contains("Events") && t.contains("demo/files-")
     });
     s.keys(&["-l", "events.csv"]);
     s.keys(&["Enter"]);
@@ -200,7 +200,7 @@ fn demo_in_a_real_terminal() {
     s.wait_for("the discard report", Duration::from_secs(30), |t| {
         t.contains("discarded 1")
     });
-    let archive_dir = home.path().join("data/kingest/archive");
+    let archive_dir = home.path().join("data/kingest/demo/archive");
     let archived: usize = std::fs::read_dir(&archive_dir)
         .unwrap_or_else(|e| panic!("no archive in {}: {e}", archive_dir.display()))
         .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())

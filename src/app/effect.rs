@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::app::state::JournalRecord;
 use crate::client::SubmitRequest;
+use crate::client::journal::JournalRecord;
+use crate::client::tracking::StatusRef;
 use crate::client::wire::NotificationKind;
 
 #[derive(Debug, Clone)]
@@ -20,11 +21,10 @@ pub enum Effect {
         id: u64,
         req: Box<SubmitRequest>,
     },
+    /// Read the status entity of submission `id`.
     TableStatus {
         id: u64,
-        table: String,
-        partition_key: String,
-        row_key: String,
+        at: StatusRef,
     },
     /// Receive, archive, then delete exactly these messages.
     Discard {

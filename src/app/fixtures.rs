@@ -4,9 +4,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::app::state::{
-    NotificationRow, ResourceEntry, Settings, State, StatusLocation, SubState, SubmissionRow,
+    NotificationRow, Phase, ResourceEntry, Settings, State, SubState, SubmissionRow, TableRead,
 };
 use crate::client::ResourceKind;
+use crate::client::storage::SasUrl;
+use crate::client::tracking::{ErrorInfo, StatusRef, TrackState, Tracker};
 use crate::client::wire::{NotificationKind, ReportLevel, ReportMethod, decode_notification};
 
 /// 2025-01-01T12:00:00Z.
@@ -19,13 +21,23 @@ pub fn at(secs: i64) -> DateTime<Utc> {
 }
 
 pub fn failure(msg_id: &str, source_id: &str, code: &str, secs: i64) -> NotificationRow {
+    failure_with(msg_id, source_id, code, "Permanent", secs)
+}
+
+pub fn failure_with(
+    msg_id: &str,
+    source_id: &str,
+    code: &str,
+    failure_status: &str,
+    secs: i64,
+) -> NotificationRow {
     let text = json!({
         "OperationId": "op-1", "Database": "db", "Table": "Logs",
         "FailedOn": crate::client::wire::format_timestamp(at(secs)),
         "IngestionSourceId": source_id,
         "IngestionSourcePath": format!("https://acct.blob.core.windows.net/tmp/db__Logs__{source_id}__data.csv.gz?sv=1&sig=SECRET"),
         "Details": "Stream with id 'data.csv' has a malformed CSV format\u{1b}[31m",
-        "ErrorCode": code, "FailureStatus": "Permanent",
+        "ErrorCode": code, "FailureStatus": failure_status,
         "OriginatesFromUpdatePolicy": false, "ShouldRetry": false
     })
     .to_string();
@@ -55,10 +67,33 @@ fn row(kind: NotificationKind, msg_id: &str, text: &str, secs: i64) -> Notificat
     }
 }
 
+/// A submission in `state`; posted ones get a queue-tracked tracker in that state.
 pub fn submission(id: u64, file: &str, state: SubState) -> SubmissionRow {
+    let track = match state {
+        SubState::Uploading => None,
+        SubState::Queued => Some(TrackState::Queued),
+        SubState::Pending => Some(TrackState::Pending),
+        SubState::Retrying => Some(TrackState::Retrying),
+        SubState::Succeeded => Some(TrackState::Succeeded),
+        SubState::Failed => Some(TrackState::Failed),
+        SubState::PartiallySucceeded => Some(TrackState::PartiallySucceeded),
+        SubState::Skipped => Some(TrackState::Skipped),
+        SubState::Canceled => Some(TrackState::Canceled),
+    };
+    let phase = match track {
+        None => Phase::Uploading,
+        Some(t) => {
+            let mut tracker = Tracker::posted(format!("source-{id}"), None, true, at(-120));
+            tracker.state = t;
+            Phase::Posted {
+                tracker: Box::new(tracker),
+                table_read: TableRead::Off,
+            }
+        }
+    };
     SubmissionRow {
         format: "csv".into(),
-        state,
+        phase,
         total: 4 * 1024 * 1024,
         ..SubmissionRow::new(
             id,
@@ -117,17 +152,27 @@ pub fn sample_state() -> State {
     queued.format = "json".into();
     queued.source_id = Some("33333333-0000-4000-8000-000000000003".into());
     queued.report_method = ReportMethod::Table;
-    queued.status_location = Some(StatusLocation {
-        table: "ingestionsstatus".into(),
-        partition_key: "33333333-0000-4000-8000-000000000003".into(),
-        row_key: "33333333-0000-4000-8000-000000000003".into(),
-    });
+    if let Phase::Posted { tracker, .. } = &mut queued.phase {
+        let key = "33333333-0000-4000-8000-000000000003".to_string();
+        tracker.source_id = key.clone();
+        tracker.by_queue = false;
+        tracker.status_ref = SasUrl::parse(
+            "http://127.0.0.1:8080/devstoreaccount1/ingestionsstatus20250101?se=2025-01-04T00:00:00Z&sp=rau&sig=SECRET",
+        )
+        .ok()
+        .map(|u| StatusRef::new(u, key.clone(), key));
+    }
     let mut failed = submission(2, "/data/bad.csv", SubState::Failed);
     failed.source_id = Some("22222222-0000-4000-8000-000000000002".into());
     failed.blob = Some("https://acct.blob.core.windows.net/tmp/db__Logs__2__bad.csv.gz".into());
     failed.message_id = Some("m-2".into());
-    failed.error_code = Some("Stream_ClosingQuoteMissing".into());
-    failed.error = Some("malformed CSV".into());
+    if let Phase::Posted { tracker, .. } = &mut failed.phase {
+        tracker.error = ErrorInfo {
+            code: Some("Stream_ClosingQuoteMissing".into()),
+            failure_status: Some("Permanent".into()),
+            details: Some("malformed CSV".into()),
+        };
+    }
     let mut ok = submission(1, "/data/good.csv", SubState::Succeeded);
     ok.source_id = Some("11111111-0000-4000-8000-000000000001".into());
     s.submissions = vec![up, queued, failed, ok];
@@ -175,6 +220,6 @@ fn entry(kind: ResourceKind, object: &str, depth: Option<u64>) -> ResourceEntry 
         kind,
         account: "devstoreaccount1".into(),
         object: object.into(),
-        depth: depth.map(Ok),
+        depth: depth.map(crate::app::state::DepthView::Count),
     }
 }

@@ -4,12 +4,14 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
-use crate::app::state::{JournalRecord, NotificationRow, ResourceEntry, StatusLocation};
+use crate::app::state::{NotificationRow, ResourceEntry};
+use crate::client::journal::JournalRecord;
 use crate::client::notifications::DiscardReport;
+use crate::client::tracking::StatusRef;
 use crate::client::wire::{NotificationKind, StatusEntity};
 
 /// One queue's approximate depth: (account, queue, count or error).
-pub type Depth = (String, String, Result<u64, String>);
+pub type Depth = (String, String, crate::app::state::DepthView);
 
 /// Resources as fetched, already reduced to display data (no SAS).
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +21,7 @@ pub struct ResourcesSnapshot {
     pub token_fetched_at: DateTime<Utc>,
 }
 
-/// What a finished submit reports (no SAS).
+/// What a finished submit reports (the status reference's SAS is redacted in `Debug`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubmittedInfo {
     pub source_id: String,
@@ -27,7 +29,7 @@ pub struct SubmittedInfo {
     pub message_id: String,
     pub format: String,
     pub raw_data_size: u64,
-    pub status_location: Option<StatusLocation>,
+    pub status_ref: Option<StatusRef>,
 }
 
 #[derive(Debug, Clone)]

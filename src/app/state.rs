@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::app::form::SubmitForm;
 use crate::app::ring::{Keyed, Ring};
 use crate::client::ResourceKind;
+use crate::client::tracking::{StatusRef, TablePoll, TrackState, Tracker};
 use crate::client::wire::{DecodedNotification, NotificationKind, ReportLevel, ReportMethod};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,8 +71,8 @@ pub struct PollConfig {
     pub peek_max: Duration,
     pub depths: Duration,
     pub resources: Duration,
-    /// Status-table reads per tracked submission.
-    pub table_status: Duration,
+    /// Status-table reads per tracked submission (backing off with age).
+    pub table: TablePoll,
     /// Redraw tick while uploads run (bytes/s).
     pub progress_tick: Duration,
     /// Messages asked per peek (Azure's cap is 32 per queue).
@@ -82,12 +82,12 @@ pub struct PollConfig {
 impl Default for PollConfig {
     fn default() -> Self {
         PollConfig {
-            peek_idle: Duration::from_secs(5),
-            peek_busy: Duration::from_secs(2),
-            peek_max: Duration::from_secs(60),
-            depths: Duration::from_secs(10),
+            peek_idle: Duration::from_secs(10),
+            peek_busy: Duration::from_secs(5),
+            peek_max: Duration::from_secs(120),
+            depths: Duration::from_secs(30),
             resources: Duration::from_secs(15 * 60),
-            table_status: Duration::from_secs(3),
+            table: TablePoll::default(),
             progress_tick: Duration::from_millis(500),
             peek_count: 32,
         }
@@ -102,13 +102,22 @@ pub enum Severity {
     Error,
 }
 
+/// A queue depth as shown.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DepthView {
+    Count(u64),
+    /// Not readable by design (add-only SAS).
+    NotReadable,
+    Error(String),
+}
+
 /// Ingestion resources as shown: names only, never SAS.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceEntry {
     pub kind: ResourceKind,
     pub account: String,
     pub object: String,
-    pub depth: Option<Result<u64, String>>,
+    pub depth: Option<DepthView>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -232,59 +241,77 @@ impl Stream {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A submission's state as shown: uploading, or the tracking engine's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubState {
     Uploading,
     Queued,
     Pending,
+    Retrying,
     Succeeded,
     Failed,
     PartiallySucceeded,
     Skipped,
+    Canceled,
 }
 
 impl SubState {
-    pub fn from_status(s: crate::client::wire::IngestionStatus) -> Self {
-        use crate::client::wire::IngestionStatus as S;
+    pub fn from_track(s: TrackState) -> Self {
         match s {
-            S::Succeeded => SubState::Succeeded,
-            S::Failed => SubState::Failed,
-            S::PartiallySucceeded => SubState::PartiallySucceeded,
-            S::Skipped => SubState::Skipped,
-            S::Queued => SubState::Queued,
-            S::Pending => SubState::Pending,
+            TrackState::Queued => SubState::Queued,
+            TrackState::Pending => SubState::Pending,
+            TrackState::Retrying => SubState::Retrying,
+            TrackState::Succeeded => SubState::Succeeded,
+            TrackState::Failed => SubState::Failed,
+            TrackState::PartiallySucceeded => SubState::PartiallySucceeded,
+            TrackState::Skipped => SubState::Skipped,
+            TrackState::Canceled => SubState::Canceled,
         }
     }
 
     pub fn is_final(self) -> bool {
-        matches!(
+        !matches!(
             self,
-            SubState::Succeeded
-                | SubState::Failed
-                | SubState::PartiallySucceeded
-                | SubState::Skipped
+            SubState::Uploading | SubState::Queued | SubState::Pending | SubState::Retrying
         )
     }
+
     pub fn label(self) -> &'static str {
         match self {
             SubState::Uploading => "Uploading",
             SubState::Queued => "Queued",
             SubState::Pending => "Pending",
+            SubState::Retrying => "Retrying",
             SubState::Succeeded => "Succeeded",
             SubState::Failed => "Failed",
             SubState::PartiallySucceeded => "PartiallySucceeded",
             SubState::Skipped => "Skipped",
+            SubState::Canceled => "Canceled",
         }
     }
 }
 
-/// Where a source's status entity lives: the status table's name (its SAS comes from the
-/// current resources, so none is stored) and the entity keys.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusLocation {
-    pub table: String,
-    pub partition_key: String,
-    pub row_key: String,
+/// When the status entity of a posted source is read next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableRead {
+    Due(DateTime<Utc>),
+    InFlight,
+    /// Final, not table-tracked, or the table can no longer be read.
+    Off,
+}
+
+/// How far a submission got.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    Uploading,
+    /// Never reached the service (bad file, upload or post failed, interrupted).
+    NotSubmitted {
+        error: String,
+    },
+    Posted {
+        tracker: Box<Tracker>,
+        table_read: TableRead,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -296,7 +323,7 @@ pub struct SubmissionRow {
     pub format: String,
     pub report_level: ReportLevel,
     pub report_method: ReportMethod,
-    pub state: SubState,
+    pub phase: Phase,
     /// Local file size once known.
     pub total: u64,
     pub read: u64,
@@ -307,11 +334,6 @@ pub struct SubmissionRow {
     /// Blob URL without its query.
     pub blob: Option<String>,
     pub message_id: Option<String>,
-    pub error: Option<String>,
-    pub error_code: Option<String>,
-    pub status_location: Option<StatusLocation>,
-    pub next_status_at: Option<DateTime<Utc>>,
-    pub status_in_flight: bool,
 }
 
 impl SubmissionRow {
@@ -321,8 +343,8 @@ impl SubmissionRow {
         file: String,
         database: String,
         table: String,
-        report_level: crate::client::wire::ReportLevel,
-        report_method: crate::client::wire::ReportMethod,
+        report_level: ReportLevel,
+        report_method: ReportMethod,
         now: DateTime<Utc>,
     ) -> Self {
         SubmissionRow {
@@ -333,7 +355,7 @@ impl SubmissionRow {
             format: String::new(),
             report_level,
             report_method,
-            state: SubState::Uploading,
+            phase: Phase::Uploading,
             total: 0,
             read: 0,
             sent: 0,
@@ -342,59 +364,68 @@ impl SubmissionRow {
             source_id: None,
             blob: None,
             message_id: None,
-            error: None,
-            error_code: None,
-            status_location: None,
-            next_status_at: None,
-            status_in_flight: false,
         }
+    }
+
+    pub fn state(&self) -> SubState {
+        match &self.phase {
+            Phase::Uploading => SubState::Uploading,
+            Phase::NotSubmitted { .. } => SubState::Failed,
+            Phase::Posted { tracker, .. } => SubState::from_track(tracker.state),
+        }
+    }
+
+    pub fn tracker(&self) -> Option<&Tracker> {
+        match &self.phase {
+            Phase::Posted { tracker, .. } => Some(tracker),
+            _ => None,
+        }
+    }
+
+    pub fn error_code(&self) -> Option<&str> {
+        self.tracker().and_then(|t| t.error.code.as_deref())
+    }
+
+    /// The error or retry details to show, if any.
+    pub fn error_text(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::NotSubmitted { error } => Some(error),
+            Phase::Posted { tracker, .. } => tracker
+                .error
+                .details
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .or(tracker.table_problem.as_deref()),
+            Phase::Uploading => None,
+        }
+    }
+
+    pub fn status_ref(&self) -> Option<&StatusRef> {
+        self.tracker().and_then(|t| t.status_ref.as_ref())
     }
 
     pub fn filter_text(&self) -> String {
         format!(
-            "{} {}.{} {} {} {}",
+            "{} {}.{} {} {} {} {}",
             self.file,
             self.database,
             self.table,
-            self.state.label(),
+            self.state().label(),
             self.source_id.as_deref().unwrap_or_default(),
-            self.error.as_deref().unwrap_or_default()
+            self.error_code().unwrap_or_default(),
+            self.error_text().unwrap_or_default()
         )
     }
 
     /// Bytes per second while uploading.
     pub fn rate(&self) -> Option<f64> {
         let secs = (self.updated_at - self.started_at).num_milliseconds() as f64 / 1000.0;
-        (self.state == SubState::Uploading && secs > 0.0).then(|| self.read as f64 / secs)
+        (self.phase == Phase::Uploading && secs > 0.0).then(|| self.read as f64 / secs)
     }
 
     pub fn tracked_by_queue(&self) -> bool {
         self.report_method.uses_queue() && self.report_level != ReportLevel::None
     }
-}
-
-/// One line of the submission journal (JSON lines in the state dir). No secrets: blob URLs
-/// are stored without their query.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JournalRecord {
-    pub at: DateTime<Utc>,
-    pub source_id: String,
-    pub file: String,
-    pub database: String,
-    pub table: String,
-    pub format: String,
-    pub size: u64,
-    pub report_level: String,
-    pub report_method: String,
-    pub state: SubState,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blob: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_location: Option<StatusLocation>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -439,15 +470,21 @@ pub enum Modal {
     },
 }
 
+/// Where the round of notification peeks (one per queue kind) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeekRound {
+    /// The next round starts at this time.
+    Due(DateTime<Utc>),
+    /// `pending` peeks still out; `new` when one brought anything new (drives the back-off).
+    Running { pending: u8, new: bool },
+}
+
 /// Scheduling of the background reads; `update()` decides, the loop only sleeps until the
 /// earliest deadline.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Schedule {
-    pub next_peek: Option<DateTime<Utc>>,
+    pub peek: PeekRound,
     pub peek_interval: Duration,
-    pub peeks_in_flight: u8,
-    /// Whether the current peek round brought anything new (drives the back-off).
-    pub round_new: bool,
     pub next_depths: Option<DateTime<Utc>>,
     pub next_resources: Option<DateTime<Utc>>,
 }
@@ -522,8 +559,10 @@ impl State {
             modal: None,
             status: None,
             schedule: Schedule {
+                peek: PeekRound::Due(now),
                 peek_interval,
-                ..Schedule::default()
+                next_depths: None,
+                next_resources: None,
             },
             last_database: String::new(),
             last_path: String::new(),
@@ -593,13 +632,11 @@ impl State {
     }
 
     pub fn uploads_running(&self) -> bool {
-        self.submissions
-            .iter()
-            .any(|s| s.state == SubState::Uploading)
+        self.submissions.iter().any(|s| s.phase == Phase::Uploading)
     }
 
     pub fn tracking(&self) -> bool {
-        self.submissions.iter().any(|s| !s.state.is_final())
+        self.submissions.iter().any(|s| !s.state().is_final())
     }
 
     /// The earliest moment the loop must wake up (besides input and results).
@@ -608,13 +645,19 @@ impl State {
             self.now
                 + chrono::Duration::from_std(self.settings.poll.progress_tick).unwrap_or_default()
         });
-        let status = self
-            .submissions
-            .iter()
-            .filter(|s| !s.status_in_flight)
-            .filter_map(|s| s.next_status_at);
+        let status = self.submissions.iter().filter_map(|s| match s.phase {
+            Phase::Posted {
+                table_read: TableRead::Due(t),
+                ..
+            } => Some(t),
+            _ => None,
+        });
+        let peek = match self.schedule.peek {
+            PeekRound::Due(t) => Some(t),
+            PeekRound::Running { .. } => None,
+        };
         [
-            self.schedule.next_peek,
+            peek,
             self.schedule.next_depths,
             self.schedule.next_resources,
             progress,

@@ -2,11 +2,17 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::app::fixtures::{at, failure, sample_state, submission, success, t0};
+use crate::app::fixtures::{at, failure, failure_with, sample_state, submission, success, t0};
 use crate::app::msg::SubmittedInfo;
-use crate::app::state::{ConfirmAction, Modal, Mode, Pane, Settings, State, SubState};
+use crate::app::state::{
+    ConfirmAction, Modal, Mode, NotificationRow, Pane, PeekRound, Phase, Settings, State, SubState,
+    TableRead,
+};
 use crate::app::{Effect, Msg, update};
-use crate::client::wire::{IngestionStatus, NotificationKind, StatusEntity};
+use crate::client::journal::{JournalRecord, Recorded};
+use crate::client::storage::SasUrl;
+use crate::client::tracking::{StatusRef, TrackState, Tracker};
+use crate::client::wire::{IngestionStatus, NotificationKind, ReportMethod, StatusEntity};
 
 fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
@@ -137,20 +143,55 @@ fn read_only_gates_every_dangerous_action() {
     assert!(update(&mut s, key('y')).is_empty());
 }
 
+/// One full peek round as the runtime runs it: `p` asks for both peeks, then both answer.
+fn round(
+    s: &mut State,
+    t: i64,
+    failures: Vec<NotificationRow>,
+    successes: Vec<NotificationRow>,
+) -> Vec<Effect> {
+    let fx = update(s, key('p'));
+    assert_eq!(
+        fx.iter()
+            .filter(|f| matches!(f, Effect::Peek { .. }))
+            .count(),
+        2,
+        "a round peeks both queues: {fx:?}"
+    );
+    let mut out = update(
+        s,
+        Msg::Peeked {
+            kind: NotificationKind::Failure,
+            at: at(t),
+            result: Ok(failures),
+        },
+    );
+    assert!(matches!(
+        s.schedule.peek,
+        PeekRound::Running { pending: 1, .. }
+    ));
+    out.extend(update(
+        s,
+        Msg::Peeked {
+            kind: NotificationKind::Success,
+            at: at(t),
+            result: Ok(successes),
+        },
+    ));
+    out
+}
+
 #[test]
 fn freeze_holds_new_rows_until_unfrozen() {
     let mut s = empty_state();
     s.focus = Pane::Failures;
     update(&mut s, key('f'));
     assert!(s.failures.frozen);
-    s.schedule.peeks_in_flight = 1;
-    update(
+    round(
         &mut s,
-        Msg::Peeked {
-            kind: NotificationKind::Failure,
-            at: at(1),
-            result: Ok(vec![failure("x", "sid", "BadRequest_EmptyBlob", 0)]),
-        },
+        1,
+        vec![failure("x", "sid", "BadRequest_EmptyBlob", 0)],
+        vec![],
     );
     assert!(s.failures.ring.is_empty());
     assert_eq!(s.failures.held.len(), 1);
@@ -168,19 +209,11 @@ fn ring_buffer_is_bounded_and_deduplicated() {
         },
         t0(),
     );
-    for round in 0..3 {
+    for r in 0..3 {
         let rows = (0..4)
-            .map(|i| success(&format!("m{}", round * 2 + i), "sid", i))
+            .map(|i| success(&format!("m{}", r * 2 + i), "sid", i))
             .collect();
-        s.schedule.peeks_in_flight = 1;
-        update(
-            &mut s,
-            Msg::Peeked {
-                kind: NotificationKind::Success,
-                at: at(round),
-                result: Ok(rows),
-            },
-        );
+        round(&mut s, r, vec![], rows);
     }
     assert_eq!(s.successes.ring.len(), 3);
     let ids: Vec<_> = s
@@ -210,11 +243,52 @@ fn submit_one(s: &mut State) -> u64 {
     }
 }
 
+fn journaled(fx: &[Effect]) -> Vec<TrackState> {
+    fx.iter()
+        .filter_map(|f| match f {
+            Effect::Journal(r) => match &r.recorded {
+                Recorded::Posted { tracker } => Some(tracker.state),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+fn status_ref() -> StatusRef {
+    StatusRef::new(
+        SasUrl::parse(
+            "http://127.0.0.1:1/acct/ingestionsstatus20250101?se=2099-01-01T00:00:00Z&sig=S",
+        )
+        .unwrap(),
+        "p".into(),
+        "r".into(),
+    )
+}
+
+fn submitted(s: &mut State, id: u64, t: i64, status_ref: Option<StatusRef>) -> Vec<Effect> {
+    update(
+        s,
+        Msg::Submitted {
+            id,
+            at: at(t),
+            result: Ok(SubmittedInfo {
+                source_id: "sid-1".into(),
+                blob: "https://a/tmp/b".into(),
+                message_id: "m".into(),
+                format: "csv".into(),
+                raw_data_size: 100,
+                status_ref,
+            }),
+        },
+    )
+}
+
 #[test]
-fn submission_goes_uploading_queued_pending_succeeded() {
+fn queue_tracked_submission_goes_uploading_queued_retrying_succeeded() {
     let mut s = empty_state();
     let id = submit_one(&mut s);
-    assert_eq!(s.submissions[0].state, SubState::Uploading);
+    assert_eq!(s.submissions[0].state(), SubState::Uploading);
     assert_eq!(s.last_table, "Logs");
     update(
         &mut s,
@@ -228,47 +302,44 @@ fn submission_goes_uploading_queued_pending_succeeded() {
         },
     );
     assert_eq!(s.submissions[0].read, 50);
-    let fx = update(
+    s.submissions[0].report_method = ReportMethod::Queue;
+    let fx = submitted(&mut s, id, 2, None);
+    assert_eq!(journaled(&fx), [TrackState::Queued]);
+    assert_eq!(s.submissions[0].state(), SubState::Queued);
+    // A transient failure: the service retries, so it is not final.
+    let fx = round(
         &mut s,
-        Msg::Submitted {
-            id,
-            at: at(2),
-            result: Ok(SubmittedInfo {
-                source_id: "sid-1".into(),
-                blob: "https://a/tmp/b".into(),
-                message_id: "m".into(),
-                format: "csv".into(),
-                raw_data_size: 100,
-                status_location: None,
-            }),
-        },
+        3,
+        vec![failure_with(
+            "f1",
+            "SID-1",
+            "General_RetryableError",
+            "Transient",
+            3,
+        )],
+        vec![],
     );
-    assert!(matches!(fx.as_slice(), [Effect::Journal(r)] if r.state == SubState::Queued));
-    assert_eq!(s.submissions[0].state, SubState::Queued);
-    // A peek round after queueing without news: now pending.
-    s.schedule.peeks_in_flight = 1;
-    update(
-        &mut s,
-        Msg::Peeked {
-            kind: NotificationKind::Failure,
-            at: at(3),
-            result: Ok(vec![]),
-        },
-    );
-    assert_eq!(s.submissions[0].state, SubState::Pending);
+    assert_eq!(s.submissions[0].state(), SubState::Retrying);
+    assert_eq!(journaled(&fx), [TrackState::Retrying]);
+    assert!(s.tracking());
     // Busy polling while tracking.
-    assert_eq!(s.schedule.next_peek, Some(at(5)));
-    s.schedule.peeks_in_flight = 1;
-    let fx = update(
+    assert_eq!(s.schedule.peek, PeekRound::Due(at(8)));
+    // The same failure seen again changes nothing; the later success wins.
+    let fx = round(
         &mut s,
-        Msg::Peeked {
-            kind: NotificationKind::Success,
-            at: at(6),
-            result: Ok(vec![success("n1", "SID-1", 5)]),
-        },
+        9,
+        vec![failure_with(
+            "f1",
+            "SID-1",
+            "General_RetryableError",
+            "Transient",
+            3,
+        )],
+        vec![success("n1", "SID-1", 8)],
     );
-    assert_eq!(s.submissions[0].state, SubState::Succeeded);
-    assert!(matches!(fx.as_slice(), [Effect::Journal(r)] if r.state == SubState::Succeeded));
+    assert_eq!(s.submissions[0].state(), SubState::Succeeded);
+    assert_eq!(journaled(&fx), [TrackState::Succeeded]);
+    assert_eq!(s.submissions[0].tracker().unwrap().transient_failures, 1);
 }
 
 #[test]
@@ -276,26 +347,23 @@ fn failure_notification_correlates_and_consume_discards_own_only() {
     let mut s = empty_state();
     let mut row = submission(1, "/d/x.csv", SubState::Pending);
     row.source_id = Some("mine".into());
+    if let Phase::Posted { tracker, .. } = &mut row.phase {
+        tracker.source_id = "mine".into();
+    }
     s.submissions.push(row);
     s.mode = Mode::Consume;
-    s.schedule.peeks_in_flight = 1;
-    let fx = update(
+    let fx = round(
         &mut s,
-        Msg::Peeked {
-            kind: NotificationKind::Failure,
-            at: at(1),
-            result: Ok(vec![
-                failure("a", "mine", "BadRequest_EmptyBlob", 0),
-                failure("b", "someone-else", "BadRequest_EmptyBlob", 0),
-            ]),
-        },
+        1,
+        vec![
+            failure("a", "mine", "BadRequest_EmptyBlob", 0),
+            failure("b", "someone-else", "BadRequest_EmptyBlob", 0),
+        ],
+        vec![],
     );
     // An empty blob is Skipped, as the status table would say.
-    assert_eq!(s.submissions[0].state, SubState::Skipped);
-    assert_eq!(
-        s.submissions[0].error_code.as_deref(),
-        Some("BadRequest_EmptyBlob")
-    );
+    assert_eq!(s.submissions[0].state(), SubState::Skipped);
+    assert_eq!(s.submissions[0].error_code(), Some("BadRequest_EmptyBlob"));
     let discards: Vec<_> = fx
         .iter()
         .filter_map(|f| match f {
@@ -307,70 +375,118 @@ fn failure_notification_correlates_and_consume_discards_own_only() {
 }
 
 #[test]
-fn table_status_drives_partial_success() {
+fn table_status_reads_back_off_and_drive_partial_success() {
     let mut s = empty_state();
-    let mut row = submission(7, "/d/x.csv", SubState::Queued);
-    row.status_location = Some(crate::app::state::StatusLocation {
-        table: "t".into(),
-        partition_key: "p".into(),
-        row_key: "r".into(),
-    });
-    row.next_status_at = Some(at(3));
-    s.submissions.push(row);
+    let id = submit_one(&mut s);
+    submitted(&mut s, id, 0, Some(status_ref()));
+    // Young: the first read 2 s after the post.
     assert!(
-        !update(&mut s, Msg::Tick(at(2)))
+        !update(&mut s, Msg::Tick(at(1)))
             .iter()
             .any(|f| matches!(f, Effect::TableStatus { .. }))
     );
-    let fx = update(&mut s, Msg::Tick(at(3)));
+    let fx = update(&mut s, Msg::Tick(at(2)));
     assert!(
         fx.iter()
-            .any(|f| matches!(f, Effect::TableStatus { id: 7, .. }))
+            .any(|f| matches!(f, Effect::TableStatus { id: i, .. } if *i == id))
     );
     // In flight: not asked twice.
     assert!(
-        !update(&mut s, Msg::Tick(at(4)))
+        !update(&mut s, Msg::Tick(at(3)))
             .iter()
             .any(|f| matches!(f, Effect::TableStatus { .. }))
     );
-    let entity = StatusEntity {
-        status: Some(IngestionStatus::PartiallySucceeded),
+    let pending = StatusEntity {
+        status: Some(IngestionStatus::Pending),
         ..StatusEntity::default()
     };
     update(
         &mut s,
         Msg::TableStatus {
-            id: 7,
-            at: at(5),
+            id,
+            at: at(30),
+            result: Ok(Some(pending)),
+        },
+    );
+    // Older than the young period: every 10 s.
+    assert!(matches!(
+        s.submissions[0].phase,
+        Phase::Posted { table_read: TableRead::Due(t), .. } if t == at(40)
+    ));
+    update(&mut s, Msg::Tick(at(40)));
+    let entity = StatusEntity {
+        status: Some(IngestionStatus::PartiallySucceeded),
+        error_code: Some("Stream_WrongNumberOfFields".into()),
+        ..StatusEntity::default()
+    };
+    let fx = update(
+        &mut s,
+        Msg::TableStatus {
+            id,
+            at: at(41),
             result: Ok(Some(entity)),
         },
     );
-    assert_eq!(s.submissions[0].state, SubState::PartiallySucceeded);
-    assert_eq!(s.submissions[0].next_status_at, None);
+    assert_eq!(journaled(&fx), [TrackState::PartiallySucceeded]);
+    assert_eq!(s.submissions[0].state(), SubState::PartiallySucceeded);
+    assert!(matches!(
+        s.submissions[0].phase,
+        Phase::Posted {
+            table_read: TableRead::Off,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_restored_journal_reads_its_own_status_table_at_once() {
+    let mut s = empty_state();
+    let mut tracker = Tracker::posted("sid-9", Some(status_ref()), false, at(-3600));
+    tracker.state = TrackState::Pending;
+    let rec = JournalRecord {
+        at: at(-3600),
+        ingest_url: "http://127.0.0.1:1".into(),
+        source_id: "sid-9".into(),
+        file: "/d/old.csv".into(),
+        database: "db".into(),
+        table: "T".into(),
+        format: "csv".into(),
+        size: 5,
+        report_level: "FailuresAndSuccesses".into(),
+        report_method: "Table".into(),
+        blob: None,
+        message_id: None,
+        recorded: Recorded::Posted {
+            tracker: Box::new(tracker),
+        },
+    };
+    update(&mut s, Msg::Journal(vec![rec]));
+    let fx = update(&mut s, Msg::Tick(at(0)));
+    let asked: Vec<_> = fx
+        .iter()
+        .filter_map(|f| match f {
+            Effect::TableStatus { at, .. } => Some(at.clone()),
+            _ => None,
+        })
+        .collect();
+    // The table it was submitted with (with its own SAS), not whatever is offered today.
+    assert_eq!(asked, vec![status_ref()]);
 }
 
 #[test]
 fn idle_polling_backs_off_and_resets_on_news() {
     let mut s = empty_state();
     let peek_round = |s: &mut State, t: i64, rows| {
-        s.schedule.peeks_in_flight = 1;
-        update(
-            s,
-            Msg::Peeked {
-                kind: NotificationKind::Failure,
-                at: at(t),
-                result: Ok(rows),
-            },
-        );
+        round(s, t, rows, vec![]);
         s.schedule.peek_interval.as_secs()
     };
-    assert_eq!(peek_round(&mut s, 0, vec![]), 10);
-    assert_eq!(peek_round(&mut s, 10, vec![]), 20);
-    assert_eq!(peek_round(&mut s, 30, vec![]), 40);
-    assert_eq!(peek_round(&mut s, 70, vec![]), 60);
-    assert_eq!(peek_round(&mut s, 130, vec![failure("z", "x", "E", 0)]), 5);
+    assert_eq!(peek_round(&mut s, 0, vec![]), 20);
+    assert_eq!(peek_round(&mut s, 20, vec![]), 40);
+    assert_eq!(peek_round(&mut s, 60, vec![]), 80);
+    assert_eq!(peek_round(&mut s, 140, vec![]), 120);
+    assert_eq!(peek_round(&mut s, 260, vec![failure("z", "x", "E", 0)]), 10);
     // Nothing due before the next poll: the loop sleeps until exactly then.
-    assert_eq!(s.next_wakeup(), Some(at(135)));
+    assert_eq!(s.next_wakeup(), Some(at(270)));
 }
 
 #[test]

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod error_codes;
+pub mod journal;
 pub mod mgmt;
 pub mod notifications;
 pub mod redact;
@@ -28,6 +29,15 @@ use crate::client::notifications::{DiscardReport, DiscardSelector};
 use crate::client::retry::RetryPolicy;
 use crate::client::storage::{SasUrl, Storage};
 use crate::client::wire::{NotificationKind, StatusEntity};
+
+/// The approximate depth of one queue resource.
+#[derive(Debug)]
+pub enum QueueDepth {
+    Count(u64),
+    /// The SAS does not allow reading it (the DM's add-only ingestion queues): not an error.
+    NotReadable(String),
+    Failed(Error),
+}
 
 /// Called with upload progress; must be cheap.
 pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
@@ -173,7 +183,7 @@ impl IngestClient {
 
     /// Approximate message count of every queue resource. A queue whose SAS does not grant
     /// read (the DM's add-only ingestion queues) is reported as not readable, without a call.
-    pub async fn queue_depths(&self) -> Result<Vec<(Resource, Result<u64>)>> {
+    pub async fn queue_depths(&self) -> Result<Vec<(Resource, QueueDepth)>> {
         let res = self.resources().await?;
         let queues: Vec<Resource> = res
             .resources
@@ -184,9 +194,12 @@ impl IngestClient {
         let counts = futures::future::join_all(queues.iter().map(|r| async move {
             match r.url.query_param("sp") {
                 Some(sp) if !sp.contains('r') => {
-                    Err(Error::Invalid(format!("n/a: the SAS grants only '{sp}'")))
+                    QueueDepth::NotReadable(format!("the SAS grants only '{sp}'"))
                 }
-                _ => self.inner.storage.approximate_message_count(&r.url).await,
+                _ => match self.inner.storage.approximate_message_count(&r.url).await {
+                    Ok(n) => QueueDepth::Count(n),
+                    Err(e) => QueueDepth::Failed(e),
+                },
             }
         }))
         .await;
@@ -199,16 +212,11 @@ impl IngestClient {
     }
 
     /// Read one status entity.
-    pub async fn table_status(
-        &self,
-        table: &SasUrl,
-        partition_key: &str,
-        row_key: &str,
-    ) -> Result<Option<StatusEntity>> {
+    pub async fn table_status(&self, at: &tracking::StatusRef) -> Result<Option<StatusEntity>> {
         let entity = self
             .inner
             .storage
-            .get_entity(table, partition_key, row_key)
+            .get_entity(at.table(), &at.partition_key, &at.row_key)
             .await?;
         Ok(entity.as_ref().map(StatusEntity::from_map))
     }
@@ -258,7 +266,18 @@ impl IngestClient {
 
     /// A management command on the ingest endpoint.
     pub async fn mgmt(&self, database: &str, csl: &str) -> Result<Vec<V1Table>> {
-        let url = format!("{}/v1/rest/mgmt", self.inner.ingest_url);
+        self.mgmt_at(&self.inner.ingest_url, database, csl).await
+    }
+
+    /// A management command on the cluster's engine (the ingest URL without `ingest-`; the
+    /// same URL for a local emulator), e.g. to read a table's policies.
+    pub async fn engine_mgmt(&self, database: &str, csl: &str) -> Result<Vec<V1Table>> {
+        let engine = auth::engine_url(&self.inner.ingest_url);
+        self.mgmt_at(&engine, database, csl).await
+    }
+
+    async fn mgmt_at(&self, base: &str, database: &str, csl: &str) -> Result<Vec<V1Table>> {
+        let url = format!("{base}/v1/rest/mgmt");
         let body = mgmt::request_body(database, csl);
         self.inner
             .retry

@@ -29,6 +29,8 @@ pub enum DiscardSelector {
     SourceId(String),
     /// These message ids (what the TUI shows selected or filtered).
     MessageIds(std::collections::HashSet<String>),
+    /// Notifications of any of these sources (lower-case ids), e.g. this machine's journal.
+    SourceIds(std::collections::HashSet<String>),
     /// At most this many, oldest first.
     Count(usize),
 }
@@ -202,6 +204,9 @@ fn matches(sel: &DiscardSelector, m: &ReceivedNotification) -> bool {
         DiscardSelector::All | DiscardSelector::Count(_) => true,
         DiscardSelector::SourceId(id) => m.source_id().is_some_and(|s| s.eq_ignore_ascii_case(id)),
         DiscardSelector::MessageIds(ids) => ids.contains(&m.message_id),
+        DiscardSelector::SourceIds(ids) => m
+            .source_id()
+            .is_some_and(|s| ids.contains(&s.to_ascii_lowercase())),
     }
 }
 

@@ -79,7 +79,7 @@ pub struct Submitted {
     /// Bytes uploaded.
     pub uploaded_bytes: u64,
     /// Where the status entity lives, when reporting to a table.
-    pub status_entity: Option<(SasUrl, String, String)>,
+    pub status_ref: Option<crate::client::tracking::StatusRef>,
 }
 
 use std::io::Write;
@@ -228,7 +228,7 @@ pub(crate) async fn submit(
 
     // Status entity before the message, so the DM always finds it.
     let reports = req.report_level != ReportLevel::None;
-    let mut status_entity = None;
+    let mut status_ref = None;
     if reports && req.report_method.uses_table() {
         let table = resources
             .of_kind(ResourceKind::IngestionsStatusTable)
@@ -253,7 +253,11 @@ pub(crate) async fn submit(
             Err(Error::Storage { code, .. }) if code == "EntityAlreadyExists" => {}
             other => other?,
         }
-        status_entity = Some((table, key.clone(), key));
+        status_ref = Some(crate::client::tracking::StatusRef::new(
+            table,
+            key.clone(),
+            key,
+        ));
     }
 
     let message = build_message(
@@ -263,7 +267,7 @@ pub(crate) async fn submit(
         &blob,
         raw_data_size,
         resources.identity_token.expose(),
-        status_entity.as_ref(),
+        status_ref.as_ref(),
     );
     let text = encode_for_queue(&message)?;
     let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
@@ -280,7 +284,7 @@ pub(crate) async fn submit(
                     format,
                     raw_data_size,
                     uploaded_bytes,
-                    status_entity,
+                    status_ref,
                 });
             }
             Err(e) => {
@@ -346,7 +350,7 @@ pub fn build_message(
     blob: &SasUrl,
     raw_data_size: u64,
     identity_token: &str,
-    status_entity: Option<&(SasUrl, String, String)>,
+    status_ref: Option<&crate::client::tracking::StatusRef>,
 ) -> IngestionMessage {
     let mut props = serde_json::Map::new();
     props.insert("authorizationContext".into(), identity_token.into());
@@ -397,10 +401,10 @@ pub fn build_message(
         source_message_creation_time: Some(crate::client::wire::format_timestamp(
             chrono::Utc::now(),
         )),
-        ingestion_status_in_table: status_entity.map(|(t, pk, rk)| IngestionStatusInTable {
-            table_connection_string: t.expose().to_string(),
-            partition_key: pk.clone(),
-            row_key: rk.clone(),
+        ingestion_status_in_table: status_ref.map(|r| IngestionStatusInTable {
+            table_connection_string: r.table().expose().to_string(),
+            partition_key: r.partition_key.clone(),
+            row_key: r.row_key.clone(),
         }),
         application_for_tracing: Some("kingest".into()),
         client_version_for_tracing: Some(format!(
@@ -559,7 +563,8 @@ mod tests {
             .insert("zipPattern".into(), "*.csv".into());
         let blob = SasUrl::parse("https://a.blob.core.windows.net/c/b.csv.gz?sp=rw&sig=s").unwrap();
         let table = SasUrl::parse("https://a.table.core.windows.net/status?sig=t").unwrap();
-        let status = (table, "pk".to_string(), "rk".to_string());
+        let status =
+            crate::client::tracking::StatusRef::new(table, "pk".to_string(), "rk".to_string());
         let id = uuid::Uuid::new_v4();
         let m = build_message(&req, DataFormat::Csv, &id, &blob, 42, "tok", Some(&status));
         let back = IngestionMessage::from_queue_text(&m.to_queue_text()).unwrap();

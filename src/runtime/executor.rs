@@ -1,7 +1,7 @@
 //! Turns `Effect`s into tokio tasks against `IngestClient` and their results into `Msg`s.
 //! No decisions here: scheduling and state transitions live in `app::update`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,14 +10,13 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::msg::{ResourcesSnapshot, SubmittedInfo};
-use crate::app::state::{NotificationRow, ResourceEntry, StatusLocation};
+use crate::app::state::{DepthView, NotificationRow, ResourceEntry};
 use crate::app::{Effect, Msg};
+use crate::client::journal::Journal;
 use crate::client::notifications::DiscardSelector;
 use crate::client::redact::redact;
-use crate::client::storage::SasUrl;
-use crate::client::{IngestClient, ProgressFn, ResourceKind};
+use crate::client::{IngestClient, ProgressFn, QueueDepth};
 use crate::runtime::clock::Clock;
-use crate::runtime::journal::Journal;
 
 /// Anything that can run effects; tests may record them instead.
 pub trait Executor {
@@ -46,8 +45,6 @@ pub struct ClientExecutor {
     clock: Clock,
     journal: Option<Journal>,
     cancel: CancellationToken,
-    /// Status tables seen in submit results, by name (their SAS stays here, in memory).
-    status_tables: Arc<Mutex<HashMap<String, SasUrl>>>,
 }
 
 impl ClientExecutor {
@@ -63,7 +60,6 @@ impl ClientExecutor {
             clock,
             journal,
             cancel: CancellationToken::new(),
-            status_tables: Arc::default(),
         }
     }
 
@@ -134,7 +130,14 @@ impl Executor for ClientExecutor {
             Effect::QueueDepths => self.spawn(async move {
                 let result = client.queue_depths().await.map_err(err).map(|v| {
                     v.into_iter()
-                        .map(|(r, d)| (r.url.account(), r.url.object_name(), d.map_err(err)))
+                        .map(|(r, d)| {
+                            let d = match d {
+                                QueueDepth::Count(n) => DepthView::Count(n),
+                                QueueDepth::NotReadable(_) => DepthView::NotReadable,
+                                QueueDepth::Failed(e) => DepthView::Error(err(e)),
+                            };
+                            (r.url.account(), r.url.object_name(), d)
+                        })
                         .collect()
                 });
                 Some(Msg::Depths {
@@ -182,29 +185,20 @@ impl Executor for ClientExecutor {
                         });
                     }
                 });
-                let tables = self.status_tables.clone();
                 self.spawn(async move {
-                    let result = client.submit(req, progress).await.map_err(err).map(|s| {
-                        let status_location = s.status_entity.map(|(table, pk, rk)| {
-                            let name = table.object_name();
-                            if let Ok(mut t) = tables.lock() {
-                                t.insert(name.clone(), table);
-                            }
-                            StatusLocation {
-                                table: name,
-                                partition_key: pk,
-                                row_key: rk,
-                            }
-                        });
-                        SubmittedInfo {
-                            source_id: s.source_id.to_string(),
-                            blob: s.blob.without_query(),
-                            message_id: s.message_id,
-                            format: s.format.wire_name(),
-                            raw_data_size: s.raw_data_size,
-                            status_location,
-                        }
-                    });
+                    let result =
+                        client
+                            .submit(req, progress)
+                            .await
+                            .map_err(err)
+                            .map(|s| SubmittedInfo {
+                                source_id: s.source_id.to_string(),
+                                blob: s.blob.without_query(),
+                                message_id: s.message_id,
+                                format: s.format.wire_name(),
+                                raw_data_size: s.raw_data_size,
+                                status_ref: s.status_ref,
+                            });
                     Some(Msg::Submitted {
                         id,
                         at: clock.now(),
@@ -212,36 +206,14 @@ impl Executor for ClientExecutor {
                     })
                 });
             }
-            Effect::TableStatus {
-                id,
-                table,
-                partition_key,
-                row_key,
-            } => {
-                let known = self
-                    .status_tables
-                    .lock()
-                    .ok()
-                    .and_then(|t| t.get(&table).cloned());
-                self.spawn(async move {
-                    let url = match known {
-                        Some(u) => Ok(u),
-                        None => status_table(&client, &table).await,
-                    };
-                    let result = match url {
-                        Ok(u) => client
-                            .table_status(&u, &partition_key, &row_key)
-                            .await
-                            .map_err(err),
-                        Err(e) => Err(e),
-                    };
-                    Some(Msg::TableStatus {
-                        id,
-                        at: clock.now(),
-                        result,
-                    })
-                });
-            }
+            Effect::TableStatus { id, at } => self.spawn(async move {
+                let result = client.table_status(&at).await.map_err(err);
+                Some(Msg::TableStatus {
+                    id,
+                    at: clock.now(),
+                    result,
+                })
+            }),
             Effect::Discard { kind, ids, archive } => self.spawn(async move {
                 let result = discard(&client, kind, &ids, &archive).await;
                 Some(Msg::Discarded {
@@ -268,14 +240,6 @@ impl Executor for ClientExecutor {
             }),
         }
     }
-}
-
-async fn status_table(client: &IngestClient, name: &str) -> Result<SasUrl, String> {
-    let res = client.resources().await.map_err(err)?;
-    res.of_kind(ResourceKind::IngestionsStatusTable)
-        .find(|u| u.object_name() == name)
-        .cloned()
-        .ok_or_else(|| format!("status table {name} is not among the ingestion resources"))
 }
 
 async fn discard(

@@ -8,7 +8,6 @@
 pub mod clock;
 pub mod event_loop;
 pub mod executor;
-pub mod journal;
 pub mod logging;
 pub mod terminal;
 
@@ -21,9 +20,9 @@ use tokio::sync::mpsc;
 use crate::app::Msg;
 use crate::app::state::{PollConfig, Settings, State};
 use crate::client::IngestClient;
+use crate::client::journal::Journal;
 use clock::Clock;
 use executor::ClientExecutor;
-use journal::Journal;
 
 #[derive(Debug, Clone)]
 pub struct TuiOptions {
@@ -31,8 +30,10 @@ pub struct TuiOptions {
     pub read_only: bool,
     /// Where discarded notifications are archived (JSON lines) before deletion.
     pub archive_dir: PathBuf,
-    /// Holds the submission journal (`submissions.jsonl`).
+    /// Holds the per-cluster submission journals (`journal/`).
     pub state_dir: PathBuf,
+    /// Finished submissions older than this are compacted out of the journal.
+    pub journal_retention: chrono::TimeDelta,
     pub default_database: Option<String>,
     pub default_table: Option<String>,
     /// Where the submit dialog's path starts (e.g. the demo files' folder).
@@ -50,6 +51,7 @@ impl Default for TuiOptions {
             read_only: false,
             archive_dir: PathBuf::from("."),
             state_dir: PathBuf::from("."),
+            journal_retention: chrono::TimeDelta::days(7),
             default_database: None,
             default_table: None,
             default_path: None,
@@ -61,8 +63,9 @@ impl Default for TuiOptions {
 }
 
 impl TuiOptions {
-    pub fn journal_path(&self) -> PathBuf {
-        self.state_dir.join("submissions.jsonl")
+    /// The journal of the cluster at `ingest_url`.
+    pub fn journal(&self, ingest_url: &str) -> Journal {
+        Journal::for_cluster(&self.state_dir.join("journal"), ingest_url)
     }
 
     /// The initial state for these options (no I/O besides the environment lookup).
@@ -97,13 +100,20 @@ impl TuiOptions {
 pub async fn run_tui(client: IngestClient, opts: TuiOptions) -> anyhow::Result<()> {
     let clock = Clock::system();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let journal = Journal::new(opts.journal_path());
-    match journal.load() {
-        Ok(records) if !records.is_empty() => {
-            let _ = tx.send(Msg::Journal(records));
+    let journal = opts.journal(client.ingest_url());
+    match journal.load(clock.now(), opts.journal_retention) {
+        Ok(loaded) => {
+            if !loaded.corrupt_lines.is_empty() {
+                tracing::warn!(path = %journal.path().display(), lines = ?loaded.corrupt_lines,
+                    "skipped unreadable lines of the submission journal");
+            }
+            if !loaded.records.is_empty() {
+                let _ = tx.send(Msg::Journal(loaded.records));
+            }
         }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "cannot read the submission journal"),
+        Err(e) => {
+            tracing::warn!(error = %e, path = %journal.path().display(), "cannot read the submission journal")
+        }
     }
     spawn_signal_watch(tx.clone())?;
     let state = opts.initial_state(client.ingest_url(), clock.now());

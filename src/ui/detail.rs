@@ -117,7 +117,13 @@ fn submission_lines<'a>(s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
         ),
         kv("Format", s.format.clone(), theme),
         kv("Size", bytes(s.total), theme),
-        kv("State", s.state.label().into(), theme),
+        kv(
+            "State",
+            s.tracker()
+                .map(|t| t.describe())
+                .unwrap_or_else(|| s.state().label().into()),
+            theme,
+        ),
         kv("IngestionSourceId", opt(&s.source_id), theme),
         kv("Blob", opt(&s.blob), theme),
         kv("MessageId", opt(&s.message_id), theme),
@@ -132,27 +138,50 @@ fn submission_lines<'a>(s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
             theme,
         ),
     ];
-    if let Some(loc) = &s.status_location {
+    if let Some(r) = s.status_ref() {
+        let until = r
+            .expires_at()
+            .map(|t| format!(", SAS until {}", t.format("%Y-%m-%d %H:%M UTC")))
+            .unwrap_or_default();
         lines.push(kv(
             "Status entity",
-            format!("{} ({}, {})", loc.table, loc.partition_key, loc.row_key),
+            format!(
+                "{} ({}, {}){until}",
+                r.display_name(),
+                r.partition_key,
+                r.row_key
+            ),
             theme,
         ));
     }
-    if !s.tracked_by_queue() && s.status_location.is_none() {
+    if let Some(t) = s.tracker()
+        && let Some(fs) = &t.error.failure_status
+    {
+        lines.push(kv("FailureStatus", fs.clone(), theme));
+    }
+    if let Some(t) = s.tracker().filter(|t| t.hidden_peeks > 0 && !t.is_final()) {
+        lines.push(Line::styled(
+            format!(
+                "not seen in {} full peek window(s): older messages in the shared queue may hide it",
+                t.hidden_peeks
+            ),
+            theme.warn,
+        ));
+    }
+    if !s.tracked_by_queue() && s.status_ref().is_none() {
         lines.push(Line::styled(
             "not tracked: no queue or table reporting requested",
             theme.warn,
         ));
     }
-    if let Some(code) = &s.error_code {
-        lines.push(kv("ErrorCode", code.clone(), theme));
+    if let Some(code) = s.error_code() {
+        lines.push(kv("ErrorCode", code.to_string(), theme));
         if let Some(info) = error_info::lookup(code) {
             lines.push(kv("Meaning", info.meaning.into(), theme));
             lines.push(kv("What to do", info.hint.into(), theme));
         }
     }
-    if let Some(e) = &s.error {
+    if let Some(e) = s.error_text() {
         lines.push(Line::styled("Error", theme.error));
         for l in crate::client::redact::redact(&sanitize_multiline(e)).lines() {
             lines.push(Line::raw(format!("  {l}")));

@@ -54,9 +54,9 @@ impl Env {
 
     /// Polls the status entity until it is final (at most 30 s).
     pub async fn final_status(&self, s: &Submitted) -> kingest::client::wire::StatusEntity {
-        let (table, pk, rk) = s.status_entity.clone().expect("table reporting");
+        let at = s.status_ref.clone().expect("table reporting");
         for _ in 0..300 {
-            if let Some(e) = self.client.table_status(&table, &pk, &rk).await.unwrap()
+            if let Some(e) = self.client.table_status(&at).await.unwrap()
                 && e.status.is_some_and(|st| st != IngestionStatus::Pending)
             {
                 return e;

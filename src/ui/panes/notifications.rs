@@ -26,7 +26,10 @@ fn beyond_peek(state: &State, kind: NotificationKind) -> Option<String> {
         .entries
         .iter()
         .filter(|e| e.kind == queue_kind)
-        .filter_map(|e| e.depth.as_ref()?.as_ref().ok().copied())
+        .filter_map(|e| match e.depth {
+            Some(crate::app::state::DepthView::Count(n)) => Some(n),
+            _ => None,
+        })
         .collect();
     let depth: u64 = queues.iter().sum();
     let visible = (state.settings.poll.peek_count.min(32) * queues.len().max(1)) as u64;
@@ -193,10 +196,10 @@ mod tests {
             kind: ResourceKind::FailedIngestionsQueue,
             account: "a".into(),
             object: "failedingestions".into(),
-            depth: Some(Ok(10)),
+            depth: Some(crate::app::state::DepthView::Count(10)),
         }];
         assert_eq!(beyond_peek(&state, NotificationKind::Failure), None);
-        state.resources.entries[0].depth = Some(Ok(250));
+        state.resources.entries[0].depth = Some(crate::app::state::DepthView::Count(250));
         assert_eq!(
             beyond_peek(&state, NotificationKind::Failure).as_deref(),
             Some(" peek sees the oldest 32 of ~250 ")

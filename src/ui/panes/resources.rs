@@ -5,6 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
+use crate::app::state::DepthView;
 use crate::app::state::State;
 use crate::client::ResourceKind;
 use crate::ui::fmt::{age, hms};
@@ -64,12 +65,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         .into_iter()
         .map(|e| {
             let depth = match &e.depth {
-                Some(Ok(n)) => Cell::from(format!("~{n}")),
+                Some(DepthView::Count(n)) => Cell::from(format!("~{n}")),
                 // Not readable by design (add-only SAS): muted, not an error.
-                Some(Err(err)) if err.starts_with("n/a") => {
-                    Cell::from(Span::styled("n/a", theme.muted))
-                }
-                Some(Err(err)) => {
+                Some(DepthView::NotReadable) => Cell::from(Span::styled("n/a", theme.muted)),
+                Some(DepthView::Error(err)) => {
                     Cell::from(Span::styled(format!("err: {}", sanitize(err)), theme.error))
                 }
                 None if e.kind.is_queue() => Cell::from(Span::styled("?", theme.muted)),

@@ -17,13 +17,16 @@ pub fn state_style(s: SubState, theme: &Theme) -> Style {
     match s {
         SubState::Succeeded => theme.ok,
         SubState::Failed => theme.error,
-        SubState::PartiallySucceeded | SubState::Skipped => theme.warn,
+        SubState::PartiallySucceeded
+        | SubState::Skipped
+        | SubState::Canceled
+        | SubState::Retrying => theme.warn,
         SubState::Uploading | SubState::Queued | SubState::Pending => theme.base,
     }
 }
 
 fn progress_cell(row: &SubmissionRow, theme: &Theme) -> Cell<'static> {
-    if row.state == SubState::Uploading {
+    if row.state() == SubState::Uploading {
         let frac = if row.total > 0 {
             row.read as f64 / row.total as f64
         } else {
@@ -36,8 +39,8 @@ fn progress_cell(row: &SubmissionRow, theme: &Theme) -> Cell<'static> {
         Cell::from(format!("{} {:>3.0}%{rate}", bar(frac, 8), frac * 100.0))
     } else {
         Cell::from(Span::styled(
-            row.state.label(),
-            state_style(row.state, theme),
+            row.state().label(),
+            state_style(row.state(), theme),
         ))
     }
 }
@@ -47,7 +50,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
     let active = state
         .submissions
         .iter()
-        .filter(|s| !s.state.is_final())
+        .filter(|s| !s.state().is_final())
         .count();
     let mut title = vec![
         Span::styled(" Submissions ", theme.title),
@@ -144,18 +147,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
                 ),
             ),
         ];
-        if let Some(e) = &r.error {
-            let code = r
-                .error_code
-                .as_deref()
-                .map(|c| format!("{c}: "))
-                .unwrap_or_default();
+        if let Some(e) = r.error_text() {
+            let code = r.error_code().map(|c| format!("{c}: ")).unwrap_or_default();
             // Table entities carry Details for successes too: only failures read as errors.
-            let (label, style) = match r.state {
+            let (label, style) = match r.state() {
                 SubState::Failed | SubState::PartiallySucceeded | SubState::Skipped => {
                     ("Error     ", theme.error)
                 }
-                _ if r.error_code.is_some() => ("Error     ", theme.error),
+                SubState::Retrying => ("Retrying  ", theme.warn),
+                _ if r.error_code().is_some() => ("Error     ", theme.error),
                 _ => ("Details   ", theme.muted),
             };
             lines.push(Line::styled(format!("{label}{code}{}", display(e)), style));

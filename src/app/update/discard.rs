@@ -1,0 +1,110 @@
+//! Discards: the confirmation (scope and archive named) and the result.
+
+use chrono::{DateTime, Utc};
+
+use super::{advance, archive_path, clamp_selection, set_status};
+use crate::app::keymap::Action;
+use crate::app::state::{Confirm, ConfirmAction, Modal, Severity, State};
+use crate::client::notifications::DiscardReport;
+use crate::client::wire::NotificationKind;
+
+pub(super) fn ask_discard(state: &mut State, action: Action) {
+    let Some(kind) = state.focus.kind() else {
+        return;
+    };
+    let stream = state.stream(kind);
+    let (ids, scope): (Vec<String>, String) = if action == Action::Discard {
+        match stream.selected_row() {
+            Some(r) => (
+                vec![r.message_id.clone()],
+                format!(
+                    "the selected {} notification (MessageId {})",
+                    kind.as_str(),
+                    r.message_id
+                ),
+            ),
+            None => (vec![], String::new()),
+        }
+    } else {
+        let ids: Vec<String> = stream
+            .visible()
+            .iter()
+            .map(|r| r.message_id.clone())
+            .collect();
+        let scope = if stream.list.filter.is_empty() {
+            format!(
+                "ALL {} listed {} notifications (no filter)",
+                ids.len(),
+                kind.as_str()
+            )
+        } else {
+            format!(
+                "{} listed {} notifications matching filter '{}'",
+                ids.len(),
+                kind.as_str(),
+                stream.list.filter
+            )
+        };
+        (ids, scope)
+    };
+    if ids.is_empty() {
+        set_status(state, "nothing to discard".into(), Severity::Info);
+        return;
+    }
+    let archive = archive_path(state, kind);
+    state.modal = Some(Modal::Confirm(Confirm {
+        title: format!("Discard {} message(s)?", ids.len()),
+        lines: vec![
+            format!("Scope: {scope}"),
+            format!("Archive first: {}", archive.display()),
+            "Then delete from the shared queue (receive, archive, delete).".into(),
+        ],
+        action: ConfirmAction::Discard { kind, ids, archive },
+    }));
+}
+
+pub(super) fn on_discarded(
+    state: &mut State,
+    kind: NotificationKind,
+    at: DateTime<Utc>,
+    ids: &[String],
+    archive: &std::path::Path,
+    result: Result<DiscardReport, String>,
+) {
+    advance(state, at);
+    match result {
+        Ok(report) => {
+            let failed: Vec<&String> = report.errors.iter().map(|(id, _)| id).collect();
+            let removed = state
+                .stream_mut(kind)
+                .ring
+                .remove_where(|r| ids.contains(&r.message_id) && !failed.contains(&&r.message_id));
+            clamp_selection(state);
+            let sev = if report.errors.is_empty() {
+                Severity::Ok
+            } else {
+                Severity::Warn
+            };
+            let mut text = format!(
+                "discarded {} {} notification(s) (archived {} to {}); {} removed from the list",
+                report.deleted,
+                kind.as_str(),
+                report.archived,
+                archive.display(),
+                removed
+            );
+            if !report.errors.is_empty() {
+                text.push_str(&format!(
+                    "; {} could not be deleted and stay queued",
+                    report.errors.len()
+                ));
+            }
+            set_status(state, text, sev);
+        }
+        Err(e) => set_status(
+            state,
+            format!("discard failed, nothing deleted that was not archived: {e}"),
+            Severity::Error,
+        ),
+    }
+}

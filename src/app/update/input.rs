@@ -1,0 +1,256 @@
+//! Keys, paste and the actions they trigger.
+
+use crossterm::event::{Event, KeyEvent};
+use tui_input::backend::crossterm::EventHandler;
+
+use super::{discard, polling, set_status, submissions};
+use crate::app::effect::Effect;
+use crate::app::form::SubmitForm;
+use crate::app::keymap::{self, Action, Context};
+use crate::app::state::{Confirm, ConfirmAction, DetailTarget, Modal, Mode, Pane, Severity, State};
+use crate::client::wire::NotificationKind;
+
+const PAGE: usize = 10;
+
+/// The binding contexts active now, most specific first.
+pub fn contexts(state: &State) -> Vec<Context> {
+    match &state.modal {
+        Some(Modal::Help) => vec![Context::Help],
+        Some(Modal::Confirm(_)) => vec![Context::Confirm],
+        Some(Modal::Submit(_)) => vec![Context::SubmitDialog],
+        Some(Modal::Filter { .. }) => vec![Context::FilterInput],
+        Some(Modal::Detail { .. }) => vec![Context::Detail, Context::Global],
+        None if state.focus.kind().is_some() => {
+            vec![Context::Notifications, Context::List, Context::Global]
+        }
+        None => vec![Context::List, Context::Global],
+    }
+}
+
+pub(super) fn on_key(state: &mut State, ev: KeyEvent, fx: &mut Vec<Effect>) {
+    let ctxs = contexts(state);
+    match keymap::lookup(&ctxs, &ev, state.settings.read_only) {
+        Some(b) => on_action(state, b.action, fx),
+        None => on_text(state, ev),
+    }
+}
+
+fn on_text(state: &mut State, ev: KeyEvent) {
+    match &mut state.modal {
+        Some(Modal::Submit(form)) => {
+            let before = form.path.value().to_string();
+            if let Some(input) = form.input_mut() {
+                input.handle_event(&Event::Key(ev));
+            }
+            if form.path.value() != before {
+                form.completions.clear();
+                form.error = None;
+            }
+        }
+        Some(Modal::Filter { input, .. }) => {
+            input.handle_event(&Event::Key(ev));
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn on_paste(state: &mut State, text: &str) {
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    let input = match &mut state.modal {
+        Some(Modal::Submit(form)) => form.input_mut(),
+        Some(Modal::Filter { input, .. }) => Some(input),
+        _ => None,
+    };
+    if let Some(input) = input {
+        let value = format!("{}{}", input.value(), clean);
+        *input = tui_input::Input::new(value);
+    }
+}
+
+fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
+    match action {
+        Action::FocusNext | Action::FocusPrev => {
+            let step = if action == Action::FocusNext { 1 } else { 3 };
+            state.focus = Pane::ALL[(state.focus.index() + step) % 4];
+        }
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom => move_selection(state, action),
+        Action::OpenDetail => {
+            let target = match state.focus {
+                Pane::Resources => None,
+                Pane::Submissions => state
+                    .visible_submissions()
+                    .get(state.submissions_list.selected)
+                    .map(|r| DetailTarget::Submission(r.id)),
+                Pane::Failures | Pane::Successes => {
+                    let kind = state.focus.kind().unwrap_or(NotificationKind::Failure);
+                    state
+                        .stream(kind)
+                        .selected_row()
+                        .map(|r| DetailTarget::Notification {
+                            kind,
+                            message_id: r.message_id.clone(),
+                        })
+                }
+            };
+            if let Some(target) = target {
+                state.modal = Some(Modal::Detail {
+                    target,
+                    raw: false,
+                    scroll: 0,
+                });
+            }
+        }
+        Action::Back => match state.modal {
+            Some(_) => state.modal = None,
+            None => {
+                let list = state.list_mut(state.focus);
+                list.filter.clear();
+                list.selected = 0;
+            }
+        },
+        Action::OpenSubmit => {
+            let mut form = SubmitForm::new(&state.last_database, &state.last_table);
+            form.path = tui_input::Input::new(state.last_path.clone());
+            state.modal = Some(Modal::Submit(Box::new(form)))
+        }
+        Action::PeekNow => {
+            if matches!(
+                state.schedule.peek,
+                crate::app::state::PeekRound::Running { .. }
+            ) {
+                set_status(state, "a peek is already running".into(), Severity::Info);
+            } else {
+                polling::peek_now(state, fx);
+            }
+        }
+        Action::Discard | Action::DiscardFiltered => discard::ask_discard(state, action),
+        Action::Filter => {
+            let pane = state.focus;
+            let current = state.list(pane).filter.clone();
+            state.modal = Some(Modal::Filter {
+                pane,
+                input: tui_input::Input::new(current),
+            });
+        }
+        Action::Freeze => {
+            if let Some(kind) = state.focus.kind() {
+                let s = state.stream_mut(kind);
+                s.frozen = !s.frozen;
+                if !s.frozen {
+                    for row in std::mem::take(&mut s.held) {
+                        s.ring.push_newest(row);
+                    }
+                }
+            }
+        }
+        Action::ToggleMode => match state.mode {
+            Mode::Consume => state.mode = Mode::Peek,
+            Mode::Peek => {
+                state.modal = Some(Modal::Confirm(Confirm {
+                    title: "Switch to CONSUME".into(),
+                    lines: vec![
+                        "Notifications matching this session's own submissions will be".into(),
+                        "received, archived, then deleted from the shared queues.".into(),
+                        format!(
+                            "Archive files go to {}",
+                            state.settings.archive_dir.display()
+                        ),
+                    ],
+                    action: ConfirmAction::SetMode(Mode::Consume),
+                }))
+            }
+        },
+        Action::Refresh => {
+            state.resources.loading = true;
+            fx.push(Effect::LoadResources { force: true });
+        }
+        Action::Help => state.modal = Some(Modal::Help),
+        Action::Quit => state.quit = true,
+        Action::ToggleRaw => {
+            if let Some(Modal::Detail { raw, scroll, .. }) = &mut state.modal {
+                *raw = !*raw;
+                *scroll = 0;
+            }
+        }
+        Action::ConfirmYes => {
+            if let Some(Modal::Confirm(c)) = state.modal.take() {
+                match c.action {
+                    ConfirmAction::Discard { kind, ids, archive } if !state.settings.read_only => {
+                        set_status(
+                            state,
+                            format!(
+                                "discarding {} {} notification(s)…",
+                                ids.len(),
+                                kind.as_str()
+                            ),
+                            Severity::Info,
+                        );
+                        fx.push(Effect::Discard { kind, ids, archive });
+                    }
+                    ConfirmAction::SetMode(mode) if !state.settings.read_only => state.mode = mode,
+                    _ => {}
+                }
+            }
+        }
+        Action::ConfirmNo | Action::DialogCancel | Action::FilterCancel => state.modal = None,
+        Action::DialogSubmit => submissions::submit(state, fx),
+        Action::DialogComplete => {
+            if let Some(Modal::Submit(form)) = &mut state.modal {
+                if form.field == crate::app::form::Field::Path {
+                    fx.push(Effect::Complete {
+                        input: form.path.value().to_string(),
+                    });
+                } else {
+                    form.next_field();
+                }
+            }
+        }
+        Action::DialogNextField
+        | Action::DialogPrevField
+        | Action::DialogCycleNext
+        | Action::DialogCyclePrev => {
+            if let Some(Modal::Submit(form)) = &mut state.modal {
+                match action {
+                    Action::DialogNextField => form.next_field(),
+                    Action::DialogPrevField => form.prev_field(),
+                    Action::DialogCycleNext => form.cycle(1),
+                    _ => form.cycle(-1),
+                }
+            }
+        }
+        Action::FilterApply => {
+            if let Some(Modal::Filter { pane, input }) = state.modal.take() {
+                let list = state.list_mut(pane);
+                list.filter = input.value().to_string();
+                list.selected = 0;
+            }
+        }
+    }
+}
+
+fn move_selection(state: &mut State, action: Action) {
+    if let Some(Modal::Detail { scroll, .. }) = &mut state.modal {
+        *scroll = match action {
+            Action::Up => scroll.saturating_sub(1),
+            Action::Down => scroll.saturating_add(1),
+            _ => *scroll,
+        };
+        return;
+    }
+    let len = state.visible_len(state.focus);
+    let list = state.list_mut(state.focus);
+    let last = len.saturating_sub(1);
+    list.selected = match action {
+        Action::Up => list.selected.saturating_sub(1),
+        Action::Down => (list.selected + 1).min(last),
+        Action::PageUp => list.selected.saturating_sub(PAGE),
+        Action::PageDown => (list.selected + PAGE).min(last),
+        Action::Top => 0,
+        _ => last,
+    };
+}

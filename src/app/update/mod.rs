@@ -1,0 +1,121 @@
+//! `update(&mut State, Msg) -> Vec<Effect>`: every decision of the TUI, pure and synchronous.
+//! Split by concern: `input` (keys, paste, actions, dialogs), `polling` (the schedule of
+//! peeks, depths and resources), `submissions` (submit, tracking through `client::tracking`,
+//! the journal) and `discard` (confirmation and results).
+
+mod discard;
+mod input;
+mod polling;
+mod submissions;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEventKind;
+
+use crate::app::effect::Effect;
+use crate::app::msg::Msg;
+use crate::app::state::{Modal, Pane, Severity, State, SubmissionRow};
+use crate::client::wire::NotificationKind;
+
+pub use input::contexts;
+pub use submissions::record_of;
+
+fn dur(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The effects to run when the TUI starts.
+pub fn start(state: &mut State) -> Vec<Effect> {
+    state.resources.loading = true;
+    let mut fx = vec![Effect::LoadResources { force: false }];
+    polling::peek_now(state, &mut fx);
+    fx
+}
+
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match msg {
+        Msg::Key(ev) => {
+            if ev.kind != KeyEventKind::Release {
+                input::on_key(state, ev, &mut fx);
+                state.dirty = true;
+            }
+        }
+        Msg::Paste(text) => {
+            input::on_paste(state, &text);
+            state.dirty = true;
+        }
+        Msg::Resize(w, h) => {
+            state.size = (w, h);
+            state.dirty = true;
+        }
+        Msg::Tick(now) => {
+            polling::on_tick(state, now, &mut fx);
+            submissions::on_tick(state, &mut fx);
+        }
+        Msg::Resources { at, result } => polling::on_resources(state, at, result, &mut fx),
+        Msg::Depths { at, result } => polling::on_depths(state, at, result),
+        Msg::Peeked { kind, at, result } => polling::on_peeked(state, kind, at, result, &mut fx),
+        Msg::Upload {
+            id,
+            at,
+            source_id,
+            read,
+            sent,
+            total,
+        } => submissions::on_upload(state, id, at, source_id, (read, sent, total)),
+        Msg::Submitted { id, at, result } => {
+            submissions::on_submitted(state, id, at, result, &mut fx)
+        }
+        Msg::TableStatus { id, at, result } => {
+            submissions::on_table_status(state, id, at, result, &mut fx)
+        }
+        Msg::Discarded {
+            kind,
+            at,
+            ids,
+            archive,
+            result,
+        } => discard::on_discarded(state, kind, at, &ids, &archive, result),
+        Msg::Completions { input, candidates } => {
+            if let Some(Modal::Submit(form)) = &mut state.modal {
+                form.apply_completions(&input, candidates);
+                state.dirty = true;
+            }
+        }
+        Msg::Journal(records) => submissions::on_journal(state, records),
+        Msg::Quit => state.quit = true,
+    }
+    fx
+}
+
+fn advance(state: &mut State, at: DateTime<Utc>) {
+    if at > state.now {
+        state.now = at;
+    }
+    state.dirty = true;
+}
+
+fn set_status(state: &mut State, text: String, sev: Severity) {
+    state.status = Some((text, sev));
+    state.dirty = true;
+}
+
+fn row_mut(state: &mut State, id: u64) -> Option<&mut SubmissionRow> {
+    state.submissions.iter_mut().find(|r| r.id == id)
+}
+
+fn clamp_selection(state: &mut State) {
+    for pane in Pane::ALL {
+        let len = state.visible_len(pane);
+        let list = state.list_mut(pane);
+        list.selected = list.selected.min(len.saturating_sub(1));
+    }
+}
+
+fn archive_path(state: &State, kind: NotificationKind) -> std::path::PathBuf {
+    state.settings.archive_dir.join(format!(
+        "discarded-{}-{}.jsonl",
+        kind.as_str(),
+        state.now.format("%Y%m%dT%H%M%SZ")
+    ))
+}

@@ -1,0 +1,182 @@
+//! The schedule of background reads: notification peeks (backing off when nothing new
+//! arrives, faster while submissions are in flight), queue depths and resources.
+
+use chrono::{DateTime, Utc};
+
+use super::{advance, archive_path, clamp_selection, dur, submissions};
+use crate::app::effect::Effect;
+use crate::app::msg::{Depth, ResourcesSnapshot};
+use crate::app::state::{Mode, NotificationRow, PeekRound, State};
+use crate::client::wire::NotificationKind;
+
+pub(super) fn peek_now(state: &mut State, fx: &mut Vec<Effect>) {
+    if matches!(state.schedule.peek, PeekRound::Running { .. }) {
+        return;
+    }
+    let n = state.settings.poll.peek_count;
+    for kind in [NotificationKind::Failure, NotificationKind::Success] {
+        fx.push(Effect::Peek { kind, n });
+    }
+    state.schedule.peek = PeekRound::Running {
+        pending: 2,
+        new: false,
+    };
+}
+
+/// Bring the next peek forward to `at` if it is due later (something of ours is in flight).
+pub(super) fn peek_soon(state: &mut State, at: DateTime<Utc>) {
+    if let PeekRound::Due(t) = state.schedule.peek
+        && t > at
+    {
+        state.schedule.peek = PeekRound::Due(at);
+        state.schedule.peek_interval = state.settings.poll.peek_busy;
+    }
+}
+
+pub(super) fn on_tick(state: &mut State, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
+    advance(state, now);
+    let minute_ago = state.now - chrono::Duration::seconds(60);
+    for s in [&mut state.failures, &mut state.successes] {
+        while s.arrivals.front().is_some_and(|t| *t < minute_ago) {
+            s.arrivals.pop_front();
+        }
+    }
+    if matches!(state.schedule.peek, PeekRound::Due(t) if t <= now) {
+        peek_now(state, fx);
+    }
+    if state.schedule.next_depths.is_some_and(|t| t <= now) {
+        state.schedule.next_depths = None;
+        fx.push(Effect::QueueDepths);
+    }
+    if state.schedule.next_resources.is_some_and(|t| t <= now) {
+        state.schedule.next_resources = None;
+        fx.push(Effect::LoadResources { force: false });
+    }
+}
+
+pub(super) fn on_resources(
+    state: &mut State,
+    at: DateTime<Utc>,
+    result: Result<ResourcesSnapshot, String>,
+    fx: &mut Vec<Effect>,
+) {
+    advance(state, at);
+    state.resources.loading = false;
+    match result {
+        Ok(snap) => {
+            // Keep depths we already know for entries that stay.
+            let old = std::mem::take(&mut state.resources.entries);
+            state.resources.entries = snap
+                .entries
+                .into_iter()
+                .map(|mut e| {
+                    e.depth = old
+                        .iter()
+                        .find(|o| o.account == e.account && o.object == e.object)
+                        .and_then(|o| o.depth.clone());
+                    e
+                })
+                .collect();
+            state.resources.fetched_at = Some(snap.fetched_at);
+            state.resources.token_fetched_at = Some(snap.token_fetched_at);
+            state.resources.error = None;
+            fx.push(Effect::QueueDepths);
+            state.schedule.next_depths = None;
+        }
+        Err(e) => state.resources.error = Some(e),
+    }
+    state.schedule.next_resources = Some(at + dur(state.settings.poll.resources));
+}
+
+pub(super) fn on_depths(state: &mut State, at: DateTime<Utc>, result: Result<Vec<Depth>, String>) {
+    advance(state, at);
+    match result {
+        Ok(depths) => {
+            for e in &mut state.resources.entries {
+                if let Some((_, _, d)) = depths
+                    .iter()
+                    .find(|(a, o, _)| *a == e.account && *o == e.object)
+                {
+                    e.depth = Some(d.clone());
+                }
+            }
+            state.resources.depths_at = Some(at);
+        }
+        Err(e) => state.resources.error = Some(e),
+    }
+    state.schedule.next_depths = Some(at + dur(state.settings.poll.depths));
+}
+
+pub(super) fn on_peeked(
+    state: &mut State,
+    kind: NotificationKind,
+    at: DateTime<Utc>,
+    result: Result<Vec<NotificationRow>, String>,
+    fx: &mut Vec<Effect>,
+) {
+    advance(state, at);
+    let (pending, mut new) = match state.schedule.peek {
+        PeekRound::Running { pending, new } => (pending.saturating_sub(1), new),
+        // A result after the round was reset (should not happen): count it as a round.
+        PeekRound::Due(_) => (0, false),
+    };
+    match result {
+        Ok(mut rows) => {
+            state.stream_mut(kind).error = None;
+            state.stream_mut(kind).last_peek = Some(at);
+            let window_full = rows.len() >= state.settings.poll.peek_count;
+            // Oldest first, so that pushing each as newest leaves the newest on top.
+            rows.sort_by_key(|r| r.when());
+            let mut consumed = Vec::new();
+            let mut ours = Vec::new();
+            for row in rows {
+                if let Some(id) = submissions::correlate(state, &row, at, fx) {
+                    ours.push(id);
+                    if state.mode == Mode::Consume {
+                        consumed.push(row.message_id.clone());
+                    }
+                }
+                let stream = state.stream_mut(kind);
+                if stream.ring.contains(&row.message_id)
+                    || stream.held.iter().any(|h| h.message_id == row.message_id)
+                {
+                    continue;
+                }
+                stream.arrivals.push_back(at);
+                if stream.frozen {
+                    stream.held.push(row);
+                } else {
+                    stream.ring.push_newest(row);
+                }
+                new = true;
+            }
+            submissions::not_in_peek(state, &ours, window_full, at);
+            if !consumed.is_empty() && !state.settings.read_only {
+                fx.push(Effect::Discard {
+                    kind,
+                    ids: consumed,
+                    archive: archive_path(state, kind),
+                });
+            }
+        }
+        Err(e) => state.stream_mut(kind).error = Some(e),
+    }
+    if pending > 0 {
+        state.schedule.peek = PeekRound::Running { pending, new };
+    } else {
+        let poll = state.settings.poll;
+        let (base, max) = if state.tracking() {
+            (poll.peek_busy, poll.peek_max.min(poll.peek_busy * 6))
+        } else {
+            (poll.peek_idle, poll.peek_max)
+        };
+        let interval = if new {
+            base
+        } else {
+            (state.schedule.peek_interval * 2).clamp(base, max.max(base))
+        };
+        state.schedule.peek_interval = interval;
+        state.schedule.peek = PeekRound::Due(at + dur(interval));
+    }
+    clamp_selection(state);
+}

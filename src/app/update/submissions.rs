@@ -1,0 +1,335 @@
+//! Submissions: the dialog's submit, upload progress, and tracking to the final state through
+//! the one engine in `client::tracking` (status-table reads, notifications, peek windows).
+//! Every change of a posted source is journaled.
+
+use chrono::{DateTime, Utc};
+
+use super::{advance, dur, polling, row_mut, set_status};
+use crate::app::effect::Effect;
+use crate::app::msg::SubmittedInfo;
+use crate::app::state::{Modal, NotificationRow, Phase, Severity, State, SubmissionRow, TableRead};
+use crate::client::journal::{JournalRecord, Recorded};
+use crate::client::tracking::{Observation, Tracker};
+use crate::client::wire::{ReportLevel, ReportMethod, StatusEntity};
+
+pub(super) fn submit(state: &mut State, fx: &mut Vec<Effect>) {
+    let Some(Modal::Submit(form)) = &mut state.modal else {
+        return;
+    };
+    let req = match form.to_request() {
+        Ok(r) => r,
+        Err(e) => {
+            form.error = Some(e);
+            return;
+        }
+    };
+    state.modal = None;
+    state.last_database = req.database.clone();
+    state.last_table = req.table.clone();
+    if let Some(dir) = req.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        state.last_path = format!("{}/", dir.display());
+    }
+    let id = state.next_submission_id;
+    state.next_submission_id += 1;
+    let now = state.now;
+    state.submissions.insert(
+        0,
+        SubmissionRow {
+            format: req.format.map(|f| f.wire_name()).unwrap_or_default(),
+            ..SubmissionRow::new(
+                id,
+                req.path.display().to_string(),
+                req.database.clone(),
+                req.table.clone(),
+                req.report_level,
+                req.report_method,
+                now,
+            )
+        },
+    );
+    state.submissions_list.selected = 0;
+    fx.push(Effect::Submit {
+        id,
+        req: Box::new(req),
+    });
+}
+
+pub(super) fn on_upload(
+    state: &mut State,
+    id: u64,
+    at: DateTime<Utc>,
+    source_id: String,
+    (read, sent, total): (u64, u64, u64),
+) {
+    advance(state, at);
+    if let Some(row) = row_mut(state, id)
+        && row.phase == Phase::Uploading
+    {
+        row.source_id = Some(source_id);
+        row.read = read;
+        row.sent = sent;
+        row.total = total;
+        row.updated_at = at;
+    }
+}
+
+pub(super) fn on_submitted(
+    state: &mut State,
+    id: u64,
+    at: DateTime<Utc>,
+    result: Result<SubmittedInfo, String>,
+    fx: &mut Vec<Effect>,
+) {
+    advance(state, at);
+    let poll = state.settings.poll;
+    let cluster = state.settings.cluster.clone();
+    let Some(row) = row_mut(state, id) else {
+        return;
+    };
+    row.updated_at = at;
+    match result {
+        Ok(info) => {
+            row.source_id = Some(info.source_id.clone());
+            row.blob = Some(info.blob);
+            row.message_id = Some(info.message_id);
+            row.format = info.format;
+            if row.total == 0 {
+                row.total = info.raw_data_size;
+            }
+            row.read = row.total;
+            let reports = row.report_level != ReportLevel::None;
+            let status_ref = info.status_ref.filter(|_| reports);
+            let tracker = Tracker::posted(
+                info.source_id,
+                status_ref,
+                reports && row.report_method.uses_queue(),
+                at,
+            );
+            let table_read = tracker
+                .next_table_read(at, &poll.table)
+                .map_or(TableRead::Off, TableRead::Due);
+            row.phase = Phase::Posted {
+                tracker: Box::new(tracker),
+                table_read,
+            };
+            let record = record_of(row, &cluster, at);
+            let file = row.file.clone();
+            let by_queue = row.tracked_by_queue();
+            fx.push(Effect::Journal(Box::new(record)));
+            set_status(state, format!("queued {file}"), Severity::Ok);
+            if by_queue {
+                polling::peek_soon(state, at + dur(poll.peek_busy));
+            }
+        }
+        Err(e) => {
+            row.phase = Phase::NotSubmitted { error: e.clone() };
+            let file = row.file.clone();
+            set_status(
+                state,
+                format!("submit of {file} failed: {e}"),
+                Severity::Error,
+            );
+        }
+    }
+}
+
+/// Status-table reads that are due.
+pub(super) fn on_tick(state: &mut State, fx: &mut Vec<Effect>) {
+    let now = state.now;
+    for row in &mut state.submissions {
+        if let Phase::Posted {
+            tracker,
+            table_read,
+        } = &mut row.phase
+            && matches!(*table_read, TableRead::Due(t) if t <= now)
+        {
+            match &tracker.status_ref {
+                Some(at) => {
+                    *table_read = TableRead::InFlight;
+                    fx.push(Effect::TableStatus {
+                        id: row.id,
+                        at: at.clone(),
+                    });
+                }
+                None => *table_read = TableRead::Off,
+            }
+        }
+    }
+}
+
+pub(super) fn on_table_status(
+    state: &mut State,
+    id: u64,
+    at: DateTime<Utc>,
+    result: Result<Option<StatusEntity>, String>,
+    fx: &mut Vec<Effect>,
+) {
+    advance(state, at);
+    let poll = state.settings.poll;
+    let cluster = state.settings.cluster.clone();
+    let Some(row) = row_mut(state, id) else {
+        return;
+    };
+    let Phase::Posted {
+        tracker,
+        table_read,
+    } = &mut row.phase
+    else {
+        return;
+    };
+    let obs = match &result {
+        Ok(Some(e)) => Observation::Entity(e),
+        Ok(None) => Observation::EntityMissing,
+        Err(e) => Observation::TableUnreadable(e),
+    };
+    let changed = tracker.observe(obs, at);
+    *table_read = match tracker.next_table_read(at, &poll.table) {
+        // A failed read waits one more interval before the next try.
+        Some(next) if result.is_err() => TableRead::Due(next + (next - at)),
+        Some(next) => TableRead::Due(next),
+        None => TableRead::Off,
+    };
+    if changed {
+        row.updated_at = at;
+        fx.push(Effect::Journal(Box::new(record_of(row, &cluster, at))));
+    }
+}
+
+/// Feeds a peeked notification to the submission it names. Returns that submission's id.
+pub(super) fn correlate(
+    state: &mut State,
+    row: &NotificationRow,
+    at: DateTime<Utc>,
+    fx: &mut Vec<Effect>,
+) -> Option<u64> {
+    let sid = row.source_id()?;
+    let n = row.decoded.notification.as_ref()?;
+    let cluster = state.settings.cluster.clone();
+    let sub = state.submissions.iter_mut().find(|s| {
+        s.source_id
+            .as_deref()
+            .is_some_and(|x| x.eq_ignore_ascii_case(sid))
+    })?;
+    if let Phase::Posted {
+        tracker,
+        table_read,
+    } = &mut sub.phase
+    {
+        let obs = Observation::Notification {
+            kind: row.kind,
+            message_id: &row.message_id,
+            notification: n,
+        };
+        if tracker.observe(obs, at) {
+            if tracker.is_final() {
+                *table_read = TableRead::Off;
+            }
+            sub.updated_at = at;
+            fx.push(Effect::Journal(Box::new(record_of(sub, &cluster, at))));
+        }
+    }
+    Some(sub.id)
+}
+
+/// Tells queue-tracked submissions that a peek window did not contain them.
+pub(super) fn not_in_peek(state: &mut State, seen: &[u64], window_full: bool, at: DateTime<Utc>) {
+    for sub in &mut state.submissions {
+        if seen.contains(&sub.id) {
+            continue;
+        }
+        if let Phase::Posted { tracker, .. } = &mut sub.phase
+            && tracker.by_queue
+            && !tracker.is_final()
+        {
+            tracker.observe(Observation::NotInPeek { window_full }, at);
+        }
+    }
+}
+
+pub(super) fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
+    let now = state.now;
+    let poll = state.settings.poll;
+    for r in records {
+        if state
+            .submissions
+            .iter()
+            .any(|s| s.source_id.as_deref() == Some(r.source_id.as_str()))
+        {
+            continue;
+        }
+        let id = state.next_submission_id;
+        state.next_submission_id += 1;
+        let phase = match r.recorded {
+            Recorded::Uploading => Phase::NotSubmitted {
+                error: "interrupted by a restart before it was queued".into(),
+            },
+            Recorded::NotSubmitted { error } => Phase::NotSubmitted { error },
+            Recorded::Posted { tracker } => {
+                // Read the table again now: the restart may have missed the outcome.
+                let table_read = if tracker.is_final() || tracker.status_ref.is_none() {
+                    TableRead::Off
+                } else {
+                    tracker
+                        .next_table_read(now, &poll.table)
+                        .map_or(TableRead::Off, |_| TableRead::Due(now))
+                };
+                Phase::Posted {
+                    tracker,
+                    table_read,
+                }
+            }
+        };
+        state.submissions.push(SubmissionRow {
+            id,
+            file: r.file,
+            database: r.database,
+            table: r.table,
+            format: r.format,
+            report_level: r
+                .report_level
+                .parse()
+                .unwrap_or(ReportLevel::FailuresAndSuccesses),
+            report_method: r.report_method.parse().unwrap_or(ReportMethod::Table),
+            phase,
+            total: r.size,
+            read: r.size,
+            sent: 0,
+            started_at: r.at,
+            updated_at: r.at,
+            source_id: Some(r.source_id),
+            blob: r.blob,
+            message_id: r.message_id,
+        });
+    }
+    state
+        .submissions
+        .sort_by_key(|s| std::cmp::Reverse(s.started_at));
+    state.dirty = true;
+}
+
+/// The journal line for `row` as it is now.
+pub fn record_of(row: &SubmissionRow, ingest_url: &str, at: DateTime<Utc>) -> JournalRecord {
+    JournalRecord {
+        at,
+        ingest_url: ingest_url.to_string(),
+        source_id: row.source_id.clone().unwrap_or_default(),
+        file: row.file.clone(),
+        database: row.database.clone(),
+        table: row.table.clone(),
+        format: row.format.clone(),
+        size: row.total,
+        report_level: row.report_level.as_str().to_string(),
+        report_method: row.report_method.as_str().to_string(),
+        blob: row.blob.clone(),
+        message_id: row.message_id.clone(),
+        recorded: match &row.phase {
+            Phase::Uploading => Recorded::Uploading,
+            Phase::NotSubmitted { error } => Recorded::NotSubmitted {
+                error: error.clone(),
+            },
+            Phase::Posted { tracker, .. } => Recorded::Posted {
+                tracker: tracker.clone(),
+            },
+        },
+    }
+}

@@ -1,0 +1,262 @@
+//! The command line's shape: clap types with grouped help headings. No logic here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kingest",
+    version,
+    about = "Run and troubleshoot Azure Data Explorer (Kusto) queued ingestion"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub conn: Connection,
+    /// Machine-readable output (JSON) for scripts.
+    #[arg(long, global = true, help_heading = "Output")]
+    pub json: bool,
+    /// Config file (default: the platform config dir's kingest/config.toml).
+    #[arg(
+        long,
+        global = true,
+        env = "KINGEST_CONFIG",
+        help_heading = "Configuration"
+    )]
+    pub config: Option<PathBuf>,
+    /// TUI: hide and disable every dangerous action (discards).
+    #[arg(long, global = true, help_heading = "Configuration")]
+    pub read_only: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum AuthKind {
+    #[default]
+    Auto,
+    Cli,
+    ManagedIdentity,
+    ClientSecret,
+    WorkloadIdentity,
+    Token,
+    None,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct Connection {
+    /// The ingest (Data Management) URL, e.g. https://ingest-mycluster.westeurope.kusto.windows.net.
+    #[arg(long, global = true, env = "KINGEST_INGEST_URL")]
+    pub ingest_url: Option<String>,
+    /// The engine URL; `ingest-` is put in front of the host to reach the DM.
+    #[arg(long, global = true, env = "KINGEST_CLUSTER")]
+    pub cluster: Option<String>,
+    /// How to authenticate. auto = --token if given, none for a loopback URL, else the Azure CLI.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        env = "KINGEST_AUTH"
+    )]
+    pub auth: AuthKind,
+    /// A bearer token (for --auth token or auto).
+    #[arg(long, global = true, env = "KINGEST_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Tenant for --auth client-secret.
+    #[arg(long, global = true, env = "AZURE_TENANT_ID")]
+    pub tenant_id: Option<String>,
+    /// Client id for --auth client-secret or a user-assigned managed identity.
+    #[arg(long, global = true, env = "AZURE_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// Secret for --auth client-secret.
+    #[arg(
+        long,
+        global = true,
+        env = "AZURE_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub client_secret: Option<String>,
+    /// Per-request timeout in seconds.
+    #[arg(long, global = true, default_value_t = 120)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the ingestion resources the service hands out (SAS redacted), with queue depths.
+    Resources,
+    /// Upload files and post ingestion messages.
+    Submit(SubmitArgs),
+    /// Show the status of a source (its journaled status table, then the notification queues).
+    Status {
+        /// The source id (IngestionSourceId) printed by `submit`.
+        source_id: String,
+    },
+    /// Failure notifications: peek (non-destructive) or discard (archived first).
+    Failures {
+        #[command(subcommand)]
+        action: QueueAction,
+    },
+    /// Success notifications: peek or discard.
+    Successes {
+        #[command(subcommand)]
+        action: QueueAction,
+    },
+    /// Run a management command on the ingest endpoint (e.g. `.show tables details`).
+    Mgmt {
+        /// The command text, e.g. `.show version`.
+        csl: String,
+        /// Database the command runs in.
+        #[arg(long, short = 'd', default_value = "NetDefaultDB")]
+        database: String,
+    },
+    /// Run the local ingestion service emulator.
+    Emulator(EmulatorArgs),
+    /// Start the emulator with the demo schema and traffic, and open the TUI on it.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueAction {
+    /// Show up to N notifications without removing them.
+    Peek {
+        #[arg(short = 'n', long, default_value_t = 20)]
+        n: usize,
+    },
+    /// Receive, archive (JSON lines) and delete notifications.
+    Discard(DiscardArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("scope").required(true).args(["all", "mine", "source_id", "n"])))]
+pub struct DiscardArgs {
+    /// Everything currently in the queues: every client's notifications, not only yours.
+    #[arg(long)]
+    pub all: bool,
+    /// Only notifications of sources this machine submitted to this cluster (the journal).
+    #[arg(long)]
+    pub mine: bool,
+    /// Only notifications of this source.
+    #[arg(long)]
+    pub source_id: Option<String>,
+    /// At most N, oldest first.
+    #[arg(short = 'n', long)]
+    pub n: Option<usize>,
+    /// File the discarded notifications are appended to before deletion.
+    #[arg(long, required = true)]
+    pub archive: PathBuf,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportLevelArg {
+    Failures,
+    None,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportMethodArg {
+    Queue,
+    Table,
+    QueueAndTable,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// Local files to ingest.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Target database (default: the config file's `database`).
+    #[arg(long, short = 'd')]
+    pub database: Option<String>,
+    /// Target table (default: the config file's `table`).
+    #[arg(long, short = 't')]
+    pub table: Option<String>,
+    /// Data format (default: from the file extension).
+    #[arg(long, short = 'f')]
+    pub format: Option<String>,
+    /// Name of a pre-created ingestion mapping.
+    #[arg(long)]
+    pub mapping_ref: Option<String>,
+    /// Inline ingestion mapping (JSON array).
+    #[arg(long)]
+    pub mapping: Option<String>,
+    /// What the service reports (failures alone cannot be tracked through a table).
+    #[arg(long, value_enum, default_value = "all")]
+    pub report_level: ReportLevelArg,
+    /// Where the service reports. Default: the status table, as LightIngest does, so each
+    /// source is tracked exactly and nothing is added to the queues every client shares.
+    /// (When the service offers no status table: queue.)
+    #[arg(long, value_enum)]
+    pub report_method: Option<ReportMethodArg>,
+    /// Ask the service to skip batching.
+    #[arg(long)]
+    pub flush: bool,
+    /// Extent tag (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Skip ingestion when an extent already has this tag (repeatable).
+    #[arg(long)]
+    pub ingest_if_not_exists: Vec<String>,
+    /// The first record is a header.
+    #[arg(long)]
+    pub ignore_first_record: bool,
+    /// Extent creation time (ISO 8601).
+    #[arg(long)]
+    pub creation_time: Option<String>,
+    /// Let the service delete the blob after a successful ingestion (RetainBlobOnSuccess
+    /// false; needs delete rights). By default the blob is kept, as every SDK asks.
+    #[arg(long)]
+    pub no_retain_blob: bool,
+    /// Extra ingestion property KEY=VALUE (repeatable).
+    #[arg(long = "property", value_parser = parse_key_value)]
+    pub properties: Vec<(String, String)>,
+    /// Wait for the final state, at most SECS seconds (default 900: the service's default
+    /// batching policy seals a batch after up to 5 minutes unless --flush).
+    #[arg(long, num_args = 0..=1, default_missing_value = "900", value_name = "SECS")]
+    pub wait: Option<u64>,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected KEY=VALUE, got '{s}'"))
+}
+
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on; port 0 lets the OS choose. The first stdout line is the base URL.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Kusto commands to run at start (.create database/table/mapping).
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// Use this Azure Storage connection string (e.g. Azurite's) instead of built-in storage.
+    #[arg(long, env = "KINGEST_EMULATOR_STORAGE", hide_env_values = true)]
+    pub storage: Option<String>,
+    /// Batching window in seconds (FlushImmediately skips it).
+    #[arg(long, default_value_t = 2.0)]
+    pub batch_window: f64,
+    /// Make mgmt calls demand `Authorization: Bearer T`.
+    #[arg(long, env = "KINGEST_EMULATOR_TOKEN", hide_env_values = true)]
+    pub require_token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Do not generate background ingestion traffic.
+    #[arg(long)]
+    pub no_traffic: bool,
+    /// Address for the in-process emulator.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// Run the narrated headless demonstration instead of the TUI.
+    #[arg(long)]
+    pub headless: bool,
+}

@@ -1,0 +1,101 @@
+//! `kingest demo`: the emulator with the demo schema, the demo files, background traffic and
+//! the TUI on top (or, with `--headless`, a narrated run of every scenario).
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::args::{DemoArgs, ReportLevelArg, ReportMethodArg, SubmitArgs};
+use crate::cli::resolve::Resolved;
+use crate::cli::{EXIT_OK, Failure, cmd};
+use crate::client::IngestClient;
+use crate::client::wire::NotificationKind;
+use crate::demo::{SCENARIOS, local_client, start_emulator, traffic, write_demo_files};
+
+pub async fn run(args: DemoArgs, resolved: &Resolved) -> Result<i32, Failure> {
+    // The demo keeps its journal, logs and scratch files apart from the user's real ones.
+    let mut resolved = resolved.clone();
+    resolved.state_dir = resolved.state_dir.join("demo");
+    resolved.archive_dir = resolved.state_dir.join("archive");
+    resolved.database = Some("demo".into());
+    resolved.table = Some("Events".into());
+    let emulator = start_emulator(args.listen).await?;
+    let dir = resolved
+        .state_dir
+        .join(format!("files-{}", std::process::id()));
+    write_demo_files(&dir).map_err(|e| {
+        Failure::usage(format!("cannot write demo files to {}: {e}", dir.display()))
+    })?;
+    let client = local_client(emulator.url())?;
+    let result = if args.headless {
+        narrate(&client, &resolved, &dir, emulator.url()).await
+    } else {
+        let cancel = CancellationToken::new();
+        let generator = (!args.no_traffic).then(|| {
+            tokio::spawn(traffic(
+                client.clone(),
+                dir.clone(),
+                Duration::from_secs(3),
+                cancel.clone(),
+            ))
+        });
+        let mut opts = crate::tui::options(&resolved);
+        opts.default_path = Some(dir.clone());
+        // The demo's traffic never stops: poll as if busy, so the streams feel live.
+        opts.poll.peek_idle = opts.poll.peek_busy.min(Duration::from_secs(2));
+        opts.poll.peek_busy = opts.poll.peek_idle;
+        opts.poll.peek_max = opts.poll.peek_idle;
+        let r = crate::tui::run(client, opts, &resolved.state_dir).await;
+        cancel.cancel();
+        if let Some(g) = generator {
+            let _ = g.await;
+        }
+        r
+    };
+    emulator.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// The headless demonstration: every scenario submitted and awaited, then the queues.
+async fn narrate(
+    client: &IngestClient,
+    resolved: &Resolved,
+    dir: &Path,
+    url: &str,
+) -> Result<i32, Failure> {
+    println!("kingest demo: emulator at {url}\n");
+    cmd::resources::run(client, false).await?;
+    println!();
+    for s in SCENARIOS {
+        println!(
+            "--- {} into {}.{} (expect {})",
+            s.file, s.database, s.table, s.expect
+        );
+        let args = SubmitArgs {
+            files: vec![dir.join(s.file)],
+            database: Some(s.database.into()),
+            table: Some(s.table.into()),
+            format: s.format.map(|f| f.wire_name()),
+            mapping_ref: s.mapping.map(str::to_string),
+            mapping: None,
+            report_level: ReportLevelArg::All,
+            report_method: Some(ReportMethodArg::QueueAndTable),
+            flush: true,
+            tags: vec![],
+            ingest_if_not_exists: vec![],
+            ignore_first_record: s.ignore_first_record,
+            creation_time: None,
+            no_retain_blob: false,
+            properties: vec![],
+            wait: Some(30),
+        };
+        cmd::submit::run(client, resolved, args, false).await?;
+    }
+    println!("\n--- failure queue (peek: nothing is removed)");
+    cmd::queue::peek(client, NotificationKind::Failure, 32, false).await?;
+    println!("\n--- row counts");
+    cmd::mgmt::run(client, "demo", ".show tables details", false).await?;
+    Ok(EXIT_OK)
+}

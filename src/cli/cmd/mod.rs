@@ -1,0 +1,10 @@
+//! One file per command.
+
+pub mod demo;
+pub mod emulator;
+pub mod mgmt;
+pub mod queue;
+pub mod resources;
+pub mod status;
+pub mod submit;
+pub mod tui;

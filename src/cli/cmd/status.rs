@@ -1,0 +1,147 @@
+//! `kingest status SOURCE_ID`: the journaled tracker of a source (its status table with its
+//! own SAS, so a rotated table still answers), else a search of today's status tables, then
+//! the notification queues — all fed to `client::tracking`.
+
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use crate::cli::output::{print_json, safe, tracker_json, tracker_lines};
+use crate::cli::resolve::Resolved;
+use crate::cli::{EXIT_INGESTION_FAILED, EXIT_OK, Failure};
+use crate::client::journal::Recorded;
+use crate::client::tracking::{Observation, StatusRef, Tracker};
+use crate::client::wire::NotificationKind;
+use crate::client::{IngestClient, ResourceKind};
+
+pub async fn run(
+    client: &IngestClient,
+    resolved: &Resolved,
+    source_id: &str,
+    json_out: bool,
+) -> Result<i32, Failure> {
+    let journal = resolved.journal(client.ingest_url());
+    let mut record = match journal.find(source_id) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "warning: cannot read the journal {}: {e}",
+                journal.path().display()
+            );
+            None
+        }
+    };
+    let mut tracker = match record.as_ref().map(|r| &r.recorded) {
+        Some(Recorded::Posted { tracker }) => (**tracker).clone(),
+        _ => Tracker::posted(source_id, None, true, Utc::now()),
+    };
+    // Not journaled here: look for the entity in the status tables offered now.
+    if tracker.status_ref.is_none() {
+        let res = client.resources().await?;
+        for table in res.of_kind(ResourceKind::IngestionsStatusTable) {
+            let at = StatusRef::new(table.clone(), source_id.into(), source_id.into());
+            match client.table_status(&at).await {
+                Ok(Some(_)) => {
+                    tracker.status_ref = Some(at);
+                    break;
+                }
+                Ok(None) => {}
+                Err(e) => eprintln!("warning: reading {table} failed: {}", safe(&e.to_string())),
+            }
+        }
+    }
+    let mut entity = Value::Null;
+    if let Some(at) = tracker.status_ref.clone() {
+        match client.table_status(&at).await {
+            Ok(Some(e)) => {
+                entity = serde_json::to_value(&e).unwrap_or(Value::Null);
+                tracker.observe(Observation::Entity(&e), Utc::now());
+            }
+            Ok(None) => {
+                tracker.observe(Observation::EntityMissing, Utc::now());
+            }
+            Err(e) => {
+                tracker.observe(
+                    Observation::TableUnreadable(&safe(&e.to_string())),
+                    Utc::now(),
+                );
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    for kind in [NotificationKind::Failure, NotificationKind::Success] {
+        match client.peek(kind, resolved.poll.peek_count).await {
+            Ok(msgs) => {
+                for m in msgs.iter().filter(|m| {
+                    m.source_id()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(source_id))
+                }) {
+                    if let Some(n) = &m.decoded.notification {
+                        tracker.observe(
+                            Observation::Notification {
+                                kind,
+                                message_id: &m.message_id,
+                                notification: n,
+                            },
+                            Utc::now(),
+                        );
+                    }
+                    notes.push(m.to_json());
+                }
+            }
+            Err(e) => eprintln!(
+                "warning: peeking {} notifications failed: {}",
+                kind.as_str(),
+                safe(&e.to_string())
+            ),
+        }
+    }
+    let known = record.is_some() || !entity.is_null() || !notes.is_empty();
+    if let Some(r) = record.as_mut() {
+        r.at = Utc::now();
+        r.recorded = Recorded::Posted {
+            tracker: Box::new(tracker.clone()),
+        };
+        if let Err(e) = journal.append(r) {
+            eprintln!("warning: cannot update the journal: {e}");
+        }
+    }
+    if json_out {
+        let mut m = tracker_json(&tracker);
+        m.insert("known".into(), known.into());
+        m.insert("status_entity".into(), entity);
+        m.insert("notifications".into(), json!(notes));
+        if let Some(r) = &record {
+            m.insert("file".into(), safe(&r.file).into());
+        }
+        print_json(&Value::Object(m));
+    } else if !known {
+        println!(
+            "nothing known about {}: not in this cluster's journal, no status entity in today's \
+             status tables, and no notification among the first ones of each queue",
+            safe(source_id)
+        );
+    } else {
+        if let Some(r) = &record {
+            println!(
+                "{}  {}.{}",
+                safe(&r.file),
+                safe(&r.database),
+                safe(&r.table)
+            );
+        }
+        for line in tracker_lines(&tracker) {
+            println!("{line}");
+        }
+        if let Some(r) = &tracker.status_ref {
+            println!("status table: {}", r.display_name());
+        }
+        for n in &notes {
+            println!("notification: {}", safe(&n.to_string()));
+        }
+    }
+    Ok(if tracker.is_final() && !tracker.is_success() {
+        EXIT_INGESTION_FAILED
+    } else {
+        EXIT_OK
+    })
+}

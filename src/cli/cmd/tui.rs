@@ -1,0 +1,9 @@
+//! `kingest` with no command: the TUI on the configured cluster.
+
+use crate::cli::Failure;
+use crate::cli::resolve::Resolved;
+
+pub async fn run(resolved: &Resolved) -> Result<i32, Failure> {
+    let client = resolved.client()?;
+    crate::tui::run(client, crate::tui::options(resolved), &resolved.state_dir).await
+}

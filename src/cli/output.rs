@@ -1,0 +1,97 @@
+//! Rendering for the headless commands: JSON for scripts, lines for people. Untrusted text
+//! (notification and status-table fields, file names) is sanitised and redacted here.
+
+use serde_json::{Value, json};
+
+use crate::client::mgmt::V1Table;
+use crate::client::tracking::Tracker;
+
+pub fn print_json(v: &Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+/// Untrusted text made safe for a terminal line: control and escape sequences stripped,
+/// secrets redacted.
+pub fn safe(text: &str) -> String {
+    crate::client::redact::redact(&crate::ui::sanitize::sanitize(text))
+}
+
+/// Tab-separated tables with a header line.
+pub fn print_tables(tables: &[V1Table]) {
+    for t in tables {
+        println!(
+            "{}",
+            t.columns
+                .iter()
+                .map(|c| safe(&c.name))
+                .collect::<Vec<_>>()
+                .join("\t")
+        );
+        for row in &t.rows {
+            println!(
+                "{}",
+                row.iter()
+                    .map(|v| safe(
+                        &v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("\t")
+            );
+        }
+    }
+}
+
+/// The tracked outcome of one source as a JSON object (`submit --wait --json`, `status`).
+pub fn tracker_json(t: &Tracker) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("source_id".into(), t.source_id.clone().into());
+    m.insert("status".into(), t.state.label().into());
+    m.insert("error_code".into(), json!(t.error.code));
+    m.insert("failure_status".into(), json!(t.error.failure_status));
+    m.insert(
+        "details".into(),
+        json!(
+            t.error
+                .details
+                .as_deref()
+                .map(crate::client::redact::redact)
+        ),
+    );
+    m.insert("transient_failures".into(), t.transient_failures.into());
+    m.insert("evidence".into(), json!(t.evidence));
+    if let Some(p) = &t.table_problem {
+        m.insert("table_problem".into(), p.clone().into());
+    }
+    if let Some(r) = &t.status_ref {
+        m.insert("status_table".into(), r.display_name().into());
+    }
+    m
+}
+
+/// One or more lines describing a tracked source for people.
+pub fn tracker_lines(t: &Tracker) -> Vec<String> {
+    let mut out = vec![t.describe()];
+    if let Some(d) = t.error.details.as_deref().filter(|d| !d.is_empty()) {
+        out.push(format!("details: {}", safe(d)));
+    }
+    if let Some(code) = t.error.code.as_deref()
+        && let Some(info) = crate::client::error_codes::lookup(code)
+        && t.is_final()
+        && !t.is_success()
+    {
+        out.push(format!("what to do: {}", info.hint));
+    }
+    if let Some(p) = &t.table_problem {
+        out.push(format!("status table: {}", safe(p)));
+    }
+    if t.hidden_peeks > 0 && !t.is_final() {
+        out.push(format!(
+            "not seen in {} full peek window(s): a backlog of other clients' notifications may \
+             hide it (report to the status table to track it exactly)",
+            t.hidden_peeks
+        ));
+    }
+    out
+}

@@ -1,0 +1,264 @@
+//! The one merge of configuration for every front door (TUI, CLI, demo): defaults ⊕ config
+//! file ⊕ environment ⊕ flags. clap has already merged the environment under the flags (`env =`
+//! on each argument), so a value present in `Connection` beats the file.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::app::state::PollConfig;
+use crate::cli::Failure;
+use crate::cli::args::{AuthKind, Connection};
+use crate::client::auth::{Secret, ingest_url_for};
+use crate::client::journal::Journal;
+use crate::client::retry::RetryPolicy;
+use crate::client::{AuthMethod, ClientConfig, IngestClient};
+use crate::config::FileConfig;
+
+/// Everything a command needs from configuration.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// `Err` with the reason when no endpoint is configured (fine for `emulator` and `demo`).
+    pub client: Result<ClientConfig, String>,
+    pub database: Option<String>,
+    pub table: Option<String>,
+    pub read_only: bool,
+    pub state_dir: PathBuf,
+    pub archive_dir: PathBuf,
+    pub poll: PollConfig,
+    pub ring_capacity: usize,
+    pub journal_retention: chrono::TimeDelta,
+}
+
+impl Resolved {
+    pub fn client(&self) -> Result<IngestClient, Failure> {
+        let cfg = self.client.clone().map_err(Failure::usage)?;
+        Ok(IngestClient::new(cfg)?)
+    }
+
+    /// The journal of the cluster at `ingest_url`.
+    pub fn journal(&self, ingest_url: &str) -> Journal {
+        Journal::for_cluster(&self.state_dir.join("journal"), ingest_url)
+    }
+}
+
+pub fn resolve(conn: &Connection, read_only: bool, file: &FileConfig) -> Result<Resolved, Failure> {
+    let state_dir = file
+        .state_dir
+        .clone()
+        .unwrap_or_else(crate::config::state_dir);
+    let client = match endpoint(conn, file)? {
+        Some(ingest_url) => Ok(ClientConfig {
+            ingest_url,
+            auth: auth_method(conn, file)?,
+            timeout: Duration::from_secs(conn.timeout.max(1)),
+            retry: RetryPolicy::default(),
+        }),
+        None => Err(
+            "no endpoint: pass --ingest-url (or KINGEST_INGEST_URL) or --cluster, or set \
+                     ingest_url in the config file; try `kingest demo` for a local one"
+                .to_string(),
+        ),
+    };
+    Ok(Resolved {
+        client,
+        database: file.database.clone(),
+        table: file.table.clone(),
+        read_only: read_only || file.read_only.unwrap_or(false),
+        archive_dir: file
+            .archive_dir
+            .clone()
+            .unwrap_or_else(|| state_dir.join("archive")),
+        state_dir,
+        poll: poll_config(file),
+        ring_capacity: file.stream_capacity.unwrap_or(500).max(1),
+        journal_retention: chrono::TimeDelta::hours(
+            file.journal_retention_hours
+                .unwrap_or(7 * 24)
+                .min(100 * 365 * 24) as i64,
+        ),
+    })
+}
+
+fn endpoint(conn: &Connection, file: &FileConfig) -> Result<Option<String>, Failure> {
+    Ok(match (&conn.ingest_url, &conn.cluster) {
+        (Some(u), _) => Some(u.clone()),
+        (None, Some(c)) => Some(ingest_url_for(c)?),
+        (None, None) => match (&file.ingest_url, &file.cluster) {
+            (Some(u), _) => Some(u.clone()),
+            (None, Some(c)) => Some(ingest_url_for(c)?),
+            _ => None,
+        },
+    })
+}
+
+fn poll_config(file: &FileConfig) -> PollConfig {
+    let mut p = PollConfig::default();
+    let secs = |v: Option<u64>, d: &mut Duration| {
+        if let Some(v) = v {
+            *d = Duration::from_secs(v.max(1));
+        }
+    };
+    secs(file.poll_interval_secs, &mut p.peek_idle);
+    if let Some(f) = &file.poll {
+        secs(f.peek_idle_secs, &mut p.peek_idle);
+        secs(f.peek_busy_secs, &mut p.peek_busy);
+        secs(f.peek_max_secs, &mut p.peek_max);
+        secs(f.depths_secs, &mut p.depths);
+        secs(f.resources_secs, &mut p.resources);
+        if let Some(ms) = f.progress_tick_ms {
+            p.progress_tick = Duration::from_millis(ms.max(50));
+        }
+        if let Some(n) = f.peek_count {
+            p.peek_count = n.clamp(1, 32);
+        }
+        let t = &mut p.table;
+        secs(f.table_young_secs, &mut t.young);
+        secs(f.table_young_for_secs, &mut t.young_for);
+        secs(f.table_secs, &mut t.normal);
+        secs(f.table_slow_after_secs, &mut t.slow_after);
+        secs(f.table_slow_secs, &mut t.slow);
+        secs(f.table_slowest_after_secs, &mut t.slowest_after);
+        secs(f.table_slowest_secs, &mut t.slowest);
+    }
+    p
+}
+
+fn auth_method(conn: &Connection, file: &FileConfig) -> Result<AuthMethod, Failure> {
+    use clap::ValueEnum as _;
+    let kind = match (conn.auth, &file.auth) {
+        (AuthKind::Auto, Some(a)) => AuthKind::from_str(a, true)
+            .map_err(|_| Failure::usage(format!("config auth '{a}' is not a known method")))?,
+        (k, _) => k,
+    };
+    let need = |v: &Option<String>, what: &str| {
+        v.clone()
+            .ok_or_else(|| Failure::usage(format!("--auth client-secret needs {what}")))
+    };
+    Ok(match kind {
+        AuthKind::Auto => match &conn.token {
+            Some(t) => AuthMethod::Token(Secret::new(t.clone())),
+            None => AuthMethod::Auto,
+        },
+        AuthKind::Cli => AuthMethod::Cli,
+        AuthKind::ManagedIdentity => AuthMethod::ManagedIdentity {
+            client_id: conn.client_id.clone(),
+        },
+        AuthKind::ClientSecret => AuthMethod::ClientSecret {
+            tenant_id: need(&conn.tenant_id, "--tenant-id")?,
+            client_id: need(&conn.client_id, "--client-id")?,
+            secret: Secret::new(need(&conn.client_secret, "--client-secret")?),
+        },
+        AuthKind::WorkloadIdentity => AuthMethod::WorkloadIdentity,
+        AuthKind::Token => {
+            AuthMethod::Token(Secret::new(conn.token.clone().ok_or_else(|| {
+                Failure::usage("--auth token needs --token or KINGEST_TOKEN")
+            })?))
+        }
+        AuthKind::None => AuthMethod::None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn() -> Connection {
+        Connection {
+            timeout: 120,
+            ..Connection::default()
+        }
+    }
+
+    fn file(text: &str) -> FileConfig {
+        crate::config::parse(text).unwrap()
+    }
+
+    #[test]
+    fn precedence_table() {
+        let flag = |f: &mut Connection| f.ingest_url = Some("http://127.0.0.1:1".into());
+        let cluster_flag =
+            |f: &mut Connection| f.cluster = Some("https://c.kusto.windows.net".into());
+        let none = |_: &mut Connection| {};
+        type Case<'a> = (&'a str, &'a dyn Fn(&mut Connection), Option<&'a str>);
+        let cases: [Case; 5] = [
+            ("", &none, None),
+            (
+                "ingest_url = \"http://127.0.0.1:2\"",
+                &none,
+                Some("http://127.0.0.1:2"),
+            ),
+            (
+                "ingest_url = \"http://127.0.0.1:2\"",
+                &flag,
+                Some("http://127.0.0.1:1"),
+            ),
+            (
+                "cluster = \"https://x.kusto.windows.net\"",
+                &none,
+                Some("https://ingest-x.kusto.windows.net"),
+            ),
+            (
+                "ingest_url = \"http://127.0.0.1:2\"",
+                &cluster_flag,
+                Some("https://ingest-c.kusto.windows.net"),
+            ),
+        ];
+        for (text, set, want) in cases {
+            let mut c = conn();
+            set(&mut c);
+            let r = resolve(&c, false, &file(text)).unwrap();
+            assert_eq!(
+                r.client.as_ref().ok().map(|c| c.ingest_url.as_str()),
+                want,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn auth_from_file_unless_a_flag_chose_one() {
+        let mut c = conn();
+        c.ingest_url = Some("http://127.0.0.1:1".into());
+        let r = resolve(&c, false, &file("auth = \"none\"")).unwrap();
+        assert_eq!(r.client.unwrap().auth, AuthMethod::None);
+        c.auth = AuthKind::Cli;
+        let r = resolve(&c, false, &file("auth = \"none\"")).unwrap();
+        assert_eq!(r.client.unwrap().auth, AuthMethod::Cli);
+        assert!(
+            resolve(
+                &conn(),
+                false,
+                &file("auth = \"bogus\"\ningest_url = \"http://x\"")
+            )
+            .is_err()
+        );
+        c.auth = AuthKind::Token;
+        assert_eq!(
+            resolve(&c, false, &file("")).unwrap_err().code,
+            crate::cli::EXIT_USAGE
+        );
+    }
+
+    #[test]
+    fn every_poll_interval_is_a_key_and_read_only_merges() {
+        let r = resolve(
+            &conn(),
+            false,
+            &file(
+                "read_only = true\npoll_interval_secs = 7\n[poll]\npeek_busy_secs = 3\ntable_secs = 30\ntable_slowest_secs = 300\npeek_count = 99\n",
+            ),
+        )
+        .unwrap();
+        assert!(r.read_only);
+        assert_eq!(r.poll.peek_idle, Duration::from_secs(7));
+        assert_eq!(r.poll.peek_busy, Duration::from_secs(3));
+        assert_eq!(r.poll.table.normal, Duration::from_secs(30));
+        assert_eq!(r.poll.table.slowest, Duration::from_secs(300));
+        assert_eq!(r.poll.peek_count, 32);
+        let r = resolve(&conn(), true, &file("")).unwrap();
+        assert!(r.read_only);
+        assert_eq!(r.poll, PollConfig::default());
+        assert!(r.client.is_err());
+        assert_eq!(r.journal_retention, chrono::TimeDelta::days(7));
+    }
+}

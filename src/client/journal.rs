@@ -1,0 +1,327 @@
+//! The submission journal: one JSON-lines file per cluster (keyed by the ingest URL) in the
+//! state dir, so tracking survives a restart and `kingest status` finds a source's status
+//! table after the service has rotated it. Each change appends a record; loading keeps the
+//! last record per source, drops finished ones older than the retention, and rewrites the
+//! file when that shrank it. The file holds status-table SAS URLs, so it is private (0600).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::client::tracking::Tracker;
+
+/// How far a source got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "phase")]
+pub enum Recorded {
+    /// The upload started; a restart before it was posted means it never reached the service.
+    Uploading,
+    /// The submit failed before the message was posted.
+    NotSubmitted { error: String },
+    /// Posted: the tracker says the rest.
+    Posted { tracker: Box<Tracker> },
+}
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalRecord {
+    pub at: DateTime<Utc>,
+    /// The cluster (ingest URL) the source was submitted to.
+    pub ingest_url: String,
+    pub source_id: String,
+    pub file: String,
+    pub database: String,
+    pub table: String,
+    pub format: String,
+    pub size: u64,
+    pub report_level: String,
+    pub report_method: String,
+    /// Blob URL without its query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(flatten)]
+    pub recorded: Recorded,
+}
+
+impl JournalRecord {
+    pub fn is_finished(&self) -> bool {
+        match &self.recorded {
+            Recorded::Uploading => false,
+            Recorded::NotSubmitted { .. } => true,
+            Recorded::Posted { tracker } => tracker.is_final(),
+        }
+    }
+}
+
+/// What loading found.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The latest record of each kept source, oldest first.
+    pub records: Vec<JournalRecord>,
+    /// Lines that could not be read (a torn last write, a hand edit): reported, skipped.
+    pub corrupt_lines: Vec<usize>,
+    /// Finished sources dropped because they were older than the retention.
+    pub compacted: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Journal {
+    path: PathBuf,
+    ingest_url: String,
+}
+
+impl Journal {
+    /// The journal of `ingest_url` inside `dir`.
+    pub fn for_cluster(dir: &Path, ingest_url: &str) -> Self {
+        let url = normalise(ingest_url);
+        Journal {
+            path: dir.join(file_name(&url)),
+            ingest_url: url,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn ingest_url(&self) -> &str {
+        &self.ingest_url
+    }
+
+    pub fn append(&self, record: &JournalRecord) -> std::io::Result<()> {
+        let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
+        line.push('\n');
+        let mut f = open_private(&self.path, false)?;
+        f.write_all(line.as_bytes())?;
+        f.flush()
+    }
+
+    /// Loads the latest record per source; finished sources older than `keep_finished` are
+    /// dropped and the file is rewritten when anything was dropped or folded.
+    pub fn load(
+        &self,
+        now: DateTime<Utc>,
+        keep_finished: chrono::TimeDelta,
+    ) -> std::io::Result<Loaded> {
+        let f = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
+            Err(e) => return Err(e),
+        };
+        let mut out = Loaded::default();
+        let mut order = Vec::new();
+        let mut last: HashMap<String, JournalRecord> = HashMap::new();
+        let mut lines = 0;
+        for (i, line) in BufReader::new(f).lines().enumerate() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            lines += 1;
+            let rec = match serde_json::from_str::<JournalRecord>(&line) {
+                Ok(r) if normalise(&r.ingest_url) == self.ingest_url => r,
+                Ok(_) => continue,
+                Err(_) => {
+                    out.corrupt_lines.push(i + 1);
+                    continue;
+                }
+            };
+            if !last.contains_key(&rec.source_id) {
+                order.push(rec.source_id.clone());
+            }
+            last.insert(rec.source_id.clone(), rec);
+        }
+        for id in order {
+            let Some(rec) = last.remove(&id) else {
+                continue;
+            };
+            if rec.is_finished() && now - rec.at > keep_finished {
+                out.compacted += 1;
+            } else {
+                out.records.push(rec);
+            }
+        }
+        if out.records.len() < lines {
+            self.rewrite(&out.records)?;
+        }
+        Ok(out)
+    }
+
+    /// The latest record of one source (case-insensitive id).
+    pub fn find(&self, source_id: &str) -> std::io::Result<Option<JournalRecord>> {
+        let loaded = self.load(Utc::now(), chrono::TimeDelta::MAX)?;
+        Ok(loaded
+            .records
+            .into_iter()
+            .rev()
+            .find(|r| r.source_id.eq_ignore_ascii_case(source_id)))
+    }
+
+    fn rewrite(&self, records: &[JournalRecord]) -> std::io::Result<()> {
+        let tmp = self.path.with_extension("jsonl.tmp");
+        {
+            let mut f = open_private(&tmp, true)?;
+            for r in records {
+                let mut line = serde_json::to_string(r).map_err(std::io::Error::other)?;
+                line.push('\n');
+                f.write_all(line.as_bytes())?;
+            }
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &self.path)
+    }
+}
+
+fn normalise(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// `journal-{host}[-{port}]-{hash}.jsonl`: readable, and distinct for distinct URLs.
+fn file_name(url: &str) -> String {
+    let host: String = url
+        .split("://")
+        .nth(1)
+        .unwrap_or(url)
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(80)
+        .collect();
+    // FNV-1a: stable across versions and platforms, unlike std's hasher.
+    let hash = url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("journal-{host}-{:08x}.jsonl", hash as u32)
+}
+
+fn open_private(path: &Path, truncate: bool) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true);
+    if truncate {
+        o.write(true).truncate(true);
+    } else {
+        o.append(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::tracking::{Observation, Tracker};
+    use crate::client::wire::{IngestionStatus, StatusEntity};
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_796_083_200 + s, 0).unwrap()
+    }
+
+    fn rec(url: &str, id: &str, at: DateTime<Utc>, done: bool) -> JournalRecord {
+        let mut tracker = Box::new(Tracker::posted(id, None, true, at));
+        if done {
+            let e = StatusEntity {
+                status: Some(IngestionStatus::Succeeded),
+                ..StatusEntity::default()
+            };
+            tracker.observe(Observation::Entity(&e), at);
+        }
+        JournalRecord {
+            at,
+            ingest_url: url.into(),
+            source_id: id.into(),
+            file: "/d/x.csv".into(),
+            database: "db".into(),
+            table: "T".into(),
+            format: "csv".into(),
+            size: 10,
+            report_level: "FailuresAndSuccesses".into(),
+            report_method: "Table".into(),
+            blob: None,
+            message_id: None,
+            recorded: Recorded::Posted { tracker },
+        }
+    }
+
+    const A: &str = "http://127.0.0.1:1";
+    const B: &str = "https://ingest-b.westeurope.kusto.windows.net";
+
+    #[test]
+    fn each_cluster_has_its_own_file_and_sees_only_its_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Journal::for_cluster(dir.path(), A);
+        let b = Journal::for_cluster(dir.path(), &format!("{B}/"));
+        assert_ne!(a.path(), b.path());
+        a.append(&rec(A, "a1", t(0), false)).unwrap();
+        b.append(&rec(B, "b1", t(0), false)).unwrap();
+        let got = a.load(t(1), chrono::TimeDelta::days(7)).unwrap();
+        assert_eq!(got.records.len(), 1);
+        assert_eq!(got.records[0].source_id, "a1");
+        let got = b.load(t(1), chrono::TimeDelta::days(7)).unwrap();
+        assert_eq!(got.records[0].source_id, "b1");
+        assert!(
+            b.path()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("journal-ingest-b.westeurope.kusto.windows.net-")
+        );
+    }
+
+    #[test]
+    fn last_record_wins_corrupt_lines_are_reported_and_old_finished_ones_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::for_cluster(dir.path(), A);
+        j.append(&rec(A, "old", t(0), false)).unwrap();
+        j.append(&rec(A, "old", t(10), true)).unwrap();
+        j.append(&rec(A, "live", t(20), false)).unwrap();
+        j.append(&rec(A, "recent", t(5000), true)).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(j.path())
+            .unwrap();
+        f.write_all(b"{\"torn\":\n").unwrap();
+        let got = j.load(t(5000), chrono::TimeDelta::hours(1)).unwrap();
+        let ids: Vec<_> = got.records.iter().map(|r| r.source_id.as_str()).collect();
+        assert_eq!(ids, ["live", "recent"]);
+        assert_eq!(got.corrupt_lines, vec![5]);
+        assert_eq!(got.compacted, 1);
+        // Rewritten: two lines left, and loading again changes nothing.
+        let text = std::fs::read_to_string(j.path()).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        let again = j.load(t(5000), chrono::TimeDelta::hours(1)).unwrap();
+        assert_eq!(again.records, got.records);
+        assert!(again.corrupt_lines.is_empty());
+        assert_eq!(j.find("LIVE").unwrap().unwrap().source_id, "live");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::for_cluster(dir.path(), A);
+        j.append(&rec(A, "a", t(0), false)).unwrap();
+        let mode = std::fs::metadata(j.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0);
+    }
+}
