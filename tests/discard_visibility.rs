@@ -4,6 +4,11 @@
 //! other message again within a few seconds: at once where the SAS grants `u` (Update
 //! Message), after the pass-sized timeout where it does not (`rp`, as a real DM issues).
 //! Peek shows at most 32 messages, so the other client counts them by receiving.
+//!
+//! Measured here (debug build, loopback emulator, 2026-12): the pass takes ~20–60 ms; with `rpu`
+//! the other client sees all 95 others ~15 ms after it (hidden ~70 ms in all); with `rp` ~5.0 s
+//! after it (the 5 s floor of the pass-sized timeout). Before this, every message a discard
+//! looked at stayed hidden for a fixed 30 s.
 
 mod common;
 
@@ -169,4 +174,39 @@ async fn released_at_once_where_the_sas_grants_update() {
 #[tokio::test]
 async fn short_timeout_where_the_sas_is_read_and_process_only() {
     run("rp").await;
+}
+
+/// Messages another client holds are not seen by the pass: the report says so and is not
+/// complete, so a front end does not print plain success.
+#[tokio::test]
+async fn messages_in_flight_elsewhere_make_the_discard_incomplete() {
+    let env = Env::start_with(EmulatorConfig {
+        notification_queue_permissions: "rpu".into(),
+        ..Default::default()
+    })
+    .await;
+    let (x, _) = fill(&env).await;
+    // Another client holds the 32 oldest, target 10 among them.
+    let other = client_for(env.emulator.url(), AuthMethod::None);
+    let held = other
+        .receive(NotificationKind::Failure, 32, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 32);
+    let archive = env.dir.path().join("archive.jsonl");
+    let report = env
+        .client
+        .discard(
+            NotificationKind::Failure,
+            DiscardSelector::SourceId(x),
+            &archive,
+        )
+        .await
+        .unwrap();
+    println!("{report:?}");
+    assert_eq!(report.deleted, 4, "{report:?}");
+    assert_eq!(report.released, TOTAL - 32 - 4);
+    assert_eq!(report.not_seen, Some(32), "{report:?}");
+    assert!(!report.complete, "{report:?}");
+    env.emulator.shutdown().await;
 }

@@ -485,6 +485,17 @@ async fn discard_rounds(
                 continue;
             }
             held.remove(&m.message_id);
+            // Archived already, its delete failed, and it came back: delete, don't re-archive.
+            if let Some(i) = report.errors.iter().position(|(id, _)| *id == m.message_id) {
+                match client.delete(&m).await {
+                    Ok(()) => {
+                        report.errors.remove(i);
+                        report.deleted += 1;
+                    }
+                    Err(e) => report.errors[i].1 = e.to_string(),
+                }
+                continue;
+            }
             let line = m.to_json().to_string();
             let archived = writeln!(file, "{line}")
                 .and_then(|_| file.flush())
@@ -530,6 +541,12 @@ fn absorb(
     }
 }
 
+/// Whether a held message whose timeout lapses at `renew_by` could reappear before the next
+/// round (`round_time`, doubled, plus a second of slack) is over.
+fn renewal_due(renew_by: Instant, now: Instant, round_time: Duration) -> bool {
+    renew_by <= now + round_time.saturating_mul(2) + Duration::from_secs(1)
+}
+
 /// Extends the timeout of held messages that could lapse before the next round ends.
 async fn renew(
     client: &IngestClient,
@@ -537,10 +554,10 @@ async fn renew(
     visibility: Duration,
     round_time: Duration,
 ) {
-    let soon = Instant::now() + round_time.saturating_mul(2) + Duration::from_secs(1);
+    let now = Instant::now();
     let due: Vec<ReceivedNotification> = held
         .values()
-        .filter(|h| h.renew_by <= soon && grants_update(&h.msg.queue))
+        .filter(|h| renewal_due(h.renew_by, now, round_time) && grants_update(&h.msg.queue))
         .map(|h| h.msg.clone())
         .collect();
     if due.is_empty() {
@@ -574,6 +591,13 @@ async fn release(client: &IngestClient, held: HashMap<String, Held>, report: &mu
     for (id, _, answered, r) in results {
         match r {
             Ok(_) => {
+                released_at.insert(id, answered);
+            }
+            // Deleted by someone else, or received again after our hold lapsed: no longer
+            // hidden by us.
+            Err(Error::Storage { status, code, .. })
+                if status == 404 || code == "PopReceiptMismatch" =>
+            {
                 released_at.insert(id, answered);
             }
             Err(e) => {
@@ -639,6 +663,22 @@ mod tests {
             assert_eq!(v.subsec_nanos(), 0);
             assert!(v >= DISCARD_VISIBILITY_FLOOR);
         }
+    }
+
+    #[test]
+    fn renewal_is_due_before_the_next_round_could_end() {
+        let now = Instant::now();
+        let round = 300 * MS;
+        // Lapses in 1.6 s = 2 rounds + 1 s: renew now.
+        assert!(renewal_due(now + 1600 * MS, now, round));
+        assert!(renewal_due(now, now, round));
+        // Lapses in 1.7 s: the next round still ends before.
+        assert!(!renewal_due(now + 1700 * MS, now, round));
+        assert!(!renewal_due(
+            now + DISCARD_VISIBILITY_FLOOR,
+            now,
+            Duration::ZERO
+        ));
     }
 
     #[test]
