@@ -1,5 +1,6 @@
 //! Success/failure notification queues: peek across all queues of a kind, receive with a
-//! visibility timeout, delete by pop receipt. Undecodable messages are kept raw.
+//! visibility timeout, delete by pop receipt, and discard (archive then delete) without hiding
+//! other clients' messages for longer than the pass. Undecodable messages are kept raw.
 
 use chrono::{DateTime, Utc};
 
