@@ -145,7 +145,7 @@ impl Storage {
     /// Update Message, visibility only: hide the message for `visibility_timeout` more seconds
     /// from now (0 = visible at once). Needs `u` in the queue SAS. The old pop receipt stops
     /// working; the answer's `x-ms-popreceipt` replaces it
-    /// (https://learn.microsoft.com/rest/api/storageservices/update-message).
+    /// (<https://learn.microsoft.com/rest/api/storageservices/update-message>).
     pub async fn update_message(
         &self,
         queue: &SasUrl,
