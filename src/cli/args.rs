@@ -206,13 +206,17 @@ pub struct SubmitArgs {
     /// The first record is a header.
     #[arg(long)]
     pub ignore_first_record: bool,
-    /// Extent creation time (ISO 8601).
+    /// Extent creation time, sent as ISO 8601 UTC: 2024-01-02, "2024-01-02 03:04:05" (UTC),
+    /// or 2024-01-02T03:04:05+01:00.
     #[arg(long)]
     pub creation_time: Option<String>,
     /// Let the service delete the blob after a successful ingestion (RetainBlobOnSuccess
     /// false; needs delete rights). By default the blob is kept, as every SDK asks.
     #[arg(long)]
     pub no_retain_blob: bool,
+    /// Submit a source over the service's size limit anyway (IgnoreSizeLimit).
+    #[arg(long)]
+    pub ignore_size_limit: bool,
     /// Extra ingestion property KEY=VALUE (repeatable).
     #[arg(long = "property", value_parser = parse_key_value)]
     pub properties: Vec<(String, String)>,

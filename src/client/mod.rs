@@ -254,7 +254,8 @@ impl IngestClient {
             .await
     }
 
-    /// Receive, append matching ones to `archive` (JSON lines, flushed), then delete them.
+    /// Receive, append matching ones to `archive` (JSON lines, fsynced), then delete them;
+    /// what else was received is released when the pass ends (see [`DiscardReport`]).
     pub async fn discard(
         &self,
         kind: NotificationKind,

@@ -1,5 +1,6 @@
 //! Success/failure notification queues: peek across all queues of a kind, receive with a
-//! visibility timeout, delete by pop receipt. Undecodable messages are kept raw.
+//! visibility timeout, delete by pop receipt, and discard (archive then delete) without hiding
+//! other clients' messages for longer than the pass. Undecodable messages are kept raw.
 
 use chrono::{DateTime, Utc};
 
@@ -27,28 +28,87 @@ pub enum DiscardSelector {
     All,
     /// Messages whose `IngestionSourceId` equals this.
     SourceId(String),
+    /// Messages whose `IngestionSourceId` is one of these (`--mine`: this client's sources).
+    SourceIds(HashSet<String>),
     /// These message ids (what the TUI shows selected or filtered).
-    MessageIds(std::collections::HashSet<String>),
-    /// Notifications of any of these sources (lower-case ids), e.g. this machine's journal.
-    SourceIds(std::collections::HashSet<String>),
+    MessageIds(HashSet<String>),
     /// At most this many, oldest first.
     Count(usize),
 }
 
-/// The result of a discard: what was archived and deleted, and what could not be.
+/// The result of a discard: what was archived and deleted, what was handed back and how, and
+/// whether the pass can be reported as done.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DiscardReport {
     pub archived: usize,
     pub deleted: usize,
-    /// Messages received but not matching (they reappear after the visibility timeout).
+    /// Messages received but not taken (not matching, or past the limit); all are handed back
+    /// when the pass ends.
     pub released: usize,
+    /// Of `released`: made visible again at the end of the pass (Update Message with
+    /// `visibilitytimeout=0`, which needs `u` in the queue SAS).
+    pub released_now: usize,
+    /// Whether every notification queue's SAS granted `u`. A real DM's do not (`rp`), so
+    /// released messages normally wait for their (short) visibility timeout.
+    pub update_granted: bool,
+    /// For released messages not made visible at once: they are visible again within this
+    /// long after the pass ended. `None` when there are none.
+    pub visible_again_within: Option<Duration>,
+    /// The longest time any released message was hidden from other clients, measured from
+    /// the receive that hid it to its release (or to its visibility timeout).
+    pub longest_hidden: Duration,
+    /// Messages the queues still count (approximately) after the pass; `None` when unreadable.
+    pub queue_count: Option<u64>,
+    /// Of `queue_count`: messages this pass never received. They were in flight (hidden by
+    /// another client's receive), posted during the pass, or beyond the round limit; targets
+    /// may be among them. `None` when the count was unreadable.
+    pub not_seen: Option<u64>,
+    /// Nothing failed, and the selector was satisfied or every message was looked at. Only a
+    /// complete discard may be reported as plain success.
+    pub complete: bool,
     /// Per-message errors (message id, error text); those messages stay in the queue.
     pub errors: Vec<(String, String)>,
 }
 
+impl DiscardReport {
+    /// Released messages left to their visibility timeout.
+    pub fn released_later(&self) -> usize {
+        self.released - self.released_now
+    }
+
+    /// How released messages came back, for a front end to print; `None` when none were.
+    pub fn release_summary(&self) -> Option<String> {
+        if self.released == 0 {
+            return None;
+        }
+        let later = self.released_later();
+        let within = self
+            .visible_again_within
+            .map_or(0, |d| d.as_secs_f64().ceil() as u64);
+        Some(match (self.released_now, later) {
+            (now, 0) => format!("{now} other message(s) were looked at and released now"),
+            (0, later) => format!(
+                "{later} other message(s) were looked at and left in the queue: visible again in {within} s{}",
+                if self.update_granted {
+                    ""
+                } else {
+                    " (the queue's SAS does not grant update, so they wait for their timeout)"
+                }
+            ),
+            (now, later) => format!(
+                "{} other message(s) were looked at: {now} released now, {later} visible again in {within} s",
+                self.released
+            ),
+        })
+    }
+}
+
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
 
 use serde_json::{Map, Value};
 
@@ -60,10 +120,15 @@ use crate::client::wire::decode_notification;
 
 /// Azure's per-call maximum for Get/Peek Messages.
 pub const MAX_PER_CALL: usize = 32;
-/// How long a received-but-not-matching message stays hidden during a discard.
-const DISCARD_VISIBILITY: Duration = Duration::from_secs(30);
+/// Least visibility timeout of a discard's receive: a slow call must not let held messages
+/// reappear mid-pass (they would be received again and could end the pass early).
+pub const DISCARD_VISIBILITY_FLOOR: Duration = Duration::from_secs(5);
+/// Most visibility timeout of one receive; longer passes renew (with `u`) instead.
+const DISCARD_VISIBILITY_CEILING: Duration = Duration::from_secs(300);
 /// Upper bound of receive rounds in one discard (32 messages per queue each).
 const MAX_DISCARD_ROUNDS: usize = 200;
+/// Update Message calls in flight at once when renewing or releasing.
+const UPDATE_CONCURRENCY: usize = 8;
 
 fn queue_kind(kind: NotificationKind) -> ResourceKind {
     match kind {
@@ -203,15 +268,99 @@ fn matches(sel: &DiscardSelector, m: &ReceivedNotification) -> bool {
     match sel {
         DiscardSelector::All | DiscardSelector::Count(_) => true,
         DiscardSelector::SourceId(id) => m.source_id().is_some_and(|s| s.eq_ignore_ascii_case(id)),
-        DiscardSelector::MessageIds(ids) => ids.contains(&m.message_id),
         DiscardSelector::SourceIds(ids) => m
             .source_id()
-            .is_some_and(|s| ids.contains(&s.to_ascii_lowercase())),
+            .is_some_and(|s| ids.contains(s) || ids.iter().any(|i| i.eq_ignore_ascii_case(s))),
+        DiscardSelector::MessageIds(ids) => ids.contains(&m.message_id),
     }
 }
 
-/// Receive → append to the archive and flush → delete. Nothing is deleted that was not
-/// archived first; anything interrupted reappears after the visibility timeout.
+/// The visibility timeout for a receive in a discard pass: enough for the rounds still to come
+/// (`remaining` messages, `per_round` a round, each taking `round_time`, plus the round that
+/// finds the queue exhausted), doubled for jitter, in whole seconds, within
+/// [`DISCARD_VISIBILITY_FLOOR`] and a 5-minute ceiling.
+pub fn pass_visibility(remaining: u64, per_round: usize, round_time: Duration) -> Duration {
+    let rounds = remaining
+        .div_ceil(per_round.max(1) as u64)
+        .saturating_add(1);
+    let est = round_time
+        .saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX))
+        .saturating_mul(2);
+    let secs = est
+        .as_secs()
+        .saturating_add(u64::from(est.subsec_nanos() > 0));
+    Duration::from_secs(secs).clamp(DISCARD_VISIBILITY_FLOOR, DISCARD_VISIBILITY_CEILING)
+}
+
+/// A received message this pass does not take: hidden from everyone until released.
+struct Held {
+    msg: ReceivedNotification,
+    /// When the receive that first hid it was sent.
+    hidden_since: Instant,
+    /// Its timeout lapses no earlier than this (request start + timeout): renew before it.
+    renew_by: Instant,
+    /// …and no later than this (answer received + timeout).
+    visible_by: Instant,
+}
+
+fn grants_update(q: &SasUrl) -> bool {
+    // No `sp` means some other authorization: try, and fall back on failure.
+    q.query_param("sp").is_none_or(|sp| sp.contains('u'))
+}
+
+/// Sum of the queues' approximate counts, `None` if any is unreadable.
+async fn total_count(client: &IngestClient, queues: &[SasUrl]) -> Option<u64> {
+    let counts = futures::future::join_all(
+        queues
+            .iter()
+            .map(|q| client.storage().approximate_message_count(q)),
+    )
+    .await;
+    counts
+        .into_iter()
+        .try_fold(0u64, |sum, c| c.ok().map(|c| sum.saturating_add(c)))
+}
+
+/// One Update Message outcome: message id, when it was sent, when it was answered.
+type Updated = (
+    String,
+    Instant,
+    Instant,
+    Result<crate::client::storage::UpdatedMessage>,
+);
+
+/// Update Message on every message in `targets`, a few at a time. Takes owned messages: a
+/// borrowing stream here makes the discard future fail `Send` inference.
+async fn update_all(
+    client: &IngestClient,
+    targets: Vec<ReceivedNotification>,
+    visibility: Duration,
+) -> Vec<Updated> {
+    let secs = u32::try_from(visibility.as_secs()).unwrap_or(u32::MAX);
+    let storage = client.storage();
+    futures::stream::iter(targets)
+        .map(move |m| async move {
+            let sent = Instant::now();
+            let r = match m.pop_receipt.as_deref() {
+                Some(receipt) => {
+                    storage
+                        .update_message(&m.queue, &m.message_id, receipt, secs)
+                        .await
+                }
+                None => Err(Error::Invalid("no pop receipt".into())),
+            };
+            (m.message_id, sent, Instant::now(), r)
+        })
+        .buffer_unordered(UPDATE_CONCURRENCY)
+        .collect()
+        .await
+}
+
+/// Receive → append to the archive, flush and fsync → delete. Nothing is deleted that was not
+/// archived first. Messages received but not taken stay hidden only for the pass: each receive
+/// hides for the estimated rest of the pass, held messages are renewed if the pass runs long,
+/// and at the end they are made visible at once where the SAS grants `u`; otherwise their short
+/// timeout lapses (a real DM's notification SAS is `rp`).
 pub(crate) async fn discard(
     client: &IngestClient,
     kind: NotificationKind,
@@ -241,35 +390,111 @@ pub(crate) async fn discard(
         DiscardSelector::MessageIds(ids) => ids.len(),
         _ => usize::MAX,
     };
-    let mut report = DiscardReport::default();
-    let mut seen = std::collections::HashSet::new();
-    let queues = client
+    let queues: Vec<SasUrl> = client
         .resources()
         .await?
         .of_kind(queue_kind(kind))
-        .count()
-        .max(1);
+        .cloned()
+        .collect();
+    let per_round = MAX_PER_CALL * queues.len().max(1);
+    let update_granted = !queues.is_empty() && queues.iter().all(grants_update);
+    let mut report = DiscardReport {
+        update_granted,
+        ..Default::default()
+    };
+    // The count sizes the pass; the time of that call is the first guess of a round's time.
+    let t0 = Instant::now();
+    let count_before = total_count(client, &queues).await;
+    let mut round_time = t0.elapsed().saturating_mul(2);
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut held: HashMap<String, Held> = HashMap::new();
+    let result = discard_rounds(
+        client,
+        kind,
+        &selector,
+        archive,
+        &mut file,
+        limit,
+        per_round,
+        count_before,
+        &mut round_time,
+        &mut seen,
+        &mut held,
+        &mut report,
+    )
+    .await;
+    // Release what was held even when the pass failed: hiding it longer helps no one.
+    release(client, held, &mut report).await;
+    result?;
+    report.queue_count = total_count(client, &queues).await;
+    // Released and failed messages are still counted; anything else was never received.
+    report.not_seen = report
+        .queue_count
+        .map(|c| c.saturating_sub((report.released + report.errors.len()) as u64));
+    let target_met = report.deleted + report.errors.len() >= limit;
+    report.complete = report.errors.is_empty() && (target_met || report.not_seen == Some(0));
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn discard_rounds(
+    client: &IngestClient,
+    kind: NotificationKind,
+    selector: &DiscardSelector,
+    archive: &Path,
+    file: &mut std::fs::File,
+    limit: usize,
+    per_round: usize,
+    count_before: Option<u64>,
+    round_time: &mut Duration,
+    seen: &mut HashSet<String>,
+    held: &mut HashMap<String, Held>,
+    report: &mut DiscardReport,
+) -> Result<()> {
     for _ in 0..MAX_DISCARD_ROUNDS {
         if report.deleted + report.errors.len() >= limit {
             break;
         }
+        let round_start = Instant::now();
+        // Unknown count: assume one more round than we have seen.
+        let remaining =
+            count_before.map_or(per_round as u64, |c| c.saturating_sub(seen.len() as u64));
+        let visibility = pass_visibility(remaining, per_round, *round_time);
+        renew(client, held, visibility, *round_time).await;
         // Whole batches: the targets of a selector may sit anywhere in the queue.
         let want = match selector {
             DiscardSelector::Count(_) => {
-                (limit - report.deleted - report.errors.len()).min(MAX_PER_CALL * queues)
+                (limit - report.deleted - report.errors.len()).min(per_round)
             }
-            _ => MAX_PER_CALL * queues,
+            _ => per_round,
         };
-        let batch = read(client, kind, want, Some(DISCARD_VISIBILITY)).await?;
+        let sent = Instant::now();
+        let batch = read(client, kind, want, Some(visibility)).await?;
+        let answered = Instant::now();
         // Stop when the queue is exhausted or only shows messages seen already: the targets
         // are gone, and further rounds would only hide other clients' messages.
         if batch.is_empty() || batch.iter().all(|m| seen.contains(&m.message_id)) {
+            // A re-received message has a new receipt: keep it so it can still be released.
+            absorb(held, batch, sent, answered, visibility);
             break;
         }
         seen.extend(batch.iter().map(|m| m.message_id.clone()));
+        let mut others = Vec::new();
         for m in batch {
-            if !matches(&selector, &m) || report.deleted + report.errors.len() >= limit {
-                report.released += 1;
+            if !matches(selector, &m) || report.deleted + report.errors.len() >= limit {
+                others.push(m);
+                continue;
+            }
+            held.remove(&m.message_id);
+            // Archived already, its delete failed, and it came back: delete, don't re-archive.
+            if let Some(i) = report.errors.iter().position(|(id, _)| *id == m.message_id) {
+                match client.delete(&m).await {
+                    Ok(()) => {
+                        report.errors.remove(i);
+                        report.deleted += 1;
+                    }
+                    Err(e) => report.errors[i].1 = e.to_string(),
+                }
                 continue;
             }
             let line = m.to_json().to_string();
@@ -289,6 +514,224 @@ pub(crate) async fn discard(
                 Err(e) => report.errors.push((m.message_id.clone(), e.to_string())),
             }
         }
+        absorb(held, others, sent, answered, visibility);
+        *round_time = (*round_time).max(round_start.elapsed());
     }
-    Ok(report)
+    Ok(())
+}
+
+/// Records received messages as held (a re-received one keeps when it was first hidden).
+fn absorb(
+    held: &mut HashMap<String, Held>,
+    msgs: Vec<ReceivedNotification>,
+    sent: Instant,
+    answered: Instant,
+    visibility: Duration,
+) {
+    for msg in msgs {
+        let hidden_since = held.get(&msg.message_id).map_or(sent, |h| h.hidden_since);
+        held.insert(
+            msg.message_id.clone(),
+            Held {
+                msg,
+                hidden_since,
+                renew_by: sent + visibility,
+                visible_by: answered + visibility,
+            },
+        );
+    }
+}
+
+/// Whether a held message whose timeout lapses at `renew_by` could reappear before the next
+/// round (`round_time`, doubled, plus a second of slack) is over.
+fn renewal_due(renew_by: Instant, now: Instant, round_time: Duration) -> bool {
+    renew_by <= now + round_time.saturating_mul(2) + Duration::from_secs(1)
+}
+
+/// Extends the timeout of held messages that could lapse before the next round ends.
+async fn renew(
+    client: &IngestClient,
+    held: &mut HashMap<String, Held>,
+    visibility: Duration,
+    round_time: Duration,
+) {
+    let now = Instant::now();
+    let due: Vec<ReceivedNotification> = held
+        .values()
+        .filter(|h| renewal_due(h.renew_by, now, round_time) && grants_update(&h.msg.queue))
+        .map(|h| h.msg.clone())
+        .collect();
+    if due.is_empty() {
+        return;
+    }
+    let results = update_all(client, due, visibility).await;
+    for (id, sent, answered, r) in results {
+        let Some(h) = held.get_mut(&id) else { continue };
+        match r {
+            Ok(u) => {
+                h.msg.pop_receipt = Some(u.pop_receipt);
+                h.renew_by = sent + visibility;
+                h.visible_by = answered + visibility;
+            }
+            Err(e) => tracing::warn!(message = %id, error = %e, "renewing a held message failed"),
+        }
+    }
+}
+
+/// Hands held messages back: visible at once where the SAS grants `u`, else when their
+/// timeout lapses. Fills the release fields of `report`.
+async fn release(client: &IngestClient, held: HashMap<String, Held>, report: &mut DiscardReport) {
+    report.released = held.len();
+    let now_targets: Vec<ReceivedNotification> = held
+        .values()
+        .filter(|h| grants_update(&h.msg.queue))
+        .map(|h| h.msg.clone())
+        .collect();
+    let results = update_all(client, now_targets, Duration::ZERO).await;
+    let mut released_at: HashMap<String, Instant> = HashMap::new();
+    for (id, _, answered, r) in results {
+        match r {
+            Ok(_) => {
+                released_at.insert(id, answered);
+            }
+            // Deleted by someone else, or received again after our hold lapsed: no longer
+            // hidden by us.
+            Err(Error::Storage { status, code, .. })
+                if status == 404 || code == "PopReceiptMismatch" =>
+            {
+                released_at.insert(id, answered);
+            }
+            Err(e) => {
+                tracing::warn!(message = %id, error = %e, "releasing a held message failed; it waits for its timeout")
+            }
+        }
+    }
+    let end = Instant::now();
+    let mut within: Option<Duration> = None;
+    for (id, h) in &held {
+        let back = match released_at.get(id) {
+            Some(t) => *t,
+            None => {
+                let left = h.visible_by.saturating_duration_since(end);
+                within = Some(within.map_or(left, |w| w.max(left)));
+                h.visible_by.max(end)
+            }
+        };
+        report.longest_hidden = report
+            .longest_hidden
+            .max(back.saturating_duration_since(h.hidden_since));
+    }
+    report.released_now = released_at.len();
+    report.visible_again_within = within;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn pass_visibility_covers_the_rest_of_the_pass() {
+        // Local and quick: the floor.
+        assert_eq!(pass_visibility(100, 32, 10 * MS), DISCARD_VISIBILITY_FLOOR);
+        assert_eq!(
+            pass_visibility(0, 32, Duration::ZERO),
+            DISCARD_VISIBILITY_FLOOR
+        );
+        // 1000 messages, 32 a round: 32 rounds + the last empty one, 200 ms each, doubled.
+        assert_eq!(
+            pass_visibility(1000, 32, 200 * MS),
+            Duration::from_secs(14) // 33 × 0.2 × 2 = 13.2, rounded up
+        );
+        // Two queues take 64 a round: half the rounds.
+        assert_eq!(
+            pass_visibility(1000, 64, 200 * MS),
+            Duration::from_secs(7) // 17 × 0.2 × 2 = 6.8
+        );
+        // Far too long a pass: capped (held messages are renewed instead).
+        assert_eq!(
+            pass_visibility(1_000_000, 32, Duration::from_secs(1)),
+            DISCARD_VISIBILITY_CEILING
+        );
+        assert_eq!(
+            pass_visibility(u64::MAX, 0, Duration::MAX),
+            DISCARD_VISIBILITY_CEILING
+        );
+        // Whole seconds, never below the floor.
+        for n in [1, 33, 500, 5000] {
+            let v = pass_visibility(n, 32, 37 * MS);
+            assert_eq!(v.subsec_nanos(), 0);
+            assert!(v >= DISCARD_VISIBILITY_FLOOR);
+        }
+    }
+
+    #[test]
+    fn renewal_is_due_before_the_next_round_could_end() {
+        let now = Instant::now();
+        let round = 300 * MS;
+        // Lapses in 1.6 s = 2 rounds + 1 s: renew now.
+        assert!(renewal_due(now + 1600 * MS, now, round));
+        assert!(renewal_due(now, now, round));
+        // Lapses in 1.7 s: the next round still ends before.
+        assert!(!renewal_due(now + 1700 * MS, now, round));
+        assert!(!renewal_due(
+            now + DISCARD_VISIBILITY_FLOOR,
+            now,
+            Duration::ZERO
+        ));
+    }
+
+    #[test]
+    fn release_summary_says_how() {
+        let mut r = DiscardReport::default();
+        assert_eq!(r.release_summary(), None);
+        r.released = 3;
+        r.released_now = 3;
+        r.update_granted = true;
+        assert_eq!(
+            r.release_summary().unwrap(),
+            "3 other message(s) were looked at and released now"
+        );
+        r.released_now = 0;
+        r.update_granted = false;
+        r.visible_again_within = Some(Duration::from_millis(4200));
+        let s = r.release_summary().unwrap();
+        assert!(
+            s.contains("visible again in 5 s") && s.contains("does not grant update"),
+            "{s}"
+        );
+        r.released_now = 1;
+        r.update_granted = true;
+        assert_eq!(
+            r.release_summary().unwrap(),
+            "3 other message(s) were looked at: 1 released now, 2 visible again in 5 s"
+        );
+        assert_eq!(r.released_later(), 2);
+    }
+
+    #[test]
+    fn source_ids_match_case_insensitively() {
+        let n = crate::client::wire::Notification {
+            ingestion_source_id: Some("AbC".into()),
+            ..Default::default()
+        };
+        let m = ReceivedNotification {
+            kind: NotificationKind::Failure,
+            queue: SasUrl::parse("https://a.queue.core.windows.net/q?sp=rp&sig=s").unwrap(),
+            message_id: "m".into(),
+            pop_receipt: None,
+            dequeue_count: 0,
+            insertion_time: None,
+            decoded: decode_notification(&n.to_queue_text()),
+        };
+        let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<HashSet<_>>();
+        assert!(matches(&DiscardSelector::SourceIds(set(&["x", "abc"])), &m));
+        assert!(!matches(&DiscardSelector::SourceIds(set(&["x"])), &m));
+        assert!(!matches(&DiscardSelector::SourceIds(HashSet::new()), &m));
+        assert!(!grants_update(&m.queue));
+        assert!(grants_update(
+            &SasUrl::parse("https://a.queue.core.windows.net/q?sp=rpu&sig=s").unwrap()
+        ));
+    }
 }

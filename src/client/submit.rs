@@ -24,8 +24,15 @@ pub struct SubmitRequest {
     pub tags: Vec<String>,
     pub ingest_if_not_exists: Vec<String>,
     pub ignore_first_record: bool,
+    /// Extent creation time; normalised by [`normalize_creation_time`], refused if it is not
+    /// a date/time.
     pub creation_time: Option<String>,
+    /// `false` makes the service delete the blob after a successful ingestion.
     pub retain_blob_on_success: bool,
+    /// Send a source over the size limit anyway; also sets the message's `IgnoreSizeLimit`.
+    pub ignore_size_limit: bool,
+    /// Uncompressed size limit in bytes; `None` = [`SIZE_LIMIT`]. Tests set a small one.
+    pub size_limit: Option<u64>,
     pub extra_properties: Map<String, Value>,
     /// Use this source id instead of a fresh one.
     pub source_id: Option<uuid::Uuid>,
@@ -47,11 +54,94 @@ impl SubmitRequest {
             ingest_if_not_exists: vec![],
             ignore_first_record: false,
             creation_time: None,
-            retain_blob_on_success: false,
+            // Every SDK sends true: PY `ingestion_blob_info.py`, JAVA `IngestionBlobInfo.java`,
+            // NODE `ingestionBlobInfo.ts`. The service's default (field absent) is false.
+            retain_blob_on_success: true,
+            ignore_size_limit: false,
+            size_limit: None,
             extra_properties: Map::new(),
             source_id: None,
         }
     }
+
+    /// The uncompressed size limit that applies, `None` when ignored.
+    pub fn effective_size_limit(&self) -> Option<u64> {
+        (!self.ignore_size_limit).then(|| self.size_limit.unwrap_or(SIZE_LIMIT))
+    }
+}
+
+/// Uncompressed bytes per source the client refuses to send without `IgnoreSizeLimit`: 4 GiB,
+/// as the C# client ("maximal size of 4GB", DOCS `kusto/api/netfx/kusto-ingest-client-errors.md`)
+/// and Java ingest-v2 (`UPLOAD_CONTAINER_MAX_DATA_SIZE_BYTES`, `IngestV2.kt`) do. The service
+/// itself takes at most 6 GB (DOCS `includes/cross-repo/ingestion-size-limit.md`).
+pub const SIZE_LIMIT: u64 = 4 * 1024 * 1024 * 1024;
+
+fn human_bytes(n: u64) -> String {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    const MIB: f64 = 1024.0 * 1024.0;
+    let f = n as f64;
+    if f >= GIB {
+        format!("{:.1} GiB", f / GIB)
+    } else if f >= MIB {
+        format!("{:.1} MiB", f / MIB)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// The refusal of a source over `limit`; `size` is its uncompressed size, or `None` when only
+/// known to exceed the limit (a `.gz` stopped while decoding).
+fn too_large(path: &std::path::Path, size: Option<u64>, limit: u64) -> Error {
+    let what = match size {
+        Some(n) => format!("is {} ({n} bytes) uncompressed, over", human_bytes(n)),
+        None => "decodes to more than".to_string(),
+    };
+    Error::Invalid(format!(
+        "'{}' {what} the {} ({limit} bytes) size limit for one source: split it into smaller \
+         files (1 GB or less is recommended), or pass --ignore-size-limit to send it anyway \
+         (the service refuses sources over 6 GB)",
+        path.display(),
+        human_bytes(limit),
+    ))
+}
+
+/// `--creation-time` as the wire wants it: ISO 8601 in UTC with 7 fraction digits
+/// (`2024-01-02T03:04:05.0000000Z`, the .NET round-trip form used for other datetimes here;
+/// the docs only ask for "an ISO8601 string", DOCS `kusto/ingestion-properties.md`; GO sends
+/// RFC 3339). Accepted: RFC 3339 with `Z` or an offset (converted to UTC); `YYYY-MM-DD`
+/// (midnight UTC); `YYYY-MM-DD[T ]HH:MM[:SS[.fff]]` without offset, taken as UTC. Anything
+/// else, bare numbers included, is refused.
+pub fn normalize_creation_time(text: &str) -> Result<String> {
+    let s = text.trim();
+    let refuse = || {
+        Error::Invalid(format!(
+            "creation time '{text}' is not a date/time: use ISO 8601, e.g. 2024-01-02, \
+             '2024-01-02 03:04:05' (taken as UTC) or 2024-01-02T03:04:05+01:00"
+        ))
+    };
+    // Every accepted form starts with a four-digit year and a dash.
+    if s.len() < 10 || !s.as_bytes()[..4].iter().all(u8::is_ascii_digit) || s.as_bytes()[4] != b'-'
+    {
+        return Err(refuse());
+    }
+    let t = if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        t.with_timezone(&chrono::Utc)
+    } else if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        d.and_hms_opt(0, 0, 0).ok_or_else(refuse)?.and_utc()
+    } else {
+        let naive = s.strip_suffix(['Z', 'z']).unwrap_or(s);
+        [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M",
+        ]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(naive, f).ok())
+        .ok_or_else(refuse)?
+        .and_utc()
+    };
+    Ok(crate::client::wire::format_timestamp(t))
 }
 
 /// Upload progress of one source.
@@ -175,6 +265,26 @@ pub(crate) async fn submit(
     } else {
         Encoding::Gzip
     };
+    // Refuse before any byte is sent where the uncompressed size is known up front; a `.gz`
+    // is checked while it is decoded during the upload.
+    if let Some(limit) = req.effective_size_limit() {
+        let known = match encoding {
+            Encoding::AsIs { gz: true } => None,
+            _ if lower.ends_with(".zip") => {
+                let path = req.path.clone();
+                let size = tokio::task::spawn_blocking(move || zip_uncompressed_size(&path))
+                    .await
+                    .ok()
+                    .flatten();
+                // An unreadable directory: the file's length is the least it holds.
+                Some(size.unwrap_or(meta.len()).max(meta.len()))
+            }
+            _ => Some(meta.len()),
+        };
+        if let Some(size) = known.filter(|&n| n > limit) {
+            return Err(too_large(&req.path, Some(size), limit));
+        }
+    }
     let file_name = req
         .path
         .file_name()
@@ -332,12 +442,8 @@ fn validate(req: &SubmitRequest) -> Result<()> {
             "the inline mapping must be a JSON array".into(),
         ));
     }
-    if let Some(t) = &req.creation_time
-        && crate::client::wire::parse_timestamp_str(t).is_none()
-    {
-        return Err(Error::Invalid(format!(
-            "creation time '{t}' is not a date/time"
-        )));
+    if let Some(t) = &req.creation_time {
+        normalize_creation_time(t)?;
     }
     Ok(())
 }
@@ -381,8 +487,13 @@ pub fn build_message(
     if req.ignore_first_record {
         props.insert("ignoreFirstRecord".into(), true.into());
     }
-    if let Some(t) = &req.creation_time {
-        props.insert("creationTime".into(), t.clone().into());
+    // `submit` has refused what does not normalise.
+    if let Some(t) = req
+        .creation_time
+        .as_deref()
+        .and_then(|t| normalize_creation_time(t).ok())
+    {
+        props.insert("creationTime".into(), t.into());
     }
     for (k, v) in &req.extra_properties {
         props.entry(k.clone()).or_insert_with(|| v.clone());
@@ -395,7 +506,7 @@ pub fn build_message(
         table_name: req.table.clone(),
         retain_blob_on_success: req.retain_blob_on_success,
         flush_immediately: req.flush_immediately,
-        ignore_size_limit: false,
+        ignore_size_limit: req.ignore_size_limit,
         report_level: req.report_level,
         report_method: req.report_method,
         source_message_creation_time: Some(crate::client::wire::format_timestamp(
@@ -436,6 +547,12 @@ async fn upload(
     let (mut read, mut sent) = (0u64, 0u64);
     let mut chunk = vec![0u8; READ_CHUNK];
     let storage = client.storage();
+    let limit = req.effective_size_limit();
+    let is_zip = req
+        .path
+        .to_string_lossy()
+        .to_ascii_lowercase()
+        .ends_with(".zip");
     progress(Progress {
         source_id,
         read,
@@ -454,11 +571,29 @@ async fn upload(
             }
         } else {
             if let Some(dec) = gunzip.as_mut() {
-                dec.write_all(&chunk[..n]).map_err(|e| {
+                let bad = |e: std::io::Error| {
                     Error::Invalid(format!("'{}' is not valid gzip: {e}", req.path.display()))
-                })?;
+                };
+                dec.write_all(&chunk[..n]).map_err(bad)?;
+                // Decode the tail now, so the size check below sees it before the commit.
+                if eof {
+                    dec.try_finish().map_err(bad)?;
+                }
             }
             pending.extend_from_slice(&chunk[..n]);
+        }
+        // Uncompressed bytes so far: decoded for a `.gz`, read for plain sources (a file
+        // that grew since it was measured, or a stream). A `.zip` was checked up front.
+        let so_far = match &gunzip {
+            Some(dec) => Some(dec.get_ref().0),
+            None if is_zip => None,
+            None => Some(read),
+        };
+        if let (Some(limit), Some(n)) = (limit, so_far)
+            && n > limit
+        {
+            // Uncommitted blocks are never listed, and Azure drops them after a week.
+            return Err(too_large(&req.path, None, limit));
         }
         // One Put Blob when everything fits in a single block.
         if eof && blocks.is_empty() {
@@ -508,14 +643,7 @@ async fn upload(
                 })?
                 .0
         }
-        None if req
-            .path
-            .to_string_lossy()
-            .to_ascii_lowercase()
-            .ends_with(".zip") =>
-        {
-            zip_uncompressed_size(&req.path).unwrap_or(read)
-        }
+        None if is_zip => zip_uncompressed_size(&req.path).unwrap_or(read),
         None => read,
     };
     Ok((raw, sent))
@@ -596,7 +724,7 @@ mod tests {
         assert_eq!(p["tags"], "[\"a\",\"ingest-by:b\"]");
         assert_eq!(p["ingestIfNotExists"], "[\"b\"]");
         assert_eq!(p["ignoreFirstRecord"], true);
-        assert_eq!(p["creationTime"], "2025-01-01");
+        assert_eq!(p["creationTime"], "2025-01-01T00:00:00.0000000Z");
         assert_eq!(p["zipPattern"], "*.csv");
     }
 
@@ -615,6 +743,80 @@ mod tests {
         let err = encode_for_queue(&big).unwrap_err().to_string();
         assert!(
             err.contains("65536") && err.contains("mapping reference"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn creation_time_is_normalised_to_utc_or_refused() {
+        let z = "2024-01-02T03:04:05.0000000Z";
+        for ok in [
+            "2024-01-02T03:04:05Z",
+            "2024-01-02T03:04:05.000Z",
+            "2024-01-02T04:04:05+01:00",
+            "2024-01-01T22:04:05-05:00",
+            " 2024-01-02 03:04:05 ",
+            "2024-01-02T03:04:05",
+            "2024-01-02 03:04:05Z",
+        ] {
+            assert_eq!(normalize_creation_time(ok).unwrap(), z, "{ok}");
+        }
+        assert_eq!(
+            normalize_creation_time("2024-01-02").unwrap(),
+            "2024-01-02T00:00:00.0000000Z"
+        );
+        assert_eq!(
+            normalize_creation_time("2024-01-02 03:04").unwrap(),
+            "2024-01-02T03:04:00.0000000Z"
+        );
+        assert_eq!(
+            normalize_creation_time("2024-01-02T03:04:05.1234567Z").unwrap(),
+            "2024-01-02T03:04:05.1234567Z"
+        );
+        for bad in [
+            "1",
+            "",
+            "1700000000",
+            "yesterday",
+            "2024",
+            "2024-13-01",
+            "2024-02-30",
+            "02/01/2024",
+            "Tue, 02 Jan 2024 03:04:05 GMT",
+            "2024-01-02T25:00:00Z",
+        ] {
+            let err = normalize_creation_time(bad).unwrap_err().to_string();
+            assert!(err.contains("ISO 8601"), "{bad}: {err}");
+        }
+        let mut r = SubmitRequest::new("x.csv", "db", "T");
+        r.creation_time = Some("1".into());
+        assert!(validate(&r).is_err());
+    }
+
+    #[test]
+    fn defaults_retain_the_blob_and_apply_the_size_limit() {
+        let mut r = SubmitRequest::new("x.csv", "db", "T");
+        assert!(r.retain_blob_on_success);
+        assert_eq!(r.effective_size_limit(), Some(SIZE_LIMIT));
+        assert_eq!(SIZE_LIMIT, 4_294_967_296);
+        r.size_limit = Some(10);
+        assert_eq!(r.effective_size_limit(), Some(10));
+        let blob = SasUrl::parse("https://a.blob.core.windows.net/c/b.csv.gz?sig=s").unwrap();
+        let id = uuid::Uuid::nil();
+        let m = build_message(&r, DataFormat::Csv, &id, &blob, 1, "tok", None);
+        assert!(m.retain_blob_on_success && !m.ignore_size_limit);
+        r.ignore_size_limit = true;
+        assert_eq!(r.effective_size_limit(), None);
+        let m = build_message(&r, DataFormat::Csv, &id, &blob, 1, "tok", None);
+        let v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+        assert_eq!(v["IgnoreSizeLimit"], true);
+        assert_eq!(v["RetainBlobOnSuccess"], true);
+        let err = too_large(std::path::Path::new("big.csv"), Some(5 << 30), SIZE_LIMIT).to_string();
+        assert!(
+            err.contains("5.0 GiB")
+                && err.contains("4.0 GiB")
+                && err.contains("--ignore-size-limit")
+                && err.contains("split"),
             "{err}"
         );
     }

@@ -718,6 +718,16 @@ mod tests {
     }
 
     #[test]
+    fn missing_retain_blob_means_delete_as_the_service_does() {
+        // DOCS `kusto/api/netfx/kusto-ingest-client-rest.md`: RetainBlobOnSuccess "Default is
+        // false", i.e. the service deletes the blob after a success unless told otherwise.
+        let bare = json!({"Id":"a","BlobPath":"https://a/b","DatabaseName":"db","TableName":"T"});
+        let m = IngestionMessage::from_queue_text(&bare.to_string()).unwrap();
+        assert!(!m.retain_blob_on_success);
+        assert!(!m.ignore_size_limit);
+    }
+
+    #[test]
     fn java_camel_case_and_string_enums() {
         let java = json!({"id":"abc","blobPath":"https://a/b","rawDataSize":"10","databaseName":"db","tableName":"T",
             "retainBlobOnSuccess":"true","reportLevel":"FailuresAndSuccesses","reportMethod":"QueueAndTable",

@@ -57,6 +57,9 @@ pub struct EmulatorConfig {
     pub poll_interval: Duration,
     /// Time-to-live of success/failure notifications (`None`: 7 days, as Azure).
     pub notification_ttl: Option<Duration>,
+    /// SAS permissions of the notification queues handed to clients: `rp` as a real DM
+    /// issues them; tests ask `rpu` to exercise Update Message.
+    pub notification_queue_permissions: String,
 }
 
 impl Default for EmulatorConfig {
@@ -69,6 +72,7 @@ impl Default for EmulatorConfig {
             require_token: None,
             poll_interval: Duration::from_millis(250),
             notification_ttl: None,
+            notification_queue_permissions: "rp".into(),
         }
     }
 }
@@ -77,6 +81,8 @@ impl Default for EmulatorConfig {
 pub struct Issuer {
     pub account: StorageAccount,
     pub key: AccountKey,
+    /// Permissions of the notification queues' SAS in `.get ingestion resources`.
+    pub notification_permissions: String,
 }
 
 impl Issuer {
@@ -179,11 +185,11 @@ impl Issuer {
         }
         push(
             "FailedIngestionsQueue",
-            self.queue_url(FAILURE_QUEUE, "rp", now),
+            self.queue_url(FAILURE_QUEUE, &self.notification_permissions, now),
         );
         push(
             "SuccessfulIngestionsQueue",
-            self.queue_url(SUCCESS_QUEUE, "rp", now),
+            self.queue_url(SUCCESS_QUEUE, &self.notification_permissions, now),
         );
         for c in TEMP_CONTAINERS {
             let container = SasResource::Container {
@@ -262,7 +268,11 @@ impl Emulator {
                 )
             }
         };
-        let issuer = Arc::new(Issuer { account, key });
+        let issuer = Arc::new(Issuer {
+            account,
+            key,
+            notification_permissions: cfg.notification_queue_permissions.clone(),
+        });
 
         let shared = Shared {
             issuer: issuer.clone(),

@@ -817,6 +817,16 @@ mod tests {
     }
 
     #[test]
+    fn update_message_needs_u() {
+        // A DM's notification queue SAS (`rp`) cannot Update Message; `rpu` can.
+        let rp = sas(queue("q"), "rp").token(&key());
+        let err = verify(SasService::Queue, &queue("q"), &rp, 'u', now()).unwrap_err();
+        assert_eq!(err.code, "AuthorizationPermissionMismatch");
+        let rpu = sas(queue("q"), "rpu").token(&key());
+        verify(SasService::Queue, &queue("q"), &rpu, 'u', now()).unwrap();
+    }
+
+    #[test]
     fn container_sas_covers_its_blobs_only() {
         let c = sas(container("vectors"), "racwdl").token(&key());
         verify(

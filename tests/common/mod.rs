@@ -84,6 +84,33 @@ impl Env {
     }
 }
 
+/// `url` (a queue or container the emulator issued) re-signed with the emulator's key for
+/// `perms`: for test set-up and checks the issued SAS does not allow (add, list).
+pub fn resign(
+    url: &kingest::client::storage::SasUrl,
+    perms: &str,
+) -> kingest::client::storage::SasUrl {
+    use kingest::emulator::sas::{AccountKey, SasResource, ServiceSas};
+    let key = AccountKey::from_base64(kingest::emulator::DEFAULT_KEY).unwrap();
+    let name = url.object_name();
+    // Queue tokens carry no `sr`; container tokens `sr=c`.
+    let resource = if url.query_param("sr").is_none() {
+        SasResource::Queue { queue: name }
+    } else {
+        SasResource::Container { container: name }
+    };
+    let now = chrono::Utc::now();
+    let token = ServiceSas {
+        account: kingest::emulator::DEFAULT_ACCOUNT.into(),
+        resource,
+        permissions: perms.into(),
+        start: Some(now - chrono::TimeDelta::minutes(5)),
+        expiry: now + chrono::TimeDelta::hours(1),
+    }
+    .token(&key);
+    kingest::client::storage::SasUrl::parse(&format!("{}?{token}", url.without_query())).unwrap()
+}
+
 pub fn client_for(url: &str, auth: AuthMethod) -> IngestClient {
     IngestClient::new(ClientConfig {
         ingest_url: url.to_string(),

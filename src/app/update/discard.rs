@@ -80,7 +80,7 @@ pub(super) fn on_discarded(
                 .ring
                 .remove_where(|r| ids.contains(&r.message_id) && !failed.contains(&&r.message_id));
             clamp_selection(state);
-            let sev = if report.errors.is_empty() {
+            let sev = if report.errors.is_empty() && report.complete {
                 Severity::Ok
             } else {
                 Severity::Warn
@@ -98,6 +98,14 @@ pub(super) fn on_discarded(
                     "; {} could not be deleted and stay queued",
                     report.errors.len()
                 ));
+            }
+            if let Some(summary) = report.release_summary() {
+                text.push_str(&format!("; {summary}"));
+            }
+            if !report.complete && report.errors.is_empty() {
+                text.push_str(
+                    "; some queued messages were not seen (in flight elsewhere): try again later",
+                );
             }
             set_status(state, text, sev);
         }

@@ -88,6 +88,7 @@ async fn narrate(
             ignore_first_record: s.ignore_first_record,
             creation_time: None,
             no_retain_blob: false,
+            ignore_size_limit: false,
             properties: vec![],
             wait: Some(30),
         };

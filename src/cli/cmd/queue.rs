@@ -118,7 +118,7 @@ pub async fn discard(
         let n = ids.len();
         (
             DiscardSelector::SourceIds(ids),
-            format!("your ({n} journaled source(s)')"),
+            format!("your own ({n} journaled source(s)')"),
         )
     } else if let Some(id) = &args.source_id {
         (
@@ -137,7 +137,8 @@ pub async fn discard(
             ));
         }
         eprint!(
-            "Delete {scope} {} notification(s) from the shared queue(s), after appending them to {}? [y/N] ",
+            "Delete {scope} {} notification(s) from the shared queue(s), after appending them to {}?\n\
+             Other messages the pass looks at are hidden from other clients only while it runs. [y/N] ",
             kind.as_str(),
             args.archive.display()
         );
@@ -152,11 +153,16 @@ pub async fn discard(
     }
     let report = client.discard(kind, selector, &args.archive).await?;
     if json_out {
-        print_json(
-            &json!({"archived": report.archived, "deleted": report.deleted, "released": report.released,
+        print_json(&json!({
+            "archived": report.archived, "deleted": report.deleted, "released": report.released,
+            "released_now": report.released_now, "update_granted": report.update_granted,
+            "visible_again_within_secs": report.visible_again_within.map(|d| d.as_secs_f64()),
+            "longest_hidden_ms": report.longest_hidden.as_millis() as u64,
+            "queue_count": report.queue_count, "not_seen": report.not_seen,
+            "complete": report.complete,
             "archive": args.archive.display().to_string(),
-            "errors": report.errors.iter().map(|(id, e)| json!({"MessageId": id, "error": e})).collect::<Vec<_>>()}),
-        );
+            "errors": report.errors.iter().map(|(id, e)| json!({"MessageId": safe(id), "error": safe(e)})).collect::<Vec<_>>()
+        }));
     } else {
         println!(
             "archived {} and deleted {} {} notification(s) → {}",
@@ -165,17 +171,29 @@ pub async fn discard(
             kind.as_str(),
             args.archive.display()
         );
-        if report.released > 0 {
-            println!(
-                "{} other message(s) were looked at and left in the queue (visible again within 30 s)",
-                report.released
-            );
+        if let Some(summary) = report.release_summary() {
+            println!("{summary}");
         }
         for (id, e) in &report.errors {
-            eprintln!("error: message {id} was archived but not deleted: {e}");
+            eprintln!(
+                "error: message {} was archived but not deleted: {}",
+                safe(id),
+                safe(e)
+            );
         }
     }
-    Ok(if report.errors.is_empty() {
+    if !report.complete && report.errors.is_empty() {
+        eprintln!(
+            "warning: {} message(s) in the queue were not seen by this pass (held by another \
+             client, posted meanwhile, or past the round limit); targets may be among them: run \
+             it again later",
+            report
+                .not_seen
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "some".into())
+        );
+    }
+    Ok(if report.errors.is_empty() && report.complete {
         EXIT_OK
     } else {
         EXIT_SERVICE

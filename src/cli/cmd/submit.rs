@@ -78,6 +78,7 @@ pub async fn run(
         req.ignore_first_record = args.ignore_first_record;
         req.creation_time = args.creation_time.clone();
         req.retain_blob_on_success = !args.no_retain_blob;
+        req.ignore_size_limit = args.ignore_size_limit;
         req.extra_properties = args
             .properties
             .iter()

@@ -14,7 +14,7 @@ use crate::client::error::{Error, Result};
 use crate::client::redact::redact;
 use crate::client::retry::RetryPolicy;
 
-pub use queue::QueueMessage;
+pub use queue::{QueueMessage, UpdatedMessage};
 
 /// The `x-ms-version` we send. Accepted by Azurite 3.35 and the cloud.
 pub const STORAGE_VERSION: &str = "2025-07-05";

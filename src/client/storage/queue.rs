@@ -1,4 +1,5 @@
-//! Queue REST: Put, Get (dequeue), Peek, Delete Message, Get Queue Metadata, Create Queue.
+//! Queue REST: Put, Get (dequeue), Peek, Update, Delete Message, Get Queue Metadata, Create
+//! Queue.
 
 use chrono::{DateTime, Utc};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -23,8 +24,15 @@ pub struct QueueMessage {
 /// Characters kept raw in a message id path segment.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
 
-/// Get Messages allows a visibility timeout of 1 s to 7 days.
+/// Get Messages allows a visibility timeout of 1 s to 7 days (Update Message: 0 s to 7 days).
 const MAX_VISIBILITY_SECS: u32 = 7 * 24 * 3600;
+
+/// What Update Message answers: the receipt to use from now on and when the message shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdatedMessage {
+    pub pop_receipt: String,
+    pub time_next_visible: Option<DateTime<Utc>>,
+}
 
 fn clamp_count(n: u32) -> String {
     n.clamp(1, 32).to_string()
@@ -132,6 +140,43 @@ impl Storage {
             .execute(|http| http.get(url.clone()).header("Accept", "application/xml"))
             .await?;
         parse_messages(body_text(&reply)?)
+    }
+
+    /// Update Message, visibility only: hide the message for `visibility_timeout` more seconds
+    /// from now (0 = visible at once). Needs `u` in the queue SAS. The old pop receipt stops
+    /// working; the answer's `x-ms-popreceipt` replaces it
+    /// (<https://learn.microsoft.com/rest/api/storageservices/update-message>).
+    pub async fn update_message(
+        &self,
+        queue: &SasUrl,
+        message_id: &str,
+        pop_receipt: &str,
+        visibility_timeout: u32,
+    ) -> Result<UpdatedMessage> {
+        let suffix = format!("/messages/{}", utf8_percent_encode(message_id, SEGMENT));
+        let vt = visibility_timeout.min(MAX_VISIBILITY_SECS).to_string();
+        let url = queue.request_url(
+            &suffix,
+            &[("popreceipt", pop_receipt), ("visibilitytimeout", &vt)],
+        );
+        // No body: the text stays as it is.
+        let reply = self
+            .execute(|http| {
+                http.put(url.clone())
+                    .header(reqwest::header::CONTENT_LENGTH, 0)
+                    .body(bytes::Bytes::new())
+            })
+            .await?;
+        let pop_receipt = reply
+            .header("x-ms-popreceipt")
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| Error::BadResponse("Update Message answered no pop receipt".into()))?
+            .to_string();
+        let next = reply.header("x-ms-time-next-visible").map(str::to_string);
+        Ok(UpdatedMessage {
+            pop_receipt,
+            time_next_visible: parse_time(next.as_ref()),
+        })
     }
 
     /// Delete Message by id and pop receipt.
