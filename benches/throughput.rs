@@ -1,6 +1,7 @@
 //! Throughput of kingest's hot paths, each measured side by side with a baseline in the same
 //! run and reported as a ratio (machines are shared and noisy: absolute numbers are only
 //! context). Run with `cargo bench --bench throughput`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 use std::io::Write;

@@ -1,5 +1,6 @@
 //! Conformance of our storage client and SAS signer with an independent peer: Azurite.
 //! Set `KINGEST_AZURITE_BIN` to the `azurite` executable; without it every test prints SKIP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Checks before and during upload against the emulator: the size limit (refused before any
 //! byte is sent where the size is known; a `.gz` stopped once its decoded size crosses it;
 //! `ignore_size_limit` sends anyway), and RetainBlobOnSuccess as the DM honours it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Snapshots of each pane and of the whole screen at 80×24, 120×40 and a too-small size, from
 //! fixed states (no clock).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use kingest::app::fixtures::sample_state;
 use kingest::app::state::{DetailTarget, Modal, Pane, State};
