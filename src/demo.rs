@@ -185,7 +185,8 @@ async fn start_demo_emulator(listen: std::net::SocketAddr) -> Result<Emulator, F
     Emulator::start(EmulatorConfig {
         listen,
         schema: Some(DEMO_SCHEMA.to_string()),
-        batch_window: Duration::from_secs(1),
+        // The service's 5-minute batching would leave the demo's panes empty for minutes.
+        batch_window: Some(Duration::from_secs(1)),
         // Short-lived notifications keep the demo's queues within one peek (32 messages).
         notification_ttl: Some(Duration::from_secs(60)),
         ..Default::default()
@@ -332,17 +333,43 @@ pub async fn run_emulator(args: EmulatorArgs) -> Result<i32, Failure> {
         ),
         None => None,
     };
-    if !(args.batch_window.is_finite() && args.batch_window >= 0.0) {
-        return Err(Failure::usage(
-            "--batch-window must be a non-negative number of seconds",
-        ));
+    let secs = |flag: &str, v: Option<f64>| -> Result<Option<Duration>, Failure> {
+        match v {
+            None => Ok(None),
+            Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+            Some(_) => Err(Failure::usage(format!(
+                "{flag} must be a non-negative number of seconds"
+            ))),
+        }
+    };
+    let faults = match &args.faults {
+        None => crate::emulator::faults::FaultConfig::default(),
+        Some(spec) => crate::emulator::faults::FaultConfig::parse(spec)
+            .map_err(|e| Failure::usage(format!("--faults: {e}")))?,
+    };
+    let mut ingest_retry = crate::emulator::dm::RetrySettings::default();
+    if let Some(n) = args.ingest_attempts {
+        if n == 0 {
+            return Err(Failure::usage("--ingest-attempts must be at least 1"));
+        }
+        ingest_retry.max_attempts = n;
+    }
+    if let Some(b) = secs("--retry-backoff", args.retry_backoff)? {
+        ingest_retry.backoff = b;
+    }
+    let status_table_rotation = secs("--status-table-rotation", args.status_table_rotation)?;
+    if status_table_rotation.is_some_and(|d| d.is_zero()) {
+        return Err(Failure::usage("--status-table-rotation must be above 0"));
     }
     let emulator = Emulator::start(EmulatorConfig {
         listen: args.listen,
         schema,
         storage: args.storage,
-        batch_window: Duration::from_secs_f64(args.batch_window),
+        batch_window: secs("--batch-window", args.batch_window)?,
         require_token: args.require_token,
+        faults,
+        ingest_retry,
+        status_table_rotation,
         ..Default::default()
     })
     .await

@@ -28,7 +28,8 @@ impl Env {
         if cfg.schema.is_none() {
             cfg.schema = Some(kingest::demo::DEMO_SCHEMA.to_string());
         }
-        cfg.batch_window = Duration::from_millis(300);
+        // The service's 5-minute batching would make every test wait; a test may set its own.
+        cfg.batch_window.get_or_insert(Duration::from_millis(300));
         cfg.poll_interval = Duration::from_millis(50);
         let emulator = Emulator::start(cfg).await.expect("emulator starts");
         let client = client_for(emulator.url(), AuthMethod::None);
