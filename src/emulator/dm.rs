@@ -23,12 +23,13 @@ use crate::emulator::engine::{Engine, FailureRecord, IngestFailure, IngestOutcom
 use crate::emulator::faults::Faults;
 
 mod batching;
+mod duplicates;
 mod retry;
 mod status_table;
 
 pub use batching::{Batches, Seal};
+use retry::Retries;
 pub use retry::RetrySettings;
-use retry::{Retries, Waiting};
 
 /// Produces a URL with read+delete rights for a blob the DM was told about (the DM owns the
 /// account key, as the real service does).
@@ -553,86 +554,6 @@ impl Worker {
         }
     }
 
-    /// A blob already in this batch: "only one copy of the blob will be used for ingestion"
-    /// (dataexplorer-docs `error-codes.md`, `BlobAlreadyReceived_BlobAlreadyFoundInBatch`,
-    /// Permanent). A status row shared with the kept copy is left to that copy.
-    async fn answer_duplicate(&mut self, dup: &Pending, kept: &Pending, operation_id: &str) {
-        let f = permanent(
-            "BlobAlreadyReceived_BlobAlreadyFoundInBatch",
-            format!(
-                "the blob {} is already in this batch (source {}); only one copy is ingested",
-                source_path(&dup.msg.blob_path),
-                kept.msg.id
-            ),
-        );
-        let ids = ReportIds {
-            operation_id: operation_id.to_string(),
-            activity_id: uuid::Uuid::new_v4().to_string(),
-        };
-        let mut msg = dup.msg.clone();
-        if same_status_row(&dup.msg, &kept.msg) {
-            msg.ingestion_status_in_table = None;
-        }
-        tracing::info!(source_id = %msg.id, "duplicate blob in batch");
-        self.finish(&msg, Err(f), &ids, None).await;
-        self.delete_message(&dup.queue, &dup.message_id, &dup.pop_receipt)
-            .await;
-    }
-
-    /// Ingest attempt number `attempt` of one source: a transient failure with attempts left
-    /// is reported as `Transient` and retried later; otherwise the source is finished.
-    async fn attempt(&mut self, p: Pending, attempt: u32, operation_id: String) {
-        let ids = ReportIds {
-            operation_id: operation_id.clone(),
-            activity_id: uuid::Uuid::new_v4().to_string(),
-        };
-        let (mut result, blob) = self.ingest_one(&p.msg, attempt).await;
-        if let Err(f) = &result
-            && f.status == FailureStatus::Transient
-        {
-            if attempt < self.cfg.retry.max_attempts {
-                let wait = self.cfg.retry.backoff_after(attempt);
-                tracing::info!(source_id = %p.msg.id, attempt, ?wait, code = %f.error_code, "transient failure; retrying");
-                self.report_transient(&p.msg, f, &ids).await;
-                self.retries.push(Waiting {
-                    pending: p,
-                    attempts: attempt,
-                    due: Instant::now() + wait,
-                    operation_id,
-                });
-                return;
-            }
-            // The last attempt: no retry follows, so no Transient report either.
-            result = Err(retry::exhausted(f, attempt));
-        }
-        tracing::info!(
-            source_id = %p.msg.id,
-            attempt,
-            status = %final_status(&result),
-            "source processed"
-        );
-        self.finish(&p.msg, result, &ids, blob.as_ref()).await;
-        self.delete_message(&p.queue, &p.message_id, &p.pop_receipt)
-            .await;
-    }
-
-    /// A `Transient` failure notification (per the ReportLevel/Method) and a failure record;
-    /// the status row stays Pending.
-    async fn report_transient(
-        &mut self,
-        msg: &IngestionMessage,
-        f: &IngestFailure,
-        ids: &ReportIds,
-    ) {
-        let reports = outcome_to_reports(msg, &Err(f.clone()), ids, Utc::now());
-        if let Some(rec) = reports.failure {
-            self.engine().record_failure(rec);
-        }
-        if let Some((kind, n)) = &reports.notification {
-            self.post(*kind, n).await;
-        }
-    }
-
     /// Checks, downloads, decompresses and ingests one source. Returns the blob URL too, so
     /// that a success can delete it.
     async fn ingest_one(
@@ -807,21 +728,6 @@ impl Worker {
         {
             tracing::warn!(%queue, message_id = id, "delete message failed: {}", redact(&e.to_string()));
         }
-    }
-}
-
-/// Whether two messages name the same status entity.
-fn same_status_row(a: &IngestionMessage, b: &IngestionMessage) -> bool {
-    match (&a.ingestion_status_in_table, &b.ingestion_status_in_table) {
-        (Some(x), Some(y)) => {
-            let table = |t: &crate::client::wire::IngestionStatusInTable| {
-                SasUrl::parse(&t.table_connection_string)
-                    .map(|u| (u.without_query(), u.query_param("tn")))
-                    .ok()
-            };
-            x.partition_key == y.partition_key && x.row_key == y.row_key && table(x) == table(y)
-        }
-        _ => false,
     }
 }
 

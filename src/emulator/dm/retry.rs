@@ -12,8 +12,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Pending, fail};
-use crate::client::wire::FailureStatus;
+use chrono::Utc;
+
+use super::{Pending, ReportIds, Worker, fail, final_status, outcome_to_reports};
+use crate::client::wire::{FailureStatus, IngestionMessage};
 use crate::emulator::engine::IngestFailure;
 
 /// How the DM retries transient failures.
@@ -109,6 +111,62 @@ impl Retries {
             .iter()
             .map(|w| w.due.saturating_duration_since(now))
             .min()
+    }
+}
+
+impl Worker {
+    /// Ingest attempt number `attempt` of one source: a transient failure with attempts left
+    /// is reported as `Transient` and retried later; otherwise the source is finished.
+    pub(super) async fn attempt(&mut self, p: Pending, attempt: u32, operation_id: String) {
+        let ids = ReportIds {
+            operation_id: operation_id.clone(),
+            activity_id: uuid::Uuid::new_v4().to_string(),
+        };
+        let (mut result, blob) = self.ingest_one(&p.msg, attempt).await;
+        if let Err(f) = &result
+            && f.status == FailureStatus::Transient
+        {
+            if attempt < self.cfg.retry.max_attempts {
+                let wait = self.cfg.retry.backoff_after(attempt);
+                tracing::info!(source_id = %p.msg.id, attempt, ?wait, code = %f.error_code, "transient failure; retrying");
+                self.report_transient(&p.msg, f, &ids).await;
+                self.retries.push(Waiting {
+                    pending: p,
+                    attempts: attempt,
+                    due: Instant::now() + wait,
+                    operation_id,
+                });
+                return;
+            }
+            // The last attempt: no retry follows, so no Transient report either.
+            result = Err(exhausted(f, attempt));
+        }
+        tracing::info!(
+            source_id = %p.msg.id,
+            attempt,
+            status = %final_status(&result),
+            "source processed"
+        );
+        self.finish(&p.msg, result, &ids, blob.as_ref()).await;
+        self.delete_message(&p.queue, &p.message_id, &p.pop_receipt)
+            .await;
+    }
+
+    /// A `Transient` failure notification (per the ReportLevel/Method) and a failure record;
+    /// the status row stays Pending.
+    async fn report_transient(
+        &mut self,
+        msg: &IngestionMessage,
+        f: &IngestFailure,
+        ids: &ReportIds,
+    ) {
+        let reports = outcome_to_reports(msg, &Err(f.clone()), ids, Utc::now());
+        if let Some(rec) = reports.failure {
+            self.engine().record_failure(rec);
+        }
+        if let Some((kind, n)) = &reports.notification {
+            self.post(*kind, n).await;
+        }
     }
 }
 

@@ -11,6 +11,8 @@ mod show;
 mod types;
 
 #[cfg(test)]
+mod policy_tests;
+#[cfg(test)]
 mod tests;
 
 use chrono::{DateTime, Utc};

@@ -312,6 +312,10 @@ impl Engine {
                 tables,
             } => {
                 let db = self.context_db(qualified.as_deref().or(database))?;
+                // Refuse a bad policy before altering any of the tables.
+                if let PolicyOp::Alter { json, .. } = &op {
+                    BatchingPolicy::from_json(json, BatchingPolicy::default())?;
+                }
                 let mut out = result_table();
                 for name in tables {
                     let d = self
