@@ -326,11 +326,11 @@ async fn insert_pending(env: &Env, table: &SasUrl, id: &str) {
     env.client.storage().insert_entity(table, &e).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn node_style_camel_case_status_with_the_table_only_in_tn() {
-    let env = Env::start().await;
+/// Posts Node-shaped messages whose status URL names the table only in `tn` and checks that
+/// their rows reach Succeeded.
+async fn tn_only_rows_are_updated(env: &Env) {
     let table = status_table(&env.client.resources().await.unwrap());
-    let token = identity_token(&env).await;
+    let token = identity_token(env).await;
     let without_table = {
         let (base, query) = table.expose().split_once('?').unwrap();
         let account_url = base.rsplit_once('/').unwrap().0;
@@ -339,8 +339,8 @@ async fn node_style_camel_case_status_with_the_table_only_in_tn() {
     // Node's exact value (a path-style origin loses the account too), and the account URL.
     for connection in [node_style(&table), without_table] {
         let id = uuid::Uuid::new_v4().to_string();
-        insert_pending(&env, &table, &id).await;
-        let blob = upload(&env, "events.csv").await;
+        insert_pending(env, &table, &id).await;
+        let blob = upload(env, "events.csv").await;
         // Field names as Node's IngestionBlobInfo / IngestionStatusInTableDescription send them.
         let msg = json!({
             "BlobPath": blob.expose(), "DatabaseName": "demo", "TableName": "Events",
@@ -350,8 +350,8 @@ async fn node_style_camel_case_status_with_the_table_only_in_tn() {
             "IngestionStatusInTable": {"tableConnectionString": connection, "partitionKey": id, "rowKey": id},
             "AdditionalProperties": {"authorizationContext": token, "format": "csv"}
         });
-        post(&env, &msg).await;
-        let e = final_entity(&env, &table, &id, &id).await;
+        post(env, &msg).await;
+        let e = final_entity(env, &table, &id, &id).await;
         assert_eq!(
             e.status,
             Some(IngestionStatus::Succeeded),
@@ -359,6 +359,30 @@ async fn node_style_camel_case_status_with_the_table_only_in_tn() {
         );
         assert!(e.operation_id.is_some());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_style_camel_case_status_with_the_table_only_in_tn() {
+    let env = Env::start().await;
+    tn_only_rows_are_updated(&env).await;
+    env.emulator.shutdown().await;
+}
+
+/// The same on Azurite: the rotated table is created there, and `tn` resolves against
+/// Azurite's path-style account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_azurite_status_tables_rotate_and_tn_only_urls_resolve() {
+    let Some(az) = common::azurite() else { return };
+    let env = Env::start_with(EmulatorConfig {
+        storage: Some(az.connection_string()),
+        ..Default::default()
+    })
+    .await;
+    let first = status_table(&env.client.resources().await.unwrap());
+    env.emulator.rotate_status_table().await.unwrap();
+    let second = status_table(&env.client.refresh_resources().await.unwrap());
+    assert_ne!(first.object_name(), second.object_name());
+    tn_only_rows_are_updated(&env).await;
     env.emulator.shutdown().await;
 }
 
