@@ -29,12 +29,6 @@ pub struct FaultSpecError {
     pub reason: String,
 }
 
-/// The SPEC item names, for help texts.
-pub const SPEC_HELP: &str = "comma-separated NAME=VALUE: ingest-transient=P (probability per \
-ingest attempt), ingest-transient-times=N (first N attempts of each source fail), \
-storage-busy=P (503 ServerBusy), storage-reset=P (connection reset), storage-latency-ms=MS; \
-'none' for no faults";
-
 impl FaultConfig {
     /// Parses `name=value[,name=value…]`; an empty SPEC or `none` means no faults. Errors name
     /// the item.
