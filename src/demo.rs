@@ -187,7 +187,8 @@ pub async fn start_emulator(listen: std::net::SocketAddr) -> Result<Emulator, Fa
     Emulator::start(EmulatorConfig {
         listen,
         schema: Some(DEMO_SCHEMA.to_string()),
-        batch_window: Duration::from_secs(1),
+        // The service's 5-minute batching would leave the demo's panes empty for minutes.
+        batch_window: Some(Duration::from_secs(1)),
         // Short-lived notifications keep the demo's queues within one peek (32 messages).
         notification_ttl: Some(Duration::from_secs(60)),
         ..Default::default()

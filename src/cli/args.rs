@@ -244,9 +244,23 @@ pub struct EmulatorArgs {
     /// Use this Azure Storage connection string (e.g. Azurite's) instead of built-in storage.
     #[arg(long, env = "KINGEST_EMULATOR_STORAGE", hide_env_values = true)]
     pub storage: Option<String>,
-    /// Batching window in seconds (FlushImmediately skips it).
-    #[arg(long, default_value_t = 2.0)]
-    pub batch_window: f64,
+    /// Replace MaximumBatchingTimeSpan of every IngestionBatching policy with SECS (unset: the
+    /// service's policies, 5 minutes unless `.alter … policy ingestionbatching` says otherwise).
+    #[arg(long, value_name = "SECS")]
+    pub batch_window: Option<f64>,
+    /// Faults to inject, e.g. `ingest-transient=0.3` or `ingest-transient-times=2`
+    /// (comma-separated NAME=VALUE; also storage-busy, storage-reset, storage-latency-ms).
+    #[arg(long, value_name = "SPEC", env = "KINGEST_EMULATOR_FAULTS")]
+    pub faults: Option<String>,
+    /// Ingest attempts per source before a transient failure becomes Exhausted (default 3).
+    #[arg(long, value_name = "N")]
+    pub ingest_attempts: Option<u32>,
+    /// Wait before the first retry of a transient failure, doubled per retry (default 1).
+    #[arg(long, value_name = "SECS")]
+    pub retry_backoff: Option<f64>,
+    /// Hand out a new status table every SECS (default: each UTC day, as the service).
+    #[arg(long, value_name = "SECS")]
+    pub status_table_rotation: Option<f64>,
     /// Make mgmt calls demand `Authorization: Bearer T`.
     #[arg(long, env = "KINGEST_EMULATOR_TOKEN", hide_env_values = true)]
     pub require_token: Option<String>,

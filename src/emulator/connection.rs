@@ -89,17 +89,10 @@ pub fn parse(cs: &str) -> anyhow::Result<(StorageAccount, String)> {
     Ok((account, key))
 }
 
-/// Creates the queues, containers and status table with an account SAS.
-pub async fn create_objects(
-    storage: &Storage,
-    issuer: &Issuer,
-    ingest_queues: &[&str],
-    containers: &[&str],
-    notification_queues: &[&str],
-    table: &str,
-) -> anyhow::Result<()> {
+/// An account SAS for creating objects (valid an hour).
+fn creation_token(issuer: &Issuer) -> String {
     let now = Utc::now();
-    let token = AccountSas {
+    AccountSas {
         account: issuer.account.name.clone(),
         services: "bqt".into(),
         resource_types: "sco".into(),
@@ -107,7 +100,32 @@ pub async fn create_objects(
         start: Some(now - chrono::TimeDelta::minutes(5)),
         expiry: now + chrono::TimeDelta::hours(1),
     }
-    .token(&issuer.key);
+    .token(&issuer.key)
+}
+
+/// Creates one table (a rotated status table) with an account SAS.
+pub async fn create_table(storage: &Storage, issuer: &Issuer, table: &str) -> anyhow::Result<()> {
+    let url = format!(
+        "{}/{table}?{}",
+        issuer.account.table_endpoint,
+        creation_token(issuer)
+    );
+    let url = SasUrl::parse(&url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    storage
+        .create_table(&url)
+        .await
+        .with_context(|| format!("table {table}"))
+}
+
+/// Creates the queues and containers with an account SAS.
+pub async fn create_queues_and_containers(
+    storage: &Storage,
+    issuer: &Issuer,
+    ingest_queues: &[&str],
+    containers: &[&str],
+    notification_queues: &[&str],
+) -> anyhow::Result<()> {
+    let token = creation_token(issuer);
     let url = |endpoint: &str, name: &str| {
         SasUrl::parse(&format!("{endpoint}/{name}?{token}")).map_err(|e| anyhow::anyhow!("{e}"))
     };
@@ -123,10 +141,6 @@ pub async fn create_objects(
             .await
             .with_context(|| format!("container {c}"))?;
     }
-    storage
-        .create_table(&url(&issuer.account.table_endpoint, table)?)
-        .await
-        .with_context(|| format!("table {table}"))?;
     Ok(())
 }
 

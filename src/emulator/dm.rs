@@ -20,6 +20,16 @@ use crate::client::wire::{
     decode_text, field, format_timestamp, parse_timestamp_str, value_to_string,
 };
 use crate::emulator::engine::{Engine, FailureRecord, IngestFailure, IngestOutcome, IngestRequest};
+use crate::emulator::faults::Faults;
+
+mod batching;
+mod duplicates;
+mod retry;
+mod status_table;
+
+pub use batching::{Batches, Seal};
+use retry::Retries;
+pub use retry::RetrySettings;
 
 /// Produces a URL with read+delete rights for a blob the DM was told about (the DM owns the
 /// account key, as the real service does).
@@ -35,8 +45,11 @@ pub struct DmConfig {
     pub engine: Arc<Mutex<Engine>>,
     pub blob_admin: BlobAdmin,
     pub token_check: TokenCheck,
-    /// How long a batch stays open unless `FlushImmediately`.
-    pub batch_window: Duration,
+    /// Injected faults (`ingest-transient…`); batching limits come from the engine's policies.
+    pub faults: Arc<Faults>,
+    pub retry: RetrySettings,
+    /// The storage account whose name a path-style status-table URL may have lost.
+    pub own_account: String,
     /// How often to poll the ingestion queues when they were empty.
     pub poll_interval: Duration,
     /// Time-to-live of posted notifications (`None`: Azure's default of 7 days). The demo
@@ -50,7 +63,7 @@ pub const MAX_DEQUEUE_COUNT: u32 = 5;
 pub const MAX_DATA_BYTES: u64 = 1 << 30;
 const NIL_GUID: &str = "00000000-0000-0000-0000-000000000000";
 
-fn fail(code: &str, status: FailureStatus, details: impl Into<String>) -> IngestFailure {
+pub(crate) fn fail(code: &str, status: FailureStatus, details: impl Into<String>) -> IngestFailure {
     IngestFailure {
         error_code: code.to_string(),
         details: details.into(),
@@ -394,139 +407,56 @@ pub struct Pending {
     pub msg: IngestionMessage,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct BatchKey {
-    database: String,
-    table: String,
-    format: String,
-    mapping: String,
-}
-
-fn batch_key(msg: &IngestionMessage) -> BatchKey {
-    let req = ingest_request(msg);
-    BatchKey {
-        database: req.database,
-        table: req.table,
-        format: req.format,
-        mapping: req.mapping_reference.or(req.mapping).unwrap_or_default(),
-    }
-}
-
-#[derive(Debug)]
-struct Batch {
-    key: BatchKey,
-    opened: Instant,
-    sealed: bool,
-    items: Vec<Pending>,
-}
-
-/// Open batches keyed by (database, table, format, mapping). A batch seals `window` after its
-/// first message, or as soon as a `FlushImmediately` message joins it.
-#[derive(Debug)]
-pub struct Batches {
-    window: Duration,
-    open: Vec<Batch>,
-}
-
-impl Batches {
-    pub fn new(window: Duration) -> Self {
-        Batches {
-            window,
-            open: vec![],
-        }
-    }
-
-    pub fn add(&mut self, p: Pending, now: Instant) {
-        // A redelivered message (visibility ran out) replaces the stale copy.
-        for b in &mut self.open {
-            b.items.retain(|i| i.message_id != p.message_id);
-        }
-        let key = batch_key(&p.msg);
-        let flush = p.msg.flush_immediately;
-        let idx = match self.open.iter().position(|b| b.key == key && !b.sealed) {
-            Some(i) => i,
-            None => {
-                self.open.push(Batch {
-                    key,
-                    opened: now,
-                    sealed: false,
-                    items: vec![],
-                });
-                self.open.len() - 1
-            }
-        };
-        let b = &mut self.open[idx];
-        b.sealed |= flush;
-        b.items.push(p);
-    }
-
-    /// Removes and returns the sealed batches (in opening order).
-    pub fn take_due(&mut self, now: Instant) -> Vec<Vec<Pending>> {
-        let window = self.window;
-        let (due, keep): (Vec<Batch>, Vec<Batch>) = std::mem::take(&mut self.open)
-            .into_iter()
-            .partition(|b| b.sealed || now.saturating_duration_since(b.opened) >= window);
-        self.open = keep;
-        due.into_iter()
-            .map(|b| b.items)
-            .filter(|i| !i.is_empty())
-            .collect()
-    }
-
-    /// Time until the next batch seals, if any is open.
-    pub fn next_due(&self, now: Instant) -> Option<Duration> {
-        self.open
-            .iter()
-            .map(|b| (b.opened + self.window).saturating_duration_since(now))
-            .min()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.open.is_empty()
-    }
-}
-
 struct Worker {
     cfg: DmConfig,
     batches: Batches,
+    retries: Retries,
     next_success: usize,
     next_failure: usize,
+}
+
+/// How long dequeued messages stay hidden: through the longest batching time plus every retry.
+fn visibility_for(longest_batch: Duration, retry: &RetrySettings) -> u32 {
+    const MAX_VISIBILITY: u64 = 7 * 24 * 3600;
+    let secs = (longest_batch + retry.total_backoff()).as_secs() + 60;
+    u32::try_from(secs.clamp(300, MAX_VISIBILITY)).unwrap_or(u32::MAX)
 }
 
 /// Runs the worker until `shutdown` fires. Messages of unsealed batches stay invisible and
 /// come back after their visibility timeout when the worker stops early.
 pub async fn run(cfg: DmConfig, shutdown: CancellationToken) {
-    let batches = Batches::new(cfg.batch_window);
     let mut w = Worker {
         cfg,
-        batches,
+        batches: Batches::new(),
+        retries: Retries::default(),
         next_success: 0,
         next_failure: 0,
     };
-    // Messages must stay hidden while their batch is open.
-    let visibility = u32::try_from(w.cfg.batch_window.as_secs())
-        .unwrap_or(u32::MAX / 2)
-        .saturating_add(60)
-        .max(300);
     tracing::info!(
         queues = w.cfg.ingest_queues.len(),
-        "DM worker started (batch window {:?})",
-        w.cfg.batch_window
+        "DM worker started (retries: {:?})",
+        w.cfg.retry
     );
     loop {
         if shutdown.is_cancelled() {
             break;
         }
-        let received = w.receive(visibility).await;
+        let longest = w.engine().longest_batching_time();
+        let received = w.receive(visibility_for(longest, &w.cfg.retry)).await;
         for batch in w.batches.take_due(Instant::now()) {
             w.process_batch(batch).await;
         }
+        for waiting in w.retries.take_due(Instant::now()) {
+            w.attempt(waiting.pending, waiting.attempts + 1, waiting.operation_id)
+                .await;
+        }
         if received == 0 {
             let idle = w.cfg.poll_interval.max(Duration::from_millis(10));
-            let wait = w
-                .batches
-                .next_due(Instant::now())
-                .map_or(idle, |d| d.min(idle));
+            let now = Instant::now();
+            let wait = [w.batches.next_due(now), w.retries.next_due(now)]
+                .into_iter()
+                .flatten()
+                .fold(idle, Duration::min);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(wait) => {}
@@ -537,6 +467,10 @@ pub async fn run(cfg: DmConfig, shutdown: CancellationToken) {
 }
 
 impl Worker {
+    fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
+        self.cfg.engine.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     async fn receive(&mut self, visibility: u32) -> usize {
         let mut received = 0;
         for q in self.cfg.ingest_queues.clone() {
@@ -563,14 +497,21 @@ impl Worker {
         };
         match classify(&m.text, m.dequeue_count, &|t| check(t)) {
             Intake::Accept(msg) => {
-                tracing::debug!(source_id = %msg.id, "message batched");
+                if self.retries.refresh(&m.message_id, &pop_receipt) {
+                    return;
+                }
+                let (policy, _) = self
+                    .engine()
+                    .effective_batching(&msg.database_name, &msg.table_name);
                 let p = Pending {
                     queue: queue.clone(),
                     message_id: m.message_id,
                     pop_receipt,
                     msg: *msg,
                 };
-                self.batches.add(p, Instant::now());
+                let source_id = p.msg.id.clone();
+                let sealed = self.batches.add(p, policy, Instant::now());
+                tracing::debug!(%source_id, ?sealed, "message batched");
             }
             Intake::Refuse(msg, f) => {
                 tracing::info!(source_id = %msg.id, code = %f.error_code, "message refused");
@@ -603,20 +544,13 @@ impl Worker {
 
     async fn process_batch(&mut self, batch: Vec<Pending>) {
         let operation_id = uuid::Uuid::new_v4().to_string();
-        for p in batch {
-            let ids = ReportIds {
-                operation_id: operation_id.clone(),
-                activity_id: uuid::Uuid::new_v4().to_string(),
-            };
-            let (result, blob) = self.ingest_one(&p.msg).await;
-            tracing::info!(
-                source_id = %p.msg.id,
-                status = %final_status(&result),
-                "source processed"
-            );
-            self.finish(&p.msg, result, &ids, blob.as_ref()).await;
-            self.delete_message(&p.queue, &p.message_id, &p.pop_receipt)
+        let (unique, duplicates) = batching::split_duplicates(batch);
+        for d in duplicates {
+            self.answer_duplicate(&d.duplicate, &d.kept, &operation_id)
                 .await;
+        }
+        for p in unique {
+            self.attempt(p, 1, operation_id.clone()).await;
         }
     }
 
@@ -625,6 +559,7 @@ impl Worker {
     async fn ingest_one(
         &self,
         msg: &IngestionMessage,
+        attempt: u32,
     ) -> (Result<IngestOutcome, IngestFailure>, Option<SasUrl>) {
         let req = ingest_request(msg);
         if let Err(f) = self.check_target(&req) {
@@ -642,9 +577,16 @@ impl Worker {
             Ok(d) => d,
             Err(f) => return (Err(f), Some(blob)),
         };
-        let mut engine = self.cfg.engine.lock().unwrap_or_else(|e| e.into_inner());
-        let result = engine.ingest(&req, &data, Utc::now());
-        drop(engine);
+        if self.cfg.faults.ingest_fails(attempt) {
+            // General_InternalServerError is Transient in dataexplorer-docs `error-codes.md`.
+            let f = fail(
+                "General_InternalServerError",
+                FailureStatus::Transient,
+                format!("injected transient failure of attempt {attempt} (emulator faults)"),
+            );
+            return (Err(f), Some(blob));
+        }
+        let result = self.engine().ingest(&req, &data, Utc::now());
         (result, Some(blob))
     }
 
@@ -750,13 +692,14 @@ impl Worker {
         target: &crate::client::wire::IngestionStatusInTable,
         props: &Map<String, Value>,
     ) {
-        let table = match SasUrl::parse(&target.table_connection_string) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!("status table URL unusable: {e}");
-                return;
-            }
-        };
+        let table =
+            match status_table::resolve(&target.table_connection_string, &self.cfg.own_account) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::warn!("status table URL unusable: {}", redact(&e));
+                    return;
+                }
+            };
         let storage = &self.cfg.storage;
         let merged = storage
             .merge_entity(&table, &target.partition_key, &target.row_key, props)

@@ -4,11 +4,13 @@
 //! CLI and TUI use, so it can equally run against Azurite (`--storage`).
 
 pub mod connection;
+pub mod control;
 pub mod dm;
 pub mod engine;
 pub mod faults;
 pub mod http;
 pub mod sas;
+pub mod status_tables;
 pub mod storage;
 
 use std::net::SocketAddr;
@@ -39,9 +41,10 @@ const INGEST_QUEUES: [&str; 2] = [
 const TEMP_CONTAINERS: [&str; 2] = ["tempstorage", "tempstorage-2"];
 const SUCCESS_QUEUE: &str = "successfulingestions";
 const FAILURE_QUEUE: &str = "failedingestions";
-const STATUS_TABLE: &str = "ingestionsstatus";
 /// Lifetime of the SAS URLs handed out by `.get ingestion resources`.
 const SAS_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// Status-table SAS: a real DM's lasts about four days (see `status_tables`).
+const STATUS_SAS_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::days(4);
 const INTERNAL_SAS_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::days(3650);
 
 #[derive(Debug, Clone)]
@@ -51,7 +54,10 @@ pub struct EmulatorConfig {
     pub schema: Option<String>,
     /// An Azure Storage connection string to use instead of the built-in storage.
     pub storage: Option<String>,
-    pub batch_window: Duration,
+    /// Replaces MaximumBatchingTimeSpan of every IngestionBatching policy (default, database
+    /// and table) when set; `None` keeps the service's (5 minutes unless a policy says
+    /// otherwise). Item-count and size limits still apply.
+    pub batch_window: Option<Duration>,
     pub require_token: Option<String>,
     /// How often the DM polls its queues when idle.
     pub poll_interval: Duration,
@@ -60,6 +66,12 @@ pub struct EmulatorConfig {
     /// SAS permissions of the notification queues handed to clients: `rp` as a real DM
     /// issues them; tests ask `rpu` to exercise Update Message.
     pub notification_queue_permissions: String,
+    /// Faults injected from the start (changeable later through [`Emulator::faults`]).
+    pub faults: faults::FaultConfig,
+    /// Attempts and back-off for transient ingest failures.
+    pub ingest_retry: dm::RetrySettings,
+    /// `None`: a new status table each UTC day, as the service; `Some(d)`: every `d`.
+    pub status_table_rotation: Option<Duration>,
 }
 
 impl Default for EmulatorConfig {
@@ -68,11 +80,14 @@ impl Default for EmulatorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             schema: None,
             storage: None,
-            batch_window: Duration::from_secs(2),
+            batch_window: None,
             require_token: None,
             poll_interval: Duration::from_millis(250),
             notification_ttl: None,
             notification_queue_permissions: "rp".into(),
+            faults: faults::FaultConfig::default(),
+            ingest_retry: dm::RetrySettings::default(),
+            status_table_rotation: None,
         }
     }
 }
@@ -170,8 +185,9 @@ impl Issuer {
 
     /// `.get ingestion resources`: the five resource types with fresh SAS URLs, as a real DM
     /// scopes them (ingestion queue add-only; notification queues read+process; temp
-    /// containers create/write plus read for the DM's download; status table add/read/update).
-    pub fn resources_table(&self, now: DateTime<Utc>) -> V1Table {
+    /// containers create/write plus read for the DM's download; the current status table
+    /// read/add/update/delete for four days, as in the Java SDK's fixtures).
+    pub fn resources_table(&self, now: DateTime<Utc>, status_table: &str) -> V1Table {
         let mut t = V1Table::new(
             "Table_0",
             &[("ResourceTypeName", "string"), ("StorageRoot", "string")],
@@ -201,11 +217,11 @@ impl Issuer {
             "IngestionsStatusTable",
             self.url(
                 SasResource::Table {
-                    table: STATUS_TABLE.into(),
+                    table: status_table.into(),
                 },
-                "rau",
+                "raud",
                 now,
-                SAS_LIFETIME,
+                STATUS_SAS_LIFETIME,
             ),
         );
         t
@@ -219,6 +235,7 @@ pub struct Shared {
     pub engine: Arc<Mutex<Engine>>,
     pub require_token: Option<String>,
     pub base_url: String,
+    pub control: Arc<control::Control>,
 }
 
 /// A running emulator. Dropping it does not stop it: call [`Emulator::shutdown`].
@@ -226,6 +243,7 @@ pub struct Emulator {
     url: String,
     storage_account: String,
     pub engine: Arc<Mutex<Engine>>,
+    control: Arc<control::Control>,
     cancel: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -240,6 +258,7 @@ impl Emulator {
         let base_url = format!("http://{addr}");
 
         let mut engine = Engine::new();
+        engine.set_batching_time_override(cfg.batch_window);
         if let Some(schema) = &cfg.schema {
             engine
                 .load_script(schema)
@@ -274,21 +293,65 @@ impl Emulator {
             notification_permissions: cfg.notification_queue_permissions.clone(),
         });
 
+        let faults = Arc::new(faults::Faults::default());
+        faults.set(cfg.faults.clone());
+        let storage_state = http::storage::StorageState {
+            store: store.clone(),
+            account: DEFAULT_ACCOUNT.to_string(),
+            key: issuer.key.clone(),
+            faults: faults.clone(),
+        };
+        // The storage routes serve before the objects exist: creating them in an external
+        // account goes over HTTP, the built-in store is filled directly.
+        let cancel = CancellationToken::new();
+        let mut tasks = Vec::new();
+
+        // Storage objects: directly in the built-in store, over HTTP for an external account.
+        let now = Utc::now();
+        let table_home = if cfg.storage.is_none() {
+            for q in INGEST_QUEUES.iter().chain([&SUCCESS_QUEUE, &FAILURE_QUEUE]) {
+                store.create_queue(q);
+            }
+            for c in TEMP_CONTAINERS {
+                store.create_container(c);
+            }
+            status_tables::TableHome::Builtin(store.clone())
+        } else {
+            connection::create_queues_and_containers(
+                &storage_client,
+                &issuer,
+                &INGEST_QUEUES,
+                &TEMP_CONTAINERS,
+                &[SUCCESS_QUEUE, FAILURE_QUEUE],
+            )
+            .await
+            .context("creating queues and containers in the external storage")?;
+            status_tables::TableHome::External {
+                storage: storage_client.clone(),
+                issuer: issuer.clone(),
+            }
+        };
+        let status_tables =
+            status_tables::StatusTables::start(table_home, cfg.status_table_rotation, now)
+                .await
+                .context("creating the status table")?;
+        let parse = |s: String| SasUrl::parse(&s).map_err(|e| anyhow::anyhow!("{e}"));
+        let control = Arc::new(control::Control {
+            faults: faults.clone(),
+            status_tables: Arc::new(status_tables),
+            storage: storage_client.clone(),
+            success_queue: parse(issuer.internal_queue_url(SUCCESS_QUEUE, "a", now))?,
+            failure_queue: parse(issuer.internal_queue_url(FAILURE_QUEUE, "a", now))?,
+            notification_ttl: cfg.notification_ttl,
+        });
         let shared = Shared {
             issuer: issuer.clone(),
             engine: engine.clone(),
             require_token: cfg.require_token.clone(),
             base_url: base_url.clone(),
-        };
-        let storage_state = http::storage::StorageState {
-            store: store.clone(),
-            account: DEFAULT_ACCOUNT.to_string(),
-            key: issuer.key.clone(),
-            faults: Arc::new(faults::Faults::default()),
+            control: control.clone(),
         };
         let app = http::router(shared, storage_state);
-        let cancel = CancellationToken::new();
-        let mut tasks = Vec::new();
         let server_cancel = cancel.clone();
         tasks.push(tokio::spawn(async move {
             let serve =
@@ -298,30 +361,6 @@ impl Emulator {
             }
         }));
 
-        // Storage objects: directly in the built-in store, over HTTP for an external account.
-        let now = Utc::now();
-        if cfg.storage.is_none() {
-            for q in INGEST_QUEUES.iter().chain([&SUCCESS_QUEUE, &FAILURE_QUEUE]) {
-                store.create_queue(q);
-            }
-            for c in TEMP_CONTAINERS {
-                store.create_container(c);
-            }
-            store.create_table(STATUS_TABLE);
-        } else {
-            connection::create_objects(
-                &storage_client,
-                &issuer,
-                &INGEST_QUEUES,
-                &TEMP_CONTAINERS,
-                &[SUCCESS_QUEUE, FAILURE_QUEUE],
-                STATUS_TABLE,
-            )
-            .await
-            .context("creating queues, containers and the status table in the external storage")?;
-        }
-
-        let parse = |s: String| SasUrl::parse(&s).map_err(|e| anyhow::anyhow!("{e}"));
         let dm_issuer = issuer.clone();
         let token_key = issuer.key.clone();
         let dm = dm::DmConfig {
@@ -335,7 +374,9 @@ impl Emulator {
             engine: engine.clone(),
             blob_admin: Arc::new(move |blob| dm_issuer.blob_admin_url(blob, Utc::now())),
             token_check: Arc::new(move |t| sas::check_identity_token(&token_key, t, Utc::now())),
-            batch_window: cfg.batch_window,
+            faults,
+            retry: cfg.ingest_retry,
+            own_account: issuer.account.name.clone(),
             poll_interval: cfg.poll_interval,
             notification_ttl: cfg.notification_ttl,
         };
@@ -345,6 +386,7 @@ impl Emulator {
             url: base_url,
             storage_account: issuer.account.name.clone(),
             engine,
+            control,
             cancel,
             tasks,
         })
@@ -357,6 +399,33 @@ impl Emulator {
 
     pub fn storage_account(&self) -> &str {
         &self.storage_account
+    }
+
+    /// The injected faults, changeable while running.
+    pub fn faults(&self) -> &faults::Faults {
+        &self.control.faults
+    }
+
+    /// Posts notifications of other clients (random source ids, other databases) into the
+    /// success and failure queues, as a busy cluster's shared queues hold.
+    pub async fn inject_foreign_notifications(
+        &self,
+        successes: usize,
+        failures: usize,
+    ) -> anyhow::Result<()> {
+        self.control
+            .inject_foreign_notifications(successes, failures)
+            .await
+    }
+
+    /// Hands out the next day's status table from now on; returns its name.
+    pub async fn rotate_status_table(&self) -> anyhow::Result<String> {
+        self.control.status_tables.rotate(Utc::now()).await
+    }
+
+    /// Every status table handed out so far, oldest first.
+    pub async fn status_tables(&self) -> Vec<String> {
+        self.control.status_tables.names().await
     }
 
     /// Stops the DM worker and the server and waits for both.

@@ -23,12 +23,19 @@ impl Env {
         Self::start_with(EmulatorConfig::default()).await
     }
 
+    /// With a 300 ms batching-time override unless `cfg` sets its own: the service's 5-minute
+    /// batching would make every test wait.
     pub async fn start_with(mut cfg: EmulatorConfig) -> Env {
+        cfg.batch_window.get_or_insert(Duration::from_millis(300));
+        Self::start_exact(cfg).await
+    }
+
+    /// `cfg.batch_window` as given (`None`: the service's batching policies).
+    pub async fn start_exact(mut cfg: EmulatorConfig) -> Env {
         cfg.listen = "127.0.0.1:0".parse().unwrap();
         if cfg.schema.is_none() {
             cfg.schema = Some(kingest::demo::DEMO_SCHEMA.to_string());
         }
-        cfg.batch_window = Duration::from_millis(300);
         cfg.poll_interval = Duration::from_millis(50);
         let emulator = Emulator::start(cfg).await.expect("emulator starts");
         let client = client_for(emulator.url(), AuthMethod::None);

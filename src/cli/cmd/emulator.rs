@@ -16,17 +16,43 @@ pub async fn run(args: EmulatorArgs) -> Result<i32, Failure> {
         ),
         None => None,
     };
-    if !(args.batch_window.is_finite() && args.batch_window >= 0.0) {
-        return Err(Failure::usage(
-            "--batch-window must be a non-negative number of seconds",
-        ));
+    let secs = |flag: &str, v: Option<f64>| -> Result<Option<Duration>, Failure> {
+        match v {
+            None => Ok(None),
+            Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+            Some(_) => Err(Failure::usage(format!(
+                "{flag} must be a non-negative number of seconds"
+            ))),
+        }
+    };
+    let faults = match &args.faults {
+        None => crate::emulator::faults::FaultConfig::default(),
+        Some(spec) => crate::emulator::faults::FaultConfig::parse(spec)
+            .map_err(|e| Failure::usage(format!("--faults: {e}")))?,
+    };
+    let mut ingest_retry = crate::emulator::dm::RetrySettings::default();
+    if let Some(n) = args.ingest_attempts {
+        if n == 0 {
+            return Err(Failure::usage("--ingest-attempts must be at least 1"));
+        }
+        ingest_retry.max_attempts = n;
+    }
+    if let Some(b) = secs("--retry-backoff", args.retry_backoff)? {
+        ingest_retry.backoff = b;
+    }
+    let status_table_rotation = secs("--status-table-rotation", args.status_table_rotation)?;
+    if status_table_rotation.is_some_and(|d| d.is_zero()) {
+        return Err(Failure::usage("--status-table-rotation must be above 0"));
     }
     let emulator = Emulator::start(EmulatorConfig {
         listen: args.listen,
         schema,
         storage: args.storage,
-        batch_window: Duration::from_secs_f64(args.batch_window),
+        batch_window: secs("--batch-window", args.batch_window)?,
         require_token: args.require_token,
+        faults,
+        ingest_retry,
+        status_table_rotation,
         ..Default::default()
     })
     .await

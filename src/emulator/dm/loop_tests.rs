@@ -158,7 +158,9 @@ async fn worker_ingests_reports_and_cleans_up() {
         engine: engine.clone(),
         blob_admin: Arc::new(|u: &SasUrl| Some(u.clone())),
         token_check: Arc::new(|t: &str| t == "good"),
-        batch_window: Duration::from_secs(300),
+        faults: Arc::new(crate::emulator::faults::Faults::new()),
+        retry: RetrySettings::default(),
+        own_account: "acct".into(),
         poll_interval: Duration::from_millis(20),
         notification_ttl: None,
     };

@@ -1,7 +1,19 @@
 //! Parsing the supported command subset into [`Command`]s.
 
 use super::lexer::{Tok, tokenize};
+use super::policies::{PolicyOp, parse_policy_tail, split_qualified};
 use super::types::ColumnType;
+
+/// The entity of a policy command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PolicyTarget {
+    Database(String),
+    /// `table [D.]T` or `tables (T1, T2)`; the database defaults to the request's.
+    Tables {
+        database: Option<String>,
+        tables: Vec<String>,
+    },
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateMode {
@@ -60,6 +72,14 @@ pub enum Command {
         table: String,
         ops: Vec<QueryOp>,
     },
+    BatchingPolicy {
+        target: PolicyTarget,
+        op: PolicyOp,
+    },
+    /// `.show emulator batching [D.]T`: the effective policy (emulator only).
+    ShowEffectiveBatching {
+        table: String,
+    },
 }
 
 /// Normalises a mapping kind (`csv` → `Csv`, `JSON` → `Json`).
@@ -77,31 +97,31 @@ pub fn mapping_kind(s: &str) -> Option<&'static str> {
     })
 }
 
-struct Parser {
+pub(super) struct Parser {
     toks: Vec<Tok>,
     pos: usize,
 }
 
 impl Parser {
-    fn peek(&self) -> Option<&Tok> {
+    pub(super) fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos)
     }
 
-    fn next(&mut self) -> Option<Tok> {
+    pub(super) fn next(&mut self) -> Option<Tok> {
         let t = self.toks.get(self.pos).cloned();
         self.pos += 1;
         t
     }
 
-    fn at_end(&self) -> bool {
+    pub(super) fn at_end(&self) -> bool {
         self.pos >= self.toks.len()
     }
 
-    fn is_word(&self, w: &str) -> bool {
+    pub(super) fn is_word(&self, w: &str) -> bool {
         matches!(self.peek(), Some(Tok::Word(x)) if x.eq_ignore_ascii_case(w))
     }
 
-    fn eat_word(&mut self, w: &str) -> bool {
+    pub(super) fn eat_word(&mut self, w: &str) -> bool {
         let yes = self.is_word(w);
         if yes {
             self.pos += 1;
@@ -109,7 +129,7 @@ impl Parser {
         yes
     }
 
-    fn expect_word(&mut self, w: &str) -> Result<(), String> {
+    pub(super) fn expect_word(&mut self, w: &str) -> Result<(), String> {
         if self.eat_word(w) {
             Ok(())
         } else {
@@ -117,7 +137,7 @@ impl Parser {
         }
     }
 
-    fn eat_punct(&mut self, c: char) -> bool {
+    pub(super) fn eat_punct(&mut self, c: char) -> bool {
         let yes = self.peek() == Some(&Tok::Punct(c));
         if yes {
             self.pos += 1;
@@ -125,7 +145,7 @@ impl Parser {
         yes
     }
 
-    fn expect_punct(&mut self, c: char) -> Result<(), String> {
+    pub(super) fn expect_punct(&mut self, c: char) -> Result<(), String> {
         if self.eat_punct(c) {
             Ok(())
         } else {
@@ -133,7 +153,7 @@ impl Parser {
         }
     }
 
-    fn found(&self) -> String {
+    pub(super) fn found(&self) -> String {
         match self.peek() {
             None => " but the command ended".into(),
             Some(Tok::Word(w)) => format!(" but found '{w}'"),
@@ -143,7 +163,7 @@ impl Parser {
     }
 
     /// A name: a word, a string literal, or `['name']`.
-    fn name(&mut self, what: &str) -> Result<String, String> {
+    pub(super) fn name(&mut self, what: &str) -> Result<String, String> {
         match self.peek().cloned() {
             Some(Tok::Word(w)) if !w.starts_with('.') => {
                 self.pos += 1;
@@ -167,7 +187,7 @@ impl Parser {
     }
 
     /// A string literal; adjacent literals are joined, as KQL does.
-    fn string(&mut self, what: &str) -> Result<String, String> {
+    pub(super) fn string(&mut self, what: &str) -> Result<String, String> {
         let mut out = match self.peek() {
             Some(Tok::Str(s)) => s.clone(),
             _ => {
@@ -185,7 +205,7 @@ impl Parser {
         Ok(out)
     }
 
-    fn end(&self) -> Result<(), String> {
+    pub(super) fn end(&self) -> Result<(), String> {
         if self.at_end() {
             Ok(())
         } else {
@@ -202,6 +222,13 @@ pub fn parse(text: &str) -> Result<Command, String> {
         Some(Tok::Word(w)) => w.to_ascii_lowercase(),
         _ => return Err("empty or unrecognised command".into()),
     };
+    if matches!(
+        head.as_str(),
+        ".alter" | ".alter-merge" | ".delete" | ".show"
+    ) && let Some(cmd) = policy_command(&mut p, &head)?
+    {
+        return Ok(cmd);
+    }
     match head.as_str() {
         ".create" => create(&mut p, CreateMode::Create),
         ".create-merge" | ".alter-merge" => create(&mut p, CreateMode::Merge),
@@ -220,6 +247,49 @@ pub fn parse(text: &str) -> Result<Command, String> {
             query(&mut p)
         }
     }
+}
+
+/// `<head> table [D.]T policy …`, `<head> tables (T1, …) policy …`, `<head> database D
+/// policy …`, and `.show emulator batching T`; `None` (position restored) for anything else.
+fn policy_command(p: &mut Parser, head: &str) -> Result<Option<Command>, String> {
+    let start = p.pos;
+    if head == ".show" && p.eat_word("emulator") {
+        p.expect_word("batching")?;
+        let table = p.name("table")?;
+        p.end()?;
+        return Ok(Some(Command::ShowEffectiveBatching { table }));
+    }
+    let target = if p.eat_word("database") {
+        PolicyTarget::Database(p.name("database")?)
+    } else if p.eat_word("table") {
+        let (database, table) = split_qualified(&p.name("table")?);
+        PolicyTarget::Tables {
+            database,
+            tables: vec![table],
+        }
+    } else if p.eat_word("tables") && p.eat_punct('(') {
+        let mut tables = Vec::new();
+        loop {
+            tables.push(p.name("table")?);
+            if !p.eat_punct(',') {
+                p.expect_punct(')')?;
+                break;
+            }
+        }
+        PolicyTarget::Tables {
+            database: None,
+            tables,
+        }
+    } else {
+        p.pos = start;
+        return Ok(None);
+    };
+    if !p.eat_word("policy") {
+        p.pos = start;
+        return Ok(None);
+    }
+    let op = parse_policy_tail(p, head)?;
+    Ok(Some(Command::BatchingPolicy { target, op }))
 }
 
 fn create(p: &mut Parser, mode: CreateMode) -> Result<Command, String> {

@@ -6,9 +6,12 @@ mod formats;
 mod ingest;
 mod lexer;
 mod mapping;
+pub mod policies;
 mod show;
 mod types;
 
+#[cfg(test)]
+mod policy_tests;
 #[cfg(test)]
 mod tests;
 
@@ -116,6 +119,7 @@ struct Table {
     row_count: u64,
     extents: Vec<Extent>,
     mappings: Vec<MappingDef>,
+    batching: Option<policies::BatchingPolicy>,
 }
 
 impl Table {
@@ -133,6 +137,7 @@ struct Database {
     name: String,
     id: String,
     tables: Vec<Table>,
+    batching: Option<policies::BatchingPolicy>,
 }
 
 impl Database {
@@ -152,6 +157,8 @@ pub struct Engine {
     failures: Vec<FailureRecord>,
     /// Set by `.create database`; the context of later commands without a database.
     current: Option<String>,
+    /// Replaces MaximumBatchingTimeSpan of every policy when set.
+    batching_time_override: Option<std::time::Duration>,
 }
 
 impl EngineError {
@@ -286,6 +293,7 @@ impl Engine {
                         name: name.clone(),
                         id: uuid::Uuid::new_v4().to_string(),
                         tables: vec![],
+                        batching: None,
                     });
                 }
                 self.current = Some(name.clone());
@@ -343,6 +351,10 @@ impl Engine {
                 let db = self.context_db(database)?;
                 self.query(&db, &table, &ops)
             }
+            Command::BatchingPolicy { target, op } => self.run_policy(database, target, op),
+            Command::ShowEffectiveBatching { table } => {
+                self.show_effective_batching(database, &table)
+            }
         }
     }
 
@@ -368,6 +380,7 @@ impl Engine {
                 row_count: 0,
                 extents: vec![],
                 mappings: vec![],
+                batching: None,
             });
             return Ok(());
         };

@@ -97,9 +97,27 @@ pub async fn execute(
         .collect::<Vec<_>>()
         .join(" ")
         .to_ascii_lowercase();
+    if let Some(result) = shared
+        .control
+        .execute(csl.trim().trim_end_matches(';'))
+        .await
+    {
+        return match result {
+            Ok(t) => tables_response(vec![t]),
+            Err(e) => one_api_error(StatusCode::BAD_REQUEST, e.code, &e.message),
+        };
+    }
     match command.trim_end_matches(';') {
         ".get ingestion resources" => {
-            tables_response(vec![shared.issuer.resources_table(chrono::Utc::now())])
+            let now = chrono::Utc::now();
+            match shared.control.status_tables.current(now).await {
+                Ok(table) => tables_response(vec![shared.issuer.resources_table(now, &table)]),
+                Err(e) => one_api_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "General_InternalServerError",
+                    &format!("status table: {e:#}"),
+                ),
+            }
         }
         ".get kusto identity token" => {
             let mut t = V1Table::new("Table_0", &[("AuthorizationContext", "string")]);
