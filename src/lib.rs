@@ -1,4 +1,10 @@
 //! kingest: run and troubleshoot Azure Data Explorer (Kusto) queued ingestion.
+//!
+//! Layout: [`client`] speaks to the service (shared by every front door; [`client::tracking`]
+//! is the one per-source state machine), [`app`] is the pure TUI state and `update()`, [`ui`]
+//! renders it, [`runtime`] runs the loop and effects, [`tui`] starts it, [`cli`] parses,
+//! resolves configuration once and runs one command per file in `cli::cmd`, [`demo`] holds the
+//! demo's scenarios and traffic, and [`emulator`] models the service.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
