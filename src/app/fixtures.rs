@@ -71,14 +71,7 @@ fn row(kind: NotificationKind, msg_id: &str, text: &str, secs: i64) -> Notificat
 pub fn submission(id: u64, file: &str, state: SubState) -> SubmissionRow {
     let track = match state {
         SubState::Uploading => None,
-        SubState::Queued => Some(TrackState::Queued),
-        SubState::Pending => Some(TrackState::Pending),
-        SubState::Retrying => Some(TrackState::Retrying),
-        SubState::Succeeded => Some(TrackState::Succeeded),
-        SubState::Failed => Some(TrackState::Failed),
-        SubState::PartiallySucceeded => Some(TrackState::PartiallySucceeded),
-        SubState::Skipped => Some(TrackState::Skipped),
-        SubState::Canceled => Some(TrackState::Canceled),
+        SubState::Track(t) => Some(t),
     };
     let phase = match track {
         None => Phase::Uploading,
@@ -148,7 +141,7 @@ pub fn sample_state() -> State {
     up.read = 1024 * 1024;
     up.started_at = at(-2);
     up.updated_at = at(0);
-    let mut queued = submission(3, "/data/q.json", SubState::Pending);
+    let mut queued = submission(3, "/data/q.json", SubState::Track(TrackState::Pending));
     queued.format = "json".into();
     queued.source_id = Some("33333333-0000-4000-8000-000000000003".into());
     queued.report_method = ReportMethod::Table;
@@ -162,7 +155,7 @@ pub fn sample_state() -> State {
         .ok()
         .map(|u| StatusRef::new(u, key.clone(), key));
     }
-    let mut failed = submission(2, "/data/bad.csv", SubState::Failed);
+    let mut failed = submission(2, "/data/bad.csv", SubState::Track(TrackState::Failed));
     failed.source_id = Some("22222222-0000-4000-8000-000000000002".into());
     failed.blob = Some("https://acct.blob.core.windows.net/tmp/db__Logs__2__bad.csv.gz".into());
     failed.message_id = Some("m-2".into());
@@ -173,7 +166,7 @@ pub fn sample_state() -> State {
             details: Some("malformed CSV".into()),
         };
     }
-    let mut ok = submission(1, "/data/good.csv", SubState::Succeeded);
+    let mut ok = submission(1, "/data/good.csv", SubState::Track(TrackState::Succeeded));
     ok.source_id = Some("11111111-0000-4000-8000-000000000001".into());
     s.submissions = vec![up, queued, failed, ok];
     s.next_submission_id = 5;

@@ -3,6 +3,9 @@
 
 pub mod effect;
 #[doc(hidden)]
+/// Fixed states for tests; not part of release builds (the `test-fixtures` feature, which
+/// the crate's own dev-dependency on itself turns on for `tests/`).
+#[cfg(any(test, feature = "test-fixtures"))]
 pub mod fixtures;
 pub mod form;
 pub mod keymap;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use crate::app::state::{NotificationRow, ResourceEntry};
+use crate::client::error::Problem;
 use crate::client::journal::JournalRecord;
 use crate::client::notifications::DiscardReport;
 use crate::client::tracking::StatusRef;
@@ -41,17 +42,17 @@ pub enum Msg {
     Tick(DateTime<Utc>),
     Resources {
         at: DateTime<Utc>,
-        result: Result<ResourcesSnapshot, String>,
+        result: Result<ResourcesSnapshot, Problem>,
     },
     /// Approximate depths per (account, object).
     Depths {
         at: DateTime<Utc>,
-        result: Result<Vec<Depth>, String>,
+        result: Result<Vec<Depth>, Problem>,
     },
     Peeked {
         kind: NotificationKind,
         at: DateTime<Utc>,
-        result: Result<Vec<NotificationRow>, String>,
+        result: Result<Vec<NotificationRow>, Problem>,
     },
     Upload {
         id: u64,
@@ -64,19 +65,19 @@ pub enum Msg {
     Submitted {
         id: u64,
         at: DateTime<Utc>,
-        result: Result<SubmittedInfo, String>,
+        result: Result<SubmittedInfo, Problem>,
     },
     TableStatus {
         id: u64,
         at: DateTime<Utc>,
-        result: Result<Option<StatusEntity>, String>,
+        result: Result<Option<StatusEntity>, Problem>,
     },
     Discarded {
         kind: NotificationKind,
         at: DateTime<Utc>,
         ids: Vec<String>,
         archive: std::path::PathBuf,
-        result: Result<DiscardReport, String>,
+        result: Result<DiscardReport, Problem>,
     },
     Completions {
         input: String,

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::app::form::SubmitForm;
 use crate::app::ring::{Keyed, Ring};
 use crate::client::ResourceKind;
+use crate::client::error::Problem;
 use crate::client::tracking::{StatusRef, TablePoll, TrackState, Tracker};
 use crate::client::wire::{DecodedNotification, NotificationKind, ReportLevel, ReportMethod};
 
@@ -126,7 +127,7 @@ pub struct ResourcesView {
     pub fetched_at: Option<DateTime<Utc>>,
     pub token_fetched_at: Option<DateTime<Utc>>,
     pub depths_at: Option<DateTime<Utc>>,
-    pub error: Option<String>,
+    pub error: Option<Problem>,
     pub loading: bool,
 }
 
@@ -207,7 +208,7 @@ pub struct Stream {
     /// Arrival times within the last minute, for the rate.
     pub arrivals: VecDeque<DateTime<Utc>>,
     pub last_peek: Option<DateTime<Utc>>,
-    pub error: Option<String>,
+    pub error: Option<Problem>,
 }
 
 impl Stream {
@@ -241,52 +242,26 @@ impl Stream {
     }
 }
 
-/// A submission's state as shown: uploading, or the tracking engine's state.
+/// A submission's state as shown: uploading, or the tracking engine's state (a submit that
+/// never reached the service shows as Failed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubState {
     Uploading,
-    Queued,
-    Pending,
-    Retrying,
-    Succeeded,
-    Failed,
-    PartiallySucceeded,
-    Skipped,
-    Canceled,
+    Track(TrackState),
 }
 
 impl SubState {
-    pub fn from_track(s: TrackState) -> Self {
-        match s {
-            TrackState::Queued => SubState::Queued,
-            TrackState::Pending => SubState::Pending,
-            TrackState::Retrying => SubState::Retrying,
-            TrackState::Succeeded => SubState::Succeeded,
-            TrackState::Failed => SubState::Failed,
-            TrackState::PartiallySucceeded => SubState::PartiallySucceeded,
-            TrackState::Skipped => SubState::Skipped,
-            TrackState::Canceled => SubState::Canceled,
-        }
-    }
-
     pub fn is_final(self) -> bool {
-        !matches!(
-            self,
-            SubState::Uploading | SubState::Queued | SubState::Pending | SubState::Retrying
-        )
+        match self {
+            SubState::Uploading => false,
+            SubState::Track(t) => t.is_final(),
+        }
     }
 
     pub fn label(self) -> &'static str {
         match self {
             SubState::Uploading => "Uploading",
-            SubState::Queued => "Queued",
-            SubState::Pending => "Pending",
-            SubState::Retrying => "Retrying",
-            SubState::Succeeded => "Succeeded",
-            SubState::Failed => "Failed",
-            SubState::PartiallySucceeded => "PartiallySucceeded",
-            SubState::Skipped => "Skipped",
-            SubState::Canceled => "Canceled",
+            SubState::Track(t) => t.label(),
         }
     }
 }
@@ -298,6 +273,33 @@ pub enum TableRead {
     InFlight,
     /// Final, not table-tracked, or the table can no longer be read.
     Off,
+}
+
+impl TableRead {
+    /// The next read of `tracker`'s entity after one (or the post) at `at`. After a failed
+    /// read the wait doubles, and a throttled one waits at least as long as the service asked.
+    pub fn after(
+        tracker: &Tracker,
+        at: DateTime<Utc>,
+        poll: &TablePoll,
+        failed: Option<&Problem>,
+    ) -> Self {
+        let Some(next) = tracker.next_table_read(at, poll) else {
+            return TableRead::Off;
+        };
+        match failed {
+            None => TableRead::Due(next),
+            Some(p) => {
+                let asked = match p.kind {
+                    crate::client::error::ProblemKind::Throttled {
+                        retry_after: Some(d),
+                    } => chrono::TimeDelta::from_std(d).unwrap_or_default(),
+                    _ => chrono::TimeDelta::zero(),
+                };
+                TableRead::Due(at + ((next - at) * 2).max(asked))
+            }
+        }
+    }
 }
 
 /// How far a submission got.
@@ -370,8 +372,8 @@ impl SubmissionRow {
     pub fn state(&self) -> SubState {
         match &self.phase {
             Phase::Uploading => SubState::Uploading,
-            Phase::NotSubmitted { .. } => SubState::Failed,
-            Phase::Posted { tracker, .. } => SubState::from_track(tracker.state),
+            Phase::NotSubmitted { .. } => SubState::Track(TrackState::Failed),
+            Phase::Posted { tracker, .. } => SubState::Track(tracker.state),
         }
     }
 

@@ -305,7 +305,10 @@ fn queue_tracked_submission_goes_uploading_queued_retrying_succeeded() {
     s.submissions[0].report_method = ReportMethod::Queue;
     let fx = submitted(&mut s, id, 2, None);
     assert_eq!(journaled(&fx), [TrackState::Queued]);
-    assert_eq!(s.submissions[0].state(), SubState::Queued);
+    assert_eq!(
+        s.submissions[0].state(),
+        SubState::Track(TrackState::Queued)
+    );
     // A transient failure: the service retries, so it is not final.
     let fx = round(
         &mut s,
@@ -319,7 +322,10 @@ fn queue_tracked_submission_goes_uploading_queued_retrying_succeeded() {
         )],
         vec![],
     );
-    assert_eq!(s.submissions[0].state(), SubState::Retrying);
+    assert_eq!(
+        s.submissions[0].state(),
+        SubState::Track(TrackState::Retrying)
+    );
     assert_eq!(journaled(&fx), [TrackState::Retrying]);
     assert!(s.tracking());
     // Busy polling while tracking.
@@ -337,7 +343,10 @@ fn queue_tracked_submission_goes_uploading_queued_retrying_succeeded() {
         )],
         vec![success("n1", "SID-1", 8)],
     );
-    assert_eq!(s.submissions[0].state(), SubState::Succeeded);
+    assert_eq!(
+        s.submissions[0].state(),
+        SubState::Track(TrackState::Succeeded)
+    );
     assert_eq!(journaled(&fx), [TrackState::Succeeded]);
     assert_eq!(s.submissions[0].tracker().unwrap().transient_failures, 1);
 }
@@ -345,7 +354,7 @@ fn queue_tracked_submission_goes_uploading_queued_retrying_succeeded() {
 #[test]
 fn failure_notification_correlates_and_consume_discards_own_only() {
     let mut s = empty_state();
-    let mut row = submission(1, "/d/x.csv", SubState::Pending);
+    let mut row = submission(1, "/d/x.csv", SubState::Track(TrackState::Pending));
     row.source_id = Some("mine".into());
     if let Phase::Posted { tracker, .. } = &mut row.phase {
         tracker.source_id = "mine".into();
@@ -362,7 +371,10 @@ fn failure_notification_correlates_and_consume_discards_own_only() {
         vec![],
     );
     // An empty blob is Skipped, as the status table would say.
-    assert_eq!(s.submissions[0].state(), SubState::Skipped);
+    assert_eq!(
+        s.submissions[0].state(),
+        SubState::Track(TrackState::Skipped)
+    );
     assert_eq!(s.submissions[0].error_code(), Some("BadRequest_EmptyBlob"));
     let discards: Vec<_> = fx
         .iter()
@@ -428,7 +440,10 @@ fn table_status_reads_back_off_and_drive_partial_success() {
         },
     );
     assert_eq!(journaled(&fx), [TrackState::PartiallySucceeded]);
-    assert_eq!(s.submissions[0].state(), SubState::PartiallySucceeded);
+    assert_eq!(
+        s.submissions[0].state(),
+        SubState::Track(TrackState::PartiallySucceeded)
+    );
     assert!(matches!(
         s.submissions[0].phase,
         Phase::Posted {

@@ -45,7 +45,7 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         let code = match e {
-            Error::Invalid(_) | Error::Io(_) => EXIT_USAGE,
+            Error::Usage(_) | Error::Io(_) => EXIT_USAGE,
             _ => EXIT_SERVICE,
         };
         Failure {

@@ -205,16 +205,16 @@ fn is_ip_or_local(host: &url::Host<&str>) -> bool {
 /// there, or the host is localhost or an IP address (protocol.md §1.1).
 pub fn ingest_url_for(cluster: &str) -> Result<String> {
     let mut url = url::Url::parse(cluster.trim())
-        .map_err(|e| Error::Invalid(format!("--cluster is not a URL ({e}): {cluster}")))?;
+        .map_err(|e| Error::Usage(format!("--cluster is not a URL ({e}): {cluster}")))?;
     let host = url
         .host_str()
-        .ok_or_else(|| Error::Invalid(format!("--cluster has no host: {cluster}")))?
+        .ok_or_else(|| Error::Usage(format!("--cluster has no host: {cluster}")))?
         .to_string();
     let skip =
         url.host().map(|h| is_ip_or_local(&h)).unwrap_or(true) || host.starts_with("ingest-");
     if !skip {
         url.set_host(Some(&format!("ingest-{host}"))).map_err(|e| {
-            Error::Invalid(format!("cannot derive the ingest URL from {cluster}: {e}"))
+            Error::Usage(format!("cannot derive the ingest URL from {cluster}: {e}"))
         })?;
     }
     Ok(url.as_str().trim_end_matches('/').to_string())

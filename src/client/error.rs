@@ -35,9 +35,16 @@ pub enum Error {
     BadResponse(String),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
-    /// The caller asked for something impossible (bad file, message too large, missing resource).
+    /// The caller asked for something impossible: a bad file, URL or argument, a message too
+    /// large. Fix the input and try again.
     #[error("{0}")]
-    Invalid(String),
+    Usage(String),
+    /// The service did not offer a resource this needs (a status table, a queue, a container).
+    #[error("{0}")]
+    MissingResource(String),
+    /// A request kingest could not even build: a bug, not the user's or the service's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -67,5 +74,158 @@ impl Error {
             Error::Throttled { .. } => Some(429),
             _ => None,
         }
+    }
+}
+
+/// What kind of trouble an error is, as the UI shows it and decides on (retry later, sign in,
+/// fix the input). The message is already redacted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProblemKind {
+    Auth,
+    Throttled {
+        retry_after: Option<Duration>,
+    },
+    Transient,
+    /// The service refused for good; `code` is its error code.
+    Permanent {
+        code: String,
+    },
+    MissingResource,
+    BadResponse,
+    Io,
+    Usage,
+    Internal,
+}
+
+/// An error reduced to plain data for the app: its kind and a redacted message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(kind: ProblemKind, message: impl Into<String>) -> Self {
+        Problem {
+            kind,
+            message: crate::client::redact::redact(&message.into()),
+        }
+    }
+
+    /// A short label for the kind.
+    pub fn label(&self) -> &'static str {
+        match self.kind {
+            ProblemKind::Auth => "auth",
+            ProblemKind::Throttled { .. } => "throttled",
+            ProblemKind::Transient => "transient",
+            ProblemKind::Permanent { .. } => "refused",
+            ProblemKind::MissingResource => "missing resource",
+            ProblemKind::BadResponse => "bad response",
+            ProblemKind::Io => "I/O",
+            ProblemKind::Usage => "input",
+            ProblemKind::Internal => "internal",
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> &'static str {
+        match self.kind {
+            ProblemKind::Auth => "check --auth and sign in again (e.g. `az login`)",
+            ProblemKind::Throttled { .. } | ProblemKind::Transient => {
+                "kingest retries on its own; nothing to do unless it persists"
+            }
+            ProblemKind::Permanent { .. } => "retrying the same request will not help",
+            ProblemKind::MissingResource => {
+                "the service does not offer it: check the cluster and refresh resources (r)"
+            }
+            ProblemKind::BadResponse => "the endpoint may not be a Kusto ingest (DM) endpoint",
+            ProblemKind::Io => "check the path and its permissions",
+            ProblemKind::Usage => "fix the input and try again",
+            ProblemKind::Internal => "please report it, with the log file",
+        }
+    }
+
+    /// Whether the same request may succeed later.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.kind,
+            ProblemKind::Throttled { .. } | ProblemKind::Transient
+        )
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.label(), self.message)
+    }
+}
+
+impl From<&Error> for Problem {
+    fn from(e: &Error) -> Self {
+        let kind = match e {
+            Error::Auth(_) => ProblemKind::Auth,
+            Error::Throttled { retry_after } => ProblemKind::Throttled {
+                retry_after: *retry_after,
+            },
+            Error::Transient(_) => ProblemKind::Transient,
+            Error::Service {
+                status: 401 | 403, ..
+            }
+            | Error::Storage {
+                status: 401 | 403, ..
+            } => ProblemKind::Auth,
+            Error::Storage { status: 404, .. } => ProblemKind::MissingResource,
+            _ if e.is_transient() => ProblemKind::Transient,
+            Error::Service { code, .. } | Error::Storage { code, .. } => {
+                ProblemKind::Permanent { code: code.clone() }
+            }
+            Error::BadResponse(_) => ProblemKind::BadResponse,
+            Error::Io(_) => ProblemKind::Io,
+            Error::Usage(_) => ProblemKind::Usage,
+            Error::MissingResource(_) => ProblemKind::MissingResource,
+            Error::Internal(_) => ProblemKind::Internal,
+        };
+        Problem::new(kind, e.to_string())
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(e: Error) -> Self {
+        Problem::from(&e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_become_problems_of_their_kind() {
+        let p = |e: Error| Problem::from(e).kind;
+        assert_eq!(p(Error::Auth("x".into())), ProblemKind::Auth);
+        let storage = |status: u16| Error::Storage {
+            status,
+            code: "C".into(),
+            message: "m".into(),
+        };
+        assert_eq!(p(storage(403)), ProblemKind::Auth);
+        assert_eq!(p(storage(404)), ProblemKind::MissingResource);
+        assert_eq!(p(storage(503)), ProblemKind::Transient);
+        assert_eq!(p(storage(409)), ProblemKind::Permanent { code: "C".into() });
+        assert_eq!(
+            p(Error::Throttled {
+                retry_after: Some(Duration::from_secs(3))
+            }),
+            ProblemKind::Throttled {
+                retry_after: Some(Duration::from_secs(3))
+            }
+        );
+        assert_eq!(
+            p(Error::MissingResource("no table".into())),
+            ProblemKind::MissingResource
+        );
+        let shown = Problem::from(Error::Transient("https://a/x?sv=1&sig=SECRET".into()));
+        assert!(!shown.to_string().contains("SECRET"), "{shown}");
+        assert!(shown.to_string().starts_with("transient: "));
     }
 }

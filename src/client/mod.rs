@@ -96,9 +96,9 @@ impl IngestClient {
     pub fn new(cfg: ClientConfig) -> Result<Self> {
         let ingest_url = cfg.ingest_url.trim().trim_end_matches('/').to_string();
         let parsed = url::Url::parse(&ingest_url)
-            .map_err(|e| Error::Invalid(format!("ingest URL '{ingest_url}' is not a URL: {e}")))?;
+            .map_err(|e| Error::Usage(format!("ingest URL '{ingest_url}' is not a URL: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "ingest URL '{ingest_url}' must be http(s)"
             )));
         }
@@ -107,7 +107,7 @@ impl IngestClient {
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(cfg.timeout)
             .build()
-            .map_err(|e| Error::Invalid(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?;
         let auth = auth::Authenticator::new(&cfg.auth, &ingest_url)?;
         Ok(IngestClient {
             inner: Arc::new(Inner {
@@ -243,7 +243,7 @@ impl IngestClient {
     /// Delete one received notification by its pop receipt.
     pub async fn delete(&self, msg: &ReceivedNotification) -> Result<()> {
         let receipt = msg.pop_receipt.as_deref().ok_or_else(|| {
-            Error::Invalid(
+            Error::Internal(
                 "this message was peeked, not received: it has no pop receipt to delete it with"
                     .into(),
             )

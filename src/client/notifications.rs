@@ -204,7 +204,7 @@ pub(crate) async fn read(
     let res = client.resources().await?;
     let queues: Vec<SasUrl> = res.of_kind(queue_kind(kind)).cloned().collect();
     if queues.is_empty() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::MissingResource(format!(
             "the service offered no {} queue",
             queue_kind(kind).name()
         )));
@@ -347,7 +347,7 @@ async fn update_all(
                         .update_message(&m.queue, &m.message_id, receipt, secs)
                         .await
                 }
-                None => Err(Error::Invalid("no pop receipt".into())),
+                None => Err(Error::Internal("no pop receipt".into())),
             };
             (m.message_id, sent, Instant::now(), r)
         })
@@ -369,7 +369,7 @@ pub(crate) async fn discard(
 ) -> Result<DiscardReport> {
     if let Some(dir) = archive.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
-            Error::Invalid(format!(
+            Error::Usage(format!(
                 "cannot create the archive folder {}: {e}",
                 dir.display()
             ))
@@ -380,7 +380,7 @@ pub(crate) async fn discard(
         .append(true)
         .open(archive)
         .map_err(|e| {
-            Error::Invalid(format!(
+            Error::Usage(format!(
                 "cannot open the archive {}: {e}",
                 archive.display()
             ))
@@ -503,10 +503,10 @@ async fn discard_rounds(
                 .and_then(|_| file.sync_data());
             if let Err(e) = archived {
                 // Stop at once: deleting without an archive would lose data.
-                return Err(Error::Invalid(format!(
+                return Err(Error::Io(std::io::Error::other(format!(
                     "writing the archive {} failed: {e}",
                     archive.display()
-                )));
+                ))));
             }
             report.archived += 1;
             match client.delete(&m).await {

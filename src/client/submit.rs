@@ -96,7 +96,7 @@ fn too_large(path: &std::path::Path, size: Option<u64>, limit: u64) -> Error {
         Some(n) => format!("is {} ({n} bytes) uncompressed, over", human_bytes(n)),
         None => "decodes to more than".to_string(),
     };
-    Error::Invalid(format!(
+    Error::Usage(format!(
         "'{}' {what} the {} ({limit} bytes) size limit for one source: split it into smaller \
          files (1 GB or less is recommended), or pass --ignore-size-limit to send it anyway \
          (the service refuses sources over 6 GB)",
@@ -114,7 +114,7 @@ fn too_large(path: &std::path::Path, size: Option<u64>, limit: u64) -> Error {
 pub fn normalize_creation_time(text: &str) -> Result<String> {
     let s = text.trim();
     let refuse = || {
-        Error::Invalid(format!(
+        Error::Usage(format!(
             "creation time '{text}' is not a date/time: use ISO 8601, e.g. 2024-01-02, \
              '2024-01-02 03:04:05' (taken as UTC) or 2024-01-02T03:04:05+01:00"
         ))
@@ -248,14 +248,14 @@ pub(crate) async fn submit(
     let format = match req.format {
         Some(f) => f,
         None => DataFormat::from_path(&path_text).ok_or_else(|| {
-            Error::Invalid(format!("cannot tell the format of '{path_text}' from its extension: pass a format (e.g. --format csv)"))
+            Error::Usage(format!("cannot tell the format of '{path_text}' from its extension: pass a format (e.g. --format csv)"))
         })?,
     };
     let meta = tokio::fs::metadata(&req.path)
         .await
-        .map_err(|e| Error::Invalid(format!("cannot read '{path_text}': {e}")))?;
+        .map_err(|e| Error::Usage(format!("cannot read '{path_text}': {e}")))?;
     if !meta.is_file() {
-        return Err(Error::Invalid(format!("'{path_text}' is not a file")));
+        return Err(Error::Usage(format!("'{path_text}' is not a file")));
     }
     let lower = path_text.to_ascii_lowercase();
     let encoding = if lower.ends_with(".gz") {
@@ -322,7 +322,7 @@ pub(crate) async fn submit(
                 uploaded = Some((blob, done));
                 break;
             }
-            Err(e @ (Error::Io(_) | Error::Invalid(_))) => return Err(e),
+            Err(e @ (Error::Io(_) | Error::Usage(_))) => return Err(e),
             Err(e) => {
                 tracing::warn!(container = %container, error = %e, "upload failed; trying the next container");
                 client.record_storage_result(&container.account(), false);
@@ -332,7 +332,7 @@ pub(crate) async fn submit(
     }
     let Some((blob, (raw_data_size, uploaded_bytes))) = uploaded else {
         return Err(last_err.unwrap_or_else(|| {
-            Error::Invalid("the service offered no TempStorage container".into())
+            Error::MissingResource("the service offered no TempStorage container".into())
         }));
     };
 
@@ -345,7 +345,7 @@ pub(crate) async fn submit(
             .next()
             .cloned()
             .ok_or_else(|| {
-                Error::Invalid(
+                Error::MissingResource(
                     "table reporting asked for, but the service offered no IngestionsStatusTable"
                         .into(),
                 )
@@ -404,14 +404,15 @@ pub(crate) async fn submit(
             }
         }
     }
-    Err(last_err.unwrap_or_else(|| Error::Invalid("the service offered no ingestion queue".into())))
+    Err(last_err
+        .unwrap_or_else(|| Error::MissingResource("the service offered no ingestion queue".into())))
 }
 
 /// The queue text (base64 JSON) of `message`, or a clear error when Azure would refuse it.
 pub fn encode_for_queue(message: &IngestionMessage) -> Result<String> {
     let text = message.to_queue_text();
     if text.len() > MAX_QUEUE_MESSAGE_BYTES {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Usage(format!(
             "the ingestion message is {} bytes once encoded, over Azure's {} byte queue limit: \
              use a mapping reference instead of an inline mapping, or fewer tags",
             text.len(),
@@ -423,13 +424,13 @@ pub fn encode_for_queue(message: &IngestionMessage) -> Result<String> {
 
 fn validate(req: &SubmitRequest) -> Result<()> {
     if req.database.trim().is_empty() {
-        return Err(Error::Invalid("a database is required".into()));
+        return Err(Error::Usage("a database is required".into()));
     }
     if req.table.trim().is_empty() {
-        return Err(Error::Invalid("a table is required".into()));
+        return Err(Error::Usage("a table is required".into()));
     }
     if req.mapping.is_some() && req.mapping_reference.is_some() {
-        return Err(Error::Invalid(
+        return Err(Error::Usage(
             "give either a mapping reference or an inline mapping, not both".into(),
         ));
     }
@@ -438,7 +439,7 @@ fn validate(req: &SubmitRequest) -> Result<()> {
             .map(|v| !v.is_array())
             .unwrap_or(true)
     {
-        return Err(Error::Invalid(
+        return Err(Error::Usage(
             "the inline mapping must be a JSON array".into(),
         ));
     }
@@ -572,7 +573,7 @@ async fn upload(
         } else {
             if let Some(dec) = gunzip.as_mut() {
                 let bad = |e: std::io::Error| {
-                    Error::Invalid(format!("'{}' is not valid gzip: {e}", req.path.display()))
+                    Error::Usage(format!("'{}' is not valid gzip: {e}", req.path.display()))
                 };
                 dec.write_all(&chunk[..n]).map_err(bad)?;
                 // Decode the tail now, so the size check below sees it before the commit.
@@ -639,7 +640,7 @@ async fn upload(
         Some(dec) => {
             dec.finish()
                 .map_err(|e| {
-                    Error::Invalid(format!("'{}' is not valid gzip: {e}", req.path.display()))
+                    Error::Usage(format!("'{}' is not valid gzip: {e}", req.path.display()))
                 })?
                 .0
         }

@@ -12,9 +12,9 @@ use tokio_util::sync::CancellationToken;
 use crate::app::msg::{ResourcesSnapshot, SubmittedInfo};
 use crate::app::state::{DepthView, NotificationRow, ResourceEntry};
 use crate::app::{Effect, Msg};
+use crate::client::error::Problem;
 use crate::client::journal::Journal;
 use crate::client::notifications::DiscardSelector;
-use crate::client::redact::redact;
 use crate::client::{IngestClient, ProgressFn, QueueDepth};
 use crate::runtime::clock::Clock;
 
@@ -87,8 +87,8 @@ impl ClientExecutor {
     }
 }
 
-fn err(e: impl std::fmt::Display) -> String {
-    redact(&e.to_string())
+fn err(e: crate::client::Error) -> Problem {
+    Problem::from(e)
 }
 
 impl Drop for ClientExecutor {
@@ -134,7 +134,7 @@ impl Executor for ClientExecutor {
                             let d = match d {
                                 QueueDepth::Count(n) => DepthView::Count(n),
                                 QueueDepth::NotReadable(_) => DepthView::NotReadable,
-                                QueueDepth::Failed(e) => DepthView::Error(err(e)),
+                                QueueDepth::Failed(e) => DepthView::Error(err(e).to_string()),
                             };
                             (r.url.account(), r.url.object_name(), d)
                         })
@@ -247,7 +247,7 @@ async fn discard(
     kind: crate::client::wire::NotificationKind,
     ids: &[String],
     archive: &Path,
-) -> Result<crate::client::notifications::DiscardReport, String> {
+) -> Result<crate::client::notifications::DiscardReport, Problem> {
     // The client creates the archive's folder.
     let set: HashSet<String> = ids.iter().cloned().collect();
     client

@@ -101,19 +101,8 @@ pub async fn run_tui(client: IngestClient, opts: TuiOptions) -> anyhow::Result<(
     let clock = Clock::system();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let journal = opts.journal(client.ingest_url());
-    match journal.load(clock.now(), opts.journal_retention) {
-        Ok(loaded) => {
-            if !loaded.corrupt_lines.is_empty() {
-                tracing::warn!(path = %journal.path().display(), lines = ?loaded.corrupt_lines,
-                    "skipped unreadable lines of the submission journal");
-            }
-            if !loaded.records.is_empty() {
-                let _ = tx.send(Msg::Journal(loaded.records));
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, path = %journal.path().display(), "cannot read the submission journal")
-        }
+    if let Some(msg) = restore(&journal, clock.now(), opts.journal_retention) {
+        let _ = tx.send(msg);
     }
     spawn_signal_watch(tx.clone())?;
     let state = opts.initial_state(client.ingest_url(), clock.now());
@@ -133,6 +122,28 @@ pub async fn run_tui(client: IngestClient, opts: TuiOptions) -> anyhow::Result<(
     result?;
     restored.context("cannot restore the terminal")?;
     Ok(())
+}
+
+/// The message that restores `journal`'s submissions (this cluster's only), if it has any.
+/// Unreadable lines and an unreadable file are logged, never fatal.
+pub fn restore(
+    journal: &Journal,
+    now: chrono::DateTime<chrono::Utc>,
+    retention: chrono::TimeDelta,
+) -> Option<Msg> {
+    match journal.load(now, retention) {
+        Ok(loaded) => {
+            if !loaded.corrupt_lines.is_empty() {
+                tracing::warn!(path = %journal.path().display(), lines = ?loaded.corrupt_lines,
+                    "skipped unreadable lines of the submission journal");
+            }
+            (!loaded.records.is_empty()).then_some(Msg::Journal(loaded.records))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, path = %journal.path().display(), "cannot read the submission journal");
+            None
+        }
+    }
 }
 
 #[cfg(unix)]

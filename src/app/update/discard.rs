@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::{advance, archive_path, clamp_selection, set_status};
 use crate::app::keymap::Action;
 use crate::app::state::{Confirm, ConfirmAction, Modal, Severity, State};
+use crate::client::error::Problem;
 use crate::client::notifications::DiscardReport;
 use crate::client::wire::NotificationKind;
 
@@ -69,7 +70,7 @@ pub(super) fn on_discarded(
     at: DateTime<Utc>,
     ids: &[String],
     archive: &std::path::Path,
-    result: Result<DiscardReport, String>,
+    result: Result<DiscardReport, Problem>,
 ) {
     advance(state, at);
     match result {

@@ -7,6 +7,7 @@ use super::{advance, archive_path, clamp_selection, dur, submissions};
 use crate::app::effect::Effect;
 use crate::app::msg::{Depth, ResourcesSnapshot};
 use crate::app::state::{Mode, NotificationRow, PeekRound, State};
+use crate::client::error::Problem;
 use crate::client::wire::NotificationKind;
 
 pub(super) fn peek_now(state: &mut State, fx: &mut Vec<Effect>) {
@@ -57,7 +58,7 @@ pub(super) fn on_tick(state: &mut State, now: DateTime<Utc>, fx: &mut Vec<Effect
 pub(super) fn on_resources(
     state: &mut State,
     at: DateTime<Utc>,
-    result: Result<ResourcesSnapshot, String>,
+    result: Result<ResourcesSnapshot, Problem>,
     fx: &mut Vec<Effect>,
 ) {
     advance(state, at);
@@ -88,7 +89,7 @@ pub(super) fn on_resources(
     state.schedule.next_resources = Some(at + dur(state.settings.poll.resources));
 }
 
-pub(super) fn on_depths(state: &mut State, at: DateTime<Utc>, result: Result<Vec<Depth>, String>) {
+pub(super) fn on_depths(state: &mut State, at: DateTime<Utc>, result: Result<Vec<Depth>, Problem>) {
     advance(state, at);
     match result {
         Ok(depths) => {
@@ -111,7 +112,7 @@ pub(super) fn on_peeked(
     state: &mut State,
     kind: NotificationKind,
     at: DateTime<Utc>,
-    result: Result<Vec<NotificationRow>, String>,
+    result: Result<Vec<NotificationRow>, Problem>,
     fx: &mut Vec<Effect>,
 ) {
     advance(state, at);

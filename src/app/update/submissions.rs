@@ -8,6 +8,7 @@ use super::{advance, dur, polling, row_mut, set_status};
 use crate::app::effect::Effect;
 use crate::app::msg::SubmittedInfo;
 use crate::app::state::{Modal, NotificationRow, Phase, Severity, State, SubmissionRow, TableRead};
+use crate::client::error::Problem;
 use crate::client::journal::{JournalRecord, Recorded};
 use crate::client::tracking::{Observation, Tracker};
 use crate::client::wire::{ReportLevel, ReportMethod, StatusEntity};
@@ -77,7 +78,7 @@ pub(super) fn on_submitted(
     state: &mut State,
     id: u64,
     at: DateTime<Utc>,
-    result: Result<SubmittedInfo, String>,
+    result: Result<SubmittedInfo, Problem>,
     fx: &mut Vec<Effect>,
 ) {
     advance(state, at);
@@ -105,9 +106,7 @@ pub(super) fn on_submitted(
                 reports && row.report_method.uses_queue(),
                 at,
             );
-            let table_read = tracker
-                .next_table_read(at, &poll.table)
-                .map_or(TableRead::Off, TableRead::Due);
+            let table_read = TableRead::after(&tracker, at, &poll.table, None);
             row.phase = Phase::Posted {
                 tracker: Box::new(tracker),
                 table_read,
@@ -122,7 +121,9 @@ pub(super) fn on_submitted(
             }
         }
         Err(e) => {
-            row.phase = Phase::NotSubmitted { error: e.clone() };
+            row.phase = Phase::NotSubmitted {
+                error: format!("{e} ({})", e.hint()),
+            };
             let file = row.file.clone();
             set_status(
                 state,
@@ -161,7 +162,7 @@ pub(super) fn on_table_status(
     state: &mut State,
     id: u64,
     at: DateTime<Utc>,
-    result: Result<Option<StatusEntity>, String>,
+    result: Result<Option<StatusEntity>, Problem>,
     fx: &mut Vec<Effect>,
 ) {
     advance(state, at);
@@ -177,18 +178,18 @@ pub(super) fn on_table_status(
     else {
         return;
     };
+    let text = result
+        .as_ref()
+        .err()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let obs = match &result {
         Ok(Some(e)) => Observation::Entity(e),
         Ok(None) => Observation::EntityMissing,
-        Err(e) => Observation::TableUnreadable(e),
+        Err(_) => Observation::TableUnreadable(&text),
     };
     let changed = tracker.observe(obs, at);
-    *table_read = match tracker.next_table_read(at, &poll.table) {
-        // A failed read waits one more interval before the next try.
-        Some(next) if result.is_err() => TableRead::Due(next + (next - at)),
-        Some(next) => TableRead::Due(next),
-        None => TableRead::Off,
-    };
+    *table_read = TableRead::after(tracker, at, &poll.table, result.as_ref().err());
     if changed {
         row.updated_at = at;
         fx.push(Effect::Journal(Box::new(record_of(row, &cluster, at))));
@@ -266,12 +267,9 @@ pub(super) fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
             Recorded::NotSubmitted { error } => Phase::NotSubmitted { error },
             Recorded::Posted { tracker } => {
                 // Read the table again now: the restart may have missed the outcome.
-                let table_read = if tracker.is_final() || tracker.status_ref.is_none() {
-                    TableRead::Off
-                } else {
-                    tracker
-                        .next_table_read(now, &poll.table)
-                        .map_or(TableRead::Off, |_| TableRead::Due(now))
+                let table_read = match TableRead::after(&tracker, now, &poll.table, None) {
+                    TableRead::Due(_) => TableRead::Due(now),
+                    other => other,
                 };
                 Phase::Posted {
                     tracker,

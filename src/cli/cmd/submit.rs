@@ -31,18 +31,8 @@ pub async fn run(
     args: SubmitArgs,
     json_out: bool,
 ) -> Result<i32, Failure> {
-    let database = args
-        .database
-        .clone()
-        .or(resolved.database.clone())
-        .filter(|d| !d.trim().is_empty())
-        .ok_or_else(|| Failure::usage("--database is required"))?;
-    let table = args
-        .table
-        .clone()
-        .or(resolved.table.clone())
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| Failure::usage("--table is required"))?;
+    let database = required(&args.database, &resolved.database, "--database")?;
+    let table = required(&args.table, &resolved.table, "--table")?;
     let format = args
         .format
         .as_deref()
@@ -114,7 +104,7 @@ pub async fn run(
                     submitted: s,
                     tracker,
                 };
-                journal_append(&journal, &source, &database, &table);
+                journal_append(&journal, &source, (&database, &table));
                 sources.push(source);
             }
             Err(e) => {
@@ -138,21 +128,23 @@ pub async fn run(
     if let Some(secs) = args.wait
         && !sources.is_empty()
     {
-        if !json_out
-            && !args.flush
-            && let Some(note) = batching_note(client, &database, &table).await
-        {
-            eprintln!("{note}");
-        }
-        wait(
+        let batching = if args.flush {
+            None
+        } else {
+            let b = batching_policy(client, &database, &table).await;
+            if !json_out {
+                eprintln!("{}", b.note());
+            }
+            Some(b)
+        };
+        let mut w = Waiting {
             client,
-            &journal,
-            &mut sources,
-            resolved,
-            Duration::from_secs(secs),
-            (&database, &table),
-        )
-        .await;
+            journal: &journal,
+            poll: resolved.poll,
+            target: (&database, &table),
+            batching,
+        };
+        w.run(&mut sources, Duration::from_secs(secs)).await;
     }
     for s in &sources {
         if json_out {
@@ -188,6 +180,18 @@ pub async fn run(
     } else {
         EXIT_INGESTION_FAILED
     })
+}
+
+/// A flag's value, else the configured default; empty counts as missing.
+fn required(
+    flag: &Option<String>,
+    default: &Option<String>,
+    name: &str,
+) -> Result<String, Failure> {
+    flag.clone()
+        .or_else(|| default.clone())
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| Failure::usage(format!("{name} is required")))
 }
 
 /// The report method: as asked, else the status table wherever the service offers one (as
@@ -227,7 +231,7 @@ async fn report_method(
     Ok(method)
 }
 
-fn journal_append(journal: &Journal, s: &Source, database: &str, table: &str) {
+fn journal_append(journal: &Journal, s: &Source, (database, table): (&str, &str)) {
     let rec = JournalRecord {
         at: Utc::now(),
         ingest_url: journal.ingest_url().to_string(),
@@ -253,144 +257,170 @@ fn journal_append(journal: &Journal, s: &Source, database: &str, table: &str) {
     }
 }
 
-/// Tracks every source until it is final or `limit` is up, with a live line on stderr.
-async fn wait(
-    client: &IngestClient,
-    journal: &Journal,
-    sources: &mut [Source],
-    resolved: &Resolved,
-    limit: Duration,
-    (database, table): (&str, &str),
-) {
-    let started = tokio::time::Instant::now();
-    let deadline = started + limit;
-    let poll = resolved.poll;
-    let tty = std::io::stderr().is_terminal();
-    let mut peek_every = poll.peek_busy;
-    let mut next_peek = tokio::time::Instant::now();
-    let mut last_line = String::new();
-    loop {
-        let now = Utc::now();
+/// Tracking every source to its final state, with a live line on stderr.
+struct Waiting<'a> {
+    client: &'a IngestClient,
+    journal: &'a Journal,
+    poll: crate::app::state::PollConfig,
+    target: (&'a str, &'a str),
+    /// `None` with `--flush`.
+    batching: Option<Batching>,
+}
+
+impl Waiting<'_> {
+    /// Until every source is final (or cannot be tracked) or `limit` is up.
+    async fn run(&mut self, sources: &mut [Source], limit: Duration) {
+        let started = tokio::time::Instant::now();
+        let deadline = started + limit;
+        let tty = std::io::stderr().is_terminal();
+        let mut peek_every = self.poll.peek_busy;
+        let mut next_peek = started;
+        let mut last_states = String::new();
+        loop {
+            self.read_due_tables(sources).await;
+            let queue_tracked = |s: &Source| s.tracker.by_queue && !s.tracker.is_final();
+            if sources.iter().any(queue_tracked) && tokio::time::Instant::now() >= next_peek {
+                // Back off while nothing changes, as the TUI does.
+                let busy = self.poll.peek_busy;
+                peek_every = if self.peek_round(sources).await {
+                    busy
+                } else {
+                    (peek_every * 2).min(self.poll.peek_max.min(busy * 6).max(busy))
+                };
+                next_peek = tokio::time::Instant::now() + peek_every;
+            }
+            let states = state_counts(sources);
+            if tty {
+                eprint!(
+                    "\r\x1b[2K{}",
+                    self.live_line(&states, started.elapsed(), sources)
+                );
+            } else if states != last_states {
+                // Not a terminal: one line per change, not one per second.
+                eprintln!("{}", self.live_line(&states, started.elapsed(), sources));
+            }
+            last_states = states;
+            let done = sources
+                .iter()
+                .all(|s| s.tracker.is_final() || !s.tracker.is_trackable());
+            let now = tokio::time::Instant::now();
+            if done || now >= deadline {
+                break;
+            }
+            let until_read = sources
+                .iter()
+                .filter_map(|s| s.next_read)
+                .min()
+                .and_then(|t| (t - Utc::now()).to_std().ok());
+            let until_peek = sources
+                .iter()
+                .any(queue_tracked)
+                .then(|| next_peek.saturating_duration_since(now));
+            // Wake at least every second so the live line's age moves.
+            let sleep = [until_read, until_peek]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(Duration::from_secs(1))
+                .clamp(Duration::from_millis(100), Duration::from_secs(1))
+                .min(deadline.saturating_duration_since(now));
+            tokio::time::sleep(sleep).await;
+        }
+        if tty {
+            eprint!("\r\x1b[2K");
+        }
+        if sources.iter().any(|s| !s.tracker.is_final()) {
+            eprintln!(
+                "gave up waiting after {} s; `kingest status SOURCE_ID` looks again later",
+                started.elapsed().as_secs()
+            );
+        }
+    }
+
+    /// Reads every status entity that is due and feeds it to its tracker.
+    async fn read_due_tables(&self, sources: &mut [Source]) {
         for s in sources.iter_mut() {
-            let due = s.next_read.is_some_and(|t| t <= now);
-            if !due || s.tracker.is_final() {
+            if s.tracker.is_final() || s.next_read.is_none_or(|t| t > Utc::now()) {
                 continue;
             }
             let Some(at) = s.tracker.status_ref.clone() else {
                 continue;
             };
-            let result = client.table_status(&at).await;
+            let result = self.client.table_status(&at).await;
             let text = result.as_ref().err().map(|e| safe(&e.to_string()));
             let obs = match &result {
                 Ok(Some(e)) => Observation::Entity(e),
                 Ok(None) => Observation::EntityMissing,
                 Err(_) => Observation::TableUnreadable(text.as_deref().unwrap_or_default()),
             };
-            let at_now = Utc::now();
-            if s.tracker.observe(obs, at_now) {
-                journal_append(journal, s, database, table);
+            let now = Utc::now();
+            if s.tracker.observe(obs, now) {
+                journal_append(self.journal, s, self.target);
             }
-            s.next_read = s.tracker.next_table_read(at_now, &poll.table);
+            s.next_read = s.tracker.next_table_read(now, &self.poll.table);
         }
-        if tokio::time::Instant::now() >= next_peek
-            && sources
-                .iter()
-                .any(|s| s.tracker.by_queue && !s.tracker.is_final())
-        {
-            let mut new = false;
-            for kind in [NotificationKind::Failure, NotificationKind::Success] {
-                let Ok(msgs) = client.peek(kind, poll.peek_count).await else {
+    }
+
+    /// Peeks both notification queues once and feeds what names our queue-tracked sources.
+    /// Returns whether anything changed.
+    async fn peek_round(&self, sources: &mut [Source]) -> bool {
+        let mut changed = false;
+        for kind in [NotificationKind::Failure, NotificationKind::Success] {
+            let msgs = match self.client.peek(kind, self.poll.peek_count).await {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "peeking {} notifications failed", kind.as_str());
                     continue;
-                };
-                let full = msgs.len() >= poll.peek_count;
-                for s in sources.iter_mut().filter(|s| s.tracker.by_queue) {
-                    let mut seen = false;
-                    for m in &msgs {
-                        let Some(n) = &m.decoded.notification else {
-                            continue;
-                        };
-                        if !m
-                            .source_id()
-                            .is_some_and(|id| id.eq_ignore_ascii_case(&s.tracker.source_id))
-                        {
-                            continue;
-                        }
-                        seen = true;
-                        let obs = Observation::Notification {
-                            kind,
-                            message_id: &m.message_id,
-                            notification: n,
-                        };
-                        if s.tracker.observe(obs, Utc::now()) {
-                            new = true;
-                            journal_append(journal, s, database, table);
-                        }
-                    }
-                    if !seen {
-                        s.tracker
-                            .observe(Observation::NotInPeek { window_full: full }, Utc::now());
+                }
+            };
+            let window_full = msgs.len() >= self.poll.peek_count;
+            for s in sources.iter_mut().filter(|s| s.tracker.by_queue) {
+                let id = s.tracker.source_id.clone();
+                let mine = msgs.iter().filter(|m| {
+                    m.source_id()
+                        .is_some_and(|sid| sid.eq_ignore_ascii_case(&id))
+                });
+                let mut seen = false;
+                for m in mine {
+                    seen = true;
+                    let Some(n) = &m.decoded.notification else {
+                        continue;
+                    };
+                    let obs = Observation::Notification {
+                        kind,
+                        message_id: &m.message_id,
+                        notification: n,
+                    };
+                    if s.tracker.observe(obs, Utc::now()) {
+                        changed = true;
+                        journal_append(self.journal, s, self.target);
                     }
                 }
+                if !seen {
+                    s.tracker
+                        .observe(Observation::NotInPeek { window_full }, Utc::now());
+                }
             }
-            // Back off while nothing changes, as the TUI does.
-            peek_every = if new {
-                poll.peek_busy
-            } else {
-                (peek_every * 2).min(poll.peek_max.min(poll.peek_busy * 6).max(poll.peek_busy))
-            };
-            next_peek = tokio::time::Instant::now() + peek_every;
         }
-        let line = live_line(sources, started.elapsed());
-        if tty {
-            eprint!("\r\x1b[2K{line}");
-        } else if line != last_line {
-            eprintln!("{line}");
-        }
-        last_line = line;
-        if sources
-            .iter()
-            .all(|s| s.tracker.is_final() || !s.tracker.is_trackable())
-            || tokio::time::Instant::now() >= deadline
+        changed
+    }
+
+    fn live_line(&self, states: &str, age: Duration, sources: &[Source]) -> String {
+        let mut line = format!("  waiting {} s: {states}", age.as_secs());
+        if let Some(b) = &self.batching
+            && sources.iter().any(|s| !s.tracker.is_final())
         {
-            break;
+            line.push_str(&format!(
+                " · batching: sealed after up to {} unless --flush",
+                b.time_span
+            ));
         }
-        let next_read = sources
-            .iter()
-            .filter_map(|s| s.next_read)
-            .min()
-            .and_then(|t| (t - Utc::now()).to_std().ok())
-            .unwrap_or(Duration::ZERO);
-        let queue_wait = next_peek.saturating_duration_since(tokio::time::Instant::now());
-        let any_queue = sources
-            .iter()
-            .any(|s| s.tracker.by_queue && !s.tracker.is_final());
-        let mut sleep = if any_queue {
-            next_read.min(queue_wait)
-        } else {
-            next_read
-        };
-        if sources.iter().all(|s| s.next_read.is_none()) && !any_queue {
-            sleep = Duration::from_secs(1);
-        }
-        // Wake at least every second so the live line's age moves.
-        let sleep = sleep.clamp(Duration::from_millis(100), Duration::from_secs(1));
-        tokio::time::sleep(
-            sleep.min(deadline.saturating_duration_since(tokio::time::Instant::now())),
-        )
-        .await;
-    }
-    if tty {
-        eprint!("\r\x1b[2K");
-    }
-    if sources.iter().any(|s| !s.tracker.is_final()) {
-        eprintln!(
-            "gave up waiting after {} s; `kingest status SOURCE_ID` looks again later",
-            started.elapsed().as_secs()
-        );
+        line
     }
 }
 
-fn live_line(sources: &[Source], age: Duration) -> String {
+/// "2 Pending, 1 Succeeded", in the order states first appear.
+fn state_counts(sources: &[Source]) -> String {
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for s in sources {
         let label = s.tracker.state.label();
@@ -399,56 +429,76 @@ fn live_line(sources: &[Source], age: Duration) -> String {
             None => counts.push((label, 1)),
         }
     }
-    let states = counts
+    counts
         .iter()
         .map(|(l, n)| format!("{n} {l}"))
         .collect::<Vec<_>>()
-        .join(", ");
-    let mut line = format!("  waiting {} s: {states}", age.as_secs());
-    if sources.iter().any(|s| !s.tracker.is_final()) {
-        line.push_str(" · batching: the service seals batches after up to 5 min unless --flush");
-    }
-    line
+        .join(", ")
 }
 
-/// The table's batching policy from the engine, when it can be read, as one line.
-async fn batching_note(client: &IngestClient, database: &str, table: &str) -> Option<String> {
+/// The IngestionBatching policy in force for the target table, as far as the engine says.
+struct Batching {
+    time_span: String,
+    items: u64,
+    size_mb: u64,
+    /// Where it came from: the table's policy, or the service's default.
+    whose: &'static str,
+}
+
+impl Batching {
+    fn note(&self) -> String {
+        format!(
+            "batching: {} seals a batch after {}, {} blobs or {} MB, whichever comes first (--flush skips batching)",
+            self.whose,
+            safe(&self.time_span),
+            self.items,
+            self.size_mb
+        )
+    }
+}
+
+/// Reads `.show table T policy ingestionbatching` from the engine. A null policy, or an engine
+/// that cannot be asked, means the service's defaults (5 min, 500 blobs, 1024 MB: the
+/// batching-policy doc).
+async fn batching_policy(client: &IngestClient, database: &str, table: &str) -> Batching {
+    let default = Batching {
+        time_span: "00:05:00".into(),
+        items: 500,
+        size_mb: 1024,
+        whose: "the service's default policy",
+    };
     let csl = format!(
         ".show table ['{}'] policy ingestionbatching",
         table.replace('\'', "\\'")
     );
-    let tables = client.engine_mgmt(database, &csl).await.ok()?;
-    let t = tables.first()?;
-    let col = t.columns.iter().position(|c| c.name == "Policy")?;
-    let policy = t.rows.first()?.get(col)?;
-    let parsed: Option<Value> = match policy {
-        Value::String(s) => serde_json::from_str(s).ok(),
-        Value::Object(_) => Some(policy.clone()),
-        _ => None,
+    let Ok(tables) = client.engine_mgmt(database, &csl).await else {
+        return default;
     };
-    let (span, items, mb, whose) = match &parsed {
-        Some(Value::Object(p)) => (
-            p.get("MaximumBatchingTimeSpan")
-                .and_then(Value::as_str)
-                .unwrap_or("00:05:00")
-                .to_string(),
-            p.get("MaximumNumberOfItems")
-                .and_then(Value::as_u64)
-                .unwrap_or(500),
-            p.get("MaximumRawDataSizeMB")
-                .and_then(Value::as_u64)
-                .unwrap_or(1024),
-            "the table's policy",
-        ),
-        _ => (
-            "00:05:00".to_string(),
-            500,
-            1024,
-            "the service's default policy",
-        ),
+    let policy = tables.first().and_then(|t| {
+        let col = t.columns.iter().position(|c| c.name == "Policy")?;
+        match t.rows.first()?.get(col)? {
+            Value::String(s) => serde_json::from_str::<Value>(s).ok(),
+            v @ Value::Object(_) => Some(v.clone()),
+            _ => None,
+        }
+    });
+    let Some(Value::Object(p)) = policy else {
+        return default;
     };
-    Some(format!(
-        "batching: {whose} seals a batch after {} or {items} blobs or {mb} MB, whichever comes first (--flush skips batching)",
-        safe(&span)
-    ))
+    Batching {
+        time_span: p
+            .get("MaximumBatchingTimeSpan")
+            .and_then(Value::as_str)
+            .unwrap_or("00:05:00")
+            .to_string(),
+        items: p
+            .get("MaximumNumberOfItems")
+            .and_then(Value::as_u64)
+            .unwrap_or(500),
+        size_mb: p
+            .get("MaximumRawDataSizeMB")
+            .and_then(Value::as_u64)
+            .unwrap_or(1024),
+        whose: "the table's policy",
+    }
 }

@@ -66,7 +66,7 @@ pub(crate) fn transport_error(err: reqwest::Error) -> Error {
     let err = err.without_url();
     let text = redact(&error_chain(&err));
     if err.is_builder() {
-        Error::Invalid(format!("cannot build storage request: {text}"))
+        Error::Internal(format!("cannot build storage request: {text}"))
     } else if err.is_decode() || err.is_redirect() {
         Error::BadResponse(text)
     } else {

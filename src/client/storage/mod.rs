@@ -29,9 +29,9 @@ pub struct SasUrl {
 impl SasUrl {
     pub fn parse(s: &str) -> Result<Self> {
         let url = url::Url::parse(s.trim())
-            .map_err(|e| Error::Invalid(format!("not a URL ({e}): {}", redact(s))))?;
+            .map_err(|e| Error::Usage(format!("not a URL ({e}): {}", redact(s))))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "not an http(s) storage URL: {}",
                 redact(s)
             )));

@@ -44,7 +44,7 @@ pub(crate) fn tables_url(table: &SasUrl) -> url::Url {
 }
 
 fn to_body(value: &impl serde::Serialize) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| Error::Invalid(format!("cannot encode entity: {e}")))
+    serde_json::to_vec(value).map_err(|e| Error::Internal(format!("cannot encode entity: {e}")))
 }
 
 impl Storage {
@@ -104,7 +104,7 @@ impl Storage {
         let url = table.request_url(&entity_suffix(partition_key, row_key), &[]);
         let body = to_body(props)?;
         let merge = reqwest::Method::from_bytes(b"MERGE")
-            .map_err(|e| Error::Invalid(format!("MERGE method: {e}")))?;
+            .map_err(|e| Error::Internal(format!("MERGE method: {e}")))?;
         self.execute(|http| {
             http.request(merge.clone(), url.clone())
                 .header("Accept", ACCEPT)

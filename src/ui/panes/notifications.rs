@@ -128,7 +128,7 @@ pub fn render(
     {
         frame.render_widget(
             Paragraph::new(Line::styled(
-                format!("peek failed: {}", sanitize(e)),
+                format!("peek failed: {} ({})", sanitize(&e.to_string()), e.hint()),
                 theme.error,
             )),
             inner,

@@ -52,7 +52,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         ),
     ])];
     lines.push(match &r.error {
-        Some(e) => Line::styled(format!("error: {}", sanitize(e)), theme.error),
+        Some(e) => Line::styled(
+            format!("{} ({})", sanitize(&e.to_string()), e.hint()),
+            if e.is_transient() {
+                theme.warn
+            } else {
+                theme.error
+            },
+        ),
         None => Line::from(vec![
             Span::styled("depths ", theme.muted),
             Span::raw(when(r.depths_at)),

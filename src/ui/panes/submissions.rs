@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::app::state::{State, SubState, SubmissionRow};
+use crate::client::tracking::TrackState;
 use crate::ui::fmt::{age, bar, bytes, short_path};
 use crate::ui::panes::{block, filter_span};
 use crate::ui::sanitize::{display, sanitize};
@@ -15,13 +16,17 @@ use crate::ui::theme::Theme;
 
 pub fn state_style(s: SubState, theme: &Theme) -> Style {
     match s {
-        SubState::Succeeded => theme.ok,
-        SubState::Failed => theme.error,
-        SubState::PartiallySucceeded
-        | SubState::Skipped
-        | SubState::Canceled
-        | SubState::Retrying => theme.warn,
-        SubState::Uploading | SubState::Queued | SubState::Pending => theme.base,
+        SubState::Track(TrackState::Succeeded) => theme.ok,
+        SubState::Track(TrackState::Failed) => theme.error,
+        SubState::Track(
+            TrackState::PartiallySucceeded
+            | TrackState::Skipped
+            | TrackState::Canceled
+            | TrackState::Retrying,
+        ) => theme.warn,
+        SubState::Uploading | SubState::Track(TrackState::Queued | TrackState::Pending) => {
+            theme.base
+        }
     }
 }
 
@@ -151,10 +156,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             let code = r.error_code().map(|c| format!("{c}: ")).unwrap_or_default();
             // Table entities carry Details for successes too: only failures read as errors.
             let (label, style) = match r.state() {
-                SubState::Failed | SubState::PartiallySucceeded | SubState::Skipped => {
-                    ("Error     ", theme.error)
-                }
-                SubState::Retrying => ("Retrying  ", theme.warn),
+                SubState::Track(
+                    TrackState::Failed | TrackState::PartiallySucceeded | TrackState::Skipped,
+                ) => ("Error     ", theme.error),
+                SubState::Track(TrackState::Retrying) => ("Retrying  ", theme.warn),
                 _ if r.error_code().is_some() => ("Error     ", theme.error),
                 _ => ("Details   ", theme.muted),
             };
