@@ -4,39 +4,8 @@
 
 mod common;
 
-use std::process::Output;
-
-use assert_cmd::cargo::CommandCargoExt;
-use common::Env;
+use common::{Env, kingest, kingest_at, stdout};
 use serde_json::Value;
-
-/// Runs the binary off the async runtime so the emulator keeps serving.
-async fn kingest(env: &Env, args: &[&str]) -> Output {
-    kingest_at(env.emulator.url(), &env.dir.path().join("home"), args).await
-}
-
-async fn kingest_at(url: &str, home: &std::path::Path, args: &[&str]) -> Output {
-    let (url, home) = (url.to_string(), home.to_path_buf());
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::cargo_bin("kingest")
-            .unwrap()
-            .env("KINGEST_INGEST_URL", url)
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", &home)
-            .env_remove("KINGEST_CONFIG")
-            .env_remove("KINGEST_TOKEN")
-            .args(&args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submit_wait_json_reports_each_source() {

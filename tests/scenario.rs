@@ -6,112 +6,13 @@
 
 mod common;
 
-use std::io;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::Env;
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use common::tui::row_with;
+use crossterm::event::KeyCode;
 use kingest::client::wire::NotificationKind;
-use kingest::runtime::clock::Clock;
-use kingest::runtime::executor::ClientExecutor;
-use kingest::runtime::{TuiOptions, event_loop};
-use ratatui::Terminal;
-use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
-use ratatui::buffer::Cell;
-use ratatui::layout::{Position, Size};
-
-/// A TestBackend whose screen the test can read while the loop owns the terminal.
-struct SharedBackend {
-    inner: TestBackend,
-    screen: Arc<Mutex<String>>,
-}
-
-impl Backend for SharedBackend {
-    type Error = std::convert::Infallible;
-    fn draw<'a, I: Iterator<Item = (u16, u16, &'a Cell)>>(
-        &mut self,
-        content: I,
-    ) -> Result<(), Self::Error> {
-        self.inner.draw(content)
-    }
-    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
-        self.inner.hide_cursor()
-    }
-    fn show_cursor(&mut self) -> Result<(), Self::Error> {
-        self.inner.show_cursor()
-    }
-    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
-        self.inner.get_cursor_position()
-    }
-    fn set_cursor_position<P: Into<Position>>(&mut self, p: P) -> Result<(), Self::Error> {
-        self.inner.set_cursor_position(p)
-    }
-    fn clear(&mut self) -> Result<(), Self::Error> {
-        self.inner.clear()
-    }
-    fn clear_region(&mut self, t: ClearType) -> Result<(), Self::Error> {
-        self.inner.clear_region(t)
-    }
-    fn size(&self) -> Result<Size, Self::Error> {
-        self.inner.size()
-    }
-    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
-        self.inner.window_size()
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        let buf = self.inner.buffer();
-        let mut text = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                text.push_str(buf[(x, y)].symbol());
-            }
-            text.push('\n');
-        }
-        *self.screen.lock().unwrap() = text;
-        self.inner.flush()
-    }
-}
-
-struct Driver {
-    keys: futures::channel::mpsc::UnboundedSender<io::Result<Event>>,
-    screen: Arc<Mutex<String>>,
-}
-
-impl Driver {
-    fn key(&self, code: KeyCode) {
-        self.keys
-            .unbounded_send(Ok(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))))
-            .unwrap();
-    }
-    fn text(&self, s: &str) {
-        for c in s.chars() {
-            self.key(KeyCode::Char(c));
-        }
-    }
-    fn screen(&self) -> String {
-        self.screen.lock().unwrap().clone()
-    }
-    /// Bounded wait for the screen to satisfy `pred` (a give-up point, not a timing assertion).
-    async fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "timed out waiting for {what}; screen:\n{s}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-fn row_with(screen: &str, a: &str, b: &str) -> bool {
-    screen.lines().any(|l| l.contains(a) && l.contains(b))
-}
+use kingest::runtime::TuiOptions;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submit_track_peek_and_discard_through_the_event_loop() {
@@ -126,26 +27,8 @@ async fn submit_track_peek_and_discard_through_the_event_loop() {
         color: Some(false),
         ..Default::default()
     };
-    let clock = Clock::system();
     let journal = opts.journal(env.client.ingest_url());
-    let state = opts.initial_state(env.client.ingest_url(), clock.now());
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut executor = ClientExecutor::new(env.client.clone(), tx, clock, Some(journal.clone()));
-    let screen = Arc::new(Mutex::new(String::new()));
-    let mut terminal = Terminal::new(SharedBackend {
-        inner: TestBackend::new(140, 44),
-        screen: screen.clone(),
-    })
-    .unwrap();
-    let (keys, events) = futures::channel::mpsc::unbounded();
-    let d = Driver { keys, screen };
-
-    let ui = async move {
-        event_loop::run(&mut terminal, events, &mut executor, &mut rx, state, clock)
-            .await
-            .expect("the loop ends cleanly")
-    };
-    let script = async {
+    let script = |d: common::tui::Driver| async move {
         d.wait("resources", |s| {
             s.contains("ingest queue") && s.contains("tempstorage")
         })
@@ -195,7 +78,7 @@ async fn submit_track_peek_and_discard_through_the_event_loop() {
             .await;
         d.key(KeyCode::Char('q'));
     };
-    let (end, ()) = tokio::join!(ui, script);
+    let end = common::tui::run(env.client.clone(), opts, script).await;
     assert!(end.quit);
 
     // Gone from the queue, present in the archive, and the journal recorded both sources.

@@ -69,7 +69,7 @@ async fn submit(
 
 fn refusal(r: kingest::client::Result<kingest::client::Submitted>) -> String {
     match r {
-        Err(Error::Invalid(m)) => {
+        Err(Error::Usage(m)) => {
             assert!(
                 m.contains("--ignore-size-limit") && m.contains("split") && m.contains("1.0 MiB"),
                 "{m}"

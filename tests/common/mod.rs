@@ -2,6 +2,8 @@
 //! the demo files in a temporary directory.
 #![allow(dead_code)]
 
+pub mod tui;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -240,4 +242,35 @@ impl Azurite {
             self.table
         )
     }
+}
+
+/// Runs the `kingest` binary against `env`'s emulator, off the async runtime so the emulator
+/// keeps serving; HOME (and so the state dir and journal) is `env.dir/home`.
+pub async fn kingest(env: &Env, args: &[&str]) -> std::process::Output {
+    kingest_at(env.emulator.url(), &env.dir.path().join("home"), args).await
+}
+
+pub async fn kingest_at(url: &str, home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    use assert_cmd::cargo::CommandCargoExt;
+    let (url, home) = (url.to_string(), home.to_path_buf());
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::cargo_bin("kingest")
+            .unwrap()
+            .env("KINGEST_INGEST_URL", url)
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", &home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env_remove("KINGEST_CONFIG")
+            .env_remove("KINGEST_TOKEN")
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
 }
