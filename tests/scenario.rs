@@ -37,6 +37,7 @@ async fn submit_track_peek_and_discard_through_the_event_loop() {
         d.key(KeyCode::Char('s'));
         d.wait("the submit dialog", |s| s.contains("Events")).await;
         d.text("events.csv");
+        common::tui::report_to_queue_and_table(&d);
         d.key(KeyCode::Enter);
         d.key(KeyCode::Char('s'));
         d.wait("the second dialog", |s| {
@@ -44,6 +45,7 @@ async fn submit_track_peek_and_discard_through_the_event_loop() {
         })
         .await;
         d.text("bad-wrong-fields.csv");
+        common::tui::report_to_queue_and_table(&d);
         d.key(KeyCode::Enter);
 
         let s = d

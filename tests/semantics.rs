@@ -126,6 +126,7 @@ async fn transient_then_success_ends_succeeded_in_wait_status_and_the_tui() {
         d.wait("the submit dialog", |s| s.contains("Submit a file"))
             .await;
         d.text("events.csv");
+        common::tui::report_to_queue_and_table(&d);
         d.key(KeyCode::Enter);
         d.wait("Succeeded after the retries", |s| {
             row_with(s, "events.csv", "Succeeded")

@@ -79,7 +79,8 @@ impl SubmitForm {
             mapping: Input::default(),
             format: None,
             report_level: ReportLevel::FailuresAndSuccesses,
-            report_method: ReportMethod::QueueAndTable,
+            // As LightIngest: tracked exactly, nothing added to the queues every client shares.
+            report_method: ReportMethod::Table,
             flush: false,
             field: Field::Path,
             error: None,
@@ -156,6 +157,11 @@ impl SubmitForm {
         req.format = Some(format);
         let mapping = self.mapping.value().trim();
         req.mapping_reference = (!mapping.is_empty()).then(|| mapping.to_string());
+        if let Some(why) =
+            crate::client::submit::reporting_conflict(self.report_level, self.report_method)
+        {
+            return Err(why.into());
+        }
         req.report_level = self.report_level;
         req.report_method = self.report_method;
         req.flush_immediately = self.flush;
@@ -218,6 +224,12 @@ mod tests {
         f.field = Field::Format;
         f.cycle(1);
         assert_eq!(f.format, Some(DataFormat::Tsv));
+        // Table reporting by default; failures only cannot go to a table.
+        assert_eq!(f.report_method, ReportMethod::Table);
+        f.report_level = ReportLevel::FailuresOnly;
+        assert!(f.to_request().unwrap_err().contains("Pending forever"));
+        f.report_method = ReportMethod::Queue;
+        assert!(f.to_request().is_ok());
     }
 
     #[test]

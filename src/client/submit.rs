@@ -422,7 +422,21 @@ pub fn encode_for_queue(message: &IngestionMessage) -> Result<String> {
     Ok(text)
 }
 
+/// Why a report level and method cannot go together, if they cannot: FailuresOnly with a
+/// table leaves a succeeded source's row Pending forever (the service writes no success
+/// there), so the Node SDK refuses it and so does every front door here.
+pub fn reporting_conflict(level: ReportLevel, method: ReportMethod) -> Option<&'static str> {
+    (level == ReportLevel::FailuresOnly && method.uses_table()).then_some(
+        "reporting failures only cannot use the status table: the service writes no success \
+         there, so a source that succeeds stays Pending forever; report all to a table, or \
+         failures to the queue",
+    )
+}
+
 fn validate(req: &SubmitRequest) -> Result<()> {
+    if let Some(why) = reporting_conflict(req.report_level, req.report_method) {
+        return Err(Error::Usage(why.into()));
+    }
     if req.database.trim().is_empty() {
         return Err(Error::Usage("a database is required".into()));
     }

@@ -9,11 +9,12 @@
 //! - `Transient`: the service retries the source itself. Not final: shown as retrying, and a
 //!   later success wins.
 //! - `Permanent` and `Exhausted` (retries used up): final failures.
-//! - `BlobAlreadyReceived_*`: the service saw this blob before and ingested it once; not a
-//!   failure of the data (ingestion-error-codes doc), reported as Skipped.
+//! - `BlobAlreadyReceived_*`: the service saw this blob before; error-codes.md says of
+//!   `BlobAlreadyReceived_BlobAlreadyFoundInBatch` "only one copy of the blob will be used", so
+//!   the data was ingested once. Not a failure of the data: shown as Skipped, counted a success.
 //! - `PartiallySucceeded` only comes from the status table (no notification carries it);
-//!   `Skipped` from the table, or an empty blob's `BadRequest_EmptyBlob` failure (nothing to
-//!   ingest).
+//!   `Skipped` from the table, or from an empty blob's `BadRequest_EmptyBlob` failure — the
+//!   status reference: "Skipped: No data was supplied and the ingest operation was skipped".
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -39,14 +40,32 @@ impl StatusRef {
     /// sends the account's table endpoint: its `TableClient.url` omits the table); the stored
     /// URL always names it in the path.
     pub fn new(table: SasUrl, partition_key: String, row_key: String) -> Self {
-        let table = match table.query_param("tn") {
-            Some(tn) if table.object_name().is_empty() && !tn.is_empty() => table.child(&tn),
-            _ => table,
-        };
+        let table = Self::table_in_path(&table, None).unwrap_or(table);
         StatusRef {
             table,
             partition_key,
             row_key,
+        }
+    }
+
+    /// The status-table URL with the table in its path: as given, or with the SAS's `tn`
+    /// appended. A path-style URL that lost its account segment too (the Node SDK's origin on
+    /// a path-style endpoint) gets `account` when one is given. The one place for this rule:
+    /// the client's journal and the emulator's DM both use it.
+    pub fn table_in_path(url: &SasUrl, account: Option<&str>) -> Result<SasUrl, String> {
+        if !url.object_name().is_empty() {
+            return Ok(url.clone());
+        }
+        let Some(tn) = url.query_param("tn").filter(|t| !t.trim().is_empty()) else {
+            return Err(
+                "the status table URL names no table, in its path or in its SAS (tn)".into(),
+            );
+        };
+        match account {
+            Some(a) if url.is_path_style() && url.account().is_empty() => {
+                Ok(url.child(a).child(&tn))
+            }
+            _ => Ok(url.child(&tn)),
         }
     }
 

@@ -85,13 +85,6 @@ impl ReportMethod {
     }
 }
 
-impl IngestionStatus {
-    /// Final states: nothing more will happen to this source.
-    pub fn is_final(self) -> bool {
-        !matches!(self, IngestionStatus::Pending | IngestionStatus::Queued)
-    }
-}
-
 /// Where the DM should write the status of one source.
 #[derive(Clone, PartialEq, Serialize)]
 pub struct IngestionStatusInTable {
@@ -442,23 +435,6 @@ impl Notification {
     /// Base64 JSON, as the DM writes notifications.
     pub fn to_queue_text(&self) -> String {
         B64.encode(serde_json::to_string(self).unwrap_or_default())
-    }
-}
-
-/// The status a notification implies for its source: a success → Succeeded, an empty blob →
-/// Skipped, any other failure → Failed. A status-table entity, when there is one, is
-/// authoritative (it alone can say PartiallySucceeded).
-pub fn status_from_notification(kind: NotificationKind, n: &Notification) -> IngestionStatus {
-    match kind {
-        NotificationKind::Success => IngestionStatus::Succeeded,
-        NotificationKind::Failure
-            if n.error_code
-                .as_deref()
-                .is_some_and(|c| c.eq_ignore_ascii_case("BadRequest_EmptyBlob")) =>
-        {
-            IngestionStatus::Skipped
-        }
-        NotificationKind::Failure => IngestionStatus::Failed,
     }
 }
 

@@ -74,6 +74,14 @@ impl Driver {
             .unbounded_send(Ok(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))))
             .unwrap();
     }
+    pub fn ctrl(&self, c: char) {
+        self.keys
+            .unbounded_send(Ok(Event::Key(KeyEvent::new(
+                KeyCode::Char(c),
+                KeyModifiers::CONTROL,
+            ))))
+            .unwrap();
+    }
     pub fn text(&self, s: &str) {
         for c in s.chars() {
             self.key(KeyCode::Char(c));
@@ -116,6 +124,15 @@ pub fn terminal(
     .unwrap();
     let (keys, events) = futures::channel::mpsc::unbounded();
     (terminal, Driver { keys, screen }, events)
+}
+
+/// In the open submit dialog: moves to the Report method field and picks QueueAndTable (from
+/// the default Table), so the notification streams get this source's messages too.
+pub fn report_to_queue_and_table(d: &Driver) {
+    for _ in 0..6 {
+        d.key(KeyCode::Down);
+    }
+    d.ctrl('n');
 }
 
 pub fn row_with(screen: &str, a: &str, b: &str) -> bool {

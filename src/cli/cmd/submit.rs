@@ -195,8 +195,7 @@ fn required(
 }
 
 /// The report method: as asked, else the status table wherever the service offers one (as
-/// LightIngest does). FailuresOnly with a table is refused, as the Node SDK refuses it: the
-/// service writes no success to the table, so a succeeded source's row stays Pending forever.
+/// LightIngest does); a conflict with the level is refused before anything is uploaded.
 async fn report_method(
     client: &IngestClient,
     asked: Option<ReportMethodArg>,
@@ -221,12 +220,11 @@ async fn report_method(
             }
         }
     };
-    if level == ReportLevel::FailuresOnly && method.uses_table() {
-        return Err(Failure::usage(
-            "--report-level failures cannot report to the status table: the service writes no \
-             success there, so a source that succeeds stays Pending forever. Use \
-             --report-level all with a table, or --report-method queue",
-        ));
+    if let Some(why) = crate::client::submit::reporting_conflict(level, method) {
+        return Err(Failure::usage(format!(
+            "--report-level failures with --report-method {}: {why}",
+            method.as_str()
+        )));
     }
     Ok(method)
 }

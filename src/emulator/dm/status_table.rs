@@ -8,21 +8,13 @@
 //! does. For a path-style endpoint that origin also drops the account segment.
 
 use crate::client::storage::SasUrl;
+use crate::client::tracking::StatusRef;
 
 /// The status table's URL with the table in its path. `own_account` fills in a path-style URL
 /// that lost its account segment.
 pub fn resolve(connection_string: &str, own_account: &str) -> Result<SasUrl, String> {
     let url = SasUrl::parse(connection_string).map_err(|e| e.to_string())?;
-    if !url.object_name().is_empty() {
-        return Ok(url);
-    }
-    let Some(tn) = url.query_param("tn").filter(|t| !t.trim().is_empty()) else {
-        return Err("the status table URL names no table, in its path or in its SAS (tn)".into());
-    };
-    if url.is_path_style() && url.account().is_empty() {
-        return Ok(url.child(own_account).child(&tn));
-    }
-    Ok(url.child(&tn))
+    StatusRef::table_in_path(&url, Some(own_account))
 }
 
 #[cfg(test)]
