@@ -211,3 +211,45 @@ async fn messages_in_flight_elsewhere_make_the_discard_incomplete() {
     assert!(!report.complete, "{report:?}");
     env.emulator.shutdown().await;
 }
+
+/// The same pass through the binary, as an operator runs it: `kingest failures discard
+/// --source-id X` over 100 messages, then another client sees every other one within seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_cli_the_others_are_visible_within_seconds() {
+    let env = Env::start().await;
+    let (x, others) = fill(&env).await;
+    let archive = env.dir.path().join("cli-archive.jsonl");
+    let out = common::kingest(
+        &env,
+        &[
+            "failures",
+            "discard",
+            "--source-id",
+            &x,
+            "--archive",
+            archive.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+    )
+    .await;
+    let text = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (v["archived"].as_u64(), v["deleted"].as_u64()),
+        (Some(5), Some(5)),
+        "{v}"
+    );
+    assert_eq!(v["complete"], true, "{v}");
+    let after = time_until_all_visible(&env, &others, Duration::from_secs(15)).await;
+    println!(
+        "through the CLI (sp=rp): another client saw all {} others {after:?} after it",
+        others.len()
+    );
+    assert!(
+        after <= DISCARD_VISIBILITY_FLOOR + Duration::from_secs(2),
+        "{after:?}"
+    );
+    env.emulator.shutdown().await;
+}

@@ -529,6 +529,7 @@ async fn emulator_command_reads_its_fidelity_flags() {
         ])
         .args(["--ingest-attempts", "2", "--retry-backoff", "0.05"])
         .args(["--status-table-rotation", "86400"])
+        .args(["--notification-permissions", "rpu"])
         .env("HOME", home.path())
         .env("KINGEST_EMULATOR_FAULTS", "ingest-transient-times=1")
         .stdout(std::process::Stdio::piped())
@@ -550,5 +551,12 @@ async fn emulator_command_reads_its_fidelity_flags() {
         .unwrap()
         .remove(0);
     assert_eq!(faults.rows[0][0], "ingest-transient-times=1");
+    // The notification queues are handed out with update rights, as asked.
+    let res = client.refresh_resources().await.unwrap();
+    let failures = res
+        .of_kind(kingest::client::ResourceKind::FailedIngestionsQueue)
+        .next()
+        .unwrap();
+    assert_eq!(failures.query_param("sp").as_deref(), Some("rpu"));
     child.kill().await.unwrap();
 }

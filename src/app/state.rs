@@ -637,8 +637,14 @@ impl State {
         self.submissions.iter().any(|s| s.phase == Phase::Uploading)
     }
 
+    /// Whether anything of ours is in flight that the service will still report on (an
+    /// upload, or a posted source with a queue or table to hear from).
     pub fn tracking(&self) -> bool {
-        self.submissions.iter().any(|s| !s.state().is_final())
+        self.submissions.iter().any(|s| match &s.phase {
+            Phase::Uploading => true,
+            Phase::NotSubmitted { .. } => false,
+            Phase::Posted { tracker, .. } => !tracker.is_final() && tracker.is_trackable(),
+        })
     }
 
     /// The earliest moment the loop must wake up (besides input and results).

@@ -534,3 +534,19 @@ fn quit_keys() {
     );
     assert!(s.quit);
 }
+
+#[test]
+fn an_untrackable_source_does_not_keep_polling_busy() {
+    let mut s = empty_state();
+    let id = submit_one(&mut s);
+    s.submissions[0].report_level = crate::client::wire::ReportLevel::None;
+    submitted(&mut s, id, 0, None);
+    // Posted with no reporting: nothing will ever say more, so the idle back-off applies.
+    assert_eq!(
+        s.submissions[0].state(),
+        SubState::Track(TrackState::Queued)
+    );
+    assert!(!s.tracking());
+    round(&mut s, 1, vec![], vec![]);
+    assert_eq!(s.schedule.peek_interval, s.settings.poll.peek_idle * 2);
+}

@@ -258,6 +258,10 @@ pub struct EmulatorArgs {
     /// Wait before the first retry of a transient failure, doubled per retry (default 1).
     #[arg(long, value_name = "SECS")]
     pub retry_backoff: Option<f64>,
+    /// SAS permissions of the notification queues handed out: `rp` (read + process, as real
+    /// DMs issue them) or `rpu` (also update, so discards can release messages at once).
+    #[arg(long, value_name = "PERMS", default_value = "rp", value_parser = ["rp", "rpu"])]
+    pub notification_permissions: String,
     /// Hand out a new status table every SECS (default: each UTC day, as the service).
     #[arg(long, value_name = "SECS")]
     pub status_table_rotation: Option<f64>,

@@ -20,6 +20,10 @@ pub async fn run(args: DemoArgs, resolved: &Resolved) -> Result<i32, Failure> {
     resolved.archive_dir = resolved.state_dir.join("archive");
     resolved.database = Some("demo".into());
     resolved.table = Some("Events".into());
+    prune_old_journals(
+        &resolved.state_dir.join("journal"),
+        resolved.journal_retention,
+    );
     let emulator = start_emulator(args.listen).await?;
     let dir = resolved
         .state_dir
@@ -56,6 +60,27 @@ pub async fn run(args: DemoArgs, resolved: &Resolved) -> Result<i32, Failure> {
     emulator.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// Each demo's emulator listens on a new port, so each run journals to a file of its own; the
+/// ones untouched for longer than the retention are removed so the folder stays bounded.
+fn prune_old_journals(dir: &Path, retention: chrono::TimeDelta) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let keep = retention.to_std().unwrap_or(Duration::MAX);
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > keep);
+        let journal = e.file_name().to_string_lossy().starts_with("journal-");
+        if old && journal {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// The headless demonstration: every scenario submitted and awaited, then the queues.
@@ -99,4 +124,33 @@ async fn narrate(
     println!("\n--- row counts");
     cmd::mgmt::run(client, "demo", ".show tables details", false).await?;
     Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_demo_journals_are_pruned_and_recent_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("journal-127.0.0.1-1-aaaa.jsonl");
+        let new = dir.path().join("journal-127.0.0.1-2-bbbb.jsonl");
+        let other = dir.path().join("notes.txt");
+        for p in [&old, &new, &other] {
+            std::fs::write(p, "{}\n").unwrap();
+        }
+        let week_ago = std::time::SystemTime::now() - Duration::from_secs(8 * 24 * 3600);
+        for p in [&old, &other] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(week_ago)
+                .unwrap();
+        }
+        prune_old_journals(dir.path(), chrono::TimeDelta::days(7));
+        assert!(!old.exists());
+        assert!(new.exists());
+        assert!(other.exists(), "only journals are removed");
+    }
 }

@@ -53,6 +53,7 @@ pub async fn run(args: EmulatorArgs) -> Result<i32, Failure> {
         faults,
         ingest_retry,
         status_table_rotation,
+        notification_queue_permissions: args.notification_permissions,
         ..Default::default()
     })
     .await
