@@ -39,7 +39,8 @@ fn json_lines(text: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn submit_json(env: &Env, file: &str, extra: &[&str]) -> (Option<i32>, Value, String) {
+/// `kingest submit FILE -d demo -t Events EXTRA…`.
+async fn submit(env: &Env, file: &str, extra: &[&str]) -> std::process::Output {
     let path = env.file(file);
     let mut args = vec![
         "submit",
@@ -48,11 +49,16 @@ async fn submit_json(env: &Env, file: &str, extra: &[&str]) -> (Option<i32>, Val
         "demo",
         "-t",
         "Events",
-        "--wait=90",
-        "--json",
     ];
     args.extend_from_slice(extra);
-    let out = kingest(env, &args).await;
+    kingest(env, &args).await
+}
+
+/// `submit … --wait=90 --json EXTRA…`: exit code, the one JSON line, stderr.
+async fn submit_json(env: &Env, file: &str, extra: &[&str]) -> (Option<i32>, Value, String) {
+    let mut args = vec!["--wait=90", "--json"];
+    args.extend_from_slice(extra);
+    let out = submit(env, file, &args).await;
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     let lines = json_lines(&stdout(&out));
     assert_eq!(
@@ -205,20 +211,7 @@ async fn wait_without_flush_follows_a_batching_policy_set_with_alter() {
         "{}",
         String::from_utf8_lossy(&alter.stderr)
     );
-    let path = env.file("events.csv");
-    let out = kingest(
-        &env,
-        &[
-            "submit",
-            path.to_str().unwrap(),
-            "-d",
-            "demo",
-            "-t",
-            "Events",
-            "--wait=120",
-        ],
-    )
-    .await;
+    let out = submit(&env, "events.csv", &["--wait=120"]).await;
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(0), "{}\n{err}", stdout(&out));
     assert!(stdout(&out).starts_with("Succeeded"), "{}", stdout(&out));
@@ -272,21 +265,8 @@ async fn a_restarted_tui_tracks_a_source_whose_status_table_rotated() {
     })
     .await;
     let state_dir = env.dir.path().join("home/data/kingest");
-    let path = env.file("events.csv");
     // Submitted (and journaled) by the CLI without waiting.
-    let out = kingest(
-        &env,
-        &[
-            "submit",
-            path.to_str().unwrap(),
-            "-d",
-            "demo",
-            "-t",
-            "Events",
-            "--json",
-        ],
-    )
-    .await;
+    let out = submit(&env, "events.csv", &["--json"]).await;
     let v: Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
     let first_table = v["status_table"].as_str().unwrap().to_string();
     let rotated = env.emulator.rotate_status_table().await.unwrap();
@@ -318,20 +298,7 @@ async fn a_second_clusters_tui_shows_none_of_the_first_clusters_journal() {
     let a = Env::start().await;
     let b = Env::start().await;
     let home = a.dir.path().join("home");
-    let path = a.file("events.csv");
-    let out = kingest(
-        &a,
-        &[
-            "submit",
-            path.to_str().unwrap(),
-            "-d",
-            "demo",
-            "-t",
-            "Events",
-            "--flush",
-        ],
-    )
-    .await;
+    let out = submit(&a, "events.csv", &["--flush"]).await;
     assert_eq!(out.status.code(), Some(0));
     let opts = TuiOptions {
         state_dir: home.join("data/kingest"),
