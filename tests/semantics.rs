@@ -116,7 +116,7 @@ async fn transient_then_success_ends_succeeded_in_wait_status_and_the_tui() {
     assert_eq!(st["status"], "Succeeded", "{st}");
     assert_eq!(st["known"], true);
 
-    // The TUI: submitted through the dialog, queue-and-table, Retrying on the way, then Succeeded.
+    // The TUI: submitted through the dialog (queue and table), ending Succeeded.
     let opts = TuiOptions {
         state_dir: env.dir.path().join("tui"),
         archive_dir: env.dir.path().join("archive"),
@@ -322,4 +322,97 @@ async fn a_second_clusters_tui_shows_none_of_the_first_clusters_journal() {
     assert_eq!(end.submissions.len(), 1);
     a.emulator.shutdown().await;
     b.emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reporting_that_cannot_be_tracked_is_refused_before_upload() {
+    let env = Env::start().await;
+    // Failures only to a table: a success would leave the row Pending forever.
+    let out = submit(
+        &env,
+        "events.csv",
+        &["--report-level", "failures", "--report-method", "table"],
+    )
+    .await;
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("Pending forever"), "{err}");
+    // Waiting on failures only: a success never says so.
+    let out = submit(
+        &env,
+        "events.csv",
+        &["--report-level", "failures", "--wait=5"],
+    )
+    .await;
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--wait needs successes reported"), "{err}");
+    // Nothing was uploaded by either.
+    assert_eq!(env.row_count("Events").await, 0);
+    // `status` of a source nobody knows: exit 1 and it says so.
+    let out = kingest(&env, &["status", "00000000-0000-4000-8000-000000000000"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("nothing known"), "{}", stdout(&out));
+    env.emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discard_mine_takes_only_this_clusters_journaled_sources() {
+    let env = Env::start().await;
+    env.emulator
+        .inject_foreign_notifications(0, 10)
+        .await
+        .unwrap();
+    let (code, v, _) = submit_json(
+        &env,
+        "bad-wrong-fields.csv",
+        &["--flush", "--report-method", "queue-and-table"],
+    )
+    .await;
+    assert_eq!(
+        (code, v["status"].as_str()),
+        (Some(1), Some("Failed")),
+        "{v}"
+    );
+    let mine = v["source_id"].as_str().unwrap().to_string();
+    let archive = env.dir.path().join("mine.jsonl");
+    let out = kingest(
+        &env,
+        &[
+            "failures",
+            "discard",
+            "--mine",
+            "--archive",
+            archive.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+    )
+    .await;
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{r}");
+    assert_eq!(
+        (r["archived"].as_u64(), r["deleted"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    let archived = std::fs::read_to_string(&archive).unwrap();
+    assert!(archived.contains(&mine), "{archived}");
+    // The ten other clients' failures are still there, visible again once the pass's short
+    // timeout lapses (the DM's notification SAS has no update right to release them at once).
+    let start = std::time::Instant::now();
+    let left = loop {
+        let left = env
+            .client
+            .peek(kingest::client::wire::NotificationKind::Failure, 32)
+            .await
+            .unwrap();
+        if left.len() >= 10 || start.elapsed() > Duration::from_secs(15) {
+            break left;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(left.len(), 10);
+    assert!(left.iter().all(|m| m.source_id() != Some(mine.as_str())));
+    env.emulator.shutdown().await;
 }

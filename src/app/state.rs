@@ -80,6 +80,24 @@ pub struct PollConfig {
     pub peek_count: usize,
 }
 
+impl PollConfig {
+    /// The interval to the next peek round after one that took `prev`: back to the base when
+    /// it brought news, else doubled up to the cap. The base is `peek_busy` while something of
+    /// ours is in flight (capped at six times that), else `peek_idle` (capped at `peek_max`).
+    pub fn next_peek(&self, prev: Duration, news: bool, busy: bool) -> Duration {
+        let (base, max) = if busy {
+            (self.peek_busy, self.peek_max.min(self.peek_busy * 6))
+        } else {
+            (self.peek_idle, self.peek_max)
+        };
+        if news {
+            base
+        } else {
+            (prev * 2).clamp(base, max.max(base))
+        }
+    }
+}
+
 impl Default for PollConfig {
     fn default() -> Self {
         PollConfig {
@@ -643,7 +661,7 @@ impl State {
         self.submissions.iter().any(|s| match &s.phase {
             Phase::Uploading => true,
             Phase::NotSubmitted { .. } => false,
-            Phase::Posted { tracker, .. } => !tracker.is_final() && tracker.is_trackable(),
+            Phase::Posted { tracker, .. } => tracker.can_still_learn(self.now),
         })
     }
 

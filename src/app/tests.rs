@@ -9,7 +9,7 @@ use crate::app::state::{
     TableRead,
 };
 use crate::app::{Effect, Msg, update};
-use crate::client::journal::{JournalRecord, Recorded};
+use crate::client::journal::JournalRecord;
 use crate::client::storage::SasUrl;
 use crate::client::tracking::{StatusRef, TrackState, Tracker};
 use crate::client::wire::{IngestionStatus, NotificationKind, ReportMethod, StatusEntity};
@@ -246,10 +246,7 @@ fn submit_one(s: &mut State) -> u64 {
 fn journaled(fx: &[Effect]) -> Vec<TrackState> {
     fx.iter()
         .filter_map(|f| match f {
-            Effect::Journal(r) => match &r.recorded {
-                Recorded::Posted { tracker } => Some(tracker.state),
-                _ => None,
-            },
+            Effect::Journal(r) => Some(r.tracker.state),
             _ => None,
         })
         .collect()
@@ -471,9 +468,7 @@ fn a_restored_journal_reads_its_own_status_table_at_once() {
         report_method: "Table".into(),
         blob: None,
         message_id: None,
-        recorded: Recorded::Posted {
-            tracker: Box::new(tracker),
-        },
+        tracker,
     };
     update(&mut s, Msg::Journal(vec![rec]));
     let fx = update(&mut s, Msg::Tick(at(0)));
@@ -549,4 +544,94 @@ fn an_untrackable_source_does_not_keep_polling_busy() {
     assert!(!s.tracking());
     round(&mut s, 1, vec![], vec![]);
     assert_eq!(s.schedule.peek_interval, s.settings.poll.peek_idle * 2);
+}
+
+#[test]
+fn a_queue_verdict_gets_one_confirming_table_read() {
+    let mut s = empty_state();
+    let id = submit_one(&mut s);
+    s.submissions[0].report_method = ReportMethod::QueueAndTable;
+    submitted(&mut s, id, 0, Some(status_ref()));
+    round(
+        &mut s,
+        1,
+        vec![failure("f", "sid-1", "Stream_WrongNumberOfFields", 1)],
+        vec![],
+    );
+    assert_eq!(
+        s.submissions[0].state(),
+        SubState::Track(TrackState::Failed)
+    );
+    // The table alone knows PartiallySucceeded: one more read, shortly.
+    let fx = update(&mut s, Msg::Tick(at(3)));
+    assert!(
+        fx.iter().any(|f| matches!(f, Effect::TableStatus { .. })),
+        "{fx:?}"
+    );
+    let partial = StatusEntity {
+        status: Some(IngestionStatus::PartiallySucceeded),
+        ..StatusEntity::default()
+    };
+    update(
+        &mut s,
+        Msg::TableStatus {
+            id,
+            at: at(4),
+            result: Ok(Some(partial)),
+        },
+    );
+    assert_eq!(
+        s.submissions[0].state(),
+        SubState::Track(TrackState::PartiallySucceeded)
+    );
+    assert!(matches!(
+        s.submissions[0].phase,
+        Phase::Posted {
+            table_read: TableRead::Off,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_restored_source_whose_table_sas_expired_says_so() {
+    let mut s = empty_state();
+    let expired = StatusRef::new(
+        SasUrl::parse(
+            "http://127.0.0.1:1/acct/ingestionsstatus20240101?se=2024-01-02T00:00:00Z&sig=S",
+        )
+        .unwrap(),
+        "p".into(),
+        "r".into(),
+    );
+    let tracker = Tracker::posted("sid-8", Some(expired), false, at(-3600));
+    let rec = JournalRecord {
+        at: at(-3600),
+        ingest_url: "http://127.0.0.1:1".into(),
+        source_id: "sid-8".into(),
+        file: "/d/old.csv".into(),
+        database: "db".into(),
+        table: "T".into(),
+        format: "csv".into(),
+        size: 5,
+        report_level: "FailuresAndSuccesses".into(),
+        report_method: "Table".into(),
+        blob: None,
+        message_id: None,
+        tracker,
+    };
+    update(&mut s, Msg::Journal(vec![rec]));
+    let row = &s.submissions[0];
+    assert!(
+        row.error_text().is_some_and(|e| e.contains("SAS expired")),
+        "{row:?}"
+    );
+    assert!(matches!(
+        row.phase,
+        Phase::Posted {
+            table_read: TableRead::Off,
+            ..
+        }
+    ));
+    assert!(!s.tracking(), "nothing can report on it any more");
 }

@@ -72,7 +72,7 @@ pub fn tracker_json(t: &Tracker) -> serde_json::Map<String, Value> {
 
 /// One or more lines describing a tracked source for people.
 pub fn tracker_lines(t: &Tracker) -> Vec<String> {
-    let mut out = vec![t.describe()];
+    let mut out = vec![safe(&t.describe())];
     if let Some(d) = t.error.details.as_deref().filter(|d| !d.is_empty()) {
         out.push(format!("details: {}", safe(d)));
     }

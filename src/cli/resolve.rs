@@ -37,7 +37,7 @@ impl Resolved {
 
     /// The journal of the cluster at `ingest_url`.
     pub fn journal(&self, ingest_url: &str) -> Journal {
-        Journal::for_cluster(&self.state_dir.join("journal"), ingest_url)
+        Journal::in_state_dir(&self.state_dir, ingest_url)
     }
 }
 
@@ -71,11 +71,11 @@ pub fn resolve(conn: &Connection, read_only: bool, file: &FileConfig) -> Result<
         state_dir,
         poll: poll_config(file),
         ring_capacity: file.stream_capacity.unwrap_or(500).max(1),
-        journal_retention: chrono::TimeDelta::hours(
-            file.journal_retention_hours
-                .unwrap_or(7 * 24)
-                .min(100 * 365 * 24) as i64,
-        ),
+        journal_retention: file
+            .journal_retention_hours
+            .map_or(crate::client::journal::DEFAULT_RETENTION, |h| {
+                chrono::TimeDelta::hours(h.min(100 * 365 * 24) as i64)
+            }),
     })
 }
 

@@ -13,19 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::tracking::Tracker;
 
-/// How far a source got.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "phase")]
-pub enum Recorded {
-    /// The upload started; a restart before it was posted means it never reached the service.
-    Uploading,
-    /// The submit failed before the message was posted.
-    NotSubmitted { error: String },
-    /// Posted: the tracker says the rest.
-    Posted { tracker: Box<Tracker> },
-}
-
-/// One line of the journal.
+/// One line of the journal: a posted source and its tracker as of `at`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JournalRecord {
     pub at: DateTime<Utc>,
@@ -44,17 +32,13 @@ pub struct JournalRecord {
     pub blob: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
-    #[serde(flatten)]
-    pub recorded: Recorded,
+    pub tracker: Tracker,
 }
 
 impl JournalRecord {
-    pub fn is_finished(&self) -> bool {
-        match &self.recorded {
-            Recorded::Uploading => false,
-            Recorded::NotSubmitted { .. } => true,
-            Recorded::Posted { tracker } => tracker.is_final(),
-        }
+    /// Nothing more can be learnt about it: final, or nothing left that could report.
+    pub fn is_finished(&self, now: DateTime<Utc>) -> bool {
+        !self.tracker.can_still_learn(now)
     }
 }
 
@@ -75,7 +59,20 @@ pub struct Journal {
     ingest_url: String,
 }
 
+/// Finished sources are kept this long by default (`journal_retention_hours`).
+pub const DEFAULT_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
 impl Journal {
+    /// The folder of the journals inside a state dir.
+    pub fn dir(state_dir: &Path) -> PathBuf {
+        state_dir.join("journal")
+    }
+
+    /// The journal of `ingest_url` under `state_dir`.
+    pub fn in_state_dir(state_dir: &Path, ingest_url: &str) -> Self {
+        Self::for_cluster(&Self::dir(state_dir), ingest_url)
+    }
+
     /// The journal of `ingest_url` inside `dir`.
     pub fn for_cluster(dir: &Path, ingest_url: &str) -> Self {
         let url = normalise(ingest_url);
@@ -96,21 +93,53 @@ impl Journal {
     pub fn append(&self, record: &JournalRecord) -> std::io::Result<()> {
         let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
         line.push('\n');
+        let _lock = self.lock()?;
         let mut f = open_private(&self.path, false)?;
         f.write_all(line.as_bytes())?;
         f.flush()
     }
 
     /// Loads the latest record per source; finished sources older than `keep_finished` are
-    /// dropped and the file is rewritten when anything was dropped or folded.
+    /// dropped and the file is rewritten when anything was dropped or folded. Appends of other
+    /// processes wait for the rewrite (a lock file), so none is lost.
     pub fn load(
         &self,
         now: DateTime<Utc>,
         keep_finished: chrono::TimeDelta,
     ) -> std::io::Result<Loaded> {
+        let _lock = self.lock()?;
+        let (mut out, lines) = self.read()?;
+        let (keep, drop): (Vec<_>, Vec<_>) = std::mem::take(&mut out.records)
+            .into_iter()
+            .partition(|r| !(r.is_finished(now) && now - r.at > keep_finished));
+        out.compacted = drop.len();
+        out.records = keep;
+        if out.records.len() < lines {
+            self.rewrite(&out.records)?;
+        }
+        Ok(out)
+    }
+
+    /// The latest record of one source (case-insensitive id). Reads only.
+    pub fn find(&self, source_id: &str) -> std::io::Result<Option<JournalRecord>> {
+        let _lock = self.lock()?;
+        Ok(self
+            .read()?
+            .0
+            .records
+            .into_iter()
+            .rev()
+            .find(|r| r.source_id.eq_ignore_ascii_case(source_id)))
+    }
+
+    /// The latest record of each of this cluster's sources, oldest first, and the count of
+    /// non-empty lines.
+    fn read(&self) -> std::io::Result<(Loaded, usize)> {
         let f = match std::fs::File::open(&self.path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((Loaded::default(), 0));
+            }
             Err(e) => return Err(e),
         };
         let mut out = Loaded::default();
@@ -136,34 +165,24 @@ impl Journal {
             }
             last.insert(rec.source_id.clone(), rec);
         }
-        for id in order {
-            let Some(rec) = last.remove(&id) else {
-                continue;
-            };
-            if rec.is_finished() && now - rec.at > keep_finished {
-                out.compacted += 1;
-            } else {
-                out.records.push(rec);
-            }
-        }
-        if out.records.len() < lines {
-            self.rewrite(&out.records)?;
-        }
-        Ok(out)
+        out.records = order
+            .into_iter()
+            .filter_map(|id| last.remove(&id))
+            .collect();
+        Ok((out, lines))
     }
 
-    /// The latest record of one source (case-insensitive id).
-    pub fn find(&self, source_id: &str) -> std::io::Result<Option<JournalRecord>> {
-        let loaded = self.load(Utc::now(), chrono::TimeDelta::MAX)?;
-        Ok(loaded
-            .records
-            .into_iter()
-            .rev()
-            .find(|r| r.source_id.eq_ignore_ascii_case(source_id)))
+    /// An exclusive lock on `journal-….lock`, released when the file is dropped.
+    fn lock(&self) -> std::io::Result<std::fs::File> {
+        let f = open_private(&self.path.with_extension("lock"), false)?;
+        f.lock()?;
+        Ok(f)
     }
 
     fn rewrite(&self, records: &[JournalRecord]) -> std::io::Result<()> {
-        let tmp = self.path.with_extension("jsonl.tmp");
+        let tmp = self
+            .path
+            .with_extension(format!("jsonl.{}.tmp", std::process::id()));
         {
             let mut f = open_private(&tmp, true)?;
             for r in records {
@@ -237,7 +256,7 @@ mod tests {
     }
 
     fn rec(url: &str, id: &str, at: DateTime<Utc>, done: bool) -> JournalRecord {
-        let mut tracker = Box::new(Tracker::posted(id, None, true, at));
+        let mut tracker = Tracker::posted(id, None, true, at);
         if done {
             let e = StatusEntity {
                 status: Some(IngestionStatus::Succeeded),
@@ -258,7 +277,7 @@ mod tests {
             report_method: "Table".into(),
             blob: None,
             message_id: None,
-            recorded: Recorded::Posted { tracker },
+            tracker,
         }
     }
 

@@ -68,12 +68,15 @@ pub struct DiscardReport {
     pub complete: bool,
     /// Per-message errors (message id, error text); those messages stay in the queue.
     pub errors: Vec<(String, String)>,
+    /// Why the pass stopped early after it had already archived or deleted something (what it
+    /// did is still reported); `None` when it ran to its end.
+    pub aborted: Option<String>,
 }
 
 impl DiscardReport {
     /// Released messages left to their visibility timeout.
     pub fn released_later(&self) -> usize {
-        self.released - self.released_now
+        self.released.saturating_sub(self.released_now)
     }
 
     /// How released messages came back, for a front end to print; `None` when none were.
@@ -158,7 +161,7 @@ impl ReceivedNotification {
         };
         // Details and unknown fields may quote URLs too: every string is redacted.
         for v in m.values_mut() {
-            redact_strings(v);
+            crate::client::redact::redact_json(v);
         }
         m.insert("MessageId".into(), self.message_id.clone().into());
         m.insert("DequeueCount".into(), self.dequeue_count.into());
@@ -180,15 +183,6 @@ impl ReceivedNotification {
             .as_ref()?
             .ingestion_source_id
             .as_deref()
-    }
-}
-
-fn redact_strings(v: &mut Value) {
-    match v {
-        Value::String(s) => *s = redact(s),
-        Value::Array(a) => a.iter_mut().for_each(redact_strings),
-        Value::Object(o) => o.values_mut().for_each(redact_strings),
-        _ => {}
     }
 }
 
@@ -425,7 +419,15 @@ pub(crate) async fn discard(
     .await;
     // Release what was held even when the pass failed: hiding it longer helps no one.
     release(client, held, &mut report).await;
-    result?;
+    if let Err(e) = result {
+        // Nothing done yet: a plain error. Otherwise say what was done, and that it stopped.
+        if report.archived == 0 && report.deleted == 0 {
+            return Err(e);
+        }
+        report.aborted = Some(crate::client::redact::redact(&e.to_string()));
+        report.complete = false;
+        return Ok(report);
+    }
     report.queue_count = total_count(client, &queues).await;
     // Released and failed messages are still counted; anything else was never received.
     report.not_seen = report

@@ -49,6 +49,16 @@ pub fn redact(text: &str) -> String {
 }
 
 /// A URL without its query string at all: for short displays.
+/// Every string inside a JSON value redacted (for output built from what the service said).
+pub fn redact_json(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => *s = redact(s),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(redact_json),
+        serde_json::Value::Object(o) => o.values_mut().for_each(redact_json),
+        _ => {}
+    }
+}
+
 pub fn strip_query(url: &str) -> &str {
     url.split(['?', ';']).next().unwrap_or(url)
 }

@@ -194,11 +194,17 @@ const READ_CHUNK: usize = 256 * 1024;
 /// At most this many storage resources are tried, as the SDKs do.
 const MAX_ATTEMPTS: usize = 3;
 
-/// How a source travels: gzipped by us, or as it is (binary formats, `.gz`/`.zip`).
+/// How a source travels: gzipped by us, or as it is (binary formats, `.gz`, `.zip`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Encoding {
     Gzip,
-    AsIs { gz: bool },
+    AsIs {
+        gz: bool,
+    },
+    /// A zip, with its uncompressed size from the central directory when readable.
+    Zip {
+        raw: Option<u64>,
+    },
 }
 
 /// Counts bytes written through a decoder: the exact uncompressed size of a `.gz` source.
@@ -260,7 +266,14 @@ pub(crate) async fn submit(
     let lower = path_text.to_ascii_lowercase();
     let encoding = if lower.ends_with(".gz") {
         Encoding::AsIs { gz: true }
-    } else if lower.ends_with(".zip") || !format.is_compressible() {
+    } else if lower.ends_with(".zip") {
+        let path = req.path.clone();
+        let raw = tokio::task::spawn_blocking(move || zip_uncompressed_size(&path))
+            .await
+            .ok()
+            .flatten();
+        Encoding::Zip { raw }
+    } else if !format.is_compressible() {
         Encoding::AsIs { gz: false }
     } else {
         Encoding::Gzip
@@ -270,15 +283,8 @@ pub(crate) async fn submit(
     if let Some(limit) = req.effective_size_limit() {
         let known = match encoding {
             Encoding::AsIs { gz: true } => None,
-            _ if lower.ends_with(".zip") => {
-                let path = req.path.clone();
-                let size = tokio::task::spawn_blocking(move || zip_uncompressed_size(&path))
-                    .await
-                    .ok()
-                    .flatten();
-                // An unreadable directory: the file's length is the least it holds.
-                Some(size.unwrap_or(meta.len()).max(meta.len()))
-            }
+            // An unreadable directory: the file's length is the least it holds.
+            Encoding::Zip { raw } => Some(raw.unwrap_or(meta.len()).max(meta.len())),
             _ => Some(meta.len()),
         };
         if let Some(size) = known.filter(|&n| n > limit) {
@@ -422,6 +428,17 @@ pub fn encode_for_queue(message: &IngestionMessage) -> Result<String> {
     Ok(text)
 }
 
+/// The report method when none was asked for: the status table wherever the service offers
+/// one (as LightIngest does: each source tracked exactly, nothing added to the queues every
+/// client shares), else the queues; failures only always go to the queues.
+pub fn default_report_method(level: ReportLevel, offers_status_table: bool) -> ReportMethod {
+    if level == ReportLevel::FailuresOnly || !offers_status_table {
+        ReportMethod::Queue
+    } else {
+        ReportMethod::Table
+    }
+}
+
 /// Why a report level and method cannot go together, if they cannot: FailuresOnly with a
 /// table leaves a succeeded source's row Pending forever (the service writes no success
 /// there), so the Node SDK refuses it and so does every front door here.
@@ -563,11 +580,10 @@ async fn upload(
     let mut chunk = vec![0u8; READ_CHUNK];
     let storage = client.storage();
     let limit = req.effective_size_limit();
-    let is_zip = req
-        .path
-        .to_string_lossy()
-        .to_ascii_lowercase()
-        .ends_with(".zip");
+    let zip = match encoding {
+        Encoding::Zip { raw } => Some(raw),
+        _ => None,
+    };
     progress(Progress {
         source_id,
         read,
@@ -601,7 +617,7 @@ async fn upload(
         // that grew since it was measured, or a stream). A `.zip` was checked up front.
         let so_far = match &gunzip {
             Some(dec) => Some(dec.get_ref().0),
-            None if is_zip => None,
+            None if zip.is_some() => None,
             None => Some(read),
         };
         if let (Some(limit), Some(n)) = (limit, so_far)
@@ -658,8 +674,10 @@ async fn upload(
                 })?
                 .0
         }
-        None if is_zip => zip_uncompressed_size(&req.path).unwrap_or(read),
-        None => read,
+        None => match zip {
+            Some(raw) => raw.unwrap_or(read),
+            None => read,
+        },
     };
     Ok((raw, sent))
 }

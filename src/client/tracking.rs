@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::client::notifications::ReceivedNotification;
 use crate::client::storage::SasUrl;
 use crate::client::wire::{
     FailureStatus, IngestionStatus, Notification, NotificationKind, StatusEntity, field,
@@ -220,6 +221,26 @@ impl ErrorInfo {
             == Some(FailureStatus::Transient)
     }
 
+    fn already_received(&self) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|c| c.starts_with("BlobAlreadyReceived"))
+    }
+
+    /// The final state of a failure, from the queue or the table alike: a blob already
+    /// ingested once or an empty one is Skipped, anything else Failed.
+    fn final_failure(&self) -> TrackState {
+        let empty = self
+            .code
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case("BadRequest_EmptyBlob"));
+        if self.already_received() || empty {
+            TrackState::Skipped
+        } else {
+            TrackState::Failed
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.code.is_none() && self.failure_status.is_none() && self.details.is_none()
     }
@@ -255,6 +276,8 @@ pub enum Observation<'a> {
     /// A peek of the notification queues did not contain this source; `window_full` when a
     /// queue returned as many messages as a peek can see (older messages may hide ours).
     NotInPeek { window_full: bool },
+    /// Time passed: notices a status-table SAS that has expired meanwhile.
+    Clock,
     /// An operation-id status (REST queued / bulk).
     Operation {
         state: &'a str,
@@ -263,8 +286,9 @@ pub enum Observation<'a> {
     },
 }
 
-/// How often a status entity is read. Young sources (an upload just finished) are read fast;
-/// then the interval backs off as the Go SDK does (10 s → 60 s → 120 s).
+/// How often a status entity is read: fast while a source is young (an upload just
+/// finished), then backing off with age — 10 s (the Go SDK's constant poll interval), 60 s,
+/// 120 s (the Go SDK's back-offs after read errors, and LightIngest polls every 30 s).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TablePoll {
     pub young: std::time::Duration,
@@ -366,9 +390,62 @@ impl Tracker {
         self.state.is_final()
     }
 
-    /// Whether anything can still tell us the outcome.
-    pub fn is_trackable(&self) -> bool {
-        self.by_queue || self.status_ref.is_some()
+    /// Whether anything can still tell us more: not final, and a queue to hear from or a
+    /// status table whose SAS still works.
+    pub fn can_still_learn(&self, now: DateTime<Utc>) -> bool {
+        !self.is_final()
+            && (self.by_queue || self.status_ref.as_ref().is_some_and(|r| !r.is_expired(now)))
+    }
+
+    /// Feeds one peek of a notification queue: every message naming this source, or "not in
+    /// this window" when none does (`window_full`: the peek saw as many as a peek can).
+    /// Returns the messages that named it; the tracker's change shows in `updated_at`.
+    pub fn observe_peek<'a>(
+        &mut self,
+        msgs: &'a [ReceivedNotification],
+        window_full: bool,
+        now: DateTime<Utc>,
+    ) -> Vec<&'a ReceivedNotification> {
+        let mine: Vec<&ReceivedNotification> = msgs
+            .iter()
+            .filter(|m| {
+                m.source_id()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(&self.source_id))
+            })
+            .collect();
+        for m in &mine {
+            if let Some(n) = &m.decoded.notification {
+                let obs = Observation::Notification {
+                    kind: m.kind,
+                    message_id: &m.message_id,
+                    notification: n,
+                };
+                self.observe(obs, now);
+            }
+        }
+        if mine.is_empty() {
+            self.observe(Observation::NotInPeek { window_full }, now);
+        }
+        mine
+    }
+
+    /// Final from the queues while a status table could still say more (only the table knows
+    /// PartiallySucceeded): worth one confirming read.
+    pub fn wants_table_confirmation(&self, now: DateTime<Utc>) -> bool {
+        self.is_final()
+            && self.evidence == Evidence::Queue
+            && self.status_ref.as_ref().is_some_and(|r| !r.is_expired(now))
+    }
+
+    /// "the status table's SAS expired at …" when it has.
+    fn expired(&self, now: DateTime<Utc>) -> Option<String> {
+        let r = self.status_ref.as_ref().filter(|r| r.is_expired(now))?;
+        Some(format!(
+            "the status table's SAS expired at {}: its entity can no longer be read",
+            r.expires_at()
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default()
+        ))
     }
 
     /// Whether `--wait` and `status` should report success.
@@ -382,10 +459,7 @@ impl Tracker {
 
     /// Skipped because the service had already ingested this blob.
     pub fn already_ingested(&self) -> bool {
-        self.error
-            .code
-            .as_deref()
-            .is_some_and(|c| c.starts_with("BlobAlreadyReceived"))
+        self.error.already_received()
     }
 
     /// A one-line description: "Retrying (transient: CODE)", "Failed (Permanent: CODE)", …
@@ -420,15 +494,18 @@ impl Tracker {
             Observation::Entity(e) => self.on_entity(e),
             Observation::EntityMissing => self.table_problem = None,
             Observation::TableUnreadable(why) => {
-                self.table_problem = Some(match &self.status_ref {
-                    Some(r) if r.is_expired(now) => format!(
-                        "the status table's SAS expired at {}: its entity can no longer be read",
-                        r.expires_at()
-                            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                            .unwrap_or_default()
-                    ),
-                    _ => why.to_string(),
+                self.table_problem = Some(match self.expired(now) {
+                    Some(msg) => msg,
+                    None => why.to_string(),
                 })
+            }
+            Observation::Clock => {
+                if !self.is_final()
+                    && self.table_problem.is_none()
+                    && let Some(msg) = self.expired(now)
+                {
+                    self.table_problem = Some(msg);
+                }
             }
             Observation::Notification {
                 kind,
@@ -488,8 +565,11 @@ impl Tracker {
             return;
         };
         let state = match TrackState::from_status(status) {
-            // A Failed or Pending row whose failure is Transient: the service is retrying.
-            TrackState::Failed | TrackState::Pending if err.is_transient() => TrackState::Retrying,
+            // A Pending row carrying a Transient failure: the service is retrying. A Failed
+            // row is final whatever its FailureStatus: "Status remains 'Pending' during the
+            // ingestion process" (kusto-ingest-client-status.md), as the Go SDK's IsFinal.
+            TrackState::Pending if err.is_transient() => TrackState::Retrying,
+            TrackState::Failed => err.final_failure(),
             TrackState::Queued => TrackState::Pending,
             s => s,
         };
@@ -498,32 +578,22 @@ impl Tracker {
     }
 
     fn on_notification(&mut self, kind: NotificationKind, n: &Notification) {
-        let state = match kind {
-            NotificationKind::Success => TrackState::Succeeded,
-            NotificationKind::Failure => {
-                let code = n.error_code.as_deref().unwrap_or_default();
-                let transient = n
-                    .failure_status
-                    .as_deref()
-                    .and_then(|s| FailureStatus::parse_lenient(&Value::from(s)))
-                    == Some(FailureStatus::Transient);
-                if code.starts_with("BlobAlreadyReceived") {
-                    TrackState::Skipped
-                } else if transient {
-                    TrackState::Retrying
-                } else if code.eq_ignore_ascii_case("BadRequest_EmptyBlob") {
-                    TrackState::Skipped
-                } else {
-                    TrackState::Failed
-                }
-            }
-        };
-        let err = (kind == NotificationKind::Failure).then(|| ErrorInfo {
+        let err = ErrorInfo {
             code: n.error_code.clone(),
             failure_status: n.failure_status.clone(),
             details: n.details.clone(),
-        });
-        self.apply(state, Evidence::Queue, err);
+        };
+        match kind {
+            NotificationKind::Success => self.apply(TrackState::Succeeded, Evidence::Queue, None),
+            NotificationKind::Failure => {
+                let state = if err.is_transient() && !err.already_received() {
+                    TrackState::Retrying
+                } else {
+                    err.final_failure()
+                };
+                self.apply(state, Evidence::Queue, Some(err));
+            }
+        }
     }
 
     /// The one transition rule. Final states stay, except that the table may refine a final

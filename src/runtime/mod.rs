@@ -51,7 +51,7 @@ impl Default for TuiOptions {
             read_only: false,
             archive_dir: PathBuf::from("."),
             state_dir: PathBuf::from("."),
-            journal_retention: chrono::TimeDelta::days(7),
+            journal_retention: crate::client::journal::DEFAULT_RETENTION,
             default_database: None,
             default_table: None,
             default_path: None,
@@ -65,7 +65,7 @@ impl Default for TuiOptions {
 impl TuiOptions {
     /// The journal of the cluster at `ingest_url`.
     pub fn journal(&self, ingest_url: &str) -> Journal {
-        Journal::for_cluster(&self.state_dir.join("journal"), ingest_url)
+        Journal::in_state_dir(&self.state_dir, ingest_url)
     }
 
     /// The initial state for these options (no I/O besides the environment lookup).

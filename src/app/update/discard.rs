@@ -103,7 +103,9 @@ pub(super) fn on_discarded(
             if let Some(summary) = report.release_summary() {
                 text.push_str(&format!("; {summary}"));
             }
-            if !report.complete && report.errors.is_empty() {
+            if let Some(why) = &report.aborted {
+                text.push_str(&format!("; stopped early: {why}"));
+            } else if !report.complete && report.errors.is_empty() {
                 text.push_str(
                     "; some queued messages were not seen (in flight elsewhere): try again later",
                 );

@@ -115,6 +115,15 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         },
         Action::OpenSubmit => {
             let mut form = SubmitForm::new(&state.last_database, &state.last_table);
+            // Not known yet (resources still loading): assume the usual, a status table.
+            let offered = state.resources.entries.is_empty()
+                || state
+                    .resources
+                    .entries
+                    .iter()
+                    .any(|e| e.kind == crate::client::ResourceKind::IngestionsStatusTable);
+            form.report_method =
+                crate::client::submit::default_report_method(form.report_level, offered);
             form.path = tui_input::Input::new(state.last_path.clone());
             state.modal = Some(Modal::Submit(Box::new(form)))
         }

@@ -165,17 +165,11 @@ pub(super) fn on_peeked(
     if pending > 0 {
         state.schedule.peek = PeekRound::Running { pending, new };
     } else {
-        let poll = state.settings.poll;
-        let (base, max) = if state.tracking() {
-            (poll.peek_busy, poll.peek_max.min(poll.peek_busy * 6))
-        } else {
-            (poll.peek_idle, poll.peek_max)
-        };
-        let interval = if new {
-            base
-        } else {
-            (state.schedule.peek_interval * 2).clamp(base, max.max(base))
-        };
+        let interval =
+            state
+                .settings
+                .poll
+                .next_peek(state.schedule.peek_interval, new, state.tracking());
         state.schedule.peek_interval = interval;
         state.schedule.peek = PeekRound::Due(at + dur(interval));
     }

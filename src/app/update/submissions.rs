@@ -9,7 +9,7 @@ use crate::app::effect::Effect;
 use crate::app::msg::SubmittedInfo;
 use crate::app::state::{Modal, NotificationRow, Phase, Severity, State, SubmissionRow, TableRead};
 use crate::client::error::Problem;
-use crate::client::journal::{JournalRecord, Recorded};
+use crate::client::journal::JournalRecord;
 use crate::client::tracking::{Observation, Tracker};
 use crate::client::wire::{ReportLevel, ReportMethod, StatusEntity};
 
@@ -111,10 +111,9 @@ pub(super) fn on_submitted(
                 tracker: Box::new(tracker),
                 table_read,
             };
-            let record = record_of(row, &cluster, at);
+            journal(fx, row, &cluster, at);
             let file = row.file.clone();
             let by_queue = row.tracked_by_queue();
-            fx.push(Effect::Journal(Box::new(record)));
             set_status(state, format!("queued {file}"), Severity::Ok);
             if by_queue {
                 polling::peek_soon(state, at + dur(poll.peek_busy));
@@ -192,7 +191,7 @@ pub(super) fn on_table_status(
     *table_read = TableRead::after(tracker, at, &poll.table, result.as_ref().err());
     if changed {
         row.updated_at = at;
-        fx.push(Effect::Journal(Box::new(record_of(row, &cluster, at))));
+        journal(fx, row, &cluster, at);
     }
 }
 
@@ -206,6 +205,7 @@ pub(super) fn correlate(
     let sid = row.source_id()?;
     let n = row.decoded.notification.as_ref()?;
     let cluster = state.settings.cluster.clone();
+    let state_poll = state.settings.poll;
     let sub = state.submissions.iter_mut().find(|s| {
         s.source_id
             .as_deref()
@@ -222,11 +222,14 @@ pub(super) fn correlate(
             notification: n,
         };
         if tracker.observe(obs, at) {
-            if tracker.is_final() {
+            if tracker.wants_table_confirmation(at) {
+                // One more read, shortly: the table may refine the queue's verdict.
+                *table_read = TableRead::Due(at + dur(state_poll.table.young));
+            } else if tracker.is_final() {
                 *table_read = TableRead::Off;
             }
             sub.updated_at = at;
-            fx.push(Effect::Journal(Box::new(record_of(sub, &cluster, at))));
+            journal(fx, sub, &cluster, at);
         }
     }
     Some(sub.id)
@@ -260,22 +263,16 @@ pub(super) fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
         }
         let id = state.next_submission_id;
         state.next_submission_id += 1;
-        let phase = match r.recorded {
-            Recorded::Uploading => Phase::NotSubmitted {
-                error: "interrupted by a restart before it was queued".into(),
-            },
-            Recorded::NotSubmitted { error } => Phase::NotSubmitted { error },
-            Recorded::Posted { tracker } => {
-                // Read the table again now: the restart may have missed the outcome.
-                let table_read = match TableRead::after(&tracker, now, &poll.table, None) {
-                    TableRead::Due(_) => TableRead::Due(now),
-                    other => other,
-                };
-                Phase::Posted {
-                    tracker,
-                    table_read,
-                }
-            }
+        let mut tracker = Box::new(r.tracker);
+        tracker.observe(Observation::Clock, now);
+        // Read the table again now: the restart may have missed the outcome.
+        let table_read = match TableRead::after(&tracker, now, &poll.table, None) {
+            TableRead::Due(_) => TableRead::Due(now),
+            other => other,
+        };
+        let phase = Phase::Posted {
+            tracker,
+            table_read,
         };
         state.submissions.push(SubmissionRow {
             id,
@@ -305,9 +302,14 @@ pub(super) fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
     state.dirty = true;
 }
 
-/// The journal line for `row` as it is now.
-pub fn record_of(row: &SubmissionRow, ingest_url: &str, at: DateTime<Utc>) -> JournalRecord {
-    JournalRecord {
+/// The journal line for `row` as it is now; only posted sources are journaled.
+pub fn record_of(
+    row: &SubmissionRow,
+    ingest_url: &str,
+    at: DateTime<Utc>,
+) -> Option<JournalRecord> {
+    let tracker = row.tracker()?;
+    Some(JournalRecord {
         at,
         ingest_url: ingest_url.to_string(),
         source_id: row.source_id.clone().unwrap_or_default(),
@@ -320,14 +322,12 @@ pub fn record_of(row: &SubmissionRow, ingest_url: &str, at: DateTime<Utc>) -> Jo
         report_method: row.report_method.as_str().to_string(),
         blob: row.blob.clone(),
         message_id: row.message_id.clone(),
-        recorded: match &row.phase {
-            Phase::Uploading => Recorded::Uploading,
-            Phase::NotSubmitted { error } => Recorded::NotSubmitted {
-                error: error.clone(),
-            },
-            Phase::Posted { tracker, .. } => Recorded::Posted {
-                tracker: tracker.clone(),
-            },
-        },
+        tracker: tracker.clone(),
+    })
+}
+
+fn journal(fx: &mut Vec<Effect>, row: &SubmissionRow, ingest_url: &str, at: DateTime<Utc>) {
+    if let Some(r) = record_of(row, ingest_url, at) {
+        fx.push(Effect::Journal(Box::new(r)));
     }
 }

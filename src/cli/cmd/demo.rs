@@ -21,17 +21,20 @@ pub async fn run(args: DemoArgs, resolved: &Resolved) -> Result<i32, Failure> {
     resolved.database = Some("demo".into());
     resolved.table = Some("Events".into());
     prune_old_journals(
-        &resolved.state_dir.join("journal"),
+        &crate::client::journal::Journal::dir(&resolved.state_dir),
         resolved.journal_retention,
     );
     let emulator = start_emulator(args.listen).await?;
+    let client = local_client(emulator.url())?;
+    // A fresh emulator knows nothing of an earlier demo on the same port: start its journal
+    // empty, so no submission of a gone emulator is shown.
+    let _ = std::fs::remove_file(resolved.journal(emulator.url()).path());
     let dir = resolved
         .state_dir
         .join(format!("files-{}", std::process::id()));
     write_demo_files(&dir).map_err(|e| {
         Failure::usage(format!("cannot write demo files to {}: {e}", dir.display()))
     })?;
-    let client = local_client(emulator.url())?;
     let result = if args.headless {
         narrate(&client, &resolved, &dir, emulator.url()).await
     } else {

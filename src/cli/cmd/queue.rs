@@ -159,7 +159,7 @@ pub async fn discard(
             "visible_again_within_secs": report.visible_again_within.map(|d| d.as_secs_f64()),
             "longest_hidden_ms": report.longest_hidden.as_millis() as u64,
             "queue_count": report.queue_count, "not_seen": report.not_seen,
-            "complete": report.complete,
+            "complete": report.complete, "aborted": report.aborted.as_deref().map(safe),
             "archive": args.archive.display().to_string(),
             "errors": report.errors.iter().map(|(id, e)| json!({"MessageId": safe(id), "error": safe(e)})).collect::<Vec<_>>()
         }));
@@ -174,6 +174,9 @@ pub async fn discard(
         if let Some(summary) = report.release_summary() {
             println!("{summary}");
         }
+        if let Some(why) = &report.aborted {
+            eprintln!("error: the pass stopped early: {}", safe(why));
+        }
         for (id, e) in &report.errors {
             eprintln!(
                 "error: message {} was archived but not deleted: {}",
@@ -182,7 +185,7 @@ pub async fn discard(
             );
         }
     }
-    if !report.complete && report.errors.is_empty() {
+    if !report.complete && report.errors.is_empty() && report.aborted.is_none() {
         eprintln!(
             "warning: {} message(s) in the queue were not seen by this pass (held by another \
              client, posted meanwhile, or past the round limit); targets may be among them: run \

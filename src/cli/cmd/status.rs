@@ -8,10 +8,9 @@ use serde_json::{Value, json};
 use crate::cli::output::{print_json, safe, tracker_json, tracker_lines};
 use crate::cli::resolve::Resolved;
 use crate::cli::{EXIT_INGESTION_FAILED, EXIT_OK, Failure};
-use crate::client::journal::Recorded;
 use crate::client::tracking::{Observation, StatusRef, Tracker};
 use crate::client::wire::NotificationKind;
-use crate::client::{IngestClient, ResourceKind};
+use crate::client::{IngestClient, ReceivedNotification, ResourceKind};
 
 pub async fn run(
     client: &IngestClient,
@@ -30,10 +29,11 @@ pub async fn run(
             None
         }
     };
-    let mut tracker = match record.as_ref().map(|r| &r.recorded) {
-        Some(Recorded::Posted { tracker }) => (**tracker).clone(),
-        _ => Tracker::posted(source_id, None, true, Utc::now()),
+    let mut tracker = match &record {
+        Some(r) => r.tracker.clone(),
+        None => Tracker::posted(source_id, None, true, Utc::now()),
     };
+    tracker.observe(Observation::Clock, Utc::now());
     // Not journaled here: look for the entity in the status tables offered now.
     if tracker.status_ref.is_none() {
         let res = client.resources().await?;
@@ -54,6 +54,7 @@ pub async fn run(
         match client.table_status(&at).await {
             Ok(Some(e)) => {
                 entity = serde_json::to_value(&e).unwrap_or(Value::Null);
+                crate::client::redact::redact_json(&mut entity);
                 tracker.observe(Observation::Entity(&e), Utc::now());
             }
             Ok(None) => {
@@ -71,22 +72,9 @@ pub async fn run(
     for kind in [NotificationKind::Failure, NotificationKind::Success] {
         match client.peek(kind, resolved.poll.peek_count).await {
             Ok(msgs) => {
-                for m in msgs.iter().filter(|m| {
-                    m.source_id()
-                        .is_some_and(|s| s.eq_ignore_ascii_case(source_id))
-                }) {
-                    if let Some(n) = &m.decoded.notification {
-                        tracker.observe(
-                            Observation::Notification {
-                                kind,
-                                message_id: &m.message_id,
-                                notification: n,
-                            },
-                            Utc::now(),
-                        );
-                    }
-                    notes.push(m.to_json());
-                }
+                let full = msgs.len() >= resolved.poll.peek_count;
+                let mine = tracker.observe_peek(&msgs, full, Utc::now());
+                notes.extend(mine.into_iter().map(ReceivedNotification::to_json));
             }
             Err(e) => eprintln!(
                 "warning: peeking {} notifications failed: {}",
@@ -98,9 +86,7 @@ pub async fn run(
     let known = record.is_some() || !entity.is_null() || !notes.is_empty();
     if let Some(r) = record.as_mut() {
         r.at = Utc::now();
-        r.recorded = Recorded::Posted {
-            tracker: Box::new(tracker.clone()),
-        };
+        r.tracker = tracker.clone();
         if let Err(e) = journal.append(r) {
             eprintln!("warning: cannot update the journal: {e}");
         }
@@ -139,7 +125,8 @@ pub async fn run(
             println!("notification: {}", safe(&n.to_string()));
         }
     }
-    Ok(if tracker.is_final() && !tracker.is_success() {
+    // 1 for a failed source, and for one nothing is known of (there is no success to report).
+    Ok(if !known || (tracker.is_final() && !tracker.is_success()) {
         EXIT_INGESTION_FAILED
     } else {
         EXIT_OK

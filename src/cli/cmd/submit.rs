@@ -11,7 +11,7 @@ use crate::cli::args::{ReportLevelArg, ReportMethodArg, SubmitArgs};
 use crate::cli::output::{safe, tracker_json, tracker_lines};
 use crate::cli::resolve::Resolved;
 use crate::cli::{EXIT_INGESTION_FAILED, EXIT_OK, Failure};
-use crate::client::journal::{Journal, JournalRecord, Recorded};
+use crate::client::journal::{Journal, JournalRecord};
 use crate::client::tracking::{Observation, Tracker};
 use crate::client::wire::{DataFormat, NotificationKind, ReportLevel, ReportMethod};
 use crate::client::{IngestClient, ResourceKind, SubmitRequest, Submitted};
@@ -47,10 +47,16 @@ pub async fn run(
         ReportLevelArg::All => ReportLevel::FailuresAndSuccesses,
     };
     let report_method = report_method(client, args.report_method, report_level).await?;
-    if args.wait.is_some() && report_level == ReportLevel::None {
-        return Err(Failure::usage(
-            "--wait needs reporting: drop --report-level none",
-        ));
+    // Waiting needs every outcome reported: with failures only, a success never says so.
+    if args.wait.is_some() && report_level != ReportLevel::FailuresAndSuccesses {
+        return Err(Failure::usage(format!(
+            "--wait needs successes reported too: drop --report-level {}",
+            if report_level == ReportLevel::None {
+                "none"
+            } else {
+                "failures"
+            }
+        )));
     }
     let journal = resolved.journal(client.ingest_url());
     let mut sources = Vec::new();
@@ -133,7 +139,7 @@ pub async fn run(
         } else {
             let b = batching_policy(client, &database, &table).await;
             if !json_out {
-                eprintln!("{}", b.note());
+                eprintln!("{}", b.note(Utc::now()));
             }
             Some(b)
         };
@@ -163,7 +169,7 @@ pub async fn run(
                 "{}  {}  source {}",
                 s.tracker.state.label(),
                 safe(&s.file),
-                s.tracker.source_id
+                safe(&s.tracker.source_id)
             );
             if args.wait.is_some() {
                 for line in tracker_lines(&s.tracker) {
@@ -205,19 +211,16 @@ async fn report_method(
         Some(ReportMethodArg::Queue) => ReportMethod::Queue,
         Some(ReportMethodArg::Table) => ReportMethod::Table,
         Some(ReportMethodArg::QueueAndTable) => ReportMethod::QueueAndTable,
-        None if level == ReportLevel::FailuresOnly => ReportMethod::Queue,
         None => {
             let res = client.resources().await?;
-            if res
+            let offered = res
                 .of_kind(ResourceKind::IngestionsStatusTable)
                 .next()
-                .is_some()
-            {
-                ReportMethod::Table
-            } else {
+                .is_some();
+            if !offered {
                 eprintln!("note: the service offers no status table; reporting to the queues");
-                ReportMethod::Queue
             }
+            crate::client::submit::default_report_method(level, offered)
         }
     };
     if let Some(why) = crate::client::submit::reporting_conflict(level, method) {
@@ -243,9 +246,7 @@ fn journal_append(journal: &Journal, s: &Source, (database, table): (&str, &str)
         report_method: s.report.1.as_str().to_string(),
         blob: Some(s.submitted.blob.without_query()),
         message_id: Some(s.submitted.message_id.clone()),
-        recorded: Recorded::Posted {
-            tracker: Box::new(s.tracker.clone()),
-        },
+        tracker: s.tracker.clone(),
     };
     if let Err(e) = journal.append(&rec) {
         eprintln!(
@@ -279,12 +280,8 @@ impl Waiting<'_> {
             let queue_tracked = |s: &Source| s.tracker.by_queue && !s.tracker.is_final();
             if sources.iter().any(queue_tracked) && tokio::time::Instant::now() >= next_peek {
                 // Back off while nothing changes, as the TUI does.
-                let busy = self.poll.peek_busy;
-                peek_every = if self.peek_round(sources).await {
-                    busy
-                } else {
-                    (peek_every * 2).min(self.poll.peek_max.min(busy * 6).max(busy))
-                };
+                let news = self.peek_round(sources).await;
+                peek_every = self.poll.next_peek(peek_every, news, true);
                 next_peek = tokio::time::Instant::now() + peek_every;
             }
             let states = state_counts(sources);
@@ -300,7 +297,7 @@ impl Waiting<'_> {
             last_states = states;
             let done = sources
                 .iter()
-                .all(|s| s.tracker.is_final() || !s.tracker.is_trackable());
+                .all(|s| !s.tracker.can_still_learn(Utc::now()));
             let now = tokio::time::Instant::now();
             if done || now >= deadline {
                 break;
@@ -324,6 +321,13 @@ impl Waiting<'_> {
                 .min(deadline.saturating_duration_since(now));
             tokio::time::sleep(sleep).await;
         }
+        // Final from the queues: one read of the table, which alone knows PartiallySucceeded.
+        for s in sources.iter_mut() {
+            if s.tracker.wants_table_confirmation(Utc::now()) {
+                s.next_read = Some(Utc::now());
+            }
+        }
+        self.read_due_tables(sources).await;
         if tty {
             eprint!("\r\x1b[2K");
         }
@@ -338,7 +342,8 @@ impl Waiting<'_> {
     /// Reads every status entity that is due and feeds it to its tracker.
     async fn read_due_tables(&self, sources: &mut [Source]) {
         for s in sources.iter_mut() {
-            if s.tracker.is_final() || s.next_read.is_none_or(|t| t > Utc::now()) {
+            let confirm = s.tracker.wants_table_confirmation(Utc::now());
+            if (s.tracker.is_final() && !confirm) || s.next_read.is_none_or(|t| t > Utc::now()) {
                 continue;
             }
             let Some(at) = s.tracker.status_ref.clone() else {
@@ -373,30 +378,11 @@ impl Waiting<'_> {
             };
             let window_full = msgs.len() >= self.poll.peek_count;
             for s in sources.iter_mut().filter(|s| s.tracker.by_queue) {
-                let id = s.tracker.source_id.clone();
-                let mine = msgs.iter().filter(|m| {
-                    m.source_id()
-                        .is_some_and(|sid| sid.eq_ignore_ascii_case(&id))
-                });
-                let mut seen = false;
-                for m in mine {
-                    seen = true;
-                    let Some(n) = &m.decoded.notification else {
-                        continue;
-                    };
-                    let obs = Observation::Notification {
-                        kind,
-                        message_id: &m.message_id,
-                        notification: n,
-                    };
-                    if s.tracker.observe(obs, Utc::now()) {
-                        changed = true;
-                        journal_append(self.journal, s, self.target);
-                    }
-                }
-                if !seen {
-                    s.tracker
-                        .observe(Observation::NotInPeek { window_full }, Utc::now());
+                let before = (s.tracker.state, s.tracker.error.clone());
+                s.tracker.observe_peek(&msgs, window_full, Utc::now());
+                if (s.tracker.state, s.tracker.error.clone()) != before {
+                    changed = true;
+                    journal_append(self.journal, s, self.target);
                 }
             }
         }
@@ -410,7 +396,7 @@ impl Waiting<'_> {
         {
             line.push_str(&format!(
                 " · batching: sealed after up to {} unless --flush",
-                b.time_span
+                safe(&b.time_span)
             ));
         }
         line
@@ -439,14 +425,23 @@ struct Batching {
     time_span: String,
     items: u64,
     size_mb: u64,
-    /// Where it came from: the table's policy, or the service's default.
+    /// Where it came from: the table's, the database's, or the service's default policy.
     whose: &'static str,
 }
 
 impl Batching {
-    fn note(&self) -> String {
+    fn note(&self, posted_at: chrono::DateTime<Utc>) -> String {
+        let seal = crate::client::wire::parse_timespan(&self.time_span)
+            .and_then(|d| chrono::TimeDelta::from_std(d).ok())
+            .map(|d| {
+                format!(
+                    "; a batch opened now seals by {} at the latest",
+                    (posted_at + d).format("%H:%M:%S UTC")
+                )
+            })
+            .unwrap_or_default();
         format!(
-            "batching: {} seals a batch after {}, {} blobs or {} MB, whichever comes first (--flush skips batching)",
+            "batching: {} seals a batch after {}, {} blobs or {} MB, whichever comes first{seal} (--flush skips batching)",
             self.whose,
             safe(&self.time_span),
             self.items,
@@ -455,48 +450,62 @@ impl Batching {
     }
 }
 
-/// Reads `.show table T policy ingestionbatching` from the engine. A null policy, or an engine
-/// that cannot be asked, means the service's defaults (5 min, 500 blobs, 1024 MB: the
-/// batching-policy doc).
+/// The effective IngestionBatching policy: the table's, else the database's, else the
+/// service's defaults (5 min, 500 blobs, 1024 MB: batching-policy.md), read from the engine.
+/// An engine that cannot be asked means the defaults.
 async fn batching_policy(client: &IngestClient, database: &str, table: &str) -> Batching {
-    let default = Batching {
+    let quote = |name: &str| name.replace('\'', "\\'");
+    let levels = [
+        (
+            format!(".show table ['{}'] policy ingestionbatching", quote(table)),
+            "the table's policy",
+        ),
+        (
+            format!(
+                ".show database ['{}'] policy ingestionbatching",
+                quote(database)
+            ),
+            "the database's policy",
+        ),
+    ];
+    for (csl, whose) in levels {
+        if let Some(p) = policy_of(client, database, &csl).await {
+            let num = |k: &str, d: u64| p.get(k).and_then(Value::as_u64).unwrap_or(d);
+            return Batching {
+                time_span: p
+                    .get("MaximumBatchingTimeSpan")
+                    .and_then(Value::as_str)
+                    .unwrap_or("00:05:00")
+                    .to_string(),
+                items: num("MaximumNumberOfItems", 500),
+                size_mb: num("MaximumRawDataSizeMB", 1024),
+                whose,
+            };
+        }
+    }
+    Batching {
         time_span: "00:05:00".into(),
         items: 500,
         size_mb: 1024,
         whose: "the service's default policy",
-    };
-    let csl = format!(
-        ".show table ['{}'] policy ingestionbatching",
-        table.replace('\'', "\\'")
-    );
-    let Ok(tables) = client.engine_mgmt(database, &csl).await else {
-        return default;
-    };
-    let policy = tables.first().and_then(|t| {
-        let col = t.columns.iter().position(|c| c.name == "Policy")?;
-        match t.rows.first()?.get(col)? {
-            Value::String(s) => serde_json::from_str::<Value>(s).ok(),
-            v @ Value::Object(_) => Some(v.clone()),
+    }
+}
+
+/// The `Policy` object of a `.show … policy` answer; `None` when null or unreadable.
+async fn policy_of(
+    client: &IngestClient,
+    database: &str,
+    csl: &str,
+) -> Option<serde_json::Map<String, Value>> {
+    let tables = client.engine_mgmt(database, csl).await.ok()?;
+    let t = tables.first()?;
+    let col = t.columns.iter().position(|c| c.name == "Policy")?;
+    match t.rows.first()?.get(col)? {
+        Value::String(s) => match serde_json::from_str::<Value>(s).ok()? {
+            Value::Object(m) => Some(m),
             _ => None,
-        }
-    });
-    let Some(Value::Object(p)) = policy else {
-        return default;
-    };
-    Batching {
-        time_span: p
-            .get("MaximumBatchingTimeSpan")
-            .and_then(Value::as_str)
-            .unwrap_or("00:05:00")
-            .to_string(),
-        items: p
-            .get("MaximumNumberOfItems")
-            .and_then(Value::as_u64)
-            .unwrap_or(500),
-        size_mb: p
-            .get("MaximumRawDataSizeMB")
-            .and_then(Value::as_u64)
-            .unwrap_or(1024),
-        whose: "the table's policy",
+        },
+        Value::Object(m) => Some(m.clone()),
+        _ => None,
     }
 }

@@ -148,21 +148,56 @@ fn table_reads_drive_table_tracked_sources() {
     // Reading the same row again is not another attempt.
     t.observe(Observation::Entity(&retry), secs(4));
     assert_eq!(t.transient_failures, 1);
-    // A Failed row with a Transient status is still a retry.
-    let failed_transient = entity(
-        IngestionStatus::Failed,
-        Some("Download_Timeout"),
-        Some("Transient"),
-    );
-    t.observe(Observation::Entity(&failed_transient), secs(5));
-    assert_eq!(t.state, TrackState::Retrying);
-    assert_eq!(t.transient_failures, 2);
     t.observe(
         Observation::Entity(&entity(IngestionStatus::Succeeded, None, None)),
         secs(6),
     );
     assert_eq!(t.state, TrackState::Succeeded);
     assert!(t.error.code.is_none());
+}
+
+#[test]
+fn a_failed_row_is_final_whatever_its_failure_status() {
+    // The status reference: the row stays Pending while the service retries, so Failed is
+    // its last word even when the failure that ended it was transient.
+    let mut t = table_tracker();
+    let row = entity(
+        IngestionStatus::Failed,
+        Some("Download_Timeout"),
+        Some("Transient"),
+    );
+    t.observe(Observation::Entity(&row), secs(1));
+    assert_eq!(t.state, TrackState::Failed);
+    assert!(t.is_final());
+}
+
+#[test]
+fn failed_rows_for_duplicates_and_empty_blobs_are_skipped() {
+    let mut t = table_tracker();
+    let dup = entity(
+        IngestionStatus::Failed,
+        Some("BlobAlreadyReceived_BlobAlreadyFoundInBatch"),
+        Some("Permanent"),
+    );
+    t.observe(Observation::Entity(&dup), secs(1));
+    assert_eq!(t.state, TrackState::Skipped);
+    assert!(t.is_success());
+    // Queue and table agree: the table does not turn the queue's Skipped into Failed.
+    let mut t = Tracker::posted("src-1", Some(table_ref("2099-01-01T00:00:00Z")), true, t0());
+    let f = failure("BlobAlreadyReceived_BlobAlreadyFoundInBatch", "Permanent");
+    t.observe(note(NotificationKind::Failure, "m1", &f), secs(1));
+    t.observe(Observation::Entity(&dup), secs(2));
+    assert_eq!(t.state, TrackState::Skipped);
+    assert_eq!(t.evidence, Evidence::Table);
+    let mut t = table_tracker();
+    let empty = entity(
+        IngestionStatus::Failed,
+        Some("BadRequest_EmptyBlob"),
+        Some("Permanent"),
+    );
+    t.observe(Observation::Entity(&empty), secs(1));
+    assert_eq!(t.state, TrackState::Skipped);
+    assert!(!t.is_success());
 }
 
 #[test]

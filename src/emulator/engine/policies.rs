@@ -61,45 +61,7 @@ impl PolicySource {
     }
 }
 
-/// `[d.]hh:mm:ss[.fffffff]`, the .NET TimeSpan text the policy JSON uses.
-pub fn parse_timespan(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let (days, rest) = match s.split_once('.') {
-        Some((d, r)) if r.contains(':') && !d.contains(':') => (d.parse::<u64>().ok()?, r),
-        _ => (0, s),
-    };
-    let parts: Vec<&str> = rest.split(':').collect();
-    let [h, m, sec] = parts.as_slice() else {
-        return None;
-    };
-    let (h, m): (u64, u64) = (h.parse().ok()?, m.parse().ok()?);
-    let sec: f64 = sec.parse().ok()?;
-    if m >= 60 || !(0.0..60.0).contains(&sec) {
-        return None;
-    }
-    let whole = days * 86_400 + h * 3600 + m * 60;
-    Some(Duration::from_secs(whole) + Duration::from_secs_f64(sec))
-}
-
-pub fn format_timespan(d: Duration) -> String {
-    let total = d.as_secs();
-    let (days, h, m, s) = (
-        total / 86_400,
-        (total / 3600) % 24,
-        (total / 60) % 60,
-        total % 60,
-    );
-    let frac = d.subsec_nanos() / 100;
-    let mut out = if days > 0 {
-        format!("{days}.{h:02}:{m:02}:{s:02}")
-    } else {
-        format!("{h:02}:{m:02}:{s:02}")
-    };
-    if frac > 0 {
-        out.push_str(&format!(".{frac:07}"));
-    }
-    out
-}
+pub use crate::client::wire::{format_timespan, parse_timespan};
 
 impl BatchingPolicy {
     pub fn to_json(&self) -> Value {

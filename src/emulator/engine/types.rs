@@ -178,86 +178,9 @@ pub fn parse_datetime(t: &str) -> Option<DateTime<Utc>> {
     None
 }
 
-const TICKS_PER_SEC: i64 = 10_000_000;
-
-/// `[-][d.]hh:mm:ss[.fffffff]` or a KQL literal like `1d`, `2h`, `30m`, `10s`, `100ms`.
-/// Returns 100-ns ticks.
-pub fn parse_timespan(t: &str) -> Option<i64> {
-    let (neg, body) = match t.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, t),
-    };
-    let ticks = if body.contains(':') {
-        let (days, clock) = match body.split_once('.') {
-            Some((d, rest)) if rest.contains(':') => (d.parse::<i64>().ok()?, rest),
-            _ => (0, body),
-        };
-        let parts: Vec<&str> = clock.split(':').collect();
-        if parts.len() != 3 {
-            return None;
-        }
-        let h: i64 = parts[0].parse().ok()?;
-        let m: i64 = parts[1].parse().ok()?;
-        let (s, frac) = match parts[2].split_once('.') {
-            Some((s, f)) => (s.parse::<i64>().ok()?, f),
-            None => (parts[2].parse::<i64>().ok()?, ""),
-        };
-        if m >= 60 || s >= 60 || frac.len() > 7 || !frac.chars().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        let frac_ticks = if frac.is_empty() {
-            0
-        } else {
-            format!("{frac:0<7}").parse::<i64>().ok()?
-        };
-        ((days * 24 + h) * 3600 + m * 60 + s)
-            .checked_mul(TICKS_PER_SEC)?
-            .checked_add(frac_ticks)?
-    } else {
-        let split = body.find(|c: char| c.is_ascii_alphabetic())?;
-        let (num, unit) = body.split_at(split);
-        let n: f64 = num.parse().ok()?;
-        let unit_ticks: f64 = match unit {
-            "d" | "day" | "days" => 86_400.0 * TICKS_PER_SEC as f64,
-            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600.0 * TICKS_PER_SEC as f64,
-            "m" | "min" | "minute" | "minutes" => 60.0 * TICKS_PER_SEC as f64,
-            "s" | "sec" | "second" | "seconds" => TICKS_PER_SEC as f64,
-            "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 10_000.0,
-            "microsecond" | "microseconds" => 10.0,
-            "tick" | "ticks" => 1.0,
-            _ => return None,
-        };
-        let v = n * unit_ticks;
-        if !v.is_finite() || v.abs() > 9.0e18 {
-            return None;
-        }
-        v.round() as i64
-    };
-    Some(if neg { -ticks } else { ticks })
-}
-
-pub fn format_timespan(ticks: i64) -> String {
-    let sign = if ticks < 0 { "-" } else { "" };
-    let t = ticks.unsigned_abs();
-    let per_sec = TICKS_PER_SEC as u64;
-    let frac = t % per_sec;
-    let secs = t / per_sec;
-    let (d, h, m, s) = (
-        secs / 86_400,
-        (secs / 3600) % 24,
-        (secs / 60) % 60,
-        secs % 60,
-    );
-    let mut out = String::from(sign);
-    if d > 0 {
-        out.push_str(&format!("{d}."));
-    }
-    out.push_str(&format!("{h:02}:{m:02}:{s:02}"));
-    if frac > 0 {
-        out.push_str(&format!(".{frac:07}"));
-    }
-    out
-}
+pub use crate::client::wire::{
+    format_timespan_ticks as format_timespan, parse_timespan_ticks as parse_timespan,
+};
 
 #[cfg(test)]
 mod tests {

@@ -153,7 +153,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             ),
         ];
         if let Some(e) = r.error_text() {
-            let code = r.error_code().map(|c| format!("{c}: ")).unwrap_or_default();
+            let code = r
+                .error_code()
+                .map(|c| format!("{}: ", display(c)))
+                .unwrap_or_default();
             // Table entities carry Details for successes too: only failures read as errors.
             let (label, style) = match r.state() {
                 SubState::Track(
