@@ -333,6 +333,32 @@ mod tests {
         assert_eq!(j.find("LIVE").unwrap().unwrap().source_id, "live");
     }
 
+    #[test]
+    fn appends_during_compactions_are_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::for_cluster(dir.path(), A);
+        // Old finished records, so every load compacts and rewrites.
+        for i in 0..50 {
+            j.append(&rec(A, &format!("old{i}"), t(0), true)).unwrap();
+        }
+        let writer = {
+            let j = j.clone();
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    j.append(&rec(A, &format!("new{i}"), Utc::now(), false))
+                        .unwrap();
+                }
+            })
+        };
+        for _ in 0..50 {
+            j.load(Utc::now(), chrono::TimeDelta::hours(1)).unwrap();
+        }
+        writer.join().unwrap();
+        let got = j.load(Utc::now(), chrono::TimeDelta::hours(1)).unwrap();
+        assert_eq!(got.records.len(), 200, "every append survived the rewrites");
+        assert!(got.corrupt_lines.is_empty());
+    }
+
     #[cfg(unix)]
     #[test]
     fn the_file_is_private() {
