@@ -808,6 +808,59 @@ mod tests {
     }
 
     #[test]
+    fn what_remains_is_said_and_passes_add_up() {
+        let done = DiscardReport {
+            complete: true,
+            queue_count: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(done.remaining_summary(), None);
+        // 40 invisible, 10 of them this pass's own holds (said by release_summary instead).
+        let left = DiscardReport {
+            archived: 2,
+            deleted: 2,
+            released: 10,
+            queue_count: Some(50),
+            invisible: Some(40),
+            passes: 1,
+            ..Default::default()
+        };
+        assert_eq!(left.invisible_elsewhere(), Some(30));
+        let s = left.remaining_summary().unwrap();
+        assert!(
+            s.starts_with("50 message(s) still in the queue(s), about 30 of them invisible"),
+            "{s}"
+        );
+        let unknown = DiscardReport::default();
+        assert!(
+            unknown
+                .remaining_summary()
+                .unwrap()
+                .contains("could not be read")
+        );
+        let nothing_hidden = DiscardReport {
+            queue_count: Some(5),
+            invisible: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            nothing_hidden.remaining_summary().unwrap(),
+            "5 message(s) still in the queue(s)"
+        );
+        let total = DiscardReport {
+            archived: 1,
+            deleted: 1,
+            passes: 1,
+            complete: true,
+            ..Default::default()
+        }
+        .after(&left);
+        assert_eq!((total.archived, total.deleted, total.passes), (3, 3, 2));
+        // The rest describes the last pass.
+        assert_eq!((total.released, total.complete), (0, true));
+    }
+
+    #[test]
     fn source_ids_match_case_insensitively() {
         let n = crate::client::wire::Notification {
             ingestion_source_id: Some("AbC".into()),
