@@ -134,7 +134,7 @@ async fn run(perms: &str) {
     assert_eq!(lines.lines().count(), 5);
     for l in lines.lines() {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
-        assert_eq!(v["IngestionSourceId"], x.as_str());
+        assert_eq!(v["Decoded"]["IngestionSourceId"], x.as_str());
     }
     if perms.contains('u') {
         assert!(report.update_granted);

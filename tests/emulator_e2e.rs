@@ -306,9 +306,19 @@ async fn peek_removes_nothing_and_discard_archives_then_deletes() {
     let text = std::fs::read_to_string(&archive).unwrap();
     let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(line["MessageId"], seen[1].message_id.as_str());
-    assert!(ids.contains(line["IngestionSourceId"].as_str().unwrap()));
-    assert!(line["ErrorCode"].is_string() && line["FailedOn"].is_string());
-    assert!(!text.contains("sig="), "no SAS in the archive");
+    let decoded = &line["Decoded"];
+    assert!(ids.contains(decoded["IngestionSourceId"].as_str().unwrap()));
+    assert!(decoded["ErrorCode"].is_string() && decoded["FailedOn"].is_string());
+    // What the service sent, kept exact (it may quote a SAS): private to the user, and the
+    // queue's own SAS is not part of it.
+    assert!(line["MessageText"].is_string());
+    assert!(!line["Queue"].as_str().unwrap().contains('?'));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "archives are private");
+    }
 
     // The other one was only released: it comes back and can be discarded with --all.
     let rest = DiscardSelector::All;

@@ -101,7 +101,10 @@ async fn submit_track_peek_and_discard_through_the_event_loop() {
         })
         .collect();
     assert_eq!(archived.len(), 1);
-    assert_eq!(archived[0]["ErrorCode"], "Stream_WrongNumberOfFields");
+    assert_eq!(
+        archived[0]["Decoded"]["ErrorCode"],
+        "Stream_WrongNumberOfFields"
+    );
     let text = std::fs::read_to_string(journal.path()).unwrap();
     assert!(text.contains("events.csv") && text.contains("bad-wrong-fields.csv"));
     // The only secret it keeps is each status table's SAS (to track after a restart or a

@@ -635,3 +635,41 @@ fn a_restored_source_whose_table_sas_expired_says_so() {
     ));
     assert!(!s.tracking(), "nothing can report on it any more");
 }
+
+/// A discard that could not see what another receive holds says what is left, how much of it
+/// is invisible and when this pass's own holds come back, and is not shown as plain success.
+#[test]
+fn discard_result_says_what_is_still_invisible_and_when_it_reappears() {
+    use crate::app::state::Severity;
+    use crate::client::notifications::DiscardReport;
+    let mut s = sample_state();
+    let report = DiscardReport {
+        archived: 1,
+        deleted: 1,
+        released: 3,
+        visible_again_within: Some(std::time::Duration::from_secs(5)),
+        queue_count: Some(114),
+        not_seen: Some(111),
+        invisible: Some(114),
+        passes: 1,
+        ..Default::default()
+    };
+    update(
+        &mut s,
+        Msg::Discarded {
+            kind: NotificationKind::Failure,
+            at: t0(),
+            ids: vec!["f3".into(), "f9".into()],
+            archive: "/tmp/a.jsonl".into(),
+            result: Ok(report),
+        },
+    );
+    let (text, sev) = s.status.clone().unwrap();
+    assert_eq!(sev, Severity::Warn, "{text}");
+    assert!(
+        text.contains("114 message(s) still in the queue(s), about 111 of them invisible"),
+        "{text}"
+    );
+    assert!(text.contains("reappear when its timeout lapses"), "{text}");
+    assert!(text.contains("visible again in 5 s"), "{text}");
+}

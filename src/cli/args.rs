@@ -127,6 +127,11 @@ pub enum QueueAction {
     },
     /// Receive, archive (JSON lines) and delete notifications.
     Discard(DiscardArgs),
+    /// Read discard archives back (deduplicated by MessageId, sanitised; `--json` redacted).
+    Archive {
+        /// Archive files; default: this kind's `discarded-*` files in the archive folder.
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +155,11 @@ pub struct DiscardArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// With --all: pass again while messages in flight (invisible) may reappear, for at most
+    /// SECS seconds (0: one pass). A stopped kingest discard hides what it held for 5 s to
+    /// 5 min.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub wait: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

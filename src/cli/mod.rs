@@ -18,6 +18,7 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_INGESTION_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_SERVICE: i32 = 3;
+pub const EXIT_GAVE_UP: i32 = 4;
 
 /// A command failure with its exit code and a message for stderr.
 #[derive(Debug)]

@@ -1,6 +1,7 @@
 //! The shared client: everything that speaks to the Kusto DM service and Azure Storage. Used by
 //! the TUI, the headless CLI and the emulator's worker. Knows nothing about terminals.
 
+pub mod archive;
 pub mod auth;
 pub mod error;
 pub mod error_codes;
@@ -263,6 +264,19 @@ impl IngestClient {
         archive: &Path,
     ) -> Result<DiscardReport> {
         notifications::discard(self, kind, selector, archive).await
+    }
+
+    /// Discard everything, passing again while messages in flight may reappear, until the
+    /// queues are empty or `wait` has passed; `on_wait(report so far, time left)` hears each
+    /// pause.
+    pub async fn discard_until<F: FnMut(&DiscardReport, std::time::Duration)>(
+        &self,
+        kind: NotificationKind,
+        archive: &Path,
+        wait: std::time::Duration,
+        on_wait: F,
+    ) -> Result<DiscardReport> {
+        notifications::discard_until(self, kind, archive, wait, on_wait).await
     }
 
     /// A management command on the ingest endpoint.

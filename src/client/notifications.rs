@@ -19,6 +19,8 @@ pub struct ReceivedNotification {
     pub dequeue_count: u32,
     pub insertion_time: Option<DateTime<Utc>>,
     pub decoded: DecodedNotification,
+    /// `MessageText` exactly as received: the evidence an archive keeps.
+    pub message_text: String,
 }
 
 /// Which notifications a discard removes.
@@ -63,6 +65,12 @@ pub struct DiscardReport {
     /// another client's receive), posted during the pass, or beyond the round limit; targets
     /// may be among them. `None` when the count was unreadable.
     pub not_seen: Option<u64>,
+    /// Of `queue_count`: at most this many are invisible (count minus what a peek sees):
+    /// held by a receive — this pass's released-later ones, another client's, or a discard
+    /// that was stopped. They reappear when that receive's timeout lapses.
+    pub invisible: Option<u64>,
+    /// Passes run (`discard_until` runs more while invisible messages may reappear).
+    pub passes: usize,
     /// Nothing failed, and the selector was satisfied or every message was looked at. Only a
     /// complete discard may be reported as plain success.
     pub complete: bool,
@@ -74,6 +82,43 @@ pub struct DiscardReport {
 }
 
 impl DiscardReport {
+    /// This pass's report with the work of the passes `before` it added.
+    fn after(mut self, before: &DiscardReport) -> DiscardReport {
+        self.archived += before.archived;
+        self.deleted += before.deleted;
+        self.passes += before.passes;
+        self.longest_hidden = self.longest_hidden.max(before.longest_hidden);
+        self
+    }
+
+    /// Of `invisible`: those hidden by someone else's receive (not this pass's hold).
+    pub fn invisible_elsewhere(&self) -> Option<u64> {
+        self.invisible
+            .map(|i| i.saturating_sub(self.released_later() as u64))
+    }
+
+    /// What is left in the queues when the discard is not complete, for a front end to print;
+    /// `None` when it is complete.
+    pub fn remaining_summary(&self) -> Option<String> {
+        if self.complete {
+            return None;
+        }
+        let Some(count) = self.queue_count else {
+            return Some("the queues' message count could not be read: messages may remain".into());
+        };
+        let mut s = format!("{count} message(s) still in the queue(s)");
+        match self.invisible_elsewhere() {
+            Some(0) | None => {}
+            Some(n) => s.push_str(&format!(
+                ", about {n} of them invisible: held by another receive (another client's, or \
+                 a discard that was stopped; a kingest discard holds them at most {} s), they \
+                 reappear when its timeout lapses",
+                DISCARD_VISIBILITY_CEILING.as_secs()
+            )),
+        }
+        Some(s)
+    }
+
     /// Released messages left to their visibility timeout.
     pub fn released_later(&self) -> usize {
         self.released.saturating_sub(self.released_now)
@@ -107,7 +152,6 @@ impl DiscardReport {
 }
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -234,6 +278,7 @@ pub(crate) async fn read(
                 kind,
                 queue: q.clone(),
                 decoded: decode_notification(&m.text),
+                message_text: m.text,
                 message_id: m.message_id,
                 pop_receipt: m.pop_receipt,
                 dequeue_count: m.dequeue_count,
@@ -315,6 +360,23 @@ async fn total_count(client: &IngestClient, queues: &[SasUrl]) -> Option<u64> {
         .try_fold(0u64, |sum, c| c.ok().map(|c| sum.saturating_add(c)))
 }
 
+/// What the queues still hold: (approximate count, of it invisible at most), summed over
+/// `queues`; `None` if any is unreadable. Get Queue Metadata counts invisible messages too
+/// (Azure's x-ms-approximate-messages-count is never lower than the real number), a peek
+/// sees only visible ones (at most 32 a queue), so the difference bounds what is in flight.
+async fn census(client: &IngestClient, queues: &[SasUrl]) -> Option<(u64, u64)> {
+    let storage = client.storage();
+    let per_queue = futures::future::join_all(queues.iter().map(|q| async move {
+        let count = storage.approximate_message_count(q).await.ok()?;
+        let seen = storage.peek_messages(q, MAX_PER_CALL as u32).await.ok()?;
+        Some((count, count.saturating_sub(seen.len() as u64)))
+    }))
+    .await;
+    per_queue.into_iter().try_fold((0u64, 0u64), |(c, i), q| {
+        q.map(|(qc, qi)| (c.saturating_add(qc), i.saturating_add(qi)))
+    })
+}
+
 /// One Update Message outcome: message id, when it was sent, when it was answered.
 type Updated = (
     String,
@@ -361,24 +423,12 @@ pub(crate) async fn discard(
     selector: DiscardSelector,
     archive: &Path,
 ) -> Result<DiscardReport> {
-    if let Some(dir) = archive.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::Usage(format!(
-                "cannot create the archive folder {}: {e}",
-                dir.display()
-            ))
-        })?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(archive)
-        .map_err(|e| {
-            Error::Usage(format!(
-                "cannot open the archive {}: {e}",
-                archive.display()
-            ))
-        })?;
+    let mut file = crate::client::archive::open_for_append(archive).map_err(|e| {
+        Error::Usage(format!(
+            "cannot open the archive {}: {e}",
+            archive.display()
+        ))
+    })?;
     let limit = match &selector {
         DiscardSelector::Count(n) => *n,
         DiscardSelector::MessageIds(ids) => ids.len(),
@@ -394,6 +444,7 @@ pub(crate) async fn discard(
     let update_granted = !queues.is_empty() && queues.iter().all(grants_update);
     let mut report = DiscardReport {
         update_granted,
+        passes: 1,
         ..Default::default()
     };
     // The count sizes the pass; the time of that call is the first guess of a round's time.
@@ -428,7 +479,9 @@ pub(crate) async fn discard(
         report.complete = false;
         return Ok(report);
     }
-    report.queue_count = total_count(client, &queues).await;
+    let census = census(client, &queues).await;
+    report.queue_count = census.map(|(count, _)| count);
+    report.invisible = census.map(|(_, invisible)| invisible);
     // Released and failed messages are still counted; anything else was never received.
     report.not_seen = report
         .queue_count
@@ -436,6 +489,51 @@ pub(crate) async fn discard(
     let target_met = report.deleted + report.errors.len() >= limit;
     report.complete = report.errors.is_empty() && (target_met || report.not_seen == Some(0));
     Ok(report)
+}
+
+/// Least pause between passes of [`discard_until`] when the last one took nothing.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// [`discard`] of everything, run again while the queues still hold messages — in flight
+/// under another receive (a stopped pass's, another client's) or posted meanwhile — until
+/// they are empty or `wait` has passed. Each pause is told to `on_wait` (the report so far,
+/// the time left) so a front end can say what it waits for. The report sums what every pass
+/// archived and deleted; the rest describes the last pass.
+pub(crate) async fn discard_until<F: FnMut(&DiscardReport, Duration)>(
+    client: &IngestClient,
+    kind: NotificationKind,
+    archive: &Path,
+    wait: Duration,
+    mut on_wait: F,
+) -> Result<DiscardReport> {
+    let start = Instant::now();
+    let mut total: Option<DiscardReport> = None;
+    loop {
+        let pass = match discard(client, kind, DiscardSelector::All, archive).await {
+            Ok(pass) => pass,
+            Err(e) => {
+                let Some(mut t) = total else { return Err(e) };
+                t.aborted = Some(redact(&e.to_string()));
+                t.complete = false;
+                return Ok(t);
+            }
+        };
+        let took = pass.deleted > 0;
+        let t = match total.take() {
+            Some(before) => pass.after(&before),
+            None => pass,
+        };
+        let left = wait.saturating_sub(start.elapsed());
+        let settled = t.complete || !t.errors.is_empty() || t.aborted.is_some();
+        if settled || t.queue_count.is_none() || left.is_zero() {
+            return Ok(t);
+        }
+        if !took {
+            on_wait(&t, left);
+            tokio::time::sleep(RETRY_PAUSE.min(left)).await;
+        }
+        total = Some(t);
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -499,11 +597,8 @@ async fn discard_rounds(
                 }
                 continue;
             }
-            let line = m.to_json().to_string();
-            let archived = writeln!(file, "{line}")
-                .and_then(|_| file.flush())
-                .and_then(|_| file.sync_data());
-            if let Err(e) = archived {
+            let line = crate::client::archive::line(&m, chrono::Utc::now());
+            if let Err(e) = crate::client::archive::append(file, &line) {
                 // Stop at once: deleting without an archive would lose data.
                 return Err(Error::Io(std::io::Error::other(format!(
                     "writing the archive {} failed: {e}",
@@ -713,6 +808,59 @@ mod tests {
     }
 
     #[test]
+    fn what_remains_is_said_and_passes_add_up() {
+        let done = DiscardReport {
+            complete: true,
+            queue_count: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(done.remaining_summary(), None);
+        // 40 invisible, 10 of them this pass's own holds (said by release_summary instead).
+        let left = DiscardReport {
+            archived: 2,
+            deleted: 2,
+            released: 10,
+            queue_count: Some(50),
+            invisible: Some(40),
+            passes: 1,
+            ..Default::default()
+        };
+        assert_eq!(left.invisible_elsewhere(), Some(30));
+        let s = left.remaining_summary().unwrap();
+        assert!(
+            s.starts_with("50 message(s) still in the queue(s), about 30 of them invisible"),
+            "{s}"
+        );
+        let unknown = DiscardReport::default();
+        assert!(
+            unknown
+                .remaining_summary()
+                .unwrap()
+                .contains("could not be read")
+        );
+        let nothing_hidden = DiscardReport {
+            queue_count: Some(5),
+            invisible: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            nothing_hidden.remaining_summary().unwrap(),
+            "5 message(s) still in the queue(s)"
+        );
+        let total = DiscardReport {
+            archived: 1,
+            deleted: 1,
+            passes: 1,
+            complete: true,
+            ..Default::default()
+        }
+        .after(&left);
+        assert_eq!((total.archived, total.deleted, total.passes), (3, 3, 2));
+        // The rest describes the last pass.
+        assert_eq!((total.released, total.complete), (0, true));
+    }
+
+    #[test]
     fn source_ids_match_case_insensitively() {
         let n = crate::client::wire::Notification {
             ingestion_source_id: Some("AbC".into()),
@@ -726,6 +874,7 @@ mod tests {
             dequeue_count: 0,
             insertion_time: None,
             decoded: decode_notification(&n.to_queue_text()),
+            message_text: n.to_queue_text(),
         };
         let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<HashSet<_>>();
         assert!(matches(&DiscardSelector::SourceIds(set(&["x", "abc"])), &m));

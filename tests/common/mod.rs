@@ -274,3 +274,26 @@ pub async fn kingest_at(url: &str, home: &std::path::Path, args: &[&str]) -> std
 pub fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).to_string()
 }
+
+/// The `kingest` binary set up as [`kingest_at`] runs it, for a test that spawns (and kills) it.
+pub fn kingest_command(url: &str, home: &std::path::Path) -> Command {
+    use assert_cmd::cargo::CommandCargoExt;
+    let mut cmd = Command::cargo_bin("kingest").unwrap();
+    cmd.env("KINGEST_INGEST_URL", url)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env_remove("KINGEST_CONFIG")
+        .env_remove("KINGEST_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+/// Lines in `path` so far (0 when it does not exist yet).
+pub fn line_count(path: &std::path::Path) -> usize {
+    std::fs::read(path)
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+        .unwrap_or(0)
+}

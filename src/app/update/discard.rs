@@ -105,10 +105,17 @@ pub(super) fn on_discarded(
             }
             if let Some(why) = &report.aborted {
                 text.push_str(&format!("; stopped early: {why}"));
-            } else if !report.complete && report.errors.is_empty() {
-                text.push_str(
-                    "; some queued messages were not seen (in flight elsewhere): try again later",
-                );
+            } else if let Some(left) = report.remaining_summary()
+                && report.errors.is_empty()
+            {
+                text.push_str(&format!(
+                    "; not done: {left}; selected messages may be among them: try again later"
+                ));
+            } else if let Some(n) = report.invisible_elsewhere().filter(|n| *n > 0) {
+                // Done, but say what else is in flight: it is not this discard's to wait for.
+                text.push_str(&format!(
+                    "; {n} other message(s) in the queue are invisible (held by another receive)"
+                ));
             }
             set_status(state, text, sev);
         }

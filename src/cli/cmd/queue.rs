@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::cli::args::{DiscardArgs, QueueAction};
 use crate::cli::output::{print_json, safe};
 use crate::cli::resolve::Resolved;
-use crate::cli::{EXIT_OK, EXIT_SERVICE, Failure};
+use crate::cli::{EXIT_GAVE_UP, EXIT_OK, EXIT_SERVICE, Failure};
 use crate::client::notifications::DiscardSelector;
 use crate::client::wire::NotificationKind;
 use crate::client::{IngestClient, ReceivedNotification};
@@ -22,6 +22,7 @@ pub async fn run(
     match action {
         QueueAction::Peek { n } => peek(client, kind, n, json).await,
         QueueAction::Discard(args) => discard(client, resolved, kind, args, json).await,
+        QueueAction::Archive { files } => archive(resolved, kind, files, json),
     }
 }
 
@@ -151,7 +152,25 @@ pub async fn discard(
             return Ok(EXIT_OK);
         }
     }
-    let report = client.discard(kind, selector, &args.archive).await?;
+    let report = if matches!(selector, DiscardSelector::All) {
+        let wait = std::time::Duration::from_secs(args.wait);
+        let mut pauses = 0u32;
+        client
+            .discard_until(kind, &args.archive, wait, |r, left| {
+                // Pauses are about a second apart: say it at the first, then every 10th.
+                if pauses.is_multiple_of(10) {
+                    eprintln!(
+                        "waiting up to {} s more for messages to reappear: {}",
+                        left.as_secs(),
+                        r.remaining_summary().unwrap_or_default()
+                    );
+                }
+                pauses += 1;
+            })
+            .await?
+    } else {
+        client.discard(kind, selector, &args.archive).await?
+    };
     if json_out {
         print_json(&json!({
             "archived": report.archived, "deleted": report.deleted, "released": report.released,
@@ -159,17 +178,24 @@ pub async fn discard(
             "visible_again_within_secs": report.visible_again_within.map(|d| d.as_secs_f64()),
             "longest_hidden_ms": report.longest_hidden.as_millis() as u64,
             "queue_count": report.queue_count, "not_seen": report.not_seen,
+            "invisible": report.invisible, "invisible_elsewhere": report.invisible_elsewhere(),
+            "passes": report.passes,
             "complete": report.complete, "aborted": report.aborted.as_deref().map(safe),
             "archive": args.archive.display().to_string(),
             "errors": report.errors.iter().map(|(id, e)| json!({"MessageId": safe(id), "error": safe(e)})).collect::<Vec<_>>()
         }));
     } else {
         println!(
-            "archived {} and deleted {} {} notification(s) → {}",
+            "archived {} and deleted {} {} notification(s) → {}{}",
             report.archived,
             report.deleted,
             kind.as_str(),
-            args.archive.display()
+            safe(&args.archive.display().to_string()),
+            if report.passes > 1 {
+                format!(" ({} passes)", report.passes)
+            } else {
+                String::new()
+            }
         );
         if let Some(summary) = report.release_summary() {
             println!("{summary}");
@@ -185,20 +211,180 @@ pub async fn discard(
             );
         }
     }
-    if !report.complete && report.errors.is_empty() && report.aborted.is_none() {
+    if let Some(left) = report.remaining_summary()
+        && report.errors.is_empty()
+        && report.aborted.is_none()
+    {
+        let not_seen = report
+            .not_seen
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "some".into());
         eprintln!(
-            "warning: {} message(s) in the queue were not seen by this pass (held by another \
-             client, posted meanwhile, or past the round limit); targets may be among them: run \
-             it again later",
-            report
-                .not_seen
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| "some".into())
+            "warning: not done: {left}; {not_seen} of them never seen by this discard, asked-for \
+             messages may be among them: {}",
+            if args.all {
+                format!(
+                    "gave up after {} s (--wait {}): run it again later or wait longer",
+                    args.wait, args.wait
+                )
+            } else {
+                "run it again later".into()
+            }
         );
     }
-    Ok(if report.errors.is_empty() && report.complete {
+    Ok(if !report.errors.is_empty() || report.aborted.is_some() {
+        EXIT_SERVICE
+    } else if report.complete {
         EXIT_OK
     } else {
-        EXIT_SERVICE
+        // Asked-for messages may still be in a queue.
+        EXIT_GAVE_UP
     })
+}
+
+/// `kingest failures|successes archive [FILE...]`: archived notifications, deduplicated by
+/// MessageId across files, sanitised for the terminal; `--json` keeps values and types with
+/// strings redacted (the exact `MessageText` stays in the 0600 file).
+pub fn archive(
+    resolved: &Resolved,
+    kind: NotificationKind,
+    files: Vec<std::path::PathBuf>,
+    json_out: bool,
+) -> Result<i32, Failure> {
+    let files = if files.is_empty() {
+        default_archives(&resolved.archive_dir, kind)?
+    } else {
+        files
+    };
+    let mut contents = crate::client::archive::ArchiveContents::default();
+    let mut seen = HashSet::new();
+    let mut rows = Vec::new();
+    for f in &files {
+        let text = std::fs::read(f).map_err(|e| {
+            Failure::usage(format!(
+                "cannot read the archive {}: {e}",
+                safe(&f.display().to_string())
+            ))
+        })?;
+        let before = (contents.entries.len(), contents.bad_lines.len());
+        crate::client::archive::merge(&mut contents, &mut seen, &String::from_utf8_lossy(&text));
+        rows.extend(
+            contents.entries[before.0..]
+                .iter()
+                .map(|e| (f.clone(), e.clone())),
+        );
+        for (line, why) in &contents.bad_lines[before.1..] {
+            eprintln!(
+                "warning: {} line {line} is not an archive record ({}): skipped",
+                safe(&f.display().to_string()),
+                safe(why)
+            );
+        }
+    }
+    let (rows, other_kind): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|(_, e)| e.kind.as_deref().is_none_or(|k| k == kind.as_str()));
+    if json_out {
+        print_json(&Value::Array(
+            rows.iter().map(|(f, e)| archive_entry_json(f, e)).collect(),
+        ));
+    } else {
+        if rows.is_empty() {
+            println!("no archived {} notifications", kind.as_str());
+        }
+        for (f, e) in &rows {
+            println!(
+                "{}  inserted {}  archived {}  queue {}  ({} line {})",
+                safe(&e.message_id),
+                safe(e.insertion_time.as_deref().unwrap_or("-")),
+                safe(e.archived_at.as_deref().unwrap_or("-")),
+                safe(e.queue.as_deref().unwrap_or("-")),
+                safe(&f.display().to_string()),
+                e.line
+            );
+            match (&e.decoded, &e.decode_error) {
+                (Some(d), None) => println!("    {}", safe(&d.to_string())),
+                (d, err) => println!(
+                    "    undecodable ({}): {}",
+                    safe(err.as_deref().unwrap_or("?")),
+                    safe(
+                        &d.as_ref()
+                            .and_then(|d| d.as_str().map(str::to_string))
+                            .or_else(|| e.message_text.clone())
+                            .unwrap_or_default()
+                    )
+                ),
+            }
+        }
+    }
+    if contents.duplicates > 0 {
+        eprintln!(
+            "{} duplicate line(s) (the same MessageId archived again after a discard stopped \
+             before its delete) shown once",
+            contents.duplicates
+        );
+    }
+    if contents.old_format > 0 {
+        eprintln!(
+            "note: {} record(s) are in the old archive format (before {}): it kept no \
+             MessageText and converted or redacted some values when archiving",
+            contents.old_format,
+            crate::client::archive::FORMAT
+        );
+    }
+    if !other_kind.is_empty() {
+        eprintln!(
+            "{} record(s) of the other kind of notification not shown",
+            other_kind.len()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// This kind's archives in the archive folder (the TUI writes `discarded-KIND-TIME.jsonl`).
+fn default_archives(
+    dir: &std::path::Path,
+    kind: NotificationKind,
+) -> Result<Vec<std::path::PathBuf>, Failure> {
+    let prefix = format!("discarded-{}-", kind.as_str());
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => {
+            return Err(Failure::usage(format!(
+                "cannot read the archive folder {}: {e}",
+                safe(&dir.display().to_string())
+            )));
+        }
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".jsonl"))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn archive_entry_json(file: &std::path::Path, e: &crate::client::archive::ArchiveEntry) -> Value {
+    let mut decoded = e.decoded.clone().unwrap_or(Value::Null);
+    crate::client::redact::redact_json(&mut decoded);
+    let mut v = json!({
+        "MessageId": e.message_id, "Kind": e.kind, "Queue": e.queue,
+        "InsertionTime": e.insertion_time, "ArchivedAt": e.archived_at,
+        "DequeueCount": e.dequeue_count, "Decoded": decoded,
+        "DecodeError": e.decode_error, "OldFormat": e.old_format,
+        "File": file.display().to_string(), "Line": e.line,
+    });
+    // Undecodable text is shown (redacted): it is all there is to see.
+    if e.decode_error.is_some()
+        && let Some(t) = &e.message_text
+    {
+        v["MessageText"] = crate::client::redact::redact(t).into();
+    }
+    v
 }
