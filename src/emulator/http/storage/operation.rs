@@ -74,3 +74,141 @@ pub fn operation(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::http::storage::common::Dialect;
+
+    fn ctx(query: &str) -> Ctx {
+        Ctx {
+            now: chrono::Utc::now(),
+            request_id: String::new(),
+            version: String::new(),
+            client_request_id: None,
+            pairs: url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+            headers: Default::default(),
+            dialect: Dialect::Xml,
+        }
+    }
+
+    fn op(
+        kind: Kind,
+        method: &str,
+        path: &str,
+        query: &str,
+    ) -> (&'static str, String, &'static str) {
+        let segs: Vec<String> = path.split('/').map(str::to_string).collect();
+        operation(kind, &method.parse().unwrap(), &segs, &ctx(query))
+    }
+
+    #[test]
+    fn requests_are_named_as_the_rest_reference_names_them() {
+        use Kind::*;
+        for (kind, method, path, query, want) in [
+            (
+                Queue,
+                "POST",
+                "q/messages",
+                "",
+                ("queue", "q", "PutMessage"),
+            ),
+            (
+                Queue,
+                "GET",
+                "q/messages",
+                "peekonly=true",
+                ("queue", "q", "PeekMessages"),
+            ),
+            (
+                Queue,
+                "GET",
+                "q/messages",
+                "numofmessages=32",
+                ("queue", "q", "GetMessages"),
+            ),
+            (
+                Queue,
+                "DELETE",
+                "q/messages/id1",
+                "popreceipt=x",
+                ("queue", "q", "DeleteMessage"),
+            ),
+            (
+                Queue,
+                "PUT",
+                "q/messages/id1",
+                "popreceipt=x",
+                ("queue", "q", "UpdateMessage"),
+            ),
+            (
+                Queue,
+                "DELETE",
+                "q/messages",
+                "",
+                ("queue", "q", "ClearMessages"),
+            ),
+            (
+                Queue,
+                "GET",
+                "q",
+                "comp=metadata",
+                ("queue", "q", "GetQueueMetadata"),
+            ),
+            (Queue, "PUT", "q", "", ("queue", "q", "CreateQueue")),
+            (Blob, "PUT", "c/a/b.csv", "", ("blob", "c", "PutBlob")),
+            (
+                Blob,
+                "PUT",
+                "c/b.csv",
+                "comp=block&blockid=x",
+                ("blob", "c", "PutBlock"),
+            ),
+            (
+                Blob,
+                "PUT",
+                "c/b.csv",
+                "comp=blocklist",
+                ("blob", "c", "PutBlockList"),
+            ),
+            (Blob, "GET", "c/b.csv", "", ("blob", "c", "GetBlob")),
+            (Blob, "DELETE", "c/b.csv", "", ("blob", "c", "DeleteBlob")),
+            (
+                Blob,
+                "PUT",
+                "c",
+                "restype=container",
+                ("blob", "c", "CreateContainer"),
+            ),
+            (Table, "POST", "t", "", ("table", "t", "InsertEntity")),
+            (Table, "GET", "t()", "", ("table", "t", "QueryEntities")),
+            (
+                Table,
+                "GET",
+                "t(PartitionKey='a',RowKey='b')",
+                "",
+                ("table", "t", "GetEntity"),
+            ),
+            (
+                Table,
+                "MERGE",
+                "t(PartitionKey='a',RowKey='b')",
+                "",
+                ("table", "t", "MergeEntity"),
+            ),
+            (
+                TablesEndpoint,
+                "POST",
+                "Tables",
+                "",
+                ("table", "Tables", "CreateTable"),
+            ),
+            (Queue, "PATCH", "q/x/y/z", "", ("queue", "q", "Other")),
+        ] {
+            let (s, r, o) = op(kind, method, path, query);
+            assert_eq!((s, r.as_str(), o), want, "{method} {path}?{query}");
+        }
+    }
+}
