@@ -48,6 +48,7 @@ impl Emu {
             account: ACCOUNT.to_string(),
             key: key.clone(),
             faults: faults.clone(),
+            metrics: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -494,7 +495,7 @@ async fn queue_semantics_over_http() {
         "x".repeat(64 * 1024 + 1)
     );
     let r = emu.http.post(msgs("")).body(big).send().await.unwrap();
-    assert_xml_error(r, 400, "RequestBodyTooLarge").await;
+    assert_xml_error(r, 413, "RequestBodyTooLarge").await;
 
     // TTL: a 60 s message disappears, a -1 one stays.
     let env = "<QueueMessage><MessageText>ttl</MessageText></QueueMessage>";
@@ -874,6 +875,7 @@ async fn mounts_as_fallback_next_to_mgmt_routes() {
         account: ACCOUNT.to_string(),
         key: key.clone(),
         faults: faults.clone(),
+        metrics: Default::default(),
     };
     let app = axum::Router::new()
         .route("/v1/rest/mgmt", axum::routing::post(|| async { "mgmt" }))

@@ -246,6 +246,7 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
     /// Address to listen on; port 0 lets the OS choose. The first stdout line is the base URL.
+    /// Anything but loopback needs --require-token (and is warned about on stderr).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
     /// Kusto commands to run at start (.create database/table/mapping).
@@ -258,8 +259,10 @@ pub struct EmulatorArgs {
     /// service's policies, 5 minutes unless `.alter … policy ingestionbatching` says otherwise).
     #[arg(long, value_name = "SECS")]
     pub batch_window: Option<f64>,
-    /// Faults to inject, e.g. `ingest-transient=0.3` or `ingest-transient-times=2`
-    /// (comma-separated NAME=VALUE; also storage-busy, storage-reset, storage-latency-ms).
+    /// Faults to inject, comma-separated NAME=VALUE, e.g. `http5xx=0.1,retry-after=2,reset=0.05,
+    /// latency=200ms,stall=0.01,slow-body=0.05,ingest-transient=0.05,duplicate-delivery=0.02,
+    /// seed=42` (also reset-before, ingest-transient-times=N). Rates are per request (HTTP)
+    /// or per ingestion (ingest-*, duplicate-delivery).
     #[arg(long, value_name = "SPEC", env = "KINGEST_EMULATOR_FAULTS")]
     pub faults: Option<String>,
     /// Ingest attempts per source before a transient failure becomes Exhausted (default 3).
@@ -275,7 +278,7 @@ pub struct EmulatorArgs {
     /// Hand out a new status table every SECS (default: each UTC day, as the service).
     #[arg(long, value_name = "SECS")]
     pub status_table_rotation: Option<f64>,
-    /// Make mgmt calls demand `Authorization: Bearer T`.
+    /// Make mgmt calls (and GET /metrics) demand `Authorization: Bearer T`.
     #[arg(long, env = "KINGEST_EMULATOR_TOKEN", hide_env_values = true)]
     pub require_token: Option<String>,
 }

@@ -1,6 +1,8 @@
 //! Emulator-only controls, from Rust ([`crate::emulator::Emulator`]) and as mgmt commands:
 //!
 //! * `.set emulator faults 'SPEC'` / `.show emulator faults` — see [`FaultConfig::parse`];
+//! * `.show emulator metrics` — the counters of [`crate::emulator::metrics`] (also at
+//!   `GET /metrics`);
 //! * `.rotate emulator status table` / `.show emulator status tables`;
 //! * `.emulate other clients notifications S [F]` — S success and F (default S) failure
 //!   notifications of other clients (random source ids) into the shared notification queues,
@@ -18,10 +20,12 @@ use crate::client::mgmt::V1Table;
 use crate::client::storage::{SasUrl, Storage};
 use crate::client::wire::{FailureStatus, Notification, format_timestamp};
 use crate::emulator::faults::{FaultConfig, Faults};
+use crate::emulator::metrics::{Metrics, Sample, metrics_table};
 use crate::emulator::status_tables::StatusTables;
 
 pub struct Control {
     pub faults: Arc<Faults>,
+    pub metrics: Arc<Metrics>,
     pub status_tables: Arc<StatusTables>,
     pub(crate) storage: Storage,
     pub(crate) success_queue: SasUrl,
@@ -113,6 +117,11 @@ fn foreign(i: usize, failure: bool) -> Notification {
 }
 
 impl Control {
+    /// Every counter, what the faults injected included.
+    pub fn metric_samples(&self) -> Vec<Sample> {
+        self.metrics.samples(&self.faults.injected())
+    }
+
     /// Posts `successes` + `failures` notifications of other clients (random source ids,
     /// other databases), interleaved, into the notification queues.
     pub async fn inject_foreign_notifications(
@@ -167,6 +176,7 @@ impl Control {
             [".show", "emulator", "faults"] => {
                 Ok(one_column("Faults", vec![self.faults.config().to_spec()]))
             }
+            [".show", "emulator", "metrics"] => Ok(metrics_table(&self.metric_samples())),
             [".rotate", "emulator", "status", "table"] => self
                 .status_tables
                 .rotate(now)

@@ -24,6 +24,7 @@ use crate::emulator::faults::Faults;
 
 mod batching;
 mod duplicates;
+mod redelivery;
 mod retry;
 mod status_table;
 
@@ -47,6 +48,8 @@ pub struct DmConfig {
     pub token_check: TokenCheck,
     /// Injected faults (`ingest-transient…`); batching limits come from the engine's policies.
     pub faults: Arc<Faults>,
+    /// Ingestion counters (results, rows, repeat ingestions of a source).
+    pub metrics: Arc<crate::emulator::metrics::Metrics>,
     pub retry: RetrySettings,
     /// The storage account whose name a path-style status-table URL may have lost.
     pub own_account: String,
@@ -411,6 +414,7 @@ struct Worker {
     cfg: DmConfig,
     batches: Batches,
     retries: Retries,
+    redeliveries: redelivery::Redeliveries,
     next_success: usize,
     next_failure: usize,
 }
@@ -429,6 +433,7 @@ pub async fn run(cfg: DmConfig, shutdown: CancellationToken) {
         cfg,
         batches: Batches::new(),
         retries: Retries::default(),
+        redeliveries: Default::default(),
         next_success: 0,
         next_failure: 0,
     };
@@ -473,6 +478,10 @@ impl Worker {
 
     async fn receive(&mut self, visibility: u32) -> usize {
         let mut received = 0;
+        for (q, m) in self.redeliveries.take_ready() {
+            received += 1;
+            self.intake(&q, m, true).await;
+        }
         for q in self.cfg.ingest_queues.clone() {
             let msgs = match self.cfg.storage.get_messages(&q, 32, visibility).await {
                 Ok(m) => m,
@@ -483,13 +492,15 @@ impl Worker {
             };
             received += msgs.len();
             for m in msgs {
-                self.intake(&q, m).await;
+                self.intake(&q, m, false).await;
             }
         }
         received
     }
 
-    async fn intake(&mut self, queue: &SasUrl, m: QueueMessage) {
+    /// Takes one dequeued message; `redelivered` marks an injected second delivery (which is
+    /// not chosen for yet another).
+    async fn intake(&mut self, queue: &SasUrl, m: QueueMessage, redelivered: bool) {
         let check = self.cfg.token_check.clone();
         let Some(pop_receipt) = m.pop_receipt.clone() else {
             tracing::warn!(message_id = %m.message_id, "dequeued message without pop receipt");
@@ -499,6 +510,9 @@ impl Worker {
             Intake::Accept(msg) => {
                 if self.retries.refresh(&m.message_id, &pop_receipt) {
                     return;
+                }
+                if !redelivered && self.cfg.faults.duplicate_delivery() {
+                    self.redeliveries.hold(queue, &m);
                 }
                 let (policy, _) = self
                     .engine()
@@ -521,6 +535,7 @@ impl Worker {
             }
             Intake::Corrupt { source_id, details } => {
                 tracing::info!(%source_id, "corrupt ingestion message: {details}");
+                self.cfg.metrics.ingest_result("Corrupt");
                 let now = Utc::now();
                 let ids = new_ids();
                 let n = Notification {
@@ -630,6 +645,7 @@ impl Worker {
         ids: &ReportIds,
         blob: Option<&SasUrl>,
     ) {
+        self.count(msg, &result);
         let reports = outcome_to_reports(msg, &result, ids, Utc::now());
         if let Some(f) = reports.failure {
             self.cfg
@@ -655,6 +671,22 @@ impl Worker {
                 }
                 None => tracing::debug!(%blob, "no delete rights for blob; kept"),
             }
+        }
+    }
+
+    /// The result and, for stored rows, the source in the ingestion counters.
+    fn count(&self, msg: &IngestionMessage, result: &Result<IngestOutcome, IngestFailure>) {
+        let m = &self.cfg.metrics;
+        match result {
+            Err(f) if f.error_code == duplicates::FOUND_IN_BATCH => {
+                m.ingest_result("DuplicateInBatch")
+            }
+            other => m.ingest_result(final_status(other).as_str()),
+        }
+        if let Ok(o) = result
+            && !o.skipped_existing
+        {
+            m.ingested(&msg.id, o.rows);
         }
     }
 

@@ -9,6 +9,7 @@ pub mod dm;
 pub mod engine;
 pub mod faults;
 pub mod http;
+pub mod metrics;
 pub mod sas;
 pub mod status_tables;
 pub mod storage;
@@ -68,6 +69,9 @@ pub struct EmulatorConfig {
     pub notification_queue_permissions: String,
     /// Faults injected from the start (changeable later through [`Emulator::faults`]).
     pub faults: faults::FaultConfig,
+    /// Sign the built-in storage's SAS with a key made for this run instead of the fixed,
+    /// published [`DEFAULT_KEY`] (set when the emulator listens beyond loopback).
+    pub random_account_key: bool,
     /// Attempts and back-off for transient ingest failures.
     pub ingest_retry: dm::RetrySettings,
     /// `None`: a new status table each UTC day, as the service; `Some(d)`: every `d`.
@@ -86,6 +90,7 @@ impl Default for EmulatorConfig {
             notification_ttl: None,
             notification_queue_permissions: "rp".into(),
             faults: faults::FaultConfig::default(),
+            random_account_key: false,
             ingest_retry: dm::RetrySettings::default(),
             status_table_rotation: None,
         }
@@ -266,18 +271,37 @@ impl Emulator {
         }
         let engine = Arc::new(Mutex::new(engine));
 
+        let faults = Arc::new(faults::Faults::default());
+        faults.set(cfg.faults.clone());
+        let metrics = Arc::new(metrics::Metrics::new());
+        // The DM's own requests carry the faults' internal token: exempt from faults.
+        let mut internal = reqwest::header::HeaderMap::new();
+        internal.insert(
+            faults::INTERNAL_HEADER,
+            reqwest::header::HeaderValue::from_str(faults.internal_token())?,
+        );
         let storage_client = Storage::new(
             reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(5))
+                .default_headers(internal)
                 .build()?,
             RetryPolicy::default(),
         );
         let store = Arc::new(storage::Store::new());
         let (account, key) = match &cfg.storage {
-            None => (
-                StorageAccount::path_style(&base_url, DEFAULT_ACCOUNT),
-                AccountKey::from_base64(DEFAULT_KEY).map_err(anyhow::Error::msg)?,
-            ),
+            None => {
+                let key = if cfg.random_account_key {
+                    use base64::Engine as _;
+                    let bytes: [u8; 64] = rand::random();
+                    base64::engine::general_purpose::STANDARD.encode(bytes)
+                } else {
+                    DEFAULT_KEY.to_string()
+                };
+                (
+                    StorageAccount::path_style(&base_url, DEFAULT_ACCOUNT),
+                    AccountKey::from_base64(&key).map_err(anyhow::Error::msg)?,
+                )
+            }
             Some(cs) => {
                 let (acct, key) = connection::parse(cs)?;
                 (
@@ -293,13 +317,12 @@ impl Emulator {
             notification_permissions: cfg.notification_queue_permissions.clone(),
         });
 
-        let faults = Arc::new(faults::Faults::default());
-        faults.set(cfg.faults.clone());
         let storage_state = http::storage::StorageState {
             store: store.clone(),
             account: DEFAULT_ACCOUNT.to_string(),
             key: issuer.key.clone(),
             faults: faults.clone(),
+            metrics: metrics.clone(),
         };
         // The storage routes serve before the objects exist: creating them in an external
         // account goes over HTTP, the built-in store is filled directly.
@@ -338,6 +361,7 @@ impl Emulator {
         let parse = |s: String| SasUrl::parse(&s).map_err(|e| anyhow::anyhow!("{e}"));
         let control = Arc::new(control::Control {
             faults: faults.clone(),
+            metrics: metrics.clone(),
             status_tables: Arc::new(status_tables),
             storage: storage_client.clone(),
             success_queue: parse(issuer.internal_queue_url(SUCCESS_QUEUE, "a", now))?,
@@ -375,6 +399,7 @@ impl Emulator {
             blob_admin: Arc::new(move |blob| dm_issuer.blob_admin_url(blob, Utc::now())),
             token_check: Arc::new(move |t| sas::check_identity_token(&token_key, t, Utc::now())),
             faults,
+            metrics,
             retry: cfg.ingest_retry,
             own_account: issuer.account.name.clone(),
             poll_interval: cfg.poll_interval,
@@ -406,6 +431,16 @@ impl Emulator {
         &self.control.faults
     }
 
+    /// The counters (requests, ingestions, injected faults), as `.show emulator metrics`.
+    pub fn metrics(&self) -> Vec<metrics::Sample> {
+        self.control.metric_samples()
+    }
+
+    /// The request and ingestion counters themselves.
+    pub fn counters(&self) -> &metrics::Metrics {
+        &self.control.metrics
+    }
+
     /// Posts notifications of other clients (random source ids, other databases) into the
     /// success and failure queues, as a busy cluster's shared queues hold.
     pub async fn inject_foreign_notifications(
@@ -431,6 +466,7 @@ impl Emulator {
     /// Stops the DM worker and the server and waits for both.
     pub async fn shutdown(self) {
         self.cancel.cancel();
+        self.control.faults.release_stalls();
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }

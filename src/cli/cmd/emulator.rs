@@ -1,5 +1,6 @@
 //! `kingest emulator`: the local ingestion service.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::cli::args::EmulatorArgs;
@@ -30,6 +31,19 @@ pub async fn run(args: EmulatorArgs) -> Result<i32, Failure> {
         Some(spec) => crate::emulator::faults::FaultConfig::parse(spec)
             .map_err(|e| Failure::usage(format!("--faults: {e}")))?,
     };
+    if args
+        .require_token
+        .as_deref()
+        .is_some_and(|t| t.trim().is_empty())
+    {
+        return Err(Failure::usage(
+            "--require-token (or KINGEST_EMULATOR_TOKEN) is empty: give a token, or leave it unset",
+        ));
+    }
+    let exposed = match exposure(args.listen, args.require_token.is_some()) {
+        Ok(e) => e,
+        Err(why) => return Err(Failure::usage(why)),
+    };
     let mut ingest_retry = crate::emulator::dm::RetrySettings::default();
     if let Some(n) = args.ingest_attempts {
         if n == 0 {
@@ -54,10 +68,15 @@ pub async fn run(args: EmulatorArgs) -> Result<i32, Failure> {
         ingest_retry,
         status_table_rotation,
         notification_queue_permissions: args.notification_permissions,
+        // Off loopback the well-known built-in key would let anyone forge SAS tokens.
+        random_account_key: exposed.is_some(),
         ..Default::default()
     })
     .await
     .map_err(|e| Failure::service(format!("{e:#}")))?;
+    if let Some(warning) = exposed {
+        eprintln!("{warning}");
+    }
     println!("{}", emulator.url());
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
@@ -69,6 +88,28 @@ pub async fn run(args: EmulatorArgs) -> Result<i32, Failure> {
     wait_for_stop_signal().await;
     emulator.shutdown().await;
     Ok(EXIT_OK)
+}
+
+/// Whether binding to `addr` exposes the emulator beyond this machine: `Ok(None)` for a
+/// loopback address, `Ok(Some(warning))` for any other with a token, `Err` without one (mgmt
+/// commands, control commands included, would be open to anyone who can reach the port).
+pub fn exposure(addr: SocketAddr, token: bool) -> Result<Option<String>, String> {
+    if addr.ip().is_loopback() {
+        return Ok(None);
+    }
+    if !token {
+        return Err(format!(
+            "--listen {addr} is not a loopback address: other machines could reach the emulator \
+             and run any mgmt command on it. Pass --require-token TOKEN (or set \
+             KINGEST_EMULATOR_TOKEN) to bind there, or listen on 127.0.0.1"
+        ));
+    }
+    Ok(Some(format!(
+        "WARNING: kingest emulator listens on {addr}, which other machines may reach.\n\
+         WARNING: mgmt calls need the bearer token; storage SAS are signed with a key made for \
+         this run; everything travels as plain HTTP (no TLS), tokens and SAS included.\n\
+         WARNING: it is a test tool: do not expose it to networks you do not trust."
+    )))
 }
 
 /// Ctrl-C, SIGTERM or SIGHUP.
@@ -92,5 +133,26 @@ pub async fn wait_for_stop_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_quiet_elsewhere_needs_a_token_and_warns() {
+        for a in ["127.0.0.1:8080", "[::1]:0", "127.5.6.7:1"] {
+            assert_eq!(exposure(a.parse().unwrap(), false), Ok(None), "{a}");
+        }
+        for a in ["0.0.0.0:8080", "[::]:8080", "192.168.1.10:80"] {
+            let addr: SocketAddr = a.parse().unwrap();
+            let refused = exposure(addr, false).unwrap_err();
+            assert!(refused.contains("--require-token"), "{refused}");
+            assert!(refused.contains(&addr.to_string()), "{refused}");
+            let warning = exposure(addr, true).unwrap().unwrap();
+            assert!(warning.starts_with("WARNING:"), "{warning}");
+            assert!(warning.contains(&addr.to_string()) && warning.contains("no TLS"));
+        }
     }
 }

@@ -3,6 +3,9 @@
 //! Permanent). The docs say nothing of copies in different batches; those are ingested again
 //! (dedup across batches is what `ingestIfNotExists` / `ingest-by:` tags are for).
 
+/// The service's error code for a later copy of a blob in the same batch.
+pub const FOUND_IN_BATCH: &str = "BlobAlreadyReceived_BlobAlreadyFoundInBatch";
+
 use super::{Pending, ReportIds, Worker, permanent, source_path};
 use crate::client::storage::SasUrl;
 use crate::client::wire::{IngestionMessage, IngestionStatusInTable};
@@ -17,7 +20,7 @@ impl Worker {
         operation_id: &str,
     ) {
         let f = permanent(
-            "BlobAlreadyReceived_BlobAlreadyFoundInBatch",
+            FOUND_IN_BATCH,
             format!(
                 "the blob {} is already in this batch (source {}); only one copy is ingested",
                 source_path(&dup.msg.blob_path),
@@ -36,6 +39,7 @@ impl Worker {
         self.finish(&msg, Err(f), &ids, None).await;
         self.delete_message(&dup.queue, &dup.message_id, &dup.pop_receipt)
             .await;
+        self.redeliveries.release(&dup.message_id);
     }
 }
 

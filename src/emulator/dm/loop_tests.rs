@@ -159,6 +159,7 @@ async fn worker_ingests_reports_and_cleans_up() {
         blob_admin: Arc::new(|u: &SasUrl| Some(u.clone())),
         token_check: Arc::new(|t: &str| t == "good"),
         faults: Arc::new(crate::emulator::faults::Faults::new()),
+        metrics: Arc::new(crate::emulator::metrics::Metrics::new()),
         retry: RetrySettings::default(),
         own_account: "acct".into(),
         poll_interval: Duration::from_millis(20),

@@ -150,6 +150,7 @@ impl Worker {
         self.finish(&p.msg, result, &ids, blob.as_ref()).await;
         self.delete_message(&p.queue, &p.message_id, &p.pop_receipt)
             .await;
+        self.redeliveries.release(&p.message_id);
     }
 
     /// A `Transient` failure notification (per the ReportLevel/Method) and a failure record;
@@ -160,6 +161,7 @@ impl Worker {
         f: &IngestFailure,
         ids: &ReportIds,
     ) {
+        self.cfg.metrics.ingest_result("Transient");
         let reports = outcome_to_reports(msg, &Err(f.clone()), ids, Utc::now());
         if let Some(rec) = reports.failure {
             self.engine().record_failure(rec);

@@ -61,19 +61,45 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Mgmt request bodies beyond this are refused with 413 `PayloadTooLarge` (the code Kusto's
+/// REST docs list, `kusto/api/rest/response.md`; the limit is the emulator's own: the docs
+/// give none, and the largest body a client sends here is a schema script).
+pub const MAX_MGMT_BODY: usize = 4 * 1024 * 1024;
+
+fn unauthorized() -> Response {
+    one_api_error(
+        StatusCode::UNAUTHORIZED,
+        "Unauthorized",
+        "This emulator was started with --require-token: send 'Authorization: Bearer <token>'.",
+    )
+}
+
 /// `POST /v1/rest/mgmt` and `/v1/rest/query`: `{"db","csl","properties"}`.
 pub async fn execute(
     State(shared): State<Shared>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Response {
     if !authorized(&shared, &headers) {
-        return one_api_error(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            "This emulator was started with --require-token: send 'Authorization: Bearer <token>'.",
-        );
+        return unauthorized();
     }
+    let too_large = || {
+        one_api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PayloadTooLarge",
+            &format!("The request body exceeds the emulator's limit of {MAX_MGMT_BODY} bytes."),
+        )
+    };
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_MGMT_BODY as u64) {
+        return too_large();
+    }
+    let Ok(body) = axum::body::to_bytes(body, MAX_MGMT_BODY).await else {
+        return too_large();
+    };
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
         return one_api_error(
             StatusCode::BAD_REQUEST,
@@ -147,6 +173,20 @@ pub async fn execute(
             }
         }
     }
+}
+
+/// `GET /metrics`: the counters in Prometheus text format; the mgmt token applies.
+pub async fn metrics(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    if !authorized(&shared, &headers) {
+        return unauthorized();
+    }
+    let text = crate::emulator::metrics::prometheus_text(&shared.control.metric_samples());
+    (
+        StatusCode::OK,
+        [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+        .into_response()
 }
 
 /// `GET /v1/rest/auth/metadata`: a sane answer; the emulator itself never checks AAD tokens.

@@ -8,6 +8,7 @@
 
 mod blob;
 mod common;
+mod operation;
 mod queue;
 mod table;
 
@@ -16,13 +17,13 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, Response};
-use axum::middleware::Next;
-use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 
 use common::{ApiError, Ctx, DEFAULT_VERSION, Dialect};
 
-use crate::emulator::faults::{Fault, Faults};
+use crate::emulator::faults::Faults;
+use crate::emulator::http::inject;
+use crate::emulator::metrics::{Metrics, Origin};
 use crate::emulator::sas::AccountKey;
 use crate::emulator::storage::Store;
 
@@ -35,6 +36,8 @@ pub struct StorageState {
     pub account: String,
     pub key: AccountKey,
     pub faults: Arc<Faults>,
+    /// Request counters (every request, faulted ones included).
+    pub metrics: Arc<Metrics>,
 }
 
 /// Router serving every storage path of `state.account`; anything else is 400 `InvalidUri`.
@@ -44,11 +47,7 @@ pub struct StorageState {
 /// `/v1/rest/mgmt` win, and every other path lands here. (Do not `.merge()` it into a router
 /// that has its own fallback: axum refuses to merge two fallbacks.)
 pub fn router(state: StorageState) -> axum::Router {
-    let faults = state.faults.clone();
-    axum::Router::new()
-        .fallback(handle)
-        .with_state(state)
-        .layer(axum::middleware::from_fn_with_state(faults, inject_faults))
+    axum::Router::new().fallback(handle).with_state(state)
 }
 
 /// The storage service kind a request is for.
@@ -163,19 +162,45 @@ async fn handle(State(st): State<StorageState>, req: Request) -> Response<Body> 
         ctx.dialect = Dialect::Json;
     }
     let method = &parts.method;
+    let (service, resource, op) = operation::operation(kind, method, &segs, &ctx);
+    let internal = st.faults.is_internal(&parts.headers);
+    let origin = if internal { Origin::Dm } else { Origin::Client };
+    st.metrics.storage_request(service, &resource, op, origin);
+    let busy = |retry_after: u32| {
+        let mut e = ApiError::new(
+            503,
+            "ServerBusy",
+            "The server is currently unable to receive requests. Please retry your request.",
+        );
+        e.retry_after = Some(retry_after);
+        ctx.error(e)
+    };
+    let dispatch = dispatch(&st, &ctx, method, kind, &segs, &raw_segs, body);
+    inject::apply(&st.faults, &parts.headers, busy, dispatch).await
+}
+
+async fn dispatch(
+    st: &StorageState,
+    ctx: &Ctx,
+    method: &Method,
+    kind: Kind,
+    segs: &[String],
+    raw_segs: &[&str],
+    body: Body,
+) -> Response<Body> {
     let result = match kind {
-        Kind::TablesEndpoint => table::handle_tables(&st, &ctx, method, body).await,
-        Kind::Table if segs.len() == 1 => table::handle(&st, &ctx, method, &segs[0], body).await,
+        Kind::TablesEndpoint => table::handle_tables(st, ctx, method, body).await,
+        Kind::Table if segs.len() == 1 => table::handle(st, ctx, method, &segs[0], body).await,
         Kind::Table => Err(ApiError::new(
             400,
             "InvalidUri",
             "Unexpected path below a table.",
         )),
-        Kind::Queue => queue::handle(&st, &ctx, method, &segs[0], &segs[1..], body).await,
+        Kind::Queue => queue::handle(st, ctx, method, &segs[0], &segs[1..], body).await,
         Kind::Blob => {
             // Blob names keep their `/`: re-join the raw segments, then decode once.
             let name = (raw_segs.len() > 2).then(|| decode(&raw_segs[2..].join("/")));
-            blob::handle(&st, &ctx, method, &segs[0], name.as_deref(), body).await
+            blob::handle(st, ctx, method, &segs[0], name.as_deref(), body).await
         }
     };
     match result {
@@ -183,55 +208,6 @@ async fn handle(State(st): State<StorageState>, req: Request) -> Response<Body> 
         Err(e) => {
             tracing::debug!(status = e.status, code = e.code, "storage request refused");
             ctx.error(e)
-        }
-    }
-}
-
-/// Applies the configured latency, 503 `ServerBusy` and connection resets.
-async fn inject_faults(
-    State(faults): State<Arc<Faults>>,
-    req: Request,
-    next: Next,
-) -> Response<Body> {
-    let (latency, fault) = faults.decide();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    match fault {
-        Fault::None => next.run(req).await,
-        Fault::ServerBusy => {
-            let json = req
-                .headers()
-                .get("accept")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("json"));
-            let ctx = Ctx {
-                now: chrono::Utc::now(),
-                request_id: uuid::Uuid::new_v4().to_string(),
-                version: DEFAULT_VERSION.to_string(),
-                client_request_id: None,
-                pairs: Vec::new(),
-                headers: Default::default(),
-                dialect: if json { Dialect::Json } else { Dialect::Xml },
-            };
-            let mut e = ApiError::new(
-                503,
-                "ServerBusy",
-                "The server is currently unable to receive requests. Please retry your request.",
-            );
-            e.retry_after = Some(1);
-            ctx.error(e)
-        }
-        Fault::Reset => {
-            let (parts, _) = next.run(req).await.into_parts();
-            // Headers go out, then the body fails: the client sees the connection break.
-            let broken = futures::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "injected reset",
-                ))
-            });
-            Response::from_parts(parts, Body::from_stream(broken))
         }
     }
 }

@@ -127,7 +127,7 @@ pub async fn handle(
                 visibility_timeout: ctx.int_query("visibilitytimeout")?,
                 ttl: ctx.int_query("messagettl")?,
             };
-            let raw = read_body(body, &ctx.headers, MAX_ENVELOPE, 400).await?;
+            let raw = read_body(body, &ctx.headers, MAX_ENVELOPE, 413).await?;
             let text = parse_envelope(&raw)?;
             let view = store.put_message(queue, &text, opts, now)?;
             Ok(xml(201, &messages_xml(&[view])))
@@ -168,7 +168,7 @@ pub async fn handle(
                     "visibilitytimeout is required.",
                 )
             })?;
-            let raw = read_body(body, &ctx.headers, MAX_ENVELOPE, 400).await?;
+            let raw = read_body(body, &ctx.headers, MAX_ENVELOPE, 413).await?;
             let text = if raw.iter().all(u8::is_ascii_whitespace) {
                 None
             } else {
