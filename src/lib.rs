@@ -15,5 +15,6 @@ pub mod config;
 pub mod demo;
 pub mod emulator;
 pub mod runtime;
+pub mod sanitize;
 pub mod tui;
 pub mod ui;

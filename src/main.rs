@@ -3,6 +3,8 @@ use clap::Parser;
 use kingest::cli::{self, Cli};
 
 fn main() {
+    // Before anything can panic: a panic message is printed sanitised and redacted.
+    kingest::sanitize::install_panic_hook();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -17,7 +19,8 @@ fn main() {
     let code = match runtime.block_on(cli::run(cli)) {
         Ok(code) => code,
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            // Messages quote file names and service error bodies: untrusted text.
+            eprintln!("error: {}", kingest::sanitize::sanitize(&f.message));
             f.code
         }
     };

@@ -111,7 +111,7 @@ pub async fn discard(
         if ids.is_empty() {
             eprintln!(
                 "nothing to discard: no submissions to {} in the journal",
-                client.ingest_url()
+                safe(client.ingest_url())
             );
             return Ok(EXIT_OK);
         }
@@ -140,7 +140,7 @@ pub async fn discard(
             "Delete {scope} {} notification(s) from the shared queue(s), after appending them to {}?\n\
              Other messages the pass looks at are hidden from other clients only while it runs. [y/N] ",
             kind.as_str(),
-            args.archive.display()
+            safe(&args.archive.display().to_string())
         );
         let mut answer = String::new();
         std::io::stdin()
@@ -159,9 +159,9 @@ pub async fn discard(
             "visible_again_within_secs": report.visible_again_within.map(|d| d.as_secs_f64()),
             "longest_hidden_ms": report.longest_hidden.as_millis() as u64,
             "queue_count": report.queue_count, "not_seen": report.not_seen,
-            "complete": report.complete, "aborted": report.aborted.as_deref().map(safe),
+            "complete": report.complete, "aborted": report.aborted,
             "archive": args.archive.display().to_string(),
-            "errors": report.errors.iter().map(|(id, e)| json!({"MessageId": safe(id), "error": safe(e)})).collect::<Vec<_>>()
+            "errors": report.errors.iter().map(|(id, e)| json!({"MessageId": id, "error": e})).collect::<Vec<_>>()
         }));
     } else {
         println!(
@@ -169,10 +169,10 @@ pub async fn discard(
             report.archived,
             report.deleted,
             kind.as_str(),
-            args.archive.display()
+            safe(&args.archive.display().to_string())
         );
         if let Some(summary) = report.release_summary() {
-            println!("{summary}");
+            println!("{}", safe(&summary));
         }
         if let Some(why) = &report.aborted {
             eprintln!("error: the pass stopped early: {}", safe(why));

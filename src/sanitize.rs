@@ -1,22 +1,54 @@
-//! Untrusted text (blob names, failure details, raw messages) must not drive the terminal:
-//! escape sequences, control characters and bidi overrides are removed before drawing.
+//! The one gate between untrusted text and a terminal. Everything kingest did not write itself
+//! (notification and status-table fields, service error bodies, file, blob and mapping names,
+//! mgmt results, log lines) passes [`sanitize`] or [`sanitize_multiline`] before it reaches
+//! stdout, stderr or a TUI screen: escape sequences, C0/C1 controls and bidi overrides are
+//! removed, then secrets are redacted (`client::redact`). `--json` output is not sanitised (JSON
+//! escapes control characters and keeps the exact value) but is redacted.
 
 use crate::client::redact::redact;
 
-/// One line: escape sequences removed, other controls (newlines and tabs too) become spaces.
+/// One line: escape sequences removed, other controls (newlines and tabs too) become spaces,
+/// secrets redacted.
 pub fn sanitize(s: &str) -> String {
-    clean(s, false)
+    // Strip first: an escape sequence inside `?si…g=` must not hide a signature from redact.
+    redact(&clean(s, false))
 }
 
 /// Like [`sanitize`] but keeps `\n` so multi-line details stay readable.
 pub fn sanitize_multiline(s: &str) -> String {
-    clean(s, true)
+    redact(&clean(s, true))
 }
 
-/// Sanitised and with any SAS signature or token redacted: for anything that may hold a URL.
-pub fn display(s: &str) -> String {
-    // Strip first: an escape sequence inside `?si…g=` must not hide a signature from redact.
-    redact(&sanitize(s))
+/// A panic as people read it (`thread 'main' panicked at FILE:LINE: message`), sanitised: a
+/// panic message may quote a URL, a token or text from the service.
+pub fn panic_report(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let payload = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into());
+    let at = info
+        .location()
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    let thread = std::thread::current();
+    sanitize_multiline(&format!(
+        "thread '{}' panicked{at}:\n{payload}",
+        thread.name().unwrap_or("<unnamed>")
+    ))
+}
+
+/// Replaces the default panic hook (which prints the message raw) with one that prints
+/// [`panic_report`] and, when `RUST_BACKTRACE` asks for it, a sanitised backtrace.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("{}", panic_report(info));
+        let bt = std::backtrace::Backtrace::capture();
+        if bt.status() == std::backtrace::BacktraceStatus::Captured {
+            eprintln!("{}", sanitize_multiline(&bt.to_string()));
+        }
+    }));
 }
 
 fn clean(s: &str, keep_newlines: bool) -> String {
@@ -112,9 +144,9 @@ mod tests {
     }
 
     #[test]
-    fn display_redacts_secrets() {
+    fn redacts_after_stripping() {
         assert_eq!(
-            display("https://a/c/b?sv=1&sig=SECRET\u{1b}[2J"),
+            sanitize("https://a/c/b?sv=1&sig=SECRET\u{1b}[2J"),
             "https://a/c/b?sv=1&sig=REDACTED"
         );
     }
