@@ -331,7 +331,7 @@ async fn tui_screens_strip_escapes() {
         d.key(KeyCode::Char('q'));
     })
     .await;
-    let screens = seen.lock().unwrap();
+    let screens = seen.lock().unwrap().clone();
     let all = screens.join("\n");
     for s in screens.iter() {
         assert_clean("TUI screen", s);
