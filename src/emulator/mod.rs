@@ -101,6 +101,8 @@ pub struct Issuer {
     /// Every SAS signature and identity token handed out, newest last (bounded): so a test
     /// can scan a client's output for any secret the service gave it.
     issued: std::sync::Mutex<std::collections::VecDeque<String>>,
+    /// The identity token handed out now and when it was made.
+    identity: std::sync::Mutex<Option<(DateTime<Utc>, String)>>,
 }
 
 impl Issuer {
@@ -128,9 +130,19 @@ impl Issuer {
         token
     }
 
-    /// A `.get kusto identity token` answer (remembered as issued).
+    /// A `.get kusto identity token` answer: the same token for an hour, then a new one
+    /// (the SDKs cache it that long: azure-kusto-python `_resource_manager`'s refresh period),
+    /// so every client of the hour holds the same one, as clients of the service do.
     pub fn identity_token(&self, now: DateTime<Utc>) -> String {
+        let mut current = self.identity.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, token)) = current.as_ref()
+            && now - *at < chrono::TimeDelta::hours(1)
+            && *at <= now
+        {
+            return token.clone();
+        }
         let token = crate::emulator::sas::identity_token(&self.key, now);
+        *current = Some((now, token.clone()));
         self.remember(token.clone());
         token
     }
@@ -326,6 +338,7 @@ impl Emulator {
             key,
             notification_permissions: cfg.notification_queue_permissions.clone(),
             issued: Default::default(),
+            identity: Default::default(),
         });
 
         let faults = Arc::new(faults::Faults::default());
