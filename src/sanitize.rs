@@ -64,8 +64,15 @@ fn clean(s: &str, keep_newlines: bool) -> String {
             '\r' if keep_newlines => {}
             '\t' | '\n' | '\r' => out.push(' '),
             c if c.is_control() => {}
-            // Bidi overrides and isolates can reorder what is shown.
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {}
+            // Unicode line and paragraph separators break lines like `\n`.
+            '\u{2028}' | '\u{2029}' if keep_newlines => out.push('\n'),
+            '\u{2028}' | '\u{2029}' => out.push(' '),
+            // Bidi overrides, isolates and marks can reorder what is shown.
+            '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{61c}' => {}
             c => out.push(c),
         }
     }
@@ -133,6 +140,18 @@ mod tests {
         assert_eq!(sanitize_multiline("l1\r\nl2"), "l1\nl2");
         assert_eq!(sanitize("abc\u{202e}fed"), "abcfed");
         assert_eq!(sanitize("naïve ✓ 日本"), "naïve ✓ 日本");
+    }
+
+    #[test]
+    fn the_issues_attacks_leave_only_text() {
+        // Retitle, clipboard write, device status report (answered into the shell), clear
+        // screen, C1 CSI and OSC, bidi override and isolate.
+        let evil = "A\u{1b}]0;title\u{7}B\u{1b}]52;c;ZXZpbA==\u{7}C\u{1b}[5nD\u{1b}[2JE\u{9b}31mF\
+                    \u{9d}0;t\u{9c}G\u{202e}H\u{2066}I\u{61c}J\u{2028}K";
+        assert_eq!(sanitize(evil), "ABCDEFGHIJ K");
+        assert_eq!(sanitize_multiline(evil), "ABCDEFGHIJ\nK");
+        // OSC ended by ST (ESC \\) instead of BEL.
+        assert_eq!(sanitize("a\u{1b}]52;c;eA==\u{1b}\\b"), "ab");
     }
 
     #[test]

@@ -72,10 +72,20 @@ const AUTH_SCHEMES: &[&str] = &[
 
 /// Shorter values are not registered: replacing them everywhere would garble ordinary text.
 pub const MIN_SECRET_LEN: usize = 8;
-/// The registry keeps at most this many values (new SAS tokens arrive with every refresh).
-const MAX_SECRETS: usize = 2048;
+/// The registry keeps at most this many forms, dropping the oldest first (new SAS tokens arrive
+/// with every resource refresh; the old ones expire).
+const MAX_FORMS: usize = 8192;
 
-static KNOWN: RwLock<Vec<String>> = RwLock::new(Vec::new());
+/// The registered forms in the order learnt, and the same longest first for replacing.
+struct Known {
+    learnt: std::collections::VecDeque<String>,
+    longest_first: Vec<String>,
+}
+
+static KNOWN: RwLock<Known> = RwLock::new(Known {
+    learnt: std::collections::VecDeque::new(),
+    longest_first: Vec::new(),
+});
 
 /// Registers a secret value kingest has learnt, so [`redact`] replaces it (and its percent-
 /// and JSON-encoded forms) everywhere from now on. Values shorter than [`MIN_SECRET_LEN`] are
@@ -86,17 +96,21 @@ pub fn register_secret(value: &str) {
         return;
     }
     let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
-    for form in encodings(value) {
-        if !known.contains(&form) {
-            known.push(form);
-        }
+    let new: Vec<String> = encodings(value)
+        .into_iter()
+        .filter(|f| !known.learnt.contains(f))
+        .collect();
+    if new.is_empty() {
+        return;
     }
-    if known.len() > MAX_SECRETS {
-        let excess = known.len() - MAX_SECRETS;
-        known.drain(..excess);
+    known.learnt.extend(new);
+    while known.learnt.len() > MAX_FORMS {
+        known.learnt.pop_front();
     }
     // Longest first: a value must not be half-replaced by a shorter one inside it.
-    known.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut sorted: Vec<String> = known.learnt.iter().cloned().collect();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    known.longest_first = sorted;
 }
 
 /// `value` as it may appear in text: raw, percent-encoded once and twice (either hex case),
@@ -169,7 +183,7 @@ fn redact_known(text: &str) -> String {
     // A poisoned lock still holds the values: redaction must not fail open.
     let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
     let mut out = text.to_string();
-    for secret in known.iter() {
+    for secret in &known.longest_first {
         if out.contains(secret.as_str()) {
             out = out.replace(secret.as_str(), REDACTED);
         }
