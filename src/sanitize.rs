@@ -155,6 +155,28 @@ mod tests {
     }
 
     #[test]
+    fn panic_reports_are_sanitised_and_redacted() {
+        use std::sync::{Arc, Mutex};
+        let got = Arc::new(Mutex::new(String::new()));
+        let sink = got.clone();
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            *sink.lock().unwrap_or_else(|e| e.into_inner()) = panic_report(info);
+        }));
+        let _ = std::thread::spawn(|| {
+            panic!("GET https://a/q?sv=1&sig=c2VjcmV0 with Bearer tok\u{1b}]0;t\u{7}en failed")
+        })
+        .join();
+        std::panic::set_hook(previous);
+        let report = got.lock().unwrap().clone();
+        assert!(report.contains("panicked at src/sanitize.rs"), "{report}");
+        assert!(
+            report.ends_with("GET https://a/q?sv=1&sig=REDACTED with Bearer REDACTED failed"),
+            "{report}"
+        );
+    }
+
+    #[test]
     fn unterminated_sequences_do_not_leak_or_panic() {
         assert_eq!(sanitize("a\u{1b}"), "a");
         assert_eq!(sanitize("a\u{1b}[12"), "a");
