@@ -243,6 +243,13 @@ async fn submit_wait_sanitises_file_and_mapping_names() {
     let text = clean_output("submit of a missing file", &out);
     assert_ne!(out.status.code(), Some(0));
     assert!(text.contains(&format!("missing{VISIBLE}.csv")), "{text}");
+
+    // A bad argument value: clap's usage error quotes it.
+    let level = format!("lvl{EVIL}");
+    let out = kingest(&env, &["submit", evil_path, "--report-level", &level]).await;
+    let text = clean_output("a usage error", &out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains(&format!("lvl{VISIBLE}")), "{text}");
     env.emulator.shutdown().await;
 }
 
