@@ -127,7 +127,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         let kv = |k: &'static str, v: String| {
             Line::from(vec![
                 Span::styled(format!("{k:<10}"), theme.muted),
-                Span::raw(v),
+                // Message ids and blob names come from the service.
+                Span::raw(sanitize(&v)),
             ])
         };
         let mut lines = vec![
