@@ -410,7 +410,12 @@ fn match_rule(bytes: &[u8], i: usize, word_start: bool) -> Option<(usize, usize)
                 .iter()
                 .position(|c| matches!(c, b'\n' | b'\r' | b'"' | b'\\'))
                 .unwrap_or(rest.len());
-            let single_token = v >= MIN_SECRET_LEN && rest[..v].iter().all(|c| is_token_char(*c));
+            // A bare credential: token characters with a digit or symbol, so that
+            // "Authorization: forbidden" stays readable.
+            let value = &rest[..v];
+            let single_token = v >= MIN_SECRET_LEN
+                && value.iter().all(|c| is_token_char(*c))
+                && value.iter().any(|c| !c.is_ascii_alphabetic());
             if (scheme.is_some() || single_token) && !is_redacted(rest, v) {
                 return Some((j - i, v));
             }
@@ -601,6 +606,10 @@ mod tests {
             redact("authorization:SharedKey acct:c2ln"),
             "authorization:REDACTED"
         );
+        assert_eq!(
+            redact("\"Authorization: c2VjcmV0dG9rZW4=\""),
+            "\"Authorization: REDACTED\""
+        );
         let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl-_x";
         assert_eq!(redact(&format!("token {jwt}!")), "token REDACTED!");
         assert_eq!(
@@ -622,6 +631,7 @@ mod tests {
             "codes: ?q=1&mode=2",
             "the bearer",
             "Authorization failed for principal 'x'",
+            "Authorization: forbidden",
             "ErrorCode: BadRequest_EmptyArchive",
             "eyJust a word",
             "https://a.blob.core.windows.net/container/file.csv.gz",
