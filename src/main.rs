@@ -3,7 +3,21 @@ use clap::Parser;
 use kingest::cli::{self, Cli};
 
 fn main() {
-    let cli = Cli::parse();
+    // Before anything can panic: a panic message is printed sanitised and redacted.
+    kingest::sanitize::install_panic_hook();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version as clap prints them; a usage error quotes the arguments, which may
+        // come from untrusted text (a file name in a script): sanitised like every error line.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            eprint!(
+                "{}",
+                kingest::sanitize::sanitize_multiline(&e.render().to_string())
+            );
+            std::process::exit(e.exit_code());
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -17,7 +31,8 @@ fn main() {
     let code = match runtime.block_on(cli::run(cli)) {
         Ok(code) => code,
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            // Messages quote file names and service error bodies: untrusted text.
+            eprintln!("error: {}", kingest::sanitize::sanitize(&f.message));
             f.code
         }
     };

@@ -101,6 +101,7 @@ fn headless_logs() {
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_writer(crate::runtime::logging::Sanitized(std::io::stderr))
         .try_init();
 }

@@ -1,19 +1,32 @@
 //! Rendering for the headless commands: JSON for scripts, lines for people. Untrusted text
-//! (notification and status-table fields, file names) is sanitised and redacted here.
+//! (notification and status-table fields, file names) passes `crate::sanitize` on its way to
+//! a human; JSON keeps exact values (JSON escapes control characters) but is redacted.
 
 use serde_json::{Value, json};
 
 use crate::client::mgmt::V1Table;
 use crate::client::tracking::Tracker;
 
+/// The crate's one terminal sanitiser ([`crate::sanitize::sanitize`]) under the short name
+/// the commands use.
+pub use crate::sanitize::sanitize as safe;
+
+/// Pretty JSON on stdout, every string in it redacted.
 pub fn print_json(v: &Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    println!("{}", redacted_json(v));
 }
 
-/// Untrusted text made safe for a terminal line: control and escape sequences stripped,
-/// secrets redacted.
-pub fn safe(text: &str) -> String {
-    crate::client::redact::redact(&crate::ui::sanitize::sanitize(text))
+/// One JSON value on one line (`submit --json`), every string in it redacted.
+pub fn print_json_line(v: &Value) {
+    let mut v = v.clone();
+    crate::client::redact::redact_json(&mut v);
+    println!("{v}");
+}
+
+fn redacted_json(v: &Value) -> String {
+    let mut v = v.clone();
+    crate::client::redact::redact_json(&mut v);
+    serde_json::to_string_pretty(&v).unwrap_or_default()
 }
 
 /// Tab-separated tables with a header line.

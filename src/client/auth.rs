@@ -5,8 +5,12 @@
 pub struct Secret(String);
 
 impl Secret {
+    /// Every secret kingest holds is registered for redaction as it is learnt (tokens,
+    /// client secrets, the identity token), so an echo of it anywhere is replaced.
     pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
+        let s = s.into();
+        crate::client::redact::register_secret(&s);
+        Secret(s)
     }
     pub fn expose(&self) -> &str {
         &self.0

@@ -108,6 +108,12 @@ pub fn parse_response(body: &[u8]) -> Result<Vec<V1Table>> {
                 t.columns.len()
             )));
         }
+        // `.get kusto identity token` (however it was asked): the token is a secret.
+        if let Some(i) = t.column_index("AuthorizationContext") {
+            for v in t.rows.iter().filter_map(|row| row.get(i)?.as_str()) {
+                crate::client::redact::register_secret(v);
+            }
+        }
     }
     Ok(r.tables)
 }
@@ -125,8 +131,8 @@ pub fn parse_error(status: u16, retry_after: Option<std::time::Duration>, body: 
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| {
-            let text = String::from_utf8_lossy(body);
-            let text = text.trim();
+            // Redacted before it is cut short: a cut must not leave half a token behind.
+            let text = crate::client::redact::redact(String::from_utf8_lossy(body).trim());
             if text.is_empty() {
                 format!("HTTP {status}")
             } else {

@@ -1,10 +1,163 @@
-//! Keeps secrets (SAS signatures, tokens) out of anything shown, logged or exported.
+//! Keeps secrets (SAS signatures, tokens) out of anything shown, logged or exported: the one
+//! home of redaction. Two mechanisms, both applied by [`redact`]:
+//!
+//! - a process-wide registry of the secret values kingest has learnt (the configured token and
+//!   client secret, tokens its credentials produced, the identity token, the signature of every
+//!   SAS URL it parsed), replaced wherever they appear, in any common encoding;
+//! - pattern rules for secrets kingest never saw (another client's SAS inside a notification's
+//!   Details, a token a server echoes): `sig=` in free text, in JSON and percent-encoded once or
+//!   twice, `Bearer …`, `Authorization: …`, JWTs, and base64 text that decodes to any of these.
+//!
+//! Archives and the journal are evidence and state, not output: they are written exact.
 
-/// Query parameters whose values are secrets.
-const SECRET_PARAMS: &[&str] = &["sig", "signature", "code", "token", "access_token"];
+use std::sync::RwLock;
 
-/// Replaces the value of every secret query parameter in `text` (a URL or free text containing
-/// URLs) with `REDACTED`. Works on free text so error messages from peers are safe too.
+use base64::Engine as _;
+
+/// What a secret is replaced with.
+pub const REDACTED: &str = "REDACTED";
+
+/// Query parameters whose values are secrets (after `?`, `&` or `;`, raw or percent-encoded).
+const QUERY_PARAMS: &[&str] = &[
+    "sig",
+    "signature",
+    "code",
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+];
+
+/// Names whose `name=value` is a secret wherever it stands (a word of its own, not inside
+/// another word: "design=" is not "sig="). Connection strings' keys among them.
+const FREE_PARAMS: &[&str] = &[
+    "sig",
+    "signature",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "accountkey",
+    "sharedaccesskey",
+    "authorizationcontext",
+];
+
+/// JSON keys whose string values are secrets (`"sig":"…"`, `"AuthorizationContext":"…"`).
+const JSON_KEYS: &[&str] = &[
+    "sig",
+    "signature",
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "accountkey",
+    "authorizationcontext",
+    "authorization",
+    "password",
+];
+
+/// Authorization schemes whose credentials follow `Authorization:`.
+const AUTH_SCHEMES: &[&str] = &[
+    "bearer",
+    "basic",
+    "sharedkey",
+    "sharedkeylite",
+    "sharedaccesssignature",
+    "digest",
+    "negotiate",
+    "pop",
+];
+
+/// Shorter values are not registered: replacing them everywhere would garble ordinary text.
+pub const MIN_SECRET_LEN: usize = 8;
+/// The registry keeps at most this many forms, dropping the oldest first (new SAS tokens arrive
+/// with every resource refresh; the old ones expire).
+const MAX_FORMS: usize = 8192;
+
+/// The registered forms in the order learnt, and the same longest first for replacing.
+struct Known {
+    learnt: std::collections::VecDeque<String>,
+    longest_first: Vec<String>,
+}
+
+static KNOWN: RwLock<Known> = RwLock::new(Known {
+    learnt: std::collections::VecDeque::new(),
+    longest_first: Vec::new(),
+});
+
+/// Registers a secret value kingest has learnt, so [`redact`] replaces it (and its percent-
+/// and JSON-encoded forms) everywhere from now on. Values shorter than [`MIN_SECRET_LEN`] are
+/// ignored.
+pub fn register_secret(value: &str) {
+    let value = value.trim();
+    if value.chars().count() < MIN_SECRET_LEN || value == REDACTED {
+        return;
+    }
+    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    let new: Vec<String> = encodings(value)
+        .into_iter()
+        .filter(|f| !known.learnt.contains(f))
+        .collect();
+    if new.is_empty() {
+        return;
+    }
+    known.learnt.extend(new);
+    while known.learnt.len() > MAX_FORMS {
+        known.learnt.pop_front();
+    }
+    // Longest first: a value must not be half-replaced by a shorter one inside it.
+    let mut sorted: Vec<String> = known.learnt.iter().cloned().collect();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    known.longest_first = sorted;
+}
+
+/// `value` as it may appear in text: raw, percent-encoded once and twice (either hex case),
+/// and with JSON's escaped slashes.
+fn encodings(value: &str) -> Vec<String> {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let set = UNRESERVED;
+    let once = utf8_percent_encode(value, set).to_string();
+    let once_lower = lower_hex(&once);
+    let twice = utf8_percent_encode(&once, set).to_string();
+    let twice_lower = utf8_percent_encode(&once_lower, set).to_string();
+    let mut out = vec![
+        value.to_string(),
+        value.replace('/', "\\/"),
+        once,
+        once_lower,
+        twice,
+        twice_lower,
+    ];
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `%2B` → `%2b`: percent-encoding's hex digits in lower case.
+fn lower_hex(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let n = tail.len().min(3);
+        out.push_str(&tail[..n].to_ascii_lowercase());
+        rest = &tail[n..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` with every secret replaced by `REDACTED`: registered values first, then the pattern
+/// rules, then base64 runs whose decoded text holds a secret. Works on free text so error
+/// bodies from peers are safe too.
 ///
 /// ```
 /// use kingest::client::redact::redact;
@@ -14,41 +167,30 @@ const SECRET_PARAMS: &[&str] = &["sig", "signature", "code", "token", "access_to
 /// );
 /// ```
 pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    'outer: while !rest.is_empty() {
-        for p in SECRET_PARAMS {
-            // Match `?sig=` / `&sig=` / `;sig=` (case-insensitive name).
-            if let Some(first) = rest.chars().next()
-                && matches!(first, '?' | '&' | ';')
-                && rest.len() > p.len() + 1
-                && rest.is_char_boundary(1 + p.len())
-                && rest[1..1 + p.len()].eq_ignore_ascii_case(p)
-                && rest[1 + p.len()..].starts_with('=')
-            {
-                out.push_str(&rest[..p.len() + 2]);
-                out.push_str("REDACTED");
-                let value = &rest[p.len() + 2..];
-                let end = value
-                    .find(|c: char| {
-                        matches!(
-                            c,
-                            '&' | ';' | '"' | '\'' | ' ' | '\n' | '\r' | '\t' | '<' | '>' | ')'
-                        )
-                    })
-                    .unwrap_or(value.len());
-                rest = &value[end..];
-                continue 'outer;
-            }
+    redact_depth(text, 2)
+}
+
+fn redact_depth(text: &str, depth: u8) -> String {
+    let known = redact_known(text);
+    let patterned = redact_patterns(&known);
+    if depth == 0 {
+        return patterned;
+    }
+    redact_base64(&patterned, depth - 1)
+}
+
+fn redact_known(text: &str) -> String {
+    // A poisoned lock still holds the values: redaction must not fail open.
+    let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
+    let mut out = text.to_string();
+    for secret in &known.longest_first {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), REDACTED);
         }
-        let c = rest.chars().next().unwrap_or(' ');
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
     }
     out
 }
 
-/// A URL without its query string at all: for short displays.
 /// Every string inside a JSON value redacted (for output built from what the service said).
 pub fn redact_json(v: &mut serde_json::Value) {
     match v {
@@ -59,8 +201,331 @@ pub fn redact_json(v: &mut serde_json::Value) {
     }
 }
 
+/// A URL without its query string at all: for short displays.
 pub fn strip_query(url: &str) -> &str {
     url.split(['?', ';']).next().unwrap_or(url)
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Characters of a token (RFC 6750 b64token, base64, base64url).
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+}
+
+/// `%`, `%25`, `%2525`, … followed by the two hex digits `hex`: a character percent-encoded
+/// any number of times. Returns the encoded length.
+fn encoded(bytes: &[u8], hex: &str) -> Option<usize> {
+    if bytes.first() != Some(&b'%') {
+        return None;
+    }
+    let mut i = 1;
+    while bytes.len() >= i + 2 {
+        let pair = &bytes[i..i + 2];
+        if pair.eq_ignore_ascii_case(hex.as_bytes()) {
+            return Some(i + 2);
+        }
+        if pair != b"25" {
+            return None;
+        }
+        i += 2;
+    }
+    None
+}
+
+/// The length of a `=` at the start of `bytes`, raw or percent-encoded.
+fn equals_len(bytes: &[u8]) -> Option<usize> {
+    if bytes.first() == Some(&b'=') {
+        return Some(1);
+    }
+    encoded(bytes, "3D")
+}
+
+/// Whether the text before `at` ends with a query delimiter (`?`, `&`, `;`), raw or
+/// percent-encoded once or more (`%3F`, `%253F`, …).
+fn after_query_delimiter(bytes: &[u8], at: usize) -> bool {
+    if at == 0 {
+        return false;
+    }
+    if matches!(bytes[at - 1], b'?' | b'&' | b';') {
+        return true;
+    }
+    // `%3F` / `%253F` / …: the hex pair, any `25`s before it, then `%`.
+    for hex in ["3F", "26", "3B"] {
+        if at >= 3 && bytes[at - 2..at].eq_ignore_ascii_case(hex.as_bytes()) {
+            let mut i = at - 2;
+            while i >= 2 && &bytes[i - 2..i] == b"25" {
+                i -= 2;
+            }
+            if i >= 1 && bytes[i - 1] == b'%' {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// How long the secret value at the start of `bytes` is: up to a delimiter, or up to a
+/// percent-encoded character that cannot be part of a base64 value (`%26`, `%2526`, `%22`, …).
+fn value_len(bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii_whitespace()
+            || b.is_ascii_control()
+            || matches!(
+                b,
+                b'&' | b';'
+                    | b'"'
+                    | b'\''
+                    | b'<'
+                    | b'>'
+                    | b'('
+                    | b')'
+                    | b','
+                    | b'\\'
+                    | b']'
+                    | b'}'
+                    | b'|'
+                    | b'`'
+            )
+            || b >= 0x80
+        {
+            break;
+        }
+        if b == b'%' {
+            // Percent-encoded `+`, `/` and `=` (any depth) belong to base64 values; any other
+            // encoded character (`%26` for the next parameter, `%22`, …) ends the value.
+            match ["2B", "2F", "3D"]
+                .iter()
+                .find_map(|hex| encoded(&bytes[i..], hex))
+            {
+                Some(n) => {
+                    i += n;
+                    continue;
+                }
+                None => break,
+            }
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Case-insensitive `name` at `bytes[at..]`.
+fn name_at(bytes: &[u8], at: usize, name: &str) -> bool {
+    bytes.len() >= at + name.len()
+        && bytes[at..at + name.len()].eq_ignore_ascii_case(name.as_bytes())
+}
+
+/// The pattern rules, applied left to right in one pass.
+fn redact_patterns(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0; // bytes[..copied] are in `out` already
+    let mut i = 0;
+    while i < bytes.len() {
+        let word_start = i == 0 || !is_word(bytes[i - 1]);
+        if let Some((keep, skip)) = match_rule(bytes, i, word_start) {
+            // Keep bytes[i..i+keep] (the name and delimiter), replace the value.
+            out.push_str(&text[copied..i + keep]);
+            out.push_str(REDACTED);
+            i += keep + skip;
+            copied = i;
+            continue;
+        }
+        i += 1;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// At `i`: `Some((kept, value))`, the length of the text to keep and of the secret after it.
+fn match_rule(bytes: &[u8], i: usize, word_start: bool) -> Option<(usize, usize)> {
+    let b = bytes[i];
+    if !b.is_ascii_alphabetic() {
+        return None;
+    }
+    // name=value, after a query delimiter or (for FREE_PARAMS) as a word of its own.
+    let query = after_query_delimiter(bytes, i);
+    for name in QUERY_PARAMS.iter().chain(FREE_PARAMS) {
+        let free = FREE_PARAMS.contains(name);
+        if !(query || (free && word_start)) || !name_at(bytes, i, name) {
+            continue;
+        }
+        let after = i + name.len();
+        if let Some(eq) = equals_len(&bytes[after..]) {
+            let v = value_len(&bytes[after + eq..]);
+            if v > 0 && !is_redacted(&bytes[after + eq..], v) {
+                return Some((name.len() + eq, v));
+            }
+        }
+    }
+    if !word_start {
+        return None;
+    }
+    // "key": "value" (JSON, any spacing), also inside a JSON string (`\"key\":\"value\"`).
+    if i > 0 && bytes[i - 1] == b'"' {
+        let escaped = i > 1 && bytes[i - 2] == b'\\';
+        let quote: &[u8] = if escaped { b"\\\"" } else { b"\"" };
+        for key in JSON_KEYS {
+            if !name_at(bytes, i, key) || !bytes[i + key.len()..].starts_with(quote) {
+                continue;
+            }
+            let mut j = i + key.len() + quote.len();
+            j += spaces(&bytes[j..]);
+            if bytes.get(j) != Some(&b':') {
+                continue;
+            }
+            j += 1;
+            j += spaces(&bytes[j..]);
+            if !bytes[j..].starts_with(quote) {
+                continue;
+            }
+            j += quote.len();
+            let v = if escaped {
+                find(&bytes[j..], quote).unwrap_or(bytes.len() - j)
+            } else {
+                json_string_len(&bytes[j..])
+            };
+            if v > 0 && !is_redacted(&bytes[j..], v) {
+                return Some((j - i, v));
+            }
+        }
+    }
+    // Authorization: <scheme> <credentials> (an HTTP header echoed in an error body).
+    if name_at(bytes, i, "authorization") {
+        let mut j = i + "authorization".len();
+        j += spaces(&bytes[j..]);
+        if bytes.get(j) == Some(&b':') {
+            j += 1;
+            j += spaces(&bytes[j..]);
+            let rest = &bytes[j..];
+            let scheme = AUTH_SCHEMES
+                .iter()
+                .find(|s| name_at(rest, 0, s) && rest.get(s.len()).is_some_and(|c| *c == b' '));
+            let v = rest
+                .iter()
+                .position(|c| matches!(c, b'\n' | b'\r' | b'"' | b'\\'))
+                .unwrap_or(rest.len());
+            // A bare credential: token characters with a digit or symbol, so that
+            // "Authorization: forbidden" stays readable.
+            let value = &rest[..v];
+            let single_token = v >= MIN_SECRET_LEN
+                && value.iter().all(|c| is_token_char(*c))
+                && value.iter().any(|c| !c.is_ascii_alphabetic());
+            if (scheme.is_some() || single_token) && !is_redacted(rest, v) {
+                return Some((j - i, v));
+            }
+        }
+    }
+    // Bearer <token>
+    if name_at(bytes, i, "bearer") {
+        let j = i + "bearer".len();
+        let sp = spaces(&bytes[j..]);
+        if sp > 0 {
+            let v = bytes[j + sp..]
+                .iter()
+                .position(|c| !is_token_char(*c))
+                .unwrap_or(bytes.len() - j - sp);
+            if v > 0 && !is_redacted(&bytes[j + sp..], v) {
+                return Some((j + sp - i, v));
+            }
+        }
+    }
+    // A JWT: base64url `{"…` header, payload and (possibly empty) signature.
+    if bytes[i..].starts_with(b"eyJ") && (i == 0 || !matches!(bytes[i - 1], b'-' | b'.')) {
+        let seg = |from: usize| {
+            bytes[from..]
+                .iter()
+                .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_')))
+                .unwrap_or(bytes.len() - from)
+        };
+        let head = seg(i);
+        if head >= 10 && bytes.get(i + head) == Some(&b'.') {
+            let payload = seg(i + head + 1);
+            if payload > 0 && bytes.get(i + head + 1 + payload) == Some(&b'.') {
+                let mut end = i + head + 1 + payload + 1;
+                end += seg(end);
+                // JWE has five parts.
+                while bytes.get(end) == Some(&b'.') {
+                    end += 1 + seg(end + 1);
+                }
+                return Some((0, end - i));
+            }
+        }
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn spaces(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .take_while(|c| matches!(c, b' ' | b'\t'))
+        .count()
+}
+
+/// Up to the closing quote of a JSON string (escapes skipped).
+fn json_string_len(bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => return i,
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    bytes.len().min(i)
+}
+
+fn is_redacted(bytes: &[u8], len: usize) -> bool {
+    &bytes[..len] == REDACTED.as_bytes()
+}
+
+/// Base64 text (a queue message as received, a header) whose decoded text holds a secret is
+/// replaced whole: the secret would otherwise pass through in encoded form.
+fn redact_base64(text: &str, depth: u8) -> String {
+    let bytes = text.as_bytes();
+    let is_b64 = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'-' | b'_');
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_b64(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let len = bytes[i..].iter().take_while(|c| is_b64(**c)).count();
+        let run = &text[i..i + len];
+        if len >= 16
+            && let Some(decoded) = decode_base64(run)
+            && redact_depth(&decoded, depth) != decoded
+        {
+            out.push_str(&text[copied..i]);
+            out.push_str(REDACTED);
+            copied = i + len;
+        }
+        i += len;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+fn decode_base64(run: &str) -> Option<String> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let bytes = STANDARD
+        .decode(run)
+        .or_else(|_| URL_SAFE.decode(run))
+        .or_else(|_| STANDARD_NO_PAD.decode(run.trim_end_matches('=')))
+        .or_else(|_| URL_SAFE_NO_PAD.decode(run.trim_end_matches('=')))
+        .ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]
@@ -86,6 +551,120 @@ mod tests {
             redact("https://x/?a=1&signature=s"),
             "https://x/?a=1&signature=REDACTED"
         );
+    }
+
+    #[test]
+    fn sig_in_free_text_and_json() {
+        assert_eq!(
+            redact("copy failed: sig=abcDEF123/+= is invalid"),
+            "copy failed: sig=REDACTED is invalid"
+        );
+        assert_eq!(
+            redact(r#"{"sig":"abc+def=","sv":"2025"}"#),
+            r#"{"sig":"REDACTED","sv":"2025"}"#
+        );
+        assert_eq!(redact(r#"{"sig" : "abc"}"#), r#"{"sig" : "REDACTED"}"#);
+        assert_eq!(
+            redact(r#""Details":"{\"sig\":\"abc\/d\"}""#),
+            r#""Details":"{\"sig\":\"REDACTED\"}""#
+        );
+        assert_eq!(
+            redact(r#"{"AuthorizationContext":"opaque.token.value"}"#),
+            r#"{"AuthorizationContext":"REDACTED"}"#
+        );
+        assert_eq!(
+            redact("AccountName=a;AccountKey=bXlrZXk=;EndpointSuffix=x"),
+            "AccountName=a;AccountKey=REDACTED;EndpointSuffix=x"
+        );
+    }
+
+    #[test]
+    fn percent_encoded_signatures() {
+        assert_eq!(
+            redact("u=https%3A%2F%2Fa%2Fc%2Fb%3Fsv%3D1%26sig%3Dab%2Bc%252Bd%3D%26se%3Dx"),
+            "u=https%3A%2F%2Fa%2Fc%2Fb%3Fsv%3D1%26sig%3DREDACTED%26se%3Dx"
+        );
+        assert_eq!(
+            redact("x%3Fsig%3Dabc%2Fdef more"),
+            "x%3Fsig%3DREDACTED more"
+        );
+        assert_eq!(
+            redact("double%253Fsig%253Dab%25252Bcd%2526se%253D1"),
+            "double%253Fsig%253DREDACTED%2526se%253D1"
+        );
+        assert_eq!(redact("x%3fSig%3dabc"), "x%3fSig%3dREDACTED");
+    }
+
+    #[test]
+    fn bearer_authorization_and_jwt() {
+        assert_eq!(redact("sent Bearer x"), "sent Bearer REDACTED");
+        assert_eq!(
+            redact("header Authorization: Bearer abc.def-ghi\nnext"),
+            "header Authorization: REDACTED\nnext"
+        );
+        assert_eq!(
+            redact("authorization:SharedKey acct:c2ln"),
+            "authorization:REDACTED"
+        );
+        assert_eq!(
+            redact("\"Authorization: c2VjcmV0dG9rZW4=\""),
+            "\"Authorization: REDACTED\""
+        );
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl-_x";
+        assert_eq!(redact(&format!("token {jwt}!")), "token REDACTED!");
+        assert_eq!(
+            redact(&format!("{{\"token\": \"{jwt}\"}}")),
+            "{\"token\": \"REDACTED\"}"
+        );
+        assert_eq!(
+            redact("unsigned eyJhbGciOiJub25lIn0.eyJ4IjoxfQ."),
+            "unsigned REDACTED"
+        );
+    }
+
+    #[test]
+    fn no_false_positives_on_ordinary_text() {
+        for text in [
+            "the signature is invalid",
+            "design=flat; resign=no; consignee=x",
+            "Stream_WrongNumberOfFields: error code=17 in column sig_count",
+            "codes: ?q=1&mode=2",
+            "the bearer",
+            "Authorization failed for principal 'x'",
+            "Authorization: forbidden",
+            "ErrorCode: BadRequest_EmptyArchive",
+            "eyJust a word",
+            "https://a.blob.core.windows.net/container/file.csv.gz",
+            "2026-01-01T00:00:00Z  demo.Events  source 0c5b8c1e-1d1a-4d6e-9b1a-2f7a0c9e4d11",
+            "sig=REDACTED stays put",
+        ] {
+            assert_eq!(redact(text), text, "{text}");
+        }
+    }
+
+    #[test]
+    fn registered_values_in_every_encoding() {
+        let secret = "kn0wn/Secret+Value=";
+        register_secret(secret);
+        assert_eq!(redact(&format!("echo: {secret}.")), "echo: REDACTED.");
+        assert_eq!(
+            redact("echo kn0wn%2FSecret%2BValue%3D and kn0wn%252fSecret%252bValue%253d"),
+            "echo REDACTED and REDACTED"
+        );
+        assert_eq!(redact("kn0wn\\/Secret+Value="), "REDACTED");
+        // Too short to register without garbling text.
+        register_secret("abc");
+        assert_eq!(redact("abc abc"), "abc abc");
+    }
+
+    #[test]
+    fn base64_wrapped_secrets() {
+        let b64 = base64::engine::general_purpose::STANDARD
+            .encode(r#"{"IngestionSourcePath":"https://a/c/b?sv=1&sig=c2VjcmV0"}"#);
+        assert_eq!(redact(&format!("raw {b64} end")), "raw REDACTED end");
+        let plain =
+            base64::engine::general_purpose::STANDARD.encode("nothing secret in here at all");
+        assert_eq!(redact(&plain), plain);
     }
 
     #[test]

@@ -103,6 +103,11 @@ pub struct Issuer {
     pub key: AccountKey,
     /// Permissions of the notification queues' SAS in `.get ingestion resources`.
     pub notification_permissions: String,
+    /// Every SAS signature and identity token handed out, newest last (bounded): so a test
+    /// can scan a client's output for any secret the service gave it.
+    issued: std::sync::Mutex<std::collections::VecDeque<String>>,
+    /// The identity token handed out now and when it was made.
+    identity: std::sync::Mutex<Option<(DateTime<Utc>, String)>>,
 }
 
 impl Issuer {
@@ -114,14 +119,54 @@ impl Issuer {
         now: DateTime<Utc>,
         lifetime: chrono::TimeDelta,
     ) -> String {
-        ServiceSas {
+        let token = ServiceSas {
             account: self.account.name.clone(),
             resource,
             permissions: permissions.to_string(),
             start: Some(now - chrono::TimeDelta::minutes(5)),
             expiry: now + lifetime,
         }
-        .token(&self.key)
+        .token(&self.key);
+        if let Some((_, sig)) =
+            url::form_urlencoded::parse(token.as_bytes()).find(|(k, _)| k == "sig")
+        {
+            self.remember(sig.into_owned());
+        }
+        token
+    }
+
+    /// A `.get kusto identity token` answer: the same token for an hour, then a new one
+    /// (the SDKs cache it that long: azure-kusto-python `_resource_manager`'s refresh period),
+    /// so every client of the hour holds the same one, as clients of the service do.
+    pub fn identity_token(&self, now: DateTime<Utc>) -> String {
+        let mut current = self.identity.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, token)) = current.as_ref()
+            && now - *at < chrono::TimeDelta::hours(1)
+            && *at <= now
+        {
+            return token.clone();
+        }
+        let token = crate::emulator::sas::identity_token(&self.key, now);
+        *current = Some((now, token.clone()));
+        self.remember(token.clone());
+        token
+    }
+
+    fn remember(&self, secret: String) {
+        const KEEP: usize = 10_000;
+        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        if !issued.contains(&secret) {
+            issued.push_back(secret);
+            if issued.len() > KEEP {
+                issued.pop_front();
+            }
+        }
+    }
+
+    /// Every SAS signature (decoded) and identity token issued so far.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        issued.iter().cloned().collect()
     }
 
     /// The URL of a queue, container or table on its service's endpoint, with a service SAS
@@ -249,6 +294,7 @@ pub struct Emulator {
     storage_account: String,
     pub engine: Arc<Mutex<Engine>>,
     control: Arc<control::Control>,
+    issuer: Arc<Issuer>,
     cancel: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -315,6 +361,8 @@ impl Emulator {
             account,
             key,
             notification_permissions: cfg.notification_queue_permissions.clone(),
+            issued: Default::default(),
+            identity: Default::default(),
         });
 
         let storage_state = http::storage::StorageState {
@@ -412,6 +460,7 @@ impl Emulator {
             storage_account: issuer.account.name.clone(),
             engine,
             control,
+            issuer,
             cancel,
             tasks,
         })
@@ -424,6 +473,11 @@ impl Emulator {
 
     pub fn storage_account(&self) -> &str {
         &self.storage_account
+    }
+
+    /// Every SAS signature and identity token this emulator handed out so far.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.issuer.issued_secrets()
     }
 
     /// The injected faults, changeable while running.

@@ -1,5 +1,7 @@
-//! Tracing to a file: never stdout/stderr while the terminal is taken.
+//! Tracing to a file: never stdout/stderr while the terminal is taken. Every log line, to a
+//! file or to stderr, passes the terminal sanitiser (which redacts secrets) on its way out.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -26,6 +28,7 @@ pub fn init(path: &Path) -> anyhow::Result<LogGuard> {
         .open(path)
         .with_context(|| format!("cannot open the log file {}", path.display()))?;
     let (writer, guard) = tracing_appender::non_blocking(file);
+    let writer = Sanitized(writer);
     let filter = EnvFilter::try_from_env("KINGEST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -37,4 +40,51 @@ pub fn init(path: &Path) -> anyhow::Result<LogGuard> {
         _guard: guard,
         path: path.to_path_buf(),
     })
+}
+
+/// A log writer (`MakeWriter`) whose every formatted event passes
+/// [`crate::sanitize::sanitize_multiline`]: secrets redacted, escape sequences removed, so a
+/// log is safe to `cat` or `tail` and never holds a token or SAS signature.
+#[derive(Clone)]
+pub struct Sanitized<M>(pub M);
+
+impl<'a, M: tracing_subscriber::fmt::MakeWriter<'a>> tracing_subscriber::fmt::MakeWriter<'a>
+    for Sanitized<M>
+{
+    type Writer = SanitizedWriter<M::Writer>;
+    fn make_writer(&'a self) -> Self::Writer {
+        SanitizedWriter(self.0.make_writer())
+    }
+}
+
+/// See [`Sanitized`]. The formatter writes one whole event per call, so secrets are not split
+/// across calls.
+pub struct SanitizedWriter<W>(W);
+
+impl<W: Write> Write for SanitizedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0
+            .write_all(crate::sanitize::sanitize_multiline(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_are_sanitised_and_redacted() {
+        let mut w = SanitizedWriter(Vec::new());
+        w.write_all(b"WARN get https://a/q?sig=c2VjcmV0 \x1b]0;t\x07Bearer abc\x1b[5n\n")
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(w.0).unwrap(),
+            "WARN get https://a/q?sig=REDACTED Bearer REDACTED\n"
+        );
+    }
 }

@@ -49,7 +49,7 @@ pub fn install_panic_hook() {
         } else {
             tracing::error!(
                 "a background task panicked: {}",
-                crate::client::redact::redact(&info.to_string())
+                crate::sanitize::panic_report(info)
             );
         }
     }));

@@ -7,15 +7,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::app::state::{DetailTarget, NotificationRow, State, SubmissionRow};
+use crate::sanitize::{sanitize, sanitize_multiline};
 use crate::ui::error_info;
 use crate::ui::fmt::bytes;
-use crate::ui::sanitize::{display, sanitize_multiline};
 use crate::ui::theme::Theme;
 
 fn kv<'a>(k: &str, v: String, theme: &Theme) -> Line<'a> {
     Line::from(vec![
         Span::styled(format!("{k:<28}"), theme.muted),
-        Span::raw(display(&v)),
+        Span::raw(sanitize(&v)),
     ])
 }
 
@@ -48,7 +48,7 @@ fn notification_lines<'a>(row: &NotificationRow, raw: bool, theme: &Theme) -> Ve
                     };
                     if k == "Details" {
                         lines.push(Line::styled("Details", theme.muted));
-                        for l in crate::client::redact::redact(&sanitize_multiline(&text)).lines() {
+                        for l in sanitize_multiline(&text).lines() {
                             lines.push(Line::raw(format!("  {l}")));
                         }
                     } else {
@@ -79,7 +79,7 @@ fn notification_lines<'a>(row: &NotificationRow, raw: bool, theme: &Theme) -> Ve
                     None => lines.push(Line::styled(
                         format!(
                             "{}: not in the catalogue; FailureStatus says {}",
-                            display(code),
+                            sanitize(code),
                             n.failure_status.as_deref().unwrap_or("nothing")
                         ),
                         theme.muted,
@@ -95,10 +95,10 @@ fn notification_lines<'a>(row: &NotificationRow, raw: bool, theme: &Theme) -> Ve
                 ),
                 theme.error,
             ));
-            lines.push(Line::raw(display(&row.decoded.raw)));
+            lines.push(Line::raw(sanitize(&row.decoded.raw)));
         }
         (_, true) => {
-            for l in crate::client::redact::redact(&sanitize_multiline(&pretty)).lines() {
+            for l in sanitize_multiline(&pretty).lines() {
                 lines.push(Line::raw(l.to_string()));
             }
         }
@@ -183,7 +183,7 @@ fn submission_lines<'a>(s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
     }
     if let Some(e) = s.error_text() {
         lines.push(Line::styled("Error", theme.error));
-        for l in crate::client::redact::redact(&sanitize_multiline(e)).lines() {
+        for l in sanitize_multiline(e).lines() {
             lines.push(Line::raw(format!("  {l}")));
         }
     }

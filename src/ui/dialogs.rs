@@ -9,8 +9,8 @@ use tui_input::Input;
 use crate::app::form::{Field, SubmitForm};
 use crate::app::keymap::{self, Context};
 use crate::app::state::{Confirm, Pane, State};
+use crate::sanitize::sanitize;
 use crate::ui::centered;
-use crate::ui::sanitize::sanitize;
 use crate::ui::theme::Theme;
 
 fn frame_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {

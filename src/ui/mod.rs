@@ -6,7 +6,6 @@ pub mod dialogs;
 pub mod error_info;
 pub mod fmt;
 pub mod panes;
-pub mod sanitize;
 pub mod theme;
 
 use ratatui::Frame;
@@ -92,7 +91,10 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
 fn draw_header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut spans = vec![
         Span::styled(" kingest ", theme.title),
-        Span::styled(sanitize::display(&state.settings.cluster), theme.muted),
+        Span::styled(
+            crate::sanitize::sanitize(&state.settings.cluster),
+            theme.muted,
+        ),
         Span::raw(" "),
     ];
     if state.mode == Mode::Consume {
@@ -110,7 +112,7 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Severity::Warn => theme.warn,
             Severity::Error => theme.error,
         };
-        spans.push(Span::styled(sanitize::sanitize(text), style));
+        spans.push(Span::styled(crate::sanitize::sanitize(text), style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

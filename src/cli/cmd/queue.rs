@@ -112,7 +112,7 @@ pub async fn discard(
         if ids.is_empty() {
             eprintln!(
                 "nothing to discard: no submissions to {} in the journal",
-                client.ingest_url()
+                safe(client.ingest_url())
             );
             return Ok(EXIT_OK);
         }
@@ -141,7 +141,7 @@ pub async fn discard(
             "Delete {scope} {} notification(s) from the shared queue(s), after appending them to {}?\n\
              Other messages the pass looks at are hidden from other clients only while it runs. [y/N] ",
             kind.as_str(),
-            args.archive.display()
+            safe(&args.archive.display().to_string())
         );
         let mut answer = String::new();
         std::io::stdin()
@@ -180,9 +180,9 @@ pub async fn discard(
             "queue_count": report.queue_count, "not_seen": report.not_seen,
             "invisible": report.invisible, "invisible_elsewhere": report.invisible_elsewhere(),
             "passes": report.passes,
-            "complete": report.complete, "aborted": report.aborted.as_deref().map(safe),
+            "complete": report.complete, "aborted": report.aborted,
             "archive": args.archive.display().to_string(),
-            "errors": report.errors.iter().map(|(id, e)| json!({"MessageId": safe(id), "error": safe(e)})).collect::<Vec<_>>()
+            "errors": report.errors.iter().map(|(id, e)| json!({"MessageId": id, "error": e})).collect::<Vec<_>>()
         }));
     } else {
         println!(
@@ -198,7 +198,7 @@ pub async fn discard(
             }
         );
         if let Some(summary) = report.release_summary() {
-            println!("{summary}");
+            println!("{}", safe(&summary));
         }
         if let Some(why) = &report.aborted {
             eprintln!("error: the pass stopped early: {}", safe(why));

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::cli::output::print_json;
+use crate::cli::output::{print_json, safe};
 use crate::cli::{EXIT_OK, Failure};
 use crate::client::{IngestClient, QueueDepth};
 
@@ -19,13 +19,16 @@ pub async fn run(client: &IngestClient, json_out: bool) -> Result<i32, Failure> 
                     QueueDepth::Count(n) => n.to_string(),
                     // Add-only ingestion queues cannot be counted by design: not an error.
                     QueueDepth::NotReadable(_) => "n/a".to_string(),
-                    QueueDepth::Failed(e) => format!("error: {e}"),
+                    QueueDepth::Failed(e) => format!("error: {}", safe(&e.to_string())),
                 };
                 (r.url.without_query(), depth)
             })
             .collect(),
         Err(e) => {
-            eprintln!("warning: could not read queue depths: {e}");
+            eprintln!(
+                "warning: could not read queue depths: {}",
+                safe(&e.to_string())
+            );
             HashMap::new()
         }
     };
@@ -46,7 +49,7 @@ pub async fn run(client: &IngestClient, json_out: bool) -> Result<i32, Failure> 
     } else {
         println!(
             "Ingestion resources of {} (fetched {})",
-            client.ingest_url(),
+            safe(client.ingest_url()),
             res.fetched_at.format("%Y-%m-%d %H:%M:%S UTC")
         );
         for kind in crate::client::ResourceKind::ALL {
@@ -60,7 +63,12 @@ pub async fn run(client: &IngestClient, json_out: bool) -> Result<i32, Failure> 
                     .query_param("se")
                     .map(|e| format!("  SAS until {e}"))
                     .unwrap_or_default();
-                println!("  {}/{}{depth}{exp}", url.account(), url.object_name());
+                println!(
+                    "  {}/{}{depth}{}",
+                    safe(&url.account()),
+                    safe(&url.object_name()),
+                    safe(&exp)
+                );
             }
         }
         println!(

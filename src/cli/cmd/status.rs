@@ -23,8 +23,9 @@ pub async fn run(
         Ok(r) => r,
         Err(e) => {
             eprintln!(
-                "warning: cannot read the journal {}: {e}",
-                journal.path().display()
+                "warning: cannot read the journal {}: {}",
+                safe(&journal.path().display().to_string()),
+                safe(&e.to_string())
             );
             None
         }
@@ -45,7 +46,11 @@ pub async fn run(
                     break;
                 }
                 Ok(None) => {}
-                Err(e) => eprintln!("warning: reading {table} failed: {}", safe(&e.to_string())),
+                Err(e) => eprintln!(
+                    "warning: reading {} failed: {}",
+                    safe(&table.to_string()),
+                    safe(&e.to_string())
+                ),
             }
         }
     }
@@ -88,7 +93,10 @@ pub async fn run(
         r.at = Utc::now();
         r.tracker = tracker.clone();
         if let Err(e) = journal.append(r) {
-            eprintln!("warning: cannot update the journal: {e}");
+            eprintln!(
+                "warning: cannot update the journal: {}",
+                safe(&e.to_string())
+            );
         }
     }
     if json_out {
@@ -97,7 +105,7 @@ pub async fn run(
         m.insert("status_entity".into(), entity);
         m.insert("notifications".into(), json!(notes));
         if let Some(r) = &record {
-            m.insert("file".into(), safe(&r.file).into());
+            m.insert("file".into(), r.file.clone().into());
         }
         print_json(&Value::Object(m));
     } else if !known {
@@ -119,7 +127,7 @@ pub async fn run(
             println!("{line}");
         }
         if let Some(r) = &tracker.status_ref {
-            println!("status table: {}", r.display_name());
+            println!("status table: {}", safe(&r.display_name()));
         }
         for n in &notes {
             println!("notification: {}", safe(&n.to_string()));

@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde_json::Value;
 
 use crate::cli::args::{ReportLevelArg, ReportMethodArg, SubmitArgs};
-use crate::cli::output::{safe, tracker_json, tracker_lines};
+use crate::cli::output::{print_json_line, safe, tracker_json, tracker_lines};
 use crate::cli::resolve::Resolved;
 use crate::cli::{EXIT_INGESTION_FAILED, EXIT_OK, Failure};
 use crate::client::journal::{Journal, JournalRecord};
@@ -119,12 +119,12 @@ pub async fn run(
                 if json_out {
                     let mut m = serde_json::Map::new();
                     m.insert("source_id".into(), Value::Null);
-                    m.insert("file".into(), safe(&file).into());
+                    m.insert("file".into(), file.clone().into());
                     m.insert("database".into(), database.clone().into());
                     m.insert("table".into(), table.clone().into());
                     m.insert("status".into(), "NotSubmitted".into());
-                    m.insert("details".into(), safe(&e.to_string()).into());
-                    println!("{}", Value::Object(m));
+                    m.insert("details".into(), e.to_string().into());
+                    print_json_line(&Value::Object(m));
                 } else {
                     eprintln!("error: {}: {}", safe(&file), safe(&e.to_string()));
                 }
@@ -155,7 +155,7 @@ pub async fn run(
     for s in &sources {
         if json_out {
             let mut m = tracker_json(&s.tracker);
-            m.insert("file".into(), safe(&s.file).into());
+            m.insert("file".into(), s.file.clone().into());
             m.insert("database".into(), database.clone().into());
             m.insert("table".into(), table.clone().into());
             m.insert("blob".into(), s.submitted.blob.redacted().into());
@@ -163,7 +163,7 @@ pub async fn run(
             m.insert("format".into(), s.submitted.format.wire_name().into());
             m.insert("raw_data_size".into(), s.submitted.raw_data_size.into());
             m.insert("uploaded_bytes".into(), s.submitted.uploaded_bytes.into());
-            println!("{}", Value::Object(m));
+            print_json_line(&Value::Object(m));
         } else {
             println!(
                 "{}  {}  source {}",
@@ -250,8 +250,9 @@ fn journal_append(journal: &Journal, s: &Source, (database, table): (&str, &str)
     };
     if let Err(e) = journal.append(&rec) {
         eprintln!(
-            "warning: cannot write the journal {}: {e}",
-            journal.path().display()
+            "warning: cannot write the journal {}: {}",
+            safe(&journal.path().display().to_string()),
+            safe(&e.to_string())
         );
     }
 }

@@ -156,12 +156,9 @@ fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
 /// bounded length.
 fn clean_message(m: &str) -> String {
     let first = m.lines().next().unwrap_or("").trim();
-    let cleaned: String = first
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(300)
-        .collect();
-    redact(&cleaned)
+    // Redacted before it is cut short: a cut must not leave half a token behind.
+    let cleaned: String = first.chars().filter(|c| !c.is_control()).collect();
+    redact(&cleaned).chars().take(300).collect()
 }
 
 /// `Retry-After` as delta-seconds or an HTTP date (relative to `now`).

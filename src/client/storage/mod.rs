@@ -36,6 +36,13 @@ impl SasUrl {
                 redact(s)
             )));
         }
+        // The signature is a secret from now on, wherever it is echoed.
+        if let Some((_, sig)) = url
+            .query_pairs()
+            .find(|(k, _)| k.eq_ignore_ascii_case("sig"))
+        {
+            crate::client::redact::register_secret(&sig);
+        }
         Ok(SasUrl { url })
     }
 

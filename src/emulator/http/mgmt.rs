@@ -148,7 +148,7 @@ pub async fn execute(
         ".get kusto identity token" => {
             let mut t = V1Table::new("Table_0", &[("AuthorizationContext", "string")]);
             t.rows.push(vec![
-                crate::emulator::sas::identity_token(&shared.issuer.key, chrono::Utc::now()).into(),
+                shared.issuer.identity_token(chrono::Utc::now()).into(),
             ]);
             tables_response(vec![t])
         }

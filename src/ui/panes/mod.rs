@@ -40,7 +40,7 @@ pub fn block<'a>(title: Vec<Span<'a>>, theme: &Theme, focused: bool) -> Block<'a
 pub fn filter_span<'a>(filter: &str, theme: &Theme) -> Option<Span<'a>> {
     (!filter.is_empty()).then(|| {
         Span::styled(
-            format!(" /{} ", crate::ui::sanitize::sanitize(filter)),
+            format!(" /{} ", crate::sanitize::sanitize(filter)),
             theme.warn,
         )
     })

@@ -9,9 +9,9 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::app::state::{Mode, NotificationRow, Pane, State};
 use crate::client::wire::NotificationKind;
+use crate::sanitize::sanitize;
 use crate::ui::fmt::{hms, short_path};
 use crate::ui::panes::{block, filter_span};
-use crate::ui::sanitize::sanitize;
 use crate::ui::theme::Theme;
 
 /// Azure peeks at most 32 of the *oldest* messages per queue: when the queues hold more, say

@@ -8,9 +8,9 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use crate::app::state::DepthView;
 use crate::app::state::State;
 use crate::client::ResourceKind;
+use crate::sanitize::sanitize;
 use crate::ui::fmt::{age, hms};
 use crate::ui::panes::{block, filter_span};
-use crate::ui::sanitize::sanitize;
 use crate::ui::theme::Theme;
 
 fn short_kind(k: ResourceKind) -> &'static str {

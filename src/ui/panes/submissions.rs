@@ -9,9 +9,9 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::app::state::{State, SubState, SubmissionRow};
 use crate::client::tracking::TrackState;
+use crate::sanitize::sanitize;
 use crate::ui::fmt::{age, bar, bytes, short_path};
 use crate::ui::panes::{block, filter_span};
-use crate::ui::sanitize::{display, sanitize};
 use crate::ui::theme::Theme;
 
 pub fn state_style(s: SubState, theme: &Theme) -> Style {
@@ -127,7 +127,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         let kv = |k: &'static str, v: String| {
             Line::from(vec![
                 Span::styled(format!("{k:<10}"), theme.muted),
-                Span::raw(v),
+                // Message ids and blob names come from the service.
+                Span::raw(sanitize(&v)),
             ])
         };
         let mut lines = vec![
@@ -139,7 +140,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
                 "Blob",
                 r.blob
                     .as_deref()
-                    .map(|b| display(&blob_in_container(b)))
+                    .map(|b| sanitize(&blob_in_container(b)))
                     .unwrap_or_else(|| "—".into()),
             ),
             kv(
@@ -155,7 +156,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         if let Some(e) = r.error_text() {
             let code = r
                 .error_code()
-                .map(|c| format!("{}: ", display(c)))
+                .map(|c| format!("{}: ", sanitize(c)))
                 .unwrap_or_default();
             // Table entities carry Details for successes too: only failures read as errors.
             let (label, style) = match r.state() {
@@ -166,7 +167,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
                 _ if r.error_code().is_some() => ("Error     ", theme.error),
                 _ => ("Details   ", theme.muted),
             };
-            lines.push(Line::styled(format!("{label}{code}{}", display(e)), style));
+            lines.push(Line::styled(format!("{label}{code}{}", sanitize(e)), style));
         }
         frame.render_widget(Paragraph::new(lines), detail);
     }
