@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::client::deadline::{self, Deadline};
 use crate::client::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -62,11 +63,27 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        self.run_with_sleep(op, tokio::time::sleep).await
+        self.run_with_sleep(None, op, tokio::time::sleep).await
+    }
+
+    /// [`RetryPolicy::run`] for a request to `deadline`'s URL: a slow attempt and a long
+    /// back-off are announced (`client::deadline`).
+    pub async fn run_for<T, F, Fut>(&self, deadline: &Deadline, op: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        self.run_with_sleep(Some(deadline), op, tokio::time::sleep)
+            .await
     }
 
     /// [`RetryPolicy::run`] with the sleep supplied, so tests can observe the back-off.
-    async fn run_with_sleep<T, F, Fut, S, SFut>(&self, mut op: F, mut sleep: S) -> Result<T>
+    async fn run_with_sleep<T, F, Fut, S, SFut>(
+        &self,
+        deadline: Option<&Deadline>,
+        mut op: F,
+        mut sleep: S,
+    ) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
@@ -76,11 +93,18 @@ impl RetryPolicy {
         let max_attempts = self.max_attempts.max(1);
         let mut attempt = 1;
         loop {
-            match op().await {
+            let result = match deadline {
+                Some(d) => deadline::announce_while(d, attempt, max_attempts, op()).await,
+                None => op().await,
+            };
+            match result {
                 Ok(v) => return Ok(v),
                 Err(e) if e.is_transient() && attempt < max_attempts => {
                     let wait = self.delay(attempt, &e);
                     tracing::debug!(attempt, ?wait, error = %e, "retrying after transient failure");
+                    if let Some(d) = deadline {
+                        deadline::announce_retry(d, attempt, max_attempts, wait, &e);
+                    }
                     sleep(wait).await;
                     attempt += 1;
                 }
@@ -161,6 +185,7 @@ mod tests {
         let sleeps = RefCell::new(Vec::new());
         let out = p
             .run_with_sleep(
+                None,
                 || {
                     *attempts.borrow_mut() += 1;
                     let next = script.borrow_mut().next().unwrap_or(Ok(0));

@@ -124,7 +124,11 @@ pub fn client_for(url: &str, auth: AuthMethod) -> IngestClient {
     IngestClient::new(ClientConfig {
         ingest_url: url.to_string(),
         auth,
-        timeout: Duration::from_secs(20),
+        timeouts: kingest::client::deadline::Timeouts {
+            storage: Duration::from_secs(20),
+            mgmt: Duration::from_secs(20),
+            ..Default::default()
+        },
         retry: RetryPolicy {
             max_attempts: 2,
             base_delay: Duration::from_millis(50),

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
 use super::{STORAGE_VERSION, Storage, xml};
+use crate::client::deadline::{Deadline, RequestKind};
 use crate::client::error::{Error, Result};
 use crate::client::redact::redact;
 
@@ -32,16 +33,25 @@ impl Storage {
     {
         let build = &build;
         let http = &self.http;
+        let first = build(http).build().map_err(|e| transport_error(e, None))?;
+        let deadline = &Deadline::new(first.url().as_str(), RequestKind::Storage, &self.timeouts);
         self.retry
-            .run(move || async move {
+            .run_for(deadline, move || async move {
                 let req = build(http)
+                    .timeout(deadline.limit)
                     .header("x-ms-version", STORAGE_VERSION)
                     .header("x-ms-date", httpdate::fmt_http_date(SystemTime::now()))
                     .header("x-ms-client-request-id", uuid::Uuid::new_v4().to_string());
-                let resp = req.send().await.map_err(transport_error)?;
+                let resp = req
+                    .send()
+                    .await
+                    .map_err(|e| transport_error(e, Some(deadline)))?;
                 let status = resp.status();
                 let headers = resp.headers().clone();
-                let body = resp.bytes().await.map_err(transport_error)?;
+                let body = resp
+                    .bytes()
+                    .await
+                    .map_err(|e| transport_error(e, Some(deadline)))?;
                 if status.is_success() {
                     Ok(Reply { headers, body })
                 } else {
@@ -61,9 +71,15 @@ pub(crate) fn tolerate(result: Result<Reply>, codes: &[&str]) -> Result<()> {
     }
 }
 
-/// Maps a reqwest failure (no response) without its URL.
-pub(crate) fn transport_error(err: reqwest::Error) -> Error {
+/// Maps a reqwest failure (no response, or a body cut short). Its own text never carries the
+/// URL; a missed deadline names the (redacted) URL and the limit.
+pub(crate) fn transport_error(err: reqwest::Error, deadline: Option<&Deadline>) -> Error {
     let err = err.without_url();
+    if err.is_timeout()
+        && let Some(d) = deadline
+    {
+        return d.missed(err.is_connect());
+    }
     let text = redact(&error_chain(&err));
     if err.is_builder() {
         Error::Internal(format!("cannot build storage request: {text}"))
@@ -379,7 +395,7 @@ mod tests {
             .send()
             .await
             .unwrap_err();
-        let mapped = transport_error(err);
+        let mapped = transport_error(err, None);
         assert!(matches!(mapped, Error::Transient(_)), "{mapped:?}");
         let text = format!("{mapped} {mapped:?}");
         assert!(
