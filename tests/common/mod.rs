@@ -2,6 +2,7 @@
 //! the demo files in a temporary directory.
 #![allow(dead_code)]
 
+pub mod fake;
 pub mod tui;
 
 use std::net::{TcpListener, TcpStream};

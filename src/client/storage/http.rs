@@ -83,12 +83,27 @@ pub(crate) fn transport_error(err: reqwest::Error, deadline: Option<&Deadline>) 
     let text = redact(&error_chain(&err));
     if err.is_builder() {
         Error::Internal(format!("cannot build storage request: {text}"))
-    } else if err.is_decode() || err.is_redirect() {
+    } else if (err.is_decode() && !cut_short(&err)) || err.is_redirect() {
         Error::BadResponse(text)
     } else {
         // Timeouts, refused or reset connections, truncated bodies: all worth another try.
         Error::Transient(text)
     }
+}
+
+/// Whether a body error is the connection ending before the body did (worth another try),
+/// not a body that cannot be decoded.
+fn cut_short(err: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        if s.downcast_ref::<reqwest::Error>()
+            .is_some_and(|e| e.is_body())
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {
