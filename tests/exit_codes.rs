@@ -489,3 +489,19 @@ fn precedence_line() -> String {
         .collect();
     format!("the first of {} wins", order.join(", "))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthorized_says_what_to_do_and_html_is_not_dumped() {
+    let s = Servers::start().await;
+    let out = run(&s, Server::Http401, &["resources".into()]).await;
+    check("resources against 401", &out, EXIT_SERVICE);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("authentication failed") && err.contains("az login"),
+        "{err}"
+    );
+    let out = run(&s, Server::Html, &["resources".into()]).await;
+    check("resources against an HTML page", &out, EXIT_SERVICE);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("HTML page") && !err.contains("<html"), "{err}");
+}
