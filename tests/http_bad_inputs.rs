@@ -341,7 +341,20 @@ async fn an_html_page_is_named_not_shown() {
     let err = client(&server.url, 1).resources().await.unwrap_err();
     let text = err.to_string();
     assert!(text.contains("HTML page") && !text.contains('<'), "{text}");
-    // And in place of a storage answer.
+    // A 200 HTML page in place of a queue answer is not an empty queue.
+    let server = fake::dm(move |_, _| Answer::status(200, "text/html", page)).await;
+    let err = client(&server.url, 1)
+        .peek(NotificationKind::Failure, 1)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::BadResponse(_)), "{err:?}");
+    assert!(
+        text.contains("/acct/failedingestions") && text.contains("HTML page"),
+        "{text}"
+    );
+    assert!(!text.contains('<') && !text.contains("SIG1"), "{text}");
+    // And as a storage error status.
     let server = fake::dm(move |_, _| Answer::status(502, "text/html", page)).await;
     let err = client(&server.url, 1)
         .peek(NotificationKind::Failure, 1)
