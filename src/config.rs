@@ -27,6 +27,19 @@ pub struct FileConfig {
     pub journal_retention_hours: Option<u64>,
     /// Every poll interval.
     pub poll: Option<PollFile>,
+    /// Request deadlines by kind.
+    pub timeouts: Option<TimeoutsFile>,
+}
+
+/// `[timeouts]`: the longest kingest waits for one request of each kind, in seconds (decimals
+/// allowed). Defaults in `client::deadline::Timeouts`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutsFile {
+    pub connect_secs: Option<f64>,
+    pub storage_secs: Option<f64>,
+    pub mgmt_secs: Option<f64>,
+    pub ingest_command_secs: Option<f64>,
 }
 
 /// `[poll]`: every interval of the background reads, in seconds unless named otherwise.
@@ -67,7 +80,12 @@ pub fn state_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("kingest"))
 }
 
-/// Loads `path` (an explicit path must exist; the default path may be absent).
+/// A config file larger than this is refused rather than read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Loads `path` (an explicit path must exist; the default path may be absent). Only a regular
+/// file is read: a FIFO, a directory or a device (`/dev/zero`) is refused before opening it,
+/// since reading one could block or never end.
 pub fn load(path: Option<&Path>) -> anyhow::Result<FileConfig> {
     let (path, required) = match path {
         Some(p) => (p.to_path_buf(), true),
@@ -76,7 +94,7 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<FileConfig> {
             None => return Ok(FileConfig::default()),
         },
     };
-    match std::fs::read_to_string(&path) {
+    match read_regular(&path) {
         Ok(text) => {
             parse(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))
         }
@@ -88,6 +106,38 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<FileConfig> {
             path.display()
         )),
     }
+}
+
+/// The text of `path` if it is a regular file of a sane size (symlinks followed).
+fn read_regular(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let meta = std::fs::metadata(path)?;
+    let ft = meta.file_type();
+    if !ft.is_file() {
+        let what = if ft.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, socket or device?)"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it is {what}; a config file must be a regular file"),
+        ));
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "it is {} bytes, over the {MAX_CONFIG_BYTES}-byte limit",
+                meta.len()
+            ),
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)?;
+    Ok(text)
 }
 
 pub fn parse(text: &str) -> Result<FileConfig, String> {
@@ -119,5 +169,19 @@ mod tests {
     #[test]
     fn missing_explicit_file_is_an_error() {
         assert!(load(Some(Path::new("/nonexistent/kingest.toml"))).is_err());
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = format!("{:#}", load(Some(dir.path())).unwrap_err());
+        assert!(e.contains("a directory"), "{e}");
+        // A device that never ends: refused without reading (this would not return otherwise).
+        let e = format!("{:#}", load(Some(Path::new("/dev/zero"))).unwrap_err());
+        assert!(e.contains("not a regular file"), "{e}");
+        let good = dir.path().join("c.toml");
+        std::fs::write(&good, "[timeouts]\nstorage_secs = 1.5\n").unwrap();
+        let c = load(Some(&good)).unwrap();
+        assert_eq!(c.timeouts.unwrap().storage_secs, Some(1.5));
     }
 }

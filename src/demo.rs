@@ -150,7 +150,11 @@ pub fn local_client(url: &str) -> Result<IngestClient, Failure> {
     Ok(IngestClient::new(ClientConfig {
         ingest_url: url.to_string(),
         auth: AuthMethod::None,
-        timeout: Duration::from_secs(30),
+        timeouts: crate::client::deadline::Timeouts {
+            storage: Duration::from_secs(30),
+            mgmt: Duration::from_secs(30),
+            ..Default::default()
+        },
         retry: RetryPolicy::default(),
     })?)
 }

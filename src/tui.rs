@@ -24,8 +24,14 @@ pub fn options(resolved: &Resolved) -> TuiOptions {
     }
 }
 
+/// Refuses (exit 2) where the TUI cannot run, before anything touches the terminal.
+pub fn check_terminal() -> Result<(), Failure> {
+    crate::runtime::terminal::check().map_err(|why| Failure::usage(why.message()))
+}
+
 /// Runs the TUI on `client` until quit; logs go to `log_dir/kingest.log`.
 pub async fn run(client: IngestClient, opts: TuiOptions, log_dir: &Path) -> Result<i32, Failure> {
+    check_terminal()?;
     let log_path = log_dir.join("kingest.log");
     let guard =
         crate::runtime::logging::init(&log_path).map_err(|e| Failure::usage(format!("{e:#}")))?;

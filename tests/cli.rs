@@ -242,7 +242,8 @@ async fn resources_hide_signatures_and_errors_have_exit_codes() {
         ],
     )
     .await;
-    assert_eq!(missing.status.code(), Some(1));
+    // A missing file is a usage error (issue 7: it used to exit 1).
+    assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
     let no_table = kingest(&env, &["submit", "x.csv", "-d", "demo"]).await;
     assert_eq!(no_table.status.code(), Some(2));

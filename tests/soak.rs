@@ -100,7 +100,11 @@ fn patient_client(url: &str) -> IngestClient {
     IngestClient::new(ClientConfig {
         ingest_url: url.to_string(),
         auth: AuthMethod::None,
-        timeout: Duration::from_secs(3),
+        timeouts: kingest::client::deadline::Timeouts {
+            storage: Duration::from_secs(3),
+            mgmt: Duration::from_secs(3),
+            ..Default::default()
+        },
         retry: RetryPolicy {
             max_attempts: 6,
             base_delay: Duration::from_millis(50),

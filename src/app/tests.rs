@@ -673,3 +673,58 @@ fn discard_result_says_what_is_still_invisible_and_when_it_reappears() {
     assert!(text.contains("reappear when its timeout lapses"), "{text}");
     assert!(text.contains("visible again in 5 s"), "{text}");
 }
+
+#[test]
+fn a_throttled_peek_waits_as_long_as_the_service_asked() {
+    use crate::client::error::{Problem, ProblemKind};
+    let throttled = |secs| {
+        Err(Problem::new(
+            ProblemKind::Throttled {
+                retry_after: Some(std::time::Duration::from_secs(secs)),
+            },
+            "throttled",
+        ))
+    };
+    let mut s = empty_state();
+    update(&mut s, key('p'));
+    update(
+        &mut s,
+        Msg::Peeked {
+            kind: NotificationKind::Failure,
+            at: at(0),
+            result: throttled(300),
+        },
+    );
+    update(
+        &mut s,
+        Msg::Peeked {
+            kind: NotificationKind::Success,
+            at: at(0),
+            result: Ok(vec![]),
+        },
+    );
+    // The idle interval is 10 s; the service asked for 300.
+    assert_eq!(s.schedule.peek, PeekRound::Due(at(300)));
+    // Not throttled any more: back to the usual schedule.
+    update(&mut s, Msg::Tick(at(300)));
+    update(
+        &mut s,
+        Msg::Peeked {
+            kind: NotificationKind::Failure,
+            at: at(301),
+            result: Ok(vec![]),
+        },
+    );
+    update(
+        &mut s,
+        Msg::Peeked {
+            kind: NotificationKind::Success,
+            at: at(301),
+            result: Ok(vec![]),
+        },
+    );
+    match s.schedule.peek {
+        PeekRound::Due(t) => assert!(t < at(301 + 300), "{t}"),
+        other => panic!("{other:?}"),
+    }
+}

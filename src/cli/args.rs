@@ -78,9 +78,10 @@ pub struct Connection {
         hide_env_values = true
     )]
     pub client_secret: Option<String>,
-    /// Per-request timeout in seconds.
-    #[arg(long, global = true, default_value_t = 120)]
-    pub timeout: u64,
+    /// The longest wait for one storage call or mgmt query, in seconds (default 60; the config
+    /// file's `[timeouts]` sets each kind, commands that ingest wait up to an hour).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,8 +1,8 @@
 //! The command line: `args` (clap types), `resolve` (the one merge of defaults ⊕ config file ⊕
 //! environment ⊕ flags), `output` (human and JSON rendering) and `cmd/` (one file per command).
 //!
-//! Exit codes: 0 success, 1 ingestion failed (or a source could not be submitted), 2 usage or
-//! configuration error, 3 service or network error.
+//! Exit codes: [`EXIT_CODES`] (the README's table is checked against it); errors map to them
+//! in one place, [`exit_code`], and per-source outcomes in [`source_exit_code`].
 
 pub mod args;
 pub mod cmd;
@@ -12,6 +12,8 @@ pub mod resolve;
 pub use args::{Cli, Command, DemoArgs, EmulatorArgs, QueueAction, SubmitArgs};
 
 use crate::client::Error;
+use crate::client::error::{Problem, ProblemKind};
+use crate::client::tracking::{TrackState, Tracker};
 use crate::client::wire::NotificationKind;
 
 pub const EXIT_OK: i32 = 0;
@@ -20,6 +22,69 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_SERVICE: i32 = 3;
 pub const EXIT_GAVE_UP: i32 = 4;
 
+/// Every exit code and what it means, as the README's table shows them.
+pub const EXIT_CODES: [(i32, &str); 5] = [
+    (
+        EXIT_OK,
+        "every source Succeeded (or was Skipped by `--ingest-if-not-exists` as asked); the command did what it was asked",
+    ),
+    (
+        EXIT_INGESTION_FAILED,
+        "a source Failed, PartiallySucceeded or was Skipped otherwise; `status` knows nothing of the source",
+    ),
+    (
+        EXIT_USAGE,
+        "usage or configuration: a bad flag or value, a missing or unreadable file, a bad config file, the TUI without a terminal",
+    ),
+    (
+        EXIT_SERVICE,
+        "service or network: connection refused, a timeout, an HTTP error (401, 403, 404, 5xx), a response that is not what the service sends",
+    ),
+    (
+        EXIT_GAVE_UP,
+        "gave up waiting: a source still not final at the `--wait` deadline (or when `status` looked), asked-for messages still in a queue after a discard",
+    ),
+];
+
+/// When several apply (e.g. one file missing, another Failed), the first of these wins.
+pub const EXIT_PRECEDENCE: [i32; 5] = [
+    EXIT_USAGE,
+    EXIT_SERVICE,
+    EXIT_INGESTION_FAILED,
+    EXIT_GAVE_UP,
+    EXIT_OK,
+];
+
+/// The exit code of a run whose parts ended with `codes` ([`EXIT_PRECEDENCE`]).
+pub fn combine(codes: impl IntoIterator<Item = i32>) -> i32 {
+    codes
+        .into_iter()
+        .min_by_key(|c| EXIT_PRECEDENCE.iter().position(|p| p == c))
+        .unwrap_or(EXIT_OK)
+}
+
+/// The one map from an error to an exit code.
+pub fn exit_code(e: &Error) -> i32 {
+    match e {
+        Error::Usage(_) | Error::Io(_) => EXIT_USAGE,
+        _ => EXIT_SERVICE,
+    }
+}
+
+/// The exit code one source's tracker stands for. `skip_asked`: the source was submitted with
+/// `ingestIfNotExists`, so a Skipped is what was asked for. `waited`: the caller meant to learn
+/// the final state (`--wait`, `status`), so a state that is not final means it gave up.
+pub fn source_exit_code(tracker: &Tracker, skip_asked: bool, waited: bool) -> i32 {
+    if tracker.is_success() || (tracker.state == TrackState::Skipped && skip_asked) {
+        EXIT_OK
+    } else if tracker.is_final() {
+        EXIT_INGESTION_FAILED
+    } else if waited {
+        EXIT_GAVE_UP
+    } else {
+        EXIT_OK
+    }
+}
 /// A command failure with its exit code and a message for stderr.
 #[derive(Debug)]
 pub struct Failure {
@@ -44,14 +109,20 @@ impl Failure {
 }
 
 impl From<Error> for Failure {
+    /// The message says what to do where that is not obvious from the error.
     fn from(e: Error) -> Self {
-        let code = match e {
-            Error::Usage(_) | Error::Io(_) => EXIT_USAGE,
-            _ => EXIT_SERVICE,
+        let problem = Problem::from(&e);
+        let hint = match problem.kind {
+            ProblemKind::Auth | ProblemKind::BadResponse => format!("\n  hint: {}", problem.hint()),
+            ProblemKind::MissingResource => {
+                "\n  hint: the service does not offer it: check the ingest URL and the cluster"
+                    .into()
+            }
+            _ => String::new(),
         };
         Failure {
-            code,
-            message: e.to_string(),
+            code: exit_code(&e),
+            message: format!("{}{hint}", problem.message),
         }
     }
 }
@@ -95,13 +166,34 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
     }
 }
 
-/// Headless commands log warnings to stderr; RUST_LOG raises the level.
+/// Headless commands log warnings to stderr (RUST_LOG raises the level), and say what they
+/// wait for when a wait gets long (`client::deadline`'s notices, as plain lines).
 fn headless_logs() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let wait = crate::client::deadline::WAIT_TARGET;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "warn".into())
+        .add_directive(
+            format!("{wait}=off")
+                .parse()
+                .unwrap_or_else(|_| tracing::Level::WARN.into()),
+        );
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(crate::runtime::logging::Sanitized(std::io::stderr))
+        .with_filter(filter);
+    let notices = tracing_subscriber::fmt::layer()
+        .without_time()
+        .with_target(false)
+        .with_level(false)
         .with_ansi(false)
         .with_writer(crate::runtime::logging::Sanitized(std::io::stderr))
+        .with_filter(
+            tracing_subscriber::filter::Targets::new().with_target(wait, tracing::Level::INFO),
+        );
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(notices)
         .try_init();
 }

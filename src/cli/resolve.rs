@@ -9,6 +9,7 @@ use crate::app::state::PollConfig;
 use crate::cli::Failure;
 use crate::cli::args::{AuthKind, Connection};
 use crate::client::auth::{Secret, ingest_url_for};
+use crate::client::deadline::Timeouts;
 use crate::client::journal::Journal;
 use crate::client::retry::RetryPolicy;
 use crate::client::{AuthMethod, ClientConfig, IngestClient};
@@ -50,7 +51,7 @@ pub fn resolve(conn: &Connection, read_only: bool, file: &FileConfig) -> Result<
         Some(ingest_url) => Ok(ClientConfig {
             ingest_url,
             auth: auth_method(conn, file)?,
-            timeout: Duration::from_secs(conn.timeout.max(1)),
+            timeouts: timeouts(conn, file)?,
             retry: RetryPolicy::default(),
         }),
         None => Err(
@@ -89,6 +90,39 @@ fn endpoint(conn: &Connection, file: &FileConfig) -> Result<Option<String>, Fail
             _ => None,
         },
     })
+}
+
+/// Defaults ⊕ `[timeouts]` ⊕ `--timeout` (storage calls and mgmt queries).
+fn timeouts(conn: &Connection, file: &FileConfig) -> Result<Timeouts, Failure> {
+    let mut t = Timeouts::default();
+    if let Some(f) = &file.timeouts {
+        for (key, value, slot) in [
+            ("connect_secs", f.connect_secs, &mut t.connect),
+            ("storage_secs", f.storage_secs, &mut t.storage),
+            ("mgmt_secs", f.mgmt_secs, &mut t.mgmt),
+            (
+                "ingest_command_secs",
+                f.ingest_command_secs,
+                &mut t.ingest_command,
+            ),
+        ] {
+            if let Some(v) = value {
+                *slot = Duration::try_from_secs_f64(v)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        Failure::usage(format!(
+                            "config [timeouts] {key} = {v}: expected a positive number of seconds"
+                        ))
+                    })?;
+            }
+        }
+    }
+    if let Some(secs) = conn.timeout {
+        t.storage = Duration::from_secs(secs.max(1));
+        t.mgmt = t.storage;
+    }
+    Ok(t)
 }
 
 fn poll_config(file: &FileConfig) -> PollConfig {
@@ -163,10 +197,7 @@ mod tests {
     use super::*;
 
     fn conn() -> Connection {
-        Connection {
-            timeout: 120,
-            ..Connection::default()
-        }
+        Connection::default()
     }
 
     fn file(text: &str) -> FileConfig {
@@ -237,6 +268,36 @@ mod tests {
             resolve(&c, false, &file("")).unwrap_err().code,
             crate::cli::EXIT_USAGE
         );
+    }
+
+    #[test]
+    fn timeouts_merge_defaults_file_and_flag() {
+        let mut c = conn();
+        c.ingest_url = Some("http://127.0.0.1:1".into());
+        let t = |c: &Connection, text: &str| {
+            resolve(c, false, &file(text)).map(|r| r.client.unwrap().timeouts)
+        };
+        assert_eq!(t(&c, "").unwrap(), Timeouts::default());
+        let got = t(
+            &c,
+            "[timeouts]\nconnect_secs = 0.5\nstorage_secs = 2\ningest_command_secs = 7200\n",
+        )
+        .unwrap();
+        assert_eq!(got.connect, Duration::from_millis(500));
+        assert_eq!(got.storage, Duration::from_secs(2));
+        assert_eq!(got.mgmt, Duration::from_secs(60));
+        assert_eq!(got.ingest_command, Duration::from_secs(7200));
+        c.timeout = Some(5);
+        let got = t(&c, "[timeouts]\nstorage_secs = 2\n").unwrap();
+        assert_eq!(
+            (got.storage, got.mgmt),
+            (Duration::from_secs(5), Duration::from_secs(5))
+        );
+        for bad in ["-1", "0", "1e300", "nan"] {
+            let e = t(&c, &format!("[timeouts]\nmgmt_secs = {bad}\n")).unwrap_err();
+            assert_eq!(e.code, crate::cli::EXIT_USAGE, "{bad}");
+            assert!(e.message.contains("mgmt_secs"), "{}", e.message);
+        }
     }
 
     #[test]

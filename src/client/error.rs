@@ -12,9 +12,18 @@ pub enum Error {
     /// 429 or a storage "ServerBusy"; `retry_after` from the Retry-After header when given.
     #[error("throttled by the service{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
     Throttled { retry_after: Option<Duration> },
-    /// 5xx, timeouts, connection resets: worth retrying.
+    /// 5xx, connection resets, truncated bodies: worth retrying.
     #[error("transient failure: {0}")]
     Transient(String),
+    /// A request that missed its deadline (`client::deadline`): tried once more at most
+    /// (`client::retry`), so a stalled endpoint costs two limits, not one per attempt. `what` names the URL, redacted.
+    #[error("{what} within {} ({kind} timeout; set [timeouts] {key} in the config file to wait longer)", secs(*limit))]
+    Timeout {
+        what: String,
+        limit: Duration,
+        key: &'static str,
+        kind: &'static str,
+    },
     /// A Kusto OneApi error (`{"error":{"code","message","@permanent"}}`).
     #[error("{code}: {message}")]
     Service {
@@ -45,6 +54,15 @@ pub enum Error {
     /// A request kingest could not even build: a bug, not the user's or the service's fault.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// "60 s", "1.5 s".
+fn secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
 }
 
 impl Error {
@@ -167,7 +185,8 @@ impl From<&Error> for Problem {
             Error::Throttled { retry_after } => ProblemKind::Throttled {
                 retry_after: *retry_after,
             },
-            Error::Transient(_) => ProblemKind::Transient,
+            // The TUI asks again on its own schedule.
+            Error::Transient(_) | Error::Timeout { .. } => ProblemKind::Transient,
             Error::Service {
                 status: 401 | 403, ..
             }

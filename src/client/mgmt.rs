@@ -118,6 +118,32 @@ pub fn parse_response(body: &[u8]) -> Result<Vec<V1Table>> {
     Ok(r.tables)
 }
 
+/// Whether a body is an HTML page (a proxy's or sign-in page, not the service's answer).
+pub fn looks_like_html(content_type: &str, body: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
+    let head = head.trim_start();
+    content_type.to_ascii_lowercase().contains("text/html")
+        || head.starts_with("<!doctype html")
+        || head.starts_with("<html")
+}
+
+/// A 2xx answer that is not a v1 response, naming the (redacted) URL; an HTML page is named as
+/// such, never shown.
+pub fn not_kusto(url: &str, status: u16, content_type: &str, body: &[u8], err: Error) -> Error {
+    if looks_like_html(content_type, body) {
+        Error::BadResponse(format!(
+            "{url} answered {status} with an HTML page ({} bytes), not a Kusto v1 response: \
+             is it the cluster's ingest URL, or did a proxy or sign-in page answer?",
+            body.len()
+        ))
+    } else {
+        match err {
+            Error::BadResponse(m) => Error::BadResponse(format!("{url}: {m}")),
+            other => other,
+        }
+    }
+}
+
 /// Turns an error response into a typed error: OneApi `{"error":{…}}` when present.
 pub fn parse_error(status: u16, retry_after: Option<std::time::Duration>, body: &[u8]) -> Error {
     let v: Option<Value> = serde_json::from_slice(body).ok();
@@ -135,6 +161,11 @@ pub fn parse_error(status: u16, retry_after: Option<std::time::Duration>, body: 
             let text = crate::client::redact::redact(String::from_utf8_lossy(body).trim());
             if text.is_empty() {
                 format!("HTTP {status}")
+            } else if looks_like_html("", body) {
+                format!(
+                    "HTTP {status} with an HTML page ({} bytes) instead of a Kusto error",
+                    body.len()
+                )
             } else {
                 text.chars().take(300).collect()
             }

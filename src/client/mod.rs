@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod auth;
+pub mod deadline;
 pub mod error;
 pub mod error_codes;
 pub mod journal;
@@ -68,8 +69,8 @@ pub struct ClientConfig {
     /// The DM (ingest) endpoint, e.g. `https://ingest-x.region.kusto.windows.net` or the emulator URL.
     pub ingest_url: String,
     pub auth: AuthMethod,
-    /// Per-request timeout.
-    pub timeout: Duration,
+    /// Per-request deadlines by kind.
+    pub timeouts: deadline::Timeouts,
     pub retry: RetryPolicy,
 }
 
@@ -85,6 +86,7 @@ struct Inner {
     storage: Storage,
     auth: auth::Authenticator,
     retry: RetryPolicy,
+    timeouts: deadline::Timeouts,
     cache: tokio::sync::Mutex<Option<Arc<IngestionResources>>>,
     ranking: std::sync::Mutex<resources::AccountRanking>,
 }
@@ -105,18 +107,18 @@ impl IngestClient {
         }
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(cfg.timeout)
+            .connect_timeout(cfg.timeouts.connect)
             .build()
             .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?;
         let auth = auth::Authenticator::new(&cfg.auth, &ingest_url)?;
         Ok(IngestClient {
             inner: Arc::new(Inner {
-                storage: Storage::new(http.clone(), cfg.retry.clone()),
+                storage: Storage::new(http.clone(), cfg.retry.clone()).with_timeouts(cfg.timeouts),
                 ingest_url,
                 http,
                 auth,
                 retry: cfg.retry,
+                timeouts: cfg.timeouts,
                 cache: tokio::sync::Mutex::new(None),
                 ranking: std::sync::Mutex::new(resources::AccountRanking::default()),
             }),
@@ -146,13 +148,15 @@ impl IngestClient {
         self.refresh_resources().await
     }
 
-    /// Fetch resources and token now, replacing the cache.
+    /// Fetch resources and token now, replacing the cache. Both commands go out together, so
+    /// a stalled endpoint costs one deadline, not two.
     pub async fn refresh_resources(&self) -> Result<Arc<IngestionResources>> {
-        let table = mgmt::primary(
-            self.mgmt("NetDefaultDB", ".get ingestion resources")
-                .await?,
-            "resources",
-        )?;
+        let (resources, token) = futures::future::join(
+            self.mgmt("NetDefaultDB", ".get ingestion resources"),
+            self.mgmt("NetDefaultDB", ".get kusto identity token"),
+        )
+        .await;
+        let table = mgmt::primary(resources?, "resources")?;
         let list = resources::parse_resources(&table)?;
         for kind in [
             ResourceKind::SecuredReadyForAggregationQueue,
@@ -165,11 +169,7 @@ impl IngestClient {
                 )));
             }
         }
-        let token_table = mgmt::primary(
-            self.mgmt("NetDefaultDB", ".get kusto identity token")
-                .await?,
-            "identity token",
-        )?;
+        let token_table = mgmt::primary(token?, "identity token")?;
         let token = resources::parse_identity_token(&token_table)?;
         let now = chrono::Utc::now();
         let fresh = Arc::new(IngestionResources {
@@ -209,7 +209,37 @@ impl IngestClient {
 
     /// Upload and enqueue one source.
     pub async fn submit(&self, req: SubmitRequest, progress: ProgressFn) -> Result<Submitted> {
-        submit::submit(self, req, progress).await
+        self.with_fresh_sas(|| submit::submit(self, req.clone(), progress.clone()))
+            .await
+    }
+
+    /// Runs `op`; when storage refuses a SAS the service handed out (403: expired, rotated or
+    /// revoked), fetches the ingestion resources again and runs it once more — the SDKs refresh
+    /// their resources on a schedule (protocol.md §2.3), a refused SAS brings that forward.
+    async fn with_fresh_sas<T, F, Fut>(&self, op: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        match op().await {
+            Err(e @ Error::Storage { status: 403, .. }) => {
+                tracing::warn!(error = %e, "storage refused a SAS; fetching fresh ingestion resources and trying once more");
+                self.refresh_resources().await?;
+                op().await.map_err(|again| match again {
+                    Error::Storage {
+                        status: 403,
+                        code,
+                        message,
+                    } => Error::Auth(format!(
+                        "storage refused the SAS again after fresh ingestion resources were \
+                         fetched ({code}: {message}); the service's storage credentials may be \
+                         broken, or the clock of this machine is off"
+                    )),
+                    other => other,
+                })
+            }
+            other => other,
+        }
     }
 
     /// Read one status entity.
@@ -228,7 +258,8 @@ impl IngestClient {
         kind: NotificationKind,
         n: usize,
     ) -> Result<Vec<ReceivedNotification>> {
-        notifications::read(self, kind, n, None).await
+        self.with_fresh_sas(|| notifications::read(self, kind, n, None))
+            .await
     }
 
     /// Receive (dequeue) up to `n` with a visibility timeout.
@@ -238,7 +269,8 @@ impl IngestClient {
         n: usize,
         visibility: Duration,
     ) -> Result<Vec<ReceivedNotification>> {
-        notifications::read(self, kind, n, Some(visibility)).await
+        self.with_fresh_sas(|| notifications::read(self, kind, n, Some(visibility)))
+            .await
     }
 
     /// Delete one received notification by its pop receipt.
@@ -294,13 +326,20 @@ impl IngestClient {
     async fn mgmt_at(&self, base: &str, database: &str, csl: &str) -> Result<Vec<V1Table>> {
         let url = format!("{base}/v1/rest/mgmt");
         let body = mgmt::request_body(database, csl);
+        let deadline = &deadline::Deadline::new(
+            &url,
+            deadline::RequestKind::of_csl(csl),
+            &self.inner.timeouts,
+        );
+        let transport = |e| storage::http::transport_error(e, Some(deadline));
         self.inner
             .retry
-            .run(|| async {
+            .run_for(deadline, || async {
                 let mut req = self
                     .inner
                     .http
                     .post(&url)
+                    .timeout(deadline.limit)
                     .header("Accept", "application/json")
                     .header("Accept-Encoding", "gzip,deflate")
                     .header("Content-Type", "application/json; charset=utf-8")
@@ -318,13 +357,21 @@ impl IngestClient {
                 if let Some(h) = self.inner.auth.header(&self.inner.http).await? {
                     req = req.header("Authorization", h);
                 }
-                let resp = req.send().await.map_err(storage::http::transport_error)?;
+                let resp = req.send().await.map_err(transport)?;
                 let status = resp.status().as_u16();
                 let retry_after =
                     storage::http::retry_after(resp.headers(), std::time::SystemTime::now());
-                let bytes = resp.bytes().await.map_err(storage::http::transport_error)?;
+                let content_type = resp
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let bytes = resp.bytes().await.map_err(transport)?;
                 if (200..300).contains(&status) {
-                    mgmt::parse_response(&bytes)
+                    mgmt::parse_response(&bytes).map_err(|e| {
+                        mgmt::not_kusto(&deadline.url, status, &content_type, &bytes, e)
+                    })
                 } else {
                     if status == 401 {
                         self.inner.auth.invalidate().await;

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::client::deadline::{self, Deadline};
 use crate::client::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -62,11 +63,27 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        self.run_with_sleep(op, tokio::time::sleep).await
+        self.run_with_sleep(None, op, tokio::time::sleep).await
+    }
+
+    /// [`RetryPolicy::run`] for a request to `deadline`'s URL: a slow attempt and a long
+    /// back-off are announced (`client::deadline`).
+    pub async fn run_for<T, F, Fut>(&self, deadline: &Deadline, op: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        self.run_with_sleep(Some(deadline), op, tokio::time::sleep)
+            .await
     }
 
     /// [`RetryPolicy::run`] with the sleep supplied, so tests can observe the back-off.
-    async fn run_with_sleep<T, F, Fut, S, SFut>(&self, mut op: F, mut sleep: S) -> Result<T>
+    async fn run_with_sleep<T, F, Fut, S, SFut>(
+        &self,
+        deadline: Option<&Deadline>,
+        mut op: F,
+        mut sleep: S,
+    ) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
@@ -75,12 +92,30 @@ impl RetryPolicy {
     {
         let max_attempts = self.max_attempts.max(1);
         let mut attempt = 1;
+        let mut timed_out = false;
         loop {
-            match op().await {
+            let result = match deadline {
+                Some(d) => deadline::announce_while(d, attempt, max_attempts, op()).await,
+                None => op().await,
+            };
+            match result {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_transient() && attempt < max_attempts => {
+                // A stalled endpoint gets one more try, not every attempt: a stall then costs
+                // at most twice its limit, while one lost connection (at-least-once delivery,
+                // a dropped answer) does not fail the request.
+                Err(e @ Error::Timeout { .. }) if timed_out || attempt >= max_attempts => {
+                    return Err(e);
+                }
+                Err(e)
+                    if (e.is_transient() || matches!(e, Error::Timeout { .. }))
+                        && attempt < max_attempts =>
+                {
+                    timed_out |= matches!(e, Error::Timeout { .. });
                     let wait = self.delay(attempt, &e);
                     tracing::debug!(attempt, ?wait, error = %e, "retrying after transient failure");
+                    if let Some(d) = deadline {
+                        deadline::announce_retry(d, attempt, max_attempts, wait, &e);
+                    }
                     sleep(wait).await;
                     attempt += 1;
                 }
@@ -161,6 +196,7 @@ mod tests {
         let sleeps = RefCell::new(Vec::new());
         let out = p
             .run_with_sleep(
+                None,
                 || {
                     *attempts.borrow_mut() += 1;
                     let next = script.borrow_mut().next().unwrap_or(Ok(0));
@@ -184,6 +220,23 @@ mod tests {
         assert_eq!(sleeps.len(), 2);
         assert!(sleeps[0] <= Duration::from_millis(100));
         assert!(sleeps[1] <= Duration::from_millis(200));
+    }
+
+    #[tokio::test]
+    async fn a_timeout_gets_one_more_try_not_every_attempt() {
+        let timeout = || Error::Timeout {
+            what: "no answer from http://x".into(),
+            limit: Duration::from_secs(1),
+            key: "storage_secs",
+            kind: "storage",
+        };
+        let (out, attempts, _) = scripted(&policy(6), vec![Err(timeout()), Ok(3)]).await;
+        assert_eq!(out.unwrap(), 3, "a single stall is survived");
+        assert_eq!(attempts, 2);
+        let script = vec![Err(timeout()), Err(transient()), Err(timeout()), Ok(1)];
+        let (out, attempts, _) = scripted(&policy(6), script).await;
+        assert!(matches!(out, Err(Error::Timeout { .. })), "{out:?}");
+        assert_eq!(attempts, 3, "the second timeout ends it");
     }
 
     #[tokio::test]

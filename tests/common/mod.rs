@@ -2,6 +2,7 @@
 //! the demo files in a temporary directory.
 #![allow(dead_code)]
 
+pub mod fake;
 pub mod tui;
 
 use std::net::{TcpListener, TcpStream};
@@ -124,7 +125,11 @@ pub fn client_for(url: &str, auth: AuthMethod) -> IngestClient {
     IngestClient::new(ClientConfig {
         ingest_url: url.to_string(),
         auth,
-        timeout: Duration::from_secs(20),
+        timeouts: kingest::client::deadline::Timeouts {
+            storage: Duration::from_secs(20),
+            mgmt: Duration::from_secs(20),
+            ..Default::default()
+        },
         retry: RetryPolicy {
             max_attempts: 2,
             base_delay: Duration::from_millis(50),

@@ -171,7 +171,18 @@ pub(super) fn on_peeked(
                 .poll
                 .next_peek(state.schedule.peek_interval, new, state.tracking());
         state.schedule.peek_interval = interval;
-        state.schedule.peek = PeekRound::Due(at + dur(interval));
+        // A throttled peek waits at least as long as the service asked (Retry-After).
+        let asked = [&state.failures, &state.successes]
+            .iter()
+            .filter_map(|s| match s.error.as_ref().map(|e| &e.kind) {
+                Some(crate::client::error::ProblemKind::Throttled {
+                    retry_after: Some(d),
+                }) => Some(*d),
+                _ => None,
+            })
+            .max()
+            .unwrap_or_default();
+        state.schedule.peek = PeekRound::Due(at + dur(interval.max(asked)));
     }
     clamp_selection(state);
 }

@@ -14,6 +14,9 @@ use crate::client::wire::NotificationKind;
 use crate::demo::{SCENARIOS, local_client, start_emulator, traffic, write_demo_files};
 
 pub async fn run(args: DemoArgs, resolved: &Resolved) -> Result<i32, Failure> {
+    if !args.headless {
+        crate::tui::check_terminal()?;
+    }
     // The demo keeps its journal, logs and scratch files apart from the user's real ones.
     let mut resolved = resolved.clone();
     resolved.state_dir = resolved.state_dir.join("demo");

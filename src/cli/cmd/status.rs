@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::cli::output::{print_json, safe, tracker_json, tracker_lines};
 use crate::cli::resolve::Resolved;
-use crate::cli::{EXIT_INGESTION_FAILED, EXIT_OK, Failure};
+use crate::cli::{EXIT_INGESTION_FAILED, Failure, source_exit_code};
 use crate::client::tracking::{Observation, StatusRef, Tracker};
 use crate::client::wire::NotificationKind;
 use crate::client::{IngestClient, ReceivedNotification, ResourceKind};
@@ -74,8 +74,13 @@ pub async fn run(
         }
     }
     let mut notes = Vec::new();
-    for kind in [NotificationKind::Failure, NotificationKind::Success] {
-        match client.peek(kind, resolved.poll.peek_count).await {
+    // Both queues at once: a stalled one costs one deadline, not two.
+    let kinds = [NotificationKind::Failure, NotificationKind::Success];
+    let peeks =
+        futures::future::join_all(kinds.map(|kind| client.peek(kind, resolved.poll.peek_count)))
+            .await;
+    for (kind, peeked) in kinds.into_iter().zip(peeks) {
+        match peeked {
             Ok(msgs) => {
                 let full = msgs.len() >= resolved.poll.peek_count;
                 let mine = tracker.observe_peek(&msgs, full, Utc::now());
@@ -133,10 +138,10 @@ pub async fn run(
             println!("notification: {}", safe(&n.to_string()));
         }
     }
-    // 1 for a failed source, and for one nothing is known of (there is no success to report).
-    Ok(if !known || (tracker.is_final() && !tracker.is_success()) {
-        EXIT_INGESTION_FAILED
+    // 1 for one nothing is known of (there is no success to report); 4 while not final.
+    Ok(if known {
+        source_exit_code(&tracker, false, true)
     } else {
-        EXIT_OK
+        EXIT_INGESTION_FAILED
     })
 }

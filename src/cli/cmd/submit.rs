@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::cli::args::{ReportLevelArg, ReportMethodArg, SubmitArgs};
 use crate::cli::output::{print_json_line, safe, tracker_json, tracker_lines};
 use crate::cli::resolve::Resolved;
-use crate::cli::{EXIT_INGESTION_FAILED, EXIT_OK, Failure};
+use crate::cli::{Failure, combine, exit_code, source_exit_code};
 use crate::client::journal::{Journal, JournalRecord};
 use crate::client::tracking::{Observation, Tracker};
 use crate::client::wire::{DataFormat, NotificationKind, ReportLevel, ReportMethod};
@@ -60,7 +60,8 @@ pub async fn run(
     }
     let journal = resolved.journal(client.ingest_url());
     let mut sources = Vec::new();
-    let mut submit_failed = false;
+    // Exit codes of files that never reached the service.
+    let mut not_submitted = Vec::new();
     for path in &args.files {
         let mut req = SubmitRequest::new(path.clone(), &database, &table);
         req.format = format;
@@ -115,7 +116,7 @@ pub async fn run(
             }
             Err(e) => {
                 // Other files still go; the failure is reported and counted.
-                submit_failed = true;
+                not_submitted.push(exit_code(&e));
                 if json_out {
                     let mut m = serde_json::Map::new();
                     m.insert("source_id".into(), Value::Null);
@@ -178,14 +179,11 @@ pub async fn run(
             }
         }
     }
-    let all_ok = sources
+    let skip_asked = !args.ingest_if_not_exists.is_empty();
+    let outcomes = sources
         .iter()
-        .all(|s| args.wait.is_none() || s.tracker.is_success());
-    Ok(if all_ok && !submit_failed {
-        EXIT_OK
-    } else {
-        EXIT_INGESTION_FAILED
-    })
+        .map(|s| source_exit_code(&s.tracker, skip_asked, args.wait.is_some()));
+    Ok(combine(not_submitted.into_iter().chain(outcomes)))
 }
 
 /// A flag's value, else the configured default; empty counts as missing.
@@ -340,17 +338,24 @@ impl Waiting<'_> {
         }
     }
 
-    /// Reads every status entity that is due and feeds it to its tracker.
+    /// Reads every status entity that is due (all at once) and feeds it to its tracker.
     async fn read_due_tables(&self, sources: &mut [Source]) {
-        for s in sources.iter_mut() {
-            let confirm = s.tracker.wants_table_confirmation(Utc::now());
-            if (s.tracker.is_final() && !confirm) || s.next_read.is_none_or(|t| t > Utc::now()) {
-                continue;
-            }
-            let Some(at) = s.tracker.status_ref.clone() else {
+        let now = Utc::now();
+        let due: Vec<(usize, crate::client::tracking::StatusRef)> = sources
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                let confirm = s.tracker.wants_table_confirmation(now);
+                !((s.tracker.is_final() && !confirm) || s.next_read.is_none_or(|t| t > now))
+            })
+            .filter_map(|(i, s)| s.tracker.status_ref.clone().map(|at| (i, at)))
+            .collect();
+        let reads =
+            futures::future::join_all(due.iter().map(|(_, at)| self.client.table_status(at))).await;
+        for ((i, _), result) in due.into_iter().zip(reads) {
+            let Some(s) = sources.get_mut(i) else {
                 continue;
             };
-            let result = self.client.table_status(&at).await;
             let text = result.as_ref().err().map(|e| safe(&e.to_string()));
             let obs = match &result {
                 Ok(Some(e)) => Observation::Entity(e),
@@ -369,8 +374,14 @@ impl Waiting<'_> {
     /// Returns whether anything changed.
     async fn peek_round(&self, sources: &mut [Source]) -> bool {
         let mut changed = false;
-        for kind in [NotificationKind::Failure, NotificationKind::Success] {
-            let msgs = match self.client.peek(kind, self.poll.peek_count).await {
+        // Both queues at once: a stalled one costs one deadline, not two.
+        let kinds = [NotificationKind::Failure, NotificationKind::Success];
+        let peeks = futures::future::join_all(
+            kinds.map(|kind| self.client.peek(kind, self.poll.peek_count)),
+        )
+        .await;
+        for (kind, peeked) in kinds.into_iter().zip(peeks) {
+            let msgs = match peeked {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::warn!(error = %e, "peeking {} notifications failed", kind.as_str());

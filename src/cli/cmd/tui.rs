@@ -4,6 +4,7 @@ use crate::cli::Failure;
 use crate::cli::resolve::Resolved;
 
 pub async fn run(resolved: &Resolved) -> Result<i32, Failure> {
+    crate::tui::check_terminal()?;
     let client = resolved.client()?;
     crate::tui::run(client, crate::tui::options(resolved), &resolved.state_dir).await
 }

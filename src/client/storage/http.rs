@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
 use super::{STORAGE_VERSION, Storage, xml};
+use crate::client::deadline::{Deadline, RequestKind};
 use crate::client::error::{Error, Result};
 use crate::client::redact::redact;
 
@@ -32,17 +33,41 @@ impl Storage {
     {
         let build = &build;
         let http = &self.http;
+        let first = build(http).build().map_err(|e| transport_error(e, None))?;
+        let deadline = &Deadline::new(first.url().as_str(), RequestKind::Storage, &self.timeouts);
         self.retry
-            .run(move || async move {
+            .run_for(deadline, move || async move {
                 let req = build(http)
+                    .timeout(deadline.limit)
                     .header("x-ms-version", STORAGE_VERSION)
                     .header("x-ms-date", httpdate::fmt_http_date(SystemTime::now()))
                     .header("x-ms-client-request-id", uuid::Uuid::new_v4().to_string());
-                let resp = req.send().await.map_err(transport_error)?;
+                let resp = req
+                    .send()
+                    .await
+                    .map_err(|e| transport_error(e, Some(deadline)))?;
                 let status = resp.status();
                 let headers = resp.headers().clone();
-                let body = resp.bytes().await.map_err(transport_error)?;
-                if status.is_success() {
+                let body = resp
+                    .bytes()
+                    .await
+                    .map_err(|e| transport_error(e, Some(deadline)))?;
+                let content_type = headers
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if status.is_success() && crate::client::mgmt::looks_like_html(content_type, &body)
+                {
+                    // Storage never answers HTML: a proxy or sign-in page did. Named, not shown
+                    // (parsed as XML it could pass for an empty list).
+                    Err(Error::BadResponse(format!(
+                        "{} answered {} with an HTML page ({} bytes), not an Azure Storage answer: \
+                         did a proxy or sign-in page answer?",
+                        deadline.url,
+                        status.as_u16(),
+                        body.len()
+                    )))
+                } else if status.is_success() {
                     Ok(Reply { headers, body })
                 } else {
                     Err(response_error(status, &headers, &body))
@@ -61,18 +86,39 @@ pub(crate) fn tolerate(result: Result<Reply>, codes: &[&str]) -> Result<()> {
     }
 }
 
-/// Maps a reqwest failure (no response) without its URL.
-pub(crate) fn transport_error(err: reqwest::Error) -> Error {
+/// Maps a reqwest failure (no response, or a body cut short). Its own text never carries the
+/// URL; a missed deadline names the (redacted) URL and the limit.
+pub(crate) fn transport_error(err: reqwest::Error, deadline: Option<&Deadline>) -> Error {
     let err = err.without_url();
+    if err.is_timeout()
+        && let Some(d) = deadline
+    {
+        return d.missed(err.is_connect());
+    }
     let text = redact(&error_chain(&err));
     if err.is_builder() {
         Error::Internal(format!("cannot build storage request: {text}"))
-    } else if err.is_decode() || err.is_redirect() {
+    } else if (err.is_decode() && !cut_short(&err)) || err.is_redirect() {
         Error::BadResponse(text)
     } else {
         // Timeouts, refused or reset connections, truncated bodies: all worth another try.
         Error::Transient(text)
     }
+}
+
+/// Whether a body error is the connection ending before the body did (worth another try),
+/// not a body that cannot be decoded.
+fn cut_short(err: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        if s.downcast_ref::<reqwest::Error>()
+            .is_some_and(|e| e.is_body())
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {
@@ -376,7 +422,7 @@ mod tests {
             .send()
             .await
             .unwrap_err();
-        let mapped = transport_error(err);
+        let mapped = transport_error(err, None);
         assert!(matches!(mapped, Error::Transient(_)), "{mapped:?}");
         let text = format!("{mapped} {mapped:?}");
         assert!(

@@ -176,10 +176,21 @@ impl fmt::Debug for SasUrl {
 pub struct Storage {
     pub(crate) http: reqwest::Client,
     pub(crate) retry: RetryPolicy,
+    pub(crate) timeouts: crate::client::deadline::Timeouts,
 }
 
 impl Storage {
+    /// With the default [`Timeouts`](crate::client::deadline::Timeouts).
     pub fn new(http: reqwest::Client, retry: RetryPolicy) -> Self {
-        Storage { http, retry }
+        Storage {
+            http,
+            retry,
+            timeouts: Default::default(),
+        }
+    }
+
+    pub fn with_timeouts(mut self, timeouts: crate::client::deadline::Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
     }
 }
