@@ -59,27 +59,31 @@ pub async fn run(
         )));
     }
     let journal = resolved.journal(client.ingest_url());
+    // Every file shares these options: refuse bad ones (exit 2) before anything is uploaded.
+    let mut template = SubmitRequest::new("", &database, &table);
+    template.format = format;
+    template.mapping_reference = args.mapping_ref.clone();
+    template.mapping = args.mapping.clone();
+    template.report_level = report_level;
+    template.report_method = report_method;
+    template.flush_immediately = args.flush;
+    template.tags = args.tags.clone();
+    template.ingest_if_not_exists = args.ingest_if_not_exists.clone();
+    template.ignore_first_record = args.ignore_first_record;
+    template.creation_time = args.creation_time.clone();
+    template.retain_blob_on_success = !args.no_retain_blob;
+    template.ignore_size_limit = args.ignore_size_limit;
+    template.extra_properties = args
+        .properties
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+        .collect();
+    crate::client::submit::validate(&template).map_err(|e| Failure::usage(safe(&e.to_string())))?;
     let mut sources = Vec::new();
     let mut submit_failed = false;
     for path in &args.files {
-        let mut req = SubmitRequest::new(path.clone(), &database, &table);
-        req.format = format;
-        req.mapping_reference = args.mapping_ref.clone();
-        req.mapping = args.mapping.clone();
-        req.report_level = report_level;
-        req.report_method = report_method;
-        req.flush_immediately = args.flush;
-        req.tags = args.tags.clone();
-        req.ingest_if_not_exists = args.ingest_if_not_exists.clone();
-        req.ignore_first_record = args.ignore_first_record;
-        req.creation_time = args.creation_time.clone();
-        req.retain_blob_on_success = !args.no_retain_blob;
-        req.ignore_size_limit = args.ignore_size_limit;
-        req.extra_properties = args
-            .properties
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::from(v.clone())))
-            .collect();
+        let mut req = template.clone();
+        req.path = path.clone();
         let file = path.display().to_string();
         let show_progress = !json_out && std::io::stderr().is_terminal();
         let progress: crate::client::ProgressFn = std::sync::Arc::new(move |p| {
