@@ -128,3 +128,128 @@ async fn numeric_creation_times_are_usage_errors() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("Queued"), "{}", stdout(&out));
 }
+
+/// Lines of CSV for `demo.Events`, `len` bytes or a little more.
+fn events_csv(len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 64);
+    let mut i = 0u64;
+    while out.len() < len {
+        out.extend_from_slice(
+            format!("2024-01-01T00:00:00Z,e{i},{}\n", i * 7919 % 100_003).as_bytes(),
+        );
+        i += 1;
+    }
+    out
+}
+
+/// Submits `path` through the library, running `on_progress` once, from the progress
+/// callback, after the first chunk was read and before the end: the file changes while it is
+/// being read, deterministically.
+async fn submit_changing(
+    env: &Env,
+    path: &std::path::Path,
+    allow_growing: bool,
+    change: impl Fn(&std::path::Path) + Send + Sync + 'static,
+) -> kingest::client::Result<kingest::client::Submitted> {
+    let mut req = kingest::client::SubmitRequest::new(path, "demo", "Events");
+    req.allow_growing = allow_growing;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let p = path.to_path_buf();
+    env.client
+        .submit(
+            req,
+            std::sync::Arc::new(move |pr| {
+                if pr.read > 0
+                    && pr.read < pr.total
+                    && !done.swap(true, std::sync::atomic::Ordering::SeqCst)
+                {
+                    change(&p);
+                }
+            }),
+        )
+        .await
+}
+
+fn append(path: &std::path::Path) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(b"2024-01-01T00:00:00Z,late,1\n").unwrap();
+}
+
+/// Sets the file's mtime an hour back, so a change is seen even on coarse clocks.
+fn age(path: &std::path::Path) {
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+}
+
+async fn queued_messages(env: &Env) -> u64 {
+    let res = env.client.resources().await.unwrap();
+    let mut n = 0;
+    for q in res.of_kind(kingest::client::ResourceKind::SecuredReadyForAggregationQueue) {
+        n += env
+            .client
+            .storage()
+            .approximate_message_count(&common::resign(q, "r"))
+            .await
+            .unwrap();
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_grows_while_read_fails_unless_allowed() {
+    // A huge batching window: nothing the test posts is ingested (and deleted) meanwhile.
+    let env = Env::start_with(kingest::emulator::EmulatorConfig {
+        batch_window: Some(std::time::Duration::from_secs(600)),
+        ..Default::default()
+    })
+    .await;
+    let path = env.file("growing.csv");
+    let body = events_csv(1024 * 1024);
+    std::fs::write(&path, &body).unwrap();
+    age(&path);
+    let err = submit_changing(&env, &path, false, append)
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, kingest::client::Error::Usage(_)), "{err:?}");
+    assert!(
+        msg.contains("changed while it was read")
+            && msg.contains(&format!("from {} to {}", body.len(), body.len() + 28))
+            && msg.contains("--allow-growing"),
+        "{msg}"
+    );
+    // Nothing committed, nothing posted.
+    assert_eq!(blob_count(&env).await, 0);
+    assert_eq!(queued_messages(&env).await, 0);
+
+    // The same size, rewritten in place: only the mtime tells.
+    std::fs::write(&path, &body).unwrap();
+    age(&path);
+    let rewrite = |p: &std::path::Path| {
+        use std::io::{Seek, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+        f.seek(std::io::SeekFrom::Start(0)).unwrap();
+        f.write_all(b"2024-01-01T00:00:00Z,e0,0\n").unwrap();
+    };
+    let msg = submit_changing(&env, &path, false, rewrite)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("modification time changed"), "{msg}");
+    assert_eq!(queued_messages(&env).await, 0);
+
+    // --allow-growing: what was read is sent, and the change is said.
+    std::fs::write(&path, &body).unwrap();
+    age(&path);
+    let s = submit_changing(&env, &path, true, append).await.unwrap();
+    assert_eq!(s.raw_data_size, body.len() as u64 + 28);
+    assert!(s.changed_while_read.unwrap().contains("size went from"));
+    assert_eq!(queued_messages(&env).await, 1);
+
+    // An unchanged file passes without a word.
+    let quiet = env.file("events.csv");
+    let s = submit_changing(&env, &quiet, false, |_| {}).await.unwrap();
+    assert!(s.changed_while_read.is_none());
+}

@@ -36,6 +36,9 @@ pub struct SubmitRequest {
     pub extra_properties: Map<String, Value>,
     /// Use this source id instead of a fresh one.
     pub source_id: Option<uuid::Uuid>,
+    /// Send a file that changed while it was read (what was read, with a warning); by default
+    /// such a source fails before its blob is committed: its last record may be torn.
+    pub allow_growing: bool,
 }
 
 impl SubmitRequest {
@@ -61,6 +64,7 @@ impl SubmitRequest {
             size_limit: None,
             extra_properties: Map::new(),
             source_id: None,
+            allow_growing: false,
         }
     }
 
@@ -170,6 +174,45 @@ pub struct Submitted {
     pub uploaded_bytes: u64,
     /// Where the status entity lives, when reporting to a table.
     pub status_ref: Option<crate::client::tracking::StatusRef>,
+    /// How the file changed while it was read, when `allow_growing` let it through.
+    pub changed_while_read: Option<String>,
+}
+
+/// A file's size and modification time, taken before reading and again at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Snapshot {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Snapshot {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        Snapshot {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        }
+    }
+}
+
+/// How the file changed between `before` (taken when the submit started) and `after` (at
+/// the end of reading), given the bytes read; `None` when it did not.
+fn change_while_read(before: Snapshot, after: Snapshot, read: u64) -> Option<String> {
+    let mut what = Vec::new();
+    if after.len != before.len {
+        what.push(format!(
+            "its size went from {} to {} bytes",
+            before.len, after.len
+        ));
+    }
+    if read != before.len && read != after.len {
+        what.push(format!("{read} bytes were read"));
+    } else if read != before.len {
+        what.push(format!("{read} bytes were read, not {}", before.len));
+    }
+    if after.modified != before.modified {
+        what.push("its modification time changed".to_string());
+    }
+    (!what.is_empty()).then(|| what.join(", "))
 }
 
 use std::io::Write;
@@ -318,7 +361,7 @@ pub(crate) async fn submit(
             &blob,
             encoding,
             source_id,
-            meta.len(),
+            Snapshot::of(&meta),
             &progress,
         )
         .await
@@ -336,7 +379,15 @@ pub(crate) async fn submit(
             }
         }
     }
-    let Some((blob, (raw_data_size, uploaded_bytes))) = uploaded else {
+    let Some((
+        blob,
+        Uploaded {
+            raw: raw_data_size,
+            sent: uploaded_bytes,
+            changed,
+        },
+    )) = uploaded
+    else {
         return Err(last_err.unwrap_or_else(|| {
             Error::MissingResource("the service offered no TempStorage container".into())
         }));
@@ -401,6 +452,7 @@ pub(crate) async fn submit(
                     raw_data_size,
                     uploaded_bytes,
                     status_ref,
+                    changed_while_read: changed,
                 });
             }
             Err(e) => {
@@ -621,18 +673,31 @@ pub fn build_message(
     }
 }
 
-/// Streams the file to `blob`: read a chunk, (gzip it,) send full blocks as they fill.
-/// Returns (uncompressed size, bytes uploaded).
+/// What one upload did.
+struct Uploaded {
+    /// Uncompressed size.
+    raw: u64,
+    /// Bytes uploaded.
+    sent: u64,
+    /// How the file changed while read (only when `allow_growing`).
+    changed: Option<String>,
+}
+
+/// Streams the file to `blob`: read a chunk, (gzip it,) send full blocks as they fill. At the
+/// end of the file, before the blob is committed, the file's size and mtime are compared with
+/// `start`: a file that changed meanwhile fails unless `allow_growing`.
 async fn upload(
     client: &IngestClient,
     req: &SubmitRequest,
     blob: &SasUrl,
     encoding: Encoding,
     source_id: uuid::Uuid,
-    total: u64,
+    start: Snapshot,
     progress: &ProgressFn,
-) -> Result<(u64, u64)> {
+) -> Result<Uploaded> {
+    let total = start.len;
     let mut file = tokio::fs::File::open(&req.path).await?;
+    let mut changed = None;
     let mut gz =
         (encoding == Encoding::Gzip).then(|| GzEncoder::new(Vec::new(), Compression::default()));
     let mut gunzip =
@@ -689,6 +754,20 @@ async fn upload(
             // Uncommitted blocks are never listed, and Azure drops them after a week.
             return Err(too_large(&req.path, None, limit));
         }
+        if eof {
+            let now = Snapshot::of(&file.metadata().await?);
+            if let Some(what) = change_while_read(start, now, read) {
+                if !req.allow_growing {
+                    return Err(Error::Usage(format!(
+                        "'{}' changed while it was read ({what}): not sent, its last record \
+                         may be torn; submit it again once it is complete, or pass \
+                         --allow-growing to send what was read",
+                        req.path.display()
+                    )));
+                }
+                changed = Some(what);
+            }
+        }
         // One Put Blob when everything fits in a single block.
         if eof && blocks.is_empty() {
             let body = Bytes::from(std::mem::take(&mut pending));
@@ -742,7 +821,7 @@ async fn upload(
             None => read,
         },
     };
-    Ok((raw, sent))
+    Ok(Uploaded { raw, sent, changed })
 }
 
 /// Sum of the entries' uncompressed sizes from the zip's central directory.
@@ -915,6 +994,48 @@ mod tests {
                 && err.contains("split"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn changes_while_read_are_named() {
+        let t0 = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(100);
+        let t1 = t0 + std::time::Duration::from_nanos(1);
+        let at = |len, modified| Snapshot {
+            len,
+            modified: Some(modified),
+        };
+        assert_eq!(change_while_read(at(10, t0), at(10, t0), 10), None);
+        let grew = change_while_read(at(10, t0), at(12, t1), 12).unwrap();
+        assert!(
+            grew.contains("from 10 to 12 bytes") && grew.contains("modification time"),
+            "{grew}"
+        );
+        let shrank = change_while_read(at(10, t0), at(4, t0), 4).unwrap();
+        assert!(
+            shrank.contains("from 10 to 4") && shrank.contains("4 bytes were read, not 10"),
+            "{shrank}"
+        );
+        assert!(
+            change_while_read(at(10, t0), at(10, t1), 10)
+                .unwrap()
+                .contains("modification")
+        );
+        // Grew then shrank back to the same size between two reads: the count tells.
+        assert!(
+            change_while_read(at(10, t0), at(10, t0), 14)
+                .unwrap()
+                .contains("14 bytes were read")
+        );
+        let mut r = SubmitRequest::new("x.csv", "db", "T");
+        r.extra_properties.insert("Format".into(), "json".into());
+        let err = validate(&r).unwrap_err().to_string();
+        assert!(
+            err.contains("--format") && err.contains("kingest sets itself"),
+            "{err}"
+        );
+        r.extra_properties.clear();
+        r.extra_properties.insert("zipPattern".into(), "*".into());
+        assert!(validate(&r).is_ok());
     }
 
     #[test]

@@ -117,6 +117,7 @@ async fn narrate(
             creation_time: None,
             no_retain_blob: false,
             ignore_size_limit: false,
+            allow_growing: false,
             properties: vec![],
             wait: Some(30),
         };

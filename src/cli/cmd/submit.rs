@@ -73,6 +73,7 @@ pub async fn run(
     template.creation_time = args.creation_time.clone();
     template.retain_blob_on_success = !args.no_retain_blob;
     template.ignore_size_limit = args.ignore_size_limit;
+    template.allow_growing = args.allow_growing;
     template.extra_properties = args
         .properties
         .iter()
@@ -99,6 +100,14 @@ pub async fn run(
             Ok(s) => {
                 if show_progress {
                     eprint!("\r\x1b[2K");
+                }
+                if let Some(what) = &s.changed_while_read {
+                    eprintln!(
+                        "warning: {} changed while it was read ({}): sent what was read \
+                         (--allow-growing)",
+                        safe(&file),
+                        safe(what)
+                    );
                 }
                 let reports = report_level != ReportLevel::None;
                 let tracker = Tracker::posted(
