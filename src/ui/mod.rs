@@ -7,6 +7,7 @@ pub mod error_info;
 pub mod fmt;
 pub mod panes;
 pub mod sanitize;
+pub mod text_field;
 pub mod theme;
 
 use ratatui::Frame;
