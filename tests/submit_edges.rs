@@ -253,3 +253,246 @@ async fn a_file_that_grows_while_read_fails_unless_allowed() {
     let s = submit_changing(&env, &quiet, false, |_| {}).await.unwrap();
     assert!(s.changed_while_read.is_none());
 }
+
+/// A loopback TCP proxy in front of the emulator. Answers are rewritten so the storage URLs
+/// the emulator hands out point at the proxy too (same length: both ports have as many
+/// digits). The first Put Message of an ingestion is forwarded, then its answer is dropped
+/// with the connection: the post landed, the client never hears so.
+struct LossyProxy {
+    url: String,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    port: u16,
+}
+
+impl LossyProxy {
+    fn start(upstream: &str) -> LossyProxy {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize};
+        let up: std::net::SocketAddr = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap();
+        let listener = loop {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            if l.local_addr().unwrap().port().to_string().len() == up.port().to_string().len() {
+                break l;
+            }
+        };
+        let port = listener.local_addr().unwrap().port();
+        let from = format!("127.0.0.1:{}", up.port()).into_bytes();
+        let to = format!("127.0.0.1:{port}").into_bytes();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let armed = Arc::new(AtomicBool::new(true));
+        {
+            let (dropped, stop) = (dropped.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for client in listener.incoming() {
+                    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        return;
+                    }
+                    let Ok(client) = client else { continue };
+                    let Ok(server) = std::net::TcpStream::connect(up) else {
+                        continue;
+                    };
+                    let doomed = Arc::new(AtomicBool::new(false));
+                    let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                    let (armed, doomed2) = (armed.clone(), doomed.clone());
+                    std::thread::spawn(move || pump_requests(client, server, &armed, &doomed2));
+                    let (from, to, dropped) = (from.clone(), to.clone(), dropped.clone());
+                    std::thread::spawn(move || pump_answers(s2, c2, &from, &to, &doomed, &dropped));
+                }
+            });
+        }
+        LossyProxy {
+            url: format!("http://127.0.0.1:{port}"),
+            dropped,
+            stop,
+            port,
+        }
+    }
+}
+
+impl Drop for LossyProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Client → emulator, unchanged; the first Put Message to an ingestion queue dooms the
+/// connection's next answer.
+fn pump_requests(
+    mut client: std::net::TcpStream,
+    mut server: std::net::TcpStream,
+    armed: &std::sync::atomic::AtomicBool,
+    doomed: &std::sync::atomic::AtomicBool,
+) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match client.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let text = String::from_utf8_lossy(&buf[..n]);
+        if let Some(line) = text.lines().next()
+            && line.starts_with("POST ")
+            && line.contains("/messages")
+            && line.contains("readyforaggregation")
+            && armed.swap(false, SeqCst)
+        {
+            doomed.store(true, SeqCst);
+        }
+        if server.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = server.shutdown(std::net::Shutdown::Write);
+}
+
+/// Emulator → client with the emulator's address rewritten to the proxy's; a doomed answer is
+/// swallowed and both connections closed.
+fn pump_answers(
+    mut server: std::net::TcpStream,
+    mut client: std::net::TcpStream,
+    from: &[u8],
+    to: &[u8],
+    doomed: &std::sync::atomic::AtomicBool,
+    dropped: &std::sync::atomic::AtomicUsize,
+) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let n = match server.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if doomed.load(SeqCst) {
+            dropped.fetch_add(1, SeqCst);
+            let _ = client.shutdown(std::net::Shutdown::Both);
+            let _ = server.shutdown(std::net::Shutdown::Both);
+            return;
+        }
+        carry.extend_from_slice(&buf[..n]);
+        let mut out = Vec::with_capacity(carry.len());
+        let mut i = 0;
+        while i < carry.len() {
+            if carry[i..].starts_with(from) {
+                out.extend_from_slice(to);
+                i += from.len();
+            } else if from.starts_with(&carry[i..]) {
+                // A possible start of the address at the end of what came: wait for more.
+                break;
+            } else {
+                out.push(carry[i]);
+                i += 1;
+            }
+        }
+        carry.drain(..i);
+        if client.write_all(&out).is_err() {
+            break;
+        }
+    }
+    let _ = client.shutdown(std::net::Shutdown::Write);
+}
+
+fn lines_of(path: &std::path::Path) -> u64 {
+    std::fs::read_to_string(path).unwrap().lines().count() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_post_answer_is_reposted_at_once_and_ingested_once() {
+    let env = Env::start_with(kingest::emulator::EmulatorConfig {
+        batch_window: Some(std::time::Duration::from_secs(2)),
+        ..Default::default()
+    })
+    .await;
+    let proxy = LossyProxy::start(env.emulator.url());
+    let file = env.file("events.csv");
+    let before = env.row_count("Events").await;
+    let out = common::kingest_at(
+        &proxy.url,
+        &env.dir.path().join("home"),
+        &[
+            "submit",
+            file.to_str().unwrap(),
+            "-d",
+            "demo",
+            "-t",
+            "Events",
+            "--report-method",
+            "queue",
+            "--wait=60",
+        ],
+    )
+    .await;
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(
+        proxy.dropped.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one answer dropped: {err}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
+    assert!(
+        err.contains("posted the same message again at once"),
+        "{err}"
+    );
+    assert!(
+        text.contains("Succeeded") && text.contains("ingested once"),
+        "{text}\n{err}"
+    );
+    assert_eq!(
+        env.row_count("Events").await,
+        before + lines_of(&file),
+        "rows counted once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedupe_skips_the_second_copy_of_the_same_content() {
+    let env = Env::start().await;
+    let file = env.file("events.csv");
+    let before = env.row_count("Events").await;
+    let args = [
+        "submit",
+        file.to_str().unwrap(),
+        "-d",
+        "demo",
+        "-t",
+        "Events",
+        "--dedupe",
+        "--wait=60",
+    ];
+    let first = kingest(&env, &args).await;
+    let err = stderr(&first);
+    assert_eq!(first.status.code(), Some(0), "{}\n{err}", stdout(&first));
+    assert!(stdout(&first).contains("Succeeded"), "{}", stdout(&first));
+    // It says what it costs.
+    assert!(
+        err.contains("SingleBlob_IngestByTag") && err.contains("ingest-by:"),
+        "{err}"
+    );
+    // The same content under another name: skipped, as asked, exit 0.
+    let copy = env.file("events-copy.csv");
+    std::fs::copy(&file, &copy).unwrap();
+    let mut again = args;
+    again[1] = copy.to_str().unwrap();
+    let second = kingest(&env, &again).await;
+    let text = stdout(&second);
+    assert_eq!(second.status.code(), Some(0), "{text}\n{}", stderr(&second));
+    assert!(
+        text.contains("Skipped") && text.contains("ingestIfNotExists"),
+        "{text}"
+    );
+    assert_eq!(env.row_count("Events").await, before + lines_of(&file));
+    // Without --dedupe the same content goes in again (nothing is deduplicated silently).
+    let plain = kingest(&env, &again[..6]).await;
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+}

@@ -31,6 +31,8 @@ pub struct SubmittedInfo {
     pub format: String,
     pub raw_data_size: u64,
     pub status_ref: Option<StatusRef>,
+    /// Copies posted again after a lost answer (`Submitted::reposts`).
+    pub reposts: u32,
 }
 
 #[derive(Debug, Clone)]

@@ -221,6 +221,11 @@ pub struct SubmitArgs {
     /// default such a file fails: its last record may be torn.
     #[arg(long)]
     pub allow_growing: bool,
+    /// Ingest each file's content into the table at most once: tags the post
+    /// ingest-by:<sha256 of the file> with ingestIfNotExists on it. Costs batching (each such
+    /// blob is sealed alone) and engine work per unique tag; a second copy ends Skipped.
+    #[arg(long)]
+    pub dedupe: bool,
     /// Extra ingestion property KEY=VALUE (repeatable); properties kingest sets itself
     /// (format, tags, creationTime, …) are refused: use their flags.
     #[arg(long = "property", value_parser = parse_key_value)]

@@ -39,6 +39,9 @@ pub struct SubmitRequest {
     /// Send a file that changed while it was read (what was read, with a warning); by default
     /// such a source fails before its blob is committed: its last record may be torn.
     pub allow_growing: bool,
+    /// Tag the post `ingest-by:<content hash>` with `ingestIfNotExists` on the same value, so
+    /// the same content is ingested into the table at most once (see [`DEDUPE_COST`]).
+    pub dedupe: bool,
 }
 
 impl SubmitRequest {
@@ -65,6 +68,7 @@ impl SubmitRequest {
             extra_properties: Map::new(),
             source_id: None,
             allow_growing: false,
+            dedupe: false,
         }
     }
 
@@ -176,6 +180,26 @@ pub struct Submitted {
     pub status_ref: Option<crate::client::tracking::StatusRef>,
     /// How the file changed while it was read, when `allow_growing` let it through.
     pub changed_while_read: Option<String>,
+    /// Copies of the message posted again after an answer was lost (see [`post`]).
+    pub reposts: u32,
+    /// The `ingest-by:` value of `dedupe`.
+    pub dedupe_tag: Option<String>,
+}
+
+/// What `dedupe` costs, for the front doors to say: DOCS `kusto/management/batching-policy.md`
+/// (a blob with an ingest-by tag is sealed alone: `SingleBlob_IngestByTag`) and
+/// `kusto/management/extent-tags.md` ("assigning unique ingest-by tags for each ingestion
+/// call can significantly impact performance").
+pub const DEDUPE_COST: &str = "--dedupe tags every post ingest-by:<sha256 of the file> with \
+    ingestIfNotExists on it: the service seals each such blob in a batch of its own \
+    (SingleBlob_IngestByTag, no batching with other files) and every unique ingest-by tag adds \
+    to what the engine checks on each ingestion into the table; use it for files that must \
+    not be ingested twice, not for a stream of small ones";
+
+/// The `ingest-by:` value for content whose SHA-256 is `digest`.
+fn dedupe_value(digest: &[u8]) -> String {
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256-{hex}")
 }
 
 /// A file's size and modification time, taken before reading and again at the end.
@@ -385,6 +409,7 @@ pub(crate) async fn submit(
             raw: raw_data_size,
             sent: uploaded_bytes,
             changed,
+            digest,
         },
     )) = uploaded
     else {
@@ -427,6 +452,12 @@ pub(crate) async fn submit(
         ));
     }
 
+    let mut req = req;
+    let dedupe_tag = digest.map(|d| dedupe_value(&d));
+    if let Some(v) = &dedupe_tag {
+        req.tags.push(format!("ingest-by:{v}"));
+        req.ingest_if_not_exists.push(v.clone());
+    }
     let message = build_message(
         &req,
         format,
@@ -438,27 +469,76 @@ pub(crate) async fn submit(
     );
     let text = encode_for_queue(&message)?;
     let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
+    let (m, queue, reposts) = post(client, &queues, &text).await?;
+    Ok(Submitted {
+        source_id,
+        blob,
+        queue,
+        message_id: m.message_id,
+        format,
+        raw_data_size,
+        uploaded_bytes,
+        status_ref,
+        changed_while_read: changed,
+        reposts,
+        dedupe_tag,
+    })
+}
+
+/// Posts the ingestion message: ranked queues, at most 3, each tried up to the retry policy's
+/// attempts. Returns the answer, the queue that took it, and how many copies were re-posted
+/// after a lost answer.
+///
+/// A post that got no answer (reset, timeout, truncated reply, a 5xx that may have been
+/// applied) may have landed. It is posted again at once, the same text (same Id, same blob),
+/// so both copies fall into the batch that is still open: the service ingests a blob once when
+/// its copies share a batch (`BlobAlreadyReceived_BlobAlreadyFoundInBatch`, DOCS
+/// `kusto/error-codes.md`), and the tracker counts the dropped copy as "ingested once".
+/// Waiting out a back-off first could let the first copy's batch seal, and the blob would be
+/// ingested twice. Throttling (429/503 ServerBusy) was refused, not applied: it backs off.
+async fn post(
+    client: &IngestClient,
+    queues: &[SasUrl],
+    text: &str,
+) -> Result<(crate::client::storage::QueueMessage, SasUrl, u32)> {
+    let policy = &client.storage().retry;
+    // One attempt per call: the back-off and the re-post decision are made here.
+    let once = crate::client::storage::Storage::new(
+        client.storage().http.clone(),
+        crate::client::retry::RetryPolicy::none(),
+    );
+    let mut reposts = 0;
+    let mut maybe_landed = false;
     let mut last_err = None;
     for queue in queues.iter().take(MAX_ATTEMPTS) {
-        match client.storage().put_message(queue, &text, None, None).await {
-            Ok(m) => {
-                client.record_storage_result(&queue.account(), true);
-                return Ok(Submitted {
-                    source_id,
-                    blob,
-                    queue: queue.clone(),
-                    message_id: m.message_id,
-                    format,
-                    raw_data_size,
-                    uploaded_bytes,
-                    status_ref,
-                    changed_while_read: changed,
-                });
+        let mut attempt = 1;
+        loop {
+            if maybe_landed {
+                reposts += 1;
             }
-            Err(e) => {
-                tracing::warn!(queue = %queue, error = %e, "posting the message failed; trying the next queue");
-                client.record_storage_result(&queue.account(), false);
-                last_err = Some(e);
+            match once.put_message(queue, text, None, None).await {
+                Ok(m) => {
+                    client.record_storage_result(&queue.account(), true);
+                    return Ok((m, queue.clone(), reposts));
+                }
+                Err(e) if e.is_transient() && attempt < policy.max_attempts.max(1) => {
+                    if matches!(e, Error::Throttled { .. }) {
+                        tokio::time::sleep(policy.delay(attempt, &e)).await;
+                    } else {
+                        tracing::warn!(queue = %queue, error = %e, "the answer to a post was lost; posting the same message again at once");
+                        maybe_landed = true;
+                    }
+                    attempt += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(queue = %queue, error = %e, "posting the message failed; trying the next queue");
+                    client.record_storage_result(&queue.account(), false);
+                    if e.is_transient() && !matches!(e, Error::Throttled { .. }) {
+                        maybe_landed = true;
+                    }
+                    last_err = Some(e);
+                    break;
+                }
             }
         }
     }
@@ -681,6 +761,8 @@ struct Uploaded {
     sent: u64,
     /// How the file changed while read (only when `allow_growing`).
     changed: Option<String>,
+    /// SHA-256 of the bytes read, when `dedupe`.
+    digest: Option<Vec<u8>>,
 }
 
 /// Streams the file to `blob`: read a chunk, (gzip it,) send full blocks as they fill. At the
@@ -698,6 +780,7 @@ async fn upload(
     let total = start.len;
     let mut file = tokio::fs::File::open(&req.path).await?;
     let mut changed = None;
+    let mut hasher = req.dedupe.then(<sha2::Sha256 as sha2::Digest>::new);
     let mut gz =
         (encoding == Encoding::Gzip).then(|| GzEncoder::new(Vec::new(), Compression::default()));
     let mut gunzip =
@@ -722,6 +805,9 @@ async fn upload(
         let n = file.read(&mut chunk).await?;
         let eof = n == 0;
         read += n as u64;
+        if let Some(h) = hasher.as_mut() {
+            sha2::Digest::update(h, &chunk[..n]);
+        }
         if let Some(enc) = gz.as_mut() {
             enc.write_all(&chunk[..n])?;
             pending.append(enc.get_mut());
@@ -821,7 +907,13 @@ async fn upload(
             None => read,
         },
     };
-    Ok(Uploaded { raw, sent, changed })
+    let digest = hasher.map(|h| sha2::Digest::finalize(h).to_vec());
+    Ok(Uploaded {
+        raw,
+        sent,
+        changed,
+        digest,
+    })
 }
 
 /// Sum of the entries' uncompressed sizes from the zip's central directory.

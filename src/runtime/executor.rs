@@ -198,6 +198,7 @@ impl Executor for ClientExecutor {
                                 format: s.format.wire_name(),
                                 raw_data_size: s.raw_data_size,
                                 status_ref: s.status_ref,
+                                reposts: s.reposts,
                             });
                     Some(Msg::Submitted {
                         id,

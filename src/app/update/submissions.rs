@@ -105,7 +105,8 @@ pub(super) fn on_submitted(
                 status_ref,
                 reports && row.report_method.uses_queue(),
                 at,
-            );
+            )
+            .with_reposts(info.reposts);
             let table_read = TableRead::after(&tracker, at, &poll.table, None);
             row.phase = Phase::Posted {
                 tracker: Box::new(tracker),

@@ -118,6 +118,7 @@ async fn narrate(
             no_retain_blob: false,
             ignore_size_limit: false,
             allow_growing: false,
+            dedupe: false,
             properties: vec![],
             wait: Some(30),
         };

@@ -74,12 +74,17 @@ pub async fn run(
     template.retain_blob_on_success = !args.no_retain_blob;
     template.ignore_size_limit = args.ignore_size_limit;
     template.allow_growing = args.allow_growing;
+    template.dedupe = args.dedupe;
     template.extra_properties = args
         .properties
         .iter()
         .map(|(k, v)| (k.clone(), Value::from(v.clone())))
         .collect();
     crate::client::submit::validate(&template).map_err(|e| Failure::usage(safe(&e.to_string())))?;
+    if args.dedupe {
+        eprintln!("note: {}", crate::client::submit::DEDUPE_COST);
+    }
+    let if_not_exists = args.dedupe || !args.ingest_if_not_exists.is_empty();
     let mut sources = Vec::new();
     let mut submit_failed = false;
     for path in &args.files {
@@ -115,7 +120,18 @@ pub async fn run(
                     s.status_ref.clone().filter(|_| reports),
                     reports && report_method.uses_queue(),
                     Utc::now(),
-                );
+                )
+                .with_reposts(s.reposts)
+                .with_if_not_exists(if_not_exists);
+                if s.reposts > 0 {
+                    eprintln!(
+                        "note: {}: the answer to posting its message was lost; posted the same \
+                         message again at once ({} more time(s)): copies in one batch are \
+                         ingested once",
+                        safe(&file),
+                        s.reposts
+                    );
+                }
                 let source = Source {
                     file,
                     report: (report_level, report_method),
