@@ -496,3 +496,197 @@ async fn dedupe_skips_the_second_copy_of_the_same_content() {
     let plain = kingest(&env, &again[..6]).await;
     assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
 }
+
+/// Runs the binary as `common::kingest` does, with extra environment variables.
+async fn kingest_env(env: &Env, vars: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    use assert_cmd::cargo::CommandCargoExt;
+    let home = env.dir.path().join("home");
+    let url = env.emulator.url().to_string();
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::cargo_bin("kingest")
+            .unwrap()
+            .env("KINGEST_INGEST_URL", url)
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", &home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env_remove("KINGEST_CONFIG")
+            .env_remove("KINGEST_TOKEN")
+            .envs(vars)
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// The last journal line of `source_id` (the journal is the only `journal-*.jsonl` file).
+fn journal_line(env: &Env, source_id: Option<&str>) -> serde_json::Value {
+    fn find(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                find(&p, out);
+            } else if p
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("journal-")
+                && p.extension().is_some_and(|x| x == "jsonl")
+            {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    find(&env.dir.path().join("home"), &mut files);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    text.lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| source_id.is_none_or(|id| v["source_id"] == id))
+        .expect("a journal line")
+}
+
+/// A `.csv.gz` stored without compression (so its blocks are its bytes): `lines` Events rows
+/// with poorly compressible messages.
+fn stored_gz(path: &std::path::Path, lines: usize) {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in 0..lines {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        writeln!(
+            gz,
+            "2025-03-01T09:00:00Z,Information,svc,m{x:016x}{:016x},{i}",
+            x.rotate_left(7)
+        )
+        .unwrap();
+    }
+    std::fs::write(path, gz.finish().unwrap()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submit_killed_mid_upload_is_resumed_by_the_next_run() {
+    let env = Env::start().await;
+    let big = env.file("big.csv.gz");
+    // ~9.5 MiB: three blocks of at most 4 MiB.
+    let lines = 140_000;
+    stored_gz(&big, lines);
+    let before = env.row_count("Events").await;
+    let out = kingest_env(
+        &env,
+        &[("KINGEST_TEST_ABORT_AFTER_BLOCKS", "2")],
+        &[
+            "submit",
+            big.to_str().unwrap(),
+            "-d",
+            "demo",
+            "-t",
+            "Events",
+        ],
+    )
+    .await;
+    assert!(
+        !out.status.success(),
+        "the crash point was not reached: {}",
+        stderr(&out)
+    );
+    // The record written before the upload is there, not posted.
+    let rec = journal_line(&env, None);
+    assert_eq!(rec["unfinished"]["stage"], "Uploading", "{rec}");
+    let id = rec["source_id"].as_str().unwrap().to_string();
+    assert!(
+        !rec["blob"].as_str().unwrap().contains('?'),
+        "no SAS in {rec}"
+    );
+
+    // The next run reconciles it: two blocks reused, the third sent, posted and tracked.
+    let small = env.file("events.csv");
+    let out = kingest(
+        &env,
+        &[
+            "submit",
+            small.to_str().unwrap(),
+            "-d",
+            "demo",
+            "-t",
+            "Events",
+            "--flush",
+            "--wait=60",
+        ],
+    )
+    .await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{}\n{err}", stdout(&out));
+    assert!(
+        err.contains("resumed the interrupted upload")
+            && err.contains("2 block(s) were already uploaded"),
+        "{err}"
+    );
+    let rec = journal_line(&env, Some(&id));
+    assert!(
+        rec.get("unfinished").is_none() && rec["message_id"].is_string(),
+        "{rec}"
+    );
+    // Both files ingested, the resumed one whole.
+    let want = before + lines as u64 + lines_of(&small);
+    let mut got = 0;
+    for _ in 0..300 {
+        got = env.row_count("Events").await;
+        if got >= want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(got, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_upload_of_a_changed_file_is_abandoned_naming_its_blob() {
+    let env = Env::start().await;
+    let big = env.file("big.csv.gz");
+    stored_gz(&big, 140_000);
+    let out = kingest_env(
+        &env,
+        &[("KINGEST_TEST_ABORT_AFTER_BLOCKS", "1")],
+        &[
+            "submit",
+            big.to_str().unwrap(),
+            "-d",
+            "demo",
+            "-t",
+            "Events",
+        ],
+    )
+    .await;
+    assert!(!out.status.success());
+    let rec = journal_line(&env, None);
+    let id = rec["source_id"].as_str().unwrap().to_string();
+    let blob = rec["blob"].as_str().unwrap().to_string();
+    // The file is rewritten meanwhile: its staged blocks no longer match it.
+    stored_gz(&big, 1000);
+    let out = kingest(&env, &["status", &id]).await;
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert!(
+        err.contains("abandoned the interrupted submission"),
+        "{err}"
+    );
+    assert!(
+        text.contains("Failed") && text.contains("orphan blob") && text.contains(&blob),
+        "{text}"
+    );
+    assert!(!text.contains("sig="), "{text}");
+    assert_eq!(out.status.code(), Some(1), "{text}\n{err}");
+    // Reconciled once: the next run has nothing left to do.
+    let again = kingest(&env, &["status", &id]).await;
+    assert!(!stderr(&again).contains("abandoned"), "{}", stderr(&again));
+}

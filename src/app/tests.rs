@@ -470,6 +470,7 @@ fn a_restored_journal_reads_its_own_status_table_at_once() {
         blob: None,
         message_id: None,
         tracker,
+        unfinished: None,
     };
     update(&mut s, Msg::Journal(vec![rec]));
     let fx = update(&mut s, Msg::Tick(at(0)));
@@ -620,6 +621,7 @@ fn a_restored_source_whose_table_sas_expired_says_so() {
         blob: None,
         message_id: None,
         tracker,
+        unfinished: None,
     };
     update(&mut s, Msg::Journal(vec![rec]));
     let row = &s.submissions[0];

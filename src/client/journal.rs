@@ -33,12 +33,61 @@ pub struct JournalRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     pub tracker: Tracker,
+    /// Set while the source is not posted yet: written before its upload starts and again
+    /// before its message is posted, so a run that dies meanwhile leaves a record the next run
+    /// reconciles (`client::resume`). Absent on posted records, and on every record written
+    /// before this field existed (they were written after the post).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<Unfinished>,
+}
+
+/// Where an unposted submission was, and what resuming it needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unfinished {
+    pub stage: Stage,
+    /// The process that was submitting: its record is left alone while it runs.
+    pub pid: u32,
+    /// The request as asked (`SubmitRequest::to_json`).
+    pub request: serde_json::Value,
+    /// The file's size and modification time (ns since the epoch) when it was read.
+    pub file_len: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_mtime_ns: Option<i128>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    /// Blocks were being uploaded (none, some or all of them).
+    Uploading,
+    /// The blob was committed; its message was being posted.
+    Posting,
+}
+
+impl Unfinished {
+    /// Whether the process that wrote it is gone (or is this one, which is not submitting it).
+    pub fn owner_gone(&self) -> bool {
+        if self.pid == std::process::id() {
+            return false;
+        }
+        process_gone(self.pid)
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn process_gone(pid: u32) -> bool {
+    !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Without /proc the owner cannot be asked: the record is taken as interrupted.
+#[cfg(not(target_os = "linux"))]
+fn process_gone(_pid: u32) -> bool {
+    true
 }
 
 impl JournalRecord {
     /// Nothing more can be learnt about it: final, or nothing left that could report.
     pub fn is_finished(&self, now: DateTime<Utc>) -> bool {
-        !self.tracker.can_still_learn(now)
+        self.unfinished.is_none() && !self.tracker.can_still_learn(now)
     }
 }
 
@@ -130,6 +179,19 @@ impl Journal {
             .into_iter()
             .rev()
             .find(|r| r.source_id.eq_ignore_ascii_case(source_id)))
+    }
+
+    /// The latest records that are not posted yet and whose process is gone: submissions a
+    /// run left behind (killed mid-upload or mid-post). Reads only.
+    pub fn interrupted(&self) -> std::io::Result<Vec<JournalRecord>> {
+        let _lock = self.lock()?;
+        Ok(self
+            .read()?
+            .0
+            .records
+            .into_iter()
+            .filter(|r| r.unfinished.as_ref().is_some_and(Unfinished::owner_gone))
+            .collect())
     }
 
     /// The latest record of each of this cluster's sources, oldest first, and the count of
@@ -278,6 +340,7 @@ mod tests {
             blob: None,
             message_id: None,
             tracker,
+            unfinished: None,
         }
     }
 

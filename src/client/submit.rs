@@ -1,6 +1,8 @@
 //! Submit: read → gzip (streamed, while uploading) → upload to a temp container → status entity
 //! → post the ingestion message; progress reported as bytes read/sent.
 
+pub mod resume;
+
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
@@ -42,6 +44,20 @@ pub struct SubmitRequest {
     /// Tag the post `ingest-by:<content hash>` with `ingestIfNotExists` on the same value, so
     /// the same content is ingested into the table at most once (see [`DEDUPE_COST`]).
     pub dedupe: bool,
+    /// Where to record the submission before its upload and before its post, so a run that
+    /// dies meanwhile leaves a record the next run reconciles.
+    pub journal: Option<crate::client::journal::Journal>,
+    /// Resume an interrupted upload to this blob, skipping the blocks it already has.
+    pub resume: Option<Resume>,
+}
+
+/// An interrupted upload to resume (`client::resume`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    /// The blob URL without its query.
+    pub blob: String,
+    /// Uncommitted blocks the blob already has: (base64 id, size).
+    pub staged: Vec<(String, u64)>,
 }
 
 impl SubmitRequest {
@@ -69,7 +85,75 @@ impl SubmitRequest {
             source_id: None,
             allow_growing: false,
             dedupe: false,
+            journal: None,
+            resume: None,
         }
+    }
+
+    /// What resuming needs of the request, for the journal (no secret in it).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "path": self.path.to_string_lossy(),
+            "database": self.database,
+            "table": self.table,
+            "format": self.format.map(|f| f.wire_name()),
+            "mapping_reference": self.mapping_reference,
+            "mapping": self.mapping,
+            "report_level": self.report_level.as_str(),
+            "report_method": self.report_method.as_str(),
+            "flush_immediately": self.flush_immediately,
+            "tags": self.tags,
+            "ingest_if_not_exists": self.ingest_if_not_exists,
+            "ignore_first_record": self.ignore_first_record,
+            "creation_time": self.creation_time,
+            "retain_blob_on_success": self.retain_blob_on_success,
+            "ignore_size_limit": self.ignore_size_limit,
+            "size_limit": self.size_limit,
+            "extra_properties": self.extra_properties,
+            "allow_growing": self.allow_growing,
+            "dedupe": self.dedupe,
+        })
+    }
+
+    /// The request [`SubmitRequest::to_json`] wrote; `None` when it cannot be read back.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let b = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let list = |k: &str| -> Vec<String> {
+            v.get(k)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut r = SubmitRequest::new(s("path")?, &s("database")?, &s("table")?);
+        r.format = match s("format") {
+            Some(f) => Some(f.parse().ok()?),
+            None => None,
+        };
+        r.mapping_reference = s("mapping_reference");
+        r.mapping = s("mapping");
+        r.report_level = s("report_level")?.parse().ok()?;
+        r.report_method = s("report_method")?.parse().ok()?;
+        r.flush_immediately = b("flush_immediately");
+        r.tags = list("tags");
+        r.ingest_if_not_exists = list("ingest_if_not_exists");
+        r.ignore_first_record = b("ignore_first_record");
+        r.creation_time = s("creation_time");
+        r.retain_blob_on_success = b("retain_blob_on_success");
+        r.ignore_size_limit = b("ignore_size_limit");
+        r.size_limit = v.get("size_limit").and_then(Value::as_u64);
+        r.extra_properties = v
+            .get("extra_properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        r.allow_growing = b("allow_growing");
+        r.dedupe = b("dedupe");
+        Some(r)
     }
 
     /// The uncompressed size limit that applies, `None` when ignored.
@@ -184,6 +268,8 @@ pub struct Submitted {
     pub reposts: u32,
     /// The `ingest-by:` value of `dedupe`.
     pub dedupe_tag: Option<String>,
+    /// Blocks of an interrupted upload that were found staged and not sent again.
+    pub blocks_reused: usize,
 }
 
 /// What `dedupe` costs, for the front doors to say: DOCS `kusto/management/batching-policy.md`
@@ -216,6 +302,24 @@ impl Snapshot {
             modified: meta.modified().ok(),
         }
     }
+
+    /// The modification time in ns since the epoch, as the journal keeps it.
+    fn mtime_ns(&self) -> Option<i128> {
+        let t = self.modified?;
+        Some(match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_nanos() as i128,
+            Err(e) => -(e.duration().as_nanos() as i128),
+        })
+    }
+}
+
+/// Whether `path` still has the size and mtime the journal noted: an interrupted upload of
+/// it can be resumed.
+pub fn unchanged_since(path: &std::path::Path, len: u64, mtime_ns: Option<i128>) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| {
+        let now = Snapshot::of(&m);
+        now.len == len && now.mtime_ns() == mtime_ns
+    })
 }
 
 /// How the file changed between `before` (taken when the submit started) and `after` (at
@@ -316,6 +420,81 @@ pub(crate) async fn submit(
     req: SubmitRequest,
     progress: ProgressFn,
 ) -> Result<Submitted> {
+    let mut stages = Stages::default();
+    let result = submit_staged(client, req, progress, &mut stages).await;
+    if let Err(e) = &result {
+        stages.abandon(&format!("the submit failed after its upload started: {e}"));
+    }
+    result
+}
+
+/// The journal records of one submit before it is posted (see [`JournalRecord::unfinished`]).
+#[derive(Default)]
+struct Stages {
+    journal: Option<crate::client::journal::Journal>,
+    /// The record as last written; `None` until the upload starts.
+    written: Option<crate::client::journal::JournalRecord>,
+}
+
+impl Stages {
+    fn write(&mut self, rec: crate::client::journal::JournalRecord) {
+        if let Some(j) = &self.journal
+            && let Err(e) = j.append(&rec)
+        {
+            tracing::warn!(error = %e, path = %j.path().display(), "journal append failed");
+        }
+        self.written = Some(rec);
+    }
+
+    /// Records the stage the submit enters, for the blob it writes to.
+    fn mark(&mut self, stage: crate::client::journal::Stage, blob: &SasUrl) {
+        let Some(mut rec) = self.written.clone() else {
+            return;
+        };
+        rec.at = chrono::Utc::now();
+        rec.blob = Some(blob.without_query());
+        if let Some(u) = rec.unfinished.as_mut() {
+            u.stage = stage;
+        }
+        self.write(rec);
+    }
+
+    /// A submit that failed after its upload started: final, naming the blob left behind.
+    fn abandon(&mut self, why: &str) {
+        let Some(mut rec) = self.written.take() else {
+            return;
+        };
+        let blob = rec.blob.clone().unwrap_or_default();
+        rec.at = chrono::Utc::now();
+        rec.unfinished = None;
+        rec.tracker = crate::client::tracking::Tracker::abandoned(
+            rec.source_id.clone(),
+            format!("{why}; nothing was posted; orphan blob (in temporary storage): {blob}"),
+            rec.at,
+        );
+        self.write(rec);
+    }
+}
+
+/// A test-only crash point: `KINGEST_TEST_ABORT_AFTER_BLOCKS=N` kills the process (no
+/// clean-up, as `kill -9`) once N blocks are uploaded. Debug builds only.
+#[cfg(debug_assertions)]
+fn crash_point(blocks: usize) {
+    if std::env::var("KINGEST_TEST_ABORT_AFTER_BLOCKS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        == Some(blocks)
+    {
+        std::process::abort();
+    }
+}
+
+async fn submit_staged(
+    client: &IngestClient,
+    req: SubmitRequest,
+    progress: ProgressFn,
+    stages: &mut Stages,
+) -> Result<Submitted> {
     validate(&req)?;
     let path_text = req.path.to_string_lossy().to_string();
     let format = match req.format {
@@ -373,12 +552,53 @@ pub(crate) async fn submit(
     );
     let resources = client.resources().await?;
 
-    // Upload: ranked containers, at most 3 attempts, each from the start of the file.
-    let containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
+    // Upload: ranked containers, at most 3 attempts, each from the start of the file; a
+    // resumed upload goes to the container it started in.
+    let mut containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
+    if let Some(r) = &req.resume {
+        containers.retain(|c| c.child(&name).without_query() == r.blob);
+        if containers.is_empty() {
+            return Err(Error::MissingResource(format!(
+                "the container of the interrupted upload ({}) is no longer offered",
+                r.blob
+            )));
+        }
+    }
+    if let Some(j) = &req.journal {
+        stages.journal = Some(j.clone());
+        stages.written = Some(crate::client::journal::JournalRecord {
+            at: chrono::Utc::now(),
+            ingest_url: j.ingest_url().to_string(),
+            source_id: source_id.to_string(),
+            file: path_text.clone(),
+            database: req.database.clone(),
+            table: req.table.clone(),
+            format: format.wire_name(),
+            size: meta.len(),
+            report_level: req.report_level.as_str().to_string(),
+            report_method: req.report_method.as_str().to_string(),
+            blob: None,
+            message_id: None,
+            tracker: crate::client::tracking::Tracker::posted(
+                source_id.to_string(),
+                None,
+                false,
+                chrono::Utc::now(),
+            ),
+            unfinished: Some(crate::client::journal::Unfinished {
+                stage: crate::client::journal::Stage::Uploading,
+                pid: std::process::id(),
+                request: req.to_json(),
+                file_len: meta.len(),
+                file_mtime_ns: Snapshot::of(&meta).mtime_ns(),
+            }),
+        });
+    }
     let mut last_err = None;
     let mut uploaded = None;
     for container in containers.iter().take(MAX_ATTEMPTS) {
         let blob = container.child(&name);
+        stages.mark(crate::client::journal::Stage::Uploading, &blob);
         match upload(
             client,
             &req,
@@ -410,6 +630,7 @@ pub(crate) async fn submit(
             sent: uploaded_bytes,
             changed,
             digest,
+            reused,
         },
     )) = uploaded
     else {
@@ -468,8 +689,11 @@ pub(crate) async fn submit(
         status_ref.as_ref(),
     );
     let text = encode_for_queue(&message)?;
+    stages.mark(crate::client::journal::Stage::Posting, &blob);
     let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
     let (m, queue, reposts) = post(client, &queues, &text).await?;
+    // Posted: the front door writes the tracked record.
+    stages.written = None;
     Ok(Submitted {
         source_id,
         blob,
@@ -482,6 +706,7 @@ pub(crate) async fn submit(
         changed_while_read: changed,
         reposts,
         dedupe_tag,
+        blocks_reused: reused,
     })
 }
 
@@ -763,6 +988,8 @@ struct Uploaded {
     changed: Option<String>,
     /// SHA-256 of the bytes read, when `dedupe`.
     digest: Option<Vec<u8>>,
+    /// Blocks a resumed upload found staged and did not send again.
+    reused: usize,
 }
 
 /// Streams the file to `blob`: read a chunk, (gzip it,) send full blocks as they fill. At the
@@ -780,6 +1007,7 @@ async fn upload(
     let total = start.len;
     let mut file = tokio::fs::File::open(&req.path).await?;
     let mut changed = None;
+    let mut reused = 0;
     let mut hasher = req.dedupe.then(<sha2::Sha256 as sha2::Digest>::new);
     let mut gz =
         (encoding == Encoding::Gzip).then(|| GzEncoder::new(Vec::new(), Compression::default()));
@@ -873,8 +1101,20 @@ async fn upload(
             let body = Bytes::from(pending.drain(..take).collect::<Vec<u8>>());
             let id = base64::engine::general_purpose::STANDARD
                 .encode(format!("block-{:08}", blocks.len()));
-            storage.put_block(blob, &id, body).await?;
+            // The same bytes give the same blocks (gzip is deterministic): a block an
+            // interrupted upload left staged with this id and size need not be sent again.
+            let staged = req
+                .resume
+                .as_ref()
+                .is_some_and(|r| r.staged.iter().any(|(s, n)| *s == id && *n == take as u64));
+            if staged {
+                reused += 1;
+            } else {
+                storage.put_block(blob, &id, body).await?;
+            }
             blocks.push(id);
+            #[cfg(debug_assertions)]
+            crash_point(blocks.len());
             sent += take as u64;
             progress(Progress {
                 source_id,
@@ -913,6 +1153,7 @@ async fn upload(
         sent,
         changed,
         digest,
+        reused,
     })
 }
 

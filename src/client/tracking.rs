@@ -373,6 +373,9 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// The error code of [`Tracker::abandoned`] (kingest's, not the service's).
+pub const ABANDONED: &str = "kingest_AbandonedLocally";
+
 /// The service's answer to a later copy of a blob in the same batch (error-codes.md: "only one
 /// copy of the blob will be used for ingestion").
 const DUPLICATE_IN_BATCH: &str = "BlobAlreadyReceived_BlobAlreadyFoundInBatch";
@@ -404,6 +407,19 @@ impl Tracker {
             duplicates_dropped: 0,
             if_not_exists: false,
         }
+    }
+
+    /// A source that will never report: its submit was interrupted or failed after its upload
+    /// started, and was given up locally. Final (Failed), with `why` as its details.
+    pub fn abandoned(source_id: impl Into<String>, why: String, now: DateTime<Utc>) -> Self {
+        let mut t = Tracker::posted(source_id, None, false, now);
+        t.state = TrackState::Failed;
+        t.error = ErrorInfo {
+            code: Some(ABANDONED.into()),
+            failure_status: Some("Permanent".into()),
+            details: Some(why),
+        };
+        t
     }
 
     /// `n` copies of the message were posted again after lost answers: a copy the service

@@ -165,6 +165,7 @@ impl Executor for ClientExecutor {
             }),
             Effect::Submit { id, req } => {
                 let mut req = *req;
+                req.journal = self.journal.clone();
                 let source_id = req.source_id.unwrap_or_else(uuid::Uuid::new_v4);
                 req.source_id = Some(source_id);
                 let tx = self.tx.clone();

@@ -75,6 +75,7 @@ pub async fn run(
     template.ignore_size_limit = args.ignore_size_limit;
     template.allow_growing = args.allow_growing;
     template.dedupe = args.dedupe;
+    template.journal = Some(journal.clone());
     template.extra_properties = args
         .properties
         .iter()
@@ -84,6 +85,7 @@ pub async fn run(
     if args.dedupe {
         eprintln!("note: {}", crate::client::submit::DEDUPE_COST);
     }
+    reconcile(client, &journal).await;
     let if_not_exists = args.dedupe || !args.ingest_if_not_exists.is_empty();
     let mut sources = Vec::new();
     let mut submit_failed = false;
@@ -217,6 +219,15 @@ pub async fn run(
     })
 }
 
+/// Resumes or abandons what an earlier run left unposted (killed mid-upload or mid-post), and
+/// says so on stderr.
+pub(crate) async fn reconcile(client: &IngestClient, journal: &Journal) {
+    let quiet: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
+    for r in crate::client::submit::resume::reconcile(client, journal, quiet).await {
+        eprintln!("note: {}", safe(&r.describe()));
+    }
+}
+
 /// A flag's value, else the configured default; empty counts as missing.
 fn required(
     flag: &Option<String>,
@@ -276,6 +287,7 @@ fn journal_append(journal: &Journal, s: &Source, (database, table): (&str, &str)
         blob: Some(s.submitted.blob.without_query()),
         message_id: Some(s.submitted.message_id.clone()),
         tracker: s.tracker.clone(),
+        unfinished: None,
     };
     if let Err(e) = journal.append(&rec) {
         eprintln!(
