@@ -584,7 +584,7 @@ async fn a_submit_killed_mid_upload_is_resumed_by_the_next_run() {
     let before = env.row_count("Events").await;
     let out = kingest_env(
         &env,
-        &[("KINGEST_TEST_ABORT_AFTER_BLOCKS", "2")],
+        &[("KINGEST_TEST_CRASH_AT", "block:2")],
         &[
             "submit",
             big.to_str().unwrap(),
@@ -657,7 +657,7 @@ async fn an_interrupted_upload_of_a_changed_file_is_abandoned_naming_its_blob() 
     stored_gz(&big, 140_000);
     let out = kingest_env(
         &env,
-        &[("KINGEST_TEST_ABORT_AFTER_BLOCKS", "1")],
+        &[("KINGEST_TEST_CRASH_AT", "block:1")],
         &[
             "submit",
             big.to_str().unwrap(),
@@ -689,4 +689,50 @@ async fn an_interrupted_upload_of_a_changed_file_is_abandoned_naming_its_blob() 
     // Reconciled once: the next run has nothing left to do.
     let again = kingest(&env, &["status", &id]).await;
     assert!(!stderr(&again).contains("abandoned"), "{}", stderr(&again));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submit_killed_mid_post_is_abandoned_not_reposted() {
+    let env = Env::start().await;
+    let file = env.file("events.csv");
+    let out = kingest_env(
+        &env,
+        &[("KINGEST_TEST_CRASH_AT", "post")],
+        &[
+            "submit",
+            file.to_str().unwrap(),
+            "-d",
+            "demo",
+            "-t",
+            "Events",
+        ],
+    )
+    .await;
+    assert!(!out.status.success());
+    let rec = journal_line(&env, None);
+    assert_eq!(rec["unfinished"]["stage"], "Posting", "{rec}");
+    let id = rec["source_id"].as_str().unwrap().to_string();
+    // `submit` reconciles too; a post that may have landed is not posted again.
+    let out = kingest(
+        &env,
+        &[
+            "submit",
+            file.to_str().unwrap(),
+            "-d",
+            "demo",
+            "-t",
+            "Events",
+        ],
+    )
+    .await;
+    let err = stderr(&out);
+    assert!(
+        err.contains("abandoned") && err.contains("may or may not have reached"),
+        "{err}"
+    );
+    assert!(err.contains("--dedupe"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let rec = journal_line(&env, Some(&id));
+    assert_eq!(rec["tracker"]["state"], "Failed", "{rec}");
+    assert!(rec.get("unfinished").is_none(), "{rec}");
 }

@@ -476,15 +476,12 @@ impl Stages {
     }
 }
 
-/// A test-only crash point: `KINGEST_TEST_ABORT_AFTER_BLOCKS=N` kills the process (no
-/// clean-up, as `kill -9`) once N blocks are uploaded. Debug builds only.
+/// A test-only crash point: `KINGEST_TEST_CRASH_AT=block:N` kills the process (no clean-up,
+/// as `kill -9`) once N blocks are uploaded, `post` just before the message is posted.
+/// Debug builds only.
 #[cfg(debug_assertions)]
-fn crash_point(blocks: usize) {
-    if std::env::var("KINGEST_TEST_ABORT_AFTER_BLOCKS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        == Some(blocks)
-    {
+fn crash_point(at: &str) {
+    if std::env::var("KINGEST_TEST_CRASH_AT").is_ok_and(|v| v == at) {
         std::process::abort();
     }
 }
@@ -690,6 +687,8 @@ async fn submit_staged(
     );
     let text = encode_for_queue(&message)?;
     stages.mark(crate::client::journal::Stage::Posting, &blob);
+    #[cfg(debug_assertions)]
+    crash_point("post");
     let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
     let (m, queue, reposts) = post(client, &queues, &text).await?;
     // Posted: the front door writes the tracked record.
@@ -1114,7 +1113,7 @@ async fn upload(
             }
             blocks.push(id);
             #[cfg(debug_assertions)]
-            crash_point(blocks.len());
+            crash_point(&format!("block:{}", blocks.len()));
             sent += take as u64;
             progress(Progress {
                 source_id,
@@ -1369,6 +1368,28 @@ mod tests {
         r.extra_properties.clear();
         r.extra_properties.insert("zipPattern".into(), "*".into());
         assert!(validate(&r).is_ok());
+    }
+
+    #[test]
+    fn requests_survive_the_journal() {
+        let mut r = SubmitRequest::new("/d/x.json", "db", "T");
+        r.format = Some(DataFormat::MultiJson);
+        r.mapping_reference = Some("M".into());
+        r.report_level = ReportLevel::FailuresOnly;
+        r.report_method = ReportMethod::Queue;
+        r.flush_immediately = true;
+        r.tags = vec!["a".into()];
+        r.ingest_if_not_exists = vec!["b".into()];
+        r.creation_time = Some("2024-01-02".into());
+        r.retain_blob_on_success = false;
+        r.extra_properties.insert("zipPattern".into(), "*".into());
+        r.allow_growing = true;
+        r.dedupe = true;
+        let back = SubmitRequest::from_json(&r.to_json()).unwrap();
+        assert_eq!(back.to_json(), r.to_json());
+        assert_eq!(back.format, Some(DataFormat::MultiJson));
+        assert!(back.dedupe && back.allow_growing && !back.retain_blob_on_success);
+        assert!(SubmitRequest::from_json(&serde_json::json!({"path": "x"})).is_none());
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub async fn reconcile(
     journal: &Journal,
     progress: ProgressFn,
 ) -> Vec<Reconciled> {
-    let records = match journal.interrupted() {
+    let records = match journal.claim_interrupted() {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, path = %journal.path().display(), "cannot read the submission journal");
