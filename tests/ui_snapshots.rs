@@ -162,3 +162,23 @@ fn submit_dialog_right_to_left() {
     assert!(row.contains("קובץ.csv") && row.contains("ملفّ"), "{row}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn submit_dialog_dedupe_says_its_cost() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut s = sample_state();
+    let key = |k| kingest::app::Msg::Key(KeyEvent::from(k));
+    kingest::app::update(&mut s, key(KeyCode::Char('s')));
+    // Up from the first field wraps to the last one: Dedupe.
+    kingest::app::update(&mut s, key(KeyCode::Up));
+    kingest::app::update(
+        &mut s,
+        kingest::app::Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)),
+    );
+    let screen = render(&s, 80, 24);
+    let row = screen.lines().find(|r| r.contains("Dedupe")).unwrap();
+    assert!(
+        row.contains("yes") && row.contains("SingleBlob_IngestByTag"),
+        "{row}"
+    );
+}

@@ -33,6 +33,8 @@ pub struct SubmittedInfo {
     pub status_ref: Option<StatusRef>,
     /// Copies posted again after a lost answer (`Submitted::reposts`).
     pub reposts: u32,
+    /// Posted with `dedupe` (ingestIfNotExists): Skipped is what was asked for.
+    pub dedupe: bool,
 }
 
 #[derive(Debug, Clone)]

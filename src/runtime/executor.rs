@@ -200,6 +200,7 @@ impl Executor for ClientExecutor {
                                 raw_data_size: s.raw_data_size,
                                 status_ref: s.status_ref,
                                 reposts: s.reposts,
+                                dedupe: s.dedupe_tag.is_some(),
                             });
                     Some(Msg::Submitted {
                         id,

@@ -107,6 +107,11 @@ pub fn submit(frame: &mut Frame, area: Rect, form: &SubmitForm, theme: &Theme) {
             Field::ReportLevel => format!("◀ {} ▶", form.report_level),
             Field::ReportMethod => format!("◀ {} ▶", form.report_method),
             Field::Flush => format!("◀ {} ▶", if form.flush { "yes" } else { "no" }),
+            // What it costs, where it is chosen (client::submit::DEDUPE_COST says more).
+            Field::Dedupe if form.dedupe => {
+                "◀ yes ▶ each file seals alone: SingleBlob_IngestByTag".into()
+            }
+            Field::Dedupe => "◀ no ▶".into(),
         };
         if focused && field.is_text() {
             let input = match field {

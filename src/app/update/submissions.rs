@@ -106,7 +106,8 @@ pub(super) fn on_submitted(
                 reports && row.report_method.uses_queue(),
                 at,
             )
-            .with_reposts(info.reposts);
+            .with_reposts(info.reposts)
+            .with_if_not_exists(info.dedupe);
             let table_read = TableRead::after(&tracker, at, &poll.table, None);
             row.phase = Phase::Posted {
                 tracker: Box::new(tracker),
