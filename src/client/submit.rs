@@ -1,7 +1,16 @@
 //! Submit: read → gzip (streamed, while uploading) → upload to a temp container → status entity
 //! → post the ingestion message; progress reported as bytes read/sent.
 
+mod post;
+mod properties;
 pub mod resume;
+mod stages;
+
+use post::post;
+pub use properties::check_extra_properties;
+use stages::Stages;
+#[cfg(debug_assertions)]
+use stages::crash_point;
 
 use std::path::PathBuf;
 
@@ -428,64 +437,6 @@ pub(crate) async fn submit(
     result
 }
 
-/// The journal records of one submit before it is posted (see [`JournalRecord::unfinished`]).
-#[derive(Default)]
-struct Stages {
-    journal: Option<crate::client::journal::Journal>,
-    /// The record as last written; `None` until the upload starts.
-    written: Option<crate::client::journal::JournalRecord>,
-}
-
-impl Stages {
-    fn write(&mut self, rec: crate::client::journal::JournalRecord) {
-        if let Some(j) = &self.journal
-            && let Err(e) = j.append(&rec)
-        {
-            tracing::warn!(error = %e, path = %j.path().display(), "journal append failed");
-        }
-        self.written = Some(rec);
-    }
-
-    /// Records the stage the submit enters, for the blob it writes to.
-    fn mark(&mut self, stage: crate::client::journal::Stage, blob: &SasUrl) {
-        let Some(mut rec) = self.written.clone() else {
-            return;
-        };
-        rec.at = chrono::Utc::now();
-        rec.blob = Some(blob.without_query());
-        if let Some(u) = rec.unfinished.as_mut() {
-            u.stage = stage;
-        }
-        self.write(rec);
-    }
-
-    /// A submit that failed after its upload started: final, naming the blob left behind.
-    fn abandon(&mut self, why: &str) {
-        let Some(mut rec) = self.written.take() else {
-            return;
-        };
-        let blob = rec.blob.clone().unwrap_or_default();
-        rec.at = chrono::Utc::now();
-        rec.unfinished = None;
-        rec.tracker = crate::client::tracking::Tracker::abandoned(
-            rec.source_id.clone(),
-            format!("{why}; nothing was posted; orphan blob (in temporary storage): {blob}"),
-            rec.at,
-        );
-        self.write(rec);
-    }
-}
-
-/// A test-only crash point: `KINGEST_TEST_CRASH_AT=block:N` kills the process (no clean-up,
-/// as `kill -9`) once N blocks are uploaded, `post` just before the message is posted.
-/// Debug builds only.
-#[cfg(debug_assertions)]
-fn crash_point(at: &str) {
-    if std::env::var("KINGEST_TEST_CRASH_AT").is_ok_and(|v| v == at) {
-        std::process::abort();
-    }
-}
-
 async fn submit_staged(
     client: &IngestClient,
     req: SubmitRequest,
@@ -709,67 +660,6 @@ async fn submit_staged(
     })
 }
 
-/// Posts the ingestion message: ranked queues, at most 3, each tried up to the retry policy's
-/// attempts. Returns the answer, the queue that took it, and how many copies were re-posted
-/// after a lost answer.
-///
-/// A post that got no answer (reset, timeout, truncated reply, a 5xx that may have been
-/// applied) may have landed. It is posted again at once, the same text (same Id, same blob),
-/// so both copies fall into the batch that is still open: the service ingests a blob once when
-/// its copies share a batch (`BlobAlreadyReceived_BlobAlreadyFoundInBatch`, DOCS
-/// `kusto/error-codes.md`), and the tracker counts the dropped copy as "ingested once".
-/// Waiting out a back-off first could let the first copy's batch seal, and the blob would be
-/// ingested twice. Throttling (429/503 ServerBusy) was refused, not applied: it backs off.
-async fn post(
-    client: &IngestClient,
-    queues: &[SasUrl],
-    text: &str,
-) -> Result<(crate::client::storage::QueueMessage, SasUrl, u32)> {
-    let policy = &client.storage().retry;
-    // One attempt per call: the back-off and the re-post decision are made here.
-    let once = crate::client::storage::Storage::new(
-        client.storage().http.clone(),
-        crate::client::retry::RetryPolicy::none(),
-    );
-    let mut reposts = 0;
-    let mut maybe_landed = false;
-    let mut last_err = None;
-    for queue in queues.iter().take(MAX_ATTEMPTS) {
-        let mut attempt = 1;
-        loop {
-            if maybe_landed {
-                reposts += 1;
-            }
-            match once.put_message(queue, text, None, None).await {
-                Ok(m) => {
-                    client.record_storage_result(&queue.account(), true);
-                    return Ok((m, queue.clone(), reposts));
-                }
-                Err(e) if e.is_transient() && attempt < policy.max_attempts.max(1) => {
-                    if matches!(e, Error::Throttled { .. }) {
-                        tokio::time::sleep(policy.delay(attempt, &e)).await;
-                    } else {
-                        tracing::warn!(queue = %queue, error = %e, "the answer to a post was lost; posting the same message again at once");
-                        maybe_landed = true;
-                    }
-                    attempt += 1;
-                }
-                Err(e) => {
-                    tracing::warn!(queue = %queue, error = %e, "posting the message failed; trying the next queue");
-                    client.record_storage_result(&queue.account(), false);
-                    if e.is_transient() && !matches!(e, Error::Throttled { .. }) {
-                        maybe_landed = true;
-                    }
-                    last_err = Some(e);
-                    break;
-                }
-            }
-        }
-    }
-    Err(last_err
-        .unwrap_or_else(|| Error::MissingResource("the service offered no ingestion queue".into())))
-}
-
 /// The queue text (base64 JSON) of `message`, or a clear error when Azure would refuse it.
 pub fn encode_for_queue(message: &IngestionMessage) -> Result<String> {
     let text = message.to_queue_text();
@@ -804,66 +694,6 @@ pub fn reporting_conflict(level: ReportLevel, method: ReportMethod) -> Option<&'
          there, so a source that succeeds stays Pending forever; report all to a table, or \
          failures to the queue",
     )
-}
-
-/// Properties kingest writes itself (in `AdditionalProperties` or as a message field), and
-/// what sets each instead. A `--property` of the same name (any case: the service reads them
-/// case-insensitively) is refused rather than dropped or sent twice. Names from the ingestion
-/// properties reference (DOCS `kusto/includes/ingestion-properties.md`, with its deprecated
-/// `*MappingReference` spellings) and the message fields of protocol.md §4.
-const OWN_PROPERTIES: &[(&str, &str)] = &[
-    (
-        "authorizationContext",
-        "nothing: kingest sends the service's identity token",
-    ),
-    ("format", "--format"),
-    ("ingestionMappingReference", "--mapping-ref"),
-    ("csvMappingReference", "--mapping-ref"),
-    ("jsonMappingReference", "--mapping-ref"),
-    ("avroMappingReference", "--mapping-ref"),
-    ("ingestionMapping", "--mapping"),
-    ("csvMapping", "--mapping"),
-    ("jsonMapping", "--mapping"),
-    ("avroMapping", "--mapping"),
-    (
-        "ingestionMappingType",
-        "--format (the mapping kind follows the format)",
-    ),
-    ("tags", "--tag"),
-    ("ingestIfNotExists", "--ingest-if-not-exists (or --dedupe)"),
-    ("ignoreFirstRecord", "--ignore-first-record"),
-    ("creationTime", "--creation-time"),
-    ("reportLevel", "--report-level"),
-    ("reportMethod", "--report-method"),
-    ("flushImmediately", "--flush"),
-    ("retainBlobOnSuccess", "--no-retain-blob"),
-    ("ignoreSizeLimit", "--ignore-size-limit"),
-    ("rawDataSize", "nothing: kingest measures the file"),
-    ("databaseName", "--database"),
-    ("tableName", "--table"),
-    ("blobPath", "nothing: kingest uploads the file"),
-    ("id", "nothing: kingest picks the source id"),
-    (
-        "sourceMessageCreationTime",
-        "nothing: kingest stamps the post",
-    ),
-    ("ingestionStatusInTable", "--report-method"),
-];
-
-/// Refuses an extra property that would override one kingest sets itself, naming the flag to
-/// use instead.
-pub fn check_extra_properties(props: &Map<String, Value>) -> Result<()> {
-    for key in props.keys() {
-        if let Some((name, instead)) = OWN_PROPERTIES
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(key.trim()))
-        {
-            return Err(Error::Usage(format!(
-                "--property {key}=… would override the '{name}' kingest sets itself: use {instead}"
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Checks everything about a request but its file: refusals before anything is uploaded.
