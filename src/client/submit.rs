@@ -859,7 +859,7 @@ async fn upload(
         total,
     });
     loop {
-        let n = file.read(&mut chunk).await?;
+        let n = fill(&mut file, &mut chunk).await?;
         let eof = n == 0;
         read += n as u64;
         if let Some(h) = hasher.as_mut() {
@@ -984,6 +984,19 @@ async fn upload(
         digest,
         reused,
     })
+}
+
+/// Reads until `buf` is full or the file ends. Whole chunks make the gzip stream depend only
+/// on the file's bytes, so a resumed upload produces the same blocks as the interrupted one.
+async fn fill(file: &mut tokio::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]).await? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 /// Sum of the entries' uncompressed sizes from the zip's central directory.
