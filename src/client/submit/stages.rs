@@ -41,11 +41,21 @@ impl Stages {
             return;
         };
         let blob = rec.blob.clone().unwrap_or_default();
+        // A post that got no answer may have landed: say so rather than "not posted".
+        let posting = rec
+            .unfinished
+            .as_ref()
+            .is_some_and(|u| u.stage == crate::client::journal::Stage::Posting);
+        let post = if posting {
+            "its message may or may not have reached the service"
+        } else {
+            "nothing was posted"
+        };
         rec.at = chrono::Utc::now();
         rec.unfinished = None;
         rec.tracker = crate::client::tracking::Tracker::abandoned(
             rec.source_id.clone(),
-            format!("{why}; nothing was posted; orphan blob (in temporary storage): {blob}"),
+            format!("{why}; {post}; blob (in temporary storage): {blob}"),
             rec.at,
         );
         self.write(rec);
