@@ -15,7 +15,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -86,12 +85,6 @@ fn write_sources(dir: &Path, n: usize) -> Vec<Source> {
             Source { path, kind, rows }
         })
         .collect()
-}
-
-fn content_hash(path: &Path) -> String {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    std::fs::read(path).unwrap().hash(&mut h);
-    format!("{:016x}", h.finish())
 }
 
 /// A client that gives up on a stalled request after 3 s and retries generously: the faults
@@ -220,11 +213,8 @@ async fn soak(v: Variant) -> Figures {
                     let mut req = SubmitRequest::new(&s.path, "demo", table);
                     req.report_level = ReportLevel::FailuresAndSuccesses;
                     req.report_method = ReportMethod::Table;
-                    if v.dedupe {
-                        let h = content_hash(&s.path);
-                        req.tags = vec![format!("ingest-by:{h}")];
-                        req.ingest_if_not_exists = vec![h];
-                    }
+                    // `--dedupe`: ingest-by:<sha256> with ingestIfNotExists on every post.
+                    req.dedupe = v.dedupe;
                     let r = client.submit(req, Arc::new(|_| {})).await;
                     (i, r.map(|s| s.status_ref).map_err(|e| e.to_string()))
                 }

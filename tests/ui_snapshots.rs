@@ -96,3 +96,89 @@ fn submit_dialog() {
     );
     insta::assert_snapshot!(render(&s, 80, 24));
 }
+
+/// The submit dialog after `keys` typed and `paste` pasted into its File field, at 80×24;
+/// returns the screen and the cursor position.
+fn submit_dialog_with(typed: &str, paste: &str) -> (String, ratatui::layout::Position) {
+    use crossterm::event::{KeyCode, KeyEvent};
+    let mut s = sample_state();
+    s.last_database = "db".into();
+    s.last_table = "Logs".into();
+    let key = |c| kingest::app::Msg::Key(KeyEvent::from(KeyCode::Char(c)));
+    kingest::app::update(&mut s, key('s'));
+    for c in typed.chars() {
+        kingest::app::update(&mut s, key(c));
+    }
+    if !paste.is_empty() {
+        kingest::app::update(&mut s, kingest::app::Msg::Paste(paste.into()));
+    }
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    term.draw(|f| kingest::ui::draw(f, &s)).unwrap();
+    let cursor = term.get_cursor_position().unwrap();
+    (term.backend().to_string(), cursor)
+}
+
+/// The File row of the dialog (the line with "▶ File") and the cursor on it, inside the box.
+fn file_row(screen: &str, cursor: ratatui::layout::Position) -> String {
+    let rows: Vec<&str> = screen.lines().collect();
+    let (i, row) = rows
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.contains("▶ File"))
+        .expect("the File row");
+    assert_eq!(usize::from(cursor.y), i, "cursor on the File row");
+    // Inside the dialog: past the label, before the right border.
+    assert!((17..79).contains(&cursor.x), "cursor at {cursor:?}");
+    row.to_string()
+}
+
+#[test]
+fn submit_dialog_80_wide_characters() {
+    let (screen, cursor) = submit_dialog_with(&"日".repeat(80), "");
+    let row = file_row(&screen, cursor);
+    assert!(row.contains("日日日日"), "the field went blank: {row}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn submit_dialog_cjk_and_emoji_paste() {
+    let paste = format!(
+        "/data/{}/数据👨\u{200d}👩\u{200d}👧🇯🇵報告.csv",
+        "长路径".repeat(12)
+    );
+    let (screen, cursor) = submit_dialog_with("", &paste);
+    let row = file_row(&screen, cursor);
+    assert!(
+        row.contains("報告.csv"),
+        "the end of the paste is shown: {row}"
+    );
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn submit_dialog_right_to_left() {
+    let (screen, cursor) = submit_dialog_with("/נתונים/ملفّ_", "קובץ.csv");
+    let row = file_row(&screen, cursor);
+    assert!(row.contains("קובץ.csv") && row.contains("ملفّ"), "{row}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn submit_dialog_dedupe_says_its_cost() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut s = sample_state();
+    let key = |k| kingest::app::Msg::Key(KeyEvent::from(k));
+    kingest::app::update(&mut s, key(KeyCode::Char('s')));
+    // Up from the first field wraps to the last one: Dedupe.
+    kingest::app::update(&mut s, key(KeyCode::Up));
+    kingest::app::update(
+        &mut s,
+        kingest::app::Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)),
+    );
+    let screen = render(&s, 80, 24);
+    let row = screen.lines().find(|r| r.contains("Dedupe")).unwrap();
+    assert!(
+        row.contains("yes") && row.contains("SingleBlob_IngestByTag"),
+        "{row}"
+    );
+}

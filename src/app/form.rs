@@ -15,10 +15,11 @@ pub enum Field {
     ReportLevel,
     ReportMethod,
     Flush,
+    Dedupe,
 }
 
 impl Field {
-    pub const ALL: [Field; 8] = [
+    pub const ALL: [Field; 9] = [
         Field::Path,
         Field::Database,
         Field::Table,
@@ -27,6 +28,7 @@ impl Field {
         Field::ReportLevel,
         Field::ReportMethod,
         Field::Flush,
+        Field::Dedupe,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -38,6 +40,7 @@ impl Field {
             Field::ReportLevel => "Report level",
             Field::ReportMethod => "Report method",
             Field::Flush => "Flush",
+            Field::Dedupe => "Dedupe",
         }
     }
     pub fn is_text(self) -> bool {
@@ -64,6 +67,8 @@ pub struct SubmitForm {
     pub report_level: ReportLevel,
     pub report_method: ReportMethod,
     pub flush: bool,
+    /// `--dedupe`: ingest-by:<content hash> with ingestIfNotExists.
+    pub dedupe: bool,
     pub field: Field,
     pub error: Option<String>,
     /// Candidates of the last Tab completion, shown under the path.
@@ -82,6 +87,7 @@ impl SubmitForm {
             // As LightIngest: tracked exactly, nothing added to the queues every client shares.
             report_method: ReportMethod::Table,
             flush: false,
+            dedupe: false,
             field: Field::Path,
             error: None,
             completions: Vec::new(),
@@ -132,6 +138,7 @@ impl SubmitForm {
                 self.report_method = step(ReportMethod::ALL, self.report_method, delta)
             }
             Field::Flush => self.flush = !self.flush,
+            Field::Dedupe => self.dedupe = !self.dedupe,
             _ => {}
         }
     }
@@ -165,6 +172,7 @@ impl SubmitForm {
         req.report_level = self.report_level;
         req.report_method = self.report_method;
         req.flush_immediately = self.flush;
+        req.dedupe = self.dedupe;
         Ok(req)
     }
 
@@ -230,6 +238,9 @@ mod tests {
         assert!(f.to_request().unwrap_err().contains("Pending forever"));
         f.report_method = ReportMethod::Queue;
         assert!(f.to_request().is_ok());
+        f.field = Field::Dedupe;
+        f.cycle(1);
+        assert!(f.to_request().unwrap().dedupe);
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub struct SubmittedInfo {
     pub format: String,
     pub raw_data_size: u64,
     pub status_ref: Option<StatusRef>,
+    /// Copies posted again after a lost answer (`Submitted::reposts`).
+    pub reposts: u32,
+    /// Posted with `dedupe` (ingestIfNotExists): Skipped is what was asked for.
+    pub dedupe: bool,
 }
 
 #[derive(Debug, Clone)]

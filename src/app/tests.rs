@@ -276,6 +276,8 @@ fn submitted(s: &mut State, id: u64, t: i64, status_ref: Option<StatusRef>) -> V
                 format: "csv".into(),
                 raw_data_size: 100,
                 status_ref,
+                reposts: 0,
+                dedupe: false,
             }),
         },
     )
@@ -469,6 +471,7 @@ fn a_restored_journal_reads_its_own_status_table_at_once() {
         blob: None,
         message_id: None,
         tracker,
+        unfinished: None,
     };
     update(&mut s, Msg::Journal(vec![rec]));
     let fx = update(&mut s, Msg::Tick(at(0)));
@@ -619,6 +622,7 @@ fn a_restored_source_whose_table_sas_expired_says_so() {
         blob: None,
         message_id: None,
         tracker,
+        unfinished: None,
     };
     update(&mut s, Msg::Journal(vec![rec]));
     let row = &s.submissions[0];

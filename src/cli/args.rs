@@ -228,7 +228,17 @@ pub struct SubmitArgs {
     /// Submit a source over the service's size limit anyway (IgnoreSizeLimit).
     #[arg(long)]
     pub ignore_size_limit: bool,
-    /// Extra ingestion property KEY=VALUE (repeatable).
+    /// Send a file that changes while it is read (what was read, with a warning). By
+    /// default such a file fails: its last record may be torn.
+    #[arg(long)]
+    pub allow_growing: bool,
+    /// Ingest each file's content into the table at most once: tags the post
+    /// ingest-by:<sha256 of the file> with ingestIfNotExists on it. Costs batching (each such
+    /// blob is sealed alone) and engine work per unique tag; a second copy ends Skipped.
+    #[arg(long)]
+    pub dedupe: bool,
+    /// Extra ingestion property KEY=VALUE (repeatable); properties kingest sets itself
+    /// (format, tags, creationTime, …) are refused: use their flags.
     #[arg(long = "property", value_parser = parse_key_value)]
     pub properties: Vec<(String, String)>,
     /// Wait for the final state, at most SECS seconds (default 900: the service's default

@@ -33,12 +33,61 @@ pub struct JournalRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     pub tracker: Tracker,
+    /// Set while the source is not posted yet: written before its upload starts and again
+    /// before its message is posted, so a run that dies meanwhile leaves a record the next run
+    /// reconciles (`client::resume`). Absent on posted records, and on every record written
+    /// before this field existed (they were written after the post).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<Unfinished>,
+}
+
+/// Where an unposted submission was, and what resuming it needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unfinished {
+    pub stage: Stage,
+    /// The process that was submitting: its record is left alone while it runs.
+    pub pid: u32,
+    /// The request as asked (`SubmitRequest::to_json`).
+    pub request: serde_json::Value,
+    /// The file's size and modification time (ns since the epoch) when it was read.
+    pub file_len: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_mtime_ns: Option<i128>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    /// Blocks were being uploaded (none, some or all of them).
+    Uploading,
+    /// The blob was committed; its message was being posted.
+    Posting,
+}
+
+impl Unfinished {
+    /// Whether the process that wrote it is gone (or is this one, which is not submitting it).
+    pub fn owner_gone(&self) -> bool {
+        if self.pid == std::process::id() {
+            return false;
+        }
+        process_gone(self.pid)
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn process_gone(pid: u32) -> bool {
+    !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Without /proc the owner cannot be asked: the record is taken as interrupted.
+#[cfg(not(target_os = "linux"))]
+fn process_gone(_pid: u32) -> bool {
+    true
 }
 
 impl JournalRecord {
     /// Nothing more can be learnt about it: final, or nothing left that could report.
     pub fn is_finished(&self, now: DateTime<Utc>) -> bool {
-        !self.tracker.can_still_learn(now)
+        self.unfinished.is_none() && !self.tracker.can_still_learn(now)
     }
 }
 
@@ -130,6 +179,35 @@ impl Journal {
             .into_iter()
             .rev()
             .find(|r| r.source_id.eq_ignore_ascii_case(source_id)))
+    }
+
+    /// The latest records that are not posted yet and whose process is gone: submissions a
+    /// run left behind (killed mid-upload or mid-post). Each is claimed for this process in
+    /// the same lock (a copy naming this pid is appended), so two runs starting together do
+    /// not both resume it.
+    pub fn claim_interrupted(&self) -> std::io::Result<Vec<JournalRecord>> {
+        let _lock = self.lock()?;
+        let claimed: Vec<JournalRecord> = self
+            .read()?
+            .0
+            .records
+            .into_iter()
+            .filter(|r| r.unfinished.as_ref().is_some_and(Unfinished::owner_gone))
+            .collect();
+        if !claimed.is_empty() {
+            let mut f = open_private(&self.path, false)?;
+            for r in &claimed {
+                let mut mine = r.clone();
+                if let Some(u) = mine.unfinished.as_mut() {
+                    u.pid = std::process::id();
+                }
+                let mut line = serde_json::to_string(&mine).map_err(std::io::Error::other)?;
+                line.push('\n');
+                f.write_all(line.as_bytes())?;
+            }
+            f.flush()?;
+        }
+        Ok(claimed)
     }
 
     /// The latest record of each of this cluster's sources, oldest first, and the count of
@@ -278,6 +356,7 @@ mod tests {
             blob: None,
             message_id: None,
             tracker,
+            unfinished: None,
         }
     }
 
@@ -357,6 +436,49 @@ mod tests {
         let got = j.load(Utc::now(), chrono::TimeDelta::hours(1)).unwrap();
         assert_eq!(got.records.len(), 200, "every append survived the rewrites");
         assert!(got.corrupt_lines.is_empty());
+    }
+
+    #[test]
+    fn records_of_the_previous_format_are_read_as_posted() {
+        // A line as written before `unfinished` existed (the previous release's format).
+        let old = r#"{"at":"2026-11-30T10:00:00Z","ingest_url":"http://127.0.0.1:1","source_id":"s1","file":"/d/x.csv","database":"db","table":"T","format":"csv","size":10,"report_level":"FailuresAndSuccesses","report_method":"Queue","blob":"http://127.0.0.1:1/acct/c/b","message_id":"m","tracker":{"source_id":"s1","by_queue":true,"posted_at":"2026-11-30T10:00:00Z","state":"Queued","evidence":"Client","updated_at":"2026-11-30T10:00:00Z"}}"#;
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::for_cluster(dir.path(), A);
+        std::fs::create_dir_all(dir.path()).unwrap();
+        std::fs::write(j.path(), format!("{old}\n")).unwrap();
+        let got = j.load(t(0), DEFAULT_RETENTION).unwrap();
+        assert!(got.corrupt_lines.is_empty());
+        assert_eq!(got.records.len(), 1);
+        assert!(got.records[0].unfinished.is_none());
+        assert!(j.claim_interrupted().unwrap().is_empty());
+    }
+
+    #[test]
+    fn interrupted_records_are_claimed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::for_cluster(dir.path(), A);
+        let mut r = rec(A, "u1", t(0), false);
+        r.unfinished = Some(Unfinished {
+            stage: Stage::Uploading,
+            // A pid no process has (beyond Linux's pid_max).
+            pid: u32::MAX - 1,
+            request: serde_json::json!({}),
+            file_len: 1,
+            file_mtime_ns: None,
+        });
+        j.append(&r).unwrap();
+        let mut live = rec(A, "u2", t(0), false);
+        live.unfinished = r.unfinished.clone().map(|mut u| {
+            u.pid = std::process::id();
+            u
+        });
+        j.append(&live).unwrap();
+        let claimed = j.claim_interrupted().unwrap();
+        assert_eq!(claimed.len(), 1, "only the record whose process is gone");
+        assert_eq!(claimed[0].source_id, "u1");
+        // Now this process owns it: not claimed again.
+        assert!(j.claim_interrupted().unwrap().is_empty());
+        assert!(!j.find("u1").unwrap().unwrap().is_finished(t(0)));
     }
 
     #[cfg(unix)]

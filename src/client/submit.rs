@@ -1,6 +1,17 @@
 //! Submit: read → gzip (streamed, while uploading) → upload to a temp container → status entity
 //! → post the ingestion message; progress reported as bytes read/sent.
 
+mod post;
+mod properties;
+pub mod resume;
+mod stages;
+
+use post::post;
+pub use properties::check_extra_properties;
+use stages::Stages;
+#[cfg(debug_assertions)]
+use stages::crash_point;
+
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
@@ -36,6 +47,26 @@ pub struct SubmitRequest {
     pub extra_properties: Map<String, Value>,
     /// Use this source id instead of a fresh one.
     pub source_id: Option<uuid::Uuid>,
+    /// Send a file that changed while it was read (what was read, with a warning); by default
+    /// such a source fails before its blob is committed: its last record may be torn.
+    pub allow_growing: bool,
+    /// Tag the post `ingest-by:<content hash>` with `ingestIfNotExists` on the same value, so
+    /// the same content is ingested into the table at most once (see [`DEDUPE_COST`]).
+    pub dedupe: bool,
+    /// Where to record the submission before its upload and before its post, so a run that
+    /// dies meanwhile leaves a record the next run reconciles.
+    pub journal: Option<crate::client::journal::Journal>,
+    /// Resume an interrupted upload to this blob, skipping the blocks it already has.
+    pub resume: Option<Resume>,
+}
+
+/// An interrupted upload to resume (`client::resume`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    /// The blob URL without its query.
+    pub blob: String,
+    /// Uncommitted blocks the blob already has: (base64 id, size).
+    pub staged: Vec<(String, u64)>,
 }
 
 impl SubmitRequest {
@@ -61,7 +92,77 @@ impl SubmitRequest {
             size_limit: None,
             extra_properties: Map::new(),
             source_id: None,
+            allow_growing: false,
+            dedupe: false,
+            journal: None,
+            resume: None,
         }
+    }
+
+    /// What resuming needs of the request, for the journal (no secret in it).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "path": self.path.to_string_lossy(),
+            "database": self.database,
+            "table": self.table,
+            "format": self.format.map(|f| f.wire_name()),
+            "mapping_reference": self.mapping_reference,
+            "mapping": self.mapping,
+            "report_level": self.report_level.as_str(),
+            "report_method": self.report_method.as_str(),
+            "flush_immediately": self.flush_immediately,
+            "tags": self.tags,
+            "ingest_if_not_exists": self.ingest_if_not_exists,
+            "ignore_first_record": self.ignore_first_record,
+            "creation_time": self.creation_time,
+            "retain_blob_on_success": self.retain_blob_on_success,
+            "ignore_size_limit": self.ignore_size_limit,
+            "size_limit": self.size_limit,
+            "extra_properties": self.extra_properties,
+            "allow_growing": self.allow_growing,
+            "dedupe": self.dedupe,
+        })
+    }
+
+    /// The request [`SubmitRequest::to_json`] wrote; `None` when it cannot be read back.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let b = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let list = |k: &str| -> Vec<String> {
+            v.get(k)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut r = SubmitRequest::new(s("path")?, &s("database")?, &s("table")?);
+        r.format = match s("format") {
+            Some(f) => Some(f.parse().ok()?),
+            None => None,
+        };
+        r.mapping_reference = s("mapping_reference");
+        r.mapping = s("mapping");
+        r.report_level = s("report_level")?.parse().ok()?;
+        r.report_method = s("report_method")?.parse().ok()?;
+        r.flush_immediately = b("flush_immediately");
+        r.tags = list("tags");
+        r.ingest_if_not_exists = list("ingest_if_not_exists");
+        r.ignore_first_record = b("ignore_first_record");
+        r.creation_time = s("creation_time");
+        r.retain_blob_on_success = b("retain_blob_on_success");
+        r.ignore_size_limit = b("ignore_size_limit");
+        r.size_limit = v.get("size_limit").and_then(Value::as_u64);
+        r.extra_properties = v
+            .get("extra_properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        r.allow_growing = b("allow_growing");
+        r.dedupe = b("dedupe");
+        Some(r)
     }
 
     /// The uncompressed size limit that applies, `None` when ignored.
@@ -170,6 +271,85 @@ pub struct Submitted {
     pub uploaded_bytes: u64,
     /// Where the status entity lives, when reporting to a table.
     pub status_ref: Option<crate::client::tracking::StatusRef>,
+    /// How the file changed while it was read, when `allow_growing` let it through.
+    pub changed_while_read: Option<String>,
+    /// Copies of the message posted again after an answer was lost (see [`post`]).
+    pub reposts: u32,
+    /// The `ingest-by:` value of `dedupe`.
+    pub dedupe_tag: Option<String>,
+    /// Blocks of an interrupted upload that were found staged and not sent again.
+    pub blocks_reused: usize,
+}
+
+/// What `dedupe` costs, for the front doors to say: DOCS `kusto/management/batching-policy.md`
+/// (a blob with an ingest-by tag is sealed alone: `SingleBlob_IngestByTag`) and
+/// `kusto/management/extent-tags.md` ("assigning unique ingest-by tags for each ingestion
+/// call can significantly impact performance").
+pub const DEDUPE_COST: &str = "--dedupe tags every post ingest-by:<sha256 of the file> with \
+    ingestIfNotExists on it: the service seals each such blob in a batch of its own \
+    (SingleBlob_IngestByTag, no batching with other files) and every unique ingest-by tag adds \
+    to what the engine checks on each ingestion into the table; use it for files that must \
+    not be ingested twice, not for a stream of small ones";
+
+/// The `ingest-by:` value for content whose SHA-256 is `digest`.
+fn dedupe_value(digest: &[u8]) -> String {
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256-{hex}")
+}
+
+/// A file's size and modification time, taken before reading and again at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Snapshot {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Snapshot {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        Snapshot {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        }
+    }
+
+    /// The modification time in ns since the epoch, as the journal keeps it.
+    fn mtime_ns(&self) -> Option<i128> {
+        let t = self.modified?;
+        Some(match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_nanos() as i128,
+            Err(e) => -(e.duration().as_nanos() as i128),
+        })
+    }
+}
+
+/// Whether `path` still has the size and mtime the journal noted: an interrupted upload of
+/// it can be resumed.
+pub fn unchanged_since(path: &std::path::Path, len: u64, mtime_ns: Option<i128>) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| {
+        let now = Snapshot::of(&m);
+        now.len == len && now.mtime_ns() == mtime_ns
+    })
+}
+
+/// How the file changed between `before` (taken when the submit started) and `after` (at
+/// the end of reading), given the bytes read; `None` when it did not.
+fn change_while_read(before: Snapshot, after: Snapshot, read: u64) -> Option<String> {
+    let mut what = Vec::new();
+    if after.len != before.len {
+        what.push(format!(
+            "its size went from {} to {} bytes",
+            before.len, after.len
+        ));
+    }
+    if read != before.len && read != after.len {
+        what.push(format!("{read} bytes were read"));
+    } else if read != before.len {
+        what.push(format!("{read} bytes were read, not {}", before.len));
+    }
+    if after.modified != before.modified {
+        what.push("its modification time changed".to_string());
+    }
+    (!what.is_empty()).then(|| what.join(", "))
 }
 
 use std::io::Write;
@@ -249,6 +429,20 @@ pub(crate) async fn submit(
     req: SubmitRequest,
     progress: ProgressFn,
 ) -> Result<Submitted> {
+    let mut stages = Stages::default();
+    let result = submit_staged(client, req, progress, &mut stages).await;
+    if let Err(e) = &result {
+        stages.abandon(&format!("the submit failed after its upload started: {e}"));
+    }
+    result
+}
+
+async fn submit_staged(
+    client: &IngestClient,
+    req: SubmitRequest,
+    progress: ProgressFn,
+    stages: &mut Stages,
+) -> Result<Submitted> {
     validate(&req)?;
     let path_text = req.path.to_string_lossy().to_string();
     let format = match req.format {
@@ -306,19 +500,60 @@ pub(crate) async fn submit(
     );
     let resources = client.resources().await?;
 
-    // Upload: ranked containers, at most 3 attempts, each from the start of the file.
-    let containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
+    // Upload: ranked containers, at most 3 attempts, each from the start of the file; a
+    // resumed upload goes to the container it started in.
+    let mut containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
+    if let Some(r) = &req.resume {
+        containers.retain(|c| c.child(&name).without_query() == r.blob);
+        if containers.is_empty() {
+            return Err(Error::MissingResource(format!(
+                "the container of the interrupted upload ({}) is no longer offered",
+                r.blob
+            )));
+        }
+    }
+    if let Some(j) = &req.journal {
+        stages.journal = Some(j.clone());
+        stages.written = Some(crate::client::journal::JournalRecord {
+            at: chrono::Utc::now(),
+            ingest_url: j.ingest_url().to_string(),
+            source_id: source_id.to_string(),
+            file: path_text.clone(),
+            database: req.database.clone(),
+            table: req.table.clone(),
+            format: format.wire_name(),
+            size: meta.len(),
+            report_level: req.report_level.as_str().to_string(),
+            report_method: req.report_method.as_str().to_string(),
+            blob: None,
+            message_id: None,
+            tracker: crate::client::tracking::Tracker::posted(
+                source_id.to_string(),
+                None,
+                false,
+                chrono::Utc::now(),
+            ),
+            unfinished: Some(crate::client::journal::Unfinished {
+                stage: crate::client::journal::Stage::Uploading,
+                pid: std::process::id(),
+                request: req.to_json(),
+                file_len: meta.len(),
+                file_mtime_ns: Snapshot::of(&meta).mtime_ns(),
+            }),
+        });
+    }
     let mut last_err = None;
     let mut uploaded = None;
     for container in containers.iter().take(MAX_ATTEMPTS) {
         let blob = container.child(&name);
+        stages.mark(crate::client::journal::Stage::Uploading, &blob);
         match upload(
             client,
             &req,
             &blob,
             encoding,
             source_id,
-            meta.len(),
+            Snapshot::of(&meta),
             &progress,
         )
         .await
@@ -336,7 +571,17 @@ pub(crate) async fn submit(
             }
         }
     }
-    let Some((blob, (raw_data_size, uploaded_bytes))) = uploaded else {
+    let Some((
+        blob,
+        Uploaded {
+            raw: raw_data_size,
+            sent: uploaded_bytes,
+            changed,
+            digest,
+            reused,
+        },
+    )) = uploaded
+    else {
         return Err(last_err.unwrap_or_else(|| {
             Error::MissingResource("the service offered no TempStorage container".into())
         }));
@@ -376,6 +621,12 @@ pub(crate) async fn submit(
         ));
     }
 
+    let mut req = req;
+    let dedupe_tag = digest.map(|d| dedupe_value(&d));
+    if let Some(v) = &dedupe_tag {
+        req.tags.push(format!("ingest-by:{v}"));
+        req.ingest_if_not_exists.push(v.clone());
+    }
     let message = build_message(
         &req,
         format,
@@ -386,32 +637,27 @@ pub(crate) async fn submit(
         status_ref.as_ref(),
     );
     let text = encode_for_queue(&message)?;
+    stages.mark(crate::client::journal::Stage::Posting, &blob);
+    #[cfg(debug_assertions)]
+    crash_point("post");
     let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
-    let mut last_err = None;
-    for queue in queues.iter().take(MAX_ATTEMPTS) {
-        match client.storage().put_message(queue, &text, None, None).await {
-            Ok(m) => {
-                client.record_storage_result(&queue.account(), true);
-                return Ok(Submitted {
-                    source_id,
-                    blob,
-                    queue: queue.clone(),
-                    message_id: m.message_id,
-                    format,
-                    raw_data_size,
-                    uploaded_bytes,
-                    status_ref,
-                });
-            }
-            Err(e) => {
-                tracing::warn!(queue = %queue, error = %e, "posting the message failed; trying the next queue");
-                client.record_storage_result(&queue.account(), false);
-                last_err = Some(e);
-            }
-        }
-    }
-    Err(last_err
-        .unwrap_or_else(|| Error::MissingResource("the service offered no ingestion queue".into())))
+    let (m, queue, reposts) = post(client, &queues, &text).await?;
+    // Posted: the front door writes the tracked record.
+    stages.written = None;
+    Ok(Submitted {
+        source_id,
+        blob,
+        queue,
+        message_id: m.message_id,
+        format,
+        raw_data_size,
+        uploaded_bytes,
+        status_ref,
+        changed_while_read: changed,
+        reposts,
+        dedupe_tag,
+        blocks_reused: reused,
+    })
 }
 
 /// The queue text (base64 JSON) of `message`, or a clear error when Azure would refuse it.
@@ -450,7 +696,9 @@ pub fn reporting_conflict(level: ReportLevel, method: ReportMethod) -> Option<&'
     )
 }
 
-fn validate(req: &SubmitRequest) -> Result<()> {
+/// Checks everything about a request but its file: refusals before anything is uploaded.
+pub fn validate(req: &SubmitRequest) -> Result<()> {
+    check_extra_properties(&req.extra_properties)?;
     if let Some(why) = reporting_conflict(req.report_level, req.report_method) {
         return Err(Error::Usage(why.into()));
     }
@@ -527,6 +775,7 @@ pub fn build_message(
     {
         props.insert("creationTime".into(), t.into());
     }
+    // `validate` refused extra properties that collide with these.
     for (k, v) in &req.extra_properties {
         props.entry(k.clone()).or_insert_with(|| v.clone());
     }
@@ -558,18 +807,37 @@ pub fn build_message(
     }
 }
 
-/// Streams the file to `blob`: read a chunk, (gzip it,) send full blocks as they fill.
-/// Returns (uncompressed size, bytes uploaded).
+/// What one upload did.
+struct Uploaded {
+    /// Uncompressed size.
+    raw: u64,
+    /// Bytes uploaded.
+    sent: u64,
+    /// How the file changed while read (only when `allow_growing`).
+    changed: Option<String>,
+    /// SHA-256 of the bytes read, when `dedupe`.
+    digest: Option<Vec<u8>>,
+    /// Blocks a resumed upload found staged and did not send again.
+    reused: usize,
+}
+
+/// Streams the file to `blob`: read a chunk, (gzip it,) send full blocks as they fill. At the
+/// end of the file, before the blob is committed, the file's size and mtime are compared with
+/// `start`: a file that changed meanwhile fails unless `allow_growing`.
 async fn upload(
     client: &IngestClient,
     req: &SubmitRequest,
     blob: &SasUrl,
     encoding: Encoding,
     source_id: uuid::Uuid,
-    total: u64,
+    start: Snapshot,
     progress: &ProgressFn,
-) -> Result<(u64, u64)> {
+) -> Result<Uploaded> {
+    let total = start.len;
     let mut file = tokio::fs::File::open(&req.path).await?;
+    let mut changed = None;
+    let mut reused = 0;
+    let mut hasher = req.dedupe.then(<sha2::Sha256 as sha2::Digest>::new);
     let mut gz =
         (encoding == Encoding::Gzip).then(|| GzEncoder::new(Vec::new(), Compression::default()));
     let mut gunzip =
@@ -591,9 +859,12 @@ async fn upload(
         total,
     });
     loop {
-        let n = file.read(&mut chunk).await?;
+        let n = fill(&mut file, &mut chunk).await?;
         let eof = n == 0;
         read += n as u64;
+        if let Some(h) = hasher.as_mut() {
+            sha2::Digest::update(h, &chunk[..n]);
+        }
         if let Some(enc) = gz.as_mut() {
             enc.write_all(&chunk[..n])?;
             pending.append(enc.get_mut());
@@ -626,6 +897,20 @@ async fn upload(
             // Uncommitted blocks are never listed, and Azure drops them after a week.
             return Err(too_large(&req.path, None, limit));
         }
+        if eof {
+            let now = Snapshot::of(&file.metadata().await?);
+            if let Some(what) = change_while_read(start, now, read) {
+                if !req.allow_growing {
+                    return Err(Error::Usage(format!(
+                        "'{}' changed while it was read ({what}): not sent, its last record \
+                         may be torn; submit it again once it is complete, or pass \
+                         --allow-growing to send what was read",
+                        req.path.display()
+                    )));
+                }
+                changed = Some(what);
+            }
+        }
         // One Put Blob when everything fits in a single block.
         if eof && blocks.is_empty() {
             let body = Bytes::from(std::mem::take(&mut pending));
@@ -645,8 +930,20 @@ async fn upload(
             let body = Bytes::from(pending.drain(..take).collect::<Vec<u8>>());
             let id = base64::engine::general_purpose::STANDARD
                 .encode(format!("block-{:08}", blocks.len()));
-            storage.put_block(blob, &id, body).await?;
+            // The same bytes give the same blocks (gzip is deterministic): a block an
+            // interrupted upload left staged with this id and size need not be sent again.
+            let staged = req
+                .resume
+                .as_ref()
+                .is_some_and(|r| r.staged.iter().any(|(s, n)| *s == id && *n == take as u64));
+            if staged {
+                reused += 1;
+            } else {
+                storage.put_block(blob, &id, body).await?;
+            }
             blocks.push(id);
+            #[cfg(debug_assertions)]
+            crash_point(&format!("block:{}", blocks.len()));
             sent += take as u64;
             progress(Progress {
                 source_id,
@@ -679,7 +976,27 @@ async fn upload(
             None => read,
         },
     };
-    Ok((raw, sent))
+    let digest = hasher.map(|h| sha2::Digest::finalize(h).to_vec());
+    Ok(Uploaded {
+        raw,
+        sent,
+        changed,
+        digest,
+        reused,
+    })
+}
+
+/// Reads until `buf` is full or the file ends. Whole chunks make the gzip stream depend only
+/// on the file's bytes, so a resumed upload produces the same blocks as the interrupted one.
+async fn fill(file: &mut tokio::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]).await? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 /// Sum of the entries' uncompressed sizes from the zip's central directory.
@@ -852,6 +1169,70 @@ mod tests {
                 && err.contains("split"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn changes_while_read_are_named() {
+        let t0 = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(100);
+        let t1 = t0 + std::time::Duration::from_nanos(1);
+        let at = |len, modified| Snapshot {
+            len,
+            modified: Some(modified),
+        };
+        assert_eq!(change_while_read(at(10, t0), at(10, t0), 10), None);
+        let grew = change_while_read(at(10, t0), at(12, t1), 12).unwrap();
+        assert!(
+            grew.contains("from 10 to 12 bytes") && grew.contains("modification time"),
+            "{grew}"
+        );
+        let shrank = change_while_read(at(10, t0), at(4, t0), 4).unwrap();
+        assert!(
+            shrank.contains("from 10 to 4") && shrank.contains("4 bytes were read, not 10"),
+            "{shrank}"
+        );
+        assert!(
+            change_while_read(at(10, t0), at(10, t1), 10)
+                .unwrap()
+                .contains("modification")
+        );
+        // Grew then shrank back to the same size between two reads: the count tells.
+        assert!(
+            change_while_read(at(10, t0), at(10, t0), 14)
+                .unwrap()
+                .contains("14 bytes were read")
+        );
+        let mut r = SubmitRequest::new("x.csv", "db", "T");
+        r.extra_properties.insert("Format".into(), "json".into());
+        let err = validate(&r).unwrap_err().to_string();
+        assert!(
+            err.contains("--format") && err.contains("kingest sets itself"),
+            "{err}"
+        );
+        r.extra_properties.clear();
+        r.extra_properties.insert("zipPattern".into(), "*".into());
+        assert!(validate(&r).is_ok());
+    }
+
+    #[test]
+    fn requests_survive_the_journal() {
+        let mut r = SubmitRequest::new("/d/x.json", "db", "T");
+        r.format = Some(DataFormat::MultiJson);
+        r.mapping_reference = Some("M".into());
+        r.report_level = ReportLevel::FailuresOnly;
+        r.report_method = ReportMethod::Queue;
+        r.flush_immediately = true;
+        r.tags = vec!["a".into()];
+        r.ingest_if_not_exists = vec!["b".into()];
+        r.creation_time = Some("2024-01-02".into());
+        r.retain_blob_on_success = false;
+        r.extra_properties.insert("zipPattern".into(), "*".into());
+        r.allow_growing = true;
+        r.dedupe = true;
+        let back = SubmitRequest::from_json(&r.to_json()).unwrap();
+        assert_eq!(back.to_json(), r.to_json());
+        assert_eq!(back.format, Some(DataFormat::MultiJson));
+        assert!(back.dedupe && back.allow_growing && !back.retain_blob_on_success);
+        assert!(SubmitRequest::from_json(&serde_json::json!({"path": "x"})).is_none());
     }
 
     #[test]

@@ -358,7 +358,27 @@ pub struct Tracker {
     /// Message ids of notifications already applied (bounded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seen_messages: Vec<String>,
+    /// Copies of the message posted again because an answer was lost (it may have landed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reposts: u32,
+    /// Of those, copies the service dropped as duplicates in their batch.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicates_dropped: u32,
+    /// The post asked `ingestIfNotExists`: a Skipped outcome is what was asked for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub if_not_exists: bool,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The error code of [`Tracker::abandoned`] (kingest's, not the service's).
+pub const ABANDONED: &str = "kingest_AbandonedLocally";
+
+/// The service's answer to a later copy of a blob in the same batch (error-codes.md: "only one
+/// copy of the blob will be used for ingestion").
+const DUPLICATE_IN_BATCH: &str = "BlobAlreadyReceived_BlobAlreadyFoundInBatch";
 
 const SEEN_MESSAGES: usize = 16;
 
@@ -383,7 +403,37 @@ impl Tracker {
             table_problem: None,
             hidden_peeks: 0,
             seen_messages: Vec::new(),
+            reposts: 0,
+            duplicates_dropped: 0,
+            if_not_exists: false,
         }
+    }
+
+    /// A source that will never report: its submit was interrupted or failed after its upload
+    /// started, and was given up locally. Final (Failed), with `why` as its details.
+    pub fn abandoned(source_id: impl Into<String>, why: String, now: DateTime<Utc>) -> Self {
+        let mut t = Tracker::posted(source_id, None, false, now);
+        t.state = TrackState::Failed;
+        t.error = ErrorInfo {
+            code: Some(ABANDONED.into()),
+            failure_status: Some("Permanent".into()),
+            details: Some(why),
+        };
+        t
+    }
+
+    /// `n` copies of the message were posted again after lost answers: a copy the service
+    /// drops as a duplicate in its batch then says nothing about the outcome, which the kept
+    /// copy (same source id) reports.
+    pub fn with_reposts(mut self, n: u32) -> Self {
+        self.reposts = n;
+        self
+    }
+
+    /// The post asked `ingestIfNotExists`: Skipped is a success.
+    pub fn with_if_not_exists(mut self, asked: bool) -> Self {
+        self.if_not_exists = asked;
+        self
     }
 
     pub fn is_final(&self) -> bool {
@@ -452,9 +502,20 @@ impl Tracker {
     pub fn is_success(&self) -> bool {
         match self.state {
             TrackState::Succeeded => true,
-            TrackState::Skipped => self.already_ingested(),
+            TrackState::Skipped => self.already_ingested() || self.skipped_as_asked(),
             _ => false,
         }
+    }
+
+    /// Skipped because `ingestIfNotExists` matched, as the post asked (not an empty blob).
+    pub fn skipped_as_asked(&self) -> bool {
+        self.state == TrackState::Skipped
+            && self.if_not_exists
+            && !self
+                .error
+                .code
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("BadRequest_EmptyBlob"))
     }
 
     /// Skipped because the service had already ingested this blob.
@@ -474,8 +535,17 @@ impl Tracker {
                 "Failed ({}: {code})",
                 self.error.failure_status.as_deref().unwrap_or("Unknown")
             ),
+            TrackState::Succeeded if self.duplicates_dropped > 0 => format!(
+                "Succeeded: ingested once ({} re-posted copy(ies) dropped by the service as \
+                 {DUPLICATE_IN_BATCH})",
+                self.duplicates_dropped
+            ),
             TrackState::Skipped if self.already_ingested() => {
                 format!("Skipped: already ingested once ({code})")
+            }
+            TrackState::Skipped if self.skipped_as_asked() => {
+                "Skipped: already ingested (ingestIfNotExists matched an ingest-by tag, as asked)"
+                    .to_string()
             }
             TrackState::Skipped => format!("Skipped ({code})"),
             s => s.label().to_string(),
@@ -489,6 +559,7 @@ impl Tracker {
             self.error.clone(),
             self.table_problem.clone(),
             self.hidden_peeks,
+            self.duplicates_dropped,
         );
         match obs {
             Observation::Entity(e) => self.on_entity(e),
@@ -547,6 +618,7 @@ impl Tracker {
                 self.error.clone(),
                 self.table_problem.clone(),
                 self.hidden_peeks,
+                self.duplicates_dropped,
             );
         if changed {
             self.updated_at = now;
@@ -583,6 +655,16 @@ impl Tracker {
             failure_status: n.failure_status.clone(),
             details: n.details.clone(),
         };
+        // Our own re-posted copy, dropped in the batch the first copy is in: that copy's
+        // notification carries the outcome.
+        if self.reposts > 0
+            && kind == NotificationKind::Failure
+            && err.code.as_deref() == Some(DUPLICATE_IN_BATCH)
+            && self.duplicates_dropped < self.reposts
+        {
+            self.duplicates_dropped += 1;
+            return;
+        }
         match kind {
             NotificationKind::Success => self.apply(TrackState::Succeeded, Evidence::Queue, None),
             NotificationKind::Failure => {

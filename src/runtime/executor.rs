@@ -165,6 +165,7 @@ impl Executor for ClientExecutor {
             }),
             Effect::Submit { id, req } => {
                 let mut req = *req;
+                req.journal = self.journal.clone();
                 let source_id = req.source_id.unwrap_or_else(uuid::Uuid::new_v4);
                 req.source_id = Some(source_id);
                 let tx = self.tx.clone();
@@ -198,6 +199,8 @@ impl Executor for ClientExecutor {
                                 format: s.format.wire_name(),
                                 raw_data_size: s.raw_data_size,
                                 status_ref: s.status_ref,
+                                reposts: s.reposts,
+                                dedupe: s.dedupe_tag.is_some(),
                             });
                     Some(Msg::Submitted {
                         id,

@@ -101,6 +101,13 @@ pub async fn run_tui(client: IngestClient, opts: TuiOptions) -> anyhow::Result<(
     let clock = Clock::system();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let journal = opts.journal(client.ingest_url());
+    // What an earlier run left unposted is resumed or abandoned before the journal is shown.
+    let quiet: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
+    for r in crate::client::submit::resume::reconcile(&client, &journal, quiet).await {
+        tracing::info!(source_id = %r.record().source_id, "{}", r.describe());
+        // Said before the screen is taken over; the rows show the outcome too.
+        eprintln!("note: {}", crate::sanitize::sanitize(&r.describe()));
+    }
     if let Some(msg) = restore(&journal, clock.now(), opts.journal_retention) {
         let _ = tx.send(msg);
     }

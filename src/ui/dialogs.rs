@@ -11,6 +11,7 @@ use crate::app::keymap::{self, Context};
 use crate::app::state::{Confirm, Pane, State};
 use crate::sanitize::sanitize;
 use crate::ui::centered;
+use crate::ui::text_field;
 use crate::ui::theme::Theme;
 
 fn frame_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
@@ -106,6 +107,11 @@ pub fn submit(frame: &mut Frame, area: Rect, form: &SubmitForm, theme: &Theme) {
             Field::ReportLevel => format!("◀ {} ▶", form.report_level),
             Field::ReportMethod => format!("◀ {} ▶", form.report_method),
             Field::Flush => format!("◀ {} ▶", if form.flush { "yes" } else { "no" }),
+            // What it costs, where it is chosen (client::submit::DEDUPE_COST says more).
+            Field::Dedupe if form.dedupe => {
+                "◀ yes ▶ each file seals alone: SingleBlob_IngestByTag".into()
+            }
+            Field::Dedupe => "◀ no ▶".into(),
         };
         if focused && field.is_text() {
             let input = match field {
@@ -115,11 +121,10 @@ pub fn submit(frame: &mut Frame, area: Rect, form: &SubmitForm, theme: &Theme) {
                 _ => &form.mapping,
             };
             let width = inner.width.saturating_sub(16) as usize;
-            let scroll = input.visual_scroll(width.max(1));
-            let x = inner.x + 16 + (input.visual_cursor().saturating_sub(scroll)) as u16;
+            let shown = text_field::window(input.value(), input.cursor(), width);
+            let x = inner.x + 16 + shown.cursor;
             cursor = Some((x.min(inner.right().saturating_sub(1)), inner.y + i as u16));
-            let shown: String = input.value().chars().skip(scroll).collect();
-            lines.push(input_line(field.label(), sanitize(&shown), true, theme));
+            lines.push(input_line(field.label(), shown.text, true, theme));
         } else {
             lines.push(input_line(field.label(), sanitize(&value), focused, theme));
         }
@@ -155,18 +160,14 @@ pub fn filter(frame: &mut Frame, area: Rect, pane: Pane, input: &Input, theme: &
     let inner = blk.inner(rect);
     frame.render_widget(blk, rect);
     let width = inner.width.saturating_sub(2) as usize;
-    let scroll = input.visual_scroll(width.max(1));
-    let shown: String = input.value().chars().skip(scroll).collect();
+    let shown = text_field::window(input.value(), input.cursor(), width);
     frame.render_widget(
         Paragraph::new(vec![
-            Line::from(vec![
-                Span::styled("/ ", theme.focus),
-                Span::raw(sanitize(&shown)),
-            ]),
+            Line::from(vec![Span::styled("/ ", theme.focus), Span::raw(shown.text)]),
             Line::styled("Enter apply · Esc cancel · empty clears", theme.muted),
         ]),
         inner,
     );
-    let x = inner.x + 2 + input.visual_cursor().saturating_sub(scroll) as u16;
+    let x = inner.x + 2 + shown.cursor;
     frame.set_cursor_position((x.min(inner.right().saturating_sub(1)), inner.y));
 }

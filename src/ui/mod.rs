@@ -6,6 +6,7 @@ pub mod dialogs;
 pub mod error_info;
 pub mod fmt;
 pub mod panes;
+pub mod text_field;
 pub mod theme;
 
 use ratatui::Frame;

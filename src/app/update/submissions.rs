@@ -105,7 +105,9 @@ pub(super) fn on_submitted(
                 status_ref,
                 reports && row.report_method.uses_queue(),
                 at,
-            );
+            )
+            .with_reposts(info.reposts)
+            .with_if_not_exists(info.dedupe);
             let table_read = TableRead::after(&tracker, at, &poll.table, None);
             row.phase = Phase::Posted {
                 tracker: Box::new(tracker),
@@ -323,6 +325,7 @@ pub fn record_of(
         blob: row.blob.clone(),
         message_id: row.message_id.clone(),
         tracker: tracker.clone(),
+        unfinished: None,
     })
 }
 

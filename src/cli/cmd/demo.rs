@@ -120,6 +120,8 @@ async fn narrate(
             creation_time: None,
             no_retain_blob: false,
             ignore_size_limit: false,
+            allow_growing: false,
+            dedupe: false,
             properties: vec![],
             wait: Some(30),
         };

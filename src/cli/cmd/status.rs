@@ -19,6 +19,7 @@ pub async fn run(
     json_out: bool,
 ) -> Result<i32, Failure> {
     let journal = resolved.journal(client.ingest_url());
+    crate::cli::cmd::submit::reconcile(client, &journal).await;
     let mut record = match journal.find(source_id) {
         Ok(r) => r,
         Err(e) => {

@@ -59,28 +59,40 @@ pub async fn run(
         )));
     }
     let journal = resolved.journal(client.ingest_url());
+    // Every file shares these options: refuse bad ones (exit 2) before anything is uploaded.
+    let mut template = SubmitRequest::new("", &database, &table);
+    template.format = format;
+    template.mapping_reference = args.mapping_ref.clone();
+    template.mapping = args.mapping.clone();
+    template.report_level = report_level;
+    template.report_method = report_method;
+    template.flush_immediately = args.flush;
+    template.tags = args.tags.clone();
+    template.ingest_if_not_exists = args.ingest_if_not_exists.clone();
+    template.ignore_first_record = args.ignore_first_record;
+    template.creation_time = args.creation_time.clone();
+    template.retain_blob_on_success = !args.no_retain_blob;
+    template.ignore_size_limit = args.ignore_size_limit;
+    template.allow_growing = args.allow_growing;
+    template.dedupe = args.dedupe;
+    template.journal = Some(journal.clone());
+    template.extra_properties = args
+        .properties
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+        .collect();
+    crate::client::submit::validate(&template).map_err(|e| Failure::usage(safe(&e.to_string())))?;
+    if args.dedupe {
+        eprintln!("note: {}", crate::client::submit::DEDUPE_COST);
+    }
+    reconcile(client, &journal).await;
+    let if_not_exists = args.dedupe || !args.ingest_if_not_exists.is_empty();
     let mut sources = Vec::new();
     // Exit codes of files that never reached the service.
     let mut not_submitted = Vec::new();
     for path in &args.files {
-        let mut req = SubmitRequest::new(path.clone(), &database, &table);
-        req.format = format;
-        req.mapping_reference = args.mapping_ref.clone();
-        req.mapping = args.mapping.clone();
-        req.report_level = report_level;
-        req.report_method = report_method;
-        req.flush_immediately = args.flush;
-        req.tags = args.tags.clone();
-        req.ingest_if_not_exists = args.ingest_if_not_exists.clone();
-        req.ignore_first_record = args.ignore_first_record;
-        req.creation_time = args.creation_time.clone();
-        req.retain_blob_on_success = !args.no_retain_blob;
-        req.ignore_size_limit = args.ignore_size_limit;
-        req.extra_properties = args
-            .properties
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::from(v.clone())))
-            .collect();
+        let mut req = template.clone();
+        req.path = path.clone();
         let file = path.display().to_string();
         let show_progress = !json_out && std::io::stderr().is_terminal();
         let progress: crate::client::ProgressFn = std::sync::Arc::new(move |p| {
@@ -97,13 +109,32 @@ pub async fn run(
                 if show_progress {
                     eprint!("\r\x1b[2K");
                 }
+                if let Some(what) = &s.changed_while_read {
+                    eprintln!(
+                        "warning: {} changed while it was read ({}): sent what was read \
+                         (--allow-growing)",
+                        safe(&file),
+                        safe(what)
+                    );
+                }
                 let reports = report_level != ReportLevel::None;
                 let tracker = Tracker::posted(
                     s.source_id.to_string(),
                     s.status_ref.clone().filter(|_| reports),
                     reports && report_method.uses_queue(),
                     Utc::now(),
-                );
+                )
+                .with_reposts(s.reposts)
+                .with_if_not_exists(if_not_exists);
+                if s.reposts > 0 {
+                    eprintln!(
+                        "note: {}: the answer to posting its message was lost; posted the same \
+                         message again at once ({} more time(s)): copies in one batch are \
+                         ingested once",
+                        safe(&file),
+                        s.reposts
+                    );
+                }
                 let source = Source {
                     file,
                     report: (report_level, report_method),
@@ -186,6 +217,15 @@ pub async fn run(
     Ok(combine(not_submitted.into_iter().chain(outcomes)))
 }
 
+/// Resumes or abandons what an earlier run left unposted (killed mid-upload or mid-post), and
+/// says so on stderr.
+pub(crate) async fn reconcile(client: &IngestClient, journal: &Journal) {
+    let quiet: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
+    for r in crate::client::submit::resume::reconcile(client, journal, quiet).await {
+        eprintln!("note: {}", safe(&r.describe()));
+    }
+}
+
 /// A flag's value, else the configured default; empty counts as missing.
 fn required(
     flag: &Option<String>,
@@ -245,6 +285,7 @@ fn journal_append(journal: &Journal, s: &Source, (database, table): (&str, &str)
         blob: Some(s.submitted.blob.without_query()),
         message_id: Some(s.submitted.message_id.clone()),
         tracker: s.tracker.clone(),
+        unfinished: None,
     };
     if let Err(e) = journal.append(&rec) {
         eprintln!(

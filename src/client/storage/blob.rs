@@ -15,6 +15,41 @@ pub(crate) fn block_list_xml(ids: &[String]) -> String {
     xml::document("BlockList", &children)
 }
 
+/// A blob's blocks: (base64 id, size), committed in order, then the staged ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlockList {
+    pub committed: Vec<(String, u64)>,
+    pub uncommitted: Vec<(String, u64)>,
+}
+
+fn parse_block_list(text: &str) -> Result<BlockList> {
+    // The inner XML of `<tag>…</tag>` (empty for `<tag/>` or when absent).
+    let section = |tag: &str| -> String {
+        let open = format!("<{tag}>");
+        let close = format!("</{tag}>");
+        text.find(&open)
+            .and_then(|i| {
+                let rest = &text[i + open.len()..];
+                rest.find(&close).map(|j| rest[..j].to_string())
+            })
+            .unwrap_or_default()
+    };
+    let blocks = |tag: &str| -> Result<Vec<(String, u64)>> {
+        let doc = format!("<{tag}>{}</{tag}>", section(tag));
+        Ok(xml::records(&doc, "Block")?
+            .into_iter()
+            .filter_map(|r| {
+                let size = r.get("Size")?.trim().parse().ok()?;
+                Some((r.get("Name")?.clone(), size))
+            })
+            .collect())
+    };
+    Ok(BlockList {
+        committed: blocks("CommittedBlocks")?,
+        uncommitted: blocks("UncommittedBlocks")?,
+    })
+}
+
 impl Storage {
     /// Put Blob (single shot, BlockBlob) of `body` to `blob` (a blob URL with SAS).
     pub async fn put_blob(
@@ -71,6 +106,15 @@ impl Storage {
         Ok(())
     }
 
+    /// Get Block List (`blocklisttype=all`): what a blob has committed and what is staged.
+    /// 404 → `Error::Storage{status:404, code:"BlobNotFound"}` (no blob, no staged block).
+    pub async fn get_block_list(&self, blob: &SasUrl) -> Result<BlockList> {
+        let url = blob.request_url("", &[("comp", "blocklist"), ("blocklisttype", "all")]);
+        let reply = self.execute(|http| http.get(url.clone())).await?;
+        let text = String::from_utf8_lossy(&reply.body);
+        parse_block_list(&text)
+    }
+
     /// Get Blob: the whole body. 404 → `Error::Storage{status:404, code:"BlobNotFound"}`.
     pub async fn get_blob(&self, blob: &SasUrl) -> Result<Bytes> {
         let url = blob.request_url("", &[]);
@@ -105,6 +149,19 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn block_lists_are_read() {
+        let x = "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList><CommittedBlocks><Block><Name>YQ==</Name><Size>4</Size></Block></CommittedBlocks><UncommittedBlocks><Block><Name>Yg==</Name><Size>7</Size></Block><Block><Name>Yw==</Name><Size>1</Size></Block></UncommittedBlocks></BlockList>";
+        let b = parse_block_list(x).unwrap();
+        assert_eq!(b.committed, vec![("YQ==".to_string(), 4)]);
+        assert_eq!(b.uncommitted.len(), 2);
+        assert_eq!(b.uncommitted[1], ("Yw==".to_string(), 1));
+        let none =
+            parse_block_list("<BlockList><CommittedBlocks/><UncommittedBlocks/></BlockList>")
+                .unwrap();
+        assert_eq!(none, BlockList::default());
+    }
 
     #[test]
     fn block_list_body() {

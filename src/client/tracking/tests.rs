@@ -370,3 +370,59 @@ fn a_tracker_round_trips_through_json() {
     let back: Tracker = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
     assert_eq!(back, t);
 }
+
+#[test]
+fn a_reposted_copy_dropped_in_its_batch_yields_to_the_kept_copy() {
+    // The duplicate's notification first: not final, the kept copy reports.
+    let mut t = queue_tracker().with_reposts(1);
+    let dup = failure("BlobAlreadyReceived_BlobAlreadyFoundInBatch", "Permanent");
+    t.observe(note(NotificationKind::Failure, "m1", &dup), secs(1));
+    assert!(!t.is_final());
+    assert_eq!(t.duplicates_dropped, 1);
+    t.observe(note(NotificationKind::Success, "m2", &success()), secs(2));
+    assert_eq!(t.state, TrackState::Succeeded);
+    assert!(t.is_success());
+    assert!(t.describe().contains("ingested once"), "{}", t.describe());
+    // The kept copy failed: the failure stands, whatever order the two arrive in.
+    let mut t = queue_tracker().with_reposts(1);
+    t.observe(note(NotificationKind::Failure, "m1", &dup), secs(1));
+    let bad = failure("Stream_WrongNumberOfFields", "Permanent");
+    t.observe(note(NotificationKind::Failure, "m2", &bad), secs(2));
+    assert_eq!(t.state, TrackState::Failed);
+    let mut t = queue_tracker().with_reposts(1);
+    t.observe(note(NotificationKind::Success, "m2", &success()), secs(1));
+    t.observe(note(NotificationKind::Failure, "m1", &dup), secs(2));
+    assert_eq!(t.state, TrackState::Succeeded);
+    assert!(t.describe().contains("ingested once"));
+    // Without a re-post the duplicate is another source's copy: Skipped, ingested once.
+    let mut t = queue_tracker();
+    t.observe(note(NotificationKind::Failure, "m1", &dup), secs(1));
+    assert_eq!(t.state, TrackState::Skipped);
+    assert!(t.is_success());
+}
+
+#[test]
+fn skipped_by_ingest_if_not_exists_is_a_success_only_when_asked() {
+    let skipped = entity(IngestionStatus::Skipped, None, None);
+    let mut t = table_tracker();
+    t.observe(Observation::Entity(&skipped), secs(1));
+    assert!(!t.is_success());
+    let mut t = table_tracker().with_if_not_exists(true);
+    t.observe(Observation::Entity(&skipped), secs(1));
+    assert!(t.is_success());
+    assert!(
+        t.describe().contains("ingestIfNotExists"),
+        "{}",
+        t.describe()
+    );
+    // An empty blob is not what ingestIfNotExists asked for.
+    let empty = entity(
+        IngestionStatus::Failed,
+        Some("BadRequest_EmptyBlob"),
+        Some("Permanent"),
+    );
+    let mut t = table_tracker().with_if_not_exists(true);
+    t.observe(Observation::Entity(&empty), secs(1));
+    assert_eq!(t.state, TrackState::Skipped);
+    assert!(!t.is_success());
+}

@@ -50,6 +50,9 @@ pub struct Blob {
     committed: Vec<(String, Bytes)>,
 }
 
+/// Committed and uncommitted blocks of a blob: (id, size) each.
+pub type BlockLists = (Vec<(String, u64)>, Vec<(String, u64)>);
+
 /// A List Blobs page (name, properties) and the marker of the next page.
 pub type BlobPage = (Vec<(String, BlobProps)>, Option<String>);
 
@@ -196,6 +199,38 @@ impl Store {
         }
         staged.insert(block_id.to_string(), data);
         Ok(())
+    }
+
+    /// Get Block List (`blocklisttype=all`): committed blocks in order and uncommitted ones
+    /// (by id), each with its size; 404 `BlobNotFound` when there is neither a blob nor a
+    /// staged block.
+    pub fn block_list(&self, container: &str, name: &str) -> StoreResult<BlockLists> {
+        let c = lock(&self.containers);
+        let cont = c.get(container).ok_or_else(container_not_found)?;
+        let committed: Vec<(String, u64)> = cont
+            .blobs
+            .get(name)
+            .map(|b| {
+                b.committed
+                    .iter()
+                    .map(|(id, d)| (id.clone(), d.len() as u64))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut uncommitted: Vec<(String, u64)> = cont
+            .uncommitted
+            .get(name)
+            .map(|m| {
+                m.iter()
+                    .map(|(id, d)| (id.clone(), d.len() as u64))
+                    .collect()
+            })
+            .unwrap_or_default();
+        uncommitted.sort();
+        if !cont.blobs.contains_key(name) && uncommitted.is_empty() {
+            return Err(blob_not_found());
+        }
+        Ok((committed, uncommitted))
     }
 
     /// Put Block List: commits the listed blocks in order; unlisted uncommitted blocks are

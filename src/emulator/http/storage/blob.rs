@@ -286,6 +286,26 @@ async fn blob_op(
             )?;
             Ok(written(&p))
         }
+        ("GET", Some("blocklist")) => {
+            authorize(st, ctx, &object, &['r'])?;
+            let (committed, uncommitted) = st.store.block_list(container, name)?;
+            let blocks = |list: &[(String, u64)]| -> String {
+                list.iter()
+                    .map(|(id, n)| {
+                        format!(
+                            "<Block><Name>{}</Name><Size>{n}</Size></Block>",
+                            xml_escape(id)
+                        )
+                    })
+                    .collect()
+            };
+            let doc = format!(
+                "<BlockList><CommittedBlocks>{}</CommittedBlocks><UncommittedBlocks>{}</UncommittedBlocks></BlockList>",
+                blocks(&committed),
+                blocks(&uncommitted)
+            );
+            Ok(xml(200, &doc))
+        }
         ("GET" | "HEAD", None) => {
             authorize(st, ctx, &object, &['r'])?;
             get(st, ctx, method, container, name)
