@@ -312,28 +312,38 @@ async fn tui_screens_strip_escapes() {
             .await,
         );
         for _ in 0..4 {
-            if d.screen().contains("┏ Failures") {
+            let before = d.screen();
+            if before.contains("┏ Failures") {
                 break;
             }
             d.key(KeyCode::Tab);
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            d.wait("the focus to move", |s| s != before).await;
         }
         d.wait("focus on failures", |s| s.contains("┏ Failures"))
             .await;
         // The detail view of each row: Details, raw text, error code.
         d.key(KeyCode::Enter);
-        keep(
-            &d.wait("the detail view", |s| {
-                s.contains(&format!("details {VISIBLE}"))
-                    || s.contains(&format!("not json {VISIBLE}"))
+        let details = format!("details {VISIBLE}");
+        let not_json = format!("not json {VISIBLE}");
+        let first = d
+            .wait("the detail view", |s| {
+                s.contains(&details) || s.contains(&not_json)
             })
-            .await,
-        );
+            .await;
+        keep(&first);
+        // The other row's detail view: the one the first was not.
+        let other = if first.contains(&details) {
+            not_json.clone()
+        } else {
+            details.clone()
+        };
         d.key(KeyCode::Esc);
         d.key(KeyCode::Down);
         d.key(KeyCode::Enter);
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        keep(&d.screen());
+        keep(
+            &d.wait("the second detail view", |s| s.contains(&other))
+                .await,
+        );
         d.key(KeyCode::Esc);
         d.key(KeyCode::Char('q'));
     })

@@ -374,20 +374,29 @@ async fn nothing_kingest_shows_or_writes_holds_a_secret() {
             .await,
         );
         for _ in 0..4 {
-            if d.screen().contains("┏ Failures") {
+            let before = d.screen();
+            if before.contains("┏ Failures") {
                 break;
             }
             d.key(KeyCode::Tab);
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            d.wait("the focus to move", |s| s != before).await;
         }
         d.wait("focus on failures", |s| s.contains("┏ Failures"))
             .await;
+        let mut previous = String::new();
         for _ in 0..2 {
             d.key(KeyCode::Enter);
-            keep(d.wait("a detail view", |s| s.contains("Esc")).await);
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            keep(d.screen());
+            // A detail view (its title), and not the one seen before.
+            let shown = d
+                .wait("a detail view", |s| {
+                    s.contains("(R raw, Esc back)") && s != previous
+                })
+                .await;
+            keep(shown.clone());
+            previous = shown;
             d.key(KeyCode::Esc);
+            d.wait("the list again", |s| !s.contains("(R raw, Esc back)"))
+                .await;
             d.key(KeyCode::Down);
         }
         d.key(KeyCode::Char('q'));

@@ -9,7 +9,7 @@ impl Secret {
     /// client secrets, the identity token), so an echo of it anywhere is replaced.
     pub fn new(s: impl Into<String>) -> Self {
         let s = s.into();
-        crate::client::redact::register_secret(&s);
+        crate::client::redact::register_credential(&s);
         Secret(s)
     }
     pub fn expose(&self) -> &str {

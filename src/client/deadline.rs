@@ -1,8 +1,8 @@
 //! How long kingest waits, per kind of request, and what it says while it waits.
 //!
 //! Every request gets a total deadline (connect + send + the whole body) by its kind; a request
-//! that misses it fails with an error naming the URL (redacted) and the limit, and is not
-//! retried: the limit is the longest kingest waits for one request. Any wait longer than
+//! that misses it fails with an error naming the URL (redacted) and the limit, and is tried
+//! once more at most (`client::retry`), so a stalled endpoint costs two limits. Any wait longer than
 //! [`NOTICE_AFTER`] (a slow answer, a back-off before the next attempt) is announced as a
 //! tracing event on the [`WAIT_TARGET`] target: the headless commands print those on stderr, the
 //! TUI writes them to its log.

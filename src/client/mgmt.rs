@@ -111,7 +111,7 @@ pub fn parse_response(body: &[u8]) -> Result<Vec<V1Table>> {
         // `.get kusto identity token` (however it was asked): the token is a secret.
         if let Some(i) = t.column_index("AuthorizationContext") {
             for v in t.rows.iter().filter_map(|row| row.get(i)?.as_str()) {
-                crate::client::redact::register_secret(v);
+                crate::client::redact::register_credential(v);
             }
         }
     }

@@ -72,45 +72,82 @@ const AUTH_SCHEMES: &[&str] = &[
 
 /// Shorter values are not registered: replacing them everywhere would garble ordinary text.
 pub const MIN_SECRET_LEN: usize = 8;
-/// The registry keeps at most this many forms, dropping the oldest first (new SAS tokens arrive
-/// with every resource refresh; the old ones expire).
+/// The registry keeps at most this many forms of SAS signatures, dropping the oldest first (new
+/// ones arrive with every resource refresh; the old ones expire). Credentials are never dropped.
 const MAX_FORMS: usize = 8192;
 
-/// The registered forms in the order learnt, and the same longest first for replacing.
+/// The registered forms: credentials (kept for the life of the process), SAS signatures in the
+/// order learnt, and both together longest first for replacing.
 struct Known {
+    pinned: Vec<String>,
     learnt: std::collections::VecDeque<String>,
     longest_first: Vec<String>,
 }
 
 static KNOWN: RwLock<Known> = RwLock::new(Known {
+    pinned: Vec::new(),
     learnt: std::collections::VecDeque::new(),
     longest_first: Vec::new(),
 });
 
-/// Registers a secret value kingest has learnt, so [`redact`] replaces it (and its percent-
+/// Registers a SAS signature kingest has learnt, so [`redact`] replaces it (and its percent-
 /// and JSON-encoded forms) everywhere from now on. Values shorter than [`MIN_SECRET_LEN`] are
-/// ignored.
+/// ignored; the oldest signatures are forgotten past [`MAX_FORMS`].
 pub fn register_secret(value: &str) {
+    register(value, false);
+}
+
+/// Registers a credential (the configured token, a client secret, an identity token): like
+/// [`register_secret`], but never forgotten, however many signatures arrive later.
+pub fn register_credential(value: &str) {
+    register(value, true);
+}
+
+fn register(value: &str, pin: bool) {
     let value = value.trim();
     if value.chars().count() < MIN_SECRET_LEN || value == REDACTED {
         return;
     }
-    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
-    let new: Vec<String> = encodings(value)
-        .into_iter()
-        .filter(|f| !known.learnt.contains(f))
-        .collect();
-    if new.is_empty() {
-        return;
+    KNOWN
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .add(encodings(value), pin, MAX_FORMS);
+}
+
+impl Known {
+    /// Adds `forms`; unpinned ones beyond `cap` push out the oldest unpinned.
+    fn add(&mut self, forms: Vec<String>, pin: bool, cap: usize) {
+        let new: Vec<String> = forms
+            .into_iter()
+            .filter(|f| !self.pinned.contains(f) && (pin || !self.learnt.contains(f)))
+            .collect();
+        if new.is_empty() {
+            return;
+        }
+        if pin {
+            self.learnt.retain(|f| !new.contains(f));
+            self.pinned.extend(new);
+        } else {
+            self.learnt.extend(new);
+            while self.learnt.len() > cap {
+                self.learnt.pop_front();
+            }
+        }
+        // Longest first: a value must not be half-replaced by a shorter one inside it.
+        let mut sorted: Vec<String> = self.pinned.iter().chain(&self.learnt).cloned().collect();
+        sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        self.longest_first = sorted;
     }
-    known.learnt.extend(new);
-    while known.learnt.len() > MAX_FORMS {
-        known.learnt.pop_front();
+
+    fn replace_in(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for secret in &self.longest_first {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), REDACTED);
+            }
+        }
+        out
     }
-    // Longest first: a value must not be half-replaced by a shorter one inside it.
-    let mut sorted: Vec<String> = known.learnt.iter().cloned().collect();
-    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    known.longest_first = sorted;
 }
 
 /// `value` as it may appear in text: raw, percent-encoded once and twice (either hex case),
@@ -181,14 +218,10 @@ fn redact_depth(text: &str, depth: u8) -> String {
 
 fn redact_known(text: &str) -> String {
     // A poisoned lock still holds the values: redaction must not fail open.
-    let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
-    let mut out = text.to_string();
-    for secret in &known.longest_first {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), REDACTED);
-        }
-    }
-    out
+    KNOWN
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .replace_in(text)
 }
 
 /// Every string inside a JSON value redacted (for output built from what the service said).
@@ -655,6 +688,35 @@ mod tests {
         // Too short to register without garbling text.
         register_secret("abc");
         assert_eq!(redact("abc abc"), "abc abc");
+    }
+
+    #[test]
+    fn credentials_outlive_any_number_of_signatures() {
+        let mut known = Known {
+            pinned: Vec::new(),
+            learnt: Default::default(),
+            longest_first: Vec::new(),
+        };
+        known.add(vec!["configured-token".into()], true, 3);
+        for i in 0..10 {
+            known.add(vec![format!("signature-{i}")], false, 3);
+        }
+        assert_eq!(known.replace_in("echo configured-token"), "echo REDACTED");
+        assert_eq!(
+            known.replace_in("signature-0"),
+            "signature-0",
+            "the oldest is dropped"
+        );
+        assert_eq!(
+            known.replace_in("signature-9 signature-7"),
+            "REDACTED REDACTED"
+        );
+        // A signature later learnt as a credential moves to the kept list.
+        known.add(vec!["signature-8".into()], true, 3);
+        for i in 10..20 {
+            known.add(vec![format!("signature-{i}")], false, 3);
+        }
+        assert_eq!(known.replace_in("signature-8"), "REDACTED");
     }
 
     #[test]
