@@ -32,8 +32,12 @@ fn clean(s: &str, keep_newlines: bool) -> String {
             '\r' if keep_newlines => {}
             '\t' | '\n' | '\r' => out.push(' '),
             c if c.is_control() => {}
-            // Bidi overrides and isolates can reorder what is shown.
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {}
+            // Bidi overrides, isolates and marks (Unicode Bidi_Control) can reorder what is shown.
+            '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{061c}' => {}
             c => out.push(c),
         }
     }
@@ -100,6 +104,8 @@ mod tests {
         assert_eq!(sanitize("l1\nl2\tx\r"), "l1 l2 x ");
         assert_eq!(sanitize_multiline("l1\r\nl2"), "l1\nl2");
         assert_eq!(sanitize("abc\u{202e}fed"), "abcfed");
+        // The Arabic letter mark is a bidi control too (the `sanitize` fuzz target checks all).
+        assert_eq!(sanitize("a\u{061c}b"), "ab");
         assert_eq!(sanitize("naïve ✓ 日本"), "naïve ✓ 日本");
     }
 
