@@ -140,7 +140,7 @@ async fn missing_resource_types_are_named() {
         ),
         ("TempStorage", "TempStorage"),
     ] {
-        let dm = serving(v1(&[without(&res, kind)]), v1(&[token.clone()])).await;
+        let dm = serving(v1(&[without(&res, kind)]), v1(std::slice::from_ref(&token))).await;
         let out = submit_to(&env, &dm, &["--flush"]).await;
         let err = stderr(&out);
         assert!(
@@ -167,7 +167,7 @@ async fn no_status_table_reports_through_the_queues() {
     let (res, token) = real_tables(&env).await;
     let dm = serving(
         v1(&[without(&res, "IngestionsStatusTable")]),
-        v1(&[token.clone()]),
+        v1(std::slice::from_ref(&token)),
     )
     .await;
     let out = submit_to(&env, &dm, &["--flush", "--wait=60", "--json"]).await;
@@ -185,7 +185,7 @@ async fn an_empty_identity_token_is_refused_before_upload() {
     for value in ["", "   "] {
         let mut empty = token.clone();
         empty.rows = vec![vec![Value::from(value)]];
-        let dm = serving(v1(&[res.clone()]), v1(&[empty])).await;
+        let dm = serving(v1(std::slice::from_ref(&res)), v1(&[empty])).await;
         let out = submit_to(&env, &dm, &[]).await;
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(3), "{err}");
@@ -197,7 +197,7 @@ async fn an_empty_identity_token_is_refused_before_upload() {
     let mut other = V1Table::new("Table_0", &[("Something", "string")]);
     other.rows.push(vec!["x".into()]);
     for t in [none, other] {
-        let dm = serving(v1(&[res.clone()]), v1(&[t])).await;
+        let dm = serving(v1(std::slice::from_ref(&res)), v1(&[t])).await;
         let out = submit_to(&env, &dm, &[]).await;
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(3), "{err}");
