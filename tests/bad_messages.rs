@@ -276,3 +276,74 @@ async fn crafted_failure_messages_are_shown_kept_and_archived() {
     assert_eq!(stdout(&out).trim(), "[]");
     env.emulator.shutdown().await;
 }
+
+/// The same crafted messages in the TUI (headless, real event loop): listed, the undecodable
+/// ones marked, the detail view of one open, and not a control character on screen; nothing
+/// is removed by looking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crafted_failure_messages_in_the_tui() {
+    use crossterm::event::KeyCode;
+    let env = Env::start().await;
+    let res = env.client.resources().await.unwrap();
+    let queue = res
+        .of_kind(ResourceKind::FailedIngestionsQueue)
+        .next()
+        .cloned()
+        .unwrap();
+    let add = resign(&queue, "a");
+    let cases = crafted();
+    for (label, text, _) in &cases {
+        env.client
+            .storage()
+            .put_message(&add, text, None, None)
+            .await
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+    }
+    let opts = kingest::runtime::TuiOptions {
+        archive_dir: env.dir.path().join("archive"),
+        state_dir: env.dir.path().join("state"),
+        color: Some(false),
+        ..Default::default()
+    };
+    let n = cases.len();
+    let script = |d: common::tui::Driver| async move {
+        d.key(KeyCode::Char('p'));
+        let s = d
+            .wait("the crafted failures", |s| {
+                s.contains("undecoda") && s.contains("Totally_New")
+            })
+            .await;
+        assert_no_terminal_control("the TUI", &s);
+        for _ in 0..4 {
+            if d.screen().contains("┏ Failures") {
+                break;
+            }
+            let before = d.screen();
+            d.key(KeyCode::Tab);
+            d.wait("the focus to move", move |s| s != before).await;
+        }
+        d.wait("focus on failures", |s| s.contains("┏ Failures"))
+            .await;
+        // Every row's detail, raw view included.
+        for _ in 0..n {
+            d.key(KeyCode::Enter);
+            let s = d.wait("the detail view", |s| s.contains("Esc")).await;
+            assert_no_terminal_control("the detail view", &s);
+            d.key(KeyCode::Char('R'));
+            assert_no_terminal_control("the raw view", &d.screen());
+            d.key(KeyCode::Esc);
+            d.key(KeyCode::Down);
+        }
+        assert_no_terminal_control("the TUI", &d.screen());
+        d.key(KeyCode::Char('q'));
+    };
+    let end = common::tui::run(env.client.clone(), opts, script).await;
+    assert!(end.quit);
+    let left = env
+        .client
+        .peek(kingest::client::wire::NotificationKind::Failure, 32)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), n, "looking removed nothing");
+    env.emulator.shutdown().await;
+}
