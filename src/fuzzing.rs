@@ -4,7 +4,7 @@
 //! `Err` naming a violated property and never panics itself, so a panic is the parser's own.
 //! Not an API: the names may change with the parsers.
 
-use chrono::{TimeZone, Utc};
+use chrono::{Datelike, TimeZone, Utc};
 use serde_json::Value;
 
 use crate::client::mgmt::{self, V1Table};
@@ -257,6 +257,13 @@ pub fn sas(data: &[u8]) -> Result<(), String> {
     };
     let _ = sas::verify_service_sas(&key, service, "acct", &object, &pairs, 'r', now);
     let _ = sas::check_identity_token(&key, &t, now);
+    let _ = AccountKey::from_base64(&t);
+    // `st`/`se` are read only after a good signature, so the time parser gets the text too.
+    // What reads back is the signed format, four-digit years only.
+    if let Some(at) = sas::parse_sas_time(&t).filter(|at| (0..=9999).contains(&at.year())) {
+        let again = sas::parse_sas_time(&at.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        check(again.is_some(), || format!("{at} does not read back"))?;
+    }
     check(
         sas::check_identity_token(&key, &sas::identity_token(&key, now), now),
         || "a fresh identity token refused".into(),
