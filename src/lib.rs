@@ -15,6 +15,8 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod emulator;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod runtime;
 pub mod sanitize;
 pub mod tui;

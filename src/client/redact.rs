@@ -300,51 +300,94 @@ fn after_query_delimiter(bytes: &[u8], at: usize) -> bool {
     false
 }
 
-/// How long the secret value at the start of `bytes` is: up to a delimiter, or up to a
-/// percent-encoded character that cannot be part of a base64 value (`%26`, `%2526`, `%22`, …).
+/// How long the secret value at the start of `bytes` is: up to a delimiter, raw or
+/// percent-encoded at any depth (`%26`, `%2526`, `%22`, …: [`ends_encoded_value`]). Other
+/// encoded characters (`%2B`, `%2F`, `%3D` of base64, or anything a crafted value holds)
+/// belong to the value.
 fn value_len(bytes: &[u8]) -> usize {
+    // A value that starts with what would end it (`sig=\\abc`, `sig=)x`): crafted, so it runs
+    // to the next parameter or space rather than showing as empty.
+    if let Some(&b) = bytes.first()
+        && (ends_value(b) || b >= 0x80)
+        && !b.is_ascii_whitespace()
+        && !matches!(b, b'&' | b';' | b'"')
+    {
+        return bytes
+            .iter()
+            .position(|&c| c.is_ascii_whitespace() || matches!(c, b'&' | b';' | b'"'))
+            .unwrap_or(bytes.len());
+    }
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if b.is_ascii_whitespace()
-            || b.is_ascii_control()
-            || matches!(
-                b,
-                b'&' | b';'
-                    | b'"'
-                    | b'\''
-                    | b'<'
-                    | b'>'
-                    | b'('
-                    | b')'
-                    | b','
-                    | b'\\'
-                    | b']'
-                    | b'}'
-                    | b'|'
-                    | b'`'
-            )
-            || b >= 0x80
-        {
+        if ends_value(b) || b >= 0x80 {
             break;
         }
         if b == b'%' {
-            // Percent-encoded `+`, `/` and `=` (any depth) belong to base64 values; any other
-            // encoded character (`%26` for the next parameter, `%22`, …) ends the value.
-            match ["2B", "2F", "3D"]
-                .iter()
-                .find_map(|hex| encoded(&bytes[i..], hex))
-            {
-                Some(n) => {
+            match encoded_byte(&bytes[i..]) {
+                Some((decoded, n)) if !ends_encoded_value(decoded) => {
                     i += n;
                     continue;
                 }
-                None => break,
+                Some(_) => break,
+                // Not a valid escape: a literal `%` of the value.
+                None => {}
             }
         }
         i += 1;
     }
     i
+}
+
+/// Bytes that end a secret value (the next parameter, a quote, a bracket, a space, …).
+fn ends_value(b: u8) -> bool {
+    b.is_ascii_whitespace()
+        || b.is_ascii_control()
+        || matches!(
+            b,
+            b'&' | b';'
+                | b'"'
+                | b'\''
+                | b'<'
+                | b'>'
+                | b'('
+                | b')'
+                | b','
+                | b'\\'
+                | b']'
+                | b'}'
+                | b'|'
+                | b'`'
+        )
+}
+
+/// Encoded bytes that end a value: a query delimiter or quote of a URL that was itself
+/// percent-encoded (`%3Fsig%3Dabc%26sv%3D…`). Anything else encoded, controls included, is
+/// part of what a crafted value holds and is redacted with it.
+fn ends_encoded_value(b: u8) -> bool {
+    matches!(b, b'&' | b';' | b'"' | b'\'' | b'<' | b'>' | b' ' | b'#')
+}
+
+/// `%XX` (with any number of `25`s: `%25XX`, `%2525XX`) at the start of `bytes`: the byte it
+/// stands for and the length of the escape.
+fn encoded_byte(bytes: &[u8]) -> Option<(u8, usize)> {
+    if bytes.first() != Some(&b'%') {
+        return None;
+    }
+    let mut i = 1;
+    while bytes.len() >= i + 2 {
+        let pair = std::str::from_utf8(&bytes[i..i + 2]).ok()?;
+        let byte = u8::from_str_radix(pair, 16).ok()?;
+        if byte == 0x25 && bytes.len() >= i + 4 && bytes[i + 2].is_ascii_hexdigit() {
+            // `%25` followed by more hex: one more level of encoding.
+            if u8::from_str_radix(std::str::from_utf8(&bytes[i + 2..i + 4]).ok()?, 16).is_ok() {
+                i += 2;
+                continue;
+            }
+        }
+        return Some((byte, i + 2));
+    }
+    None
 }
 
 /// Case-insensitive `name` at `bytes[at..]`.
@@ -688,6 +731,22 @@ mod tests {
         // Too short to register without garbling text.
         register_secret("abc");
         assert_eq!(redact("abc abc"), "abc abc");
+    }
+
+    /// Shapes the `sas` fuzz target found after the merge of the sanitiser and redaction work:
+    /// a value that starts with an encoded non-base64 byte, an encoded control, a backslash, or
+    /// a broken escape must not show as an empty value followed by the secret.
+    #[test]
+    fn crafted_signature_values_are_redacted_whole() {
+        for (text, want) in [
+            ("u?sr=b&sig=%EF%BF%BD", "u?sr=b&sig=REDACTED"),
+            ("u?sp=r&sig=%1B[abcd%2Bef%3D", "u?sp=r&sig=REDACTED"),
+            ("u?sv=1%22&sig=\\abcd", "u?sv=1%22&sig=REDACTED"),
+            ("u?se=2030&sig=%3%07A00%3A00Z&sp=r", "u?se=2030&sig=REDACTED&sp=r"),
+            ("u%3Fsig%3Dabc%26sv%3D1", "u%3Fsig%3DREDACTED%26sv%3D1"),
+        ] {
+            assert_eq!(redact(text), want, "{text}");
+        }
     }
 
     #[test]

@@ -316,7 +316,7 @@ impl SasDenied {
 
 /// Parses the ISO 8601 forms Azure accepts for `st`/`se`: a date, minutes, seconds (with an
 /// optional fraction), each with `Z` or an offset.
-fn parse_sas_time(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_sas_time(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }

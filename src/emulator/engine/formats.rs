@@ -269,8 +269,9 @@ pub fn parse_multi_json(text: &str) -> JsonRecords {
             }
             Some(Err(e)) => {
                 // The rest cannot be resynchronised reliably: count it as one rejected record.
+                // The stream reads the whole text, so its error line is already absolute.
                 out.rejected.push(Rejected {
-                    line: line_of(text, start) + e.line().saturating_sub(1),
+                    line: e.line().max(line_of(text, start)),
                     reason: format!("invalid JSON: {e}"),
                 });
                 break;
@@ -427,6 +428,15 @@ mod tests {
         assert_eq!(r.records.len(), 1);
         assert_eq!(r.rejected.len(), 1);
         assert_eq!(r.rejected[0].line, 2);
+    }
+
+    #[test]
+    fn multijson_error_line_is_counted_once() {
+        // Found by the `formats` fuzz target: the line was the record's plus the absolute one.
+        let r = parse_multi_json("{\"a\":1}\n\n[\n]\"1{b\":[2]}");
+        assert_eq!(r.records.len(), 1);
+        let lines: Vec<usize> = r.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![3, 4, 4]);
     }
 
     #[test]

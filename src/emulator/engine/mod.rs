@@ -2,7 +2,7 @@
 //! management commands; parsing of data by format.
 
 mod commands;
-mod formats;
+pub(crate) mod formats;
 mod ingest;
 mod lexer;
 mod mapping;
