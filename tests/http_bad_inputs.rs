@@ -309,6 +309,37 @@ async fn server_errors_and_busy_answers_are_retried_then_reported() {
 }
 
 #[tokio::test]
+async fn a_command_that_ingests_is_not_sent_again_after_a_server_error() {
+    // A 503 may come after the rows were added: sending `.set-or-append` again could add them
+    // twice, so it is tried once and the error reported; a read-only command is retried.
+    let server = fake::start(|_| {
+        Answer::json(
+            503,
+            &serde_json::json!({"error": {"code": "ServiceUnavailable", "message": "busy"}}),
+        )
+        .with_header("Retry-After", "0")
+    })
+    .await;
+    let c = client(&server.url, 3);
+    let err = c
+        .engine_mgmt("db", ".set-or-append T <| print x = 1")
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(
+        mgmt_requests(&server, ".set-or-append"),
+        1,
+        "tried once: {err}"
+    );
+    c.mgmt("db", ".show version").await.unwrap_err();
+    assert_eq!(
+        mgmt_requests(&server, ".show version"),
+        3,
+        "a query is retried"
+    );
+}
+
+#[tokio::test]
 async fn resets_and_truncated_bodies_are_transient_and_say_so() {
     for answer in [
         Answer::Reset,
