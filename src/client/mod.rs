@@ -223,7 +223,11 @@ impl IngestClient {
     }
 
     /// Upload and enqueue one source.
-    pub async fn submit(&self, req: SubmitRequest, progress: ProgressFn) -> Result<Submitted> {
+    pub async fn submit(&self, mut req: SubmitRequest, progress: ProgressFn) -> Result<Submitted> {
+        // One source id for both tries: the retry after a refused SAS supersedes the first
+        // try's journal record (and overwrites its blob) rather than leaving an "abandoned"
+        // record of a submit that succeeded.
+        req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
         self.with_fresh_sas(|| submit::submit(self, req.clone(), progress.clone()))
             .await
     }
