@@ -217,6 +217,22 @@ async fn exit_codes_per_command() {
             Emulator,
             EXIT_USAGE,
         ),
+        // flag checks come before any request: 2 with the service down too
+        (
+            format!("{submit} --wait=5 --report-level none"),
+            Refused,
+            EXIT_USAGE,
+        ),
+        (
+            format!("{submit} --wait=5 --report-level failures"),
+            Refused,
+            EXIT_USAGE,
+        ),
+        (
+            format!("{submit} --mapping {{not-json"),
+            Refused,
+            EXIT_USAGE,
+        ),
         // one file missing, the other fine: the usage error wins
         (
             format!("{submit} DIR/no-such-file.csv"),
