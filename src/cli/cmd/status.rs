@@ -158,7 +158,7 @@ pub async fn run(
     }
     // 1 for one nothing is known of (there is no success to report); 4 while not final.
     Ok(if known {
-        source_exit_code(&tracker, false, true)
+        source_exit_code(&tracker, true)
     } else {
         EXIT_INGESTION_FAILED
     })

@@ -95,7 +95,7 @@ pub async fn run(
         eprintln!("note: {}", crate::client::submit::DEDUPE_COST);
     }
     reconcile(client, &journal).await;
-    let if_not_exists = args.dedupe || !args.ingest_if_not_exists.is_empty();
+    let if_not_exists = template.if_not_exists();
     let mut sources = Vec::new();
     // Exit codes of files that never reached the service.
     let mut not_submitted = Vec::new();
@@ -219,10 +219,9 @@ pub async fn run(
             }
         }
     }
-    let skip_asked = !args.ingest_if_not_exists.is_empty();
     let outcomes = sources
         .iter()
-        .map(|s| source_exit_code(&s.tracker, skip_asked, args.wait.is_some()));
+        .map(|s| source_exit_code(&s.tracker, args.wait.is_some()));
     Ok(combine(not_submitted.into_iter().chain(outcomes)))
 }
 

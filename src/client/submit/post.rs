@@ -9,7 +9,7 @@ use super::MAX_ATTEMPTS;
 
 /// What to do after one failed post.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Next {
+enum AfterFailure {
     /// No answer came, so the message may have landed: post the same text again at once.
     RepostAtOnce,
     /// Refused, not applied (throttled, or it never connected): back off, then try again.
@@ -31,14 +31,14 @@ fn may_have_landed(e: &Error) -> bool {
 /// The decision after `e` on `attempt` (from 1) of `max_attempts`; `timed_out` says an earlier
 /// attempt on this queue already missed its deadline: a stalled queue gets one more try, not
 /// every attempt (as `client::retry` does).
-fn next(e: &Error, attempt: u32, max_attempts: u32, timed_out: bool) -> Next {
+fn next(e: &Error, attempt: u32, max_attempts: u32, timed_out: bool) -> AfterFailure {
     let timeout = matches!(e, Error::Timeout { .. });
     if !(e.is_transient() || timeout) || attempt >= max_attempts.max(1) || (timeout && timed_out) {
-        Next::NextQueue
+        AfterFailure::NextQueue
     } else if may_have_landed(e) {
-        Next::RepostAtOnce
+        AfterFailure::RepostAtOnce
     } else {
-        Next::BackOff
+        AfterFailure::BackOff
     }
 }
 
@@ -87,11 +87,11 @@ pub(super) async fn post(
             timed_out |= matches!(e, Error::Timeout { .. });
             maybe_landed |= may_have_landed(&e);
             match decision {
-                Next::RepostAtOnce => {
+                AfterFailure::RepostAtOnce => {
                     tracing::warn!(queue = %queue, error = %e, "the answer to a post was lost; posting the same message again at once");
                 }
-                Next::BackOff => tokio::time::sleep(policy.delay(attempt, &e)).await,
-                Next::NextQueue => {
+                AfterFailure::BackOff => tokio::time::sleep(policy.delay(attempt, &e)).await,
+                AfterFailure::NextQueue => {
                     tracing::warn!(queue = %queue, error = %e, "posting the message failed; trying the next queue");
                     client.record_storage_result(&queue.account(), false);
                     last_err = Some(e);
@@ -123,33 +123,33 @@ mod tests {
     fn a_timed_out_post_may_have_landed_and_is_reposted_at_once() {
         let e = timeout("storage");
         assert!(may_have_landed(&e));
-        assert_eq!(next(&e, 1, 4, false), Next::RepostAtOnce);
+        assert_eq!(next(&e, 1, 4, false), AfterFailure::RepostAtOnce);
         // A second stall on the same queue: the next queue, not every attempt.
-        assert_eq!(next(&e, 2, 4, true), Next::NextQueue);
+        assert_eq!(next(&e, 2, 4, true), AfterFailure::NextQueue);
     }
 
     #[test]
     fn a_post_that_never_connected_or_was_throttled_backs_off() {
         let e = timeout("connect");
         assert!(!may_have_landed(&e));
-        assert_eq!(next(&e, 1, 4, false), Next::BackOff);
+        assert_eq!(next(&e, 1, 4, false), AfterFailure::BackOff);
         let t = Error::Throttled { retry_after: None };
         assert!(!may_have_landed(&t));
-        assert_eq!(next(&t, 1, 4, false), Next::BackOff);
-        assert_eq!(next(&t, 4, 4, false), Next::NextQueue);
+        assert_eq!(next(&t, 1, 4, false), AfterFailure::BackOff);
+        assert_eq!(next(&t, 4, 4, false), AfterFailure::NextQueue);
     }
 
     #[test]
     fn a_reset_is_reposted_and_a_refusal_moves_on() {
         let reset = Error::Transient("connection reset".into());
-        assert_eq!(next(&reset, 1, 4, false), Next::RepostAtOnce);
+        assert_eq!(next(&reset, 1, 4, false), AfterFailure::RepostAtOnce);
         let refused = Error::Storage {
             status: 400,
             code: "InvalidInput".into(),
             message: "no".into(),
         };
         assert!(!may_have_landed(&refused));
-        assert_eq!(next(&refused, 1, 4, false), Next::NextQueue);
+        assert_eq!(next(&refused, 1, 4, false), AfterFailure::NextQueue);
     }
 
     #[test]
