@@ -217,6 +217,22 @@ async fn exit_codes_per_command() {
             Emulator,
             EXIT_USAGE,
         ),
+        // flag checks come before any request: 2 with the service down too
+        (
+            format!("{submit} --wait=5 --report-level none"),
+            Refused,
+            EXIT_USAGE,
+        ),
+        (
+            format!("{submit} --wait=5 --report-level failures"),
+            Refused,
+            EXIT_USAGE,
+        ),
+        (
+            format!("{submit} --mapping {{not-json"),
+            Refused,
+            EXIT_USAGE,
+        ),
         // one file missing, the other fine: the usage error wins
         (
             format!("{submit} DIR/no-such-file.csv"),
@@ -368,6 +384,15 @@ async fn exit_codes_that_depend_on_earlier_submissions() {
     let id = line["source_id"].as_str().unwrap();
     let out = kingest_at(slow.emulator.url(), &home, &["status", id]).await;
     check("status of a pending source", &out, EXIT_GAVE_UP);
+    // The same source with the service gone: every read fails, a service failure, not 4.
+    let url = slow.emulator.url().to_string();
+    slow.emulator.shutdown().await;
+    let out = kingest_at(&url, &home, &["status", id]).await;
+    check(
+        "status of a journaled source, service stopped",
+        &out,
+        EXIT_SERVICE,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

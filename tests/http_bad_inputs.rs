@@ -143,6 +143,79 @@ async fn an_expired_sas_refreshes_the_resources_and_tries_once_more() {
 }
 
 #[tokio::test]
+async fn a_submit_whose_post_is_refused_then_refreshed_leaves_one_journal_record() {
+    // The post's SAS (SIG1) is refused, as Azure refuses an expired SAS; after the refresh
+    // (SIG2) the submit succeeds. The retry supersedes the first attempt's journal record
+    // rather than leaving a phantom "abandoned" one beside it.
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let f = fetches.clone();
+    let base = Arc::new(std::sync::Mutex::new(String::new()));
+    let b = base.clone();
+    let server = fake::start(move |req| {
+        let base = b.lock().unwrap().clone();
+        if req.csl().is_some_and(|c| c.starts_with(".get ingestion resources")) {
+            let n = f.fetch_add(1, Ordering::SeqCst) + 1;
+            return Answer::json(200, &fake::resources(&base, &format!("SIG{n}")));
+        }
+        if let Some(a) = fake::dm_mgmt(req, &base, "-") {
+            return a;
+        }
+        let posting = req.method == "POST" && req.target.contains("/messages");
+        if posting && req.target.contains("sig=SIG1") {
+            Answer::status(
+                403,
+                "application/xml",
+                "<Error><Code>AuthenticationFailed</Code><Message>Signature expired</Message></Error>",
+            )
+        } else if posting {
+            Answer::status(
+                201,
+                "application/xml",
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><QueueMessagesList><QueueMessage>\
+                 <MessageId>m1</MessageId><InsertionTime>Wed, 01 Jan 2025 00:00:00 GMT</InsertionTime>\
+                 <ExpirationTime>Wed, 08 Jan 2025 00:00:00 GMT</ExpirationTime><PopReceipt>p</PopReceipt>\
+                 <TimeNextVisible>Wed, 01 Jan 2025 00:00:00 GMT</TimeNextVisible></QueueMessage>\
+                 </QueueMessagesList>",
+            )
+        } else {
+            Answer::status(201, "application/xml", "")
+        }
+    })
+    .await;
+    *base.lock().unwrap() = server.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rows.csv");
+    std::fs::write(&file, "a,1\nb,2\n").unwrap();
+    let journal = kingest::client::journal::Journal::for_cluster(dir.path(), &server.url);
+    let mut req = kingest::client::SubmitRequest::new(&file, "db", "T");
+    req.journal = Some(journal.clone());
+    let submitted = client(&server.url, 2)
+        .submit(req, Arc::new(|_| {}))
+        .await
+        .unwrap();
+    assert_eq!(fetches.load(Ordering::SeqCst), 2, "refreshed once");
+    let loaded = journal
+        .load(chrono::Utc::now(), chrono::TimeDelta::days(1))
+        .unwrap();
+    let ids: Vec<&str> = loaded
+        .records
+        .iter()
+        .map(|r| r.source_id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [submitted.source_id.to_string()],
+        "one record, the submit's"
+    );
+    let rec = &loaded.records[0];
+    assert!(
+        rec.unfinished.is_some() && !rec.tracker.is_final(),
+        "the record is the retry's, not an abandoned one: {}",
+        rec.tracker.describe()
+    );
+}
+
+#[tokio::test]
 async fn a_sas_refused_again_after_the_refresh_fails_clearly_without_looping() {
     let server = fake::dm(|_, _| {
         Answer::status(
@@ -306,6 +379,37 @@ async fn server_errors_and_busy_answers_are_retried_then_reported() {
         .await
         .unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_command_that_ingests_is_not_sent_again_after_a_server_error() {
+    // A 503 may come after the rows were added: sending `.set-or-append` again could add them
+    // twice, so it is tried once and the error reported; a read-only command is retried.
+    let server = fake::start(|_| {
+        Answer::json(
+            503,
+            &serde_json::json!({"error": {"code": "ServiceUnavailable", "message": "busy"}}),
+        )
+        .with_header("Retry-After", "0")
+    })
+    .await;
+    let c = client(&server.url, 3);
+    let err = c
+        .engine_mgmt("db", ".set-or-append T <| print x = 1")
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(
+        mgmt_requests(&server, ".set-or-append"),
+        1,
+        "tried once: {err}"
+    );
+    c.mgmt("db", ".show version").await.unwrap_err();
+    assert_eq!(
+        mgmt_requests(&server, ".show version"),
+        3,
+        "a query is retried"
+    );
 }
 
 #[tokio::test]

@@ -266,7 +266,14 @@ struct LossyProxy {
 }
 
 impl LossyProxy {
+    /// The first Put Message's answer is dropped (the connection reset).
     fn start(upstream: &str) -> LossyProxy {
+        Self::start_with(upstream, false)
+    }
+
+    /// `stall`: the first Put Message's answer is held back instead (no reset; the client's
+    /// storage limit runs out).
+    fn start_with(upstream: &str, stall: bool) -> LossyProxy {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, AtomicUsize};
         let up: std::net::SocketAddr = upstream
@@ -302,7 +309,9 @@ impl LossyProxy {
                     let (armed, doomed2) = (armed.clone(), doomed.clone());
                     std::thread::spawn(move || pump_requests(client, server, &armed, &doomed2));
                     let (from, to, dropped) = (from.clone(), to.clone(), dropped.clone());
-                    std::thread::spawn(move || pump_answers(s2, c2, &from, &to, &doomed, &dropped));
+                    std::thread::spawn(move || {
+                        pump_answers(s2, c2, &from, &to, &doomed, &dropped, stall)
+                    });
                 }
             });
         }
@@ -356,7 +365,8 @@ fn pump_requests(
 }
 
 /// Emulator → client with the emulator's address rewritten to the proxy's; a doomed answer is
-/// swallowed and both connections closed.
+/// swallowed and both connections closed, or (`stall`) swallowed while the connection stays
+/// open until the client gives up on it.
 fn pump_answers(
     mut server: std::net::TcpStream,
     mut client: std::net::TcpStream,
@@ -364,16 +374,27 @@ fn pump_answers(
     to: &[u8],
     doomed: &std::sync::atomic::AtomicBool,
     dropped: &std::sync::atomic::AtomicUsize,
+    stall: bool,
 ) {
     use std::io::{Read, Write};
     use std::sync::atomic::Ordering::SeqCst;
     let mut buf = vec![0u8; 64 * 1024];
     let mut carry: Vec<u8> = Vec::new();
+    let mut held = false;
     loop {
         let n = match server.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        if doomed.load(SeqCst) && stall {
+            // Count the held answer once; read on (and discard) until the client closes its
+            // side and the emulator follows.
+            if !held {
+                held = true;
+                dropped.fetch_add(1, SeqCst);
+            }
+            continue;
+        }
         if doomed.load(SeqCst) {
             dropped.fetch_add(1, SeqCst);
             let _ = client.shutdown(std::net::Shutdown::Both);
@@ -440,6 +461,64 @@ async fn a_lost_post_answer_is_reposted_at_once_and_ingested_once() {
         "one answer dropped: {err}"
     );
     assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
+    assert!(
+        err.contains("posted the same message again at once"),
+        "{err}"
+    );
+    assert!(
+        text.contains("Succeeded") && text.contains("ingested once"),
+        "{text}\n{err}"
+    );
+    assert_eq!(
+        env.row_count("Events").await,
+        before + lines_of(&file),
+        "rows counted once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_answer_that_never_comes_is_reposted_at_once_and_ingested_once() {
+    // The batch stays open well past the 1 s storage limit, so both copies share it.
+    let env = Env::start_with(kingest::emulator::EmulatorConfig {
+        batch_window: Some(std::time::Duration::from_secs(6)),
+        ..Default::default()
+    })
+    .await;
+    let proxy = LossyProxy::start_with(env.emulator.url(), true);
+    let file = env.file("events.csv");
+    let before = env.row_count("Events").await;
+    let config = env.dir.path().join("short-storage.toml");
+    std::fs::write(&config, "[timeouts]\nstorage_secs = 1\n").unwrap();
+    let out = common::kingest_at(
+        &proxy.url,
+        &env.dir.path().join("home"),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "submit",
+            file.to_str().unwrap(),
+            "-d",
+            "demo",
+            "-t",
+            "Events",
+            "--report-method",
+            "queue",
+            "--wait=60",
+        ],
+    )
+    .await;
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(
+        proxy.dropped.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one answer held back: {err}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
+    // The configured storage limit applied to Put Message (not the 60 s default).
+    assert!(
+        err.contains("storage_secs") && err.contains("within 1 s"),
+        "{err}"
+    );
     assert!(
         err.contains("posted the same message again at once"),
         "{err}"

@@ -33,8 +33,9 @@ pub struct SubmittedInfo {
     pub status_ref: Option<StatusRef>,
     /// Copies posted again after a lost answer (`Submitted::reposts`).
     pub reposts: u32,
-    /// Posted with `dedupe` (ingestIfNotExists): Skipped is what was asked for.
-    pub dedupe: bool,
+    /// Posted with ingestIfNotExists (`SubmitRequest::if_not_exists`): Skipped is what was
+    /// asked for.
+    pub if_not_exists: bool,
 }
 
 #[derive(Debug, Clone)]

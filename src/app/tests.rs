@@ -277,7 +277,7 @@ fn submitted(s: &mut State, id: u64, t: i64, status_ref: Option<StatusRef>) -> V
                 raw_data_size: 100,
                 status_ref,
                 reposts: 0,
-                dedupe: false,
+                if_not_exists: false,
             }),
         },
     )

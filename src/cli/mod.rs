@@ -13,7 +13,7 @@ pub use args::{Cli, Command, DemoArgs, EmulatorArgs, QueueAction, SubmitArgs};
 
 use crate::client::Error;
 use crate::client::error::{Problem, ProblemKind};
-use crate::client::tracking::{TrackState, Tracker};
+use crate::client::tracking::Tracker;
 use crate::client::wire::NotificationKind;
 
 pub const EXIT_OK: i32 = 0;
@@ -71,11 +71,12 @@ pub fn exit_code(e: &Error) -> i32 {
     }
 }
 
-/// The exit code one source's tracker stands for. `skip_asked`: the source was submitted with
-/// `ingestIfNotExists`, so a Skipped is what was asked for. `waited`: the caller meant to learn
-/// the final state (`--wait`, `status`), so a state that is not final means it gave up.
-pub fn source_exit_code(tracker: &Tracker, skip_asked: bool, waited: bool) -> i32 {
-    if tracker.is_success() || (tracker.state == TrackState::Skipped && skip_asked) {
+/// The exit code one source's tracker stands for: a success as the tracker decides it (a
+/// Skipped the post asked for by `ingestIfNotExists` included, [`Tracker::is_success`]).
+/// `waited`: the caller meant to learn the final state (`--wait`, `status`), so a state that
+/// is not final means it gave up.
+pub fn source_exit_code(tracker: &Tracker, waited: bool) -> i32 {
+    if tracker.is_success() {
         EXIT_OK
     } else if tracker.is_final() {
         EXIT_INGESTION_FAILED
@@ -196,4 +197,28 @@ fn headless_logs() {
         .with(logs)
         .with(notices)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::tracking::TrackState;
+
+    #[test]
+    fn a_skip_is_a_success_only_when_the_post_asked_for_it() {
+        let skipped = |asked: bool| {
+            let mut t =
+                Tracker::posted("s", None, true, chrono::Utc::now()).with_if_not_exists(asked);
+            t.state = TrackState::Skipped;
+            t
+        };
+        assert_eq!(source_exit_code(&skipped(true), true), EXIT_OK);
+        assert_eq!(
+            source_exit_code(&skipped(false), true),
+            EXIT_INGESTION_FAILED
+        );
+        let pending = Tracker::posted("s", None, true, chrono::Utc::now());
+        assert_eq!(source_exit_code(&pending, true), EXIT_GAVE_UP);
+        assert_eq!(source_exit_code(&pending, false), EXIT_OK);
+    }
 }

@@ -73,15 +73,53 @@ impl Unfinished {
     }
 }
 
-#[cfg(target_os = "linux")]
+/// Whether process `pid` has ended. With /proc (Linux), by its entry; without it (macOS,
+/// BSD), by asking `kill -0`. "Cannot tell" counts as alive: taking a live submit's record as
+/// interrupted would resume or abandon it under its feet, while a record left alone is only
+/// reconciled later.
 fn process_gone(pid: u32) -> bool {
-    !Path::new(&format!("/proc/{pid}")).exists()
+    if Path::new("/proc/self").exists() {
+        return !Path::new(&format!("/proc/{pid}")).exists();
+    }
+    kill_probe(pid) == Liveness::Gone
 }
 
-/// Without /proc the owner cannot be asked: the record is taken as interrupted.
-#[cfg(not(target_os = "linux"))]
-fn process_gone(_pid: u32) -> bool {
-    true
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Liveness {
+    Alive,
+    Gone,
+    CannotTell,
+}
+
+/// `kill -0 PID`: signal 0 delivers nothing, it only checks that the process exists (POSIX
+/// `kill(1)`), and a subprocess keeps this crate free of `unsafe`.
+fn kill_probe(pid: u32) -> Liveness {
+    // 0 and negative numbers name process groups, not one process; no process has such a pid.
+    if pid == 0 || i32::try_from(pid).is_err() {
+        return Liveness::Gone;
+    }
+    match std::process::Command::new("kill")
+        .args(["-0", &pid.to_string()])
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .output()
+    {
+        Ok(out) => liveness_of(out.status.success(), &String::from_utf8_lossy(&out.stderr)),
+        Err(_) => Liveness::CannotTell,
+    }
+}
+
+/// What `kill -0` said: success means it exists; only "No such process" (ESRCH) means gone;
+/// anything else ("Operation not permitted": someone else's live process) cannot tell.
+fn liveness_of(success: bool, stderr: &str) -> Liveness {
+    if success {
+        Liveness::Alive
+    } else if stderr.to_ascii_lowercase().contains("no such process") {
+        Liveness::Gone
+    } else {
+        Liveness::CannotTell
+    }
 }
 
 impl JournalRecord {
@@ -326,6 +364,29 @@ fn open_private(path: &Path, truncate: bool) -> std::io::Result<std::fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_proc_kill_tells_a_live_process_from_a_gone_one() {
+        assert_eq!(kill_probe(std::process::id()), Liveness::Alive);
+        // Above every system's pid limit (Linux 2^22, macOS 99998).
+        assert_eq!(kill_probe(99_999_999), Liveness::Gone);
+        assert_eq!(kill_probe(0), Liveness::Gone);
+    }
+
+    #[test]
+    fn what_kill_cannot_tell_counts_as_alive() {
+        assert_eq!(liveness_of(true, ""), Liveness::Alive);
+        assert_eq!(
+            liveness_of(false, "kill: (4242): No such process"),
+            Liveness::Gone
+        );
+        assert_eq!(
+            liveness_of(false, "kill: 4242: Operation not permitted"),
+            Liveness::CannotTell
+        );
+        assert_eq!(liveness_of(false, ""), Liveness::CannotTell);
+        assert!(!process_gone(std::process::id()));
+    }
     use crate::client::tracking::{Observation, Tracker};
     use crate::client::wire::{IngestionStatus, StatusEntity};
 

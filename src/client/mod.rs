@@ -95,6 +95,21 @@ struct Inner {
 pub const RESOURCES_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 const USER_AGENT: &str = concat!("kingest/", env!("CARGO_PKG_VERSION"));
 
+/// The retry policy for a management command of `kind`. A command that ingests
+/// (`.set-or-append`, `.ingest inline`, …) is not idempotent: a 5xx, reset or timeout may come
+/// after it was applied, and sending it again would add the rows twice; so it is sent once and
+/// its failure reported. The SDKs do the same: their `Mgmt`/`execute_mgmt` sends a command once
+/// (Go azkustodata/kusto.go `Client.Mgmt`; Python azure-kusto-data client.py mounts no HTTP
+/// retries unless `set_http_retries` is called) and retry only the read-only resource commands
+/// (Go azkustoingest/internal/resources/resources.go, Python azure-kusto-ingest
+/// _resource_manager.py).
+fn mgmt_retry(kind: deadline::RequestKind, configured: &RetryPolicy) -> RetryPolicy {
+    match kind {
+        deadline::RequestKind::IngestCommand => RetryPolicy::none(),
+        deadline::RequestKind::Mgmt | deadline::RequestKind::Storage => configured.clone(),
+    }
+}
+
 impl IngestClient {
     pub fn new(cfg: ClientConfig) -> Result<Self> {
         let ingest_url = cfg.ingest_url.trim().trim_end_matches('/').to_string();
@@ -208,7 +223,11 @@ impl IngestClient {
     }
 
     /// Upload and enqueue one source.
-    pub async fn submit(&self, req: SubmitRequest, progress: ProgressFn) -> Result<Submitted> {
+    pub async fn submit(&self, mut req: SubmitRequest, progress: ProgressFn) -> Result<Submitted> {
+        // One source id for both tries: the retry after a refused SAS supersedes the first
+        // try's journal record (and overwrites its blob) rather than leaving an "abandoned"
+        // record of a submit that succeeded.
+        req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
         self.with_fresh_sas(|| submit::submit(self, req.clone(), progress.clone()))
             .await
     }
@@ -326,14 +345,10 @@ impl IngestClient {
     async fn mgmt_at(&self, base: &str, database: &str, csl: &str) -> Result<Vec<V1Table>> {
         let url = format!("{base}/v1/rest/mgmt");
         let body = mgmt::request_body(database, csl);
-        let deadline = &deadline::Deadline::new(
-            &url,
-            deadline::RequestKind::of_csl(csl),
-            &self.inner.timeouts,
-        );
+        let kind = deadline::RequestKind::of_csl(csl);
+        let deadline = &deadline::Deadline::new(&url, kind, &self.inner.timeouts);
         let transport = |e| storage::http::transport_error(e, Some(deadline));
-        self.inner
-            .retry
+        mgmt_retry(kind, &self.inner.retry)
             .run_for(deadline, || async {
                 let mut req = self
                     .inner
@@ -393,5 +408,29 @@ impl IngestClient {
             Ok(r) => r.order(urls, chrono::Utc::now()),
             Err(_) => urls.into_iter().cloned().collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deadline::RequestKind;
+
+    #[test]
+    fn commands_that_ingest_are_sent_once_and_queries_retried() {
+        let configured = RetryPolicy::default();
+        for csl in [
+            ".set-or-append T <| print 1",
+            ".ingest inline into table T <| 1",
+            ".append T <| print 1",
+        ] {
+            let kind = RequestKind::of_csl(csl);
+            assert_eq!(mgmt_retry(kind, &configured).max_attempts, 1, "{csl}");
+        }
+        let kind = RequestKind::of_csl(".get ingestion resources");
+        assert_eq!(
+            mgmt_retry(kind, &configured).max_attempts,
+            configured.max_attempts
+        );
     }
 }

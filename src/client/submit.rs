@@ -165,6 +165,14 @@ impl SubmitRequest {
         Some(r)
     }
 
+    /// Whether the post asks `ingestIfNotExists` (`--ingest-if-not-exists` tags, or `dedupe`'s
+    /// content tag), so a Skipped outcome is what was asked for. The one place that decides
+    /// it: every front door hands it to
+    /// [`Tracker::with_if_not_exists`](crate::client::tracking::Tracker::with_if_not_exists).
+    pub fn if_not_exists(&self) -> bool {
+        self.dedupe || !self.ingest_if_not_exists.is_empty()
+    }
+
     /// The uncompressed size limit that applies, `None` when ignored.
     pub fn effective_size_limit(&self) -> Option<u64> {
         (!self.ignore_size_limit).then(|| self.size_limit.unwrap_or(SIZE_LIMIT))
@@ -1013,6 +1021,17 @@ fn zip_uncompressed_size(path: &std::path::Path) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dedupe_and_asked_tags_both_ask_if_not_exists() {
+        let mut r = SubmitRequest::new("f.csv", "db", "T");
+        assert!(!r.if_not_exists());
+        r.dedupe = true;
+        assert!(r.if_not_exists());
+        r.dedupe = false;
+        r.ingest_if_not_exists = vec!["batch-1".into()];
+        assert!(r.if_not_exists());
+    }
 
     #[test]
     fn blob_names_follow_the_sdk_pattern() {

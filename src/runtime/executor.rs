@@ -168,6 +168,7 @@ impl Executor for ClientExecutor {
                 req.journal = self.journal.clone();
                 let source_id = req.source_id.unwrap_or_else(uuid::Uuid::new_v4);
                 req.source_id = Some(source_id);
+                let if_not_exists = req.if_not_exists();
                 let tx = self.tx.clone();
                 let last: Mutex<Option<tokio::time::Instant>> = Mutex::new(None);
                 let progress: ProgressFn = Arc::new(move |p| {
@@ -200,7 +201,7 @@ impl Executor for ClientExecutor {
                                 raw_data_size: s.raw_data_size,
                                 status_ref: s.status_ref,
                                 reposts: s.reposts,
-                                dedupe: s.dedupe_tag.is_some(),
+                                if_not_exists,
                             });
                     Some(Msg::Submitted {
                         id,

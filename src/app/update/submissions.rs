@@ -107,7 +107,7 @@ pub(super) fn on_submitted(
                 at,
             )
             .with_reposts(info.reposts)
-            .with_if_not_exists(info.dedupe);
+            .with_if_not_exists(info.if_not_exists);
             let table_read = TableRead::after(&tracker, at, &poll.table, None);
             row.phase = Phase::Posted {
                 tracker: Box::new(tracker),

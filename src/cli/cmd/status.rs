@@ -36,6 +36,11 @@ pub async fn run(
         None => Tracker::posted(source_id, None, true, Utc::now()),
     };
     tracker.observe(Observation::Clock, Utc::now());
+    // What the service was asked and what failed: when every read failed, nothing was learnt
+    // and the service (not the source) is what to report.
+    let final_before = tracker.is_final();
+    let mut reads = 0;
+    let mut failed: Vec<crate::client::Error> = Vec::new();
     // Not journaled here: look for the entity in the status tables offered now.
     if tracker.status_ref.is_none() {
         let res = client.resources().await?;
@@ -57,6 +62,7 @@ pub async fn run(
     }
     let mut entity = Value::Null;
     if let Some(at) = tracker.status_ref.clone() {
+        reads += 1;
         match client.table_status(&at).await {
             Ok(Some(e)) => {
                 entity = serde_json::to_value(&e).unwrap_or(Value::Null);
@@ -71,6 +77,7 @@ pub async fn run(
                     Observation::TableUnreadable(&safe(&e.to_string())),
                     Utc::now(),
                 );
+                failed.push(e);
             }
         }
     }
@@ -81,17 +88,21 @@ pub async fn run(
         futures::future::join_all(kinds.map(|kind| client.peek(kind, resolved.poll.peek_count)))
             .await;
     for (kind, peeked) in kinds.into_iter().zip(peeks) {
+        reads += 1;
         match peeked {
             Ok(msgs) => {
                 let full = msgs.len() >= resolved.poll.peek_count;
                 let mine = tracker.observe_peek(&msgs, full, Utc::now());
                 notes.extend(mine.into_iter().map(ReceivedNotification::to_json));
             }
-            Err(e) => eprintln!(
-                "warning: peeking {} notifications failed: {}",
-                kind.as_str(),
-                safe(&e.to_string())
-            ),
+            Err(e) => {
+                eprintln!(
+                    "warning: peeking {} notifications failed: {}",
+                    kind.as_str(),
+                    safe(&e.to_string())
+                );
+                failed.push(e);
+            }
         }
     }
     let known = record.is_some() || !entity.is_null() || !notes.is_empty();
@@ -139,9 +150,15 @@ pub async fn run(
             println!("notification: {}", safe(&n.to_string()));
         }
     }
+    // Unreachable service, and the journal knew no final state: a service failure (3), not
+    // giving up on the source (4).
+    if !final_before && reads > 0 && failed.len() == reads {
+        let first = failed.swap_remove(0);
+        return Err(first.into());
+    }
     // 1 for one nothing is known of (there is no success to report); 4 while not final.
     Ok(if known {
-        source_exit_code(&tracker, false, true)
+        source_exit_code(&tracker, true)
     } else {
         EXIT_INGESTION_FAILED
     })

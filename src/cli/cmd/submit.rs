@@ -46,7 +46,9 @@ pub async fn run(
         ReportLevelArg::None => ReportLevel::None,
         ReportLevelArg::All => ReportLevel::FailuresAndSuccesses,
     };
-    let report_method = report_method(client, args.report_method, report_level).await?;
+    // Every check of the flags alone comes before the first request (a usage error is 2
+    // whether or not the service answers); the method left to the service is asked last.
+    let asked_method = asked_report_method(args.report_method, report_level)?;
     // Waiting needs every outcome reported: with failures only, a success never says so.
     if args.wait.is_some() && report_level != ReportLevel::FailuresAndSuccesses {
         return Err(Failure::usage(format!(
@@ -65,7 +67,9 @@ pub async fn run(
     template.mapping_reference = args.mapping_ref.clone();
     template.mapping = args.mapping.clone();
     template.report_level = report_level;
-    template.report_method = report_method;
+    // Checked with the method the service's answer can lead to (a default never conflicts).
+    template.report_method = asked_method
+        .unwrap_or_else(|| crate::client::submit::default_report_method(report_level, true));
     template.flush_immediately = args.flush;
     template.tags = args.tags.clone();
     template.ingest_if_not_exists = args.ingest_if_not_exists.clone();
@@ -82,11 +86,16 @@ pub async fn run(
         .map(|(k, v)| (k.clone(), Value::from(v.clone())))
         .collect();
     crate::client::submit::validate(&template).map_err(|e| Failure::usage(safe(&e.to_string())))?;
+    let report_method = match asked_method {
+        Some(m) => m,
+        None => offered_report_method(client, report_level).await?,
+    };
+    template.report_method = report_method;
     if args.dedupe {
         eprintln!("note: {}", crate::client::submit::DEDUPE_COST);
     }
     reconcile(client, &journal).await;
-    let if_not_exists = args.dedupe || !args.ingest_if_not_exists.is_empty();
+    let if_not_exists = template.if_not_exists();
     let mut sources = Vec::new();
     // Exit codes of files that never reached the service.
     let mut not_submitted = Vec::new();
@@ -210,10 +219,9 @@ pub async fn run(
             }
         }
     }
-    let skip_asked = !args.ingest_if_not_exists.is_empty();
     let outcomes = sources
         .iter()
-        .map(|s| source_exit_code(&s.tracker, skip_asked, args.wait.is_some()));
+        .map(|s| source_exit_code(&s.tracker, args.wait.is_some()));
     Ok(combine(not_submitted.into_iter().chain(outcomes)))
 }
 
@@ -240,26 +248,18 @@ fn required(
 
 /// The report method: as asked, else the status table wherever the service offers one (as
 /// LightIngest does); a conflict with the level is refused before anything is uploaded.
-async fn report_method(
-    client: &IngestClient,
+/// `--report-method` as given, refused (usage) when it cannot go with the report level;
+/// `None`: the service's offer decides ([`offered_report_method`]).
+fn asked_report_method(
     asked: Option<ReportMethodArg>,
     level: ReportLevel,
-) -> Result<ReportMethod, Failure> {
-    let method = match asked {
-        Some(ReportMethodArg::Queue) => ReportMethod::Queue,
-        Some(ReportMethodArg::Table) => ReportMethod::Table,
-        Some(ReportMethodArg::QueueAndTable) => ReportMethod::QueueAndTable,
-        None => {
-            let res = client.resources().await?;
-            let offered = res
-                .of_kind(ResourceKind::IngestionsStatusTable)
-                .next()
-                .is_some();
-            if !offered {
-                eprintln!("note: the service offers no status table; reporting to the queues");
-            }
-            crate::client::submit::default_report_method(level, offered)
-        }
+) -> Result<Option<ReportMethod>, Failure> {
+    let Some(method) = asked.map(|a| match a {
+        ReportMethodArg::Queue => ReportMethod::Queue,
+        ReportMethodArg::Table => ReportMethod::Table,
+        ReportMethodArg::QueueAndTable => ReportMethod::QueueAndTable,
+    }) else {
+        return Ok(None);
     };
     if let Some(why) = crate::client::submit::reporting_conflict(level, method) {
         return Err(Failure::usage(format!(
@@ -267,7 +267,23 @@ async fn report_method(
             method.as_str()
         )));
     }
-    Ok(method)
+    Ok(Some(method))
+}
+
+/// The default report method: the status table when the service offers one.
+async fn offered_report_method(
+    client: &IngestClient,
+    level: ReportLevel,
+) -> Result<ReportMethod, Failure> {
+    let res = client.resources().await?;
+    let offered = res
+        .of_kind(ResourceKind::IngestionsStatusTable)
+        .next()
+        .is_some();
+    if !offered {
+        eprintln!("note: the service offers no status table; reporting to the queues");
+    }
+    Ok(crate::client::submit::default_report_method(level, offered))
 }
 
 fn journal_append(journal: &Journal, s: &Source, (database, table): (&str, &str)) {

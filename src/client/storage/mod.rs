@@ -194,6 +194,14 @@ impl Storage {
         self.timeouts = timeouts;
         self
     }
+
+    /// The same client (connection pool, configured limits) with another retry policy.
+    pub fn with_retry(&self, retry: RetryPolicy) -> Self {
+        Storage {
+            retry,
+            ..self.clone()
+        }
+    }
 }
 
 #[cfg(test)]

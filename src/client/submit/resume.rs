@@ -160,13 +160,7 @@ fn posted(rec: &JournalRecord, s: &Submitted) -> JournalRecord {
         .as_ref()
         .and_then(|u| SubmitRequest::from_json(&u.request));
     let (level, method, if_not_exists) = req
-        .map(|r| {
-            (
-                r.report_level,
-                r.report_method,
-                r.dedupe || !r.ingest_if_not_exists.is_empty(),
-            )
-        })
+        .map(|r| (r.report_level, r.report_method, r.if_not_exists()))
         .unwrap_or((
             ReportLevel::FailuresAndSuccesses,
             crate::client::wire::ReportMethod::Queue,
