@@ -254,3 +254,130 @@ async fn a_dumb_term_without_a_terminal_still_refuses() {
     }
     env.emulator.shutdown().await;
 }
+
+/// `kingest ARGS` on a real pseudo-terminal (util-linux `script`) with `TERM=dumb` and
+/// `home` as HOME, until its output contains `until`; then `q`+Enter. Returns the exit code and
+/// the output with the pty's `\r` removed, after asserting that no other control byte (no
+/// escape) appeared. `None` (and SKIP printed) without `script`.
+async fn on_a_dumb_pty(
+    url: &str,
+    home: &std::path::Path,
+    args: &[&str],
+    until: &str,
+) -> Option<(Option<i32>, String)> {
+    use std::io::{Read as _, Write as _};
+    use std::process::{Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    if Command::new("script").arg("--version").output().is_err() {
+        println!("SKIP line mode on a pty: `script` (util-linux) not installed");
+        return None;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("kingest");
+    let command = std::iter::once(bin.display().to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("SHELL", "/bin/sh")
+        .env("TERM", "dumb")
+        .env("KINGEST_INGEST_URL", url)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let sink = seen.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let text = || String::from_utf8_lossy(&seen.lock().unwrap()).to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !text().contains(until) {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("no {until:?} in: {}", text());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.stdin.as_mut().unwrap().write_all(b"q\n").unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        let status = child.wait().unwrap();
+        reader.join().unwrap();
+        status
+    })
+    .await
+    .unwrap();
+    // The pty turns each `\n` into `\r\n`; nothing else below 0x20 may appear.
+    let bytes: Vec<u8> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .copied()
+        .filter(|&b| b != b'\r')
+        .collect();
+    assert_plain(&bytes);
+    Some((status.code(), String::from_utf8(bytes).unwrap()))
+}
+
+/// The real binary on a dumb terminal: the line mode, not a refusal; a hostile notification
+/// arrives as plain text; `q`+Enter quits with exit 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_on_a_dumb_terminal_shows_lines_without_escapes() {
+    let env = Env::start().await;
+    let source = uuid::Uuid::new_v4().to_string();
+    put_failure(&env.client, &source, "evil \x1b[31mred\x1b[0m \x07bell").await;
+    let home = env.dir.path().join("home");
+    let Some((code, out)) = on_a_dumb_pty(env.emulator.url(), &home, &[], &source).await else {
+        return;
+    };
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("showing a line-mode view"), "{out}");
+    assert!(out.contains("FailedIngestionsQueue:"), "{out}");
+    let line = out.lines().find(|l| l.contains(&source)).unwrap();
+    assert!(
+        line.contains("failure  demo.Events  BadRequest_EmptyBlob/Permanent"),
+        "{line}"
+    );
+    assert!(line.contains("evil ") && line.contains("bell"), "{line}");
+    env.emulator.shutdown().await;
+}
+
+/// `kingest demo` on a dumb terminal: the same line mode on the demo's own emulator, its
+/// background traffic arriving as notification lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_on_a_dumb_terminal_follows_its_traffic_in_lines() {
+    let home = tempfile::tempdir().unwrap();
+    // Any address: the demo starts its own emulator and ignores the configured cluster.
+    let Some((code, out)) = on_a_dumb_pty(
+        "http://127.0.0.1:9",
+        home.path(),
+        &["demo"],
+        "  failure  demo.",
+    )
+    .await
+    else {
+        return;
+    };
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("showing a line-mode view"), "{out}");
+    assert!(
+        out.contains("Ingestion resources of http://127.0.0.1:"),
+        "{out}"
+    );
+}
