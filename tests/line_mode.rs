@@ -32,12 +32,6 @@ fn options(state: &std::path::Path) -> TuiOptions {
 
 /// Puts a failure notification of `source` into the failure queue; returns its MessageId.
 async fn put_failure(client: &IngestClient, source: &str, details: &str) -> String {
-    let res = client.resources().await.unwrap();
-    let queue = res
-        .of_kind(ResourceKind::FailedIngestionsQueue)
-        .next()
-        .cloned()
-        .unwrap();
     let n = Notification {
         operation_id: Some(uuid::Uuid::new_v4().to_string()),
         database: Some("demo".into()),
@@ -49,9 +43,21 @@ async fn put_failure(client: &IngestClient, source: &str, details: &str) -> Stri
         details: Some(details.into()),
         ..Default::default()
     };
+    put(
+        client,
+        ResourceKind::FailedIngestionsQueue,
+        &n.to_queue_text(),
+    )
+    .await
+}
+
+/// Posts `text` as it is into the queue of `kind` (re-signed for add); returns its MessageId.
+async fn put(client: &IngestClient, kind: ResourceKind, text: &str) -> String {
+    let res = client.resources().await.unwrap();
+    let queue = res.of_kind(kind).next().cloned().unwrap();
     client
         .storage()
-        .put_message(&resign(&queue, "a"), &n.to_queue_text(), None, None)
+        .put_message(&resign(&queue, "a"), text, None, None)
         .await
         .unwrap()
         .message_id
@@ -93,6 +99,12 @@ async fn each_new_notification_is_one_plain_line_once() {
     let source = uuid::Uuid::new_v4().to_string();
     let hostile = "bad \x1b[2J\x1b]0;owned\x07 row\r\nnext https://a.blob.core.windows.net/c/f?sv=1&sig=SECRETSIG";
     put_failure(&env.client, &source, hostile).await;
+    let garbage = put(
+        &env.client,
+        ResourceKind::SuccessfulIngestionsQueue,
+        "not json \x1b[2Jclear \x1b]8;;http://x\x07link",
+    )
+    .await;
     let out = run(&env.client, &options(state.path()), 3).await;
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].contains("TERM is dumb") && lines[0].contains("cursor addressing"));
@@ -125,6 +137,19 @@ async fn each_new_notification_is_one_plain_line_once() {
         "{line}"
     );
     assert!(!out.contains("SECRETSIG"), "a signature on screen: {out}");
+    // A message that is no notification is shown too, once, as what it is.
+    let shown: Vec<&&str> = lines.iter().filter(|l| l.contains(&garbage)).collect();
+    assert_eq!(shown.len(), 1, "{out}");
+    assert!(
+        shown[0].contains("  success  undecodable message "),
+        "{}",
+        shown[0]
+    );
+    assert!(
+        shown[0].contains("not json") && shown[0].contains("link"),
+        "{}",
+        shown[0]
+    );
     // Peeked, not received: the message is still there for everyone.
     let left = env
         .client
