@@ -406,3 +406,32 @@ async fn the_demo_on_a_dumb_terminal_follows_its_traffic_in_lines() {
         "{out}"
     );
 }
+
+/// A cluster that does not answer: the line mode says so and follows on, a line per failed
+/// peek, instead of ending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_cluster_is_said_and_followed_on() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = common::client_for(
+        &format!("http://127.0.0.1:{port}"),
+        kingest::client::AuthMethod::None,
+    );
+    let state = tempfile::tempdir().unwrap();
+    let out = run(&client, &options(state.path()), 2).await;
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("cannot read the ingestion resources: ")
+                && l.ends_with("; following the queues anyway")),
+        "{out}"
+    );
+    let failed = out
+        .lines()
+        .filter(|l| l.contains("peek of the failure queue failed: "))
+        .count();
+    assert_eq!(failed, 2, "{out}");
+}

@@ -40,7 +40,11 @@ pub async fn run(client: IngestClient, opts: TuiOptions) -> Result<i32, Failure>
         }
     });
     let mut out = io::stdout();
-    let result = start(&client, &opts, &mut out, &stop, None).await;
+    // Ctrl-C is caught now, so it must also end a start still waiting for a slow cluster.
+    let result = tokio::select! {
+        r = start(&client, &opts, &mut out, &stop, None) => r,
+        _ = stop.cancelled() => Ok(()),
+    };
     result
         .map(|()| EXIT_OK)
         .map_err(|e| Failure::service(format!("cannot write to the terminal: {e}")))
@@ -56,20 +60,25 @@ pub async fn start(
     rounds: Option<usize>,
 ) -> io::Result<()> {
     writeln!(out, "{}", crate::runtime::terminal::LINE_MODE_NOTICE)?;
-    match crate::cli::cmd::resources::summary(client).await {
+    let fetched = match crate::cli::cmd::resources::summary(client).await {
         Ok(lines) => {
             for l in lines {
                 writeln!(out, "{l}")?;
             }
+            true
         }
-        Err(f) => writeln!(
-            out,
-            "cannot read the ingestion resources: {}; following the queues anyway",
-            safe(&f.message)
-        )?,
-    }
+        Err(f) => {
+            writeln!(
+                out,
+                "cannot read the ingestion resources: {}; following the queues anyway",
+                safe(&f.message)
+            )?;
+            false
+        }
+    };
     let mut follower = Follower::new(opts.poll, tracking_sources(opts, client.ingest_url(), out)?);
-    if let Ok(res) = client.resources().await {
+    // Cached by the summary; not asked again of a cluster that just failed to answer.
+    if fetched && let Ok(res) = client.resources().await {
         follower.queues = KINDS
             .iter()
             .map(|&k| {
