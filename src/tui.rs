@@ -7,6 +7,7 @@ use crate::cli::resolve::Resolved;
 use crate::cli::{EXIT_OK, Failure};
 use crate::client::IngestClient;
 use crate::runtime::TuiOptions;
+use crate::runtime::terminal::Capability;
 
 /// The TUI's options from the resolved configuration.
 pub fn options(resolved: &Resolved) -> TuiOptions {
@@ -24,21 +25,34 @@ pub fn options(resolved: &Resolved) -> TuiOptions {
     }
 }
 
-/// Refuses (exit 2) where the TUI cannot run, before anything touches the terminal.
-pub fn check_terminal() -> Result<(), Failure> {
-    crate::runtime::terminal::check().map_err(|why| Failure::usage(why.message()))
+/// How the interactive view will draw here; refuses (exit 2) where it cannot run at all,
+/// before anything touches the terminal.
+pub fn check_terminal() -> Result<Capability, Failure> {
+    match crate::runtime::terminal::check() {
+        Capability::Refuse(why) => Err(Failure::usage(why.message())),
+        can => Ok(can),
+    }
 }
 
-/// Runs the TUI on `client` until quit; logs go to `log_dir/kingest.log`.
+/// Runs the TUI on `client` until quit, full screen or, where `TERM` cannot address the cursor,
+/// as plain lines ([`crate::cli::cmd::watch`]); logs go to `log_dir/kingest.log`.
 pub async fn run(client: IngestClient, opts: TuiOptions, log_dir: &Path) -> Result<i32, Failure> {
-    check_terminal()?;
+    let mode = check_terminal()?;
     let log_path = log_dir.join("kingest.log");
     let guard =
         crate::runtime::logging::init(&log_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
-    let result = crate::runtime::run_tui(client, opts).await;
-    eprintln!("kingest: logs in {}", guard.path.display());
+    let result = if mode == Capability::LineMode {
+        crate::cli::cmd::watch::run(client, opts).await
+    } else {
+        crate::runtime::run_tui(client, opts)
+            .await
+            .map(|_| EXIT_OK)
+            .map_err(|e| Failure::service(format!("{e:#}")))
+    };
+    eprintln!(
+        "kingest: logs in {}",
+        crate::sanitize::sanitize(&guard.path.display().to_string())
+    );
     drop(guard);
     result
-        .map(|_| EXIT_OK)
-        .map_err(|e| Failure::service(format!("{e:#}")))
 }

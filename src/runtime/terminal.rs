@@ -12,15 +12,12 @@ use ratatui::backend::CrosstermBackend;
 
 pub type Tty = Terminal<CrosstermBackend<Stdout>>;
 
-/// Why the TUI cannot run here.
+/// Why the TUI cannot run here at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoTui {
     /// stdout (or stdin) is a file or a pipe: frames would land in the file, and keys would
     /// never arrive.
     NotATerminal,
-    /// `TERM` is `dumb` or unset: no cursor addressing, so no full-screen UI (Emacs' shell, a
-    /// CI log, a serial console).
-    DumbTerminal,
 }
 
 impl NoTui {
@@ -31,33 +28,44 @@ impl NoTui {
                  commands: `kingest resources`, `kingest submit`, `kingest status`, \
                  `kingest failures peek` (see `kingest --help`)"
             }
-            NoTui::DumbTerminal => {
-                "TERM is dumb or unset, so this terminal cannot draw the TUI; set TERM (e.g. \
-                 TERM=xterm-256color) or use the headless commands: `kingest resources`, \
-                 `kingest submit`, `kingest status`, `kingest failures peek` (see `kingest --help`)"
-            }
         }
     }
 }
 
-/// Whether the TUI can start: both ends a terminal and a `TERM` that can address the cursor.
-/// Decided before the terminal is touched (no raw mode, no escape written).
-pub fn capability(stdin_tty: bool, stdout_tty: bool, term: Option<&str>) -> Result<(), NoTui> {
+/// How the interactive view can draw on this process's ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    /// A terminal that addresses the cursor: the full-screen TUI.
+    FullScreen,
+    /// A terminal, but `TERM` is `dumb`, empty or unset (Emacs' shell, a serial console): no
+    /// cursor addressing, so plain lines without a single escape byte.
+    LineMode,
+    /// No terminal: refuse (exit 2) before writing anything.
+    Refuse(NoTui),
+}
+
+/// The line the line mode starts with, saying why it is not the full-screen UI.
+pub const LINE_MODE_NOTICE: &str = "kingest: TERM is dumb or unset: the full-screen UI needs \
+     cursor addressing; showing a line-mode view (Ctrl-C or q+Enter to quit)";
+
+/// The one decision about the terminal, taken before it is touched (no raw mode, no escape
+/// written): both ends a terminal, then `TERM` picks full screen or line mode.
+pub fn capability(stdin_tty: bool, stdout_tty: bool, term: Option<&str>) -> Capability {
     if !(stdin_tty && stdout_tty) {
-        return Err(NoTui::NotATerminal);
+        return Capability::Refuse(NoTui::NotATerminal);
     }
     // Windows consoles have no TERM and draw fine.
     if cfg!(windows) {
-        return Ok(());
+        return Capability::FullScreen;
     }
     match term.map(str::trim) {
-        None | Some("") | Some("dumb") => Err(NoTui::DumbTerminal),
-        Some(_) => Ok(()),
+        None | Some("") | Some("dumb") => Capability::LineMode,
+        Some(_) => Capability::FullScreen,
     }
 }
 
 /// [`capability`] of this process.
-pub fn check() -> Result<(), NoTui> {
+pub fn check() -> Capability {
     use std::io::IsTerminal as _;
     let term = std::env::var("TERM").ok();
     capability(
@@ -115,27 +123,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_tui_needs_two_terminal_ends_and_a_real_term() {
+    fn two_terminal_ends_and_term_pick_full_screen_line_mode_or_refusal() {
+        let refuse = Capability::Refuse(NoTui::NotATerminal);
         let xterm = Some("xterm-256color");
-        assert_eq!(capability(true, true, xterm), Ok(()));
-        assert_eq!(capability(true, false, xterm), Err(NoTui::NotATerminal));
-        assert_eq!(capability(false, true, xterm), Err(NoTui::NotATerminal));
-        assert_eq!(
-            capability(false, false, Some("dumb")),
-            Err(NoTui::NotATerminal)
-        );
+        assert_eq!(capability(true, true, xterm), Capability::FullScreen);
+        assert_eq!(capability(true, false, xterm), refuse);
+        assert_eq!(capability(false, true, xterm), refuse);
+        // Not a terminal wins over a dumb TERM: nothing is written into a file or pipe.
+        for term in [Some("dumb"), None] {
+            assert_eq!(capability(false, false, term), refuse);
+            assert_eq!(capability(true, false, term), refuse);
+        }
         if !cfg!(windows) {
             for term in [Some("dumb"), Some(""), Some(" dumb "), None] {
                 assert_eq!(
                     capability(true, true, term),
-                    Err(NoTui::DumbTerminal),
+                    Capability::LineMode,
                     "{term:?}"
                 );
             }
         }
-        assert_eq!(capability(true, true, Some("linux")), Ok(()));
-        for e in [NoTui::NotATerminal, NoTui::DumbTerminal] {
-            assert!(e.message().contains("kingest failures peek"));
-        }
+        assert_eq!(
+            capability(true, true, Some("linux")),
+            Capability::FullScreen
+        );
+        assert!(
+            NoTui::NotATerminal
+                .message()
+                .contains("kingest failures peek")
+        );
+        assert!(LINE_MODE_NOTICE.contains("cursor addressing"));
+        assert!(!LINE_MODE_NOTICE.bytes().any(|b| b < 0x20));
     }
 }

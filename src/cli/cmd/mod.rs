@@ -8,3 +8,4 @@ pub mod resources;
 pub mod status;
 pub mod submit;
 pub mod tui;
+pub mod watch;
