@@ -39,8 +39,8 @@ pub fn check_terminal() -> Result<Capability, Failure> {
 pub async fn run(client: IngestClient, opts: TuiOptions, log_dir: &Path) -> Result<i32, Failure> {
     let mode = check_terminal()?;
     let log_path = log_dir.join("kingest.log");
-    let guard =
-        crate::runtime::logging::init(&log_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
+    let guard = crate::runtime::logging::init(&log_path, mode == Capability::LineMode)
+        .map_err(|e| Failure::usage(format!("{e:#}")))?;
     let result = if mode == Capability::LineMode {
         crate::cli::cmd::watch::run(client, opts).await
     } else {

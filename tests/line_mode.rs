@@ -435,3 +435,25 @@ async fn an_unreachable_cluster_is_said_and_followed_on() {
         .count();
     assert_eq!(failed, 2, "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_fuller_than_a_peek_is_said_once() {
+    let env = Env::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let mut opts = options(state.path());
+    opts.poll.peek_count = 2;
+    for i in 0..3 {
+        put_failure(&env.client, &format!("source-{i}"), "full window").await;
+    }
+    let out = run(&env.client, &opts, 3).await;
+    let said: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("a peek sees only the oldest 2"))
+        .collect();
+    assert_eq!(said.len(), 1, "once, not every round: {out}");
+    assert!(said[0].contains("failure queue"), "{}", said[0]);
+    assert!(
+        !out.contains("source-2"),
+        "the third is beyond the window: {out}"
+    );
+}

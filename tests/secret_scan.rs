@@ -185,7 +185,7 @@ impl Scan {
 async fn nothing_kingest_shows_or_writes_holds_a_secret() {
     let logs = tempfile::tempdir().unwrap();
     let log_path = logs.path().join("kingest.log");
-    let log_guard = kingest::runtime::logging::init(&log_path).unwrap();
+    let log_guard = kingest::runtime::logging::init(&log_path, false).unwrap();
 
     let env = Env::start_with(EmulatorConfig {
         require_token: Some(TOKEN.into()),

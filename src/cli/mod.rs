@@ -184,18 +184,9 @@ fn headless_logs() {
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(crate::runtime::logging::Sanitized(std::io::stderr))
         .with_filter(filter);
-    let notices = tracing_subscriber::fmt::layer()
-        .without_time()
-        .with_target(false)
-        .with_level(false)
-        .with_ansi(false)
-        .with_writer(crate::runtime::logging::Sanitized(std::io::stderr))
-        .with_filter(
-            tracing_subscriber::filter::Targets::new().with_target(wait, tracing::Level::INFO),
-        );
     let _ = tracing_subscriber::registry()
         .with(logs)
-        .with(notices)
+        .with(crate::runtime::logging::wait_notices())
         .try_init();
 }
 

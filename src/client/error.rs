@@ -15,6 +15,10 @@ pub enum Error {
     /// 5xx, connection resets, truncated bodies: worth retrying.
     #[error("transient failure: {0}")]
     Transient(String),
+    /// No connection could be made (refused, no route, name not resolved): the request was
+    /// never sent, so nothing can have been applied. Worth retrying.
+    #[error("cannot connect: {0}")]
+    Unreachable(String),
     /// A request that missed its deadline (`client::deadline`): tried once more at most
     /// (`client::retry`), so a stalled endpoint costs two limits, not one per attempt. `what` names the URL, redacted.
     #[error("{what} within {} ({kind} timeout; set [timeouts] {key} in the config file to wait longer)", secs(*limit))]
@@ -69,7 +73,7 @@ impl Error {
     /// Whether retrying the same request may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Throttled { .. } | Error::Transient(_) => true,
+            Error::Throttled { .. } | Error::Transient(_) | Error::Unreachable(_) => true,
             Error::Service {
                 status, permanent, ..
             } => !permanent && (*status == 429 || *status >= 500),
@@ -186,7 +190,9 @@ impl From<&Error> for Problem {
                 retry_after: *retry_after,
             },
             // The TUI asks again on its own schedule.
-            Error::Transient(_) | Error::Timeout { .. } => ProblemKind::Transient,
+            Error::Transient(_) | Error::Unreachable(_) | Error::Timeout { .. } => {
+                ProblemKind::Transient
+            }
             Error::Service {
                 status: 401 | 403, ..
             }

@@ -742,7 +742,10 @@ mod tests {
             ("u?sr=b&sig=%EF%BF%BD", "u?sr=b&sig=REDACTED"),
             ("u?sp=r&sig=%1B[abcd%2Bef%3D", "u?sp=r&sig=REDACTED"),
             ("u?sv=1%22&sig=\\abcd", "u?sv=1%22&sig=REDACTED"),
-            ("u?se=2030&sig=%3%07A00%3A00Z&sp=r", "u?se=2030&sig=REDACTED&sp=r"),
+            (
+                "u?se=2030&sig=%3%07A00%3A00Z&sp=r",
+                "u?se=2030&sig=REDACTED&sp=r",
+            ),
             ("u%3Fsig%3Dabc%26sv%3D1", "u%3Fsig%3DREDACTED%26sv%3D1"),
         ] {
             assert_eq!(redact(text), want, "{text}");

@@ -14,8 +14,29 @@ pub struct LogGuard {
     pub path: PathBuf,
 }
 
-/// Logs to `path` (appending); the level comes from `KINGEST_LOG` (default `info`).
-pub fn init(path: &Path) -> anyhow::Result<LogGuard> {
+/// The "waiting for …" notices (`client::deadline::WAIT_TARGET`) as plain lines on stderr:
+/// the headless commands and the line-mode view say what they wait for.
+pub fn wait_notices<S>() -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    use tracing_subscriber::Layer as _;
+    tracing_subscriber::fmt::layer()
+        .without_time()
+        .with_target(false)
+        .with_level(false)
+        .with_ansi(false)
+        .with_writer(Sanitized(std::io::stderr))
+        .with_filter(
+            tracing_subscriber::filter::Targets::new()
+                .with_target(crate::client::deadline::WAIT_TARGET, tracing::Level::INFO),
+        )
+}
+
+/// Logs to `path` (appending); the level comes from `KINGEST_LOG` (default `info`). With
+/// `notices_on_stderr` (the line-mode view, which owns no screen) the wait notices go to
+/// stderr too.
+pub fn init(path: &Path, notices_on_stderr: bool) -> anyhow::Result<LogGuard> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -30,10 +51,16 @@ pub fn init(path: &Path) -> anyhow::Result<LogGuard> {
     let (writer, guard) = tracing_appender::non_blocking(file);
     let writer = Sanitized(writer);
     let filter = EnvFilter::try_from_env("KINGEST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let file_layer = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_ansi(false)
+        .with_filter(filter);
+    tracing_subscriber::registry()
+        .with(file_layer)
+        .with(notices_on_stderr.then(wait_notices))
         .try_init()
         .map_err(|e| anyhow::anyhow!("logging already initialised: {e}"))?;
     Ok(LogGuard {

@@ -42,8 +42,20 @@ pub async fn run(
     let mut reads = 0;
     let mut failed: Vec<crate::client::Error> = Vec::new();
     // Not journaled here: look for the entity in the status tables offered now.
-    if tracker.status_ref.is_none() {
-        let res = client.resources().await?;
+    // A final verdict the journal already holds stands without the service.
+    let offered = if tracker.status_ref.is_none() {
+        match client.resources().await {
+            Ok(res) => Some(res),
+            Err(e) if final_before => {
+                eprintln!("warning: {}", safe(&e.to_string()));
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        None
+    };
+    if let Some(res) = offered {
         for table in res.of_kind(ResourceKind::IngestionsStatusTable) {
             let at = StatusRef::new(table.clone(), source_id.into(), source_id.into());
             match client.table_status(&at).await {

@@ -137,6 +137,8 @@ pub struct Follower {
     tracking: Vec<(Tracker, String)>,
     /// The queues' URLs without their SAS, for the line of a failed peek.
     queues: HashMap<NotificationKind, String>,
+    /// Queues already said to hold more than a peek can see (said once per queue).
+    full_said: HashSet<NotificationKind>,
 }
 
 impl Follower {
@@ -146,6 +148,7 @@ impl Follower {
             seen: HashSet::new(),
             tracking: tracking.into_iter().map(|t| (t, String::new())).collect(),
             queues: HashMap::new(),
+            full_said: HashSet::new(),
         }
     }
 
@@ -196,7 +199,20 @@ impl Follower {
         for (kind, result) in KINDS.into_iter().zip([failures, successes]) {
             match result {
                 Ok(msgs) => {
-                    window_full |= msgs.len() >= n;
+                    let full = msgs.len() >= n;
+                    window_full |= full;
+                    // Azure lets a peek see only the oldest messages: newer ones stay unseen
+                    // until others' are removed. Said once, as the TUI's stream title does.
+                    if full && self.full_said.insert(kind) {
+                        writeln!(
+                            out,
+                            "{}  the {} queue holds {n} or more messages: a peek sees only the \
+                             oldest {n}, so newer ones are not shown until older ones go",
+                            Utc::now().format("%H:%M:%S"),
+                            kind.as_str()
+                        )?;
+                        news = true;
+                    }
                     for m in &msgs {
                         this_round.insert(m.message_id.clone());
                         if self.seen.insert(m.message_id.clone()) {
@@ -224,7 +240,8 @@ impl Follower {
                 }
             }
         }
-        if self.seen.len() > SEEN_LIMIT {
+        // Forget ids no longer peeked, but only after a round that read every queue.
+        if self.seen.len() > SEEN_LIMIT && !failed {
             self.seen = this_round;
         }
         let complete = (!failed).then_some(peeked.as_slice());

@@ -100,6 +100,8 @@ pub(crate) fn transport_error(err: reqwest::Error, deadline: Option<&Deadline>) 
         Error::Internal(format!("cannot build storage request: {text}"))
     } else if (err.is_decode() && !cut_short(&err)) || err.is_redirect() {
         Error::BadResponse(text)
+    } else if err.is_connect() {
+        Error::Unreachable(text)
     } else {
         // Timeouts, refused or reset connections, truncated bodies: all worth another try.
         Error::Transient(text)
@@ -411,7 +413,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn connection_failures_are_transient_and_url_free() {
+    async fn connection_failures_are_unreachable_transient_and_url_free() {
         // A port that was free a moment ago: connection refused.
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -423,7 +425,9 @@ mod tests {
             .await
             .unwrap_err();
         let mapped = transport_error(err, None);
-        assert!(matches!(mapped, Error::Transient(_)), "{mapped:?}");
+        // Never sent: retried, but not counted as a post that may have landed.
+        assert!(matches!(mapped, Error::Unreachable(_)), "{mapped:?}");
+        assert!(mapped.is_transient());
         let text = format!("{mapped} {mapped:?}");
         assert!(
             !text.contains("SECRET") && !text.contains("127.0.0.1"),

@@ -22,7 +22,7 @@ enum AfterFailure {
 /// answer came back (reset, truncated reply, a 5xx, or no answer within the storage limit).
 fn may_have_landed(e: &Error) -> bool {
     match e {
-        Error::Throttled { .. } => false,
+        Error::Throttled { .. } | Error::Unreachable(_) => false,
         Error::Timeout { kind, .. } => *kind != "connect",
         _ => e.is_transient(),
     }
@@ -90,6 +90,9 @@ pub(super) async fn post(
                 AfterFailure::RepostAtOnce => {
                     tracing::warn!(queue = %queue, error = %e, "the answer to a post was lost; posting the same message again at once");
                 }
+                // Once a copy may have landed, no back-off: the next copy must reach the batch
+                // the first one is in, before it seals.
+                AfterFailure::BackOff if maybe_landed => {}
                 AfterFailure::BackOff => tokio::time::sleep(policy.delay(attempt, &e)).await,
                 AfterFailure::NextQueue => {
                     tracing::warn!(queue = %queue, error = %e, "posting the message failed; trying the next queue");
@@ -133,6 +136,9 @@ mod tests {
         let e = timeout("connect");
         assert!(!may_have_landed(&e));
         assert_eq!(next(&e, 1, 4, false), AfterFailure::BackOff);
+        let refused = Error::Unreachable("connection refused".into());
+        assert!(!may_have_landed(&refused), "never sent, never applied");
+        assert_eq!(next(&refused, 1, 4, false), AfterFailure::BackOff);
         let t = Error::Throttled { retry_after: None };
         assert!(!may_have_landed(&t));
         assert_eq!(next(&t, 1, 4, false), AfterFailure::BackOff);
