@@ -310,12 +310,13 @@ fn value_len(bytes: &[u8]) -> usize {
     if let Some(&b) = bytes.first()
         && (ends_value(b) || b >= 0x80)
         && !b.is_ascii_whitespace()
-        && !matches!(b, b'&' | b';' | b'"')
+        && !matches!(b, b'&' | b'"')
     {
         return bytes
             .iter()
+            .skip(1)
             .position(|&c| c.is_ascii_whitespace() || matches!(c, b'&' | b';' | b'"'))
-            .unwrap_or(bytes.len());
+            .map_or(bytes.len(), |p| p + 1);
     }
     let mut i = 0;
     while i < bytes.len() {
@@ -325,7 +326,11 @@ fn value_len(bytes: &[u8]) -> usize {
         }
         if b == b'%' {
             match encoded_byte(&bytes[i..]) {
-                Some((decoded, n)) if !ends_encoded_value(decoded) => {
+                // A value cannot start with an encoded delimiter but the next parameter's
+                // `%26`: a crafted one (`sig=%22abc`) is redacted, not shown as empty.
+                Some((decoded, n))
+                    if !ends_encoded_value(decoded) || (i == 0 && decoded != b'&') =>
+                {
                     i += n;
                     continue;
                 }
@@ -747,6 +752,8 @@ mod tests {
                 "u?se=2030&sig=REDACTED&sp=r",
             ),
             ("u%3Fsig%3Dabc%26sv%3D1", "u%3Fsig%3DREDACTED%26sv%3D1"),
+            ("q?sp=r&sig=;abcd%2Bef%3D", "q?sp=r&sig=REDACTED"),
+            ("q?se=1&sig=%22abcd", "q?se=1&sig=REDACTED"),
         ] {
             assert_eq!(redact(text), want, "{text}");
         }
