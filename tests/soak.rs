@@ -359,16 +359,26 @@ fn check(f: &Figures, v: &Variant) {
         f.expected_rows + f.repeat_rows,
         "rows = succeeded sources' rows + the service's own repeats"
     );
-    // The faults did happen (the seed makes this run's choices reproducible per order).
-    for kind in [
-        "http5xx",
-        "reset",
-        "latency",
-        "slow-body",
-        "ingest-transient",
-    ] {
-        let n = f.metrics[&format!("faults_injected_total{{kind={kind}}}")];
-        assert!(n > 0, "no {kind} injected");
+    // The faults did happen. Per kind only where a run is long enough for it to be sure: at
+    // 5% per ingestion, 60 sources see no ingest-transient fault about one run in twenty (the
+    // seed fixes the choices, not the order concurrent requests take them in).
+    let injected = |kind: &str| {
+        f.metrics
+            .get(&format!("faults_injected_total{{kind={kind}}}"))
+            .copied()
+            .unwrap_or(0)
+    };
+    assert!(injected("http5xx") + injected("reset") + injected("latency") > 0);
+    if v.submissions >= 500 {
+        for kind in [
+            "http5xx",
+            "reset",
+            "latency",
+            "slow-body",
+            "ingest-transient",
+        ] {
+            assert!(injected(kind) > 0, "no {kind} injected");
+        }
     }
     // Every bad file ended as the service ends it.
     for ((kind, status), n) in &f.by_kind_and_status {
