@@ -449,7 +449,14 @@ fn match_rule(bytes: &[u8], i: usize, word_start: bool) -> Option<(usize, usize)
     }
     // "key": "value" (JSON, any spacing), also inside a JSON string (`\"key\":\"value\"`).
     if i > 0 && bytes[i - 1] == b'"' {
-        let escaped = i > 1 && bytes[i - 2] == b'\\';
+        // Escaped (`\"key\"`) only after an odd run of backslashes: `\\"` is an escaped
+        // backslash, then a plain quote (the fuzz target found `…\\\\"sig":"…` left shown).
+        let backslashes = bytes[..i - 1]
+            .iter()
+            .rev()
+            .take_while(|&&c| c == b'\\')
+            .count();
+        let escaped = backslashes % 2 == 1;
         let quote: &[u8] = if escaped { b"\\\"" } else { b"\"" };
         for key in JSON_KEYS {
             if !name_at(bytes, i, key) || !bytes[i + key.len()..].starts_with(quote) {
@@ -754,6 +761,14 @@ mod tests {
             ("u%3Fsig%3Dabc%26sv%3D1", "u%3Fsig%3DREDACTED%26sv%3D1"),
             ("q?sp=r&sig=;abcd%2Bef%3D", "q?sp=r&sig=REDACTED"),
             ("q?se=1&sig=%22abcd", "q?se=1&sig=REDACTED"),
+            (
+                r#"{"sig":"\\","sig":"x\\"}"#,
+                r#"{"sig":"REDACTED","sig":"REDACTED"}"#,
+            ),
+            (
+                r#""sig":"\\"sig":"abc"#,
+                r#""sig":"REDACTED"sig":"REDACTED"#,
+            ),
         ] {
             assert_eq!(redact(text), want, "{text}");
         }
