@@ -424,6 +424,46 @@ fn pump_answers(
     let _ = client.shutdown(std::net::Shutdown::Write);
 }
 
+/// `submit FILE` into demo.Events, reporting to the queues, waiting: after the global `flags`.
+fn queue_submit_args<'a>(flags: &[&'a str], file: &'a std::path::Path) -> Vec<&'a str> {
+    let mut args = flags.to_vec();
+    args.extend([
+        "submit",
+        file.to_str().unwrap(),
+        "-d",
+        "demo",
+        "-t",
+        "Events",
+        "--report-method",
+        "queue",
+        "--wait=60",
+    ]);
+    args
+}
+
+/// A lost post answer was posted again at once, and the rows landed once.
+async fn assert_reposted_and_ingested_once(
+    env: &Env,
+    file: &std::path::Path,
+    before: u64,
+    text: &str,
+    err: &str,
+) {
+    assert!(
+        err.contains("posted the same message again at once"),
+        "{err}"
+    );
+    assert!(
+        text.contains("Succeeded") && text.contains("ingested once"),
+        "{text}\n{err}"
+    );
+    assert_eq!(
+        env.row_count("Events").await,
+        before + lines_of(file),
+        "rows counted once"
+    );
+}
+
 fn lines_of(path: &std::path::Path) -> u64 {
     std::fs::read_to_string(path).unwrap().lines().count() as u64
 }
@@ -441,17 +481,7 @@ async fn a_lost_post_answer_is_reposted_at_once_and_ingested_once() {
     let out = common::kingest_at(
         &proxy.url,
         &env.dir.path().join("home"),
-        &[
-            "submit",
-            file.to_str().unwrap(),
-            "-d",
-            "demo",
-            "-t",
-            "Events",
-            "--report-method",
-            "queue",
-            "--wait=60",
-        ],
+        &queue_submit_args(&[], &file),
     )
     .await;
     let (text, err) = (stdout(&out), stderr(&out));
@@ -461,19 +491,7 @@ async fn a_lost_post_answer_is_reposted_at_once_and_ingested_once() {
         "one answer dropped: {err}"
     );
     assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
-    assert!(
-        err.contains("posted the same message again at once"),
-        "{err}"
-    );
-    assert!(
-        text.contains("Succeeded") && text.contains("ingested once"),
-        "{text}\n{err}"
-    );
-    assert_eq!(
-        env.row_count("Events").await,
-        before + lines_of(&file),
-        "rows counted once"
-    );
+    assert_reposted_and_ingested_once(&env, &file, before, &text, &err).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -492,19 +510,7 @@ async fn a_post_answer_that_never_comes_is_reposted_at_once_and_ingested_once() 
     let out = common::kingest_at(
         &proxy.url,
         &env.dir.path().join("home"),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "submit",
-            file.to_str().unwrap(),
-            "-d",
-            "demo",
-            "-t",
-            "Events",
-            "--report-method",
-            "queue",
-            "--wait=60",
-        ],
+        &queue_submit_args(&["--config", config.to_str().unwrap()], &file),
     )
     .await;
     let (text, err) = (stdout(&out), stderr(&out));
@@ -519,19 +525,7 @@ async fn a_post_answer_that_never_comes_is_reposted_at_once_and_ingested_once() 
         err.contains("storage_secs") && err.contains("within 1 s"),
         "{err}"
     );
-    assert!(
-        err.contains("posted the same message again at once"),
-        "{err}"
-    );
-    assert!(
-        text.contains("Succeeded") && text.contains("ingested once"),
-        "{text}\n{err}"
-    );
-    assert_eq!(
-        env.row_count("Events").await,
-        before + lines_of(&file),
-        "rows counted once"
-    );
+    assert_reposted_and_ingested_once(&env, &file, before, &text, &err).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
