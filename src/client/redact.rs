@@ -10,6 +10,7 @@
 //!
 //! Archives and the journal are evidence and state, not output: they are written exact.
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use std::sync::RwLock;
 
 use base64::Engine as _;
@@ -77,17 +78,22 @@ pub const MIN_SECRET_LEN: usize = 8;
 const MAX_FORMS: usize = 8192;
 
 /// The registered forms: credentials (kept for the life of the process), SAS signatures in the
-/// order learnt, and both together longest first for replacing.
+/// order learnt, and one automaton over both for replacing. Every shown line is redacted, and a
+/// TUI left open all day learns thousands of forms: one search for all of them, not one each.
 struct Known {
     pinned: Vec<String>,
     learnt: std::collections::VecDeque<String>,
-    longest_first: Vec<String>,
+    matcher: Option<AhoCorasick>,
+    /// Forms were added since `matcher` was built: it is rebuilt on the next redaction, once
+    /// however many signatures a resource refresh registers.
+    stale: bool,
 }
 
 static KNOWN: RwLock<Known> = RwLock::new(Known {
     pinned: Vec::new(),
     learnt: std::collections::VecDeque::new(),
-    longest_first: Vec::new(),
+    matcher: None,
+    stale: false,
 });
 
 /// Registers a SAS signature kingest has learnt, so [`redact`] replaces it (and its percent-
@@ -133,19 +139,37 @@ impl Known {
                 self.learnt.pop_front();
             }
         }
-        // Longest first: a value must not be half-replaced by a shorter one inside it.
-        let mut sorted: Vec<String> = self.pinned.iter().chain(&self.learnt).cloned().collect();
-        sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        self.longest_first = sorted;
+        self.stale = true;
     }
 
-    fn replace_in(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for secret in &self.longest_first {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), REDACTED);
-            }
+    /// Rebuilds the automaton if forms were added since.
+    fn refresh(&mut self) {
+        if !self.stale {
+            return;
         }
+        // Leftmost-longest: a value must not be half-replaced by a shorter one inside it.
+        // Building over plain strings cannot fail short of a pattern-count limit far above
+        // MAX_FORMS; should it, the previous automaton stays (redaction never fails open to
+        // nothing), and the pattern rules still apply.
+        if let Ok(m) = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(self.pinned.iter().chain(&self.learnt))
+        {
+            self.matcher = Some(m);
+        }
+        self.stale = false;
+    }
+
+    /// `text` with every registered form replaced; call [`Known::refresh`] first.
+    fn replace_in(&self, text: &str) -> String {
+        let Some(m) = &self.matcher else {
+            return text.to_string();
+        };
+        let mut out = String::with_capacity(text.len());
+        m.replace_all_with(text, &mut out, |_, _, dst| {
+            dst.push_str(REDACTED);
+            true
+        });
         out
     }
 }
@@ -233,10 +257,15 @@ fn redact_depth(text: &str, depth: u8) -> String {
 
 fn redact_known(text: &str) -> String {
     // A poisoned lock still holds the values: redaction must not fail open.
-    KNOWN
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .replace_in(text)
+    {
+        let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
+        if !known.stale {
+            return known.replace_in(text);
+        }
+    }
+    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    known.refresh();
+    known.replace_in(text)
 }
 
 /// Every string inside a JSON value redacted (for output built from what the service said).
@@ -793,16 +822,44 @@ mod tests {
     }
 
     #[test]
+    fn a_form_inside_a_longer_one_never_half_replaces_it() {
+        let mut known = Known {
+            pinned: Vec::new(),
+            learnt: Default::default(),
+            matcher: None,
+            stale: false,
+        };
+        known.add(vec!["abcdefgh".into()], false, 8);
+        known.add(vec!["xxabcdefghyy".into()], false, 8);
+        known.refresh();
+        assert_eq!(
+            known.replace_in("a xxabcdefghyy b abcdefgh"),
+            "a REDACTED b REDACTED"
+        );
+        // Thousands of forms, all found in one search.
+        for i in 0..5000 {
+            known.add(vec![format!("learnt-signature-{i:05}")], false, 8192);
+        }
+        known.refresh();
+        assert_eq!(
+            known.replace_in("learnt-signature-00000 and learnt-signature-04999."),
+            "REDACTED and REDACTED."
+        );
+    }
+
+    #[test]
     fn credentials_outlive_any_number_of_signatures() {
         let mut known = Known {
             pinned: Vec::new(),
             learnt: Default::default(),
-            longest_first: Vec::new(),
+            matcher: None,
+            stale: false,
         };
         known.add(vec!["configured-token".into()], true, 3);
         for i in 0..10 {
             known.add(vec![format!("signature-{i}")], false, 3);
         }
+        known.refresh();
         assert_eq!(known.replace_in("echo configured-token"), "echo REDACTED");
         assert_eq!(
             known.replace_in("signature-0"),
@@ -818,6 +875,7 @@ mod tests {
         for i in 10..20 {
             known.add(vec![format!("signature-{i}")], false, 3);
         }
+        known.refresh();
         assert_eq!(known.replace_in("signature-8"), "REDACTED");
     }
 
