@@ -80,6 +80,7 @@ const MAX_FORMS: usize = 8192;
 /// The registered forms: credentials (kept for the life of the process), SAS signatures in the
 /// order learnt, and one automaton over both for replacing. Every shown line is redacted, and a
 /// TUI left open all day learns thousands of forms: one search for all of them, not one each.
+#[derive(Default)]
 struct Known {
     pinned: Vec<String>,
     learnt: std::collections::VecDeque<String>,
@@ -823,12 +824,7 @@ mod tests {
 
     #[test]
     fn a_form_inside_a_longer_one_never_half_replaces_it() {
-        let mut known = Known {
-            pinned: Vec::new(),
-            learnt: Default::default(),
-            matcher: None,
-            stale: false,
-        };
+        let mut known = Known::default();
         known.add(vec!["abcdefgh".into()], false, 8);
         known.add(vec!["xxabcdefghyy".into()], false, 8);
         known.refresh();
@@ -849,12 +845,7 @@ mod tests {
 
     #[test]
     fn credentials_outlive_any_number_of_signatures() {
-        let mut known = Known {
-            pinned: Vec::new(),
-            learnt: Default::default(),
-            matcher: None,
-            stale: false,
-        };
+        let mut known = Known::default();
         known.add(vec!["configured-token".into()], true, 3);
         for i in 0..10 {
             known.add(vec![format!("signature-{i}")], false, 3);
