@@ -308,6 +308,13 @@ async fn exit_codes_per_command() {
         // the TUI with stdout captured (not a terminal)
         ("".into(), Emulator, EXIT_USAGE),
         ("demo".into(), Emulator, EXIT_USAGE),
+        // the demo's emulator takes no token: refused off loopback before binding (TEST-NET-1
+        // is on no interface here, so without the check the bind itself fails, with 3)
+        (
+            "demo --headless --listen 192.0.2.1:0".into(),
+            Emulator,
+            EXIT_USAGE,
+        ),
     ];
     // Independent rows run together; the binary is the slow part.
     let outs = futures::future::join_all(

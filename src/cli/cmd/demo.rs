@@ -27,6 +27,8 @@ pub async fn run(args: DemoArgs, resolved: &Resolved) -> Result<i32, Failure> {
         &crate::client::journal::Journal::dir(&resolved.state_dir),
         resolved.journal_retention,
     );
+    // The demo's emulator takes no token: like `kingest emulator` without one, loopback only.
+    crate::cli::cmd::emulator::exposure(args.listen, false).map_err(Failure::usage)?;
     let emulator = start_emulator(args.listen).await?;
     let client = local_client(emulator.url())?;
     // A fresh emulator knows nothing of an earlier demo on the same port: start its journal
