@@ -345,11 +345,12 @@ fn after_query_delimiter(bytes: &[u8], at: usize) -> bool {
     false
 }
 
-/// How long the secret value at the start of `bytes` is: up to a delimiter, raw or
-/// percent-encoded at any depth (`%26`, `%2526`, `%22`, …: [`ends_encoded_value`]). Other
+/// How long the secret value at the start of `bytes` is: up to a raw delimiter, or, in a query
+/// that was itself percent-encoded (`encoded_query`: the `=` before the value was `%3D`), also
+/// up to an encoded one at any depth (`%26`, `%2526`, `%22`, …: [`ends_encoded_value`]). Other
 /// encoded characters (`%2B`, `%2F`, `%3D` of base64, or anything a crafted value holds)
 /// belong to the value.
-fn value_len(bytes: &[u8]) -> usize {
+fn value_len(bytes: &[u8], encoded_query: bool) -> usize {
     // A value that starts with what would end it (`sig=\\abc`, `sig=)x`): crafted, so it runs
     // to the next parameter or space rather than showing as empty.
     if let Some(&b) = bytes.first()
@@ -369,7 +370,7 @@ fn value_len(bytes: &[u8]) -> usize {
         if ends_value(b) || b >= 0x80 {
             break;
         }
-        if b == b'%' {
+        if b == b'%' && encoded_query {
             match encoded_byte(&bytes[i..]) {
                 // A value cannot start with an encoded delimiter but the next parameter's
                 // `%26`: a crafted one (`sig=%22abc`) is redacted, not shown as empty.
@@ -483,7 +484,9 @@ fn match_rule(bytes: &[u8], i: usize, word_start: bool) -> Option<(usize, usize)
         }
         let after = i + name.len();
         if let Some(eq) = equals_len(&bytes[after..]) {
-            let v = value_len(&bytes[after + eq..]);
+            // After a raw `=` the query is not itself encoded: `%26` there is a literal `&` of
+            // the value (`sig=%26EF…`, the sas fuzz target's finding), not the next parameter.
+            let v = value_len(&bytes[after + eq..], eq > 1);
             if v > 0 && !is_redacted(&bytes[after + eq..], v) {
                 return Some((name.len() + eq, v));
             }
@@ -817,6 +820,9 @@ mod tests {
             // The first value is the backslash that made the key look escaped; once it is
             // redacted the key is plain JSON (the sanitize fuzz target's third finding).
             (r#"sig=\"sig":"abc"#, r#"sig=REDACTED"sig":"REDACTED"#),
+            // After a raw `=`, `%26` is the value's own `&` (the sas fuzz target's finding).
+            ("u?sp=r&sig=%26EF%2%01x&sv=1", "u?sp=r&sig=REDACTED&sv=1"),
+            ("u?sig=ab%26cd%22ef sv", "u?sig=REDACTED sv"),
         ] {
             assert_eq!(redact(text), want, "{text}");
         }
