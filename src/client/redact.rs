@@ -352,16 +352,22 @@ fn after_query_delimiter(bytes: &[u8], at: usize) -> bool {
 /// belong to the value.
 fn value_len(bytes: &[u8], encoded_query: bool) -> usize {
     // A value that starts with what would end it (`sig=\\abc`, `sig=)x`): crafted, so it runs
-    // to the next parameter or space rather than showing as empty.
+    // to the next parameter or space rather than showing as empty. A leading quote too
+    // (`sig=""x`, the sas fuzz target's finding): it then runs past quotes, which a
+    // quote-started value holds (an empty `sig=` at the end of a quoted URL is redacted with
+    // what follows it up to a space: more hidden, never less).
     if let Some(&b) = bytes.first()
         && (ends_value(b) || b >= 0x80)
         && !b.is_ascii_whitespace()
-        && !matches!(b, b'&' | b'"')
+        && b != b'&'
     {
+        let quoted = b == b'"';
         return bytes
             .iter()
             .skip(1)
-            .position(|&c| c.is_ascii_whitespace() || matches!(c, b'&' | b';' | b'"'))
+            .position(|&c| {
+                c.is_ascii_whitespace() || matches!(c, b'&' | b';') || (c == b'"' && !quoted)
+            })
             .map_or(bytes.len(), |p| p + 1);
     }
     let mut i = 0;
@@ -823,6 +829,8 @@ mod tests {
             // After a raw `=`, `%26` is the value's own `&` (the sas fuzz target's finding).
             ("u?sp=r&sig=%26EF%2%01x&sv=1", "u?sp=r&sig=REDACTED&sv=1"),
             ("u?sig=ab%26cd%22ef sv", "u?sig=REDACTED sv"),
+            // A value that starts with quotes.
+            (r#"h&sig=""""jjj//ac"x&sv=1"#, "h&sig=REDACTED&sv=1"),
         ] {
             assert_eq!(redact(text), want, "{text}");
         }
