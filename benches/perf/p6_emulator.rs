@@ -222,9 +222,16 @@ fn generate_csv(bytes: usize) -> (String, usize) {
     while csv.len() < bytes {
         let i = rows;
         let message = if i % 10 == 0 {
-            format!("\"request {i} failed: \"\"timeout\"\", retrying, attempt {}\"", i % 5)
+            format!(
+                "\"request {i} failed: \"\"timeout\"\", retrying, attempt {}\"",
+                i % 5
+            )
         } else {
-            format!("\"handled GET /api/items/{} in {} ms, cache hit\"", i % 977, i % 250)
+            format!(
+                "\"handled GET /api/items/{} in {} ms, cache hit\"",
+                i % 977,
+                i % 250
+            )
         };
         csv.push_str(&format!(
             "2025-01-{:02}T{:02}:{:02}:{:02}.{:03}Z,{},svc-{},{message},{}\n",

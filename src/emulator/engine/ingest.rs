@@ -77,7 +77,11 @@ impl Engine {
                 format!("source '{}' is empty (0 bytes of data)", req.source_id),
             ));
         }
-        let text = String::from_utf8_lossy(body);
+        // Valid UTF-8 (the usual case) is checked by the fast validator and borrowed.
+        let text = match std::str::from_utf8(body) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(body),
+        };
         let mapping = match (reference, inline) {
             (Some(name), _) => {
                 let kind = format.mapping_kind();
