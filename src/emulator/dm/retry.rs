@@ -121,7 +121,7 @@ impl Retries {
 /// How an attempt ended.
 pub(super) enum Attempted {
     /// Failed transiently with attempts left: wait, then try again.
-    Retry(Waiting),
+    Retry(Box<Waiting>),
     /// Finished (whatever the result) and its message deleted.
     Done { message_id: String },
 }
@@ -140,7 +140,7 @@ impl Worker {
             .await;
         for outcome in outcomes {
             match outcome {
-                Attempted::Retry(w) => self.retries.push(w),
+                Attempted::Retry(w) => self.retries.push(*w),
                 Attempted::Done { message_id } => self.redeliveries.release(&message_id),
             }
         }
@@ -161,12 +161,12 @@ impl Worker {
                 let wait = self.cfg.retry.backoff_after(attempt);
                 tracing::info!(source_id = %p.msg.id, attempt, ?wait, code = %f.error_code, "transient failure; retrying");
                 self.report_transient(&p.msg, f, &ids).await;
-                return Attempted::Retry(Waiting {
+                return Attempted::Retry(Box::new(Waiting {
                     pending: p,
                     attempts: attempt,
                     due: Instant::now() + wait,
                     operation_id,
-                });
+                }));
             }
             // The last attempt: no retry follows, so no Transient report either.
             result = Err(exhausted(f, attempt));
