@@ -123,6 +123,7 @@ struct FieldBuf<'a> {
 }
 
 impl<'a> FieldBuf<'a> {
+    #[inline]
     fn at(start: usize) -> Self {
         FieldBuf {
             prefix: None,
@@ -131,6 +132,7 @@ impl<'a> FieldBuf<'a> {
     }
 
     /// Appends the raw run `start..end` plus `more` to the decoded prefix.
+    #[inline]
     fn extend(&mut self, text: &'a str, end: usize, more: &str) {
         let mut s = self.prefix.take().map(Cow::into_owned).unwrap_or_default();
         s.push_str(&text[self.start..end]);
@@ -138,6 +140,7 @@ impl<'a> FieldBuf<'a> {
         self.prefix = Some(Cow::Owned(s));
     }
 
+    #[inline]
     fn finish(self, text: &'a str, end: usize) -> Cow<'a, str> {
         let run = &text[self.start..end];
         match self.prefix {
