@@ -318,7 +318,7 @@ pub fn formats(data: &[u8]) -> Result<(), String> {
     let (b, rest) = split_first(data);
     let t = text(rest);
     let lines = t.matches('\n').count() + 1;
-    let seps = [',', '\t', ';', '|', '\u{1}'];
+    let seps = [b',', b'\t', b';', b'|', 0x01];
     let sep = seps[usize::from(b) % seps.len()];
     if let Ok(records) = formats::parse_delimited(&t, sep, b & 0x80 != 0) {
         increasing(records.iter().map(|r| r.line), lines)?;
@@ -350,7 +350,7 @@ pub fn formats(data: &[u8]) -> Result<(), String> {
                 .iter()
                 .map(|f| format!("\"{}\"", f.replace('"', "\"\"")))
                 .collect();
-            fields.join(&sep.to_string()) + "\n"
+            fields.join(&char::from(sep).to_string()) + "\n"
         })
         .collect();
     let read = formats::parse_delimited(&csv, sep, false)

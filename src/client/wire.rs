@@ -697,8 +697,25 @@ pub fn value_to_u64(v: &Value) -> Option<u64> {
 
 /// UTC with 7 fractional digits and `Z`, as the .NET service writes.
 pub fn format_timestamp(t: DateTime<Utc>) -> String {
-    let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
-    format!("{base}.{:07}Z", t.timestamp_subsec_nanos() / 100)
+    use chrono::{Datelike, Timelike};
+    let ticks = t.timestamp_subsec_nanos() / 100;
+    if (0..=9999).contains(&t.year()) && ticks < 10_000_000 {
+        // The common case without strftime's item parsing (the emulator formats every
+        // ingested datetime value); the same digits as `%Y-%m-%dT%H:%M:%S` (which writes a
+        // leap second as :60, left to it with the other rare forms).
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{ticks:07}Z",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    } else {
+        let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+        format!("{base}.{ticks:07}Z")
+    }
 }
 
 pub fn format_rfc3339(t: DateTime<Utc>) -> String {
@@ -900,6 +917,32 @@ mod tests {
         assert_eq!(parse_timestamp(&json!(1735732800.0)), Some(want));
         assert_eq!(parse_timestamp_str("yesterday"), None);
         assert_eq!(format_timestamp(want), "2025-01-01T12:00:00.0000000Z");
+    }
+
+    #[test]
+    fn format_timestamp_matches_strftime_at_every_year_range() {
+        let strftime = |t: DateTime<Utc>| {
+            let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+            format!("{base}.{:07}Z", t.timestamp_subsec_nanos() / 100)
+        };
+        let at = |y, mo, d, h, mi, s, nanos| {
+            chrono::NaiveDate::from_ymd_opt(y, mo, d)
+                .and_then(|d| d.and_hms_nano_opt(h, mi, s, nanos))
+                .unwrap()
+                .and_utc()
+        };
+        for t in [
+            at(2025, 1, 2, 3, 4, 5, 123_456_789),
+            at(1, 1, 1, 0, 0, 0, 0),
+            at(0, 12, 31, 23, 59, 59, 999_999_999),
+            at(9999, 12, 31, 23, 59, 59, 100),
+            at(10000, 1, 1, 0, 0, 0, 0),
+            at(-1, 6, 15, 12, 0, 0, 0),
+            // A leap second: chrono's nanoseconds run past one second.
+            at(2016, 12, 31, 23, 59, 59, 1_500_000_000),
+        ] {
+            assert_eq!(format_timestamp(t), strftime(t), "{t:?}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! only wires them to `Storage` calls.
 
 use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -415,9 +416,15 @@ struct Worker {
     batches: Batches,
     retries: Retries,
     redeliveries: redelivery::Redeliveries,
-    next_success: usize,
-    next_failure: usize,
+    /// Round-robin positions over the notification queues.
+    next_success: AtomicUsize,
+    next_failure: AtomicUsize,
 }
+
+/// Sources of sealed batches (and retries) processed at once: each waits mostly on storage
+/// round trips (download, notification, status row, delete), so a few in flight keep both
+/// cores busy; bounded so a burst of batches does not open hundreds of connections.
+const CONCURRENT_SOURCES: usize = 16;
 
 /// How long dequeued messages stay hidden: through the longest batching time plus every retry.
 fn visibility_for(longest_batch: Duration, retry: &RetrySettings) -> u32 {
@@ -434,8 +441,8 @@ pub async fn run(cfg: DmConfig, shutdown: CancellationToken) {
         batches: Batches::new(),
         retries: Retries::default(),
         redeliveries: Default::default(),
-        next_success: 0,
-        next_failure: 0,
+        next_success: AtomicUsize::new(0),
+        next_failure: AtomicUsize::new(0),
     };
     tracing::info!(
         queues = w.cfg.ingest_queues.len(),
@@ -448,13 +455,17 @@ pub async fn run(cfg: DmConfig, shutdown: CancellationToken) {
         }
         let longest = w.engine().longest_batching_time();
         let received = w.receive(visibility_for(longest, &w.cfg.retry)).await;
+        let mut due = Vec::new();
         for batch in w.batches.take_due(Instant::now()) {
-            w.process_batch(batch).await;
+            due.extend(w.process_batch(batch).await);
         }
-        for waiting in w.retries.take_due(Instant::now()) {
-            w.attempt(waiting.pending, waiting.attempts + 1, waiting.operation_id)
-                .await;
-        }
+        due.extend(
+            w.retries
+                .take_due(Instant::now())
+                .into_iter()
+                .map(|w| (w.pending, w.attempts + 1, w.operation_id)),
+        );
+        w.attempt_all(due).await;
         if received == 0 {
             let idle = w.cfg.poll_interval.max(Duration::from_millis(10));
             let now = Instant::now();
@@ -557,16 +568,20 @@ impl Worker {
         }
     }
 
-    async fn process_batch(&mut self, batch: Vec<Pending>) {
+    /// Answers the duplicates of a sealed batch; returns its sources to attempt, under the
+    /// batch's operation id.
+    async fn process_batch(&mut self, batch: Vec<Pending>) -> Vec<(Pending, u32, String)> {
         let operation_id = uuid::Uuid::new_v4().to_string();
         let (unique, duplicates) = batching::split_duplicates(batch);
         for d in duplicates {
             self.answer_duplicate(&d.duplicate, &d.kept, &operation_id)
                 .await;
+            self.redeliveries.release(&d.duplicate.message_id);
         }
-        for p in unique {
-            self.attempt(p, 1, operation_id.clone()).await;
-        }
+        unique
+            .into_iter()
+            .map(|p| (p, 1, operation_id.clone()))
+            .collect()
     }
 
     /// Checks, downloads, decompresses and ingests one source. Returns the blob URL too, so
@@ -639,7 +654,7 @@ impl Worker {
 
     /// Writes the reports of one source and deletes its blob after a success.
     async fn finish(
-        &mut self,
+        &self,
         msg: &IngestionMessage,
         result: Result<IngestOutcome, IngestFailure>,
         ids: &ReportIds,
@@ -690,10 +705,10 @@ impl Worker {
         }
     }
 
-    async fn post(&mut self, kind: NotificationKind, n: &Notification) {
+    async fn post(&self, kind: NotificationKind, n: &Notification) {
         let (queues, next) = match kind {
-            NotificationKind::Success => (&self.cfg.success_queues, &mut self.next_success),
-            NotificationKind::Failure => (&self.cfg.failure_queues, &mut self.next_failure),
+            NotificationKind::Success => (&self.cfg.success_queues, &self.next_success),
+            NotificationKind::Failure => (&self.cfg.failure_queues, &self.next_failure),
         };
         if queues.is_empty() {
             tracing::warn!(
@@ -702,8 +717,7 @@ impl Worker {
             );
             return;
         }
-        let q = &queues[*next % queues.len()];
-        *next = next.wrapping_add(1);
+        let q = &queues[next.fetch_add(1, Ordering::Relaxed) % queues.len()];
         if let Err(e) = self
             .cfg
             .storage

@@ -13,12 +13,7 @@ use crate::client::wire::{IngestionMessage, IngestionStatusInTable};
 impl Worker {
     /// Answers a later copy of a blob in this batch; a status row shared with the kept copy is
     /// left to that copy.
-    pub(super) async fn answer_duplicate(
-        &mut self,
-        dup: &Pending,
-        kept: &Pending,
-        operation_id: &str,
-    ) {
+    pub(super) async fn answer_duplicate(&self, dup: &Pending, kept: &Pending, operation_id: &str) {
         let f = permanent(
             FOUND_IN_BATCH,
             format!(
@@ -39,7 +34,6 @@ impl Worker {
         self.finish(&msg, Err(f), &ids, None).await;
         self.delete_message(&dup.queue, &dup.message_id, &dup.pop_receipt)
             .await;
-        self.redeliveries.release(&dup.message_id);
     }
 }
 

@@ -40,8 +40,17 @@ fn message_xml(id: &str, text: &str) -> String {
     )
 }
 
+/// Downloads of blobs named `gate-*` wait here until this many are in flight at once.
+static GATE: std::sync::OnceLock<tokio::sync::Barrier> = std::sync::OnceLock::new();
+const GATED: usize = 4;
+
 async fn handle(State(s): State<Shared>, req: Request) -> Response {
     let method = req.method().clone();
+    if method == Method::GET && req.uri().path().contains("/gate-") {
+        GATE.get_or_init(|| tokio::sync::Barrier::new(GATED))
+            .wait()
+            .await;
+    }
     // Path-style: /acct/<queue or container>[/messages | /blob…]
     let path: Vec<String> = req
         .uri()
@@ -108,9 +117,14 @@ fn ingestion_message(base: &str, id: &str, blob: &str, level: u8) -> String {
     IngestionMessage::from_value(&v).unwrap().to_queue_text()
 }
 
-#[tokio::test]
-async fn worker_ingests_reports_and_cleans_up() {
-    let state: Shared = Arc::default();
+/// The fake storage on 127.0.0.1:0: its base URL, the stop token, the server task.
+async fn serve(
+    state: &Shared,
+) -> (
+    String,
+    CancellationToken,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let app = axum::Router::new()
         .fallback(handle)
         .with_state(state.clone());
@@ -123,7 +137,63 @@ async fn worker_ingests_reports_and_cleans_up() {
             .with_graceful_shutdown(async move { server_stop.cancelled().await })
             .await
     });
+    (base, stop, server)
+}
 
+fn worker_config(base: &str, engine: &Arc<Mutex<Engine>>) -> DmConfig {
+    let url = |name: &str| SasUrl::parse(&format!("{base}/{name}?sv=1&sig=SECRET")).unwrap();
+    DmConfig {
+        storage: Storage::new(reqwest::Client::new(), RetryPolicy::none()),
+        ingest_queues: vec![url("ingest")],
+        success_queues: vec![url("ok")],
+        failure_queues: vec![url("failed1"), url("failed2")],
+        engine: engine.clone(),
+        blob_admin: Arc::new(|u: &SasUrl| Some(u.clone())),
+        token_check: Arc::new(|t: &str| t == "good"),
+        faults: Arc::new(crate::emulator::faults::Faults::new()),
+        metrics: Arc::new(crate::emulator::metrics::Metrics::new()),
+        retry: RetrySettings::default(),
+        own_account: "acct".into(),
+        poll_interval: Duration::from_millis(20),
+        notification_ttl: None,
+    }
+}
+
+fn demo_engine() -> Arc<Mutex<Engine>> {
+    let mut engine = Engine::new();
+    engine
+        .load_script(include_str!("../../../assets/demo/schema.kql"))
+        .unwrap();
+    Arc::new(Mutex::new(engine))
+}
+
+/// Waits (bounded by a count of polls, not by asserting on time) until `n` messages are
+/// deleted, then stops the worker and the server.
+async fn settle(
+    state: &Shared,
+    n: usize,
+    stop: CancellationToken,
+    worker: tokio::task::JoinHandle<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    for _ in 0..500 {
+        if state.lock().unwrap().deleted_messages.len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.cancel();
+    // A worker stuck on a request is left behind (the assertions then fail), not awaited.
+    if let Ok(joined) = tokio::time::timeout(Duration::from_secs(5), worker).await {
+        joined.unwrap();
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+}
+
+#[tokio::test]
+async fn worker_ingests_reports_and_cleans_up() {
+    let state: Shared = Arc::default();
+    let (base, stop, server) = serve(&state).await;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut gz, include_bytes!("../../../assets/demo/events.csv")).unwrap();
     {
@@ -144,39 +214,9 @@ async fn worker_ingests_reports_and_cleans_up() {
             ],
         );
     }
-    let mut engine = Engine::new();
-    engine
-        .load_script(include_str!("../../../assets/demo/schema.kql"))
-        .unwrap();
-    let engine = Arc::new(Mutex::new(engine));
-    let url = |name: &str| SasUrl::parse(&format!("{base}/{name}?sv=1&sig=SECRET")).unwrap();
-    let cfg = DmConfig {
-        storage: Storage::new(reqwest::Client::new(), RetryPolicy::none()),
-        ingest_queues: vec![url("ingest")],
-        success_queues: vec![url("ok")],
-        failure_queues: vec![url("failed1"), url("failed2")],
-        engine: engine.clone(),
-        blob_admin: Arc::new(|u: &SasUrl| Some(u.clone())),
-        token_check: Arc::new(|t: &str| t == "good"),
-        faults: Arc::new(crate::emulator::faults::Faults::new()),
-        metrics: Arc::new(crate::emulator::metrics::Metrics::new()),
-        retry: RetrySettings::default(),
-        own_account: "acct".into(),
-        poll_interval: Duration::from_millis(20),
-        notification_ttl: None,
-    };
-    let worker = tokio::spawn(run(cfg, stop.clone()));
-
-    // Wait (bounded by a count of polls, not by asserting on time) until all four are handled.
-    for _ in 0..500 {
-        if state.lock().unwrap().deleted_messages.len() >= 4 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    stop.cancel();
-    worker.await.unwrap();
-    let _ = server.await;
+    let engine = demo_engine();
+    let worker = tokio::spawn(run(worker_config(&base, &engine), stop.clone()));
+    settle(&state, 4, stop, worker, server).await;
 
     let f = state.lock().unwrap();
     assert_eq!(f.deleted_messages.len(), 4, "every message is deleted");
@@ -226,4 +266,38 @@ async fn worker_ingests_reports_and_cleans_up() {
         .execute(Some("demo"), ".show ingestion failures", Utc::now())
         .unwrap();
     assert_eq!(shown.rows.len(), 2);
+}
+
+/// The sources of sealed batches are attempted at once: each gated download waits until all
+/// four are in flight, so a worker taking one source at a time would never finish one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_of_due_batches_download_concurrently() {
+    let state: Shared = Arc::default();
+    let (base, stop, server) = serve(&state).await;
+    {
+        let mut f = state.lock().unwrap();
+        let mut texts = vec![];
+        for i in 0..GATED {
+            f.blobs.insert(
+                format!("tmp/gate-{i}.csv"),
+                format!("2025-01-01,Info,svc,m{i},{i}\n").into_bytes(),
+            );
+            texts.push(ingestion_message(
+                &base,
+                &format!("s-{i}"),
+                &format!("gate-{i}.csv"),
+                2,
+            ));
+        }
+        f.queues.insert("ingest".into(), texts);
+    }
+    let engine = demo_engine();
+    let worker = tokio::spawn(run(worker_config(&base, &engine), stop.clone()));
+    settle(&state, GATED, stop, worker, server).await;
+    assert_eq!(state.lock().unwrap().deleted_messages.len(), GATED);
+    assert_eq!(
+        engine.lock().unwrap().row_count("demo", "Events"),
+        Some(GATED as u64)
+    );
+    assert_eq!(state.lock().unwrap().posted["ok"].len(), GATED);
 }

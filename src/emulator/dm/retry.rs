@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use super::{Pending, ReportIds, Worker, fail, final_status, outcome_to_reports};
+use futures::StreamExt;
+
+use super::{
+    CONCURRENT_SOURCES, Pending, ReportIds, Worker, fail, final_status, outcome_to_reports,
+};
 use crate::client::wire::{FailureStatus, IngestionMessage};
 use crate::emulator::engine::IngestFailure;
 
@@ -114,10 +118,37 @@ impl Retries {
     }
 }
 
+/// How an attempt ended.
+pub(super) enum Attempted {
+    /// Failed transiently with attempts left: wait, then try again.
+    Retry(Box<Waiting>),
+    /// Finished (whatever the result) and its message deleted.
+    Done { message_id: String },
+}
+
 impl Worker {
+    /// Makes the attempts, [`CONCURRENT_SOURCES`] at a time, then books their outcomes.
+    pub(super) async fn attempt_all(&mut self, due: Vec<(Pending, u32, String)>) {
+        if due.is_empty() {
+            return;
+        }
+        let this = &*self;
+        let outcomes: Vec<Attempted> = futures::stream::iter(due)
+            .map(|(p, attempt, operation_id)| this.attempt(p, attempt, operation_id))
+            .buffer_unordered(CONCURRENT_SOURCES)
+            .collect()
+            .await;
+        for outcome in outcomes {
+            match outcome {
+                Attempted::Retry(w) => self.retries.push(*w),
+                Attempted::Done { message_id } => self.redeliveries.release(&message_id),
+            }
+        }
+    }
+
     /// Ingest attempt number `attempt` of one source: a transient failure with attempts left
     /// is reported as `Transient` and retried later; otherwise the source is finished.
-    pub(super) async fn attempt(&mut self, p: Pending, attempt: u32, operation_id: String) {
+    async fn attempt(&self, p: Pending, attempt: u32, operation_id: String) -> Attempted {
         let ids = ReportIds {
             operation_id: operation_id.clone(),
             activity_id: uuid::Uuid::new_v4().to_string(),
@@ -130,13 +161,12 @@ impl Worker {
                 let wait = self.cfg.retry.backoff_after(attempt);
                 tracing::info!(source_id = %p.msg.id, attempt, ?wait, code = %f.error_code, "transient failure; retrying");
                 self.report_transient(&p.msg, f, &ids).await;
-                self.retries.push(Waiting {
+                return Attempted::Retry(Box::new(Waiting {
                     pending: p,
                     attempts: attempt,
                     due: Instant::now() + wait,
                     operation_id,
-                });
-                return;
+                }));
             }
             // The last attempt: no retry follows, so no Transient report either.
             result = Err(exhausted(f, attempt));
@@ -150,17 +180,14 @@ impl Worker {
         self.finish(&p.msg, result, &ids, blob.as_ref()).await;
         self.delete_message(&p.queue, &p.message_id, &p.pop_receipt)
             .await;
-        self.redeliveries.release(&p.message_id);
+        Attempted::Done {
+            message_id: p.message_id,
+        }
     }
 
     /// A `Transient` failure notification (per the ReportLevel/Method) and a failure record;
     /// the status row stays Pending.
-    async fn report_transient(
-        &mut self,
-        msg: &IngestionMessage,
-        f: &IngestFailure,
-        ids: &ReportIds,
-    ) {
+    async fn report_transient(&self, msg: &IngestionMessage, f: &IngestFailure, ids: &ReportIds) {
         self.cfg.metrics.ingest_result("Transient");
         let reports = outcome_to_reports(msg, &Err(f.clone()), ids, Utc::now());
         if let Some(rec) = reports.failure {

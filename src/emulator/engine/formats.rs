@@ -1,6 +1,8 @@
 //! Splitting uncompressed data into records by format: delimited text (RFC 4180 CSV and its
 //! siblings), txt, raw, and the JSON family.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// How a format is read.
@@ -8,7 +10,8 @@ use serde_json::Value;
 pub enum Format {
     /// `tsve` sets `escapes`: backslash escapes, no quoting.
     Delimited {
-        sep: char,
+        /// An ASCII separator byte.
+        sep: u8,
         escapes: bool,
     },
     Txt,
@@ -28,13 +31,13 @@ impl Format {
             })
         };
         match name.trim().to_ascii_lowercase().as_str() {
-            "csv" => delimited(','),
-            "tsv" => delimited('\t'),
-            "scsv" => delimited(';'),
-            "psv" => delimited('|'),
-            "sohsv" => delimited('\u{1}'),
+            "csv" => delimited(b','),
+            "tsv" => delimited(b'\t'),
+            "scsv" => delimited(b';'),
+            "psv" => delimited(b'|'),
+            "sohsv" => delimited(0x01),
             "tsve" => Ok(Format::Delimited {
-                sep: '\t',
+                sep: b'\t',
                 escapes: true,
             }),
             "txt" => Ok(Format::Txt),
@@ -77,100 +80,220 @@ pub struct ParseError {
     pub details: String,
 }
 
-/// Splits delimited text into records. Blank lines are skipped; a quote left open at the end
-/// is `Stream_ClosingQuoteMissing`.
-pub fn parse_delimited(
-    text: &str,
-    sep: char,
-    escapes: bool,
-) -> Result<Vec<TextRecord>, ParseError> {
+/// Splits delimited text into records (all of them, owned; the engine streams with
+/// [`DelimitedReader`] instead).
+pub fn parse_delimited(text: &str, sep: u8, escapes: bool) -> Result<Vec<TextRecord>, ParseError> {
+    let mut reader = DelimitedReader::new(text, sep, escapes);
+    let mut fields = Vec::new();
     let mut records = Vec::new();
-    let mut fields: Vec<String> = Vec::new();
-    let mut field = String::new();
-    let mut line = 1usize;
-    let mut record_line = 1usize;
-    // Whether the current record had any content that makes it non-blank.
-    let mut nonblank = false;
-    let mut chars = text.chars().peekable();
-    let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        if at_field_start && c == '"' && !escapes {
-            nonblank = true;
-            at_field_start = false;
-            let open_line = line;
-            let mut closed = false;
-            while let Some(q) = chars.next() {
-                if q == '"' {
-                    if chars.peek() == Some(&'"') {
-                        chars.next();
-                        field.push('"');
-                    } else {
-                        closed = true;
-                        break;
+    while let Some(line) = reader.next_into(&mut fields)? {
+        records.push(TextRecord {
+            line,
+            fields: fields.drain(..).map(Cow::into_owned).collect(),
+        });
+    }
+    Ok(records)
+}
+
+/// Reads delimited text one record at a time. Fields borrow from the text unless unquoting
+/// (`""`) or `tsve` escapes changed them, so a record costs no allocation in the common case.
+///
+/// The rules: RFC 4180 quoting (a field that starts with `"` runs to the lone closing `"`,
+/// `""` inside is one quote, newlines inside are data; text after the closing quote is
+/// appended as is; a `"` elsewhere is data); records end at `\n` or `\r\n` (a lone `\r` is
+/// data); blank lines are skipped; a quote left open at the end is
+/// `Stream_ClosingQuoteMissing`. With `escapes` (`tsve`) there is no quoting and `\t` `\n`
+/// `\r` `\0` are the control characters, `\` before any other character is that character.
+/// `sep` is an ASCII byte (every delimited Kusto format's separator is).
+pub struct DelimitedReader<'a> {
+    text: &'a str,
+    pos: usize,
+    /// The 1-based line `pos` is on.
+    line: usize,
+    sep: u8,
+    escapes: bool,
+    /// Non-blank records read so far (errors name the record by its number).
+    records: usize,
+}
+
+/// A field being read: what is already decoded (`prefix`) and the raw run from `start`.
+struct FieldBuf<'a> {
+    prefix: Option<Cow<'a, str>>,
+    start: usize,
+}
+
+impl<'a> FieldBuf<'a> {
+    #[inline]
+    fn at(start: usize) -> Self {
+        FieldBuf {
+            prefix: None,
+            start,
+        }
+    }
+
+    /// Appends the raw run `start..end` plus `more` to the decoded prefix.
+    #[inline]
+    fn extend(&mut self, text: &'a str, end: usize, more: &str) {
+        let mut s = self.prefix.take().map(Cow::into_owned).unwrap_or_default();
+        s.push_str(&text[self.start..end]);
+        s.push_str(more);
+        self.prefix = Some(Cow::Owned(s));
+    }
+
+    #[inline]
+    fn finish(self, text: &'a str, end: usize) -> Cow<'a, str> {
+        let run = &text[self.start..end];
+        match self.prefix {
+            None => Cow::Borrowed(run),
+            Some(p) if run.is_empty() => p,
+            Some(p) => Cow::Owned(p.into_owned() + run),
+        }
+    }
+}
+
+/// How a field ended.
+enum FieldEnd {
+    Separator,
+    /// `\n`, `\r\n` or the end of the text; `raw_end` is where the record's bytes end.
+    Record {
+        raw_end: usize,
+    },
+}
+
+impl<'a> DelimitedReader<'a> {
+    pub fn new(text: &'a str, sep: u8, escapes: bool) -> Self {
+        DelimitedReader {
+            text,
+            pos: 0,
+            line: 1,
+            sep,
+            escapes,
+            records: 0,
+        }
+    }
+
+    /// Reads the next non-blank record into `fields` (cleared first) and returns the line it
+    /// starts on; `None` at the end of the text.
+    pub fn next_into(
+        &mut self,
+        fields: &mut Vec<Cow<'a, str>>,
+    ) -> Result<Option<usize>, ParseError> {
+        loop {
+            fields.clear();
+            if self.pos >= self.text.len() {
+                return Ok(None);
+            }
+            let (record_start, record_line) = (self.pos, self.line);
+            loop {
+                let (field, end) = self.field()?;
+                fields.push(field);
+                if let FieldEnd::Record { raw_end } = end {
+                    // Nothing but the line break: a blank line, skipped.
+                    if raw_end > record_start {
+                        self.records += 1;
+                        return Ok(Some(record_line));
                     }
-                } else {
-                    if q == '\n' {
-                        line += 1;
-                    }
-                    field.push(q);
+                    break;
                 }
             }
-            if !closed {
+        }
+    }
+
+    /// Reads one field from `pos`, leaving `pos` after its separator or line break.
+    fn field(&mut self) -> Result<(Cow<'a, str>, FieldEnd), ParseError> {
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let mut buf = FieldBuf::at(self.pos);
+        if !self.escapes && bytes.get(self.pos) == Some(&b'"') {
+            buf = self.quoted()?;
+        }
+        loop {
+            let rest = &bytes[self.pos..];
+            let found = if self.escapes {
+                memchr::memchr3(self.sep, b'\n', b'\\', rest)
+            } else {
+                memchr::memchr2(self.sep, b'\n', rest)
+            };
+            let Some(i) = found else {
+                self.pos = bytes.len();
+                let end = FieldEnd::Record {
+                    raw_end: bytes.len(),
+                };
+                return Ok((buf.finish(text, bytes.len()), end));
+            };
+            let at = self.pos + i;
+            match bytes[at] {
+                b'\n' => {
+                    // A `\r` right before the newline belongs to the break, unless it was
+                    // decoded (quoted or escaped) before this raw run.
+                    let end = if at > buf.start && bytes[at - 1] == b'\r' {
+                        at - 1
+                    } else {
+                        at
+                    };
+                    self.pos = at + 1;
+                    self.line += 1;
+                    return Ok((buf.finish(text, end), FieldEnd::Record { raw_end: end }));
+                }
+                b'\\' if self.escapes => {
+                    let next = text[at + 1..].chars().next();
+                    let decoded = match next {
+                        Some('t') => '\t',
+                        Some('n') => '\n',
+                        Some('r') => '\r',
+                        Some('0') => '\0',
+                        Some(other) => other,
+                        None => '\\',
+                    };
+                    buf.extend(text, at, decoded.encode_utf8(&mut [0; 4]));
+                    self.pos = at + 1 + next.map_or(0, char::len_utf8);
+                    buf.start = self.pos;
+                }
+                _ => {
+                    self.pos = at + 1;
+                    return Ok((buf.finish(text, at), FieldEnd::Separator));
+                }
+            }
+        }
+    }
+
+    /// Reads a quoted field from its opening quote at `pos`; leaves `pos` after the closing
+    /// quote, with the unquoted content as the field's prefix.
+    fn quoted(&mut self) -> Result<FieldBuf<'a>, ParseError> {
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let open_line = self.line;
+        let mut buf = FieldBuf::at(self.pos + 1);
+        let mut pos = buf.start;
+        loop {
+            let Some(i) = memchr::memchr2(b'"', b'\n', &bytes[pos..]) else {
                 return Err(ParseError {
                     code: "Stream_ClosingQuoteMissing",
                     details: format!(
                         "record {} (line {open_line}): a quoted field opened on line {open_line} \
                          is never closed (missing closing quote)",
-                        records.len() + 1
+                        self.records + 1
                     ),
                 });
+            };
+            let at = pos + i;
+            if bytes[at] == b'\n' {
+                self.line += 1;
+                pos = at + 1;
+            } else if bytes.get(at + 1) == Some(&b'"') {
+                // `""`: keep the first quote, skip the second.
+                buf.extend(text, at + 1, "");
+                pos = at + 2;
+                buf.start = pos;
+            } else {
+                let content = buf.finish(text, at);
+                self.pos = at + 1;
+                return Ok(FieldBuf {
+                    prefix: Some(content),
+                    start: self.pos,
+                });
             }
-            continue;
         }
-        at_field_start = false;
-        if c == sep {
-            nonblank = true;
-            fields.push(std::mem::take(&mut field));
-            at_field_start = true;
-        } else if c == '\n' || (c == '\r' && chars.peek() == Some(&'\n')) {
-            if c == '\r' {
-                chars.next();
-            }
-            finish_record(&mut records, &mut fields, &mut field, record_line, nonblank);
-            line += 1;
-            record_line = line;
-            nonblank = false;
-            at_field_start = true;
-        } else if c == '\\' && escapes {
-            nonblank = true;
-            match chars.next() {
-                Some('t') => field.push('\t'),
-                Some('n') => field.push('\n'),
-                Some('r') => field.push('\r'),
-                Some('0') => field.push('\0'),
-                Some(other) => field.push(other),
-                None => field.push('\\'),
-            }
-        } else {
-            nonblank = true;
-            field.push(c);
-        }
-    }
-    finish_record(&mut records, &mut fields, &mut field, record_line, nonblank);
-    Ok(records)
-}
-
-fn finish_record(
-    records: &mut Vec<TextRecord>,
-    fields: &mut Vec<String>,
-    field: &mut String,
-    line: usize,
-    nonblank: bool,
-) {
-    fields.push(std::mem::take(field));
-    let fields = std::mem::take(fields);
-    if nonblank {
-        records.push(TextRecord { line, fields });
     }
 }
 
@@ -310,7 +433,7 @@ mod tests {
     use serde_json::json;
 
     fn fields(text: &str) -> Vec<Vec<String>> {
-        parse_delimited(text, ',', false)
+        parse_delimited(text, b',', false)
             .unwrap()
             .into_iter()
             .map(|r| r.fields)
@@ -322,7 +445,7 @@ mod tests {
         assert_eq!(
             Format::parse("CSV"),
             Ok(Format::Delimited {
-                sep: ',',
+                sep: b',',
                 escapes: false
             })
         );
@@ -345,7 +468,7 @@ mod tests {
 
     #[test]
     fn csv_blank_lines_are_skipped_with_line_numbers_kept() {
-        let r = parse_delimited("a\n\n\nb\n", ',', false).unwrap();
+        let r = parse_delimited("a\n\n\nb\n", b',', false).unwrap();
         assert_eq!(r.len(), 2);
         assert_eq!(r[1].line, 4);
         // A quoted empty field is a real record.
@@ -356,7 +479,7 @@ mod tests {
     fn csv_quotes_escaped_quotes_and_quoted_newlines() {
         let r = parse_delimited(
             "\"x, y\",\"say \"\"hi\"\"\"\n\"multi\r\nline\",z\nlast,1\n",
-            ',',
+            b',',
             false,
         )
         .unwrap();
@@ -374,20 +497,20 @@ mod tests {
 
     #[test]
     fn csv_unclosed_quote_names_the_line() {
-        let e = parse_delimited("a,b\nc,\"open\nmore\n", ',', false).unwrap_err();
+        let e = parse_delimited("a,b\nc,\"open\nmore\n", b',', false).unwrap_err();
         assert_eq!(e.code, "Stream_ClosingQuoteMissing");
         assert!(e.details.contains("line 2"), "{}", e.details);
     }
 
     #[test]
     fn other_separators_and_tsve_escapes() {
-        let r = parse_delimited("a\tb\n", '\t', false).unwrap();
+        let r = parse_delimited("a\tb\n", b'\t', false).unwrap();
         assert_eq!(r[0].fields, vec!["a", "b"]);
-        let r = parse_delimited("a|\"b|c\"\n", '|', false).unwrap();
+        let r = parse_delimited("a|\"b|c\"\n", b'|', false).unwrap();
         assert_eq!(r[0].fields, vec!["a", "b|c"]);
-        let r = parse_delimited("a\\tb\t\"q\\\\\n", '\t', true).unwrap();
+        let r = parse_delimited("a\\tb\t\"q\\\\\n", b'\t', true).unwrap();
         assert_eq!(r[0].fields, vec!["a\tb", "\"q\\"]);
-        let r = parse_delimited("x\u{1}y\n", '\u{1}', false).unwrap();
+        let r = parse_delimited("x\u{1}y\n", 0x01, false).unwrap();
         assert_eq!(r[0].fields, vec!["x", "y"]);
     }
 
@@ -443,5 +566,170 @@ mod tests {
     fn single_json() {
         assert_eq!(parse_single_json("{\"a\":\n1}").records.len(), 1);
         assert_eq!(parse_single_json("{} {}").rejected.len(), 1);
+    }
+
+    /// The char-at-a-time reader this module had before the byte reader (kept as the oracle
+    /// the byte reader must agree with, errors included).
+    fn reference(text: &str, sep: char, escapes: bool) -> Result<Vec<TextRecord>, ParseError> {
+        let mut records = Vec::new();
+        let mut fields: Vec<String> = Vec::new();
+        let mut field = String::new();
+        let (mut line, mut record_line, mut nonblank) = (1usize, 1usize, false);
+        let mut chars = text.chars().peekable();
+        let mut at_field_start = true;
+        let finish = |records: &mut Vec<TextRecord>,
+                      fields: &mut Vec<String>,
+                      field: &mut String,
+                      line: usize,
+                      nonblank: bool| {
+            fields.push(std::mem::take(field));
+            let fields = std::mem::take(fields);
+            if nonblank {
+                records.push(TextRecord { line, fields });
+            }
+        };
+        while let Some(c) = chars.next() {
+            if at_field_start && c == '"' && !escapes {
+                nonblank = true;
+                at_field_start = false;
+                let open_line = line;
+                let mut closed = false;
+                while let Some(q) = chars.next() {
+                    if q == '"' {
+                        if chars.peek() == Some(&'"') {
+                            chars.next();
+                            field.push('"');
+                        } else {
+                            closed = true;
+                            break;
+                        }
+                    } else {
+                        if q == '\n' {
+                            line += 1;
+                        }
+                        field.push(q);
+                    }
+                }
+                if !closed {
+                    return Err(ParseError {
+                        code: "Stream_ClosingQuoteMissing",
+                        details: format!(
+                            "record {} (line {open_line}): a quoted field opened on line \
+                             {open_line} is never closed (missing closing quote)",
+                            records.len() + 1
+                        ),
+                    });
+                }
+                continue;
+            }
+            at_field_start = false;
+            if c == sep {
+                nonblank = true;
+                fields.push(std::mem::take(&mut field));
+                at_field_start = true;
+            } else if c == '\n' || (c == '\r' && chars.peek() == Some(&'\n')) {
+                if c == '\r' {
+                    chars.next();
+                }
+                finish(&mut records, &mut fields, &mut field, record_line, nonblank);
+                line += 1;
+                record_line = line;
+                nonblank = false;
+                at_field_start = true;
+            } else if c == '\\' && escapes {
+                nonblank = true;
+                match chars.next() {
+                    Some('t') => field.push('\t'),
+                    Some('n') => field.push('\n'),
+                    Some('r') => field.push('\r'),
+                    Some('0') => field.push('\0'),
+                    Some(other) => field.push(other),
+                    None => field.push('\\'),
+                }
+            } else {
+                nonblank = true;
+                field.push(c);
+            }
+        }
+        finish(&mut records, &mut fields, &mut field, record_line, nonblank);
+        Ok(records)
+    }
+
+    fn agrees(text: &str) {
+        for (sep, escapes) in [(b',', false), (b'\t', true), (b'\t', false)] {
+            assert_eq!(
+                parse_delimited(text, sep, escapes),
+                reference(text, char::from(sep), escapes),
+                "{text:?} sep {sep} escapes {escapes}"
+            );
+        }
+    }
+
+    #[test]
+    fn byte_reader_agrees_with_the_char_reader_on_every_short_text() {
+        // Every text of up to 5 characters over the characters the rules treat specially.
+        let alphabet = ['a', 'é', ',', '\t', '"', '\n', '\r', '\\', 't'];
+        let mut texts = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = texts
+                .iter()
+                .filter(|t| t.chars().count() == texts.last().map_or(0, |l| l.chars().count()))
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            texts.extend(longer);
+        }
+        assert_eq!(texts.len(), (0..=5).map(|n| 9usize.pow(n)).sum::<usize>());
+        texts.iter().for_each(|t| agrees(t));
+    }
+
+    #[test]
+    fn quotes_at_field_and_record_boundaries() {
+        for text in [
+            "\"\"",
+            "\"a\"\"\"",
+            "\"\"\"\"\n",
+            "\"a\"b,c",
+            "a,\"b\"\r\n\"c\",\"\"",
+            "\"x\r\"\n",
+            "\"x\"\r",
+            ",\n,",
+            "a,b,\n",
+            "\"open, line 1\n2\n3",
+            "ok\n\n\"bad\n",
+        ] {
+            agrees(text);
+        }
+        // Empty fields, a trailing separator, CRLF.
+        assert_eq!(fields(",,\r\n"), vec![vec!["", "", ""]]);
+        assert_eq!(fields("a,\r\nb,\n"), vec![vec!["a", ""], vec!["b", ""]]);
+        // A quote right after a separator opens a field; text after its closing quote is kept.
+        assert_eq!(fields("a,\"b,c\"d\n"), vec![vec!["a", "b,cd"]]);
+        // A doubled quote that ends the field, then the end of the text.
+        assert_eq!(fields("\"say \"\"x\"\"\""), vec![vec!["say \"x\""]]);
+    }
+
+    #[test]
+    fn unterminated_quote_counts_records_and_lines() {
+        let e = parse_delimited("a\n\n\"b\nc\",d\ne,\"f\ng\nh", b',', false).unwrap_err();
+        assert_eq!(e.code, "Stream_ClosingQuoteMissing");
+        assert!(e.details.starts_with("record 3 (line 5):"), "{}", e.details);
+    }
+
+    #[test]
+    fn fields_borrow_unless_decoded() {
+        let mut reader = DelimitedReader::new("plain,\"quoted\",\"dou\"\"ble\"\n", b',', false);
+        let mut f = Vec::new();
+        assert_eq!(reader.next_into(&mut f).unwrap(), Some(1));
+        assert!(matches!(f[0], Cow::Borrowed("plain")));
+        assert!(matches!(f[1], Cow::Borrowed("quoted")));
+        assert!(matches!(&f[2], Cow::Owned(s) if s == "dou\"ble"));
+        assert_eq!(reader.next_into(&mut f).unwrap(), None);
+    }
+
+    #[test]
+    fn tsve_escapes_at_the_end_and_before_multibyte() {
+        for text in ["a\\", "\\é\tb", "\\\\\\t\n", "x\\\r\ny", "\\\n\\,"] {
+            agrees(text);
+        }
     }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::formats::{self, Format, JsonRecords, TextRecord};
+use super::formats::{self, Format, JsonRecords};
 use super::mapping::{self, ColumnMapping, Source};
 use super::{Column, Engine, Extent, IngestFailure, IngestOutcome, IngestRequest, MAX_STORED_ROWS};
 use crate::client::wire::FailureStatus;
@@ -77,7 +77,11 @@ impl Engine {
                 format!("source '{}' is empty (0 bytes of data)", req.source_id),
             ));
         }
-        let text = String::from_utf8_lossy(body);
+        // Valid UTF-8 (the usual case) is checked by the fast validator and borrowed.
+        let text = match std::str::from_utf8(body) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(body),
+        };
         let mapping = match (reference, inline) {
             (Some(name), _) => {
                 let kind = format.mapping_kind();
@@ -114,32 +118,41 @@ impl Engine {
             None => None,
         };
         let columns = &table.columns;
-        let (rows, rejected) = match format {
+        let room = MAX_STORED_ROWS.saturating_sub(table.rows.len());
+        let text_rows = |single_field| TextRows {
+            columns,
+            plan: plan.as_deref(),
+            table: &table.name,
+            single_field,
+            skip_first: req.ignore_first_record,
+            room,
+            rows: Vec::new(),
+            count: 0,
+        };
+        let (rows, n, rejected) = match format {
             Format::Delimited { sep, escapes } => {
-                let records = formats::parse_delimited(&text, sep, escapes)
-                    .map_err(|e| fail(e.code, e.details))?;
-                let records = skip_first(records, req.ignore_first_record);
-                (
-                    text_rows(records, columns, plan.as_deref(), &table.name, false)?,
-                    vec![],
-                )
+                let mut out = text_rows(false);
+                let mut reader = formats::DelimitedReader::new(&text, sep, escapes);
+                let mut fields = Vec::new();
+                while let Some(line) = reader
+                    .next_into(&mut fields)
+                    .map_err(|e| fail(e.code, e.details))?
+                {
+                    out.push(line, &fields)?;
+                }
+                (out.rows, out.count, vec![])
             }
             Format::Txt => {
-                let records = skip_first(formats::parse_lines(&text), req.ignore_first_record);
-                (
-                    text_rows(records, columns, plan.as_deref(), &table.name, true)?,
-                    vec![],
-                )
+                let mut out = text_rows(true);
+                for r in formats::parse_lines(&text) {
+                    out.push(r.line, &r.fields)?;
+                }
+                (out.rows, out.count, vec![])
             }
             Format::Raw => {
-                let records = vec![TextRecord {
-                    line: 1,
-                    fields: vec![text.to_string()],
-                }];
-                (
-                    text_rows(records, columns, plan.as_deref(), &table.name, true)?,
-                    vec![],
-                )
+                let mut out = text_rows(true);
+                out.push(1, &[&*text])?;
+                (out.rows, out.count, vec![])
             }
             Format::Json | Format::MultiJson | Format::SingleJson => {
                 let JsonRecords { records, rejected } = match format {
@@ -147,14 +160,15 @@ impl Engine {
                     Format::MultiJson => formats::parse_multi_json(&text),
                     _ => formats::parse_single_json(&text),
                 };
-                let rows = records
+                let rows: Vec<_> = records
                     .iter()
                     .map(|(_, v)| json_row(v, columns, plan.as_deref()))
                     .collect();
-                (rows, rejected)
+                let n = rows.len() as u64;
+                (rows, n, rejected)
             }
         };
-        if rows.is_empty() {
+        if n == 0 {
             let details = match rejected.first() {
                 Some(r) => format!(
                     "no records could be read as {}: {} record(s) rejected; first at line {}: {}{}",
@@ -173,13 +187,11 @@ impl Engine {
             };
             return Err(fail("BadRequest_NoRecordsOrWrongFormat", details));
         }
-        let n = rows.len() as u64;
         let (db_name, table_name) = (req.database.clone(), req.table.clone());
         let table = self
             .db_mut(&db_name)
             .and_then(|d| d.table_mut(&table_name))
             .ok_or_else(|| fail("BadRequest_TableNotExist", "table vanished during ingest"))?;
-        let room = MAX_STORED_ROWS.saturating_sub(table.rows.len());
         table.rows.extend(rows.into_iter().take(room));
         table.row_count += n;
         table.extents.push(Extent {
@@ -195,13 +207,6 @@ impl Engine {
             skipped_existing: false,
         })
     }
-}
-
-fn skip_first(mut records: Vec<TextRecord>, skip: bool) -> Vec<TextRecord> {
-    if skip && !records.is_empty() {
-        records.remove(0);
-    }
-    records
 }
 
 /// A mapping entry resolved to its column index.
@@ -252,76 +257,96 @@ fn plan_mapping<'a>(
         .collect()
 }
 
-fn text_rows(
-    records: Vec<TextRecord>,
-    columns: &[Column],
-    plan: Option<&[Planned]>,
-    table: &str,
+/// Turns text records into rows. Only the first `room` rows are converted (the table keeps no
+/// more); the rest are checked the same way and counted, since a conversion cannot fail
+/// (an unparseable value becomes null).
+struct TextRows<'p> {
+    columns: &'p [Column],
+    plan: Option<&'p [Planned<'p>]>,
+    table: &'p str,
+    /// `txt` and `raw`: one field for the first column, whatever the table has.
     single_field: bool,
-) -> Result<Vec<Vec<Value>>, IngestFailure> {
-    let wrong = |n: usize, r: &TextRecord, why: String| {
-        fail(
-            "Stream_WrongNumberOfFields",
-            format!(
-                "record {n} (line {}) has {} field(s): {why}",
-                r.line,
-                r.fields.len()
-            ),
-        )
-    };
-    let mut rows = Vec::with_capacity(records.len());
-    for (i, r) in records.iter().enumerate() {
+    /// `ignoreFirstRecord`, until the first record has been dropped.
+    skip_first: bool,
+    room: usize,
+    rows: Vec<Vec<Value>>,
+    count: u64,
+}
+
+impl TextRows<'_> {
+    fn push<S: AsRef<str>>(&mut self, line: usize, fields: &[S]) -> Result<(), IngestFailure> {
+        if std::mem::take(&mut self.skip_first) {
+            return Ok(());
+        }
+        self.count += 1;
+        self.check(line, fields)?;
+        if self.rows.len() >= self.room {
+            return Ok(());
+        }
+        let columns = self.columns;
         let mut row = vec![Value::Null; columns.len()];
-        match plan {
+        let text = |o: usize| fields.get(o).map_or("", AsRef::as_ref);
+        match self.plan {
             Some(plan) => {
                 for p in plan {
                     let ty = columns[p.index].ty;
                     row[p.index] = match p.source {
-                        Source::Ordinal(o) => match r.fields.get(*o) {
-                            Some(f) => ty.convert_text(f),
-                            None => {
-                                return Err(wrong(
-                                    i + 1,
-                                    r,
-                                    format!(
-                                        "column '{}' is mapped to Ordinal {o}",
-                                        columns[p.index].name
-                                    ),
-                                ));
-                            }
-                        },
+                        Source::Ordinal(o) => ty.convert_text(text(*o)),
                         Source::Const(c) => ty.convert_text(c),
                         Source::Path(_) => Value::Null,
                     };
                 }
             }
-            None if single_field => {
+            None if self.single_field => {
                 if let (Some(slot), Some(c), Some(f)) =
-                    (row.first_mut(), columns.first(), r.fields.first())
+                    (row.first_mut(), columns.first(), fields.first())
                 {
-                    *slot = c.ty.convert_text(f);
+                    *slot = c.ty.convert_text(f.as_ref());
                 }
             }
             None => {
-                if r.fields.len() != columns.len() {
-                    return Err(wrong(
-                        i + 1,
-                        r,
-                        format!(
-                            "table '{table}' has {} columns (identity mapping); fix the data \
-                             or use a mapping",
-                            columns.len()
-                        ),
-                    ));
-                }
-                for (slot, (c, f)) in row.iter_mut().zip(columns.iter().zip(&r.fields)) {
-                    *slot = c.ty.convert_text(f);
+                for (slot, (c, f)) in row.iter_mut().zip(columns.iter().zip(fields)) {
+                    *slot = c.ty.convert_text(f.as_ref());
                 }
             }
         }
-        rows.push(row);
+        self.rows.push(row);
+        Ok(())
     }
-    Ok(rows)
+
+    /// `Stream_WrongNumberOfFields` when a mapped ordinal is missing, or (identity mapping)
+    /// the record's field count is not the table's column count.
+    fn check<S>(&self, line: usize, fields: &[S]) -> Result<(), IngestFailure> {
+        let why = match self.plan {
+            Some(plan) => plan.iter().find_map(|p| match p.source {
+                Source::Ordinal(o) if *o >= fields.len() => Some(format!(
+                    "column '{}' is mapped to Ordinal {o}",
+                    self.columns[p.index].name
+                )),
+                _ => None,
+            }),
+            None if self.single_field => None,
+            None => (fields.len() != self.columns.len()).then(|| {
+                format!(
+                    "table '{}' has {} columns (identity mapping); fix the data or use a \
+                     mapping",
+                    self.table,
+                    self.columns.len()
+                )
+            }),
+        };
+        match why {
+            None => Ok(()),
+            Some(why) => Err(fail(
+                "Stream_WrongNumberOfFields",
+                format!(
+                    "record {} (line {line}) has {} field(s): {why}",
+                    self.count,
+                    fields.len()
+                ),
+            )),
+        }
+    }
 }
 
 fn json_row(v: &Value, columns: &[Column], plan: Option<&[Planned]>) -> Vec<Value> {

@@ -647,3 +647,35 @@ fn readme_provoked_failures() {
     assert_eq!((&first[0], &first[4]), (&Value::Null, &Value::Null));
     assert_eq!(first[1], json!("Level"));
 }
+
+#[test]
+fn rows_beyond_the_stored_ones_are_counted_and_checked() {
+    let mut e = demo();
+    let line = "2025-01-01T00:00:00Z,Info,svc,m,1\n";
+    let mut data = line.repeat(MAX_STORED_ROWS + 2);
+    let o = ingest(&mut e, &req("Events", "csv"), data.as_bytes()).unwrap();
+    assert_eq!(o.rows, MAX_STORED_ROWS as u64 + 2);
+    assert_eq!(e.row_count("demo", "Events"), Some(o.rows));
+    // A record past the kept rows with the wrong field count still fails the whole source,
+    // with its number and line.
+    data.push_str("2025-01-01,Info,svc\n");
+    let f = ingest(&mut e, &req("Events", "csv"), data.as_bytes()).unwrap_err();
+    assert_eq!(f.error_code, "Stream_WrongNumberOfFields");
+    let want = format!(
+        "record {n} (line {n}) has 3 field(s)",
+        n = MAX_STORED_ROWS + 3
+    );
+    assert!(f.details.starts_with(&want), "{}", f.details);
+    assert_eq!(e.row_count("demo", "Events"), Some(o.rows));
+    // Ignoring the first record shifts the numbering; a mapped ordinal is checked too.
+    let mut r = req("Events", "csv");
+    r.ignore_first_record = true;
+    r.mapping = Some(r#"[{"column":"Message","Properties":{"Ordinal":"4"}}]"#.into());
+    let f = ingest(&mut e, &r, data.as_bytes()).unwrap_err();
+    let want = format!(
+        "record {} (line {}) has 3 field(s): column 'Message' is mapped to Ordinal 4",
+        MAX_STORED_ROWS + 2,
+        MAX_STORED_ROWS + 3
+    );
+    assert!(f.details.starts_with(&want), "{}", f.details);
+}
