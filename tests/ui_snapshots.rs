@@ -54,7 +54,7 @@ fn pane_failures() {
 fn pane_successes_frozen_read_only() {
     let mut s = sample_state();
     s.focus = Pane::Successes;
-    s.successes.frozen = true;
+    s.successes.set_frozen(true);
     s.settings.read_only = true;
     insta::assert_snapshot!(render(&s, 80, 24));
 }

@@ -71,7 +71,10 @@ pub fn resolve(conn: &Connection, read_only: bool, file: &FileConfig) -> Result<
             .unwrap_or_else(|| state_dir.join("archive")),
         state_dir,
         poll: poll_config(file),
-        ring_capacity: file.stream_capacity.unwrap_or(500).max(1),
+        ring_capacity: file
+            .stream_capacity
+            .unwrap_or(crate::app::stream::DEFAULT_CAPACITY)
+            .max(1),
         journal_retention: file
             .journal_retention_hours
             .map_or(crate::client::journal::DEFAULT_RETENTION, |h| {

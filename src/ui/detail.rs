@@ -201,11 +201,7 @@ pub fn render(
 ) {
     let (title, lines) = match target {
         DetailTarget::Notification { kind, message_id } => {
-            let row = state
-                .stream(*kind)
-                .ring
-                .iter()
-                .find(|r| &r.message_id == message_id);
+            let row = state.stream(*kind).row(message_id);
             let title = format!(
                 "{} notification{} (R raw, Esc back)",
                 kind.as_str(),
