@@ -336,3 +336,156 @@ impl Stream {
         self.arrivals.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::{failure, failure_with};
+
+    fn ids<'a>(rows: impl Iterator<Item = &'a NotificationRow>) -> Vec<&'a str> {
+        rows.map(|r| r.message_id.as_str()).collect()
+    }
+
+    fn groups(s: &Stream) -> Vec<(String, usize, String)> {
+        s.group_window(0, usize::MAX)
+            .map(|g| (g.key.to_string(), g.count, g.newest.message_id.clone()))
+            .collect()
+    }
+
+    /// What the index must equal: the filter and the groups computed afresh from the rows.
+    fn assert_index_fresh(s: &Stream) {
+        let filter = Filter::new(&s.list.filter);
+        let fresh: Vec<&str> = ids(s
+            .rows()
+            .filter(|r| filter.matches_row(r, &mut String::new())));
+        assert_eq!(ids(s.matching_rows()), fresh, "matching rows");
+        let mut want: Vec<(String, usize, String)> = Vec::new();
+        for r in s.matching_rows() {
+            match want.iter_mut().find(|g| g.0 == r.group_key()) {
+                Some(g) => g.1 += 1,
+                None => want.push((r.group_key().into(), 1, r.message_id.clone())),
+            }
+        }
+        assert_eq!(groups(s), want, "groups, most recently active first");
+    }
+
+    #[test]
+    fn pushes_keep_the_filter_index_and_groups() {
+        let mut s = Stream::new(NotificationKind::Failure, 10);
+        s.set_filter("!emptyblob");
+        s.push(failure("a", "s", "BadRequest_EmptyBlob", 1));
+        s.push(failure("b", "s", "Stream_ClosingQuoteMissing", 2));
+        s.push(failure("c", "s", "Download_SourceNotFound", 3));
+        s.push(failure("d", "s", "Stream_ClosingQuoteMissing", 4));
+        assert!(
+            !s.push(failure("b", "s", "Stream_ClosingQuoteMissing", 5)),
+            "dup"
+        );
+        assert_eq!(ids(s.matching_rows()), ["d", "c", "b"]);
+        assert_eq!(
+            groups(&s),
+            [
+                ("Stream_ClosingQuoteMissing".into(), 2, "d".into()),
+                ("Download_SourceNotFound".into(), 1, "c".into()),
+            ]
+        );
+        assert_index_fresh(&s);
+        assert_eq!(ids(s.window(1, 5)), ["c", "b"]);
+        assert_eq!(ids(s.window(7, 5)), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn evictions_from_a_full_ring_leave_the_index_and_are_counted() {
+        let mut s = Stream::new(NotificationKind::Failure, 3);
+        s.set_filter("closing");
+        for (i, code) in ["Stream_ClosingQuoteMissing", "BadRequest_EmptyBlob"]
+            .iter()
+            .cycle()
+            .take(7)
+            .enumerate()
+        {
+            s.push(failure(&format!("m{i}"), "s", code, i as i64));
+            assert_index_fresh(&s);
+        }
+        assert_eq!(ids(s.rows()), ["m6", "m5", "m4"]);
+        assert_eq!(ids(s.matching_rows()), ["m6", "m4"]);
+        assert_eq!(s.dropped(), 4);
+        assert_eq!(
+            groups(&s),
+            [("Stream_ClosingQuoteMissing".into(), 2, "m6".into())]
+        );
+        // The last row of a group leaving removes the group.
+        s.set_filter("");
+        s.push(failure("m7", "s", "Stream_ClosingQuoteMissing", 7));
+        s.push(failure("m8", "s", "Stream_ClosingQuoteMissing", 8));
+        assert_eq!(
+            groups(&s),
+            [("Stream_ClosingQuoteMissing".into(), 3, "m8".into())]
+        );
+        assert_index_fresh(&s);
+    }
+
+    #[test]
+    fn a_filter_change_reindexes_and_grouping_counts_what_matches() {
+        let mut s = Stream::new(NotificationKind::Failure, 10);
+        s.push(failure_with(
+            "a",
+            "s",
+            "General_RetryAttemptsExceeded",
+            "Transient",
+            1,
+        ));
+        s.push(failure("b", "s", "Stream_ClosingQuoteMissing", 2));
+        s.push(failure_with(
+            "c",
+            "s",
+            "General_InternalServerError",
+            "Transient",
+            3,
+        ));
+        s.list.selected = 2;
+        s.set_filter("TRANSIENT");
+        assert_eq!(s.list.selected, 0);
+        assert_eq!(ids(s.matching_rows()), ["c", "a"]);
+        s.set_grouped(true);
+        assert_eq!(s.visible_len(), 2);
+        assert_eq!(s.selected_row().map(|r| r.message_id.as_str()), Some("c"));
+        assert_index_fresh(&s);
+        s.set_filter("!transient");
+        assert_eq!(ids(s.matching_rows()), ["b"]);
+        assert_index_fresh(&s);
+        // Removing rows from the middle (a discard) recounts.
+        s.set_filter("");
+        let gone = s.remove_ids(&["b", "c"].into_iter().collect());
+        assert_eq!(gone, 2);
+        assert_eq!(ids(s.matching_rows()), ["a"]);
+        assert_index_fresh(&s);
+    }
+
+    #[test]
+    fn a_frozen_stream_holds_rows_back_within_the_capacity() {
+        let mut s = Stream::new(NotificationKind::Failure, 3);
+        s.push(failure("old", "s", "Stream_ClosingQuoteMissing", 0));
+        s.set_frozen(true);
+        for i in 1..=5 {
+            assert!(s.push(failure(&format!("h{i}"), "s", "BadRequest_EmptyBlob", i)));
+        }
+        assert!(
+            !s.push(failure("h5", "s", "BadRequest_EmptyBlob", 5)),
+            "held dup"
+        );
+        assert!(
+            !s.push(failure("old", "s", "BadRequest_EmptyBlob", 5)),
+            "ring dup"
+        );
+        // Nothing reached the list; what is held back is bounded like the ring.
+        assert_eq!(ids(s.matching_rows()), ["old"]);
+        assert_eq!(s.held_len(), 3);
+        assert_eq!(s.dropped(), 2, "h1 and h2 pushed out of the held rows");
+        s.set_frozen(false);
+        assert_eq!(s.held_len(), 0);
+        assert_eq!(ids(s.matching_rows()), ["h5", "h4", "h3"]);
+        assert_eq!(s.dropped(), 3, "old left the ring");
+        assert_index_fresh(&s);
+    }
+}
