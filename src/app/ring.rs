@@ -17,8 +17,9 @@ pub struct Pushed<T> {
 
 #[derive(Debug, Clone)]
 pub struct Ring<T> {
-    /// Newest first; sequence numbers strictly decrease from front to back.
-    items: VecDeque<(u64, T)>,
+    /// Newest first; sequence numbers strictly decrease from front to back. Boxed, so that the
+    /// deque's spare capacity (up to half its length) costs a pointer per slot, not an item.
+    items: VecDeque<(u64, Box<T>)>,
     keys: HashMap<String, u64>,
     capacity: usize,
     next_seq: u64,
@@ -51,9 +52,9 @@ impl<T: Keyed> Ring<T> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.keys.insert(item.key().to_string(), seq);
-        self.items.push_front((seq, item));
+        self.items.push_front((seq, Box::new(item)));
         let evicted = if self.items.len() > self.capacity {
-            self.items.pop_back()
+            self.items.pop_back().map(|(s, t)| (s, *t))
         } else {
             None
         };
@@ -72,7 +73,7 @@ impl<T: Keyed> Ring<T> {
         for (_, t) in &gone {
             self.keys.remove(t.key());
         }
-        gone.into()
+        gone.into_iter().map(|(s, t)| (s, *t)).collect()
     }
 
     /// Empties the ring, oldest first (the order to push them elsewhere as newest).
@@ -81,7 +82,7 @@ impl<T: Keyed> Ring<T> {
         std::mem::take(&mut self.items)
             .into_iter()
             .rev()
-            .map(|(_, t)| t)
+            .map(|(_, t)| *t)
     }
 
     pub fn len(&self) -> usize {
@@ -94,17 +95,17 @@ impl<T: Keyed> Ring<T> {
 
     /// Newest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
-        self.items.iter().map(|(_, t)| t)
+        self.items.iter().map(|(_, t)| &**t)
     }
 
     /// Newest first, with sequence numbers.
     pub fn iter_seq(&self) -> impl DoubleEndedIterator<Item = (u64, &T)> + ExactSizeIterator {
-        self.items.iter().map(|(s, t)| (*s, t))
+        self.items.iter().map(|(s, t)| (*s, &**t))
     }
 
     /// The `i`-th newest.
     pub fn get(&self, i: usize) -> Option<&T> {
-        self.items.get(i).map(|(_, t)| t)
+        self.items.get(i).map(|(_, t)| &**t)
     }
 
     /// The item numbered `seq` (a binary search: the numbers are sorted).
@@ -114,7 +115,7 @@ impl<T: Keyed> Ring<T> {
             .binary_search_by(|(s, _)| seq.cmp(s))
             .ok()
             .and_then(|i| self.items.get(i))
-            .map(|(_, t)| t)
+            .map(|(_, t)| &**t)
     }
 
     pub fn get_key(&self, key: &str) -> Option<&T> {

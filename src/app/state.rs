@@ -185,11 +185,10 @@ impl NotificationRow {
             .and_then(|n| n.ingestion_source_id.as_deref())
     }
 
-    /// Writes what `/` matches against, lower-cased, into `out` (cleared first): the fields
-    /// joined by spaces, or the MessageId and raw text of an undecodable message.
-    pub fn write_filter_text(&self, out: &mut String) {
-        out.clear();
-        let fields: [Option<&str>; 8] = match &self.decoded.notification {
+    /// What `/` matches against: these fields joined by spaces (an undecodable message: its
+    /// MessageId and raw text).
+    fn filter_fields(&self) -> [Option<&str>; 8] {
+        match &self.decoded.notification {
             Some(n) => [
                 n.database.as_deref(),
                 n.table.as_deref(),
@@ -210,8 +209,13 @@ impl NotificationRow {
                 None,
                 None,
             ],
-        };
-        for (i, f) in fields.into_iter().flatten().enumerate() {
+        }
+    }
+
+    /// Writes the text `/` matches against, lower-cased, into `out` (cleared first).
+    pub fn write_filter_text(&self, out: &mut String) {
+        out.clear();
+        for (i, f) in self.filter_fields().into_iter().flatten().enumerate() {
             if i > 0 {
                 out.push(' ');
             }
@@ -720,13 +724,37 @@ impl Filter {
     }
 
     /// Whether `row` passes, using `scratch` for its text (no allocation once it has grown).
+    /// A needle without spaces cannot span two fields, so each field is searched in place:
+    /// ASCII fields without copying (most are), others lower-cased.
     pub fn matches_row(&self, row: &NotificationRow, scratch: &mut String) -> bool {
         if self.is_empty() {
             return true;
         }
+        if self.needle.is_ascii() && !self.needle.contains(' ') {
+            let hit = row.filter_fields().into_iter().flatten().any(|f| {
+                if f.is_ascii() {
+                    contains_ascii_ci(f.as_bytes(), self.needle.as_bytes())
+                } else {
+                    f.to_lowercase().contains(&self.needle)
+                }
+            });
+            return hit != self.invert;
+        }
         row.write_filter_text(scratch);
         self.matches_lower(scratch)
     }
+}
+
+/// Whether `hay` holds `needle` (lower-case ASCII) ignoring ASCII case: candidates are the
+/// places of its first byte in either case, found by `memchr2` (vectorised).
+fn contains_ascii_ci(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), hay).any(|i| {
+        hay.get(i..i + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
 }
 
 /// Appends `s` lower-cased: ASCII in place (the common case, and fast), else per `to_lowercase`.

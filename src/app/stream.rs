@@ -169,10 +169,11 @@ impl Stream {
     }
 
     /// Adds a row just seen (held back while frozen). Returns whether it was new.
-    pub fn push(&mut self, row: NotificationRow) -> bool {
+    pub fn push(&mut self, mut row: NotificationRow) -> bool {
         if self.contains(&row.message_id) {
             return false;
         }
+        row.decoded.compact();
         if self.frozen {
             let pushed = self.held.push_newest(row);
             if pushed.as_ref().is_some_and(|p| p.evicted.is_some()) {
@@ -341,6 +342,7 @@ impl Stream {
 mod tests {
     use super::*;
     use crate::app::fixtures::{failure, failure_with};
+    use crate::app::state::matches_filter;
 
     fn ids<'a>(rows: impl Iterator<Item = &'a NotificationRow>) -> Vec<&'a str> {
         rows.map(|r| r.message_id.as_str()).collect()
@@ -367,6 +369,44 @@ mod tests {
             }
         }
         assert_eq!(groups(s), want, "groups, most recently active first");
+    }
+
+    #[test]
+    fn the_filter_matches_like_lower_casing_the_joined_fields() {
+        let mut odd = failure("m-\u{212a}elvin", "s", "Stream_ClosingQuoteMissing", 0);
+        if let Some(n) = &mut odd.decoded.notification {
+            n.details = Some("Ärger: \u{130}stanbul".into());
+        }
+        let rows = [failure("m1", "s", "BadRequest_EmptyBlob", 0), odd];
+        for needle in [
+            "emptyblob",
+            "EMPTYBLOB",
+            "!emptyblob",
+            "db logs",
+            "kelvin",
+            "ärger",
+            "i\u{307}stanbul",
+            "logs badrequest",
+            "zzz",
+            "!zzz",
+            "m-",
+        ] {
+            let f = Filter::new(needle);
+            for r in &rows {
+                let mut slow = String::new();
+                r.write_filter_text(&mut slow);
+                assert_eq!(
+                    f.matches_row(r, &mut String::new()),
+                    matches_filter(&slow, needle),
+                    "{needle:?} on {}",
+                    r.message_id
+                );
+            }
+        }
+        let hit = |n: &str, r: &NotificationRow| Filter::new(n).matches_row(r, &mut String::new());
+        assert!(
+            hit("kelvin", &rows[1]) && hit("db logs", &rows[0]) && !hit("!emptyblob", &rows[0])
+        );
     }
 
     #[test]
