@@ -92,7 +92,7 @@ fn measure(rows: usize, frames: usize) -> Result<Sized, String> {
     let mean_message_bytes = state
         .failures
         .rows()
-        .map(|r| r.decoded.raw.len())
+        .map(|r| r.decoded.raw_text().len())
         .sum::<usize>()
         / rows.max(1);
 
