@@ -54,7 +54,7 @@ fn pane_failures() {
 fn pane_successes_frozen_read_only() {
     let mut s = sample_state();
     s.focus = Pane::Successes;
-    s.successes.frozen = true;
+    s.successes.set_frozen(true);
     s.settings.read_only = true;
     insta::assert_snapshot!(render(&s, 80, 24));
 }
@@ -181,4 +181,54 @@ fn submit_dialog_dedupe_says_its_cost() {
         row.contains("yes") && row.contains("SingleBlob_IngestByTag"),
         "{row}"
     );
+}
+
+/// A failures stream whose ring (3 rows) is full: 5 arrived, so 2 older ones were dropped.
+fn full_failures_ring() -> State {
+    use kingest::app::fixtures::failure_with;
+    let mut s = sample_state();
+    s.focus = Pane::Failures;
+    s.failures = kingest::app::stream::Stream::new(NotificationKind::Failure, 3);
+    for (i, (code, status)) in [
+        ("Stream_ClosingQuoteMissing", "Permanent"),
+        ("BadRequest_EmptyBlob", "Permanent"),
+        ("General_RetryAttemptsExceeded", "Transient"),
+        ("Stream_ClosingQuoteMissing", "Permanent"),
+        ("Stream_ClosingQuoteMissing", "Permanent"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("m{i}");
+        s.failures.push(failure_with(
+            &id,
+            &format!("src-{i}"),
+            code,
+            status,
+            i as i64 * 10 - 60,
+        ));
+    }
+    s
+}
+
+#[test]
+fn pane_failures_says_how_many_rows_the_full_ring_dropped() {
+    let s = full_failures_ring();
+    let screen = render(&s, 80, 24);
+    assert!(screen.contains("2 older dropped (keeps 3)"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn pane_failures_grouped_by_error_code() {
+    let mut s = full_failures_ring();
+    kingest::app::update(
+        &mut s,
+        kingest::app::Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('z'),
+        )),
+    );
+    let screen = render(&s, 80, 24);
+    assert!(screen.contains("BY ErrorCode"), "{screen}");
+    insta::assert_snapshot!(screen);
 }

@@ -8,6 +8,7 @@
 //!   `cargo test --bench perf -- --quick` (debug build) so the cases cannot rot.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod p3_frames;
 mod p6_emulator;
 mod procs;
 mod report;
@@ -15,11 +16,18 @@ mod report;
 use report::{Case, Opts};
 
 /// Every case: its id, a one-line description, and the function that measures it.
-const CASES: &[Case] = &[Case {
-    id: "P6",
-    what: "emulator DM worker with 10,000 small sources; engine CSV parsing of 256 MiB",
-    run: p6_emulator::run,
-}];
+const CASES: &[Case] = &[
+    Case {
+        id: "P3",
+        what: "TUI frames with 100,000 buffered notifications",
+        run: p3_frames::run,
+    },
+    Case {
+        id: "P6",
+        what: "emulator DM worker with 10,000 small sources; engine CSV parsing of 256 MiB",
+        run: p6_emulator::run,
+    },
+];
 
 fn main() {
     let opts = match Opts::from_args(std::env::args().skip(1), CASES) {

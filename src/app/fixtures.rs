@@ -192,14 +192,14 @@ pub fn sample_state() -> State {
             -5,
         ),
     ] {
-        s.failures.ring.push_newest(r);
+        s.failures.push(r);
         s.failures.arrivals.push_back(at(-5));
     }
     for r in [
         success("s1", "11111111-0000-4000-8000-000000000001", -40),
         success("s2", "cccccccc-0000-4000-8000-00000000000c", -20),
     ] {
-        s.successes.ring.push_newest(r);
+        s.successes.push(r);
     }
     s.status = Some((
         "queued /data/q.json".into(),
@@ -215,4 +215,141 @@ fn entry(kind: ResourceKind, object: &str, depth: Option<u64>) -> ResourceEntry 
         object: object.into(),
         depth: depth.map(crate::app::state::DepthView::Count),
     }
+}
+
+/// The failure kinds the emulator reports, with Details of realistic length (the service's
+/// run to a few hundred characters: what failed, where, and what to do).
+const REALISTIC_FAILURES: [(&str, &str, &str); 6] = [
+    (
+        "Stream_WrongNumberOfFields",
+        "Permanent",
+        "Stream with id 'telemetry-{i}.csv' has a malformed CSV format, failing per \
+         ValidationOptions policy: record {r} (line {r}) has 7 field(s) but table 'NodeMetrics' \
+         has 9 columns (Timestamp, Host, Region, Metric, Value, Unit, Tags, Message, \
+         IngestedBy); check the delimiter and quoting of the source, or ingest with a CSV \
+         mapping that names each column's ordinal",
+    ),
+    (
+        "Stream_ClosingQuoteMissing",
+        "Permanent",
+        "Stream with id 'telemetry-{i}.csv' has a malformed CSV format: record {r} (line {r}): \
+         a quoted field opened on line {r} is never closed (missing closing quote); the rest of \
+         the blob was read as one field, so no record after it was ingested. Escape quotes \
+         inside quoted fields by doubling them",
+    ),
+    (
+        "Download_SourceNotFound",
+        "Permanent",
+        "downloading https://kingestprod7.blob.core.windows.net/20250101-ingestdata-e5c334ee145d-0/\
+         telemetry-{i}.csv.gz: the blob does not exist (404 BlobNotFound): it was deleted or its \
+         container was cleaned up before the data management service read it; retention of \
+         temporary storage is short, resubmit the source",
+    ),
+    (
+        "Download_Forbidden",
+        "Permanent",
+        "downloading https://kingestprod7.blob.core.windows.net/20250101-ingestdata-e5c334ee145d-0/\
+         telemetry-{i}.csv.gz: 403 AuthorizationPermissionMismatch: this request is not \
+         authorized to perform this operation using this permission; the SAS expired or lacks \
+         read permission, or a firewall rule blocks the service",
+    ),
+    (
+        "General_RetryAttemptsExceeded",
+        "Transient",
+        "ingestion of source telemetry-{i}.csv.gz failed after 10 attempts over 3600 seconds: \
+         the last attempt ended with 'Service unavailable: the cluster is under memory pressure \
+         (ingestion capacity exhausted)'; the message stays in the queue for retry and will be \
+         dropped when its time to live expires",
+    ),
+    (
+        "General_InternalServerError",
+        "Transient",
+        "an unexpected error occurred while processing source telemetry-{i}.csv.gz \
+         (RootActivityId 5b8a3c1e-0f2d-4b6e-9a7c-3d2e1f0a9b8c): Operation 'DataIngestPull' \
+         failed on node KEngine000004; the service retries transient errors automatically",
+    ),
+];
+
+const REALISTIC_TABLES: [&str; 5] = [
+    "NodeMetrics",
+    "AppTraces",
+    "AuditEvents",
+    "RequestLog",
+    "DeviceTelemetry",
+];
+
+fn guid(i: usize, salt: u32) -> String {
+    let h = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ u64::from(salt);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (h >> 32) as u32,
+        (h >> 16) as u16,
+        h as u16 & 0xfff,
+        (h >> 40) as u16 & 0xfff,
+        h & 0xffff_ffff_ffff
+    )
+}
+
+fn blob_path(table: &str, source: &str, i: usize) -> String {
+    format!(
+        "https://kingestprod7.blob.core.windows.net/20250101-ingestdata-e5c334ee145d-0/\
+         TelemetryProd__{table}__{source}__telemetry-{i}.csv.gz"
+    )
+}
+
+/// Failure `i` as the service sends it (~1 KB of JSON: real field lengths, one of six error
+/// codes, a SAS-bearing source path), seen `i` seconds after t0.
+pub fn realistic_failure(i: usize) -> NotificationRow {
+    let (code, status, details) = REALISTIC_FAILURES[i % REALISTIC_FAILURES.len()];
+    let details = details
+        .replace("{i}", &i.to_string())
+        .replace("{r}", &(i % 9973).to_string());
+    realistic(NotificationKind::Failure, i, |path| {
+        json!({
+            "IngestionSourcePath": format!(
+                "{path}?sv=2024-08-04&se=2025-01-02T12%3A00%3A00Z&sr=c&sp=rw&sig=SECRET"
+            ),
+            "Details": details, "ErrorCode": code, "FailureStatus": status,
+            "OriginatesFromUpdatePolicy": false, "ShouldRetry": status == "Transient"
+        })
+    })
+}
+
+/// Success `i` as the service sends it, seen `i` seconds after t0.
+pub fn realistic_success(i: usize) -> NotificationRow {
+    realistic(
+        NotificationKind::Success,
+        i,
+        |path| json!({ "IngestionSourcePath": path }),
+    )
+}
+
+/// The fields both kinds carry, plus what `fields` adds given the blob's path.
+fn realistic(
+    kind: NotificationKind,
+    i: usize,
+    fields: impl FnOnce(String) -> serde_json::Value,
+) -> NotificationRow {
+    let salt = match kind {
+        NotificationKind::Failure => 0,
+        NotificationKind::Success => 10,
+    };
+    let source = guid(i, salt + 1);
+    let table = REALISTIC_TABLES[i % REALISTIC_TABLES.len()];
+    let on = match kind {
+        NotificationKind::Failure => "FailedOn",
+        NotificationKind::Success => "SucceededOn",
+    };
+    let mut v = json!({
+        "OperationId": guid(i, salt + 2), "Database": "TelemetryProd", "Table": table,
+        on: crate::client::wire::format_timestamp(at(i as i64)),
+        "IngestionSourceId": source,
+        "RootActivityId": guid(i, salt + 3),
+    });
+    if let (Some(obj), serde_json::Value::Object(more)) =
+        (v.as_object_mut(), fields(blob_path(table, &source, i)))
+    {
+        obj.extend(more);
+    }
+    row(kind, &guid(i, salt + 4), &v.to_string(), i as i64)
 }

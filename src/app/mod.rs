@@ -12,6 +12,7 @@ pub mod keymap;
 pub mod msg;
 pub mod ring;
 pub mod state;
+pub mod stream;
 pub mod update;
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! Everything the UI shows, as plain data. Only `update()` mutates it.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::app::form::SubmitForm;
-use crate::app::ring::{Keyed, Ring};
+use crate::app::ring::Keyed;
+pub use crate::app::stream::Stream;
 use crate::client::ResourceKind;
 use crate::client::error::Problem;
 use crate::client::tracking::{StatusRef, TablePoll, TrackState, Tracker};
@@ -185,8 +185,9 @@ impl NotificationRow {
             .and_then(|n| n.ingestion_source_id.as_deref())
     }
 
-    /// What `/` matches against.
-    pub fn filter_text(&self) -> String {
+    /// What `/` matches against: these fields joined by spaces (an undecodable message: its
+    /// MessageId and raw text).
+    fn filter_fields(&self) -> [Option<&str>; 8] {
         match &self.decoded.notification {
             Some(n) => [
                 n.database.as_deref(),
@@ -197,13 +198,41 @@ impl NotificationRow {
                 n.ingestion_source_path.as_deref(),
                 n.ingestion_source_id.as_deref(),
                 Some(self.message_id.as_str()),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" "),
-            None => format!("{} {}", self.message_id, self.decoded.raw),
+            ],
+            None => [
+                Some(self.message_id.as_str()),
+                Some(self.decoded.raw.as_str()),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            ],
         }
+    }
+
+    /// Writes the text `/` matches against, lower-cased, into `out` (cleared first).
+    pub fn write_filter_text(&self, out: &mut String) {
+        out.clear();
+        for (i, f) in self.filter_fields().into_iter().flatten().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            push_lowercase(out, f);
+        }
+    }
+
+    /// What the grouped view groups by: ErrorCode for failures, Table for successes.
+    pub fn group_key(&self) -> &str {
+        let Some(n) = &self.decoded.notification else {
+            return "(undecodable)";
+        };
+        let key = match self.kind {
+            NotificationKind::Failure => n.error_code.as_deref(),
+            NotificationKind::Success => n.table.as_deref(),
+        };
+        key.unwrap_or("(none)")
     }
 }
 
@@ -212,52 +241,6 @@ impl NotificationRow {
 pub struct ListState {
     pub selected: usize,
     pub filter: String,
-}
-
-/// A notification stream pane.
-#[derive(Debug, Clone)]
-pub struct Stream {
-    pub kind: NotificationKind,
-    pub ring: Ring<NotificationRow>,
-    pub list: ListState,
-    pub frozen: bool,
-    /// Arrived while frozen; merged on unfreeze.
-    pub held: Vec<NotificationRow>,
-    /// Arrival times within the last minute, for the rate.
-    pub arrivals: VecDeque<DateTime<Utc>>,
-    pub last_peek: Option<DateTime<Utc>>,
-    pub error: Option<Problem>,
-}
-
-impl Stream {
-    pub fn new(kind: NotificationKind, capacity: usize) -> Self {
-        Stream {
-            kind,
-            ring: Ring::new(capacity),
-            list: ListState::default(),
-            frozen: false,
-            held: Vec::new(),
-            arrivals: VecDeque::new(),
-            last_peek: None,
-            error: None,
-        }
-    }
-
-    /// Rows passing the filter, newest first.
-    pub fn visible(&self) -> Vec<&NotificationRow> {
-        self.ring
-            .iter()
-            .filter(|r| matches_filter(&r.filter_text(), &self.list.filter))
-            .collect()
-    }
-
-    pub fn selected_row(&self) -> Option<&NotificationRow> {
-        self.visible().get(self.list.selected).copied()
-    }
-
-    pub fn per_minute(&self) -> usize {
-        self.arrivals.len()
-    }
 }
 
 /// A submission's state as shown: uploading, or the tracking engine's state (a submit that
@@ -528,7 +511,7 @@ impl Default for Settings {
             archive_dir: PathBuf::from("."),
             cluster: String::new(),
             poll: PollConfig::default(),
-            ring_capacity: 500,
+            ring_capacity: crate::app::stream::DEFAULT_CAPACITY,
         }
     }
 }
@@ -642,12 +625,24 @@ impl State {
         }
     }
 
+    /// Sets a pane's filter and returns to its first row (streams re-index their rows).
+    pub fn set_filter(&mut self, pane: Pane, text: &str) {
+        match pane.kind() {
+            Some(kind) => self.stream_mut(kind).set_filter(text),
+            None => {
+                let list = self.list_mut(pane);
+                list.filter = text.to_string();
+                list.selected = 0;
+            }
+        }
+    }
+
     pub fn visible_len(&self, pane: Pane) -> usize {
         match pane {
             Pane::Resources => self.visible_resources().len(),
             Pane::Submissions => self.visible_submissions().len(),
-            Pane::Failures => self.failures.visible().len(),
-            Pane::Successes => self.successes.visible().len(),
+            Pane::Failures => self.failures.visible_len(),
+            Pane::Successes => self.successes.visible_len(),
         }
     }
 
@@ -695,15 +690,85 @@ impl State {
     }
 }
 
+/// A list filter, compiled once: case-insensitive substring, a leading `!` inverts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    invert: bool,
+    /// Lower-cased.
+    needle: String,
+}
+
+impl Filter {
+    pub fn new(text: &str) -> Self {
+        let (invert, needle) = match text.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        Filter {
+            invert,
+            needle: needle.to_lowercase(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.needle.is_empty()
+    }
+
+    /// `lower` must already be lower-cased.
+    pub fn matches_lower(&self, lower: &str) -> bool {
+        self.is_empty() || lower.contains(&self.needle) != self.invert
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        self.is_empty() || self.matches_lower(&text.to_lowercase())
+    }
+
+    /// Whether `row` passes, using `scratch` for its text (no allocation once it has grown).
+    /// A needle without spaces cannot span two fields, so each field is searched in place:
+    /// ASCII fields without copying (most are), others lower-cased.
+    pub fn matches_row(&self, row: &NotificationRow, scratch: &mut String) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        if self.needle.is_ascii() && !self.needle.contains(' ') {
+            let hit = row.filter_fields().into_iter().flatten().any(|f| {
+                if f.is_ascii() {
+                    contains_ascii_ci(f.as_bytes(), self.needle.as_bytes())
+                } else {
+                    f.to_lowercase().contains(&self.needle)
+                }
+            });
+            return hit != self.invert;
+        }
+        row.write_filter_text(scratch);
+        self.matches_lower(scratch)
+    }
+}
+
+/// Whether `hay` holds `needle` (lower-case ASCII) ignoring ASCII case: candidates are the
+/// places of its first byte in either case, found by `memchr2` (vectorised).
+fn contains_ascii_ci(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), hay).any(|i| {
+        hay.get(i..i + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
+}
+
+/// Appends `s` lower-cased: ASCII in place (the common case, and fast), else per `to_lowercase`.
+fn push_lowercase(out: &mut String, s: &str) {
+    if s.is_ascii() {
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
+    } else {
+        out.push_str(&s.to_lowercase());
+    }
+}
+
 /// Case-insensitive substring match; a leading `!` inverts.
 pub fn matches_filter(text: &str, filter: &str) -> bool {
-    let (invert, needle) = match filter.strip_prefix('!') {
-        Some(rest) => (true, rest),
-        None => (false, filter),
-    };
-    if needle.is_empty() {
-        return true;
-    }
-    let hit = text.to_lowercase().contains(&needle.to_lowercase());
-    hit != invert
+    Filter::new(filter).matches(text)
 }

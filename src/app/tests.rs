@@ -52,8 +52,7 @@ fn filter_substring_and_inverted() {
     assert!(s.modal.is_none());
     let ids: Vec<_> = s
         .failures
-        .visible()
-        .iter()
+        .matching_rows()
         .map(|r| r.message_id.clone())
         .collect();
     assert_eq!(ids, ["f1"]);
@@ -64,14 +63,13 @@ fn filter_substring_and_inverted() {
     assert_eq!(s.failures.list.filter, "!emptyblob");
     let ids: Vec<_> = s
         .failures
-        .visible()
-        .iter()
+        .matching_rows()
         .map(|r| r.message_id.clone())
         .collect();
     assert_eq!(ids, ["f3", "f2"]);
     // Esc on the list clears the filter.
     update(&mut s, code(KeyCode::Esc));
-    assert_eq!(s.failures.visible().len(), 3);
+    assert_eq!(s.failures.visible_len(), 3);
 }
 
 #[test]
@@ -107,7 +105,7 @@ fn discard_needs_confirmation_and_archives_first() {
 fn discard_filtered_states_count_and_scope() {
     let mut s = sample_state();
     s.focus = Pane::Failures;
-    s.failures.list.filter = "!emptyblob".into();
+    s.set_filter(Pane::Failures, "!emptyblob");
     update(&mut s, key('D'));
     let Some(Modal::Confirm(c)) = &s.modal else {
         panic!("no confirm dialog");
@@ -186,18 +184,18 @@ fn freeze_holds_new_rows_until_unfrozen() {
     let mut s = empty_state();
     s.focus = Pane::Failures;
     update(&mut s, key('f'));
-    assert!(s.failures.frozen);
+    assert!(s.failures.is_frozen());
     round(
         &mut s,
         1,
         vec![failure("x", "sid", "BadRequest_EmptyBlob", 0)],
         vec![],
     );
-    assert!(s.failures.ring.is_empty());
-    assert_eq!(s.failures.held.len(), 1);
+    assert!(s.failures.is_empty());
+    assert_eq!(s.failures.held_len(), 1);
     update(&mut s, key('f'));
-    assert_eq!(s.failures.ring.len(), 1);
-    assert!(s.failures.held.is_empty());
+    assert_eq!(s.failures.len(), 1);
+    assert_eq!(s.failures.held_len(), 0);
 }
 
 #[test]
@@ -215,13 +213,8 @@ fn ring_buffer_is_bounded_and_deduplicated() {
             .collect();
         round(&mut s, r, vec![], rows);
     }
-    assert_eq!(s.successes.ring.len(), 3);
-    let ids: Vec<_> = s
-        .successes
-        .ring
-        .iter()
-        .map(|r| r.message_id.clone())
-        .collect();
+    assert_eq!(s.successes.len(), 3);
+    let ids: Vec<_> = s.successes.rows().map(|r| r.message_id.clone()).collect();
     assert_eq!(ids, ["m7", "m6", "m5"]);
 }
 

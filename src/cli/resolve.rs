@@ -71,7 +71,7 @@ pub fn resolve(conn: &Connection, read_only: bool, file: &FileConfig) -> Result<
             .unwrap_or_else(|| state_dir.join("archive")),
         state_dir,
         poll: poll_config(file),
-        ring_capacity: file.stream_capacity.unwrap_or(500).max(1),
+        ring_capacity: stream_capacity(file)?,
         journal_retention: file
             .journal_retention_hours
             .map_or(crate::client::journal::DEFAULT_RETENTION, |h| {
@@ -123,6 +123,19 @@ fn timeouts(conn: &Connection, file: &FileConfig) -> Result<Timeouts, Failure> {
         t.mgmt = t.storage;
     }
     Ok(t)
+}
+
+/// Rows each notification stream keeps (and a frozen one holds back); older ones are dropped,
+/// and the pane says how many.
+fn stream_capacity(file: &FileConfig) -> Result<usize, Failure> {
+    match file.stream_capacity {
+        None => Ok(crate::app::stream::DEFAULT_CAPACITY),
+        Some(0) => Err(Failure::usage(format!(
+            "config stream_capacity = 0: expected at least 1 row per stream (default {})",
+            crate::app::stream::DEFAULT_CAPACITY
+        ))),
+        Some(n) => Ok(n),
+    }
 }
 
 fn poll_config(file: &FileConfig) -> PollConfig {
@@ -298,6 +311,24 @@ mod tests {
             assert_eq!(e.code, crate::cli::EXIT_USAGE, "{bad}");
             assert!(e.message.contains("mgmt_secs"), "{}", e.message);
         }
+    }
+
+    #[test]
+    fn stream_capacity_defaults_reads_the_file_and_refuses_zero() {
+        let cap = |text: &str| resolve(&conn(), false, &file(text)).map(|r| r.ring_capacity);
+        assert_eq!(cap("").unwrap(), 100_000);
+        assert_eq!(cap("stream_capacity = 250\n").unwrap(), 250);
+        let e = cap("stream_capacity = 0\n").unwrap_err();
+        assert_eq!(e.code, crate::cli::EXIT_USAGE);
+        assert!(e.message.contains("stream_capacity"), "{}", e.message);
+        // The TUI's streams take it from there (initial_state).
+        let opts = crate::runtime::TuiOptions {
+            ring_capacity: cap("stream_capacity = 250\n").unwrap(),
+            ..Default::default()
+        };
+        let state = opts.initial_state("http://127.0.0.1:1", chrono::Utc::now());
+        assert_eq!(state.failures.capacity(), 250);
+        assert_eq!(state.successes.capacity(), 250);
     }
 
     #[test]

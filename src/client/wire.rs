@@ -542,6 +542,29 @@ pub struct DecodedNotification {
     pub error: Option<String>,
 }
 
+impl DecodedNotification {
+    /// Drops `raw` when the decoded notification holds the same JSON (equal as values), which
+    /// halves what a buffered row costs; `raw_text` rebuilds it then, keys in kingest's order.
+    pub fn compact(&mut self) {
+        if let Some(n) = &self.notification
+            && !self.raw.is_empty()
+            && serde_json::to_value(n).ok() == serde_json::from_str::<Value>(&self.raw).ok()
+        {
+            self.raw = String::new();
+        }
+    }
+
+    /// The JSON text (or, undecodable, the message text), whether or not `compact` dropped it.
+    pub fn raw_text(&self) -> std::borrow::Cow<'_, str> {
+        match &self.notification {
+            Some(n) if self.raw.is_empty() => serde_json::to_string(n)
+                .map(std::borrow::Cow::Owned)
+                .unwrap_or_default(),
+            _ => std::borrow::Cow::Borrowed(&self.raw),
+        }
+    }
+}
+
 pub fn decode_notification(text: &str) -> DecodedNotification {
     match decode_text(text) {
         Some(v) => match Notification::from_value(&v) {
@@ -774,6 +797,28 @@ fn epoch_to_datetime(x: f64) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn compact_drops_the_text_only_when_the_notification_says_the_same() {
+        let text = json!({
+            "Table": "Logs", "ErrorCode": "BadRequest_EmptyBlob", "ShouldRetry": false,
+            "Database": "db", "Custom": {"a": [1, 2]}
+        })
+        .to_string();
+        let mut d = decode_notification(&text);
+        let before: Value = serde_json::from_str(&d.raw_text()).unwrap();
+        d.compact();
+        assert!(d.raw.is_empty(), "lossless: the text goes");
+        let after: Value = serde_json::from_str(&d.raw_text()).unwrap();
+        assert_eq!(after, before);
+        // A known field sent as a number decodes to a string: the text must stay.
+        let mut d = decode_notification(r#"{"Table": 7, "ErrorCode": "X"}"#);
+        d.compact();
+        assert_eq!(d.raw_text(), r#"{"Table":7,"ErrorCode":"X"}"#);
+        let mut d = decode_notification("not json");
+        d.compact();
+        assert_eq!(d.raw_text(), "not json");
+    }
 
     #[test]
     fn numbers_in_a_notification_survive_a_round_trip() {

@@ -56,7 +56,7 @@ impl Default for TuiOptions {
             default_table: None,
             default_path: None,
             poll: PollConfig::default(),
-            ring_capacity: 500,
+            ring_capacity: crate::app::stream::DEFAULT_CAPACITY,
             color: None,
         }
     }

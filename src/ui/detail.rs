@@ -33,10 +33,11 @@ fn notification_lines<'a>(row: &NotificationRow, raw: bool, theme: &Theme) -> Ve
         ),
         Line::raw(""),
     ];
-    let pretty = serde_json::from_str::<serde_json::Value>(&row.decoded.raw)
+    let raw_text = row.decoded.raw_text();
+    let pretty = serde_json::from_str::<serde_json::Value>(&raw_text)
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or_else(|| row.decoded.raw.clone());
+        .unwrap_or_else(|| raw_text.to_string());
     match (&row.decoded.notification, raw) {
         (Some(n), false) => {
             let v = serde_json::to_value(n).unwrap_or_default();
@@ -95,7 +96,7 @@ fn notification_lines<'a>(row: &NotificationRow, raw: bool, theme: &Theme) -> Ve
                 ),
                 theme.error,
             ));
-            lines.push(Line::raw(sanitize(&row.decoded.raw)));
+            lines.push(Line::raw(sanitize(&raw_text)));
         }
         (_, true) => {
             for l in sanitize_multiline(&pretty).lines() {
@@ -201,11 +202,7 @@ pub fn render(
 ) {
     let (title, lines) = match target {
         DetailTarget::Notification { kind, message_id } => {
-            let row = state
-                .stream(*kind)
-                .ring
-                .iter()
-                .find(|r| &r.message_id == message_id);
+            let row = state.stream(*kind).row(message_id);
             let title = format!(
                 "{} notification{} (R raw, Esc back)",
                 kind.as_str(),

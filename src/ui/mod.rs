@@ -122,7 +122,7 @@ fn draw_tabs(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let titles: Vec<String> = Pane::ALL
         .iter()
         .map(|p| match p.kind() {
-            Some(k) => format!("{} ({})", p.title(), state.stream(k).ring.len()),
+            Some(k) => format!("{} ({})", p.title(), state.stream(k).len()),
             None => p.title().to_string(),
         })
         .collect();

@@ -1,5 +1,7 @@
 //! Discards: the confirmation (scope and archive named) and the result.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 
 use super::{advance, archive_path, clamp_selection, set_status};
@@ -14,7 +16,24 @@ pub(super) fn ask_discard(state: &mut State, action: Action) {
         return;
     };
     let stream = state.stream(kind);
-    let (ids, scope): (Vec<String>, String) = if action == Action::Discard {
+    let (ids, scope): (Vec<String>, String) = if let Some(group) = stream
+        .selected_group()
+        .filter(|_| action == Action::Discard)
+    {
+        // Grouped, `d` takes the selected group: the rows it counts, not just its newest.
+        let ids: Vec<String> = stream
+            .group_rows(group.key)
+            .map(|r| r.message_id.clone())
+            .collect();
+        let scope = format!(
+            "the {} listed {} notifications of group '{}'{}",
+            ids.len(),
+            kind.as_str(),
+            group.key,
+            filter_note(&stream.list.filter)
+        );
+        (ids, scope)
+    } else if action == Action::Discard {
         match stream.selected_row() {
             Some(r) => (
                 vec![r.message_id.clone()],
@@ -28,8 +47,7 @@ pub(super) fn ask_discard(state: &mut State, action: Action) {
         }
     } else {
         let ids: Vec<String> = stream
-            .visible()
-            .iter()
+            .matching_rows()
             .map(|r| r.message_id.clone())
             .collect();
         let scope = if stream.list.filter.is_empty() {
@@ -40,10 +58,10 @@ pub(super) fn ask_discard(state: &mut State, action: Action) {
             )
         } else {
             format!(
-                "{} listed {} notifications matching filter '{}'",
+                "{} listed {} notifications{}",
                 ids.len(),
                 kind.as_str(),
-                stream.list.filter
+                filter_note(&stream.list.filter)
             )
         };
         (ids, scope)
@@ -64,6 +82,14 @@ pub(super) fn ask_discard(state: &mut State, action: Action) {
     }));
 }
 
+fn filter_note(filter: &str) -> String {
+    if filter.is_empty() {
+        String::new()
+    } else {
+        format!(" matching filter '{filter}'")
+    }
+}
+
 pub(super) fn on_discarded(
     state: &mut State,
     kind: NotificationKind,
@@ -75,11 +101,13 @@ pub(super) fn on_discarded(
     advance(state, at);
     match result {
         Ok(report) => {
-            let failed: Vec<&String> = report.errors.iter().map(|(id, _)| id).collect();
-            let removed = state
-                .stream_mut(kind)
-                .ring
-                .remove_where(|r| ids.contains(&r.message_id) && !failed.contains(&&r.message_id));
+            let failed: HashSet<&str> = report.errors.iter().map(|(id, _)| id.as_str()).collect();
+            let gone: HashSet<&str> = ids
+                .iter()
+                .map(String::as_str)
+                .filter(|id| !failed.contains(id))
+                .collect();
+            let removed = state.stream_mut(kind).remove_ids(&gone);
             clamp_selection(state);
             let sev = if report.errors.is_empty() && report.complete {
                 Severity::Ok

@@ -107,11 +107,7 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::Back => match state.modal {
             Some(_) => state.modal = None,
-            None => {
-                let list = state.list_mut(state.focus);
-                list.filter.clear();
-                list.selected = 0;
-            }
+            None => state.set_filter(state.focus, ""),
         },
         Action::OpenSubmit => {
             let mut form = SubmitForm::new(&state.last_database, &state.last_table);
@@ -149,12 +145,13 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::Freeze => {
             if let Some(kind) = state.focus.kind() {
                 let s = state.stream_mut(kind);
-                s.frozen = !s.frozen;
-                if !s.frozen {
-                    for row in std::mem::take(&mut s.held) {
-                        s.ring.push_newest(row);
-                    }
-                }
+                s.set_frozen(!s.is_frozen());
+            }
+        }
+        Action::ToggleGroup => {
+            if let Some(kind) = state.focus.kind() {
+                let s = state.stream_mut(kind);
+                s.set_grouped(!s.is_grouped());
             }
         }
         Action::ToggleMode => match state.mode {
@@ -234,9 +231,7 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::FilterApply => {
             if let Some(Modal::Filter { pane, input }) = state.modal.take() {
-                let list = state.list_mut(pane);
-                list.filter = input.value().to_string();
-                list.selected = 0;
+                state.set_filter(pane, input.value());
             }
         }
     }

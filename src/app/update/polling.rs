@@ -138,17 +138,11 @@ pub(super) fn on_peeked(
                     }
                 }
                 let stream = state.stream_mut(kind);
-                if stream.ring.contains(&row.message_id)
-                    || stream.held.iter().any(|h| h.message_id == row.message_id)
-                {
+                if stream.contains(&row.message_id) {
                     continue;
                 }
                 stream.arrivals.push_back(at);
-                if stream.frozen {
-                    stream.held.push(row);
-                } else {
-                    stream.ring.push_newest(row);
-                }
+                stream.push(row);
                 new = true;
             }
             submissions::not_in_peek(state, &ours, window_full, at);

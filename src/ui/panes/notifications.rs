@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::app::state::{Mode, NotificationRow, Pane, State};
+use crate::app::stream::GroupRow;
 use crate::client::wire::NotificationKind;
 use crate::sanitize::sanitize;
 use crate::ui::fmt::{hms, short_path};
@@ -80,21 +81,66 @@ fn cells(row: &NotificationRow, kind: NotificationKind, theme: &Theme) -> Vec<Ce
     }
 }
 
-pub fn render(
-    frame: &mut Frame,
-    area: Rect,
-    state: &State,
-    theme: &Theme,
-    focused: bool,
-    pane: Pane,
-) {
+/// The cells of one group in the grouped view: its newest row's time, the count, the key, and
+/// the newest row's status (failures) or source.
+fn group_cells(g: &GroupRow, kind: NotificationKind, theme: &Theme) -> Vec<Cell<'static>> {
+    let when = g
+        .newest
+        .when()
+        .map(hms)
+        .unwrap_or_else(|| "--:--:--".into());
+    let n = g.newest.decoded.notification.as_ref();
+    let source = sanitize(&short_path(
+        n.and_then(|n| n.ingestion_source_path.as_deref())
+            .unwrap_or_default(),
+    ));
+    let key = sanitize(g.key);
+    let mut cells = vec![Cell::from(when), Cell::from(g.count.to_string())];
+    match kind {
+        NotificationKind::Failure => {
+            let status = n
+                .and_then(|n| n.failure_status.as_deref())
+                .unwrap_or_default();
+            cells.push(Cell::from(Span::styled(key, theme.error)));
+            cells.push(Cell::from(sanitize(status)));
+        }
+        NotificationKind::Success => cells.push(Cell::from(key)),
+    }
+    cells.push(Cell::from(source));
+    cells
+}
+
+/// Column headers and widths of a stream, listed plain or grouped.
+fn columns(kind: NotificationKind, grouped: bool) -> (Vec<&'static str>, Vec<Constraint>) {
+    use Constraint::{Fill, Length};
+    match (kind, grouped) {
+        // Spare width goes to ErrorCode, the column operators read first.
+        (NotificationKind::Failure, false) => (
+            vec!["FailedOn", "Table", "ErrorCode", "FailureStatus", "Source"],
+            vec![Length(8), Length(8), Fill(3), Length(13), Fill(1)],
+        ),
+        (NotificationKind::Failure, true) => (
+            vec!["Latest", "Count", "ErrorCode", "FailureStatus", "Source"],
+            vec![Length(8), Length(7), Fill(3), Length(13), Fill(1)],
+        ),
+        (NotificationKind::Success, false) => (
+            vec!["SucceededOn", "Table", "Source", "SourceId"],
+            vec![Length(11), Fill(1), Fill(2), Fill(2)],
+        ),
+        (NotificationKind::Success, true) => (
+            vec!["Latest", "Count", "Table", "Source"],
+            vec![Length(8), Length(7), Fill(1), Fill(2)],
+        ),
+    }
+}
+
+fn title<'a>(state: &State, pane: Pane, theme: &Theme) -> Vec<Span<'a>> {
     let kind = pane.kind().unwrap_or(NotificationKind::Failure);
     let stream = state.stream(kind);
-    let visible = stream.visible();
     let mut title = vec![
         Span::styled(format!(" {} ", pane.title()), theme.title),
         Span::styled(
-            format!("{} · {}/min ", stream.ring.len(), stream.per_minute()),
+            format!("{} · {}/min ", stream.len(), stream.per_minute()),
             theme.muted,
         ),
         Span::styled(
@@ -106,12 +152,31 @@ pub fn render(
         ),
         Span::raw(" "),
     ];
-    if stream.frozen {
+    if stream.is_frozen() {
         title.push(Span::styled(
-            format!(" FROZEN +{} ", stream.held.len()),
+            format!(" FROZEN +{} ", stream.held_len()),
             theme.badge,
         ));
         title.push(Span::raw(" "));
+    }
+    if stream.is_grouped() {
+        let by = match kind {
+            NotificationKind::Failure => " BY ErrorCode ",
+            NotificationKind::Success => " BY Table ",
+        };
+        title.push(Span::styled(by, theme.badge));
+        title.push(Span::raw(" "));
+    }
+    if stream.dropped() > 0 {
+        // The ring is full: say how many older rows left the list (nothing silently lost).
+        title.push(Span::styled(
+            format!(
+                " {} older dropped (keeps {}) ",
+                stream.dropped(),
+                stream.capacity()
+            ),
+            theme.warn,
+        ));
     }
     if let Some(f) = filter_span(&stream.list.filter, theme) {
         title.push(f);
@@ -119,12 +184,26 @@ pub fn render(
     if let Some(hint) = beyond_peek(state, kind) {
         title.push(Span::styled(hint, theme.warn));
     }
-    let blk = block(title, theme, focused);
+    title
+}
+
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    theme: &Theme,
+    focused: bool,
+    pane: Pane,
+) {
+    let kind = pane.kind().unwrap_or(NotificationKind::Failure);
+    let stream = state.stream(kind);
+    let len = stream.visible_len();
+    let blk = block(title(state, pane, theme), theme, focused);
     let inner = blk.inner(area);
     frame.render_widget(blk, area);
 
     if let Some(e) = &stream.error
-        && visible.is_empty()
+        && len == 0
     {
         frame.render_widget(
             Paragraph::new(Line::styled(
@@ -135,8 +214,8 @@ pub fn render(
         );
         return;
     }
-    if visible.is_empty() {
-        let msg = if stream.ring.is_empty() {
+    if len == 0 {
+        let msg = if stream.is_empty() {
             format!("No {} notifications seen yet.", kind.as_str())
         } else {
             "Nothing matches the filter.".to_string()
@@ -144,38 +223,22 @@ pub fn render(
         frame.render_widget(Paragraph::new(Line::styled(msg, theme.muted)), inner);
         return;
     }
-    // Only the rows that can be visible are formatted.
-    let height = inner.height.saturating_sub(1) as usize;
-    let selected = stream.list.selected.min(visible.len() - 1);
-    let start = (selected + 1).saturating_sub(height.max(1));
-    let rows: Vec<Row> = visible
-        .iter()
-        .skip(start)
-        .take(height.max(1))
-        .map(|r| Row::new(cells(r, kind, theme)))
-        .collect();
-    let (header, widths): (Vec<&str>, Vec<Constraint>) = match kind {
-        NotificationKind::Failure => (
-            // Spare width goes to ErrorCode, the column operators read first.
-            vec!["FailedOn", "Table", "ErrorCode", "FailureStatus", "Source"],
-            vec![
-                Constraint::Length(8),
-                Constraint::Length(8),
-                Constraint::Fill(3),
-                Constraint::Length(13),
-                Constraint::Fill(1),
-            ],
-        ),
-        NotificationKind::Success => (
-            vec!["SucceededOn", "Table", "Source", "SourceId"],
-            vec![
-                Constraint::Length(11),
-                Constraint::Fill(1),
-                Constraint::Fill(2),
-                Constraint::Fill(2),
-            ],
-        ),
+    // Only the rows that can be visible are looked up and formatted.
+    let height = inner.height.saturating_sub(1).max(1) as usize;
+    let selected = stream.list.selected.min(len - 1);
+    let start = (selected + 1).saturating_sub(height);
+    let rows: Vec<Row> = if stream.is_grouped() {
+        stream
+            .group_window(start, height)
+            .map(|g| Row::new(group_cells(&g, kind, theme)))
+            .collect()
+    } else {
+        stream
+            .window(start, height)
+            .map(|r| Row::new(cells(r, kind, theme)))
+            .collect()
     };
+    let (header, widths) = columns(kind, stream.is_grouped());
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.title))
         .row_highlight_style(theme.selection)
