@@ -8,13 +8,33 @@
 //!   `cargo test --bench perf -- --quick` (debug build) so the cases cannot rot.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod p4_idle;
+mod p5_latency;
+mod p7_startup;
 mod procs;
 mod report;
+mod tui;
 
 use report::{Case, Opts};
 
 /// Every case: its id, a one-line description, and the function that measures it.
-const CASES: &[Case] = &[];
+const CASES: &[Case] = &[
+    Case {
+        id: "P4",
+        what: "TUI idle 60 s against a separate emulator",
+        run: p4_idle::run,
+    },
+    Case {
+        id: "P5",
+        what: "a notification posted → on the TUI's screen",
+        run: p5_latency::run,
+    },
+    Case {
+        id: "P7",
+        what: "start-up: spawn → first frame",
+        run: p7_startup::run,
+    },
+];
 
 fn main() {
     let opts = match Opts::from_args(std::env::args().skip(1), CASES) {
