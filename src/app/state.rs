@@ -680,11 +680,7 @@ impl State {
     /// Whether anything of ours is in flight that the service will still report on (an
     /// upload, or a posted source with a queue or table to hear from).
     pub fn tracking(&self) -> bool {
-        self.submissions.iter().any(|s| match &s.phase {
-            Phase::Uploading => true,
-            Phase::NotSubmitted { .. } => false,
-            Phase::Posted { tracker, .. } => tracker.can_still_learn(self.now),
-        })
+        self.in_flight().next().is_some()
     }
 
     /// Whether the peeks go at the busy pace: an upload runs, or a source posted less than
@@ -692,12 +688,17 @@ impl State {
     pub fn peeks_busy(&self) -> bool {
         let busy_for = chrono::Duration::from_std(self.settings.poll.peek_busy_for)
             .unwrap_or(chrono::Duration::MAX);
-        self.submissions.iter().any(|s| match &s.phase {
+        self.in_flight().any(|s| match &s.phase {
+            Phase::Posted { tracker, .. } => self.now - tracker.posted_at < busy_for,
+            _ => true,
+        })
+    }
+
+    fn in_flight(&self) -> impl Iterator<Item = &SubmissionRow> {
+        self.submissions.iter().filter(|s| match &s.phase {
             Phase::Uploading => true,
             Phase::NotSubmitted { .. } => false,
-            Phase::Posted { tracker, .. } => {
-                tracker.can_still_learn(self.now) && self.now - tracker.posted_at < busy_for
-            }
+            Phase::Posted { tracker, .. } => tracker.can_still_learn(self.now),
         })
     }
 
