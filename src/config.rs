@@ -46,14 +46,19 @@ pub struct TimeoutsFile {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PollFile {
-    /// Notification peeks while nothing of ours is in flight; backs off to `peek_max_secs`.
+    /// Notification peeks while nothing of ours is in flight (backing off to `peek_max_secs`
+    /// when that is set higher).
     pub peek_idle_secs: Option<u64>,
-    /// Notification peeks while submissions are in flight.
+    /// Notification peeks while a submission is in flight, for `peek_busy_for_secs` after its
+    /// post.
     pub peek_busy_secs: Option<u64>,
+    pub peek_busy_for_secs: Option<u64>,
     pub peek_max_secs: Option<u64>,
     /// Messages asked per peek (Azure returns at most 32 per queue).
     pub peek_count: Option<usize>,
+    /// Queue depths when something may have changed them, else every `depths_max_secs`.
     pub depths_secs: Option<u64>,
+    pub depths_max_secs: Option<u64>,
     pub resources_secs: Option<u64>,
     pub progress_tick_ms: Option<u64>,
     /// Status-table reads: `table_young_secs` for the first `table_young_for_secs` after the

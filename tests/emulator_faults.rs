@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::Env;
 use kingest::client::ResourceKind;
 use kingest::client::storage::SasUrl;
-use kingest::client::wire::{IngestionStatus, ReportLevel, ReportMethod};
+use kingest::client::wire::{IngestionStatus, NotificationKind, ReportLevel, ReportMethod};
 use kingest::client::{IngestClient, SubmitRequest};
 use kingest::emulator::faults::FaultConfig;
 use kingest::emulator::metrics::Origin;
@@ -396,5 +396,50 @@ async fn counters_are_exact_for_one_submit_with_one_injected_503() {
             .any(|l| l == "kingest_emulator_faults_injected_total{kind=\"http5xx\"} 1")
     );
     assert!(text.contains("# TYPE kingest_emulator_storage_requests_total counter"));
+    env.emulator.shutdown().await;
+}
+
+/// What an idle TUI costs is read from these counters (benches/perf P4): each notification
+/// queue's peeks and depth reads are counted apart, and the DM-throttled resource commands by
+/// name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_queue_and_per_command_counters_count() {
+    let env = Env::start().await;
+    let (a, b) = futures::future::join(env.client.resources(), env.client.resources()).await;
+    a.unwrap();
+    b.unwrap();
+    for kind in [
+        NotificationKind::Failure,
+        NotificationKind::Failure,
+        NotificationKind::Success,
+    ] {
+        env.client.peek(kind, 32).await.unwrap();
+    }
+    env.client.queue_depths().await.unwrap();
+    let counters = env.emulator.counters();
+    let count = |queue: &str, op: &str| counters.storage_count("queue", queue, op, Origin::Client);
+    assert_eq!(count("failedingestions", "PeekMessages"), 2);
+    assert_eq!(count("successfulingestions", "PeekMessages"), 1);
+    assert_eq!(count("failedingestions", "GetQueueMetadata"), 1);
+    assert_eq!(count("successfulingestions", "GetQueueMetadata"), 1);
+    for command in [".get ingestion resources", ".get kusto identity token"] {
+        assert_eq!(
+            counters.command_count(command, Origin::Client),
+            1,
+            "{command}"
+        );
+    }
+    let rows = metrics_rows(&env).await;
+    let line = |command: &str| {
+        rows.iter()
+            .find(|(m, l, _)| {
+                m == "kingest_emulator_mgmt_commands_total"
+                    && l == &format!("command=\"{command}\",origin=\"client\"")
+            })
+            .map(|(_, _, v)| *v)
+    };
+    assert_eq!(line(".get ingestion resources"), Some(1), "{rows:#?}");
+    // `.show emulator metrics` itself.
+    assert_eq!(line("other"), Some(1), "{rows:#?}");
     env.emulator.shutdown().await;
 }

@@ -490,3 +490,63 @@ async fn unauthorized_mgmt_is_an_auth_error_with_what_to_do() {
         "not retried"
     );
 }
+
+/// The TUI asks for resources and peeks both queues at once on start-up; the DM throttles
+/// these commands, so every concurrent caller shares one fetch.
+#[tokio::test]
+async fn concurrent_callers_send_each_resources_command_once() {
+    let server = fake::dm(|_, _| fake::empty_queue()).await;
+    let c = client(&server.url, 1);
+    let resources = futures::future::join_all((0..8).map(|_| c.resources())).await;
+    let (failures, successes) = futures::future::join(
+        c.peek(NotificationKind::Failure, 32),
+        c.peek(NotificationKind::Success, 32),
+    )
+    .await;
+    assert!(resources.iter().all(Result::is_ok));
+    assert!(failures.is_ok() && successes.is_ok());
+    assert_eq!(mgmt_requests(&server, ".get ingestion resources"), 1);
+    assert_eq!(mgmt_requests(&server, ".get kusto identity token"), 1);
+    let first = resources[0].as_ref().unwrap();
+    assert!(
+        resources
+            .iter()
+            .all(|r| Arc::ptr_eq(r.as_ref().unwrap(), first))
+    );
+}
+
+/// A refused fetch reaches every caller that waited for it, and is not cached: the next call
+/// asks again.
+#[tokio::test]
+async fn a_failed_resources_fetch_is_shared_then_retried() {
+    let refused = Arc::new(AtomicUsize::new(0));
+    let r = refused.clone();
+    let base = Arc::new(std::sync::Mutex::new(String::new()));
+    let b = base.clone();
+    let server = fake::start(move |req| {
+        let csl = req.csl().unwrap_or_default();
+        if csl.starts_with(".get ingestion resources") && r.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Answer::json(
+                403,
+                &serde_json::json!({"error": {"code": "Forbidden", "message": "not yet", "@permanent": true}}),
+            );
+        }
+        fake::dm_mgmt(req, &b.lock().unwrap(), "SIG1").unwrap_or_else(fake::empty_queue)
+    })
+    .await;
+    *base.lock().unwrap() = server.url.clone();
+    let c = client(&server.url, 3);
+    let results = futures::future::join_all((0..5).map(|_| c.resources())).await;
+    assert_eq!(mgmt_requests(&server, ".get ingestion resources"), 1);
+    for r in &results {
+        assert!(matches!(r, Err(Error::Auth(_))), "{:?}", r.as_ref().err());
+    }
+    c.resources().await.unwrap();
+    assert_eq!(mgmt_requests(&server, ".get ingestion resources"), 2);
+    c.resources().await.unwrap();
+    assert_eq!(
+        mgmt_requests(&server, ".get ingestion resources"),
+        2,
+        "cached"
+    );
+}

@@ -9,9 +9,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod p3_frames;
+mod p4_idle;
+mod p5_latency;
 mod p6_emulator;
+mod p7_startup;
 mod procs;
 mod report;
+mod tui;
 
 use report::{Case, Opts};
 
@@ -23,9 +27,24 @@ const CASES: &[Case] = &[
         run: p3_frames::run,
     },
     Case {
+        id: "P4",
+        what: "TUI idle 60 s against a separate emulator",
+        run: p4_idle::run,
+    },
+    Case {
+        id: "P5",
+        what: "a notification posted → on the TUI's screen",
+        run: p5_latency::run,
+    },
+    Case {
         id: "P6",
         what: "emulator DM worker with 10,000 small sources; engine CSV parsing of 256 MiB",
         run: p6_emulator::run,
+    },
+    Case {
+        id: "P7",
+        what: "start-up: spawn → first frame",
+        run: p7_startup::run,
     },
 ];
 

@@ -61,16 +61,27 @@ pub enum Mode {
     Consume,
 }
 
-/// Poll intervals; every one is configurable.
+/// Poll intervals; every one is configurable (`[poll]` in the config file, `cli::resolve`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollConfig {
-    /// Notification peek interval while nothing of ours is in flight.
+    /// Notification peek interval while nothing of ours is in flight: another client's
+    /// notification shows within it.
     pub peek_idle: Duration,
-    /// Peek interval while submissions are pending.
+    /// Peek interval while a submission of ours is in flight (uploading, or posted less than
+    /// `peek_busy_for` ago with something still to report).
     pub peek_busy: Duration,
-    /// Upper bound of the idle back-off.
+    /// How long after its post a submission keeps the peeks at `peek_busy`; a source the
+    /// service has not reported on by then is peeked for at the idle pace.
+    pub peek_busy_for: Duration,
+    /// Upper bound of the idle back-off: idle rounds that bring nothing new double the
+    /// interval up to this. The default equals `peek_idle` (no back-off); a higher value saves
+    /// calls but lets another client's notification wait that long.
     pub peek_max: Duration,
+    /// Queue depths are read at most this often when something may have changed them (a
+    /// peek saw a queue's messages change or its window full, a submission or a discard).
     pub depths: Duration,
+    /// …and this often when nothing suggests a change.
+    pub depths_max: Duration,
     pub resources: Duration,
     /// Status-table reads per tracked submission (backing off with age).
     pub table: TablePoll,
@@ -81,19 +92,17 @@ pub struct PollConfig {
 }
 
 impl PollConfig {
-    /// The interval to the next peek round after one that took `prev`: back to the base when
-    /// it brought news, else doubled up to the cap. The base is `peek_busy` while something of
-    /// ours is in flight (capped at six times that), else `peek_idle` (capped at `peek_max`).
+    /// The interval to the next peek round after one that took `prev`: `peek_busy` while a
+    /// submission of ours is in flight; otherwise `peek_idle`, doubled after each round that
+    /// brought nothing new up to `peek_max`, back to `peek_idle` on news.
     pub fn next_peek(&self, prev: Duration, news: bool, busy: bool) -> Duration {
-        let (base, max) = if busy {
-            (self.peek_busy, self.peek_max.min(self.peek_busy * 6))
-        } else {
-            (self.peek_idle, self.peek_max)
-        };
+        if busy {
+            return self.peek_busy;
+        }
         if news {
-            base
+            self.peek_idle
         } else {
-            (prev * 2).clamp(base, max.max(base))
+            (prev * 2).clamp(self.peek_idle, self.peek_max.max(self.peek_idle))
         }
     }
 }
@@ -101,10 +110,14 @@ impl PollConfig {
 impl Default for PollConfig {
     fn default() -> Self {
         PollConfig {
-            peek_idle: Duration::from_secs(10),
-            peek_busy: Duration::from_secs(5),
-            peek_max: Duration::from_secs(120),
-            depths: Duration::from_secs(30),
+            peek_idle: Duration::from_secs(20),
+            // P5 of issue 8: a notification shows within 2 s while a submission is in flight.
+            peek_busy: Duration::from_secs(1),
+            // The service batches for up to 5 minutes by default (IngestionBatching policy).
+            peek_busy_for: Duration::from_secs(10 * 60),
+            peek_max: Duration::from_secs(20),
+            depths: Duration::from_secs(60),
+            depths_max: Duration::from_secs(5 * 60),
             resources: Duration::from_secs(15 * 60),
             table: TablePoll::default(),
             progress_tick: Duration::from_millis(500),
@@ -488,7 +501,11 @@ pub enum PeekRound {
 pub struct Schedule {
     pub peek: PeekRound,
     pub peek_interval: Duration,
+    /// `None` while a depth read is out (or before the resources are known).
     pub next_depths: Option<DateTime<Utc>>,
+    /// Something may have changed the queue depths since they were last asked for: the next
+    /// read comes after `depths`, not `depths_max`.
+    pub depths_changed: bool,
     pub next_resources: Option<DateTime<Utc>>,
 }
 
@@ -565,6 +582,7 @@ impl State {
                 peek: PeekRound::Due(now),
                 peek_interval,
                 next_depths: None,
+                depths_changed: false,
                 next_resources: None,
             },
             last_database: String::new(),
@@ -653,7 +671,22 @@ impl State {
     /// Whether anything of ours is in flight that the service will still report on (an
     /// upload, or a posted source with a queue or table to hear from).
     pub fn tracking(&self) -> bool {
-        self.submissions.iter().any(|s| match &s.phase {
+        self.in_flight().next().is_some()
+    }
+
+    /// Whether the peeks go at the busy pace: an upload runs, or a source posted less than
+    /// `peek_busy_for` ago may still be reported on.
+    pub fn peeks_busy(&self) -> bool {
+        let busy_for = chrono::Duration::from_std(self.settings.poll.peek_busy_for)
+            .unwrap_or(chrono::Duration::MAX);
+        self.in_flight().any(|s| match &s.phase {
+            Phase::Posted { tracker, .. } => self.now - tracker.posted_at < busy_for,
+            _ => true,
+        })
+    }
+
+    fn in_flight(&self) -> impl Iterator<Item = &SubmissionRow> {
+        self.submissions.iter().filter(|s| match &s.phase {
             Phase::Uploading => true,
             Phase::NotSubmitted { .. } => false,
             Phase::Posted { tracker, .. } => tracker.can_still_learn(self.now),

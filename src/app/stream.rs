@@ -33,6 +33,9 @@ pub struct Stream {
     /// Arrival times within the last minute, for the rate.
     pub arrivals: VecDeque<DateTime<Utc>>,
     pub last_peek: Option<DateTime<Utc>>,
+    /// Message ids the last successful peek returned, sorted: a peek that returns the same
+    /// set (in a window that is not full) saw no change of the queue.
+    pub peeked_ids: Vec<String>,
     pub error: Option<Problem>,
 }
 
@@ -121,6 +124,7 @@ impl Stream {
             index: Index::default(),
             arrivals: VecDeque::new(),
             last_peek: None,
+            peeked_ids: Vec::new(),
             error: None,
         }
     }

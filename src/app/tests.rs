@@ -321,7 +321,7 @@ fn queue_tracked_submission_goes_uploading_queued_retrying_succeeded() {
     assert_eq!(journaled(&fx), [TrackState::Retrying]);
     assert!(s.tracking());
     // Busy polling while tracking.
-    assert_eq!(s.schedule.peek, PeekRound::Due(at(8)));
+    assert_eq!(s.schedule.peek, PeekRound::Due(at(4)));
     // The same failure seen again changes nothing; the later success wins.
     let fx = round(
         &mut s,
@@ -479,11 +479,55 @@ fn a_restored_journal_reads_its_own_status_table_at_once() {
     assert_eq!(asked, vec![status_ref()]);
 }
 
+/// The time the next peek round is due.
+fn peek_due(s: &State) -> chrono::DateTime<chrono::Utc> {
+    match s.schedule.peek {
+        PeekRound::Due(t) => t,
+        other => panic!("a round is running: {other:?}"),
+    }
+}
+
 #[test]
-fn idle_polling_backs_off_and_resets_on_news() {
+fn idle_polling_keeps_the_idle_interval_and_sleeps_until_then() {
     let mut s = empty_state();
-    let peek_round = |s: &mut State, t: i64, rows| {
-        round(s, t, rows, vec![]);
+    let idle = s.settings.poll.peek_idle.as_secs() as i64;
+    for t in [0, idle, 2 * idle, 3 * idle] {
+        round(&mut s, t, vec![], vec![]);
+        assert_eq!(peek_due(&s), at(t + idle), "no back-off by default");
+    }
+    // Nothing due before the next poll: the loop sleeps until exactly then.
+    assert_eq!(s.next_wakeup(), Some(at(4 * idle)));
+}
+
+#[test]
+fn a_configured_idle_back_off_doubles_resets_on_news_and_on_a_key() {
+    let mut settings = Settings::default();
+    settings.poll.peek_idle = std::time::Duration::from_secs(10);
+    settings.poll.peek_max = std::time::Duration::from_secs(120);
+    let mut s = State::new(settings, t0());
+    // Rounds the schedule starts (a key would reset the back-off).
+    let peek_round = |s: &mut State, t: i64, rows: Vec<NotificationRow>| {
+        let fx = update(s, Msg::Tick(at(t)));
+        assert_eq!(
+            fx.iter()
+                .filter(|f| matches!(f, Effect::Peek { .. }))
+                .count(),
+            2,
+            "due at {t}"
+        );
+        for (kind, rows) in [
+            (NotificationKind::Failure, rows),
+            (NotificationKind::Success, vec![]),
+        ] {
+            update(
+                s,
+                Msg::Peeked {
+                    kind,
+                    at: at(t),
+                    result: Ok(rows),
+                },
+            );
+        }
         s.schedule.peek_interval.as_secs()
     };
     assert_eq!(peek_round(&mut s, 0, vec![]), 20);
@@ -491,8 +535,99 @@ fn idle_polling_backs_off_and_resets_on_news() {
     assert_eq!(peek_round(&mut s, 60, vec![]), 80);
     assert_eq!(peek_round(&mut s, 140, vec![]), 120);
     assert_eq!(peek_round(&mut s, 260, vec![failure("z", "x", "E", 0)]), 10);
-    // Nothing due before the next poll: the loop sleeps until exactly then.
-    assert_eq!(s.next_wakeup(), Some(at(270)));
+    assert_eq!(peek_round(&mut s, 270, vec![]), 20);
+    assert_eq!(peek_round(&mut s, 290, vec![]), 40);
+    assert_eq!(peek_due(&s), at(330));
+    // The operator presses a key at 300: the next round is at most one idle interval away.
+    update(&mut s, Msg::Tick(at(300)));
+    update(&mut s, code(KeyCode::Tab));
+    assert_eq!(s.schedule.peek_interval.as_secs(), 10);
+    assert_eq!(peek_due(&s), at(310));
+}
+
+#[test]
+fn a_submission_speeds_polling_up_within_one_busy_interval_and_for_a_while() {
+    let mut s = empty_state();
+    let poll = s.settings.poll;
+    let busy = poll.peek_busy.as_secs() as i64;
+    round(&mut s, 0, vec![], vec![]);
+    assert_eq!(peek_due(&s), at(20));
+    // Submitted at 5 s: the next round is one busy interval away, not at 20 s.
+    update(&mut s, Msg::Tick(at(5)));
+    let id = submit_one(&mut s);
+    assert!(s.peeks_busy());
+    assert_eq!(peek_due(&s), at(5 + busy));
+    // Rounds during the upload and after the post keep the busy pace.
+    round(&mut s, 6, vec![], vec![]);
+    assert_eq!(peek_due(&s), at(6 + busy));
+    submitted(&mut s, id, 7, Some(status_ref()));
+    round(&mut s, 8, vec![], vec![]);
+    assert_eq!(peek_due(&s), at(8 + busy));
+    // Still unreported `peek_busy_for` after the post: the idle pace again, though tracked.
+    let late = 7 + poll.peek_busy_for.as_secs() as i64;
+    round(&mut s, late, vec![], vec![]);
+    assert!(s.tracking() && !s.peeks_busy());
+    assert_eq!(peek_due(&s), at(late + poll.peek_idle.as_secs() as i64));
+}
+
+#[test]
+fn depths_are_read_rarely_while_peeks_see_no_change_and_soon_after_one() {
+    let mut s = empty_state();
+    let poll = s.settings.poll;
+    let (every, quiet) = (
+        poll.depths.as_secs() as i64,
+        poll.depths_max.as_secs() as i64,
+    );
+    let depths = |s: &mut State, t: i64| {
+        update(
+            s,
+            Msg::Depths {
+                at: at(t),
+                result: Ok(vec![]),
+            },
+        );
+        s.schedule.next_depths
+    };
+    assert_eq!(depths(&mut s, 0), Some(at(quiet)));
+    // Empty peeks, again and again: nothing changed.
+    round(&mut s, 1, vec![], vec![]);
+    round(&mut s, 21, vec![], vec![]);
+    assert_eq!(s.schedule.next_depths, Some(at(quiet)));
+    // A new message: the depths are read `depths` after the last read.
+    round(&mut s, 41, vec![failure("f1", "x", "E", 0)], vec![]);
+    assert_eq!(s.schedule.next_depths, Some(at(every)));
+    // Due: asked for once; the change was read, so the next read is the quiet one…
+    let fx = update(&mut s, Msg::Tick(at(every)));
+    assert_eq!(
+        fx.iter()
+            .filter(|f| matches!(f, Effect::QueueDepths))
+            .count(),
+        1
+    );
+    assert_eq!(depths(&mut s, every), Some(at(every + quiet)));
+    // …unless the same message is still there (no change), or it is gone (a change).
+    round(&mut s, every + 1, vec![failure("f1", "x", "E", 0)], vec![]);
+    assert_eq!(s.schedule.next_depths, Some(at(every + quiet)));
+    round(&mut s, every + 21, vec![], vec![]);
+    assert_eq!(s.schedule.next_depths, Some(at(2 * every)));
+    // A change seen while a read is out makes the following read come soon too.
+    let fx = update(&mut s, Msg::Tick(at(2 * every)));
+    assert!(fx.iter().any(|f| matches!(f, Effect::QueueDepths)));
+    assert_eq!(s.schedule.next_depths, None);
+    for (kind, rows) in [
+        (NotificationKind::Failure, vec![failure("f2", "x", "E", 0)]),
+        (NotificationKind::Success, vec![]),
+    ] {
+        update(
+            &mut s,
+            Msg::Peeked {
+                kind,
+                at: at(2 * every + 1),
+                result: Ok(rows),
+            },
+        );
+    }
+    assert_eq!(depths(&mut s, 2 * every + 2), Some(at(3 * every + 2)));
 }
 
 #[test]
@@ -537,9 +672,9 @@ fn an_untrackable_source_does_not_keep_polling_busy() {
         s.submissions[0].state(),
         SubState::Track(TrackState::Queued)
     );
-    assert!(!s.tracking());
+    assert!(!s.tracking() && !s.peeks_busy());
     round(&mut s, 1, vec![], vec![]);
-    assert_eq!(s.schedule.peek_interval, s.settings.poll.peek_idle * 2);
+    assert_eq!(s.schedule.peek_interval, s.settings.poll.peek_idle);
 }
 
 #[test]
@@ -700,7 +835,7 @@ fn a_throttled_peek_waits_as_long_as_the_service_asked() {
             result: Ok(vec![]),
         },
     );
-    // The idle interval is 10 s; the service asked for 300.
+    // The idle interval is 20 s; the service asked for 300.
     assert_eq!(s.schedule.peek, PeekRound::Due(at(300)));
     // Not throttled any more: back to the usual schedule.
     update(&mut s, Msg::Tick(at(300)));

@@ -149,8 +149,10 @@ fn poll_config(file: &FileConfig) -> PollConfig {
     if let Some(f) = &file.poll {
         secs(f.peek_idle_secs, &mut p.peek_idle);
         secs(f.peek_busy_secs, &mut p.peek_busy);
+        secs(f.peek_busy_for_secs, &mut p.peek_busy_for);
         secs(f.peek_max_secs, &mut p.peek_max);
         secs(f.depths_secs, &mut p.depths);
+        secs(f.depths_max_secs, &mut p.depths_max);
         secs(f.resources_secs, &mut p.resources);
         if let Some(ms) = f.progress_tick_ms {
             p.progress_tick = Duration::from_millis(ms.max(50));
@@ -166,6 +168,11 @@ fn poll_config(file: &FileConfig) -> PollConfig {
         secs(f.table_slow_secs, &mut t.slow);
         secs(f.table_slowest_after_secs, &mut t.slowest_after);
         secs(f.table_slowest_secs, &mut t.slowest);
+    }
+    // No idle back-off unless asked for: the idle interval is what an operator waits at most
+    // for another client's notification.
+    if file.poll.as_ref().and_then(|f| f.peek_max_secs).is_none() {
+        p.peek_max = p.peek_idle;
     }
     p
 }
@@ -337,16 +344,33 @@ mod tests {
             &conn(),
             false,
             &file(
-                "read_only = true\npoll_interval_secs = 7\n[poll]\npeek_busy_secs = 3\ntable_secs = 30\ntable_slowest_secs = 300\npeek_count = 99\n",
+                "read_only = true\npoll_interval_secs = 7\n[poll]\npeek_busy_secs = 3\npeek_busy_for_secs = 90\ndepths_secs = 40\ndepths_max_secs = 400\ntable_secs = 30\ntable_slowest_secs = 300\npeek_count = 99\n",
             ),
         )
         .unwrap();
         assert!(r.read_only);
         assert_eq!(r.poll.peek_idle, Duration::from_secs(7));
+        // No back-off unless peek_max_secs says so.
+        assert_eq!(r.poll.peek_max, Duration::from_secs(7));
         assert_eq!(r.poll.peek_busy, Duration::from_secs(3));
+        assert_eq!(r.poll.peek_busy_for, Duration::from_secs(90));
+        assert_eq!(
+            (r.poll.depths, r.poll.depths_max),
+            (Duration::from_secs(40), Duration::from_secs(400))
+        );
         assert_eq!(r.poll.table.normal, Duration::from_secs(30));
         assert_eq!(r.poll.table.slowest, Duration::from_secs(300));
         assert_eq!(r.poll.peek_count, 32);
+        let r = resolve(
+            &conn(),
+            false,
+            &file("[poll]\npeek_idle_secs = 5\npeek_max_secs = 60\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.poll.peek_idle, r.poll.peek_max),
+            (Duration::from_secs(5), Duration::from_secs(60))
+        );
         let r = resolve(&conn(), true, &file("")).unwrap();
         assert!(r.read_only);
         assert_eq!(r.poll, PollConfig::default());

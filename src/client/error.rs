@@ -60,6 +60,57 @@ pub enum Error {
     Internal(String),
 }
 
+/// A copy for each caller that shares one request (the single-flight resources fetch). An I/O
+/// error keeps its kind and text; its OS source is not kept.
+impl Clone for Error {
+    fn clone(&self) -> Self {
+        match self {
+            Error::Auth(s) => Error::Auth(s.clone()),
+            Error::Throttled { retry_after } => Error::Throttled {
+                retry_after: *retry_after,
+            },
+            Error::Transient(s) => Error::Transient(s.clone()),
+            Error::Unreachable(s) => Error::Unreachable(s.clone()),
+            Error::Timeout {
+                what,
+                limit,
+                key,
+                kind,
+            } => Error::Timeout {
+                what: what.clone(),
+                limit: *limit,
+                key,
+                kind,
+            },
+            Error::Service {
+                status,
+                code,
+                message,
+                permanent,
+            } => Error::Service {
+                status: *status,
+                code: code.clone(),
+                message: message.clone(),
+                permanent: *permanent,
+            },
+            Error::Storage {
+                status,
+                code,
+                message,
+            } => Error::Storage {
+                status: *status,
+                code: code.clone(),
+                message: message.clone(),
+            },
+            Error::BadResponse(s) => Error::BadResponse(s.clone()),
+            Error::Io(e) => Error::Io(std::io::Error::new(e.kind(), e.to_string())),
+            Error::Usage(s) => Error::Usage(s.clone()),
+            Error::MissingResource(s) => Error::MissingResource(s.clone()),
+            Error::Internal(s) => Error::Internal(s.clone()),
+        }
+    }
+}
+
 /// "60 s", "1.5 s".
 fn secs(d: Duration) -> String {
     if d.subsec_millis() == 0 {

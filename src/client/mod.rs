@@ -87,12 +87,11 @@ struct Inner {
     auth: auth::Authenticator,
     retry: RetryPolicy,
     timeouts: deadline::Timeouts,
-    cache: tokio::sync::Mutex<Option<Arc<IngestionResources>>>,
+    cache: Arc<resources::ResourceCache>,
     ranking: std::sync::Mutex<resources::AccountRanking>,
 }
 
-/// Resources and the identity token are refreshed after this long (as the SDKs do).
-pub const RESOURCES_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+pub use resources::RESOURCES_TTL;
 const USER_AGENT: &str = concat!("kingest/", env!("CARGO_PKG_VERSION"));
 
 /// The retry policy for a management command of `kind`. A command that ingests
@@ -134,7 +133,7 @@ impl IngestClient {
                 auth,
                 retry: cfg.retry,
                 timeouts: cfg.timeouts,
-                cache: tokio::sync::Mutex::new(None),
+                cache: Arc::default(),
                 ranking: std::sync::Mutex::new(resources::AccountRanking::default()),
             }),
         })
@@ -149,23 +148,30 @@ impl IngestClient {
         &self.inner.storage
     }
 
-    /// Cached resources and identity token (1 h).
+    /// Cached resources and identity token (1 h); concurrent callers share one fetch.
     pub async fn resources(&self) -> Result<Arc<IngestionResources>> {
-        {
-            let cache = self.inner.cache.lock().await;
-            if let Some(r) = cache.as_ref()
-                && chrono::Utc::now() - r.fetched_at < RESOURCES_TTL
-                && !r.identity_token.is_empty()
-            {
-                return Ok(r.clone());
-            }
-        }
-        self.refresh_resources().await
+        self.load_resources(false).await
     }
 
-    /// Fetch resources and token now, replacing the cache. Both commands go out together, so
-    /// a stalled endpoint costs one deadline, not two.
+    /// Fetch resources and token now, replacing the cache (joining a fetch already running).
     pub async fn refresh_resources(&self) -> Result<Arc<IngestionResources>> {
+        self.load_resources(true).await
+    }
+
+    async fn load_resources(&self, force: bool) -> Result<Arc<IngestionResources>> {
+        use futures::FutureExt as _;
+        let client = self.clone();
+        self.inner
+            .cache
+            .get(force, move || {
+                async move { client.fetch_resources().await }.boxed()
+            })
+            .await
+    }
+
+    /// One `.get ingestion resources` and one `.get kusto identity token`. Both commands go
+    /// out together, so a stalled endpoint costs one deadline, not two.
+    async fn fetch_resources(&self) -> Result<Arc<IngestionResources>> {
         let (resources, token) = futures::future::join(
             self.mgmt("NetDefaultDB", ".get ingestion resources"),
             self.mgmt("NetDefaultDB", ".get kusto identity token"),
@@ -187,14 +193,12 @@ impl IngestClient {
         let token_table = mgmt::primary(token?, "identity token")?;
         let token = resources::parse_identity_token(&token_table)?;
         let now = chrono::Utc::now();
-        let fresh = Arc::new(IngestionResources {
+        Ok(Arc::new(IngestionResources {
             resources: list,
             fetched_at: now,
             identity_token: auth::Secret::new(token),
             token_fetched_at: now,
-        });
-        *self.inner.cache.lock().await = Some(fresh.clone());
-        Ok(fresh)
+        }))
     }
 
     /// Approximate message count of every queue resource. A queue whose SAS does not grant

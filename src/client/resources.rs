@@ -1,5 +1,6 @@
-//! `.get ingestion resources` / `.get kusto identity token`: parsing, 1 h cache with explicit
-//! refresh, and the ranked choice of storage accounts (protocol.md §2.3).
+//! `.get ingestion resources` / `.get kusto identity token`: parsing, the 1 h cache with
+//! explicit refresh, fetched by one request at a time (single flight), and the ranked choice
+//! of storage accounts (protocol.md §2.3).
 
 use chrono::{DateTime, Utc};
 
@@ -62,6 +63,11 @@ pub struct IngestionResources {
 }
 
 impl IngestionResources {
+    /// Younger than [`RESOURCES_TTL`], with a token.
+    pub fn is_fresh(&self, now: DateTime<Utc>) -> bool {
+        now - self.fetched_at < RESOURCES_TTL && !self.identity_token.is_empty()
+    }
+
     pub fn of_kind(&self, kind: ResourceKind) -> impl Iterator<Item = &SasUrl> {
         self.resources
             .iter()
@@ -70,7 +76,84 @@ impl IngestionResources {
     }
 }
 
+/// Resources and the identity token are refreshed after this long (as the SDKs do).
+pub const RESOURCES_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// The fetch every concurrent caller awaits (an error is cloned to each of them).
+type Flight =
+    futures::future::Shared<futures::future::BoxFuture<'static, Result<Arc<IngestionResources>>>>;
+
+/// The cached resources and the one fetch in flight. The DMs throttle `.get ingestion
+/// resources` and `.get kusto identity token`, so callers that find the cache stale while a
+/// fetch is running wait for that fetch instead of sending their own (the Go SDK serialises its
+/// fetches the same way: azkustoingest/internal/resources/resources.go, `fetchLock` and
+/// `authLock`). A success fills the cache; an error reaches the waiters of that flight only,
+/// and the next caller tries again.
+#[derive(Default)]
+pub struct ResourceCache {
+    slot: std::sync::Mutex<Slot>,
+}
+
+#[derive(Default)]
+struct Slot {
+    current: Option<Arc<IngestionResources>>,
+    flight: Option<Flight>,
+}
+
+impl ResourceCache {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cached value while it is younger than [`RESOURCES_TTL`] (unless `force`), else the
+    /// result of the fetch in flight, else of `fetch`, started now as the one flight. The fetch
+    /// runs as its own task: a caller that gives up does not cancel it for the others.
+    pub async fn get<F>(self: &Arc<Self>, force: bool, fetch: F) -> Result<Arc<IngestionResources>>
+    where
+        F: FnOnce() -> futures::future::BoxFuture<'static, Result<Arc<IngestionResources>>>,
+    {
+        use futures::FutureExt as _;
+        let flight = {
+            let mut slot = self.slot();
+            if !force && let Some(r) = slot.current.as_ref().filter(|r| r.is_fresh(Utc::now())) {
+                return Ok(r.clone());
+            }
+            match &slot.flight {
+                Some(f) => f.clone(),
+                None => {
+                    let cache = self.clone();
+                    let work = fetch();
+                    let task = tokio::spawn(async move {
+                        let result = work.await;
+                        cache.land(&result);
+                        result
+                    });
+                    let f = async move {
+                        task.await.unwrap_or_else(|e| {
+                            Err(Error::Internal(format!("the resources fetch stopped: {e}")))
+                        })
+                    }
+                    .boxed()
+                    .shared();
+                    slot.flight = Some(f.clone());
+                    f
+                }
+            }
+        };
+        flight.await
+    }
+
+    fn land(&self, result: &Result<Arc<IngestionResources>>) {
+        let mut slot = self.slot();
+        slot.flight = None;
+        if let Ok(r) = result {
+            slot.current = Some(r.clone());
+        }
+    }
+}
+
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rand::seq::SliceRandom;
 use serde_json::Value;
@@ -287,5 +370,111 @@ mod tests {
             .map(|u| format!("{}/{}", u.account(), u.object_name()))
             .collect();
         assert_eq!(order, ["good/q1", "bad/q1", "good/q2", "bad/q2"]);
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+    use futures::FutureExt as _;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn fetched() -> Arc<IngestionResources> {
+        let now = Utc::now();
+        Arc::new(IngestionResources {
+            resources: vec![],
+            fetched_at: now,
+            identity_token: crate::client::auth::Secret::new("token"),
+            token_fetched_at: now,
+        })
+    }
+
+    /// `n` concurrent callers while the fetch waits for a gate the test opens after all of
+    /// them have asked; the fetch answers `answer`.
+    async fn concurrent(
+        cache: &Arc<ResourceCache>,
+        fetches: &Arc<AtomicUsize>,
+        n: usize,
+        answer: fn() -> Result<Arc<IngestionResources>>,
+    ) -> Vec<Result<Arc<IngestionResources>>> {
+        let (open, gate) = tokio::sync::oneshot::channel::<()>();
+        let gate = gate.shared();
+        let callers = (0..n).map(|_| {
+            let (fetches, gate) = (fetches.clone(), gate.clone());
+            cache.get(false, move || {
+                async move {
+                    fetches.fetch_add(1, Ordering::SeqCst);
+                    let _ = gate.await;
+                    answer()
+                }
+                .boxed()
+            })
+        });
+        // join_all polls every caller once before the second future opens the gate.
+        let (results, ()) = futures::future::join(futures::future::join_all(callers), async {
+            tokio::task::yield_now().await;
+            let _ = open.send(());
+        })
+        .await;
+        results
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_fetch_and_then_the_cache() {
+        let cache = Arc::new(ResourceCache::default());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let results = concurrent(&cache, &fetches, 8, || Ok(fetched())).await;
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        let first = results[0].as_ref().unwrap().clone();
+        for r in &results {
+            assert!(
+                Arc::ptr_eq(r.as_ref().unwrap(), &first),
+                "all get the one result"
+            );
+        }
+        // Fresh: served from the cache; forced: fetched again.
+        let counting = |fetches: &Arc<AtomicUsize>| {
+            let fetches = fetches.clone();
+            move || {
+                async move {
+                    fetches.fetch_add(1, Ordering::SeqCst);
+                    Ok(fetched())
+                }
+                .boxed()
+            }
+        };
+        let again = cache.get(false, counting(&fetches)).await.unwrap();
+        assert!(Arc::ptr_eq(&again, &first));
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        let forced = cache.get(true, counting(&fetches)).await.unwrap();
+        assert!(!Arc::ptr_eq(&forced, &first));
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn an_error_reaches_that_flights_waiters_and_is_not_cached() {
+        let cache = Arc::new(ResourceCache::default());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let results = concurrent(&cache, &fetches, 5, || {
+            Err(Error::Throttled {
+                retry_after: Some(std::time::Duration::from_secs(7)),
+            })
+        })
+        .await;
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        for r in &results {
+            assert!(
+                matches!(r, Err(Error::Throttled { retry_after: Some(d) }) if d.as_secs() == 7),
+                "{:?}",
+                r.as_ref().err()
+            );
+        }
+        let results = concurrent(&cache, &fetches, 3, || Ok(fetched())).await;
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            2,
+            "the error was not cached"
+        );
+        assert!(results.iter().all(Result::is_ok));
     }
 }

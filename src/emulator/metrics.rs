@@ -48,6 +48,7 @@ struct Inner {
     storage: BTreeMap<StorageKey, u64>,
     resources: HashSet<String>,
     mgmt: BTreeMap<(&'static str, Origin), u64>,
+    commands: BTreeMap<(&'static str, Origin), u64>,
     /// Final or transient results of ingest attempts, by status.
     results: BTreeMap<&'static str, u64>,
     ingested_sources: HashSet<String>,
@@ -70,7 +71,7 @@ pub struct Sample {
 }
 
 /// Help text of each metric, in output order.
-const HELP: [(&str, &str); 8] = [
+const HELP: [(&str, &str); 9] = [
     (
         "kingest_emulator_faults_injected_total",
         "Faults injected, by SPEC name",
@@ -82,6 +83,10 @@ const HELP: [(&str, &str); 8] = [
     (
         "kingest_emulator_mgmt_requests_total",
         "Kusto mgmt/query requests, by endpoint and origin",
+    ),
+    (
+        "kingest_emulator_mgmt_commands_total",
+        "Mgmt commands by name (the ones DMs throttle by name, the rest as other) and origin",
     ),
     (
         "kingest_emulator_ingest_results_total",
@@ -104,6 +109,19 @@ const HELP: [(&str, &str); 8] = [
         "Rows of those repeat ingestions",
     ),
 ];
+
+/// Commands counted by name: the two a DM throttles and clients are told to cache (the
+/// resources and the identity token, protocol.md §2.3); the text of any other is the client's
+/// and is not a label.
+const COUNTED_COMMANDS: [&str; 2] = [".get ingestion resources", ".get kusto identity token"];
+
+/// The label of a normalised command (lower case, single spaces, no trailing `;`).
+pub fn command_label(command: &str) -> &'static str {
+    COUNTED_COMMANDS
+        .into_iter()
+        .find(|c| *c == command)
+        .unwrap_or("other")
+}
 
 /// A resource name as counted: Azure names are short ASCII letters, digits and dashes.
 fn resource_label(name: &str) -> String {
@@ -152,6 +170,22 @@ impl Metrics {
 
     pub fn mgmt_request(&self, endpoint: &'static str, origin: Origin) {
         *self.inner().mgmt.entry((endpoint, origin)).or_default() += 1;
+    }
+
+    /// One mgmt command, by [`command_label`] of its normalised text.
+    pub fn mgmt_command(&self, command: &str, origin: Origin) {
+        let label = command_label(command);
+        *self.inner().commands.entry((label, origin)).or_default() += 1;
+    }
+
+    /// Commands counted under `label` (tests read these).
+    pub fn command_count(&self, label: &str, origin: Origin) -> u64 {
+        self.inner()
+            .commands
+            .iter()
+            .filter(|((l, o), _)| *l == label && *o == origin)
+            .map(|(_, v)| *v)
+            .sum()
     }
 
     /// One ingest attempt's result (`Succeeded`, `Failed`, `Transient`, …).
@@ -226,13 +260,23 @@ impl Metrics {
                 *n,
             );
         }
-        for (result, n) in &g.results {
-            push(HELP[3].0, vec![("result", result.to_string())], *n);
+        for ((command, origin), n) in &g.commands {
+            push(
+                HELP[3].0,
+                vec![
+                    ("command", command.to_string()),
+                    ("origin", origin.as_str().to_string()),
+                ],
+                *n,
+            );
         }
-        push(HELP[4].0, vec![], g.rows_ingested);
-        push(HELP[5].0, vec![], g.ingested_sources.len() as u64);
-        push(HELP[6].0, vec![], g.repeat_ingestions);
-        push(HELP[7].0, vec![], g.repeat_rows);
+        for (result, n) in &g.results {
+            push(HELP[4].0, vec![("result", result.to_string())], *n);
+        }
+        push(HELP[5].0, vec![], g.rows_ingested);
+        push(HELP[6].0, vec![], g.ingested_sources.len() as u64);
+        push(HELP[7].0, vec![], g.repeat_ingestions);
+        push(HELP[8].0, vec![], g.repeat_rows);
         out
     }
 }
@@ -300,6 +344,9 @@ mod tests {
         m.storage_request("queue", "q-1", "GetMessages", Origin::Dm);
         m.storage_request("queue", "\u{1b}]0;x\u{7}", "PutMessage", Origin::Client);
         m.mgmt_request("mgmt", Origin::Client);
+        m.mgmt_command(".get ingestion resources", Origin::Client);
+        m.mgmt_command(".show tables", Origin::Client);
+        m.mgmt_command("\u{1b}[2J", Origin::Dm);
         m.ingest_result("Succeeded");
         m.ingested("s1", 3);
         m.ingested("s2", 2);
@@ -319,6 +366,9 @@ mod tests {
             "kingest_emulator_storage_requests_total{service=\"queue\",resource=\"q-1\",operation=\"PutMessage\",origin=\"client\"} 2",
             "kingest_emulator_storage_requests_total{service=\"queue\",resource=\"q-1\",operation=\"GetMessages\",origin=\"dm\"} 1",
             "kingest_emulator_mgmt_requests_total{endpoint=\"mgmt\",origin=\"client\"} 1",
+            "kingest_emulator_mgmt_commands_total{command=\".get ingestion resources\",origin=\"client\"} 1",
+            "kingest_emulator_mgmt_commands_total{command=\"other\",origin=\"client\"} 1",
+            "kingest_emulator_mgmt_commands_total{command=\"other\",origin=\"dm\"} 1",
             "kingest_emulator_ingest_results_total{result=\"Succeeded\"} 1",
             "kingest_emulator_rows_ingested_total 8",
             "kingest_emulator_sources_ingested_total 2",

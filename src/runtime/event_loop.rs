@@ -61,11 +61,18 @@ where
     let mut events_done = false;
     let mut msgs_done = false;
     let mut last_draw: Option<Instant> = None;
+    let mut frames: u64 = 0;
     loop {
         if state.dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME_BUDGET) {
             terminal.draw(|f| ui::draw(f, &state))?;
             state.dirty = false;
             last_draw = Some(Instant::now());
+            frames += 1;
+            // Start-up time and idle redraws can be read from the log (`KINGEST_LOG`).
+            if frames == 1 {
+                tracing::debug!("first frame drawn");
+            }
+            tracing::trace!(frames, "frame drawn");
         }
         if state.quit || (events_done && msgs_done) {
             break;

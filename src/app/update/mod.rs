@@ -36,11 +36,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(ev) => {
             if ev.kind != KeyEventKind::Release {
+                polling::on_activity(state);
                 input::on_key(state, ev, &mut fx);
                 state.dirty = true;
             }
         }
         Msg::Paste(text) => {
+            polling::on_activity(state);
             input::on_paste(state, &text);
             state.dirty = true;
         }

@@ -1,5 +1,7 @@
-//! The schedule of background reads: notification peeks (backing off when nothing new
-//! arrives, faster while submissions are in flight), queue depths and resources.
+//! The schedule of background reads: notification peeks (fast while a submission of ours is
+//! in flight, else at the idle interval, with an optional back-off the operator's keys reset),
+//! queue depths (read again soon when a peek, a submission or a discard suggests they changed,
+//! rarely otherwise) and resources.
 
 use chrono::{DateTime, Utc};
 
@@ -34,6 +36,56 @@ pub(super) fn peek_soon(state: &mut State, at: DateTime<Utc>) {
     }
 }
 
+/// The operator acted: an idle back-off starts over, so what they look at is at most one idle
+/// interval old (and never sooner than a throttled queue asked).
+pub(super) fn on_activity(state: &mut State) {
+    let idle = state.settings.poll.peek_idle;
+    if state.schedule.peek_interval <= idle {
+        return;
+    }
+    state.schedule.peek_interval = idle;
+    let soon = state.now + dur(idle.max(throttle_wait(state)));
+    if let PeekRound::Due(t) = state.schedule.peek
+        && t > soon
+    {
+        state.schedule.peek = PeekRound::Due(soon);
+    }
+}
+
+/// The queue depths may have changed: read them again `depths` after the last read (now, if
+/// that has passed) instead of `depths_max`.
+pub(super) fn depths_soon(state: &mut State) {
+    state.schedule.depths_changed = true;
+    if let Some(t) = state.schedule.next_depths {
+        let soon = state
+            .resources
+            .depths_at
+            .map_or(state.now, |d| d + dur(state.settings.poll.depths))
+            .max(state.now);
+        state.schedule.next_depths = Some(t.min(soon));
+    }
+}
+
+fn ask_depths(state: &mut State, fx: &mut Vec<Effect>) {
+    state.schedule.next_depths = None;
+    state.schedule.depths_changed = false;
+    fx.push(Effect::QueueDepths);
+}
+
+/// How long a throttled queue asked us to wait (Retry-After), zero when none did.
+fn throttle_wait(state: &State) -> std::time::Duration {
+    [&state.failures, &state.successes]
+        .iter()
+        .filter_map(|s| match s.error.as_ref().map(|e| &e.kind) {
+            Some(crate::client::error::ProblemKind::Throttled {
+                retry_after: Some(d),
+            }) => Some(*d),
+            _ => None,
+        })
+        .max()
+        .unwrap_or_default()
+}
+
 pub(super) fn on_tick(state: &mut State, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
     advance(state, now);
     let minute_ago = state.now - chrono::Duration::seconds(60);
@@ -46,8 +98,7 @@ pub(super) fn on_tick(state: &mut State, now: DateTime<Utc>, fx: &mut Vec<Effect
         peek_now(state, fx);
     }
     if state.schedule.next_depths.is_some_and(|t| t <= now) {
-        state.schedule.next_depths = None;
-        fx.push(Effect::QueueDepths);
+        ask_depths(state, fx);
     }
     if state.schedule.next_resources.is_some_and(|t| t <= now) {
         state.schedule.next_resources = None;
@@ -81,8 +132,7 @@ pub(super) fn on_resources(
             state.resources.fetched_at = Some(snap.fetched_at);
             state.resources.token_fetched_at = Some(snap.token_fetched_at);
             state.resources.error = None;
-            fx.push(Effect::QueueDepths);
-            state.schedule.next_depths = None;
+            ask_depths(state, fx);
         }
         Err(e) => state.resources.error = Some(e),
     }
@@ -91,6 +141,7 @@ pub(super) fn on_resources(
 
 pub(super) fn on_depths(state: &mut State, at: DateTime<Utc>, result: Result<Vec<Depth>, Problem>) {
     advance(state, at);
+    let result_ok = result.is_ok();
     match result {
         Ok(depths) => {
             for e in &mut state.resources.entries {
@@ -105,7 +156,10 @@ pub(super) fn on_depths(state: &mut State, at: DateTime<Utc>, result: Result<Vec
         }
         Err(e) => state.resources.error = Some(e),
     }
-    state.schedule.next_depths = Some(at + dur(state.settings.poll.depths));
+    let poll = &state.settings.poll;
+    let quiet = result_ok && !state.schedule.depths_changed;
+    let every = if quiet { poll.depths_max } else { poll.depths };
+    state.schedule.next_depths = Some(at + dur(every));
 }
 
 pub(super) fn on_peeked(
@@ -126,6 +180,16 @@ pub(super) fn on_peeked(
             state.stream_mut(kind).error = None;
             state.stream_mut(kind).last_peek = Some(at);
             let window_full = rows.len() >= state.settings.poll.peek_count;
+            // The peek doubles as the depth's change detector: a window that is not full
+            // shows every visible message, so the same ids mean the same queue.
+            let mut ids: Vec<String> = rows.iter().map(|r| r.message_id.clone()).collect();
+            ids.sort_unstable();
+            let stream = state.stream_mut(kind);
+            let changed = window_full || ids != stream.peeked_ids;
+            stream.peeked_ids = ids;
+            if changed {
+                depths_soon(state);
+            }
             // Oldest first, so that pushing each as newest leaves the newest on top.
             rows.sort_by_key(|r| r.when());
             let mut consumed = Vec::new();
@@ -163,19 +227,10 @@ pub(super) fn on_peeked(
             state
                 .settings
                 .poll
-                .next_peek(state.schedule.peek_interval, new, state.tracking());
+                .next_peek(state.schedule.peek_interval, new, state.peeks_busy());
         state.schedule.peek_interval = interval;
         // A throttled peek waits at least as long as the service asked (Retry-After).
-        let asked = [&state.failures, &state.successes]
-            .iter()
-            .filter_map(|s| match s.error.as_ref().map(|e| &e.kind) {
-                Some(crate::client::error::ProblemKind::Throttled {
-                    retry_after: Some(d),
-                }) => Some(*d),
-                _ => None,
-            })
-            .max()
-            .unwrap_or_default();
+        let asked = throttle_wait(state);
         state.schedule.peek = PeekRound::Due(at + dur(interval.max(asked)));
     }
     clamp_selection(state);

@@ -49,6 +49,8 @@ pub(super) fn submit(state: &mut State, fx: &mut Vec<Effect>) {
         },
     );
     state.submissions_list.selected = 0;
+    // Polling speeds up now, not after the current (idle) interval.
+    polling::peek_soon(state, now + dur(state.settings.poll.peek_busy));
     fx.push(Effect::Submit {
         id,
         req: Box::new(req),
@@ -115,11 +117,9 @@ pub(super) fn on_submitted(
             };
             journal(fx, row, &cluster, at);
             let file = row.file.clone();
-            let by_queue = row.tracked_by_queue();
             set_status(state, format!("queued {file}"), Severity::Ok);
-            if by_queue {
-                polling::peek_soon(state, at + dur(poll.peek_busy));
-            }
+            polling::peek_soon(state, at + dur(poll.peek_busy));
+            polling::depths_soon(state);
         }
         Err(e) => {
             row.phase = Phase::NotSubmitted {

@@ -335,9 +335,10 @@ impl Waiting<'_> {
             self.read_due_tables(sources).await;
             let queue_tracked = |s: &Source| s.tracker.by_queue && !s.tracker.is_final();
             if sources.iter().any(queue_tracked) && tokio::time::Instant::now() >= next_peek {
-                // Back off while nothing changes, as the TUI does.
+                // The TUI's pace: busy for `peek_busy_for` after the post, then idle.
                 let news = self.peek_round(sources).await;
-                peek_every = self.poll.next_peek(peek_every, news, true);
+                let busy = started.elapsed() < self.poll.peek_busy_for;
+                peek_every = self.poll.next_peek(peek_every, news, busy);
                 next_peek = tokio::time::Instant::now() + peek_every;
             }
             let states = state_counts(sources);

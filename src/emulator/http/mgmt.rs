@@ -123,6 +123,15 @@ pub async fn execute(
         .collect::<Vec<_>>()
         .join(" ")
         .to_ascii_lowercase();
+    let origin = if shared.control.faults.is_internal(&headers) {
+        crate::emulator::metrics::Origin::Dm
+    } else {
+        crate::emulator::metrics::Origin::Client
+    };
+    shared
+        .control
+        .metrics
+        .mgmt_command(command.trim_end_matches(';'), origin);
     if let Some(result) = shared
         .control
         .execute(csl.trim().trim_end_matches(';'))
