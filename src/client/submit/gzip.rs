@@ -147,10 +147,11 @@ impl ParallelGzip {
         Some(self.emit(piece.ok()))
     }
 
-    /// [`next`](Self::next) for a caller outside an async runtime.
+    /// [`next`](Self::next), blocking the calling thread (for synchronous callers; inside an
+    /// async runtime, use `next` or a blocking task).
     pub fn next_blocking(&mut self) -> Option<std::io::Result<Vec<u8>>> {
         let answer = self.pending.pop_front()?;
-        let piece = answer.blocking_recv();
+        let piece = futures::executor::block_on(answer);
         Some(self.emit(piece.ok()))
     }
 
