@@ -11,41 +11,16 @@ use kingest::client::submit::BLOCK_SIZE;
 use kingest::client::submit::gzip::{self, BLOCK};
 use kingest::client::wire::{IngestionStatus, ReportMethod};
 
-/// `lines` Events rows with a noisy quoted message (commas inside): about 115 bytes each and
-/// compressible only about 3×, so a few MiB of them span several gzip pieces and, gzipped,
-/// more than one Put Block.
-fn events(lines: usize) -> Vec<u8> {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(lines * 100);
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    for i in 0..lines {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        writeln!(
-            out,
-            "2025-03-01T09:{:02}:{:02}Z,Information,svc-{},\"took {}, id {x:016x}{:016x}{:016x}\",{i}",
-            i / 60 % 60,
-            i % 60,
-            x % 7,
-            x % 1000,
-            x.rotate_left(17),
-            x.rotate_left(41) ^ i as u64,
-        )
-        .unwrap();
-    }
-    out.into_bytes()
-}
-
 /// A file of `lines` events rows, and its length.
 fn write_events(env: &Env, name: &str, lines: usize) -> (std::path::PathBuf, usize) {
     let path = env.file(name);
-    let data = events(lines);
+    let data = common::noise_events(lines);
     std::fs::write(&path, &data).unwrap();
     (path, data.len())
 }
 
-const LINES: usize = 140_000;
+/// Poorly compressible rows: several gzip pieces and, gzipped, more than one Put Block.
+const LINES: usize = 220_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_zlib_decodes_a_submitted_blob_whole_in_one_call() {
