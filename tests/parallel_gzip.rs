@@ -110,3 +110,57 @@ async fn an_azurite_backed_emulator_ingests_every_row_of_a_multi_block_gzip() {
     };
     ingests_every_row(&Env::start_with(cfg).await).await;
 }
+
+/// The blob a `submit --json` line names (its SAS redacted), read with the container's SAS.
+async fn blob_named(env: &Env, line: &serde_json::Value) -> bytes::Bytes {
+    let named = line["blob"].as_str().unwrap();
+    let plain = named.split('?').next().unwrap();
+    let name = plain.rsplit('/').next().unwrap();
+    let res = env.client.resources().await.unwrap();
+    let blob = res
+        .of_kind(kingest::client::resources::ResourceKind::TempStorage)
+        .map(|c| c.child(name))
+        .find(|b| b.without_query() == plain)
+        .unwrap();
+    env.client.storage().get_blob(&blob).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blob_is_the_same_whatever_the_compress_threads() {
+    let env = Env::start().await;
+    let (path, _) = write_events(&env, "noisy.csv", 40_000);
+    let file = path.to_string_lossy().to_string();
+    let submit = |threads: &str| {
+        let flags = format!("--database=demo --table=Events --json --compress-threads={threads}");
+        let mut args = vec!["submit".to_string(), file.clone()];
+        args.extend(flags.split(' ').map(str::to_string));
+        args
+    };
+    let mut blobs = Vec::new();
+    for threads in ["1", "3"] {
+        let args = submit(threads);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = common::kingest(&env, &args).await;
+        let text = common::stdout(&out);
+        assert!(out.status.success(), "{text}");
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        blobs.push(blob_named(&env, &line).await);
+    }
+    assert!(blobs[0] == blobs[1], "1 thread and 3 threads differ");
+    let data = std::fs::read(&path).unwrap();
+    assert!(data.len() > 2 * BLOCK, "several pieces");
+    let mut d = flate2::read::GzDecoder::new(&blobs[0][..]);
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(&mut d, &mut back).unwrap();
+    assert!(back == data);
+
+    let args = submit("0");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = common::kingest(&env, &args).await;
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--compress-threads"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -63,6 +63,9 @@ pub struct SubmitRequest {
     pub journal: Option<crate::client::journal::Journal>,
     /// Resume an interrupted upload to this blob, skipping the blocks it already has.
     pub resume: Option<Resume>,
+    /// Threads compressing the gzip stream; `None`: one per available core. The stream is
+    /// the same whatever the count (so it need not be journaled for a resume).
+    pub compress_threads: Option<usize>,
 }
 
 /// An interrupted upload to resume (`client::resume`).
@@ -101,6 +104,7 @@ impl SubmitRequest {
             dedupe: false,
             journal: None,
             resume: None,
+            compress_threads: None,
         }
     }
 

@@ -89,10 +89,10 @@ impl ParallelGzip {
         })
     }
 
-    /// One worker per available core.
-    pub fn per_core(level: u32) -> std::io::Result<Self> {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Self::new(cores, level)
+    /// `workers`, or one per available core.
+    pub fn with_workers(workers: Option<usize>, level: u32) -> std::io::Result<Self> {
+        let cores = || std::thread::available_parallelism().map_or(1, usize::from);
+        Self::new(workers.unwrap_or_else(cores), level)
     }
 
     /// Pieces to keep in flight to keep every worker busy; [`push`](Self::push) more only

@@ -149,7 +149,10 @@ async fn read_side(
     let mut changed = None;
     let mut hasher = req.dedupe.then(<sha2::Sha256 as sha2::Digest>::new);
     let mut gz = match encoding {
-        Encoding::Gzip => Some(ParallelGzip::per_core(gzip::LEVEL)?),
+        Encoding::Gzip => Some(ParallelGzip::with_workers(
+            req.compress_threads,
+            gzip::LEVEL,
+        )?),
         _ => None,
     };
     let mut gunzip =
