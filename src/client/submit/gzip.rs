@@ -185,13 +185,16 @@ impl Drop for ParallelGzip {
 }
 
 fn work(jobs: &Mutex<mpsc::Receiver<Job>>, level: u32) {
-    let mut deflate = Compress::new(Compression::new(level), false);
     loop {
         let job = match jobs.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
         let Ok(job) = job else { return };
+        // A fresh compressor per piece: one reused through `reset` kept enough state from its
+        // previous piece to change a few bytes of output (1 GiB: 13 bytes between one worker
+        // and two), and the output must depend on the input alone.
+        let mut deflate = Compress::new(Compression::new(level), false);
         let piece = compress_piece(&mut deflate, &job.dictionary, &job.input, job.last);
         // The receiver is gone when the upload stopped: nothing left to do with the piece.
         let _ = job.done.send(piece);
@@ -206,7 +209,6 @@ fn compress_piece(
     input: &[u8],
     last: bool,
 ) -> std::io::Result<Piece> {
-    deflate.reset();
     if !dictionary.is_empty() {
         deflate
             .set_dictionary(dictionary)
