@@ -627,30 +627,11 @@ fn journal_line(env: &Env, source_id: Option<&str>) -> serde_json::Value {
         .expect("a journal line")
 }
 
-/// `lines` Events rows with poorly compressible messages.
-fn noise_events(lines: usize) -> Vec<u8> {
-    use std::io::Write;
-    let mut out = Vec::new();
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    for i in 0..lines {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        writeln!(
-            out,
-            "2025-03-01T09:00:00Z,Information,svc,m{x:016x}{:016x},{i}",
-            x.rotate_left(7)
-        )
-        .unwrap();
-    }
-    out
-}
-
 /// A `.csv.gz` stored without compression (so its blocks are its bytes).
 fn stored_gz(path: &std::path::Path, lines: usize) {
     use std::io::Write;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
-    gz.write_all(&noise_events(lines)).unwrap();
+    gz.write_all(&common::noise_events(lines)).unwrap();
     std::fs::write(path, gz.finish().unwrap()).unwrap();
 }
 
@@ -823,7 +804,7 @@ async fn a_gzipped_while_streaming_upload_resumes_with_the_same_blocks() {
     let big = env.file("big.csv");
     // About 10 MB gzipped here: the gzip stream kingest makes must come out the same again.
     let lines = 280_000;
-    std::fs::write(&big, noise_events(lines)).unwrap();
+    std::fs::write(&big, common::noise_events(lines)).unwrap();
     let before = env.row_count("Events").await;
     let out = kingest_env(
         &env,

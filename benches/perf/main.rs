@@ -8,6 +8,7 @@
 //!   `cargo test --bench perf -- --quick` (debug build) so the cases cannot rot.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod p1_upload;
 mod p3_frames;
 mod p4_idle;
 mod p5_latency;
@@ -21,6 +22,11 @@ use report::{Case, Opts};
 
 /// Every case: its id, a one-line description, and the function that measures it.
 const CASES: &[Case] = &[
+    Case {
+        id: "P1",
+        what: "submit of a generated 1 GiB CSV, no wait, against gzip -1",
+        run: p1_upload::run,
+    },
     Case {
         id: "P3",
         what: "TUI frames with 100,000 buffered notifications",

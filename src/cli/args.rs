@@ -241,6 +241,9 @@ pub struct SubmitArgs {
     /// (format, tags, creationTime, …) are refused: use their flags.
     #[arg(long = "property", value_parser = parse_key_value)]
     pub properties: Vec<(String, String)>,
+    /// Threads gzipping each file (default: one per core); the blob is the same either way.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub compress_threads: Option<u16>,
     /// Wait for the final state, at most SECS seconds (default 900: the service's default
     /// batching policy seals a batch after up to 5 minutes unless --flush).
     #[arg(long, num_args = 0..=1, default_missing_value = "900", value_name = "SECS")]

@@ -1,16 +1,21 @@
-//! Submit: read → gzip (streamed, while uploading) → upload to a temp container → status entity
-//! → post the ingestion message; progress reported as bytes read/sent.
+//! Submit: read → gzip (in parallel on every core, while uploading: `upload`, `gzip`) →
+//! upload to a temp container → status entity → post the ingestion message; progress
+//! reported as bytes read/sent.
 
+pub mod gzip;
 mod post;
 mod properties;
 pub mod resume;
 mod stages;
+mod upload;
 
 use post::post;
 pub use properties::check_extra_properties;
 use stages::Stages;
 #[cfg(debug_assertions)]
 use stages::crash_point;
+pub use upload::BLOCK_SIZE;
+use upload::{Encoding, Uploaded, upload, zip_uncompressed_size};
 
 use std::path::PathBuf;
 
@@ -58,6 +63,9 @@ pub struct SubmitRequest {
     pub journal: Option<crate::client::journal::Journal>,
     /// Resume an interrupted upload to this blob, skipping the blocks it already has.
     pub resume: Option<Resume>,
+    /// Threads compressing the gzip stream; `None`: one per available core. The stream is
+    /// the same whatever the count (so it need not be journaled for a resume).
+    pub compress_threads: Option<usize>,
 }
 
 /// An interrupted upload to resume (`client::resume`).
@@ -96,6 +104,7 @@ impl SubmitRequest {
             dedupe: false,
             journal: None,
             resume: None,
+            compress_threads: None,
         }
     }
 
@@ -360,14 +369,6 @@ fn change_while_read(before: Snapshot, after: Snapshot, read: u64) -> Option<Str
     (!what.is_empty()).then(|| what.join(", "))
 }
 
-use std::io::Write;
-
-use base64::Engine as _;
-use bytes::Bytes;
-use flate2::Compression;
-use flate2::write::{GzEncoder, MultiGzDecoder};
-use tokio::io::AsyncReadExt;
-
 use crate::client::error::{Error, Result};
 use crate::client::resources::ResourceKind;
 use crate::client::wire::{
@@ -375,38 +376,8 @@ use crate::client::wire::{
 };
 use crate::client::{IngestClient, ProgressFn};
 
-/// Compressed bytes per Put Block; a source that fits in one goes up as a single Put Blob.
-pub const BLOCK_SIZE: usize = 4 * 1024 * 1024;
-/// Local bytes read per step.
-const READ_CHUNK: usize = 256 * 1024;
 /// At most this many storage resources are tried, as the SDKs do.
 const MAX_ATTEMPTS: usize = 3;
-
-/// How a source travels: gzipped by us, or as it is (binary formats, `.gz`, `.zip`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
-    Gzip,
-    AsIs {
-        gz: bool,
-    },
-    /// A zip, with its uncompressed size from the central directory when readable.
-    Zip {
-        raw: Option<u64>,
-    },
-}
-
-/// Counts bytes written through a decoder: the exact uncompressed size of a `.gz` source.
-#[derive(Default)]
-struct Counter(u64);
-impl Write for Counter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0 += b.len() as u64;
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Blob name: `{db}__{table}__{sourceId}__{file}[.gz]`.
 pub fn blob_name(
@@ -813,209 +784,6 @@ pub fn build_message(
         )),
         additional_properties: props,
     }
-}
-
-/// What one upload did.
-struct Uploaded {
-    /// Uncompressed size.
-    raw: u64,
-    /// Bytes uploaded.
-    sent: u64,
-    /// How the file changed while read (only when `allow_growing`).
-    changed: Option<String>,
-    /// SHA-256 of the bytes read, when `dedupe`.
-    digest: Option<Vec<u8>>,
-    /// Blocks a resumed upload found staged and did not send again.
-    reused: usize,
-}
-
-/// Streams the file to `blob`: read a chunk, (gzip it,) send full blocks as they fill. At the
-/// end of the file, before the blob is committed, the file's size and mtime are compared with
-/// `start`: a file that changed meanwhile fails unless `allow_growing`.
-async fn upload(
-    client: &IngestClient,
-    req: &SubmitRequest,
-    blob: &SasUrl,
-    encoding: Encoding,
-    source_id: uuid::Uuid,
-    start: Snapshot,
-    progress: &ProgressFn,
-) -> Result<Uploaded> {
-    let total = start.len;
-    let mut file = tokio::fs::File::open(&req.path).await?;
-    let mut changed = None;
-    let mut reused = 0;
-    let mut hasher = req.dedupe.then(<sha2::Sha256 as sha2::Digest>::new);
-    let mut gz =
-        (encoding == Encoding::Gzip).then(|| GzEncoder::new(Vec::new(), Compression::default()));
-    let mut gunzip =
-        (encoding == Encoding::AsIs { gz: true }).then(|| MultiGzDecoder::new(Counter::default()));
-    let mut pending: Vec<u8> = Vec::new();
-    let mut blocks: Vec<String> = Vec::new();
-    let (mut read, mut sent) = (0u64, 0u64);
-    let mut chunk = vec![0u8; READ_CHUNK];
-    let storage = client.storage();
-    let limit = req.effective_size_limit();
-    let zip = match encoding {
-        Encoding::Zip { raw } => Some(raw),
-        _ => None,
-    };
-    progress(Progress {
-        source_id,
-        read,
-        sent,
-        total,
-    });
-    loop {
-        let n = fill(&mut file, &mut chunk).await?;
-        let eof = n == 0;
-        read += n as u64;
-        if let Some(h) = hasher.as_mut() {
-            sha2::Digest::update(h, &chunk[..n]);
-        }
-        if let Some(enc) = gz.as_mut() {
-            enc.write_all(&chunk[..n])?;
-            pending.append(enc.get_mut());
-            if eof && let Some(enc) = gz.take() {
-                pending.extend_from_slice(&enc.finish()?);
-            }
-        } else {
-            if let Some(dec) = gunzip.as_mut() {
-                let bad = |e: std::io::Error| {
-                    Error::Usage(format!("'{}' is not valid gzip: {e}", req.path.display()))
-                };
-                dec.write_all(&chunk[..n]).map_err(bad)?;
-                // Decode the tail now, so the size check below sees it before the commit.
-                if eof {
-                    dec.try_finish().map_err(bad)?;
-                }
-            }
-            pending.extend_from_slice(&chunk[..n]);
-        }
-        // Uncompressed bytes so far: decoded for a `.gz`, read for plain sources (a file
-        // that grew since it was measured, or a stream). A `.zip` was checked up front.
-        let so_far = match &gunzip {
-            Some(dec) => Some(dec.get_ref().0),
-            None if zip.is_some() => None,
-            None => Some(read),
-        };
-        if let (Some(limit), Some(n)) = (limit, so_far)
-            && n > limit
-        {
-            // Uncommitted blocks are never listed, and Azure drops them after a week.
-            return Err(too_large(&req.path, None, limit));
-        }
-        if eof {
-            let now = Snapshot::of(&file.metadata().await?);
-            if let Some(what) = change_while_read(start, now, read) {
-                if !req.allow_growing {
-                    return Err(Error::Usage(format!(
-                        "'{}' changed while it was read ({what}): not sent, its last record \
-                         may be torn; submit it again once it is complete, or pass \
-                         --allow-growing to send what was read",
-                        req.path.display()
-                    )));
-                }
-                changed = Some(what);
-            }
-        }
-        // One Put Blob when everything fits in a single block.
-        if eof && blocks.is_empty() {
-            let body = Bytes::from(std::mem::take(&mut pending));
-            let len = body.len() as u64;
-            storage.put_blob(blob, body, None).await?;
-            sent += len;
-            progress(Progress {
-                source_id,
-                read,
-                sent,
-                total,
-            });
-            break;
-        }
-        while pending.len() >= BLOCK_SIZE || (eof && !pending.is_empty()) {
-            let take = pending.len().min(BLOCK_SIZE);
-            let body = Bytes::from(pending.drain(..take).collect::<Vec<u8>>());
-            let id = base64::engine::general_purpose::STANDARD
-                .encode(format!("block-{:08}", blocks.len()));
-            // The same bytes give the same blocks (gzip is deterministic): a block an
-            // interrupted upload left staged with this id and size need not be sent again.
-            let staged = req
-                .resume
-                .as_ref()
-                .is_some_and(|r| r.staged.iter().any(|(s, n)| *s == id && *n == take as u64));
-            if staged {
-                reused += 1;
-            } else {
-                storage.put_block(blob, &id, body).await?;
-            }
-            blocks.push(id);
-            #[cfg(debug_assertions)]
-            crash_point(&format!("block:{}", blocks.len()));
-            sent += take as u64;
-            progress(Progress {
-                source_id,
-                read,
-                sent,
-                total,
-            });
-        }
-        if eof {
-            storage.put_block_list(blob, &blocks, None).await?;
-            break;
-        }
-        progress(Progress {
-            source_id,
-            read,
-            sent,
-            total,
-        });
-    }
-    let raw = match gunzip {
-        Some(dec) => {
-            dec.finish()
-                .map_err(|e| {
-                    Error::Usage(format!("'{}' is not valid gzip: {e}", req.path.display()))
-                })?
-                .0
-        }
-        None => match zip {
-            Some(raw) => raw.unwrap_or(read),
-            None => read,
-        },
-    };
-    let digest = hasher.map(|h| sha2::Digest::finalize(h).to_vec());
-    Ok(Uploaded {
-        raw,
-        sent,
-        changed,
-        digest,
-        reused,
-    })
-}
-
-/// Reads until `buf` is full or the file ends. Whole chunks make the gzip stream depend only
-/// on the file's bytes, so a resumed upload produces the same blocks as the interrupted one.
-async fn fill(file: &mut tokio::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..]).await? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
-}
-
-/// Sum of the entries' uncompressed sizes from the zip's central directory.
-fn zip_uncompressed_size(path: &std::path::Path) -> Option<u64> {
-    let f = std::fs::File::open(path).ok()?;
-    let mut z = zip::ZipArchive::new(f).ok()?;
-    let mut total = 0;
-    for i in 0..z.len() {
-        total += z.by_index_raw(i).ok()?.size();
-    }
-    Some(total)
 }
 
 #[cfg(test)]

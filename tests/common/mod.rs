@@ -302,3 +302,22 @@ pub fn line_count(path: &std::path::Path) -> usize {
         .map(|b| b.iter().filter(|&&c| c == b'\n').count())
         .unwrap_or(0)
 }
+
+/// `lines` Events rows with poorly compressible messages.
+pub fn noise_events(lines: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in 0..lines {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        writeln!(
+            out,
+            "2025-03-01T09:00:00Z,Information,svc,m{x:016x}{:016x},{i}",
+            x.rotate_left(7)
+        )
+        .unwrap();
+    }
+    out
+}

@@ -125,6 +125,7 @@ async fn narrate(
             allow_growing: false,
             dedupe: false,
             properties: vec![],
+            compress_threads: None,
             wait: Some(30),
         };
         cmd::submit::run(client, resolved, args, false).await?;

@@ -79,6 +79,7 @@ pub async fn run(
     template.ignore_size_limit = args.ignore_size_limit;
     template.allow_growing = args.allow_growing;
     template.dedupe = args.dedupe;
+    template.compress_threads = args.compress_threads.map(usize::from);
     template.journal = Some(journal.clone());
     template.extra_properties = args
         .properties
