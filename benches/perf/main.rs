@@ -8,13 +8,18 @@
 //!   `cargo test --bench perf -- --quick` (debug build) so the cases cannot rot.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod p2_discard;
 mod procs;
 mod report;
 
 use report::{Case, Opts};
 
 /// Every case: its id, a one-line description, and the function that measures it.
-const CASES: &[Case] = &[];
+const CASES: &[Case] = &[Case {
+    id: "P2",
+    what: "archive + discard failure notifications (built-in storage, Azurite)",
+    run: p2_discard::run,
+}];
 
 fn main() {
     let opts = match Opts::from_args(std::env::args().skip(1), CASES) {
