@@ -111,7 +111,12 @@ impl Drain {
         self.n as f64 / self.secs.max(1e-9)
     }
     fn show(&self) -> String {
-        format!("{:.0} msg/s ({} in {:.2} s)", self.rate(), self.n, self.secs)
+        format!(
+            "{:.0} msg/s ({} in {:.2} s)",
+            self.rate(),
+            self.n,
+            self.secs
+        )
     }
 }
 
@@ -152,9 +157,7 @@ async fn measure(opts: &Opts, b: &Backend, dir: &Path) -> Vec<Figure> {
         match base {
             Ok(base) => {
                 let ratio = ours.rate() / base.rate();
-                let f = f
-                    .baseline(format!("{}{note}", base.show()))
-                    .ratio(ratio);
+                let f = f.baseline(format!("{}{note}", base.show())).ratio(ratio);
                 if b.targets {
                     f.target(format!("≥ {target}×"), ratio >= target, opts)
                 } else {
