@@ -23,6 +23,8 @@ pub struct FileConfig {
     pub read_only: Option<bool>,
     /// Where logs, journals and archives go (default: the platform's local data dir).
     pub state_dir: Option<PathBuf>,
+    /// Receive → archive → delete pipelines of a discard (its storage requests in flight).
+    pub discard_concurrency: Option<usize>,
     /// Finished submissions older than this are compacted out of the journal.
     pub journal_retention_hours: Option<u64>,
     /// Every poll interval.

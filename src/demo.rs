@@ -156,6 +156,7 @@ pub fn local_client(url: &str) -> Result<IngestClient, Failure> {
             ..Default::default()
         },
         retry: RetryPolicy::default(),
+        discard_concurrency: crate::client::notifications::DEFAULT_DISCARD_CONCURRENCY,
     })?)
 }
 

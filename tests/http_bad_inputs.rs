@@ -34,6 +34,7 @@ fn client(url: &str, attempts: u32) -> IngestClient {
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_secs(5),
         },
+        discard_concurrency: kingest::client::notifications::DEFAULT_DISCARD_CONCURRENCY,
     })
     .unwrap()
 }

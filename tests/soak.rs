@@ -103,6 +103,7 @@ fn patient_client(url: &str) -> IngestClient {
             base_delay: Duration::from_millis(50),
             max_delay: Duration::from_secs(2),
         },
+        discard_concurrency: kingest::client::notifications::DEFAULT_DISCARD_CONCURRENCY,
     })
     .unwrap()
 }

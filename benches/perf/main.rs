@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod p1_upload;
+mod p2_discard;
 mod p3_frames;
 mod p4_idle;
 mod p5_latency;
@@ -26,6 +27,11 @@ const CASES: &[Case] = &[
         id: "P1",
         what: "submit of a generated 1 GiB CSV, no wait, against gzip -1",
         run: p1_upload::run,
+    },
+    Case {
+        id: "P2",
+        what: "archive + discard 10,000 failure notifications",
+        run: p2_discard::run,
     },
     Case {
         id: "P3",

@@ -285,6 +285,7 @@ fn check_blob(url: &str, blob: &str, csv: &Path, size: u64) -> Result<(), String
             auth: AuthMethod::None,
             timeouts: Default::default(),
             retry: Default::default(),
+            discard_concurrency: kingest::client::notifications::DEFAULT_DISCARD_CONCURRENCY,
         })
         .map_err(|e| e.to_string())?;
         let resources = client.resources().await.map_err(|e| e.to_string())?;

@@ -96,6 +96,7 @@ async fn measure_dm(emulator: &Emulator, n: usize) -> Result<DmMeasure, String> 
             base_delay: Duration::from_millis(50),
             max_delay: Duration::from_millis(500),
         },
+        discard_concurrency: kingest::client::notifications::DEFAULT_DISCARD_CONCURRENCY,
     })
     .map_err(|e| e.to_string())?;
     let client = Arc::new(client);

@@ -82,6 +82,11 @@ pub struct Connection {
     /// file's `[timeouts]` sets each kind, commands that ingest wait up to an hour).
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// Receive → archive → delete pipelines a discard runs at once, and so the most storage
+    /// requests it has in flight (1 to 256; default 16; the config file's
+    /// `discard_concurrency`).
+    #[arg(long, global = true, env = "KINGEST_DISCARD_CONCURRENCY")]
+    pub discard_concurrency: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

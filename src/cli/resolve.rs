@@ -53,6 +53,7 @@ pub fn resolve(conn: &Connection, read_only: bool, file: &FileConfig) -> Result<
             auth: auth_method(conn, file)?,
             timeouts: timeouts(conn, file)?,
             retry: RetryPolicy::default(),
+            discard_concurrency: discard_concurrency(conn, file)?,
         }),
         None => Err(
             "no endpoint: pass --ingest-url (or KINGEST_INGEST_URL) or --cluster, or set \
@@ -135,6 +136,27 @@ fn stream_capacity(file: &FileConfig) -> Result<usize, Failure> {
             crate::app::stream::DEFAULT_CAPACITY
         ))),
         Some(n) => Ok(n),
+    }
+}
+
+/// Most discard pipelines anyone may ask for: well past where a queue stops getting faster.
+const MAX_DISCARD_CONCURRENCY: usize = 256;
+
+/// Default ⊕ `discard_concurrency` ⊕ `--discard-concurrency` (or its environment variable).
+fn discard_concurrency(conn: &Connection, file: &FileConfig) -> Result<usize, Failure> {
+    let (n, from) = match (conn.discard_concurrency, file.discard_concurrency) {
+        (Some(n), _) => (n, "--discard-concurrency"),
+        (None, Some(n)) => (n, "config discard_concurrency"),
+        (None, None) => {
+            return Ok(crate::client::notifications::DEFAULT_DISCARD_CONCURRENCY);
+        }
+    };
+    if (1..=MAX_DISCARD_CONCURRENCY).contains(&n) {
+        Ok(n)
+    } else {
+        Err(Failure::usage(format!(
+            "{from} = {n}: expected 1 to {MAX_DISCARD_CONCURRENCY} pipelines"
+        )))
     }
 }
 
@@ -336,6 +358,42 @@ mod tests {
         let state = opts.initial_state("http://127.0.0.1:1", chrono::Utc::now());
         assert_eq!(state.failures.capacity(), 250);
         assert_eq!(state.successes.capacity(), 250);
+    }
+
+    #[test]
+    fn discard_concurrency_merges_default_file_and_flag() {
+        let n = |flag: Option<usize>, text: &str| {
+            let c = Connection {
+                ingest_url: Some("http://127.0.0.1:1".into()),
+                discard_concurrency: flag,
+                ..conn()
+            };
+            resolve(&c, false, &file(text)).map(|r| r.client.unwrap().discard_concurrency)
+        };
+        assert_eq!(
+            n(None, "").unwrap(),
+            crate::client::notifications::DEFAULT_DISCARD_CONCURRENCY
+        );
+        assert_eq!(n(None, "discard_concurrency = 4").unwrap(), 4);
+        assert_eq!(n(Some(2), "discard_concurrency = 4").unwrap(), 2);
+        for (flag, text, named) in [
+            (Some(0), "", "--discard-concurrency"),
+            (
+                Some(257),
+                "discard_concurrency = 4",
+                "--discard-concurrency",
+            ),
+            (
+                None,
+                "discard_concurrency = 0",
+                "config discard_concurrency",
+            ),
+        ] {
+            let e = n(flag, text).unwrap_err();
+            assert_eq!(e.code, crate::cli::EXIT_USAGE);
+            assert!(e.message.contains(named), "{}", e.message);
+        }
+        assert!(crate::config::parse("discard_concurrency = -1").is_err());
     }
 
     #[test]

@@ -128,6 +128,49 @@ pub fn append(file: &mut std::fs::File, line: &str) -> std::io::Result<()> {
     file.sync_data()
 }
 
+/// Appends whole lines (each ended by a newline) in one write and makes them durable with a
+/// single fsync: a discard archives a received batch, then deletes it.
+pub fn append_all(file: &mut std::fs::File, lines: &[String]) -> std::io::Result<()> {
+    let mut buf = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for l in lines {
+        buf.push_str(l);
+        buf.push('\n');
+    }
+    file.write_all(buf.as_bytes())?;
+    file.flush()?;
+    file.sync_data()
+}
+
+/// An archive shared by concurrent discard pipelines. One lock around write and fsync: batches
+/// never interleave (no torn or mixed lines), and a batch is durable before
+/// [`ArchiveWriter::append_all`] returns. The blocking write runs off the async workers so the
+/// other pipelines' requests keep moving during an fsync.
+#[derive(Clone)]
+pub struct ArchiveWriter {
+    file: std::sync::Arc<std::sync::Mutex<std::fs::File>>,
+}
+
+impl ArchiveWriter {
+    pub fn new(file: std::fs::File) -> ArchiveWriter {
+        ArchiveWriter {
+            file: std::sync::Arc::new(std::sync::Mutex::new(file)),
+        }
+    }
+
+    /// [`append_all`] under the lock, on a blocking thread.
+    pub async fn append_all(&self, lines: Vec<String>) -> std::io::Result<()> {
+        let file = self.file.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut f = file
+                .lock()
+                .map_err(|_| std::io::Error::other("an earlier archive write panicked"))?;
+            append_all(&mut f, &lines)
+        })
+        .await
+        .map_err(|e| std::io::Error::other(format!("the archive writer stopped: {e}")))?
+    }
+}
+
 /// Reads and parses one archive file.
 pub fn read(path: &Path) -> std::io::Result<ArchiveContents> {
     let bytes = std::fs::read(path)?;

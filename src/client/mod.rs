@@ -72,6 +72,9 @@ pub struct ClientConfig {
     /// Per-request deadlines by kind.
     pub timeouts: deadline::Timeouts,
     pub retry: RetryPolicy,
+    /// Discard pipelines run at once, and so the most storage requests a discard has in flight
+    /// (config `discard_concurrency`; default [`notifications::DEFAULT_DISCARD_CONCURRENCY`]).
+    pub discard_concurrency: usize,
 }
 
 /// The one client all front doors use. Cheap to clone.
@@ -87,6 +90,7 @@ struct Inner {
     auth: auth::Authenticator,
     retry: RetryPolicy,
     timeouts: deadline::Timeouts,
+    discard_concurrency: usize,
     cache: Arc<resources::ResourceCache>,
     ranking: std::sync::Mutex<resources::AccountRanking>,
 }
@@ -133,6 +137,7 @@ impl IngestClient {
                 auth,
                 retry: cfg.retry,
                 timeouts: cfg.timeouts,
+                discard_concurrency: cfg.discard_concurrency.max(1),
                 cache: Arc::default(),
                 ranking: std::sync::Mutex::new(resources::AccountRanking::default()),
             }),
@@ -319,6 +324,12 @@ impl IngestClient {
         archive: &Path,
     ) -> Result<DiscardReport> {
         notifications::discard(self, kind, selector, archive).await
+    }
+
+    /// Discard pipelines run at once (each receive → archive → delete), which bounds the
+    /// storage requests a discard has in flight.
+    pub fn discard_concurrency(&self) -> usize {
+        self.inner.discard_concurrency
     }
 
     /// Discard everything, passing again while messages in flight may reappear, until the

@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use crate::client::storage::SasUrl;
 use crate::client::wire::{DecodedNotification, NotificationKind};
 
+mod pipeline;
+
 /// One message read from a notification queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedNotification {
@@ -156,6 +158,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
+use tokio::sync::Semaphore;
 
 use serde_json::{Map, Value};
 
@@ -172,10 +175,12 @@ pub const MAX_PER_CALL: usize = 32;
 pub const DISCARD_VISIBILITY_FLOOR: Duration = Duration::from_secs(5);
 /// Most visibility timeout of one receive; longer passes renew (with `u`) instead.
 const DISCARD_VISIBILITY_CEILING: Duration = Duration::from_secs(300);
-/// Upper bound of receive rounds in one discard (32 messages per queue each).
+/// Upper bound of receives in one discard pass, over all its pipelines (each receive takes up
+/// to 32 messages a queue): a pass ends even while other clients keep posting.
 const MAX_DISCARD_ROUNDS: usize = 200;
-/// Update Message calls in flight at once when renewing or releasing.
-const UPDATE_CONCURRENCY: usize = 8;
+/// Default of [`IngestClient::discard_concurrency`]: discard pipelines (and so storage
+/// requests in flight) at once; config `discard_concurrency`. Measured by `benches/perf`'s P2.
+pub const DEFAULT_DISCARD_CONCURRENCY: usize = 16;
 
 fn queue_kind(kind: NotificationKind) -> ResourceKind {
     match kind {
@@ -239,6 +244,18 @@ pub(crate) async fn read(
     n: usize,
     visibility: Option<Duration>,
 ) -> Result<Vec<ReceivedNotification>> {
+    read_gated(client, kind, n, visibility, None).await
+}
+
+/// [`read`], each storage call holding a permit of `gate` (a discard's bound on requests in
+/// flight) while it runs.
+async fn read_gated(
+    client: &IngestClient,
+    kind: NotificationKind,
+    n: usize,
+    visibility: Option<Duration>,
+    gate: Option<&Semaphore>,
+) -> Result<Vec<ReceivedNotification>> {
     let res = client.resources().await?;
     let queues: Vec<SasUrl> = res.of_kind(queue_kind(kind)).cloned().collect();
     if queues.is_empty() {
@@ -259,6 +276,7 @@ pub(crate) async fn read(
     .min(MAX_PER_CALL) as u32;
     let storage = client.storage();
     let calls = queues.iter().map(|q| async move {
+        let _permit = permit(gate).await;
         match visibility {
             None => storage.peek_messages(q, per_queue).await,
             Some(v) => {
@@ -301,6 +319,15 @@ pub(crate) async fn read(
         out.truncate(n);
     }
     Ok(out)
+}
+
+/// A permit of `gate` (none without one), held while one storage request runs. The gate is
+/// never closed, so acquiring only waits.
+async fn permit(gate: Option<&Semaphore>) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    match gate {
+        Some(g) => g.acquire().await.ok(),
+        None => None,
+    }
 }
 
 fn matches(sel: &DiscardSelector, m: &ReceivedNotification) -> bool {
@@ -385,17 +412,20 @@ type Updated = (
     Result<crate::client::storage::UpdatedMessage>,
 );
 
-/// Update Message on every message in `targets`, a few at a time. Takes owned messages: a
-/// borrowing stream here makes the discard future fail `Send` inference.
+/// Update Message on every message in `targets`, `gate` bounding the requests in flight.
+/// Takes owned messages: a borrowing stream here makes the discard future fail `Send`
+/// inference.
 async fn update_all(
     client: &IngestClient,
     targets: Vec<ReceivedNotification>,
     visibility: Duration,
+    gate: &Semaphore,
 ) -> Vec<Updated> {
     let secs = u32::try_from(visibility.as_secs()).unwrap_or(u32::MAX);
     let storage = client.storage();
     futures::stream::iter(targets)
         .map(move |m| async move {
+            let _permit = permit(Some(gate)).await;
             let sent = Instant::now();
             let r = match m.pop_receipt.as_deref() {
                 Some(receipt) => {
@@ -407,23 +437,25 @@ async fn update_all(
             };
             (m.message_id, sent, Instant::now(), r)
         })
-        .buffer_unordered(UPDATE_CONCURRENCY)
+        .buffer_unordered(MAX_PER_CALL)
         .collect()
         .await
 }
 
-/// Receive → append to the archive, flush and fsync → delete. Nothing is deleted that was not
-/// archived first. Messages received but not taken stay hidden only for the pass: each receive
-/// hides for the estimated rest of the pass, held messages are renewed if the pass runs long,
-/// and at the end they are made visible at once where the SAS grants `u`; otherwise their short
-/// timeout lapses (a real DM's notification SAS is `rp`).
+/// Receive → append to the archive, flush and fsync → delete, in
+/// [`IngestClient::discard_concurrency`] pipelines sharing that bound on requests in flight
+/// (see [`pipeline`]). Nothing is deleted that was not archived first. Messages received but
+/// not taken stay hidden only for the pass: each receive hides for the estimated rest of the
+/// pass, held messages are renewed if the pass runs long, and at the end they are made visible
+/// at once where the SAS grants `u`; otherwise their short timeout lapses (a real DM's
+/// notification SAS is `rp`).
 pub(crate) async fn discard(
     client: &IngestClient,
     kind: NotificationKind,
     selector: DiscardSelector,
     archive: &Path,
 ) -> Result<DiscardReport> {
-    let mut file = crate::client::archive::open_for_append(archive).map_err(|e| {
+    let file = crate::client::archive::open_for_append(archive).map_err(|e| {
         Error::Usage(format!(
             "cannot open the archive {}: {e}",
             archive.display()
@@ -440,36 +472,32 @@ pub(crate) async fn discard(
         .of_kind(queue_kind(kind))
         .cloned()
         .collect();
-    let per_round = MAX_PER_CALL * queues.len().max(1);
     let update_granted = !queues.is_empty() && queues.iter().all(grants_update);
-    let mut report = DiscardReport {
+    let report = DiscardReport {
         update_granted,
         passes: 1,
         ..Default::default()
     };
+    let workers = client.discard_concurrency();
+    let gate = Semaphore::new(workers);
     // The count sizes the pass; the time of that call is the first guess of a round's time.
     let t0 = Instant::now();
     let count_before = total_count(client, &queues).await;
-    let mut round_time = t0.elapsed().saturating_mul(2);
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut held: HashMap<String, Held> = HashMap::new();
-    let result = discard_rounds(
-        client,
+    let plan = pipeline::Plan {
         kind,
-        &selector,
+        selector: &selector,
         archive,
-        &mut file,
+        writer: crate::client::archive::ArchiveWriter::new(file),
+        gate: &gate,
         limit,
-        per_round,
+        per_call: MAX_PER_CALL * queues.len().max(1),
         count_before,
-        &mut round_time,
-        &mut seen,
-        &mut held,
-        &mut report,
-    )
-    .await;
+        workers,
+    };
+    let (held, mut report, result) =
+        pipeline::run(client, &plan, report, t0.elapsed().saturating_mul(2)).await;
     // Release what was held even when the pass failed: hiding it longer helps no one.
-    release(client, held, &mut report).await;
+    release(client, held, &mut report, &gate).await;
     if let Err(e) = result {
         // Nothing done yet: a plain error. Otherwise say what was done, and that it stopped.
         if report.archived == 0 && report.deleted == 0 {
@@ -536,87 +564,6 @@ pub(crate) async fn discard_until<F: FnMut(&DiscardReport, Duration)>(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn discard_rounds(
-    client: &IngestClient,
-    kind: NotificationKind,
-    selector: &DiscardSelector,
-    archive: &Path,
-    file: &mut std::fs::File,
-    limit: usize,
-    per_round: usize,
-    count_before: Option<u64>,
-    round_time: &mut Duration,
-    seen: &mut HashSet<String>,
-    held: &mut HashMap<String, Held>,
-    report: &mut DiscardReport,
-) -> Result<()> {
-    for _ in 0..MAX_DISCARD_ROUNDS {
-        if report.deleted + report.errors.len() >= limit {
-            break;
-        }
-        let round_start = Instant::now();
-        // Unknown count: assume one more round than we have seen.
-        let remaining =
-            count_before.map_or(per_round as u64, |c| c.saturating_sub(seen.len() as u64));
-        let visibility = pass_visibility(remaining, per_round, *round_time);
-        renew(client, held, visibility, *round_time).await;
-        // Whole batches: the targets of a selector may sit anywhere in the queue.
-        let want = match selector {
-            DiscardSelector::Count(_) => {
-                (limit - report.deleted - report.errors.len()).min(per_round)
-            }
-            _ => per_round,
-        };
-        let sent = Instant::now();
-        let batch = read(client, kind, want, Some(visibility)).await?;
-        let answered = Instant::now();
-        // Stop when the queue is exhausted or only shows messages seen already: the targets
-        // are gone, and further rounds would only hide other clients' messages.
-        if batch.is_empty() || batch.iter().all(|m| seen.contains(&m.message_id)) {
-            // A re-received message has a new receipt: keep it so it can still be released.
-            absorb(held, batch, sent, answered, visibility);
-            break;
-        }
-        seen.extend(batch.iter().map(|m| m.message_id.clone()));
-        let mut others = Vec::new();
-        for m in batch {
-            if !matches(selector, &m) || report.deleted + report.errors.len() >= limit {
-                others.push(m);
-                continue;
-            }
-            held.remove(&m.message_id);
-            // Archived already, its delete failed, and it came back: delete, don't re-archive.
-            if let Some(i) = report.errors.iter().position(|(id, _)| *id == m.message_id) {
-                match client.delete(&m).await {
-                    Ok(()) => {
-                        report.errors.remove(i);
-                        report.deleted += 1;
-                    }
-                    Err(e) => report.errors[i].1 = e.to_string(),
-                }
-                continue;
-            }
-            let line = crate::client::archive::line(&m, chrono::Utc::now());
-            if let Err(e) = crate::client::archive::append(file, &line) {
-                // Stop at once: deleting without an archive would lose data.
-                return Err(Error::Io(std::io::Error::other(format!(
-                    "writing the archive {} failed: {e}",
-                    archive.display()
-                ))));
-            }
-            report.archived += 1;
-            match client.delete(&m).await {
-                Ok(()) => report.deleted += 1,
-                Err(e) => report.errors.push((m.message_id.clone(), e.to_string())),
-            }
-        }
-        absorb(held, others, sent, answered, visibility);
-        *round_time = (*round_time).max(round_start.elapsed());
-    }
-    Ok(())
-}
-
 /// Records received messages as held (a re-received one keeps when it was first hidden).
 fn absorb(
     held: &mut HashMap<String, Held>,
@@ -645,31 +592,43 @@ fn renewal_due(renew_by: Instant, now: Instant, round_time: Duration) -> bool {
     renew_by <= now + round_time.saturating_mul(2) + Duration::from_secs(1)
 }
 
-/// Extends the timeout of held messages that could lapse before the next round ends.
-async fn renew(
-    client: &IngestClient,
+/// The held messages to renew now (those that could lapse before the next round ends), marked
+/// as renewed for `visibility` so that another pipeline does not renew them too.
+fn take_due(
     held: &mut HashMap<String, Held>,
     visibility: Duration,
     round_time: Duration,
-) {
+) -> Vec<ReceivedNotification> {
     let now = Instant::now();
-    let due: Vec<ReceivedNotification> = held
-        .values()
+    held.values_mut()
         .filter(|h| renewal_due(h.renew_by, now, round_time) && grants_update(&h.msg.queue))
-        .map(|h| h.msg.clone())
-        .collect();
-    if due.is_empty() {
-        return;
-    }
-    let results = update_all(client, due, visibility).await;
-    for (id, sent, answered, r) in results {
+        .map(|h| {
+            h.renew_by = now + visibility;
+            h.msg.clone()
+        })
+        .collect()
+}
+
+/// Records renewals of `sent` (as [`take_due`] gave them): the new receipt and timeout, unless
+/// the message was received again meanwhile (its hold then has another receipt).
+fn apply_renewals(
+    held: &mut HashMap<String, Held>,
+    sent: &[ReceivedNotification],
+    results: Vec<Updated>,
+    visibility: Duration,
+) {
+    for (id, at, answered, r) in results {
         let Some(h) = held.get_mut(&id) else { continue };
+        let same_receive = sent
+            .iter()
+            .any(|m| m.message_id == id && m.pop_receipt == h.msg.pop_receipt);
         match r {
-            Ok(u) => {
+            Ok(u) if same_receive => {
                 h.msg.pop_receipt = Some(u.pop_receipt);
-                h.renew_by = sent + visibility;
+                h.renew_by = at + visibility;
                 h.visible_by = answered + visibility;
             }
+            Ok(_) => {}
             Err(e) => tracing::warn!(message = %id, error = %e, "renewing a held message failed"),
         }
     }
@@ -677,14 +636,19 @@ async fn renew(
 
 /// Hands held messages back: visible at once where the SAS grants `u`, else when their
 /// timeout lapses. Fills the release fields of `report`.
-async fn release(client: &IngestClient, held: HashMap<String, Held>, report: &mut DiscardReport) {
+async fn release(
+    client: &IngestClient,
+    held: HashMap<String, Held>,
+    report: &mut DiscardReport,
+    gate: &Semaphore,
+) {
     report.released = held.len();
     let now_targets: Vec<ReceivedNotification> = held
         .values()
         .filter(|h| grants_update(&h.msg.queue))
         .map(|h| h.msg.clone())
         .collect();
-    let results = update_all(client, now_targets, Duration::ZERO).await;
+    let results = update_all(client, now_targets, Duration::ZERO, gate).await;
     let mut released_at: HashMap<String, Instant> = HashMap::new();
     for (id, _, answered, r) in results {
         match r {

@@ -3,7 +3,9 @@
 //! (never answer, headers then silence, a body cut short, a reset). [`dm`] adds a fake Kusto DM
 //! whose ingestion resources point back at the same server.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -50,6 +52,11 @@ pub enum Answer {
     Reset,
     /// Announce `claimed` bytes, send `body`, close.
     Truncated { body: Vec<u8>, claimed: usize },
+    /// `answer` after `after`: a slow service, so that a client's requests overlap.
+    Later {
+        after: Duration,
+        answer: Box<Answer>,
+    },
 }
 
 impl Answer {
@@ -78,7 +85,15 @@ pub type Handler = Arc<dyn Fn(&Request) -> Answer + Send + Sync>;
 pub struct FakeServer {
     pub url: String,
     pub requests: Arc<Mutex<Vec<Request>>>,
+    in_flight: Arc<InFlight>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Requests read and not yet answered: now, and the most at any moment.
+#[derive(Default)]
+struct InFlight {
+    now: AtomicUsize,
+    peak: AtomicUsize,
 }
 
 impl Drop for FakeServer {
@@ -91,6 +106,11 @@ impl FakeServer {
     pub fn seen(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()
     }
+
+    /// The most requests this server was answering at once.
+    pub fn peak_in_flight(&self) -> usize {
+        self.in_flight.peak.load(Ordering::SeqCst)
+    }
 }
 
 /// Starts a server answering every request with `handler`'s choice.
@@ -102,66 +122,79 @@ pub async fn start_with(handler: Handler) -> FakeServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let requests = Arc::new(Mutex::new(Vec::new()));
-    let log = requests.clone();
+    let in_flight = Arc::new(InFlight::default());
+    let (log, counts) = (requests.clone(), in_flight.clone());
     let task = tokio::spawn(async move {
         let mut held = Vec::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            let (handler, log) = (handler.clone(), log.clone());
-            held.push(tokio::spawn(serve(stream, handler, log)));
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let (handler, log, counts) = (handler.clone(), log.clone(), counts.clone());
+            held.push(tokio::spawn(async move {
+                while let Some(req) = read_request(&mut stream).await {
+                    let now = counts.now.fetch_add(1, Ordering::SeqCst) + 1;
+                    counts.peak.fetch_max(now, Ordering::SeqCst);
+                    let open = answer(&mut stream, &handler, &log, req).await;
+                    counts.now.fetch_sub(1, Ordering::SeqCst);
+                    if !open {
+                        return;
+                    }
+                }
+            }));
         }
     });
     FakeServer {
         url,
         requests,
+        in_flight,
         task,
     }
 }
 
-async fn serve(mut stream: TcpStream, handler: Handler, log: Arc<Mutex<Vec<Request>>>) {
-    loop {
-        let Some(req) = read_request(&mut stream).await else {
-            return;
-        };
-        log.lock().unwrap().push(req.clone());
-        match handler(&req) {
-            Answer::Reply {
-                status,
-                headers,
-                body,
-            } => {
-                let mut head = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
-                for (k, v) in headers {
-                    head.push_str(&format!("{k}: {v}\r\n"));
-                }
-                head.push_str("\r\n");
-                if stream.write_all(head.as_bytes()).await.is_err()
-                    || stream.write_all(&body).await.is_err()
-                {
-                    return;
-                }
+/// Answers one request; `false` when the connection is done.
+async fn answer(
+    stream: &mut TcpStream,
+    handler: &Handler,
+    log: &Mutex<Vec<Request>>,
+    req: Request,
+) -> bool {
+    log.lock().unwrap().push(req.clone());
+    let mut chosen = handler(&req);
+    while let Answer::Later { after, answer } = chosen {
+        tokio::time::sleep(after).await;
+        chosen = *answer;
+    }
+    match chosen {
+        Answer::Reply {
+            status,
+            headers,
+            body,
+        } => {
+            let mut head = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
+            for (k, v) in headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
             }
-            Answer::Stall => {
-                std::future::pending::<()>().await;
-            }
-            Answer::HeadersThenStall => {
-                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{";
-                let _ = stream.write_all(head.as_bytes()).await;
-                std::future::pending::<()>().await;
-            }
-            Answer::Reset => {
-                // Linger 0: the close is a TCP reset, not an orderly end.
-                #[allow(deprecated)]
-                let _ = stream.set_linger(Some(std::time::Duration::ZERO));
-                return;
-            }
-            Answer::Truncated { body, claimed } => {
-                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {claimed}\r\n\r\n");
-                let _ = stream.write_all(head.as_bytes()).await;
-                let _ = stream.write_all(&body).await;
-                let _ = stream.shutdown().await;
-                return;
-            }
+            head.push_str("\r\n");
+            stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(&body).await.is_ok()
         }
+        Answer::Stall => std::future::pending().await,
+        Answer::HeadersThenStall => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{";
+            let _ = stream.write_all(head.as_bytes()).await;
+            std::future::pending().await
+        }
+        Answer::Reset => {
+            // Linger 0: the close is a TCP reset, not an orderly end.
+            #[allow(deprecated)]
+            let _ = stream.set_linger(Some(Duration::ZERO));
+            false
+        }
+        Answer::Truncated { body, claimed } => {
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {claimed}\r\n\r\n");
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(&body).await;
+            let _ = stream.shutdown().await;
+            false
+        }
+        Answer::Later { .. } => false,
     }
 }
 

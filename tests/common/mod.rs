@@ -135,6 +135,7 @@ pub fn client_for(url: &str, auth: AuthMethod) -> IngestClient {
             base_delay: Duration::from_millis(50),
             max_delay: Duration::from_millis(200),
         },
+        discard_concurrency: kingest::client::notifications::DEFAULT_DISCARD_CONCURRENCY,
     })
     .unwrap()
 }

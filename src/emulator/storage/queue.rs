@@ -1,7 +1,7 @@
 //! Queues with Azure's semantics: FIFO by insertion, invisible until `TimeNextVisible`, a new
 //! pop receipt per dequeue, `DequeueCount`, TTL expiry and an approximate count.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -14,11 +14,17 @@ pub const MAX_MESSAGES_PER_CALL: u32 = 32;
 /// Default time-to-live of a message: 7 days.
 pub const DEFAULT_TTL_SECS: i64 = 604_800;
 
+/// A queue's messages by insertion sequence (FIFO; a dequeued message keeps its place) with
+/// an index by id, so a delete or update costs a lookup, not a scan and a shift of everything
+/// behind it (10,000 queued notifications made every delete move the rest).
 #[derive(Debug, Default)]
 pub(crate) struct Queue {
     metadata: BTreeMap<String, String>,
-    /// Insertion order; dequeued messages keep their place.
-    messages: Vec<Message>,
+    messages: BTreeMap<u64, Message>,
+    by_id: HashMap<String, u64>,
+    next_seq: u64,
+    /// The earliest expiry of any message: nothing needs purging before then.
+    earliest_expiry: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -108,7 +114,44 @@ pub fn check_text_len(text: &str) -> StoreResult<()> {
 
 impl Queue {
     fn purge(&mut self, now: DateTime<Utc>) {
-        self.messages.retain(|m| !m.expired(now));
+        if self.earliest_expiry.is_none_or(|e| e > now) {
+            return;
+        }
+        let by_id = &mut self.by_id;
+        self.messages.retain(|_, m| {
+            let keep = !m.expired(now);
+            if !keep {
+                by_id.remove(&m.id);
+            }
+            keep
+        });
+        self.earliest_expiry = self.messages.values().filter_map(|m| m.expires).min();
+    }
+
+    fn push(&mut self, msg: Message) {
+        if let Some(e) = msg.expires {
+            self.earliest_expiry = Some(self.earliest_expiry.map_or(e, |x| x.min(e)));
+        }
+        self.by_id.insert(msg.id.clone(), self.next_seq);
+        self.messages.insert(self.next_seq, msg);
+        self.next_seq += 1;
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut Message> {
+        let seq = self.by_id.get(id)?;
+        self.messages.get_mut(seq)
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(seq) = self.by_id.remove(id) {
+            self.messages.remove(&seq);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.messages.clear();
+        self.by_id.clear();
+        self.earliest_expiry = None;
     }
 }
 
@@ -145,7 +188,7 @@ impl Store {
                     name.to_string(),
                     Queue {
                         metadata,
-                        messages: Vec::new(),
+                        ..Queue::default()
                     },
                 );
                 Ok(true)
@@ -209,7 +252,7 @@ impl Store {
         };
         let view = msg.view(true, false);
         self.with_queue(name, now, |q| {
-            q.messages.push(msg);
+            q.push(msg);
             Ok(view)
         })
     }
@@ -231,7 +274,7 @@ impl Store {
         self.with_queue(name, now, |q| {
             let out = q
                 .messages
-                .iter_mut()
+                .values_mut()
                 .filter(|m| m.next_visible <= now)
                 .take(n as usize)
                 .map(|m| {
@@ -258,7 +301,7 @@ impl Store {
         let qs = lock(&self.queues);
         let q = qs.get(name).ok_or_else(queue_not_found)?;
         Ok(q.messages
-            .iter()
+            .values()
             .filter(|m| !m.expired(now) && m.next_visible <= now)
             .take(n as usize)
             .map(|m| m.view(false, true))
@@ -275,15 +318,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         self.with_queue(name, now, |q| {
-            let i = q
-                .messages
-                .iter()
-                .position(|m| m.id == id)
-                .ok_or_else(message_not_found)?;
-            if q.messages[i].pop_receipt != pop_receipt {
+            let m = q.get_mut(id).ok_or_else(message_not_found)?;
+            if m.pop_receipt != pop_receipt {
                 return Err(pop_receipt_mismatch());
             }
-            q.messages.remove(i);
+            q.remove(id);
             Ok(())
         })
     }
@@ -306,11 +345,7 @@ impl Store {
             check_text_len(t)?;
         }
         self.with_queue(name, now, |q| {
-            let m = q
-                .messages
-                .iter_mut()
-                .find(|m| m.id == id)
-                .ok_or_else(message_not_found)?;
+            let m = q.get_mut(id).ok_or_else(message_not_found)?;
             if m.pop_receipt != pop_receipt {
                 return Err(pop_receipt_mismatch());
             }
@@ -326,7 +361,7 @@ impl Store {
     /// Clear Messages.
     pub fn clear_messages(&self, name: &str, now: DateTime<Utc>) -> StoreResult<()> {
         self.with_queue(name, now, |q| {
-            q.messages.clear();
+            q.clear();
             Ok(())
         })
     }
