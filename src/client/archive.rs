@@ -147,24 +147,41 @@ pub fn append_all(file: &mut std::fs::File, lines: &[String]) -> std::io::Result
 /// other pipelines' requests keep moving during an fsync.
 #[derive(Clone)]
 pub struct ArchiveWriter {
-    file: std::sync::Arc<std::sync::Mutex<std::fs::File>>,
+    state: std::sync::Arc<std::sync::Mutex<Writer>>,
+}
+
+struct Writer {
+    file: std::fs::File,
+    /// The first failed write or fsync: the file may end in half a line, and Linux may have
+    /// dropped unwritten pages while a later fsync reports success, so no later batch is
+    /// written after it (its deletes would rest on a record nobody can read).
+    failed: Option<String>,
 }
 
 impl ArchiveWriter {
     pub fn new(file: std::fs::File) -> ArchiveWriter {
         ArchiveWriter {
-            file: std::sync::Arc::new(std::sync::Mutex::new(file)),
+            state: std::sync::Arc::new(std::sync::Mutex::new(Writer { file, failed: None })),
         }
     }
 
-    /// [`append_all`] under the lock, on a blocking thread.
+    /// [`append_all`] under the lock, on a blocking thread; refused once any append failed.
     pub async fn append_all(&self, lines: Vec<String>) -> std::io::Result<()> {
-        let file = self.file.clone();
+        let state = self.state.clone();
         tokio::task::spawn_blocking(move || {
-            let mut f = file
+            let mut w = state
                 .lock()
                 .map_err(|_| std::io::Error::other("an earlier archive write panicked"))?;
-            append_all(&mut f, &lines)
+            if let Some(why) = &w.failed {
+                return Err(std::io::Error::other(format!(
+                    "an earlier archive write failed ({why}): nothing more is archived or deleted"
+                )));
+            }
+            let r = append_all(&mut w.file, &lines);
+            if let Err(e) = &r {
+                w.failed = Some(e.to_string());
+            }
+            r
         })
         .await
         .map_err(|e| std::io::Error::other(format!("the archive writer stopped: {e}")))?
@@ -349,6 +366,24 @@ mod tests {
                 assert!(e.decode_error.is_some(), "{text:?}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn after_a_failed_append_the_writer_refuses_every_later_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        std::fs::write(&path, "").unwrap();
+        // Opened read-only: the write fails as a full disk would.
+        let w = ArchiveWriter::new(std::fs::File::open(&path).unwrap());
+        let first = w.append_all(vec!["{}".into()]).await.unwrap_err();
+        assert!(!first.to_string().contains("earlier"), "{first}");
+        let second = w.append_all(vec!["{}".into()]).await.unwrap_err();
+        assert!(
+            second
+                .to_string()
+                .contains("an earlier archive write failed"),
+            "{second}"
+        );
     }
 
     #[test]

@@ -148,12 +148,12 @@ impl Known {
         if !self.stale {
             return;
         }
-        // Leftmost-longest: a value must not be half-replaced by a shorter one inside it.
-        // Building over plain strings cannot fail short of a pattern-count limit far above
-        // MAX_FORMS; should it, the previous automaton stays (redaction never fails open to
-        // nothing), and the pattern rules still apply.
+        // Every match, overlapping ones too (a form may start inside another), merged below:
+        // no part of any registered form is left shown. Building over plain strings cannot
+        // fail short of a pattern-count limit far above MAX_FORMS; should it, the previous
+        // automaton stays (redaction never fails open to nothing), and the pattern rules apply.
         if let Ok(m) = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
+            .match_kind(MatchKind::Standard)
             .build(self.pinned.iter().chain(&self.learnt))
         {
             self.matcher = Some(m);
@@ -166,11 +166,30 @@ impl Known {
         let Some(m) = &self.matcher else {
             return text.to_string();
         };
+        let mut spans: Vec<(usize, usize)> = m
+            .find_overlapping_iter(text)
+            .map(|f| (f.start(), f.end()))
+            .collect();
+        if spans.is_empty() {
+            return text.to_string();
+        }
+        spans.sort_unstable();
         let mut out = String::with_capacity(text.len());
-        m.replace_all_with(text, &mut out, |_, _, dst| {
-            dst.push_str(REDACTED);
-            true
-        });
+        let mut copied = 0; // text[..copied] is in `out` already, or redacted
+        let mut i = 0;
+        while i < spans.len() {
+            let (start, mut end) = spans[i];
+            // Overlapping or touching forms are one redacted run.
+            while i + 1 < spans.len() && spans[i + 1].0 <= end {
+                i += 1;
+                end = end.max(spans[i].1);
+            }
+            out.push_str(&text[copied..start]);
+            out.push_str(REDACTED);
+            copied = end;
+            i += 1;
+        }
+        out.push_str(&text[copied..]);
         out
     }
 }
@@ -846,6 +865,11 @@ mod tests {
             known.replace_in("a xxabcdefghyy b abcdefgh"),
             "a REDACTED b REDACTED"
         );
+        // Overlapping forms, the shorter first: no tail of the longer one is left.
+        known.add(vec!["QQQQQQQQxxxx".into()], false, 8);
+        known.add(vec!["xxxxRRRRRRRRRRRR".into()], false, 8);
+        known.refresh();
+        assert_eq!(known.replace_in("[QQQQQQQQxxxxRRRRRRRRRRRR]"), "[REDACTED]");
         // Thousands of forms, all found in one search.
         for i in 0..5000 {
             known.add(vec![format!("learnt-signature-{i:05}")], false, 8192);

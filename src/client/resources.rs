@@ -97,7 +97,33 @@ pub struct ResourceCache {
 #[derive(Default)]
 struct Slot {
     current: Option<Arc<IngestionResources>>,
-    flight: Option<Flight>,
+    /// The fetch in flight and its number.
+    flight: Option<(u64, Flight)>,
+    flights: u64,
+}
+
+/// Owned by the task of flight `id`: lands its result, and whatever ends the task (done,
+/// panicked or cancelled with the runtime) clears that flight, so a dead one is never joined.
+struct FlightGuard {
+    cache: Arc<ResourceCache>,
+    id: u64,
+}
+
+impl FlightGuard {
+    fn land(&self, result: &Result<Arc<IngestionResources>>) {
+        if let Ok(r) = result {
+            self.cache.slot().current = Some(r.clone());
+        }
+    }
+}
+
+impl Drop for FlightGuard {
+    fn drop(&mut self) {
+        let mut slot = self.cache.slot();
+        if slot.flight.as_ref().is_some_and(|(id, _)| *id == self.id) {
+            slot.flight = None;
+        }
+    }
 }
 
 impl ResourceCache {
@@ -119,13 +145,19 @@ impl ResourceCache {
                 return Ok(r.clone());
             }
             match &slot.flight {
-                Some(f) => f.clone(),
+                Some((_, f)) => f.clone(),
                 None => {
-                    let cache = self.clone();
+                    slot.flights += 1;
+                    let id = slot.flights;
+                    let guard = FlightGuard {
+                        cache: self.clone(),
+                        id,
+                    };
                     let work = fetch();
                     let task = tokio::spawn(async move {
                         let result = work.await;
-                        cache.land(&result);
+                        guard.land(&result);
+                        drop(guard);
                         result
                     });
                     let f = async move {
@@ -135,20 +167,12 @@ impl ResourceCache {
                     }
                     .boxed()
                     .shared();
-                    slot.flight = Some(f.clone());
+                    slot.flight = Some((id, f.clone()));
                     f
                 }
             }
         };
         flight.await
-    }
-
-    fn land(&self, result: &Result<Arc<IngestionResources>>) {
-        let mut slot = self.slot();
-        slot.flight = None;
-        if let Ok(r) = result {
-            slot.current = Some(r.clone());
-        }
     }
 }
 
@@ -417,6 +441,17 @@ mod cache_tests {
         })
         .await;
         results
+    }
+
+    #[tokio::test]
+    async fn a_fetch_that_panics_is_an_error_and_the_next_call_fetches_again() {
+        let cache = Arc::new(ResourceCache::default());
+        let first = cache
+            .get(false, || async { panic!("fetch panicked") }.boxed())
+            .await;
+        assert!(first.is_err(), "the waiter gets an error");
+        let second = cache.get(false, || async { Ok(fetched()) }.boxed()).await;
+        assert!(second.is_ok(), "a dead flight is not joined again");
     }
 
     #[tokio::test]
