@@ -16,6 +16,9 @@ use std::sync::{Arc, Mutex};
 use flate2::{Compress, Compression, FlushCompress, Status};
 use tokio::sync::oneshot;
 
+/// Most compressing threads a writer starts, whatever it is asked for.
+pub const MAX_WORKERS: usize = 256;
+
 /// Uncompressed bytes per piece. Each piece re-primes a 32 KiB dictionary, so smaller pieces
 /// cost more; 1 MiB keeps that under ~3 % and the in-flight window small.
 pub const BLOCK: usize = 1024 * 1024;
@@ -63,9 +66,11 @@ pub struct ParallelGzip {
 }
 
 impl ParallelGzip {
-    /// `workers` compressing threads (at least one) at zlib `level`.
+    /// `workers` compressing threads (1 to [`MAX_WORKERS`]) at zlib `level`.
     pub fn new(workers: usize, level: u32) -> std::io::Result<Self> {
-        let workers = workers.max(1);
+        // Memory in flight grows with the workers (a few pieces each): a library caller's
+        // count is bounded as the CLI's `--compress-threads` is.
+        let workers = workers.clamp(1, MAX_WORKERS);
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let mut handles = Vec::with_capacity(workers);
@@ -325,6 +330,13 @@ mod tests {
         }
         out.truncate(n);
         out
+    }
+
+    #[test]
+    fn a_library_caller_gets_at_most_max_workers_threads() {
+        let gz = ParallelGzip::new(100_000, LEVEL).unwrap();
+        assert_eq!(gz.workers.len(), MAX_WORKERS);
+        assert_eq!(ParallelGzip::new(0, LEVEL).unwrap().workers.len(), 1);
     }
 
     #[test]
