@@ -100,11 +100,12 @@ impl Timeouts {
     }
 }
 
-/// One request's deadline: what it is (a URL without secrets), its kind and its limit.
-#[derive(Debug, Clone)]
+/// One request's deadline: what it is (a URL, shown only redacted), its kind and its limit.
+#[derive(Clone)]
 pub struct Deadline {
-    /// Already redacted.
-    pub url: String,
+    /// As requested, secrets included: redacted only when shown, since every storage call
+    /// makes a deadline and few of them are ever announced or missed.
+    raw_url: String,
     pub kind: RequestKind,
     pub limit: Duration,
     pub connect: Duration,
@@ -113,30 +114,46 @@ pub struct Deadline {
 impl Deadline {
     pub fn new(url: &str, kind: RequestKind, timeouts: &Timeouts) -> Self {
         Deadline {
-            url: crate::client::redact::redact(url),
+            raw_url: url.to_string(),
             kind,
             limit: timeouts.limit(kind),
             connect: timeouts.connect,
         }
     }
 
+    /// The URL without secrets, for messages.
+    pub fn url(&self) -> String {
+        crate::client::redact::redact(&self.raw_url)
+    }
+
     /// The error for a request that missed its deadline (`connecting`: it never connected).
     pub fn missed(&self, connecting: bool) -> Error {
         if connecting {
             Error::Timeout {
-                what: format!("could not connect to {}", self.url),
+                what: format!("could not connect to {}", self.url()),
                 limit: self.connect,
                 key: "connect_secs",
                 kind: "connect",
             }
         } else {
             Error::Timeout {
-                what: format!("no answer from {}", self.url),
+                what: format!("no answer from {}", self.url()),
                 limit: self.limit,
                 key: self.kind.config_key(),
                 kind: self.kind.name(),
             }
         }
+    }
+}
+
+impl std::fmt::Debug for Deadline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deadline")
+            .field("url", &self.url())
+            .field("kind", &self.kind)
+            .field("limit", &self.limit)
+            .field("connect", &self.connect)
+            .finish()
     }
 }
 
@@ -158,7 +175,7 @@ pub async fn announce_while<T>(
                 tracing::info!(
                     target: WAIT_TARGET,
                     "waiting for {} (attempt {attempt} of {max_attempts}, {} s so far, limit {} s)",
-                    deadline.url,
+                    deadline.url(),
                     started.elapsed().as_secs(),
                     deadline.limit.as_secs()
                 );
@@ -180,7 +197,7 @@ pub fn announce_retry(
         tracing::info!(
             target: WAIT_TARGET,
             "{} failed ({}); attempt {} of {max_attempts} in {} s",
-            deadline.url,
+            deadline.url(),
             crate::client::redact::redact(&why.to_string()),
             attempt + 1,
             wait.as_secs()
@@ -227,6 +244,8 @@ mod tests {
         );
         let text = d.missed(false).to_string();
         assert!(!text.contains("SECRET"), "{text}");
+        let debug = format!("{d:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
         assert!(
             text.contains("https://acct.queue.core.windows.net/q"),
             "{text}"

@@ -400,7 +400,7 @@ impl IngestClient {
                 let bytes = resp.bytes().await.map_err(transport)?;
                 if (200..300).contains(&status) {
                     mgmt::parse_response(&bytes).map_err(|e| {
-                        mgmt::not_kusto(&deadline.url, status, &content_type, &bytes, e)
+                        mgmt::not_kusto(&deadline.url(), status, &content_type, &bytes, e)
                     })
                 } else {
                     if status == 401 {

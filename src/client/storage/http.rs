@@ -63,7 +63,7 @@ impl Storage {
                     Err(Error::BadResponse(format!(
                         "{} answered {} with an HTML page ({} bytes), not an Azure Storage answer: \
                          did a proxy or sign-in page answer?",
-                        deadline.url,
+                        deadline.url(),
                         status.as_u16(),
                         body.len()
                     )))
