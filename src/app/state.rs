@@ -724,11 +724,23 @@ impl State {
 }
 
 /// A list filter, compiled once: case-insensitive substring, a leading `!` inverts.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// The needle is searched with a prebuilt `memmem` finder (vectorised, keyed on a rare pair of
+/// the needle's bytes) over lower-cased text: a first-byte scan is defeated by common letters
+/// (`transient` has nothing but), and 100,000 buffered rows are re-matched on every keystroke.
+#[derive(Debug, Clone, Default)]
 pub struct Filter {
     invert: bool,
     /// Lower-cased.
     needle: String,
+    /// `None` when the needle is empty.
+    finder: Option<memchr::memmem::Finder<'static>>,
+}
+
+impl PartialEq for Filter {
+    fn eq(&self, other: &Self) -> bool {
+        (self.invert, &self.needle) == (other.invert, &other.needle)
+    }
 }
 
 impl Filter {
@@ -737,19 +749,26 @@ impl Filter {
             Some(rest) => (true, rest),
             None => (false, text),
         };
+        let needle = needle.to_lowercase();
+        let finder = (!needle.is_empty())
+            .then(|| memchr::memmem::Finder::new(needle.as_bytes()).into_owned());
         Filter {
             invert,
-            needle: needle.to_lowercase(),
+            needle,
+            finder,
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.needle.is_empty()
+        self.finder.is_none()
     }
 
     /// `lower` must already be lower-cased.
     pub fn matches_lower(&self, lower: &str) -> bool {
-        self.is_empty() || lower.contains(&self.needle) != self.invert
+        match &self.finder {
+            None => true,
+            Some(f) => f.find(lower.as_bytes()).is_some() != self.invert,
+        }
     }
 
     pub fn matches(&self, text: &str) -> bool {
@@ -757,37 +776,39 @@ impl Filter {
     }
 
     /// Whether `row` passes, using `scratch` for its text (no allocation once it has grown).
-    /// A needle without spaces cannot span two fields, so each field is searched in place:
-    /// ASCII fields without copying (most are), others lower-cased.
-    pub fn matches_row(&self, row: &NotificationRow, scratch: &mut String) -> bool {
-        if self.is_empty() {
+    /// A needle without spaces cannot span two fields, so each field is searched on its own,
+    /// stopping at the first hit.
+    pub fn matches_row(&self, row: &NotificationRow, scratch: &mut Vec<u8>) -> bool {
+        let Some(finder) = &self.finder else {
             return true;
+        };
+        if self.needle.contains(' ') {
+            let mut text = String::from_utf8(std::mem::take(scratch)).unwrap_or_default();
+            row.write_filter_text(&mut text);
+            let hit = self.matches_lower(&text);
+            *scratch = text.into_bytes();
+            return hit;
         }
-        if self.needle.is_ascii() && !self.needle.contains(' ') {
-            let hit = row.filter_fields().into_iter().flatten().any(|f| {
-                if f.is_ascii() {
-                    contains_ascii_ci(f.as_bytes(), self.needle.as_bytes())
-                } else {
-                    f.to_lowercase().contains(&self.needle)
+        let ascii_needle = self.needle.is_ascii();
+        let hit = row.filter_fields().into_iter().flatten().any(|f| {
+            // An ASCII needle found in the ASCII-folded field is in the lower-cased field too
+            // (lower-casing leaves ASCII letters as ASCII folds them); only a miss in a field
+            // with other characters needs the full lower-casing (the Kelvin sign becomes `k`).
+            if ascii_needle {
+                scratch.clear();
+                scratch.extend_from_slice(f.as_bytes());
+                scratch.make_ascii_lowercase();
+                if finder.find(scratch).is_some() {
+                    return true;
                 }
-            });
-            return hit != self.invert;
-        }
-        row.write_filter_text(scratch);
-        self.matches_lower(scratch)
+                if f.is_ascii() {
+                    return false;
+                }
+            }
+            finder.find(f.to_lowercase().as_bytes()).is_some()
+        });
+        hit != self.invert
     }
-}
-
-/// Whether `hay` holds `needle` (lower-case ASCII) ignoring ASCII case: candidates are the
-/// places of its first byte in either case, found by `memchr2` (vectorised).
-fn contains_ascii_ci(hay: &[u8], needle: &[u8]) -> bool {
-    let Some(&first) = needle.first() else {
-        return true;
-    };
-    memchr::memchr2_iter(first, first.to_ascii_uppercase(), hay).any(|i| {
-        hay.get(i..i + needle.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
-    })
 }
 
 /// Appends `s` lower-cased: ASCII in place (the common case, and fast), else per `to_lowercase`.

@@ -192,7 +192,7 @@ impl Stream {
         let group = self
             .index
             .filter
-            .matches_row(&row, &mut String::new())
+            .matches_row(&row, &mut Vec::new())
             .then(|| row.group_key().to_string());
         let Some(Pushed { seq, evicted }) = self.ring.push_newest(row) else {
             return false;
@@ -234,13 +234,17 @@ impl Stream {
         self.list.selected = 0;
         self.index.filter = Filter::new(text);
         self.index.matching.clear();
-        let mut scratch = String::new();
+        let mut groups = Groups::default();
+        let mut scratch = Vec::new();
+        // One pass: the groups are counted as rows match (newest first, as `regroup` does),
+        // not by looking each match up again.
         for (seq, row) in self.ring.iter_seq() {
             if self.index.filter.matches_row(row, &mut scratch) {
                 self.index.matching.push_back(seq);
+                groups.add(row.group_key(), seq, false);
             }
         }
-        self.regroup();
+        self.index.groups = groups;
     }
 
     /// Recounts the groups from the matching rows (after rows left from the middle).
@@ -361,9 +365,7 @@ mod tests {
     /// What the index must equal: the filter and the groups computed afresh from the rows.
     fn assert_index_fresh(s: &Stream) {
         let filter = Filter::new(&s.list.filter);
-        let fresh: Vec<&str> = ids(s
-            .rows()
-            .filter(|r| filter.matches_row(r, &mut String::new())));
+        let fresh: Vec<&str> = ids(s.rows().filter(|r| filter.matches_row(r, &mut Vec::new())));
         assert_eq!(ids(s.matching_rows()), fresh, "matching rows");
         let mut want: Vec<(String, usize, String)> = Vec::new();
         for r in s.matching_rows() {
@@ -400,14 +402,14 @@ mod tests {
                 let mut slow = String::new();
                 r.write_filter_text(&mut slow);
                 assert_eq!(
-                    f.matches_row(r, &mut String::new()),
+                    f.matches_row(r, &mut Vec::new()),
                     matches_filter(&slow, needle),
                     "{needle:?} on {}",
                     r.message_id
                 );
             }
         }
-        let hit = |n: &str, r: &NotificationRow| Filter::new(n).matches_row(r, &mut String::new());
+        let hit = |n: &str, r: &NotificationRow| Filter::new(n).matches_row(r, &mut Vec::new());
         assert!(
             hit("kelvin", &rows[1]) && hit("db logs", &rows[0]) && !hit("!emptyblob", &rows[0])
         );

@@ -145,6 +145,8 @@ impl ResourceCache {
                 return Ok(r.clone());
             }
             match &slot.flight {
+                // A forced refresh joins a fetch in flight too: that fetch asks the DM now, so
+                // its answer is as new as a second request's, which the throttle would punish.
                 Some((_, f)) => f.clone(),
                 None => {
                     slot.flights += 1;

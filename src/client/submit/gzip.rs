@@ -54,8 +54,8 @@ struct Job {
 /// [`next`](Self::next). At most [`ParallelGzip::window`] pieces are in flight: memory stays
 /// bounded whatever the input size.
 pub struct ParallelGzip {
+    /// Closed on drop, which ends the (detached) workers.
     jobs: Option<mpsc::Sender<Job>>,
-    workers: Vec<std::thread::JoinHandle<()>>,
     pending: VecDeque<oneshot::Receiver<std::io::Result<Piece>>>,
     /// The tail of the input pushed last: the next piece's dictionary.
     tail: Vec<u8>,
@@ -73,18 +73,14 @@ impl ParallelGzip {
         let workers = workers.clamp(1, MAX_WORKERS);
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
-        let mut handles = Vec::with_capacity(workers);
         for i in 0..workers {
             let rx = Arc::clone(&rx);
-            handles.push(
-                std::thread::Builder::new()
-                    .name(format!("kingest-gzip-{i}"))
-                    .spawn(move || work(&rx, level))?,
-            );
+            std::thread::Builder::new()
+                .name(format!("kingest-gzip-{i}"))
+                .spawn(move || work(&rx, level))?;
         }
         Ok(ParallelGzip {
             jobs: Some(tx),
-            workers: handles,
             pending: VecDeque::new(),
             tail: Vec::new(),
             crc: crc32fast::Hasher::new(),
@@ -181,11 +177,12 @@ impl ParallelGzip {
 
 impl Drop for ParallelGzip {
     fn drop(&mut self) {
-        // Closing the queue ends the workers once they finish the piece at hand.
+        // Dropping the answers tells the workers to skip the pieces still queued, and closing
+        // the queue ends them once they finish the piece at hand. They are not joined: this
+        // runs on an async worker when an upload fails or is cancelled, and joining would
+        // block it for a piece's compression.
+        self.pending.clear();
         self.jobs = None;
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
     }
 }
 
@@ -196,6 +193,9 @@ fn work(jobs: &Mutex<mpsc::Receiver<Job>>, level: u32) {
             Err(_) => return,
         };
         let Ok(job) = job else { return };
+        if job.done.is_closed() {
+            continue;
+        }
         // A fresh compressor per piece: one reused through `reset` kept enough state from its
         // previous piece to change a few bytes of output (1 GiB: 13 bytes between one worker
         // and two), and the output must depend on the input alone.
@@ -335,8 +335,9 @@ mod tests {
     #[test]
     fn a_library_caller_gets_at_most_max_workers_threads() {
         let gz = ParallelGzip::new(100_000, LEVEL).unwrap();
-        assert_eq!(gz.workers.len(), MAX_WORKERS);
-        assert_eq!(ParallelGzip::new(0, LEVEL).unwrap().workers.len(), 1);
+        let per_worker = 1 + QUEUED_PER_WORKER;
+        assert_eq!(gz.window(), MAX_WORKERS * per_worker);
+        assert_eq!(ParallelGzip::new(0, LEVEL).unwrap().window(), per_worker);
     }
 
     #[test]
