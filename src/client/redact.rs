@@ -466,6 +466,25 @@ fn encoded_byte(bytes: &[u8]) -> Option<(u8, usize)> {
     None
 }
 
+/// The length of `name` at `bytes[at..]`, any of its letters percent-encoded (`%73ig`,
+/// `s%2569g`): servers decode parameter names, so a crafted `%73ig=` is a signature too.
+fn encoded_name_len(bytes: &[u8], at: usize, name: &str) -> Option<usize> {
+    let mut j = at;
+    for &c in name.as_bytes() {
+        let b = *bytes.get(j)?;
+        if b.eq_ignore_ascii_case(&c) {
+            j += 1;
+            continue;
+        }
+        let (decoded, len) = encoded_byte(&bytes[j..])?;
+        if !decoded.eq_ignore_ascii_case(&c) {
+            return None;
+        }
+        j += len;
+    }
+    Some(j - at)
+}
+
 /// Case-insensitive `name` at `bytes[at..]`.
 fn name_at(bytes: &[u8], at: usize, name: &str) -> bool {
     bytes.len() >= at + name.len()
@@ -497,27 +516,30 @@ fn redact_patterns(text: &str) -> String {
 /// At `i`: `Some((kept, value))`, the length of the text to keep and of the secret after it.
 fn match_rule(bytes: &[u8], i: usize, word_start: bool) -> Option<(usize, usize)> {
     let b = bytes[i];
-    if !b.is_ascii_alphabetic() {
+    if !b.is_ascii_alphabetic() && b != b'%' {
         return None;
     }
     // name=value, after a query delimiter or (for FREE_PARAMS) as a word of its own.
     let query = after_query_delimiter(bytes, i);
     for name in QUERY_PARAMS.iter().chain(FREE_PARAMS) {
         let free = FREE_PARAMS.contains(name);
-        if !(query || (free && word_start)) || !name_at(bytes, i, name) {
+        if !(query || (free && word_start)) {
             continue;
         }
-        let after = i + name.len();
+        let Some(name_len) = encoded_name_len(bytes, i, name) else {
+            continue;
+        };
+        let after = i + name_len;
         if let Some(eq) = equals_len(&bytes[after..]) {
             // After a raw `=` the query is not itself encoded: `%26` there is a literal `&` of
             // the value (`sig=%26EF…`, the sas fuzz target's finding), not the next parameter.
             let v = value_len(&bytes[after + eq..], eq > 1);
             if v > 0 && !is_redacted(&bytes[after + eq..], v) {
-                return Some((name.len() + eq, v));
+                return Some((name_len + eq, v));
             }
         }
     }
-    if !word_start {
+    if !b.is_ascii_alphabetic() || !word_start {
         return None;
     }
     // "key": "value" (JSON, any spacing), also inside a JSON string (`\"key\":\"value\"`).
@@ -754,6 +776,18 @@ mod tests {
             "double%253Fsig%253DREDACTED%2526se%253D1"
         );
         assert_eq!(redact("x%3fSig%3dabc"), "x%3fSig%3dREDACTED");
+        // Encoded parameter names: servers decode them, so these are signatures too.
+        assert_eq!(
+            redact("b?sv=1&%73ig=abc&se=x"),
+            "b?sv=1&%73ig=REDACTED&se=x"
+        );
+        assert_eq!(redact("b?s%2569G=abc"), "b?s%2569G=REDACTED");
+        assert_eq!(
+            redact("b%3F%73%69%67%3Dabc%26se%3D1"),
+            "b%3F%73%69%67%3DREDACTED%26se%3D1"
+        );
+        assert_eq!(redact("see %73ig=abc"), "see %73ig=REDACTED");
+        assert_eq!(redact("b?%73ign=abc&%7=1"), "b?%73ign=abc&%7=1");
     }
 
     #[test]
