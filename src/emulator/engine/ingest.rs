@@ -5,6 +5,8 @@ use serde_json::Value;
 
 use super::formats::{self, Format, JsonRecords};
 use super::mapping::{self, ColumnMapping, Source};
+use super::store::Rows;
+use super::types::Converted;
 use super::{Column, Engine, Extent, IngestFailure, IngestOutcome, IngestRequest, MAX_STORED_ROWS};
 use crate::client::wire::FailureStatus;
 
@@ -119,14 +121,22 @@ impl Engine {
         };
         let columns = &table.columns;
         let room = MAX_STORED_ROWS.saturating_sub(table.rows.len());
+        let sources = plan.as_deref().map(|plan| {
+            // The last entry for a column wins, as when they were applied one by one.
+            let mut by_column = vec![None; columns.len()];
+            plan.iter()
+                .for_each(|p| by_column[p.index] = Some(p.source));
+            by_column
+        });
         let text_rows = |single_field| TextRows {
             columns,
             plan: plan.as_deref(),
+            sources: sources.as_deref(),
             table: &table.name,
             single_field,
             skip_first: req.ignore_first_record,
             room,
-            rows: Vec::new(),
+            rows: Rows::new(columns.iter().map(|c| c.ty)),
             count: 0,
         };
         let (rows, n, rejected) = match format {
@@ -160,12 +170,12 @@ impl Engine {
                     Format::MultiJson => formats::parse_multi_json(&text),
                     _ => formats::parse_single_json(&text),
                 };
-                let rows: Vec<_> = records
-                    .iter()
-                    .map(|(_, v)| json_row(v, columns, plan.as_deref()))
-                    .collect();
-                let n = rows.len() as u64;
-                (rows, n, rejected)
+                let mut rows = Rows::new(columns.iter().map(|c| c.ty));
+                for (_, v) in records.iter().take(room) {
+                    let row = json_row(v, columns, plan.as_deref());
+                    rows.push(row.into_iter().map(Converted::Value));
+                }
+                (rows, records.len() as u64, rejected)
             }
         };
         if n == 0 {
@@ -192,7 +202,7 @@ impl Engine {
             .db_mut(&db_name)
             .and_then(|d| d.table_mut(&table_name))
             .ok_or_else(|| fail("BadRequest_TableNotExist", "table vanished during ingest"))?;
-        table.rows.extend(rows.into_iter().take(room));
+        table.rows.append(rows, room);
         table.row_count += n;
         table.extents.push(Extent {
             id: uuid::Uuid::new_v4().to_string(),
@@ -263,13 +273,15 @@ fn plan_mapping<'a>(
 struct TextRows<'p> {
     columns: &'p [Column],
     plan: Option<&'p [Planned<'p>]>,
+    /// The plan by column: where each column's value comes from (`None`: null).
+    sources: Option<&'p [Option<&'p Source>]>,
     table: &'p str,
     /// `txt` and `raw`: one field for the first column, whatever the table has.
     single_field: bool,
     /// `ignoreFirstRecord`, until the first record has been dropped.
     skip_first: bool,
     room: usize,
-    rows: Vec<Vec<Value>>,
+    rows: Rows,
     count: u64,
 }
 
@@ -284,33 +296,26 @@ impl TextRows<'_> {
             return Ok(());
         }
         let columns = self.columns;
-        let mut row = vec![Value::Null; columns.len()];
         let text = |o: usize| fields.get(o).map_or("", AsRef::as_ref);
-        match self.plan {
-            Some(plan) => {
-                for p in plan {
-                    let ty = columns[p.index].ty;
-                    row[p.index] = match p.source {
-                        Source::Ordinal(o) => ty.convert_text(text(*o)),
-                        Source::Const(c) => ty.convert_text(c),
-                        Source::Path(_) => Value::Null,
-                    };
-                }
-            }
+        match self.sources {
+            Some(sources) => self
+                .rows
+                .push(columns.iter().zip(sources).map(|(c, source)| match source {
+                    Some(Source::Ordinal(o)) => c.ty.convert(text(*o)),
+                    Some(Source::Const(k)) => c.ty.convert(k),
+                    Some(Source::Path(_)) | None => Converted::Null,
+                })),
             None if self.single_field => {
-                if let (Some(slot), Some(c), Some(f)) =
-                    (row.first_mut(), columns.first(), fields.first())
-                {
-                    *slot = c.ty.convert_text(f.as_ref());
-                }
+                let first = columns.first().zip(fields.first());
+                self.rows.push(first.map(|(c, f)| c.ty.convert(f.as_ref())))
             }
-            None => {
-                for (slot, (c, f)) in row.iter_mut().zip(columns.iter().zip(fields)) {
-                    *slot = c.ty.convert_text(f.as_ref());
-                }
-            }
+            None => self.rows.push(
+                columns
+                    .iter()
+                    .zip(fields)
+                    .map(|(c, f)| c.ty.convert(f.as_ref())),
+            ),
         }
-        self.rows.push(row);
         Ok(())
     }
 
