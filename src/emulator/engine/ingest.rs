@@ -1,5 +1,7 @@
 //! `Engine::ingest`: checks, mapping resolution, record → row conversion, extent bookkeeping.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -79,11 +81,9 @@ impl Engine {
                 format!("source '{}' is empty (0 bytes of data)", req.source_id),
             ));
         }
-        // Valid UTF-8 (the usual case) is checked by the fast validator and borrowed.
-        let text = match std::str::from_utf8(body) {
-            Ok(t) => std::borrow::Cow::Borrowed(t),
-            Err(_) => String::from_utf8_lossy(body),
-        };
+        // Delimited data is read on bytes (only kept fields are converted); the other
+        // formats read text, borrowed when valid UTF-8 (the fast validator's usual case).
+        let text = || String::from_utf8_lossy(body);
         let mapping = match (reference, inline) {
             (Some(name), _) => {
                 let kind = format.mapping_kind();
@@ -142,7 +142,7 @@ impl Engine {
         let (rows, n, rejected) = match format {
             Format::Delimited { sep, escapes } => {
                 let mut out = text_rows(false);
-                let mut reader = formats::DelimitedReader::new(&text, sep, escapes);
+                let mut reader = formats::DelimitedReader::new(body, sep, escapes);
                 let mut fields = Vec::new();
                 while let Some(line) = reader
                     .next_into(&mut fields)
@@ -154,17 +154,18 @@ impl Engine {
             }
             Format::Txt => {
                 let mut out = text_rows(true);
-                for r in formats::parse_lines(&text) {
+                for r in formats::parse_lines(&text()) {
                     out.push(r.line, &r.fields)?;
                 }
                 (out.rows, out.count, vec![])
             }
             Format::Raw => {
                 let mut out = text_rows(true);
-                out.push(1, &[&*text])?;
+                out.push(1, &[&*text()])?;
                 (out.rows, out.count, vec![])
             }
             Format::Json | Format::MultiJson | Format::SingleJson => {
+                let text = text();
                 let JsonRecords { records, rejected } = match format {
                     Format::Json => formats::parse_json_lines(&text),
                     Format::MultiJson => formats::parse_multi_json(&text),
@@ -267,6 +268,29 @@ fn plan_mapping<'a>(
         .collect()
 }
 
+/// A record's field as text (delimited fields are converted only when their row is kept).
+trait AsText {
+    fn as_text(&self) -> Cow<'_, str>;
+}
+
+impl AsText for formats::Field<'_> {
+    fn as_text(&self) -> Cow<'_, str> {
+        self.text()
+    }
+}
+
+impl AsText for String {
+    fn as_text(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl AsText for &str {
+    fn as_text(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
 /// Turns text records into rows. Only the first `room` rows are converted (the table keeps no
 /// more); the rest are checked the same way and counted, since a conversion cannot fail
 /// (an unparseable value becomes null).
@@ -286,7 +310,7 @@ struct TextRows<'p> {
 }
 
 impl TextRows<'_> {
-    fn push<S: AsRef<str>>(&mut self, line: usize, fields: &[S]) -> Result<(), IngestFailure> {
+    fn push<S: AsText>(&mut self, line: usize, fields: &[S]) -> Result<(), IngestFailure> {
         if std::mem::take(&mut self.skip_first) {
             return Ok(());
         }
@@ -296,6 +320,7 @@ impl TextRows<'_> {
             return Ok(());
         }
         let columns = self.columns;
+        let fields: Vec<Cow<str>> = fields.iter().map(AsText::as_text).collect();
         let text = |o: usize| fields.get(o).map_or("", AsRef::as_ref);
         match self.sources {
             Some(sources) => self
@@ -309,12 +334,9 @@ impl TextRows<'_> {
                 let first = columns.first().zip(fields.first());
                 self.rows.push(first.map(|(c, f)| c.ty.convert(f.as_ref())))
             }
-            None => self.rows.push(
-                columns
-                    .iter()
-                    .zip(fields)
-                    .map(|(c, f)| c.ty.convert(f.as_ref())),
-            ),
+            None => self
+                .rows
+                .push(columns.iter().zip(&fields).map(|(c, f)| c.ty.convert(f))),
         }
         Ok(())
     }

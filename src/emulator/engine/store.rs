@@ -176,8 +176,13 @@ impl Rows {
     }
 
     /// Appends the first `limit` rows of `other`, which has the same columns.
-    pub fn append(&mut self, other: Rows, limit: usize) {
+    pub fn append(&mut self, mut other: Rows, limit: usize) {
         let n = limit.min(other.len);
+        if self.len == 0 && n == other.len {
+            // The first source into an empty table: its columns as they are, not copied.
+            std::mem::swap(self, &mut other);
+            return;
+        }
         for (column, theirs) in self.columns.iter_mut().zip(other.columns) {
             column.append(theirs, n);
         }
