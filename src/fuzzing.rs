@@ -313,14 +313,21 @@ pub fn sanitize(data: &[u8]) -> Result<(), String> {
 }
 
 /// The engine's format readers on any text: records are numbered by increasing line within the
-/// text, and delimited fields written RFC 4180-style read back as written.
+/// text, delimited records read on raw bytes are those of the text, and delimited fields
+/// written RFC 4180-style read back as written.
 pub fn formats(data: &[u8]) -> Result<(), String> {
     let (b, rest) = split_first(data);
     let t = text(rest);
     let lines = t.matches('\n').count() + 1;
     let seps = [b',', b'\t', b';', b'|', 0x01];
     let sep = seps[usize::from(b) % seps.len()];
-    if let Ok(records) = formats::parse_delimited(&t, sep, b & 0x80 != 0) {
+    let delimited = formats::parse_delimited(t.as_bytes(), sep, b & 0x80 != 0);
+    // Read on the raw bytes (as the engine does), the records are those of the converted text.
+    check(
+        formats::parse_delimited(rest, sep, b & 0x80 != 0) == delimited,
+        || format!("delimited records differ on raw bytes {rest:?}"),
+    )?;
+    if let Ok(records) = delimited {
         increasing(records.iter().map(|r| r.line), lines)?;
     }
     increasing(formats::parse_lines(&t).iter().map(|r| r.line), lines)?;
@@ -353,7 +360,7 @@ pub fn formats(data: &[u8]) -> Result<(), String> {
             fields.join(&char::from(sep).to_string()) + "\n"
         })
         .collect();
-    let read = formats::parse_delimited(&csv, sep, false)
+    let read = formats::parse_delimited(csv.as_bytes(), sep, false)
         .map_err(|e| format!("quoted CSV refused: {e:?}"))?;
     let read: Vec<Vec<&str>> = read
         .iter()

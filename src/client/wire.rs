@@ -720,24 +720,40 @@ pub fn value_to_u64(v: &Value) -> Option<u64> {
 
 /// UTC with 7 fractional digits and `Z`, as the .NET service writes.
 pub fn format_timestamp(t: DateTime<Utc>) -> String {
+    let mut out = String::with_capacity(28);
+    push_timestamp(t, &mut out);
+    out
+}
+
+/// [`format_timestamp`] appended to `out` (the emulator writes every ingested datetime value
+/// into one column buffer).
+pub fn push_timestamp(t: DateTime<Utc>, out: &mut String) {
     use chrono::{Datelike, Timelike};
     let ticks = t.timestamp_subsec_nanos() / 100;
-    if (0..=9999).contains(&t.year()) && ticks < 10_000_000 {
-        // The common case without strftime's item parsing (the emulator formats every
-        // ingested datetime value); the same digits as `%Y-%m-%dT%H:%M:%S` (which writes a
-        // leap second as :60, left to it with the other rare forms).
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{ticks:07}Z",
-            t.year(),
-            t.month(),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )
-    } else {
-        let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
-        format!("{base}.{ticks:07}Z")
+    match u32::try_from(t.year()) {
+        Ok(year) if year <= 9999 && ticks < 10_000_000 => {
+            // The common case by hand: `format!` was most of the emulator's CSV conversion
+            // time. The same digits as `%Y-%m-%dT%H:%M:%S` (a leap second, written :60,
+            // is left to strftime with the other rare forms).
+            let mut push = |n: u32, width: u32, after: char| {
+                for place in (0..width).rev() {
+                    let digit = n / 10u32.pow(place) % 10;
+                    out.push(char::from(b'0' + digit as u8));
+                }
+                out.push(after);
+            };
+            push(year, 4, '-');
+            push(t.month(), 2, '-');
+            push(t.day(), 2, 'T');
+            push(t.hour(), 2, ':');
+            push(t.minute(), 2, ':');
+            push(t.second(), 2, '.');
+            push(ticks, 7, 'Z');
+        }
+        _ => {
+            out.push_str(&t.format("%Y-%m-%dT%H:%M:%S").to_string());
+            out.push_str(&format!(".{ticks:07}Z"));
+        }
     }
 }
 

@@ -80,23 +80,76 @@ pub struct ParseError {
     pub details: String,
 }
 
-/// Splits delimited text into records (all of them, owned; the engine streams with
+/// Splits delimited data into records (all of them, owned; the engine streams with
 /// [`DelimitedReader`] instead).
-pub fn parse_delimited(text: &str, sep: u8, escapes: bool) -> Result<Vec<TextRecord>, ParseError> {
-    let mut reader = DelimitedReader::new(text, sep, escapes);
+pub fn parse_delimited(data: &[u8], sep: u8, escapes: bool) -> Result<Vec<TextRecord>, ParseError> {
+    let mut reader = DelimitedReader::new(data, sep, escapes);
     let mut fields = Vec::new();
     let mut records = Vec::new();
     while let Some(line) = reader.next_into(&mut fields)? {
         records.push(TextRecord {
             line,
-            fields: fields.drain(..).map(Cow::into_owned).collect(),
+            fields: fields.drain(..).map(Field::into_string).collect(),
         });
     }
     Ok(records)
 }
 
-/// Reads delimited text one record at a time. Fields borrow from the text unless unquoting
-/// (`""`) or `tsve` escapes changed them, so a record costs no allocation in the common case.
+/// One delimited field, decoded only when its text is asked for (the engine asks only for
+/// the rows a table keeps).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field<'a> {
+    /// As it is in the data.
+    Raw(&'a [u8]),
+    /// A quoted field: what is between the quotes (`""` still doubled) and what follows the
+    /// closing quote.
+    Quoted { inside: &'a [u8], after: &'a [u8] },
+    /// Already decoded (`tsve` escapes).
+    Decoded(String),
+}
+
+/// Bytes as text. Invalid UTF-8 becomes U+FFFD exactly as if the whole data had been
+/// converted first: every run converted alone starts after an ASCII byte, where the
+/// conversion of the whole data also starts afresh.
+fn lossy(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        // The fast validator first: `from_utf8_lossy` checks byte by byte.
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
+impl Field<'_> {
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Field::Raw(b) => lossy(b),
+            Field::Quoted { inside, after } => {
+                let mut s = lossy(inside);
+                // Inside the quotes every quote is one of a `""` pair.
+                if memchr::memchr(b'"', inside).is_some() {
+                    s = Cow::Owned(s.replace("\"\"", "\""));
+                }
+                if !after.is_empty() {
+                    s.to_mut().push_str(&lossy(after));
+                }
+                s
+            }
+            Field::Decoded(s) => Cow::Borrowed(s),
+        }
+    }
+
+    pub fn into_string(self) -> String {
+        match self {
+            Field::Decoded(s) => s,
+            other => other.text().into_owned(),
+        }
+    }
+}
+
+/// Reads delimited data one record at a time, on bytes: fields borrow from the data unless
+/// unquoting (`""`) or `tsve` escapes changed them, so a record costs no allocation in the
+/// common case, and only the fields the caller converts are checked as UTF-8 (the engine
+/// converts only the rows a table keeps).
 ///
 /// The rules: RFC 4180 quoting (a field that starts with `"` runs to the lone closing `"`,
 /// `""` inside is one quote, newlines inside are data; text after the closing quote is
@@ -106,7 +159,7 @@ pub fn parse_delimited(text: &str, sep: u8, escapes: bool) -> Result<Vec<TextRec
 /// `\r` `\0` are the control characters, `\` before any other character is that character.
 /// `sep` is an ASCII byte (every delimited Kusto format's separator is).
 pub struct DelimitedReader<'a> {
-    text: &'a str,
+    bytes: &'a [u8],
     pos: usize,
     /// The 1-based line `pos` is on.
     line: usize,
@@ -116,9 +169,9 @@ pub struct DelimitedReader<'a> {
     records: usize,
 }
 
-/// A field being read: what is already decoded (`prefix`) and the raw run from `start`.
+/// A field being read: what is already read (`prefix`) and the raw run from `start`.
 struct FieldBuf<'a> {
-    prefix: Option<Cow<'a, str>>,
+    prefix: Option<Field<'a>>,
     start: usize,
 }
 
@@ -133,20 +186,25 @@ impl<'a> FieldBuf<'a> {
 
     /// Appends the raw run `start..end` plus `more` to the decoded prefix.
     #[inline]
-    fn extend(&mut self, text: &'a str, end: usize, more: &str) {
-        let mut s = self.prefix.take().map(Cow::into_owned).unwrap_or_default();
-        s.push_str(&text[self.start..end]);
+    fn extend(&mut self, bytes: &'a [u8], end: usize, more: &str) {
+        let mut s = self
+            .prefix
+            .take()
+            .map(Field::into_string)
+            .unwrap_or_default();
+        s.push_str(&lossy(&bytes[self.start..end]));
         s.push_str(more);
-        self.prefix = Some(Cow::Owned(s));
+        self.prefix = Some(Field::Decoded(s));
     }
 
     #[inline]
-    fn finish(self, text: &'a str, end: usize) -> Cow<'a, str> {
-        let run = &text[self.start..end];
+    fn finish(self, bytes: &'a [u8], end: usize) -> Field<'a> {
+        let run = &bytes[self.start..end];
         match self.prefix {
-            None => Cow::Borrowed(run),
+            None => Field::Raw(run),
+            Some(Field::Quoted { inside, .. }) => Field::Quoted { inside, after: run },
             Some(p) if run.is_empty() => p,
-            Some(p) => Cow::Owned(p.into_owned() + run),
+            Some(p) => Field::Decoded(p.into_string() + &lossy(run)),
         }
     }
 }
@@ -154,16 +212,16 @@ impl<'a> FieldBuf<'a> {
 /// How a field ended.
 enum FieldEnd {
     Separator,
-    /// `\n`, `\r\n` or the end of the text; `raw_end` is where the record's bytes end.
+    /// `\n`, `\r\n` or the end of the data; `raw_end` is where the record's bytes end.
     Record {
         raw_end: usize,
     },
 }
 
 impl<'a> DelimitedReader<'a> {
-    pub fn new(text: &'a str, sep: u8, escapes: bool) -> Self {
+    pub fn new(bytes: &'a [u8], sep: u8, escapes: bool) -> Self {
         DelimitedReader {
-            text,
+            bytes,
             pos: 0,
             line: 1,
             sep,
@@ -173,14 +231,11 @@ impl<'a> DelimitedReader<'a> {
     }
 
     /// Reads the next non-blank record into `fields` (cleared first) and returns the line it
-    /// starts on; `None` at the end of the text.
-    pub fn next_into(
-        &mut self,
-        fields: &mut Vec<Cow<'a, str>>,
-    ) -> Result<Option<usize>, ParseError> {
+    /// starts on; `None` at the end of the data.
+    pub fn next_into(&mut self, fields: &mut Vec<Field<'a>>) -> Result<Option<usize>, ParseError> {
         loop {
             fields.clear();
-            if self.pos >= self.text.len() {
+            if self.pos >= self.bytes.len() {
                 return Ok(None);
             }
             let (record_start, record_line) = (self.pos, self.line);
@@ -200,12 +255,26 @@ impl<'a> DelimitedReader<'a> {
     }
 
     /// Reads one field from `pos`, leaving `pos` after its separator or line break.
-    fn field(&mut self) -> Result<(Cow<'a, str>, FieldEnd), ParseError> {
-        let text = self.text;
-        let bytes = text.as_bytes();
+    #[inline]
+    fn field(&mut self) -> Result<(Field<'a>, FieldEnd), ParseError> {
+        let bytes = self.bytes;
         let mut buf = FieldBuf::at(self.pos);
         if !self.escapes && bytes.get(self.pos) == Some(&b'"') {
             buf = self.quoted()?;
+            // The usual end of a quoted field, without another search.
+            match bytes.get(self.pos) {
+                Some(&b) if b == self.sep => {
+                    self.pos += 1;
+                    return Ok((buf.finish(bytes, self.pos - 1), FieldEnd::Separator));
+                }
+                Some(b'\n') => {
+                    let end = self.pos;
+                    self.pos += 1;
+                    self.line += 1;
+                    return Ok((buf.finish(bytes, end), FieldEnd::Record { raw_end: end }));
+                }
+                _ => {}
+            }
         }
         loop {
             let rest = &bytes[self.pos..];
@@ -219,7 +288,7 @@ impl<'a> DelimitedReader<'a> {
                 let end = FieldEnd::Record {
                     raw_end: bytes.len(),
                 };
-                return Ok((buf.finish(text, bytes.len()), end));
+                return Ok((buf.finish(bytes, bytes.len()), end));
             };
             let at = self.pos + i;
             match bytes[at] {
@@ -233,38 +302,46 @@ impl<'a> DelimitedReader<'a> {
                     };
                     self.pos = at + 1;
                     self.line += 1;
-                    return Ok((buf.finish(text, end), FieldEnd::Record { raw_end: end }));
+                    return Ok((buf.finish(bytes, end), FieldEnd::Record { raw_end: end }));
                 }
                 b'\\' if self.escapes => {
-                    let next = text[at + 1..].chars().next();
-                    let decoded = match next {
-                        Some('t') => '\t',
-                        Some('n') => '\n',
-                        Some('r') => '\r',
-                        Some('0') => '\0',
-                        Some(other) => other,
-                        None => '\\',
+                    // Only ASCII characters are decoded: before any other byte the backslash
+                    // is dropped and the raw run goes on from that byte (so a character that
+                    // is not valid UTF-8 is replaced as if the whole data had been converted).
+                    let (decoded, used) = match bytes.get(at + 1) {
+                        Some(b't') => ('\t', 1),
+                        Some(b'n') => ('\n', 1),
+                        Some(b'r') => ('\r', 1),
+                        Some(b'0') => ('\0', 1),
+                        Some(&b) if b.is_ascii() => (char::from(b), 1),
+                        Some(_) => ('\0', 0),
+                        None => ('\\', 0),
                     };
-                    buf.extend(text, at, decoded.encode_utf8(&mut [0; 4]));
-                    self.pos = at + 1 + next.map_or(0, char::len_utf8);
+                    let mut utf8 = [0; 4];
+                    let more = if used == 1 || at + 1 == bytes.len() {
+                        &*decoded.encode_utf8(&mut utf8)
+                    } else {
+                        ""
+                    };
+                    buf.extend(bytes, at, more);
+                    self.pos = at + 1 + used;
                     buf.start = self.pos;
                 }
                 _ => {
                     self.pos = at + 1;
-                    return Ok((buf.finish(text, at), FieldEnd::Separator));
+                    return Ok((buf.finish(bytes, at), FieldEnd::Separator));
                 }
             }
         }
     }
 
     /// Reads a quoted field from its opening quote at `pos`; leaves `pos` after the closing
-    /// quote, with the unquoted content as the field's prefix.
+    /// quote, with what is inside the quotes as the field's prefix.
     fn quoted(&mut self) -> Result<FieldBuf<'a>, ParseError> {
-        let text = self.text;
-        let bytes = text.as_bytes();
+        let bytes = self.bytes;
         let open_line = self.line;
-        let mut buf = FieldBuf::at(self.pos + 1);
-        let mut pos = buf.start;
+        let start = self.pos + 1;
+        let mut pos = start;
         loop {
             let Some(i) = memchr::memchr2(b'"', b'\n', &bytes[pos..]) else {
                 return Err(ParseError {
@@ -281,15 +358,15 @@ impl<'a> DelimitedReader<'a> {
                 self.line += 1;
                 pos = at + 1;
             } else if bytes.get(at + 1) == Some(&b'"') {
-                // `""`: keep the first quote, skip the second.
-                buf.extend(text, at + 1, "");
+                // `""`: one quote, decoded when the text is asked for.
                 pos = at + 2;
-                buf.start = pos;
             } else {
-                let content = buf.finish(text, at);
                 self.pos = at + 1;
                 return Ok(FieldBuf {
-                    prefix: Some(content),
+                    prefix: Some(Field::Quoted {
+                        inside: &bytes[start..at],
+                        after: &[],
+                    }),
                     start: self.pos,
                 });
             }
@@ -433,7 +510,7 @@ mod tests {
     use serde_json::json;
 
     fn fields(text: &str) -> Vec<Vec<String>> {
-        parse_delimited(text, b',', false)
+        parse_delimited(text.as_bytes(), b',', false)
             .unwrap()
             .into_iter()
             .map(|r| r.fields)
@@ -468,7 +545,7 @@ mod tests {
 
     #[test]
     fn csv_blank_lines_are_skipped_with_line_numbers_kept() {
-        let r = parse_delimited("a\n\n\nb\n", b',', false).unwrap();
+        let r = parse_delimited(b"a\n\n\nb\n", b',', false).unwrap();
         assert_eq!(r.len(), 2);
         assert_eq!(r[1].line, 4);
         // A quoted empty field is a real record.
@@ -478,7 +555,7 @@ mod tests {
     #[test]
     fn csv_quotes_escaped_quotes_and_quoted_newlines() {
         let r = parse_delimited(
-            "\"x, y\",\"say \"\"hi\"\"\"\n\"multi\r\nline\",z\nlast,1\n",
+            b"\"x, y\",\"say \"\"hi\"\"\"\n\"multi\r\nline\",z\nlast,1\n",
             b',',
             false,
         )
@@ -497,20 +574,20 @@ mod tests {
 
     #[test]
     fn csv_unclosed_quote_names_the_line() {
-        let e = parse_delimited("a,b\nc,\"open\nmore\n", b',', false).unwrap_err();
+        let e = parse_delimited(b"a,b\nc,\"open\nmore\n", b',', false).unwrap_err();
         assert_eq!(e.code, "Stream_ClosingQuoteMissing");
         assert!(e.details.contains("line 2"), "{}", e.details);
     }
 
     #[test]
     fn other_separators_and_tsve_escapes() {
-        let r = parse_delimited("a\tb\n", b'\t', false).unwrap();
+        let r = parse_delimited(b"a\tb\n", b'\t', false).unwrap();
         assert_eq!(r[0].fields, vec!["a", "b"]);
-        let r = parse_delimited("a|\"b|c\"\n", b'|', false).unwrap();
+        let r = parse_delimited(b"a|\"b|c\"\n", b'|', false).unwrap();
         assert_eq!(r[0].fields, vec!["a", "b|c"]);
-        let r = parse_delimited("a\\tb\t\"q\\\\\n", b'\t', true).unwrap();
+        let r = parse_delimited(b"a\\tb\t\"q\\\\\n", b'\t', true).unwrap();
         assert_eq!(r[0].fields, vec!["a\tb", "\"q\\"]);
-        let r = parse_delimited("x\u{1}y\n", 0x01, false).unwrap();
+        let r = parse_delimited(b"x\x01y\n", 0x01, false).unwrap();
         assert_eq!(r[0].fields, vec!["x", "y"]);
     }
 
@@ -658,7 +735,7 @@ mod tests {
     fn agrees(text: &str) {
         for (sep, escapes) in [(b',', false), (b'\t', true), (b'\t', false)] {
             assert_eq!(
-                parse_delimited(text, sep, escapes),
+                parse_delimited(text.as_bytes(), sep, escapes),
                 reference(text, char::from(sep), escapes),
                 "{text:?} sep {sep} escapes {escapes}"
             );
@@ -710,20 +787,62 @@ mod tests {
 
     #[test]
     fn unterminated_quote_counts_records_and_lines() {
-        let e = parse_delimited("a\n\n\"b\nc\",d\ne,\"f\ng\nh", b',', false).unwrap_err();
+        let e = parse_delimited(b"a\n\n\"b\nc\",d\ne,\"f\ng\nh", b',', false).unwrap_err();
         assert_eq!(e.code, "Stream_ClosingQuoteMissing");
         assert!(e.details.starts_with("record 3 (line 5):"), "{}", e.details);
     }
 
     #[test]
     fn fields_borrow_unless_decoded() {
-        let mut reader = DelimitedReader::new("plain,\"quoted\",\"dou\"\"ble\"\n", b',', false);
+        let mut reader = DelimitedReader::new(b"plain,\"quoted\",\"dou\"\"ble\"\n", b',', false);
         let mut f = Vec::new();
         assert_eq!(reader.next_into(&mut f).unwrap(), Some(1));
-        assert!(matches!(f[0], Cow::Borrowed("plain")));
-        assert!(matches!(f[1], Cow::Borrowed("quoted")));
-        assert!(matches!(&f[2], Cow::Owned(s) if s == "dou\"ble"));
+        assert!(matches!(f[0], Field::Raw(b"plain")));
+        assert!(matches!(
+            f[1],
+            Field::Quoted {
+                inside: b"quoted",
+                after: b""
+            }
+        ));
+        assert!(matches!(
+            f[2],
+            Field::Quoted {
+                inside: b"dou\"\"ble",
+                ..
+            }
+        ));
+        assert_eq!(f[2].text(), "dou\"ble");
         assert_eq!(reader.next_into(&mut f).unwrap(), None);
+    }
+
+    #[test]
+    fn invalid_utf8_reads_as_if_the_whole_data_were_converted_first() {
+        // Every byte string of up to 4 bytes over the special ASCII bytes and the pieces of
+        // `日` (E6 97 A5): read on bytes, the fields are those of the lossily converted text.
+        let alphabet = [b'a', 0xE6, 0x97, 0xA5, b'\\', b'\t', b'"', b'\n', b','];
+        let mut texts: Vec<Vec<u8>> = vec![vec![]];
+        let mut last = texts.clone();
+        for _ in 0..4 {
+            last = last
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |b| [&t[..], &[*b]].concat()))
+                .collect();
+            texts.extend(last.iter().cloned());
+        }
+        assert_eq!(texts.len(), 1 + 9 + 81 + 729 + 6561);
+        for t in &texts {
+            let lossy = String::from_utf8_lossy(t);
+            for (sep, escapes) in [(b',', false), (b'\t', true), (b'\t', false)] {
+                assert_eq!(
+                    parse_delimited(t, sep, escapes),
+                    parse_delimited(lossy.as_bytes(), sep, escapes),
+                    "{t:?} sep {sep} escapes {escapes}"
+                );
+            }
+        }
+        let r = parse_delimited(b"\xE6\\\x97\xA5\t\xE6\x97\xA5\n", b'\t', true).unwrap();
+        assert_eq!(r[0].fields, vec!["\u{FFFD}\u{FFFD}\u{FFFD}", "日"]);
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! `Engine::ingest`: checks, mapping resolution, record → row conversion, extent bookkeeping.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::formats::{self, Format, JsonRecords};
 use super::mapping::{self, ColumnMapping, Source};
+use super::store::Rows;
+use super::types::Converted;
 use super::{Column, Engine, Extent, IngestFailure, IngestOutcome, IngestRequest, MAX_STORED_ROWS};
 use crate::client::wire::FailureStatus;
 
@@ -77,11 +81,9 @@ impl Engine {
                 format!("source '{}' is empty (0 bytes of data)", req.source_id),
             ));
         }
-        // Valid UTF-8 (the usual case) is checked by the fast validator and borrowed.
-        let text = match std::str::from_utf8(body) {
-            Ok(t) => std::borrow::Cow::Borrowed(t),
-            Err(_) => String::from_utf8_lossy(body),
-        };
+        // Delimited data is read on bytes (only kept fields are converted); the other
+        // formats read text, borrowed when valid UTF-8 (the fast validator's usual case).
+        let text = || String::from_utf8_lossy(body);
         let mapping = match (reference, inline) {
             (Some(name), _) => {
                 let kind = format.mapping_kind();
@@ -119,20 +121,28 @@ impl Engine {
         };
         let columns = &table.columns;
         let room = MAX_STORED_ROWS.saturating_sub(table.rows.len());
+        let sources = plan.as_deref().map(|plan| {
+            // The last entry for a column wins, as when they were applied one by one.
+            let mut by_column = vec![None; columns.len()];
+            plan.iter()
+                .for_each(|p| by_column[p.index] = Some(p.source));
+            by_column
+        });
         let text_rows = |single_field| TextRows {
             columns,
             plan: plan.as_deref(),
+            sources: sources.as_deref(),
             table: &table.name,
             single_field,
             skip_first: req.ignore_first_record,
             room,
-            rows: Vec::new(),
+            rows: Rows::new(columns.iter().map(|c| c.ty)),
             count: 0,
         };
         let (rows, n, rejected) = match format {
             Format::Delimited { sep, escapes } => {
                 let mut out = text_rows(false);
-                let mut reader = formats::DelimitedReader::new(&text, sep, escapes);
+                let mut reader = formats::DelimitedReader::new(body, sep, escapes);
                 let mut fields = Vec::new();
                 while let Some(line) = reader
                     .next_into(&mut fields)
@@ -144,28 +154,29 @@ impl Engine {
             }
             Format::Txt => {
                 let mut out = text_rows(true);
-                for r in formats::parse_lines(&text) {
+                for r in formats::parse_lines(&text()) {
                     out.push(r.line, &r.fields)?;
                 }
                 (out.rows, out.count, vec![])
             }
             Format::Raw => {
                 let mut out = text_rows(true);
-                out.push(1, &[&*text])?;
+                out.push(1, &[&*text()])?;
                 (out.rows, out.count, vec![])
             }
             Format::Json | Format::MultiJson | Format::SingleJson => {
+                let text = text();
                 let JsonRecords { records, rejected } = match format {
                     Format::Json => formats::parse_json_lines(&text),
                     Format::MultiJson => formats::parse_multi_json(&text),
                     _ => formats::parse_single_json(&text),
                 };
-                let rows: Vec<_> = records
-                    .iter()
-                    .map(|(_, v)| json_row(v, columns, plan.as_deref()))
-                    .collect();
-                let n = rows.len() as u64;
-                (rows, n, rejected)
+                let mut rows = Rows::new(columns.iter().map(|c| c.ty));
+                for (_, v) in records.iter().take(room) {
+                    let row = json_row(v, columns, plan.as_deref());
+                    rows.push(row.into_iter().map(Converted::Value));
+                }
+                (rows, records.len() as u64, rejected)
             }
         };
         if n == 0 {
@@ -192,7 +203,7 @@ impl Engine {
             .db_mut(&db_name)
             .and_then(|d| d.table_mut(&table_name))
             .ok_or_else(|| fail("BadRequest_TableNotExist", "table vanished during ingest"))?;
-        table.rows.extend(rows.into_iter().take(room));
+        table.rows.append(rows, room);
         table.row_count += n;
         table.extents.push(Extent {
             id: uuid::Uuid::new_v4().to_string(),
@@ -257,24 +268,49 @@ fn plan_mapping<'a>(
         .collect()
 }
 
+/// A record's field as text (delimited fields are converted only when their row is kept).
+trait AsText {
+    fn as_text(&self) -> Cow<'_, str>;
+}
+
+impl AsText for formats::Field<'_> {
+    fn as_text(&self) -> Cow<'_, str> {
+        self.text()
+    }
+}
+
+impl AsText for String {
+    fn as_text(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl AsText for &str {
+    fn as_text(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
 /// Turns text records into rows. Only the first `room` rows are converted (the table keeps no
 /// more); the rest are checked the same way and counted, since a conversion cannot fail
 /// (an unparseable value becomes null).
 struct TextRows<'p> {
     columns: &'p [Column],
     plan: Option<&'p [Planned<'p>]>,
+    /// The plan by column: where each column's value comes from (`None`: null).
+    sources: Option<&'p [Option<&'p Source>]>,
     table: &'p str,
     /// `txt` and `raw`: one field for the first column, whatever the table has.
     single_field: bool,
     /// `ignoreFirstRecord`, until the first record has been dropped.
     skip_first: bool,
     room: usize,
-    rows: Vec<Vec<Value>>,
+    rows: Rows,
     count: u64,
 }
 
 impl TextRows<'_> {
-    fn push<S: AsRef<str>>(&mut self, line: usize, fields: &[S]) -> Result<(), IngestFailure> {
+    fn push<S: AsText>(&mut self, line: usize, fields: &[S]) -> Result<(), IngestFailure> {
         if std::mem::take(&mut self.skip_first) {
             return Ok(());
         }
@@ -284,33 +320,24 @@ impl TextRows<'_> {
             return Ok(());
         }
         let columns = self.columns;
-        let mut row = vec![Value::Null; columns.len()];
+        let fields: Vec<Cow<str>> = fields.iter().map(AsText::as_text).collect();
         let text = |o: usize| fields.get(o).map_or("", AsRef::as_ref);
-        match self.plan {
-            Some(plan) => {
-                for p in plan {
-                    let ty = columns[p.index].ty;
-                    row[p.index] = match p.source {
-                        Source::Ordinal(o) => ty.convert_text(text(*o)),
-                        Source::Const(c) => ty.convert_text(c),
-                        Source::Path(_) => Value::Null,
-                    };
-                }
-            }
+        match self.sources {
+            Some(sources) => self
+                .rows
+                .push(columns.iter().zip(sources).map(|(c, source)| match source {
+                    Some(Source::Ordinal(o)) => c.ty.convert(text(*o)),
+                    Some(Source::Const(k)) => c.ty.convert(k),
+                    Some(Source::Path(_)) | None => Converted::Null,
+                })),
             None if self.single_field => {
-                if let (Some(slot), Some(c), Some(f)) =
-                    (row.first_mut(), columns.first(), fields.first())
-                {
-                    *slot = c.ty.convert_text(f.as_ref());
-                }
+                let first = columns.first().zip(fields.first());
+                self.rows.push(first.map(|(c, f)| c.ty.convert(f.as_ref())))
             }
-            None => {
-                for (slot, (c, f)) in row.iter_mut().zip(columns.iter().zip(fields)) {
-                    *slot = c.ty.convert_text(f.as_ref());
-                }
-            }
+            None => self
+                .rows
+                .push(columns.iter().zip(&fields).map(|(c, f)| c.ty.convert(f))),
         }
-        self.rows.push(row);
         Ok(())
     }
 

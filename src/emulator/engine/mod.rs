@@ -8,6 +8,7 @@ mod lexer;
 mod mapping;
 pub mod policies;
 mod show;
+mod store;
 mod types;
 
 #[cfg(test)]
@@ -115,7 +116,8 @@ struct MappingDef {
 struct Table {
     name: String,
     columns: Vec<Column>,
-    rows: Vec<Vec<Value>>,
+    /// The first [`MAX_STORED_ROWS`] rows (queries show these; counts use `row_count`).
+    rows: store::Rows,
     row_count: u64,
     extents: Vec<Extent>,
     mappings: Vec<MappingDef>,
@@ -375,8 +377,8 @@ impl Engine {
         let Some(t) = d.table_mut(name) else {
             d.tables.push(Table {
                 name: name.to_string(),
+                rows: store::Rows::new(columns.iter().map(|c| c.ty)),
                 columns,
-                rows: vec![],
                 row_count: 0,
                 extents: vec![],
                 mappings: vec![],
@@ -416,8 +418,8 @@ impl Engine {
                         }
                         Some(_) => {}
                         None => {
+                            t.rows.add_column(c.ty);
                             t.columns.push(c);
-                            t.rows.iter_mut().for_each(|r| r.push(Value::Null));
                         }
                     }
                 }
@@ -431,12 +433,8 @@ impl Engine {
                     .iter()
                     .map(|c| old.iter().position(|o| o.name == c.name))
                     .collect();
-                for row in t.rows.iter_mut() {
-                    *row = idx
-                        .iter()
-                        .map(|i| i.and_then(|i| row.get(i).cloned()).unwrap_or(Value::Null))
-                        .collect();
-                }
+                let types: Vec<ColumnType> = t.columns.iter().map(|c| c.ty).collect();
+                t.rows.rearrange(&idx, &types);
                 Ok(())
             }
         }
@@ -513,12 +511,12 @@ impl Engine {
             .db(db)
             .and_then(|d| d.table(table))
             .ok_or_else(|| EngineError::not_found("Table", table))?;
-        let mut rows: Vec<&Vec<Value>> = t.rows.iter().collect();
+        let mut shown = t.rows.len();
         let mut total = t.row_count;
         for op in ops {
             match op {
                 QueryOp::Take(n) => {
-                    rows.truncate(*n);
+                    shown = shown.min(*n);
                     total = total.min(*n as u64);
                 }
                 QueryOp::Count => {
@@ -534,7 +532,7 @@ impl Engine {
             .map(|c| (c.name.as_str(), c.ty.kql()))
             .collect();
         let mut out = V1Table::new("Table_0", &cols);
-        out.rows = rows.into_iter().cloned().collect();
+        out.rows = (0..shown).map(|i| t.rows.row(i)).collect();
         Ok(out)
     }
 }

@@ -56,42 +56,50 @@ impl ColumnType {
 
     /// Converts one delimited field. Empty fields are null except for strings.
     pub fn convert_text(self, s: &str) -> Value {
+        self.convert(s).into_value()
+    }
+
+    /// [`ColumnType::convert_text`] without allocating the common kinds, for the table's
+    /// column store.
+    pub fn convert(self, s: &str) -> Converted<'_> {
         if self == ColumnType::String {
-            return Value::String(s.to_string());
+            return Converted::Text(s);
         }
         let t = s.trim();
         if t.is_empty() {
-            return Value::Null;
+            return Converted::Null;
         }
+        let value = |v: Option<Value>| v.map_or(Converted::Null, Converted::Value);
         match self {
-            ColumnType::String => Value::String(s.to_string()),
-            ColumnType::Long => parse_long(t).map(Value::from).unwrap_or(Value::Null),
+            ColumnType::String => Converted::Text(s),
+            ColumnType::Long => parse_long(t).map_or(Converted::Null, Converted::Long),
             ColumnType::Int => parse_long(t)
-                .and_then(|n| i32::try_from(n).ok())
-                .map(Value::from)
-                .unwrap_or(Value::Null),
-            ColumnType::Real => t
-                .parse::<f64>()
-                .ok()
-                .and_then(serde_json::Number::from_f64)
-                .map(Value::Number)
-                .unwrap_or(Value::Null),
-            ColumnType::Bool => parse_bool(t).map(Value::Bool).unwrap_or(Value::Null),
-            ColumnType::DateTime => parse_datetime(t)
-                .map(|d| Value::String(format_timestamp(d)))
-                .unwrap_or(Value::Null),
-            ColumnType::TimeSpan => parse_timespan(t)
-                .map(|ticks| Value::String(format_timespan(ticks)))
-                .unwrap_or(Value::Null),
-            ColumnType::Guid => uuid::Uuid::parse_str(t)
-                .map(|u| Value::String(u.hyphenated().to_string()))
-                .unwrap_or(Value::Null),
-            ColumnType::Dynamic => serde_json::from_str(t).unwrap_or(Value::String(s.to_string())),
+                .filter(|n| i32::try_from(*n).is_ok())
+                .map_or(Converted::Null, Converted::Long),
+            ColumnType::Real => value(
+                t.parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number),
+            ),
+            ColumnType::Bool => value(parse_bool(t).map(Value::Bool)),
+            ColumnType::DateTime => parse_datetime(t).map_or(Converted::Null, Converted::Time),
+            ColumnType::TimeSpan => {
+                value(parse_timespan(t).map(|ticks| Value::String(format_timespan(ticks))))
+            }
+            ColumnType::Guid => value(
+                uuid::Uuid::parse_str(t)
+                    .ok()
+                    .map(|u| Value::String(u.hyphenated().to_string())),
+            ),
+            ColumnType::Dynamic => {
+                Converted::Value(serde_json::from_str(t).unwrap_or(Value::String(s.to_string())))
+            }
             ColumnType::Decimal => {
                 if t.parse::<f64>().is_ok_and(f64::is_finite) {
-                    Value::String(t.to_string())
+                    Converted::Text(t)
                 } else {
-                    Value::Null
+                    Converted::Null
                 }
             }
         }
@@ -128,6 +136,32 @@ impl ColumnType {
             (ColumnType::Decimal, Value::Number(n)) => Value::String(n.to_string()),
             (t, Value::String(s)) => t.convert_text(s),
             _ => Value::Null,
+        }
+    }
+}
+
+/// One converted field, before it is stored: text and datetimes are written into the column's
+/// buffer rather than allocated one by one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Converted<'a> {
+    Null,
+    /// A string value (string and decimal columns).
+    Text(&'a str),
+    /// A datetime, stored as its canonical text.
+    Time(DateTime<Utc>),
+    /// A long or int.
+    Long(i64),
+    Value(Value),
+}
+
+impl Converted<'_> {
+    pub fn into_value(self) -> Value {
+        match self {
+            Converted::Null => Value::Null,
+            Converted::Text(s) => Value::String(s.to_string()),
+            Converted::Time(t) => Value::String(format_timestamp(t)),
+            Converted::Long(n) => Value::from(n),
+            Converted::Value(v) => v,
         }
     }
 }
