@@ -450,7 +450,14 @@ mod tests {
         let path = dir.path().join("a.jsonl");
         let w = ArchiveWriter::new(open_for_append(&path).unwrap());
         // As if a write and fsync were running: eight batches queue up behind it.
-        let held = w.state.lock().unwrap();
+        let (locked, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let state = w.state.clone();
+        let holder = std::thread::spawn(move || {
+            let _held = state.lock().unwrap();
+            locked.0.send(()).unwrap();
+            release.1.recv().unwrap();
+        });
+        locked.1.recv().unwrap();
         let tasks: Vec<_> = (0..8)
             .map(|b| {
                 let w = w.clone();
@@ -463,7 +470,8 @@ mod tests {
         while w.pending.lock().unwrap().len() < 8 {
             tokio::task::yield_now().await;
         }
-        drop(held);
+        release.0.send(()).unwrap();
+        holder.join().unwrap();
         for t in tasks {
             t.await.unwrap().unwrap();
         }
