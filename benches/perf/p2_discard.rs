@@ -207,7 +207,12 @@ fn client(url: &str) -> IngestClient {
     IngestClient::new(ClientConfig {
         ingest_url: url.to_string(),
         auth: AuthMethod::None,
-        timeouts: Default::default(),
+        // Azurite at 10,000 messages answers some calls after more than the default 60 s
+        // (every request scans the queue); the baselines must not fail on that.
+        timeouts: kingest::client::deadline::Timeouts {
+            storage: Duration::from_secs(300),
+            ..Default::default()
+        },
         retry: RetryPolicy::default(),
         discard_concurrency: DEFAULT_DISCARD_CONCURRENCY,
     })
