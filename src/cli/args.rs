@@ -162,7 +162,7 @@ pub struct DiscardArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// With --all: pass again while messages in flight (invisible) may reappear, for at most
-    /// SECS seconds (0: one pass). A stopped kingest discard hides what it held for 5 s to
+    /// SECS seconds after the first pass (0: one pass). A stopped kingest discard hides what it held for 5 s to
     /// 5 min.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub wait: u64,

@@ -69,7 +69,8 @@ pub struct DiscardReport {
     pub not_seen: Option<u64>,
     /// Of `queue_count`: at most this many are invisible (count minus what a peek sees):
     /// held by a receive — this pass's released-later ones, another client's, or a discard
-    /// that was stopped. They reappear when that receive's timeout lapses.
+    /// that was stopped. They reappear when that receive's timeout lapses. `None` when unknown
+    /// (a count unreadable, or a peek full: more may be visible than one peek shows).
     pub invisible: Option<u64>,
     /// Passes run (`discard_until` runs more while invisible messages may reappear).
     pub passes: usize,
@@ -175,8 +176,9 @@ pub const MAX_PER_CALL: usize = 32;
 pub const DISCARD_VISIBILITY_FLOOR: Duration = Duration::from_secs(5);
 /// Most visibility timeout of one receive; longer passes renew (with `u`) instead.
 const DISCARD_VISIBILITY_CEILING: Duration = Duration::from_secs(300);
-/// Upper bound of receives in one discard pass, over all its pipelines (each receive takes up
-/// to 32 messages a queue): a pass ends even while other clients keep posting.
+/// Least bound of receives in one discard pass, over all its pipelines (each receive takes up
+/// to 32 messages a queue): a pass ends even while other clients keep posting. A longer queue
+/// gets more ([`max_receives`]): a fixed 200 stopped a 10,000-message pass at 6,400.
 const MAX_DISCARD_ROUNDS: usize = 200;
 /// Default of [`IngestClient::discard_concurrency`]: discard pipelines (and so storage
 /// requests in flight) at once; config `discard_concurrency`. Measured by `benches/perf`'s P2.
@@ -358,6 +360,33 @@ pub fn pass_visibility(remaining: u64, per_round: usize, round_time: Duration) -
     Duration::from_secs(secs).clamp(DISCARD_VISIBILITY_FLOOR, DISCARD_VISIBILITY_CEILING)
 }
 
+/// The most receives one pass makes: twice the receives the queues' count needs at `per_call`
+/// a receive (receives racing at the end take less), at least [`MAX_DISCARD_ROUNDS`].
+pub fn max_receives(count_before: Option<u64>, per_call: usize) -> usize {
+    let needed = count_before.map_or(0, |c| {
+        usize::try_from(c.div_ceil(per_call.max(1) as u64)).unwrap_or(usize::MAX)
+    });
+    needed.saturating_mul(2).max(MAX_DISCARD_ROUNDS)
+}
+
+/// The visibility timeout of a receive whose messages are all taken (`--all`, `-n`): long
+/// enough for one batch's work (receive, archive, delete; `batch_time` is the longest seen so
+/// far), doubled for jitter plus a second, in whole seconds, within
+/// [`DISCARD_VISIBILITY_FLOOR`] and the ceiling. Nothing of such a batch is held for the rest
+/// of the pass, so the pass's length does not matter: a receive whose answer was lost (a
+/// timeout, a reset) hides its messages only this long. Azure allows 1 s to 7 days
+/// (<https://learn.microsoft.com/rest/api/storageservices/get-messages>); the SDKs' status
+/// queues leave it to the service's default of 30 s.
+pub fn batch_visibility(batch_time: Duration) -> Duration {
+    let est = batch_time
+        .saturating_mul(2)
+        .saturating_add(Duration::from_secs(1));
+    let secs = est
+        .as_secs()
+        .saturating_add(u64::from(est.subsec_nanos() > 0));
+    Duration::from_secs(secs).clamp(DISCARD_VISIBILITY_FLOOR, DISCARD_VISIBILITY_CEILING)
+}
+
 /// A received message this pass does not take: hidden from everyone until released.
 struct Held {
     msg: ReceivedNotification,
@@ -388,20 +417,32 @@ async fn total_count(client: &IngestClient, queues: &[SasUrl]) -> Option<u64> {
 }
 
 /// What the queues still hold: (approximate count, of it invisible at most), summed over
-/// `queues`; `None` if any is unreadable. Get Queue Metadata counts invisible messages too
-/// (Azure's x-ms-approximate-messages-count is never lower than the real number), a peek
-/// sees only visible ones (at most 32 a queue), so the difference bounds what is in flight.
-async fn census(client: &IngestClient, queues: &[SasUrl]) -> Option<(u64, u64)> {
+/// `queues`; `None` if any count is unreadable. Get Queue Metadata counts invisible messages
+/// too (Azure's x-ms-approximate-messages-count is never lower than the real number), a peek
+/// sees only visible ones, so the difference bounds what is in flight — unless a peek came back
+/// full (32): more may be visible behind it, and the invisible part is unknown (`None`; the
+/// difference once reported 3,568 of 3,600 visible messages as invisible).
+async fn census(client: &IngestClient, queues: &[SasUrl]) -> Option<(u64, Option<u64>)> {
     let storage = client.storage();
     let per_queue = futures::future::join_all(queues.iter().map(|q| async move {
         let count = storage.approximate_message_count(q).await.ok()?;
-        let seen = storage.peek_messages(q, MAX_PER_CALL as u32).await.ok()?;
-        Some((count, count.saturating_sub(seen.len() as u64)))
+        let seen = storage.peek_messages(q, MAX_PER_CALL as u32).await.ok();
+        let invisible = seen
+            .filter(|s| s.len() < MAX_PER_CALL)
+            .map(|s| count.saturating_sub(s.len() as u64));
+        Some((count, invisible))
     }))
     .await;
-    per_queue.into_iter().try_fold((0u64, 0u64), |(c, i), q| {
-        q.map(|(qc, qi)| (c.saturating_add(qc), i.saturating_add(qi)))
-    })
+    per_queue
+        .into_iter()
+        .try_fold((0u64, Some(0u64)), |(c, i), q| {
+            q.map(|(qc, qi)| {
+                (
+                    c.saturating_add(qc),
+                    i.zip(qi).map(|(i, qi)| i.saturating_add(qi)),
+                )
+            })
+        })
 }
 
 /// One Update Message outcome: message id, when it was sent, when it was answered.
@@ -491,6 +532,7 @@ pub(crate) async fn discard(
         gate: &gate,
         limit,
         per_call: MAX_PER_CALL * queues.len().max(1),
+        max_receives: max_receives(count_before, MAX_PER_CALL * queues.len().max(1)),
         count_before,
         workers,
     };
@@ -509,7 +551,7 @@ pub(crate) async fn discard(
     }
     let census = census(client, &queues).await;
     report.queue_count = census.map(|(count, _)| count);
-    report.invisible = census.map(|(_, invisible)| invisible);
+    report.invisible = census.and_then(|(_, invisible)| invisible);
     // Released and failed messages are still counted; anything else was never received.
     report.not_seen = report
         .queue_count
@@ -524,7 +566,7 @@ const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 /// [`discard`] of everything, run again while the queues still hold messages — in flight
 /// under another receive (a stopped pass's, another client's) or posted meanwhile — until
-/// they are empty or `wait` has passed. Each pause is told to `on_wait` (the report so far,
+/// they are empty or `wait` has passed since the first pass ended. Each pause is told to `on_wait` (the report so far,
 /// the time left) so a front end can say what it waits for. The report sums what every pass
 /// archived and deleted; the rest describes the last pass.
 pub(crate) async fn discard_until<F: FnMut(&DiscardReport, Duration)>(
@@ -534,7 +576,10 @@ pub(crate) async fn discard_until<F: FnMut(&DiscardReport, Duration)>(
     wait: Duration,
     mut on_wait: F,
 ) -> Result<DiscardReport> {
-    let start = Instant::now();
+    // `wait` is for messages to reappear, so it runs from the end of the first pass: a long
+    // first pass (10,000 messages on a slow server) must not use it up and stop with the rest
+    // unseen. Later passes are bounded by it.
+    let mut waiting_since: Option<Instant> = None;
     let mut total: Option<DiscardReport> = None;
     loop {
         let pass = match discard(client, kind, DiscardSelector::All, archive).await {
@@ -551,6 +596,7 @@ pub(crate) async fn discard_until<F: FnMut(&DiscardReport, Duration)>(
             Some(before) => pass.after(&before),
             None => pass,
         };
+        let start = *waiting_since.get_or_insert_with(Instant::now);
         let left = wait.saturating_sub(start.elapsed());
         let settled = t.complete || !t.errors.is_empty() || t.aborted.is_some();
         if settled || t.queue_count.is_none() || left.is_zero() {

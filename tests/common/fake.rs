@@ -132,9 +132,11 @@ pub async fn start_with(handler: Handler) -> FakeServer {
                 while let Some(req) = read_request(&mut stream).await {
                     let now = counts.now.fetch_add(1, Ordering::SeqCst) + 1;
                     counts.peak.fetch_max(now, Ordering::SeqCst);
-                    let open = answer(&mut stream, &handler, &log, req).await;
+                    let chosen = resolve(&handler, &log, req).await;
+                    // Done before the answer is written: once the client has read it, it may
+                    // send its next request at once, and that must not count as overlapping.
                     counts.now.fetch_sub(1, Ordering::SeqCst);
-                    if !open {
+                    if !answer(&mut stream, chosen).await {
                         return;
                     }
                 }
@@ -149,19 +151,19 @@ pub async fn start_with(handler: Handler) -> FakeServer {
     }
 }
 
-/// Answers one request; `false` when the connection is done.
-async fn answer(
-    stream: &mut TcpStream,
-    handler: &Handler,
-    log: &Mutex<Vec<Request>>,
-    req: Request,
-) -> bool {
+/// Logs one request and decides its answer, waiting out any [`Answer::Later`].
+async fn resolve(handler: &Handler, log: &Mutex<Vec<Request>>, req: Request) -> Answer {
     log.lock().unwrap().push(req.clone());
     let mut chosen = handler(&req);
     while let Answer::Later { after, answer } = chosen {
         tokio::time::sleep(after).await;
         chosen = *answer;
     }
+    chosen
+}
+
+/// Writes one answer; `false` when the connection is done.
+async fn answer(stream: &mut TcpStream, chosen: Answer) -> bool {
     match chosen {
         Answer::Reply {
             status,

@@ -3,6 +3,15 @@
 //! while a storage request runs, so no more than `workers` requests are ever in flight. The
 //! rule of the one-at-a-time pass is kept per message: no delete is sent before its archive
 //! line is durable. What the pipelines share is locked only between requests.
+//!
+//! Messages in hand (received to be taken, not yet deleted) are bounded by a second semaphore
+//! ([`in_hand_window`]): enough to keep every request slot busy, not `workers` × 32. On a slow
+//! server the difference is what a receive's visibility timeout must cover: 512 messages at
+//! Azurite's ~20 deletes/s is 25 s before the last of them is deleted, 80 is 4 s. A pass that
+//! takes everything it receives (`--all`, `-n`) hides for one batch's work
+//! ([`batch_visibility`]), not the rest of the pass, so a receive whose answer was lost leaves
+//! its messages hidden only that long; if a batch still outlives its timeout and its messages
+//! are received again, their first delete fails harmlessly (the later receive deletes them).
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -13,8 +22,9 @@ use futures::StreamExt as _;
 use tokio::sync::Semaphore;
 
 use super::{
-    DiscardReport, DiscardSelector, Held, MAX_DISCARD_ROUNDS, MAX_PER_CALL, ReceivedNotification,
-    absorb, apply_renewals, matches, pass_visibility, permit, read_gated, take_due, update_all,
+    DiscardReport, DiscardSelector, Held, MAX_PER_CALL, ReceivedNotification, absorb,
+    apply_renewals, batch_visibility, matches, pass_visibility, permit, read_gated, take_due,
+    update_all,
 };
 use crate::client::IngestClient;
 use crate::client::archive::ArchiveWriter;
@@ -35,14 +45,18 @@ pub(super) struct Plan<'a> {
     pub per_call: usize,
     /// The queues' count when the pass began, if readable.
     pub count_before: Option<u64>,
+    /// Most receives of the pass, over all pipelines.
+    pub max_receives: usize,
     pub workers: usize,
 }
 
 /// The pipelines' common state.
 struct Shared {
     report: DiscardReport,
-    /// Message ids received this pass.
-    seen: HashSet<String>,
+    /// Message ids received this pass, each with the pop receipt of its latest receive: a
+    /// delete with an older one was superseded (its batch outlived its timeout and another
+    /// receive took the message).
+    seen: HashMap<String, Option<String>>,
     /// Received, not taken: released when the pass ends.
     held: HashMap<String, Held>,
     /// Messages taken (archived, or being archived) this pass: never more than the limit.
@@ -53,10 +67,31 @@ struct Shared {
     receives: usize,
     /// The longest receive-archive-delete round of a pipeline so far.
     round_time: Duration,
+    /// The longest time from sending a receive to its batch's last delete answer so far.
+    batch_time: Duration,
     /// A pipeline found the queues exhausted (or showing only messages seen already).
     exhausted: bool,
     /// The first error that stops the pass.
     failure: Option<Error>,
+}
+
+impl Shared {
+    /// A pass's state before its first receive; `first_round_time` is the first guess of a
+    /// round's (and a batch's) time.
+    fn new(report: DiscardReport, first_round_time: Duration) -> Shared {
+        Shared {
+            report,
+            seen: HashMap::new(),
+            held: HashMap::new(),
+            taken: 0,
+            asking: 0,
+            receives: 0,
+            round_time: first_round_time,
+            batch_time: first_round_time,
+            exhausted: false,
+            failure: None,
+        }
+    }
 }
 
 fn lock(s: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
@@ -71,22 +106,26 @@ pub(super) async fn run(
     report: DiscardReport,
     first_round_time: Duration,
 ) -> (HashMap<String, Held>, DiscardReport, Result<()>) {
-    let shared = Mutex::new(Shared {
-        report,
-        seen: HashSet::new(),
-        held: HashMap::new(),
-        taken: 0,
-        asking: 0,
-        receives: 0,
-        round_time: first_round_time,
-        exhausted: false,
-        failure: None,
-    });
-    futures::future::join_all((0..plan.workers.max(1)).map(|_| pipeline(client, plan, &shared)))
-        .await;
+    let shared = Mutex::new(Shared::new(report, first_round_time));
+    let window = Semaphore::new(in_hand_window(plan.per_call, plan.workers));
+    futures::future::join_all(
+        (0..plan.workers.max(1)).map(|_| pipeline(client, plan, &shared, &window)),
+    )
+    .await;
     let s = shared.into_inner().unwrap_or_else(PoisonError::into_inner);
     let result = s.failure.map_or(Ok(()), Err);
     (s.held, s.report, result)
+}
+
+/// Most messages in hand at once: the request slots (`workers`) plus two batches, so deletes
+/// keep every slot busy while the next batch is received and archived.
+pub(super) fn in_hand_window(per_call: usize, workers: usize) -> usize {
+    workers.saturating_add(per_call.saturating_mul(2))
+}
+
+/// Whether a pass takes every message it receives: nothing is held past its batch.
+fn takes_all(selector: &DiscardSelector) -> bool {
+    matches!(selector, DiscardSelector::All | DiscardSelector::Count(_))
 }
 
 /// One receive's worth of work, decided under the lock.
@@ -102,7 +141,7 @@ fn next_turn(s: &mut Shared, plan: &Plan<'_>) -> Option<Turn> {
     if s.exhausted || s.failure.is_some() || s.taken >= plan.limit {
         return None;
     }
-    if s.receives >= MAX_DISCARD_ROUNDS {
+    if s.receives >= plan.max_receives {
         return None;
     }
     // Whole batches for a selector: its targets may sit anywhere in the queue.
@@ -120,7 +159,11 @@ fn next_turn(s: &mut Shared, plan: &Plan<'_>) -> Option<Turn> {
     let remaining = plan.count_before.map_or(plan.per_call as u64, |c| {
         c.saturating_sub(s.seen.len() as u64)
     });
-    let visibility = pass_visibility(remaining, plan.per_call * plan.workers, s.round_time);
+    let visibility = if takes_all(plan.selector) {
+        batch_visibility(s.batch_time)
+    } else {
+        pass_visibility(remaining, plan.per_call * plan.workers, s.round_time)
+    };
     let round_time = s.round_time;
     s.receives += 1;
     s.asking += want;
@@ -140,7 +183,6 @@ fn sort_batch(
     received: (Instant, Instant, Duration),
 ) -> (Vec<ReceivedNotification>, Vec<ReceivedNotification>) {
     let (mut take, mut again, mut others) = (Vec::new(), Vec::new(), Vec::new());
-    s.seen.extend(batch.iter().map(|m| m.message_id.clone()));
     for m in batch {
         if !matches(plan.selector, &m) || s.taken >= plan.limit {
             others.push(m);
@@ -159,7 +201,12 @@ fn sort_batch(
     (take, again)
 }
 
-async fn pipeline(client: &IngestClient, plan: &Plan<'_>, shared: &Mutex<Shared>) {
+async fn pipeline(
+    client: &IngestClient,
+    plan: &Plan<'_>,
+    shared: &Mutex<Shared>,
+    window: &Semaphore,
+) {
     loop {
         let round_start = Instant::now();
         let Some(turn) = next_turn(&mut lock(shared), plan) else {
@@ -169,6 +216,15 @@ async fn pipeline(client: &IngestClient, plan: &Plan<'_>, shared: &Mutex<Shared>
             let results = update_all(client, turn.due.clone(), turn.visibility, plan.gate).await;
             apply_renewals(&mut lock(shared).held, &turn.due, results, turn.visibility);
         }
+        // Room in hand for the whole batch; what is not taken is given back once sorted. The
+        // window is never closed, so this only waits.
+        let Ok(mut hand) = window
+            .acquire_many(u32::try_from(turn.want).unwrap_or(u32::MAX))
+            .await
+        else {
+            lock(shared).asking -= turn.want;
+            return;
+        };
         let sent = Instant::now();
         let batch = read_gated(
             client,
@@ -191,7 +247,11 @@ async fn pipeline(client: &IngestClient, plan: &Plan<'_>, shared: &Mutex<Shared>
             };
             // The queues are exhausted, or only show messages seen already: the targets are
             // gone, and further receives would only hide other clients' messages.
-            if batch.is_empty() || batch.iter().all(|m| s.seen.contains(&m.message_id)) {
+            let all_seen = batch.iter().all(|m| s.seen.contains_key(&m.message_id));
+            for m in &batch {
+                s.seen.insert(m.message_id.clone(), m.pop_receipt.clone());
+            }
+            if batch.is_empty() || all_seen {
                 // A re-received message has a new receipt: keep it so it can still be released.
                 absorb(&mut s.held, batch, received.0, received.1, received.2);
                 s.exhausted = true;
@@ -199,6 +259,8 @@ async fn pipeline(client: &IngestClient, plan: &Plan<'_>, shared: &Mutex<Shared>
             }
             sort_batch(&mut s, plan, batch, received)
         };
+        let kept = take.len() + again.len();
+        drop(hand.split(hand.num_permits().saturating_sub(kept)));
         if !take.is_empty() {
             let now = chrono::Utc::now();
             let lines = take
@@ -223,7 +285,12 @@ async fn pipeline(client: &IngestClient, plan: &Plan<'_>, shared: &Mutex<Shared>
         let retried: HashSet<String> = again.iter().map(|m| m.message_id.clone()).collect();
         let results = delete_all(client, take.into_iter().chain(again).collect(), plan.gate).await;
         let mut s = lock(shared);
-        for (id, r) in results {
+        for (id, receipt, r) in results {
+            if r.is_err() && s.seen.get(&id).is_some_and(|latest| *latest != receipt) {
+                // Received again since (this batch outlived its timeout): that receive archives
+                // and deletes it, or holds and releases it.
+                continue;
+            }
             let earlier = retried
                 .contains(&id)
                 .then(|| s.report.errors.iter().position(|(e, _)| *e == id))
@@ -239,22 +306,103 @@ async fn pipeline(client: &IngestClient, plan: &Plan<'_>, shared: &Mutex<Shared>
             }
         }
         s.round_time = s.round_time.max(round_start.elapsed());
+        s.batch_time = s.batch_time.max(sent.elapsed());
+        drop(hand);
     }
 }
 
-/// Deletes every message of `msgs` (archived already), each delete holding a permit of `gate`.
+/// Deletes every message of `msgs` (archived already), each delete holding a permit of `gate`:
+/// (message id, the pop receipt used, the outcome).
 async fn delete_all(
     client: &IngestClient,
     msgs: Vec<ReceivedNotification>,
     gate: &Semaphore,
-) -> Vec<(String, Result<()>)> {
+) -> Vec<(String, Option<String>, Result<()>)> {
     futures::stream::iter(msgs)
         .map(|m| async move {
             let _permit = permit(Some(gate)).await;
             let r = client.delete(&m).await;
-            (m.message_id, r)
+            (m.message_id, m.pop_receipt, r)
         })
         .buffer_unordered(MAX_PER_CALL)
         .collect()
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::notifications::{DISCARD_VISIBILITY_FLOOR, max_receives};
+
+    const QUEUED: u64 = 10_000;
+
+    /// Runs `f` with a one-queue plan of `selector` over [`QUEUED`] messages.
+    fn with_plan(selector: DiscardSelector, f: impl FnOnce(&Plan<'_>)) {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("a.jsonl");
+        let file = crate::client::archive::open_for_append(&archive).unwrap();
+        let gate = Semaphore::new(16);
+        f(&Plan {
+            kind: NotificationKind::Failure,
+            selector: &selector,
+            archive: &archive,
+            writer: ArchiveWriter::new(file),
+            gate: &gate,
+            limit: usize::MAX,
+            per_call: MAX_PER_CALL,
+            count_before: Some(QUEUED),
+            max_receives: max_receives(Some(QUEUED), MAX_PER_CALL),
+            workers: 16,
+        });
+    }
+
+    #[test]
+    fn a_pass_taking_all_hides_for_one_batch_not_the_rest_of_the_pass() {
+        // Rounds of a second (a slow server): 10,000 left at 16 × 32 a round is 20 rounds.
+        let round = Duration::from_secs(1);
+        with_plan(DiscardSelector::All, |plan| {
+            let mut s = Shared::new(DiscardReport::default(), round);
+            let turn = next_turn(&mut s, plan).unwrap();
+            // 2 × 1 s + 1 s, under the floor. Sized to the pass it was 42 s: a receive whose
+            // answer was lost hid its 32 messages that long (300 s at the ceiling).
+            assert_eq!(turn.visibility, DISCARD_VISIBILITY_FLOOR);
+            s.batch_time = Duration::from_secs(4);
+            assert_eq!(
+                next_turn(&mut s, plan).unwrap().visibility,
+                Duration::from_secs(9)
+            );
+        });
+        // A selector holds what it does not take until the pass ends: sized to the pass.
+        with_plan(DiscardSelector::SourceId("x".into()), |plan| {
+            let mut s = Shared::new(DiscardReport::default(), round);
+            assert_eq!(
+                next_turn(&mut s, plan).unwrap().visibility,
+                Duration::from_secs(42)
+            );
+        });
+    }
+
+    #[test]
+    fn one_pass_may_receive_all_of_a_long_queue() {
+        with_plan(DiscardSelector::All, |plan| {
+            let mut s = Shared::new(DiscardReport::default(), Duration::from_millis(10));
+            // 10,000 at 32 a receive needs 313; a fixed 200 ended the pass at 6,400.
+            let mut turns = 0;
+            while next_turn(&mut s, plan).is_some() {
+                s.asking = 0;
+                turns += 1;
+            }
+            assert_eq!(turns, 626);
+        });
+        assert_eq!(max_receives(None, 32), 200);
+        assert_eq!(max_receives(Some(100), 64), 200);
+        assert_eq!(max_receives(Some(u64::MAX), 0), usize::MAX);
+    }
+
+    #[test]
+    fn the_window_keeps_every_request_slot_busy_and_holds_two_batches_more() {
+        assert_eq!(in_hand_window(32, 16), 80);
+        assert_eq!(in_hand_window(64, 1), 129);
+        assert_eq!(in_hand_window(usize::MAX, 256), usize::MAX);
+    }
 }
