@@ -775,37 +775,30 @@ impl Filter {
         self.is_empty() || self.matches_lower(&text.to_lowercase())
     }
 
-    /// Whether `row` passes, using `scratch` for its text (no allocation once it has grown).
-    /// A needle without spaces cannot span two fields, so each field is searched on its own,
-    /// stopping at the first hit.
+    /// Whether `row` passes, using `scratch` for its text (no allocation once it has grown,
+    /// but for the rare field that needs Unicode lower-casing). An ASCII needle without spaces
+    /// cannot span two fields, so each field is searched on its own, stopping at the first hit;
+    /// other needles are searched in the joined, lower-cased text.
     pub fn matches_row(&self, row: &NotificationRow, scratch: &mut Vec<u8>) -> bool {
         let Some(finder) = &self.finder else {
             return true;
         };
-        if self.needle.contains(' ') {
+        if self.needle.contains(' ') || !self.needle.is_ascii() {
             let mut text = String::from_utf8(std::mem::take(scratch)).unwrap_or_default();
             row.write_filter_text(&mut text);
             let hit = self.matches_lower(&text);
             *scratch = text.into_bytes();
             return hit;
         }
-        let ascii_needle = self.needle.is_ascii();
         let hit = row.filter_fields().into_iter().flatten().any(|f| {
-            // An ASCII needle found in the ASCII-folded field is in the lower-cased field too
+            // Found in the ASCII-folded field, the needle is in the lower-cased field too
             // (lower-casing leaves ASCII letters as ASCII folds them); only a miss in a field
             // with other characters needs the full lower-casing (the Kelvin sign becomes `k`).
-            if ascii_needle {
-                scratch.clear();
-                scratch.extend_from_slice(f.as_bytes());
-                scratch.make_ascii_lowercase();
-                if finder.find(scratch).is_some() {
-                    return true;
-                }
-                if f.is_ascii() {
-                    return false;
-                }
-            }
-            finder.find(f.to_lowercase().as_bytes()).is_some()
+            scratch.clear();
+            scratch.extend_from_slice(f.as_bytes());
+            scratch.make_ascii_lowercase();
+            finder.find(scratch).is_some()
+                || (!f.is_ascii() && finder.find(f.to_lowercase().as_bytes()).is_some())
         });
         hit != self.invert
     }

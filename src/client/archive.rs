@@ -103,11 +103,19 @@ pub fn open_for_append(path: &Path) -> std::io::Result<std::fs::File> {
         use std::os::unix::fs::OpenOptionsExt as _;
         opts.mode(0o600);
     }
+    #[cfg(unix)]
+    let existed = path.exists();
     let mut file = opts.open(path)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        if !existed {
+            // The new file's directory entry must be durable too before anything is deleted
+            // on the strength of its lines (fsync of the file alone does not cover it).
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            std::fs::File::open(dir.unwrap_or(Path::new(".")))?.sync_all()?;
+        }
     }
     let len = file.metadata()?.len();
     if len > 0 {
@@ -341,21 +349,12 @@ fn entry(raw: &str, line: usize) -> Result<ArchiveEntry, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::storage::SasUrl;
-    use crate::client::wire::{NotificationKind, decode_notification};
     use base64::Engine as _;
 
     fn received(id: &str, text: &str) -> ReceivedNotification {
         ReceivedNotification {
-            kind: NotificationKind::Failure,
-            queue: SasUrl::parse("https://a.queue.core.windows.net/fq?sp=rp&sig=SECRETSIG")
-                .unwrap(),
-            message_id: id.into(),
-            pop_receipt: Some("receipt".into()),
-            dequeue_count: 1,
             insertion_time: Some("2026-12-01T10:00:00Z".parse().unwrap()),
-            decoded: decode_notification(text),
-            message_text: text.into(),
+            ..ReceivedNotification::fixture(id, Some("receipt"), text)
         }
     }
 

@@ -176,10 +176,11 @@ pub const MAX_PER_CALL: usize = 32;
 pub const DISCARD_VISIBILITY_FLOOR: Duration = Duration::from_secs(5);
 /// Most visibility timeout of one receive; longer passes renew (with `u`) instead.
 const DISCARD_VISIBILITY_CEILING: Duration = Duration::from_secs(300);
-/// Least bound of receives in one discard pass, over all its pipelines (each receive takes up
-/// to 32 messages a queue): a pass ends even while other clients keep posting. A longer queue
-/// gets more ([`max_receives`]): a fixed 200 stopped a 10,000-message pass at 6,400.
-const MAX_DISCARD_ROUNDS: usize = 200;
+/// Receives of one discard pass, over all its pipelines (each takes up to 32 messages a
+/// queue), so that a pass ends even while other clients keep posting. A pass that takes all
+/// it receives gets more on a longer queue ([`max_receives`]): a fixed 200 stopped a
+/// 10,000-message `--all` at 6,400.
+const MIN_DISCARD_RECEIVES: usize = 200;
 /// Default of [`IngestClient::discard_concurrency`]: discard pipelines (and so storage
 /// requests in flight) at once; config `discard_concurrency`. Measured by `benches/perf`'s P2.
 pub const DEFAULT_DISCARD_CONCURRENCY: usize = 16;
@@ -192,6 +193,22 @@ fn queue_kind(kind: NotificationKind) -> ResourceKind {
 }
 
 impl ReceivedNotification {
+    /// A failure notification `text` as received from a local queue (for tests).
+    #[cfg(test)]
+    pub(crate) fn fixture(id: &str, receipt: Option<&str>, text: &str) -> Self {
+        ReceivedNotification {
+            kind: NotificationKind::Failure,
+            queue: SasUrl::parse("https://a.queue.core.windows.net/fq?sp=rp&sig=SECRETSIG")
+                .unwrap_or_else(|e| unreachable!("{e}")),
+            message_id: id.into(),
+            pop_receipt: receipt.map(String::from),
+            dequeue_count: 1,
+            insertion_time: None,
+            decoded: decode_notification(text),
+            message_text: text.into(),
+        }
+    }
+
     /// Kusto's field names plus MessageId, DequeueCount, InsertionTime; the source path's SAS
     /// redacted. Undecodable messages carry `Raw` and `DecodeError` instead.
     pub fn to_json(&self) -> Value {
@@ -360,13 +377,18 @@ pub fn pass_visibility(remaining: u64, per_round: usize, round_time: Duration) -
     Duration::from_secs(secs).clamp(DISCARD_VISIBILITY_FLOOR, DISCARD_VISIBILITY_CEILING)
 }
 
-/// The most receives one pass makes: twice the receives the queues' count needs at `per_call`
-/// a receive (receives racing at the end take less), at least [`MAX_DISCARD_ROUNDS`].
-pub fn max_receives(count_before: Option<u64>, per_call: usize) -> usize {
+/// The most receives one pass makes: for a pass that takes all it receives, twice the receives
+/// the queues' count needs at `per_call` a receive (receives racing at the end take less), at
+/// least [`MIN_DISCARD_RECEIVES`]; a selector gets that least bound only: it holds what it
+/// does not take (other clients' messages) for the whole pass, so it looks no further.
+pub fn max_receives(count_before: Option<u64>, per_call: usize, takes_all: bool) -> usize {
+    if !takes_all {
+        return MIN_DISCARD_RECEIVES;
+    }
     let needed = count_before.map_or(0, |c| {
         usize::try_from(c.div_ceil(per_call.max(1) as u64)).unwrap_or(usize::MAX)
     });
-    needed.saturating_mul(2).max(MAX_DISCARD_ROUNDS)
+    needed.saturating_mul(2).max(MIN_DISCARD_RECEIVES)
 }
 
 /// The visibility timeout of a receive whose messages are all taken (`--all`, `-n`): long
@@ -532,7 +554,11 @@ pub(crate) async fn discard(
         gate: &gate,
         limit,
         per_call: MAX_PER_CALL * queues.len().max(1),
-        max_receives: max_receives(count_before, MAX_PER_CALL * queues.len().max(1)),
+        max_receives: max_receives(
+            count_before,
+            MAX_PER_CALL * queues.len().max(1),
+            pipeline::takes_all(&selector),
+        ),
         count_before,
         workers,
     };
@@ -876,16 +902,7 @@ mod tests {
             ingestion_source_id: Some("AbC".into()),
             ..Default::default()
         };
-        let m = ReceivedNotification {
-            kind: NotificationKind::Failure,
-            queue: SasUrl::parse("https://a.queue.core.windows.net/q?sp=rp&sig=s").unwrap(),
-            message_id: "m".into(),
-            pop_receipt: None,
-            dequeue_count: 0,
-            insertion_time: None,
-            decoded: decode_notification(&n.to_queue_text()),
-            message_text: n.to_queue_text(),
-        };
+        let m = ReceivedNotification::fixture("m", None, &n.to_queue_text());
         let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<HashSet<_>>();
         assert!(matches(&DiscardSelector::SourceIds(set(&["x", "abc"])), &m));
         assert!(!matches(&DiscardSelector::SourceIds(set(&["x"])), &m));

@@ -135,6 +135,8 @@ pub async fn start_with(handler: Handler) -> FakeServer {
                     let chosen = resolve(&handler, &log, req).await;
                     // Done before the answer is written: once the client has read it, it may
                     // send its next request at once, and that must not count as overlapping.
+                    // So an answer that stalls (`Stall`, `HeadersThenStall`) no longer counts:
+                    // a test of the peak in flight delays in its handler instead.
                     counts.now.fetch_sub(1, Ordering::SeqCst);
                     if !answer(&mut stream, chosen).await {
                         return;

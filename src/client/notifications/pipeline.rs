@@ -5,13 +5,14 @@
 //! line is durable. What the pipelines share is locked only between requests.
 //!
 //! Messages in hand (received to be taken, not yet deleted) are bounded by a second semaphore
-//! ([`in_hand_window`]): enough to keep every request slot busy, not `workers` × 32. On a slow
-//! server the difference is what a receive's visibility timeout must cover: 512 messages at
-//! Azurite's ~20 deletes/s is 25 s before the last of them is deleted, 80 is 4 s. A pass that
-//! takes everything it receives (`--all`, `-n`) hides for one batch's work
-//! ([`batch_visibility`]), not the rest of the pass, so a receive whose answer was lost leaves
-//! its messages hidden only that long; if a batch still outlives its timeout and its messages
-//! are received again, their first delete fails harmlessly (the later receive deletes them).
+//! ([`in_hand_window`]): two receives' worth, not `workers` × 32. On a slow server the
+//! difference is what a receive's visibility timeout must cover: 512 messages at Azurite's
+//! ~20 deletes/s is 25 s before the last of them is deleted, 64 is 3 s. A pass that takes
+//! everything it receives (`--all`, `-n`) hides for one batch's work ([`batch_visibility`]),
+//! not the rest of the pass, so a receive whose answer was lost leaves its messages hidden only
+//! that long. If a batch still outlives its timeout and its messages are received again, the
+//! later receive deletes them with its own receipt (archived once already: no second line),
+//! and the first delete's failure is dropped ([`settle_deletes`]).
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -59,6 +60,9 @@ struct Shared {
     seen: HashMap<String, Option<String>>,
     /// Received, not taken: released when the pass ends.
     held: HashMap<String, Held>,
+    /// Ids taken (archived, or being archived) this pass: received again, they are deleted
+    /// again, never archived twice, counted once, and never end the pass as "seen already".
+    taken_ids: HashSet<String>,
     /// Messages taken (archived, or being archived) this pass: never more than the limit.
     taken: usize,
     /// Messages asked for by receives in flight: a count is not over-asked (what is received
@@ -83,6 +87,7 @@ impl Shared {
             report,
             seen: HashMap::new(),
             held: HashMap::new(),
+            taken_ids: HashSet::new(),
             taken: 0,
             asking: 0,
             receives: 0,
@@ -107,7 +112,7 @@ pub(super) async fn run(
     first_round_time: Duration,
 ) -> (HashMap<String, Held>, DiscardReport, Result<()>) {
     let shared = Mutex::new(Shared::new(report, first_round_time));
-    let window = Semaphore::new(in_hand_window(plan.per_call, plan.workers));
+    let window = Semaphore::new(in_hand_window(plan.per_call));
     futures::future::join_all(
         (0..plan.workers.max(1)).map(|_| pipeline(client, plan, &shared, &window)),
     )
@@ -117,14 +122,15 @@ pub(super) async fn run(
     (s.held, s.report, result)
 }
 
-/// Most messages in hand at once: the request slots (`workers`) plus two batches, so deletes
-/// keep every slot busy while the next batch is received and archived.
-pub(super) fn in_hand_window(per_call: usize, workers: usize) -> usize {
-    workers.saturating_add(per_call.saturating_mul(2))
+/// Most messages in hand at once: two receives' worth, so one batch's deletes (up to
+/// `MAX_PER_CALL` at once, enough for every request slot) run while the next is received and
+/// archived. A batch holds its room until its last delete answers.
+pub(super) fn in_hand_window(per_call: usize) -> usize {
+    per_call.saturating_mul(2)
 }
 
 /// Whether a pass takes every message it receives: nothing is held past its batch.
-fn takes_all(selector: &DiscardSelector) -> bool {
+pub(super) fn takes_all(selector: &DiscardSelector) -> bool {
     matches!(selector, DiscardSelector::All | DiscardSelector::Count(_))
 }
 
@@ -174,31 +180,87 @@ fn next_turn(s: &mut Shared, plan: &Plan<'_>) -> Option<Turn> {
     })
 }
 
-/// Of a received batch: (to archive then delete, archived earlier but their delete failed:
-/// delete again without a second archive line). The rest is held.
-fn sort_batch(
+/// What a pipeline does with a received batch.
+#[derive(Debug, Default)]
+struct Accepted {
+    /// To archive, then delete.
+    take: Vec<ReceivedNotification>,
+    /// Taken earlier this pass and received again (their delete failed, or their batch
+    /// outlived its timeout): delete with this receipt, without a second archive line.
+    again: Vec<ReceivedNotification>,
+}
+
+/// Sorts a received batch under the lock: taken again, to take, or held (released when the
+/// pass ends). A batch that is empty, or whose other messages were all seen already, means the
+/// queues are exhausted for this pass: further receives would only hide other clients'
+/// messages. Messages taken before never count as "seen already": on a slow server they come
+/// back at the head of the queue while the rest is still there.
+fn accept_batch(
     s: &mut Shared,
     plan: &Plan<'_>,
     batch: Vec<ReceivedNotification>,
     received: (Instant, Instant, Duration),
-) -> (Vec<ReceivedNotification>, Vec<ReceivedNotification>) {
-    let (mut take, mut again, mut others) = (Vec::new(), Vec::new(), Vec::new());
-    for m in batch {
+) -> Accepted {
+    let (again, rest): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        .partition(|m| s.taken_ids.contains(&m.message_id));
+    let rest_seen = rest.iter().all(|m| s.seen.contains_key(&m.message_id));
+    for m in again.iter().chain(&rest) {
+        s.seen.insert(m.message_id.clone(), m.pop_receipt.clone());
+    }
+    let (sent, answered, visibility) = received;
+    if rest_seen && (!rest.is_empty() || again.is_empty()) {
+        // A re-received message has a new receipt: keep it so it can still be released.
+        absorb(&mut s.held, rest, sent, answered, visibility);
+        s.exhausted = true;
+        return Accepted {
+            take: Vec::new(),
+            again,
+        };
+    }
+    let (mut take, mut others) = (Vec::new(), Vec::new());
+    for m in rest {
         if !matches(plan.selector, &m) || s.taken >= plan.limit {
             others.push(m);
             continue;
         }
         s.held.remove(&m.message_id);
-        if s.report.errors.iter().any(|(id, _)| *id == m.message_id) {
-            again.push(m);
-            continue;
-        }
         s.taken += 1;
+        s.taken_ids.insert(m.message_id.clone());
         take.push(m);
     }
-    let (sent, answered, visibility) = received;
     absorb(&mut s.held, others, sent, answered, visibility);
-    (take, again)
+    Accepted { take, again }
+}
+
+/// Lands a batch's delete answers: (message id, receipt used, outcome). `retried` are the
+/// batch's ids taken earlier (a failure of theirs is already in the report's errors).
+fn settle_deletes(
+    s: &mut Shared,
+    results: Vec<(String, Option<String>, Result<()>)>,
+    retried: &HashSet<String>,
+) {
+    for (id, receipt, r) in results {
+        if r.is_err() && s.seen.get(&id).is_some_and(|latest| *latest != receipt) {
+            // Received again since (this batch outlived its timeout): that receive deletes it
+            // (it was taken: see `accept_batch`).
+            continue;
+        }
+        let earlier = retried
+            .contains(&id)
+            .then(|| s.report.errors.iter().position(|(e, _)| *e == id))
+            .flatten();
+        match (r, earlier) {
+            (Ok(()), Some(i)) => {
+                s.report.errors.remove(i);
+                s.report.deleted += 1;
+            }
+            // Taken again after a superseded first delete: this is its first answer.
+            (Ok(()), None) => s.report.deleted += 1,
+            (Err(e), Some(i)) => s.report.errors[i].1 = e.to_string(),
+            (Err(e), None) => s.report.errors.push((id, e.to_string())),
+        }
+    }
 }
 
 async fn pipeline(
@@ -225,6 +287,14 @@ async fn pipeline(
             lock(shared).asking -= turn.want;
             return;
         };
+        {
+            // The wait for room may be long: the pass may have ended meanwhile.
+            let mut s = lock(shared);
+            if s.exhausted || s.failure.is_some() {
+                s.asking -= turn.want;
+                return;
+            }
+        }
         let sent = Instant::now();
         let batch = read_gated(
             client,
@@ -235,29 +305,16 @@ async fn pipeline(
         )
         .await;
         let received = (sent, Instant::now(), turn.visibility);
-        let (take, again) = {
+        let Accepted { take, again } = {
             let mut s = lock(shared);
             s.asking -= turn.want;
-            let batch = match batch {
-                Ok(b) => b,
+            match batch {
+                Ok(b) => accept_batch(&mut s, plan, b, received),
                 Err(e) => {
                     s.failure.get_or_insert(e);
                     return;
                 }
-            };
-            // The queues are exhausted, or only show messages seen already: the targets are
-            // gone, and further receives would only hide other clients' messages.
-            let all_seen = batch.iter().all(|m| s.seen.contains_key(&m.message_id));
-            for m in &batch {
-                s.seen.insert(m.message_id.clone(), m.pop_receipt.clone());
             }
-            if batch.is_empty() || all_seen {
-                // A re-received message has a new receipt: keep it so it can still be released.
-                absorb(&mut s.held, batch, received.0, received.1, received.2);
-                s.exhausted = true;
-                return;
-            }
-            sort_batch(&mut s, plan, batch, received)
         };
         let kept = take.len() + again.len();
         drop(hand.split(hand.num_permits().saturating_sub(kept)));
@@ -271,6 +328,9 @@ async fn pipeline(
                 let mut s = lock(shared);
                 // Not archived, so not deleted: hand them back with the held ones.
                 s.taken -= take.len();
+                for m in &take {
+                    s.taken_ids.remove(&m.message_id);
+                }
                 absorb(&mut s.held, take, received.0, received.1, received.2);
                 // Stop every pipeline: deleting without an archive would lose data.
                 s.failure
@@ -285,26 +345,7 @@ async fn pipeline(
         let retried: HashSet<String> = again.iter().map(|m| m.message_id.clone()).collect();
         let results = delete_all(client, take.into_iter().chain(again).collect(), plan.gate).await;
         let mut s = lock(shared);
-        for (id, receipt, r) in results {
-            if r.is_err() && s.seen.get(&id).is_some_and(|latest| *latest != receipt) {
-                // Received again since (this batch outlived its timeout): that receive archives
-                // and deletes it, or holds and releases it.
-                continue;
-            }
-            let earlier = retried
-                .contains(&id)
-                .then(|| s.report.errors.iter().position(|(e, _)| *e == id))
-                .flatten();
-            match (r, earlier) {
-                (Ok(()), Some(i)) => {
-                    s.report.errors.remove(i);
-                    s.report.deleted += 1;
-                }
-                (Ok(()), None) => s.report.deleted += 1,
-                (Err(e), Some(i)) => s.report.errors[i].1 = e.to_string(),
-                (Err(e), None) => s.report.errors.push((id, e.to_string())),
-            }
-        }
+        settle_deletes(&mut s, results, &retried);
         s.round_time = s.round_time.max(round_start.elapsed());
         s.batch_time = s.batch_time.max(sent.elapsed());
         drop(hand);
@@ -351,7 +392,7 @@ mod tests {
             limit: usize::MAX,
             per_call: MAX_PER_CALL,
             count_before: Some(QUEUED),
-            max_receives: max_receives(Some(QUEUED), MAX_PER_CALL),
+            max_receives: max_receives(Some(QUEUED), MAX_PER_CALL, takes_all(&selector)),
             workers: 16,
         });
     }
@@ -394,15 +435,95 @@ mod tests {
             }
             assert_eq!(turns, 626);
         });
-        assert_eq!(max_receives(None, 32), 200);
-        assert_eq!(max_receives(Some(100), 64), 200);
-        assert_eq!(max_receives(Some(u64::MAX), 0), usize::MAX);
+        assert_eq!(max_receives(None, 32, true), 200);
+        assert_eq!(max_receives(Some(100), 64, true), 200);
+        assert_eq!(max_receives(Some(u64::MAX), 0, true), usize::MAX);
+        // A selector holds other clients' messages for the whole pass: it looks no further.
+        assert_eq!(max_receives(Some(QUEUED), MAX_PER_CALL, false), 200);
     }
 
     #[test]
-    fn the_window_keeps_every_request_slot_busy_and_holds_two_batches_more() {
-        assert_eq!(in_hand_window(32, 16), 80);
-        assert_eq!(in_hand_window(64, 1), 129);
-        assert_eq!(in_hand_window(usize::MAX, 256), usize::MAX);
+    fn the_window_holds_two_receives() {
+        assert_eq!(in_hand_window(32), 64);
+        assert_eq!(in_hand_window(usize::MAX), usize::MAX);
+    }
+
+    fn received(id: &str, receipt: &str) -> ReceivedNotification {
+        ReceivedNotification::fixture(id, Some(receipt), "{}")
+    }
+
+    fn ids(msgs: &[ReceivedNotification]) -> Vec<&str> {
+        msgs.iter().map(|m| m.message_id.as_str()).collect()
+    }
+
+    /// A slow server: batch A's deletes outlive its visibility timeout, its messages come back
+    /// at the head of the queue, and pipeline B receives them (and nothing else) while A's
+    /// deletes, made with the old receipts, fail. The pass must delete them with B's receipts,
+    /// archive and count them once, and go on: it stopped there as "only seen messages",
+    /// released them and said it had left nothing (exit 0), with all three still queued.
+    #[test]
+    fn messages_taken_and_received_again_are_deleted_again_not_taken_for_exhaustion() {
+        with_plan(DiscardSelector::All, |plan| {
+            let at = (Instant::now(), Instant::now(), DISCARD_VISIBILITY_FLOOR);
+            let mut s = Shared::new(DiscardReport::default(), Duration::from_secs(1));
+            let a = accept_batch(
+                &mut s,
+                plan,
+                ["m1", "m2", "m3"].map(|i| received(i, "r1")).into(),
+                at,
+            );
+            assert_eq!((ids(&a.take), a.again.len()), (vec!["m1", "m2", "m3"], 0));
+            s.report.archived += a.take.len();
+
+            let b = accept_batch(
+                &mut s,
+                plan,
+                ["m1", "m2", "m3"].map(|i| received(i, "r2")).into(),
+                at,
+            );
+            assert!(b.take.is_empty(), "archived once only");
+            assert_eq!(ids(&b.again), ["m1", "m2", "m3"]);
+            assert!(!s.exhausted, "the rest of the queue may follow");
+            assert!(
+                s.held.is_empty(),
+                "nothing to release: they are the pass's own"
+            );
+
+            // A's answers arrive after B's receive (receipt r1 superseded), then B's.
+            let mismatch = || Err(Error::Internal("PopReceiptMismatch".into()));
+            let first =
+                ["m1", "m2", "m3"].map(|i| (i.to_string(), Some("r1".to_string()), mismatch()));
+            settle_deletes(&mut s, first.into(), &HashSet::new());
+            let retried = ids(&b.again).into_iter().map(String::from).collect();
+            let second =
+                ["m1", "m2", "m3"].map(|i| (i.to_string(), Some("r2".to_string()), Ok(())));
+            settle_deletes(&mut s, second.into(), &retried);
+            assert_eq!((s.report.archived, s.report.deleted), (3, 3));
+            assert!(s.report.errors.is_empty());
+
+            // A first delete that failed before the message came back is retried and cleared.
+            let c = accept_batch(&mut s, plan, vec![received("m4", "r1")], at);
+            assert_eq!(ids(&c.take), ["m4"]);
+            settle_deletes(
+                &mut s,
+                vec![("m4".into(), Some("r1".into()), mismatch())],
+                &HashSet::new(),
+            );
+            assert_eq!(s.report.errors.len(), 1);
+            let d = accept_batch(&mut s, plan, vec![received("m4", "r2")], at);
+            assert_eq!((d.take.len(), ids(&d.again)), (0, vec!["m4"]));
+            let retried = HashSet::from(["m4".to_string()]);
+            settle_deletes(
+                &mut s,
+                vec![("m4".into(), Some("r2".into()), Ok(()))],
+                &retried,
+            );
+            assert!(s.report.errors.is_empty());
+            assert_eq!(s.report.deleted, 4);
+
+            // An empty receive: the queues are exhausted for this pass.
+            let empty = accept_batch(&mut s, plan, Vec::new(), at);
+            assert!(empty.take.is_empty() && empty.again.is_empty() && s.exhausted);
+        });
     }
 }

@@ -83,7 +83,7 @@ impl Engine {
         }
         // Delimited data is read on bytes (only kept fields are converted); the other
         // formats read text, borrowed when valid UTF-8 (the fast validator's usual case).
-        let text = || String::from_utf8_lossy(body);
+        let text = || formats::lossy(body);
         let mapping = match (reference, inline) {
             (Some(name), _) => {
                 let kind = format.mapping_kind();
