@@ -818,9 +818,12 @@ mod tests {
 
     #[test]
     fn invalid_utf8_reads_as_if_the_whole_data_were_converted_first() {
-        // Every byte string of up to 4 bytes over the special ASCII bytes and the pieces of
-        // `日` (E6 97 A5): read on bytes, the fields are those of the lossily converted text.
-        let alphabet = [b'a', 0xE6, 0x97, 0xA5, b'\\', b'\t', b'"', b'\n', b','];
+        // Every byte string of up to 4 bytes over the special ASCII bytes (CR of CRLF, `t` of
+        // a tsve escape) and the pieces of `日` (E6 97 A5): read on bytes, the fields are
+        // those of the lossily converted text.
+        let alphabet = [
+            b't', 0xE6, 0x97, 0xA5, b'\\', b'\t', b'"', b'\r', b'\n', b',', b'a',
+        ];
         let mut texts: Vec<Vec<u8>> = vec![vec![]];
         let mut last = texts.clone();
         for _ in 0..4 {
@@ -830,7 +833,7 @@ mod tests {
                 .collect();
             texts.extend(last.iter().cloned());
         }
-        assert_eq!(texts.len(), 1 + 9 + 81 + 729 + 6561);
+        assert_eq!(texts.len(), 1 + 11 + 121 + 1331 + 14641);
         for t in &texts {
             let lossy = String::from_utf8_lossy(t);
             for (sep, escapes) in [(b',', false), (b'\t', true), (b'\t', false)] {
