@@ -110,7 +110,11 @@ fn measure(opts: &Opts) -> Result<Vec<Figure>, String> {
             .ratio(ours / base)
             .target("≥ 1.6×", ours / base >= 1.6, opts),
         Figure::new(CASE, "compressed size (the blob)")
-            .ours(format!("{:.1} MB", blob_size as f64 / 1e6))
+            .ours(format!(
+                "{:.1} MB ({:.2}× gzip -1's size)",
+                blob_size as f64 / 1e6,
+                blob_size as f64 / gz_size.max(1) as f64
+            ))
             .baseline(format!("gzip -1 {:.1} MB", gz_size as f64 / 1e6))
             .ratio(gz_size as f64 / blob_size.max(1) as f64)
             .target(
