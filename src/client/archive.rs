@@ -189,7 +189,7 @@ impl ArchiveWriter {
         }
     }
 
-    /// Writes with their fsync so far.
+    /// Writes with their fsync attempted so far (a failed one included).
     pub fn commits(&self) -> usize {
         self.commits.load(std::sync::atomic::Ordering::Relaxed)
     }
