@@ -795,8 +795,7 @@ impl Filter {
             // (lower-casing leaves ASCII letters as ASCII folds them); only a miss in a field
             // with other characters needs the full lower-casing (the Kelvin sign becomes `k`).
             scratch.clear();
-            scratch.extend_from_slice(f.as_bytes());
-            scratch.make_ascii_lowercase();
+            scratch.extend(f.bytes().map(|b| b.to_ascii_lowercase()));
             finder.find(scratch).is_some()
                 || (!f.is_ascii() && finder.find(f.to_lowercase().as_bytes()).is_some())
         });
