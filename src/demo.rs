@@ -8,9 +8,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::Failure;
-use crate::client::retry::RetryPolicy;
 use crate::client::wire::{DataFormat, ReportLevel, ReportMethod};
-use crate::client::{AuthMethod, ClientConfig, IngestClient, SubmitRequest};
+use crate::client::{ClientConfig, IngestClient, SubmitRequest};
 use crate::emulator::{Emulator, EmulatorConfig};
 
 /// The demo schema and files, embedded so the demo works from any directory.
@@ -148,15 +147,8 @@ pub fn write_demo_files(dir: &Path) -> std::io::Result<()> {
 /// A client for a local emulator (no auth, short timeouts).
 pub fn local_client(url: &str) -> Result<IngestClient, Failure> {
     Ok(IngestClient::new(ClientConfig {
-        ingest_url: url.to_string(),
-        auth: AuthMethod::None,
-        timeouts: crate::client::deadline::Timeouts {
-            storage: Duration::from_secs(30),
-            mgmt: Duration::from_secs(30),
-            ..Default::default()
-        },
-        retry: RetryPolicy::default(),
-        discard_concurrency: crate::client::notifications::DEFAULT_DISCARD_CONCURRENCY,
+        timeouts: crate::client::deadline::Timeouts::per_call(Duration::from_secs(30)),
+        ..ClientConfig::unauthenticated(url)
     })?)
 }
 

@@ -15,7 +15,7 @@ use common::fake::{self, Answer, Request};
 use kingest::client::notifications::DiscardSelector;
 use kingest::client::retry::RetryPolicy;
 use kingest::client::wire::{Notification, NotificationKind};
-use kingest::client::{AuthMethod, ClientConfig, IngestClient};
+use kingest::client::{ClientConfig, IngestClient};
 
 /// What every queue answer waits: long enough for the pipelines' requests to overlap.
 const LATENCY: Duration = Duration::from_millis(20);
@@ -111,11 +111,9 @@ fn archived_ids(path: &std::path::Path) -> HashSet<String> {
 async fn the_library_keeps_to_its_configured_concurrency() {
     let (server, queue) = fake_dm().await;
     let client = IngestClient::new(ClientConfig {
-        ingest_url: server.url.clone(),
-        auth: AuthMethod::None,
-        timeouts: Default::default(),
         retry: RetryPolicy::none(),
         discard_concurrency: 3,
+        ..ClientConfig::unauthenticated(&server.url)
     })
     .unwrap();
     let dir = tempfile::tempdir().unwrap();

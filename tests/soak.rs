@@ -23,7 +23,7 @@ use futures::StreamExt as _;
 use kingest::client::retry::RetryPolicy;
 use kingest::client::tracking::StatusRef;
 use kingest::client::wire::{IngestionStatus, ReportLevel, ReportMethod};
-use kingest::client::{AuthMethod, ClientConfig, IngestClient, SubmitRequest};
+use kingest::client::{ClientConfig, IngestClient, SubmitRequest};
 use kingest::emulator::EmulatorConfig;
 use kingest::emulator::dm::RetrySettings;
 use kingest::emulator::faults::FaultConfig;
@@ -91,19 +91,9 @@ fn write_sources(dir: &Path, n: usize) -> Vec<Source> {
 /// hit every request it makes.
 fn patient_client(url: &str) -> IngestClient {
     IngestClient::new(ClientConfig {
-        ingest_url: url.to_string(),
-        auth: AuthMethod::None,
-        timeouts: kingest::client::deadline::Timeouts {
-            storage: Duration::from_secs(3),
-            mgmt: Duration::from_secs(3),
-            ..Default::default()
-        },
-        retry: RetryPolicy {
-            max_attempts: 6,
-            base_delay: Duration::from_millis(50),
-            max_delay: Duration::from_secs(2),
-        },
-        discard_concurrency: kingest::client::notifications::DEFAULT_DISCARD_CONCURRENCY,
+        timeouts: kingest::client::deadline::Timeouts::per_call(Duration::from_secs(3)),
+        retry: RetryPolicy::quick(6, Duration::from_secs(2)),
+        ..ClientConfig::unauthenticated(url)
     })
     .unwrap()
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use kingest::client::resources::ResourceKind;
 use kingest::client::submit::gzip::{self, ParallelGzip};
-use kingest::client::{AuthMethod, ClientConfig, IngestClient};
+use kingest::client::{ClientConfig, IngestClient};
 
 use crate::procs::{EmulatorProcess, kingest, run_measured};
 use crate::report::{Figure, Opts};
@@ -284,14 +284,8 @@ fn deflate_pass(path: &Path, workers: usize) -> Result<(f64, f64, u64), String> 
 fn check_blob(url: &str, blob: &str, csv: &Path, size: u64) -> Result<(), String> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let body = rt.block_on(async {
-        let client = IngestClient::new(ClientConfig {
-            ingest_url: url.to_string(),
-            auth: AuthMethod::None,
-            timeouts: Default::default(),
-            retry: Default::default(),
-            discard_concurrency: kingest::client::notifications::DEFAULT_DISCARD_CONCURRENCY,
-        })
-        .map_err(|e| e.to_string())?;
+        let client =
+            IngestClient::new(ClientConfig::unauthenticated(url)).map_err(|e| e.to_string())?;
         let resources = client.resources().await.map_err(|e| e.to_string())?;
         let plain = blob.split('?').next().unwrap_or_default();
         let name = plain.rsplit('/').next().unwrap_or_default();

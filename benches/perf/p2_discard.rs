@@ -23,10 +23,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use kingest::client::notifications::DEFAULT_DISCARD_CONCURRENCY;
-use kingest::client::retry::RetryPolicy;
 use kingest::client::storage::{SasUrl, Storage};
 use kingest::client::wire::Notification;
-use kingest::client::{AuthMethod, ClientConfig, IngestClient, ResourceKind};
+use kingest::client::{ClientConfig, IngestClient, ResourceKind};
 use kingest::emulator::sas::{AccountKey, SasResource, ServiceSas};
 use tokio::sync::Semaphore;
 
@@ -205,16 +204,13 @@ async fn measure(opts: &Opts, b: &Backend, dir: &Path) -> Vec<Figure> {
 
 fn client(url: &str) -> IngestClient {
     IngestClient::new(ClientConfig {
-        ingest_url: url.to_string(),
-        auth: AuthMethod::None,
         // Azurite at 10,000 messages answers some calls after more than the default 60 s
         // (every request scans the queue); the baselines must not fail on that.
         timeouts: kingest::client::deadline::Timeouts {
             storage: Duration::from_secs(300),
             ..Default::default()
         },
-        retry: RetryPolicy::default(),
-        discard_concurrency: DEFAULT_DISCARD_CONCURRENCY,
+        ..ClientConfig::unauthenticated(url)
     })
     .unwrap()
 }

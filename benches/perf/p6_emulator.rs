@@ -11,7 +11,7 @@ use kingest::client::retry::RetryPolicy;
 use kingest::client::storage::SasUrl;
 use kingest::client::submit::{SubmitRequest, build_message, encode_for_queue};
 use kingest::client::wire::DataFormat;
-use kingest::client::{AuthMethod, ClientConfig, IngestClient, ResourceKind};
+use kingest::client::{ClientConfig, IngestClient, ResourceKind};
 use kingest::emulator::engine::{Engine, IngestRequest};
 use kingest::emulator::{Emulator, EmulatorConfig};
 
@@ -84,19 +84,9 @@ async fn dm_ingest(n: usize) -> Result<DmMeasure, String> {
 
 async fn measure_dm(emulator: &Emulator, n: usize) -> Result<DmMeasure, String> {
     let client = IngestClient::new(ClientConfig {
-        ingest_url: emulator.url().to_string(),
-        auth: AuthMethod::None,
-        timeouts: kingest::client::deadline::Timeouts {
-            storage: Duration::from_secs(30),
-            mgmt: Duration::from_secs(30),
-            ..Default::default()
-        },
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(50),
-            max_delay: Duration::from_millis(500),
-        },
-        discard_concurrency: kingest::client::notifications::DEFAULT_DISCARD_CONCURRENCY,
+        timeouts: kingest::client::deadline::Timeouts::per_call(Duration::from_secs(30)),
+        retry: RetryPolicy::quick(3, Duration::from_millis(500)),
+        ..ClientConfig::unauthenticated(emulator.url())
     })
     .map_err(|e| e.to_string())?;
     let client = Arc::new(client);

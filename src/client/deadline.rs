@@ -91,6 +91,15 @@ impl RequestKind {
 }
 
 impl Timeouts {
+    /// The defaults, with `limit` for each storage call and mgmt query.
+    pub fn per_call(limit: Duration) -> Self {
+        Timeouts {
+            storage: limit,
+            mgmt: limit,
+            ..Timeouts::default()
+        }
+    }
+
     pub fn limit(&self, kind: RequestKind) -> Duration {
         match kind {
             RequestKind::Storage => self.storage,

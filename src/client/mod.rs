@@ -95,6 +95,20 @@ struct Inner {
     ranking: std::sync::Mutex<resources::AccountRanking>,
 }
 
+impl ClientConfig {
+    /// A client of `ingest_url` that signs in to nothing (a local emulator), with the default
+    /// timeouts, retries and discard concurrency.
+    pub fn unauthenticated(ingest_url: &str) -> Self {
+        ClientConfig {
+            ingest_url: ingest_url.to_string(),
+            auth: AuthMethod::None,
+            timeouts: deadline::Timeouts::default(),
+            retry: RetryPolicy::default(),
+            discard_concurrency: notifications::DEFAULT_DISCARD_CONCURRENCY,
+        }
+    }
+}
+
 pub use resources::RESOURCES_TTL;
 const USER_AGENT: &str = concat!("kingest/", env!("CARGO_PKG_VERSION"));
 

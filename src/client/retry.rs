@@ -26,6 +26,16 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// `max_attempts` in all, the first retry after 50 ms, none later than `max_delay`: for a
+    /// local emulator, where a retry need not wait for a real service to recover.
+    pub fn quick(max_attempts: u32, max_delay: Duration) -> Self {
+        RetryPolicy {
+            max_attempts,
+            base_delay: Duration::from_millis(50),
+            max_delay,
+        }
+    }
+
     pub fn none() -> Self {
         RetryPolicy {
             max_attempts: 1,

@@ -123,19 +123,10 @@ pub fn resign(
 
 pub fn client_for(url: &str, auth: AuthMethod) -> IngestClient {
     IngestClient::new(ClientConfig {
-        ingest_url: url.to_string(),
         auth,
-        timeouts: kingest::client::deadline::Timeouts {
-            storage: Duration::from_secs(20),
-            mgmt: Duration::from_secs(20),
-            ..Default::default()
-        },
-        retry: RetryPolicy {
-            max_attempts: 2,
-            base_delay: Duration::from_millis(50),
-            max_delay: Duration::from_millis(200),
-        },
-        discard_concurrency: kingest::client::notifications::DEFAULT_DISCARD_CONCURRENCY,
+        timeouts: kingest::client::deadline::Timeouts::per_call(Duration::from_secs(20)),
+        retry: RetryPolicy::quick(2, Duration::from_millis(200)),
+        ..ClientConfig::unauthenticated(url)
     })
     .unwrap()
 }
