@@ -206,6 +206,7 @@ async fn a_journaled_source_in_flight_is_followed_to_its_failure() {
             size: 1,
             report_level: "FailuresAndSuccesses".into(),
             report_method: "Queue".into(),
+            mode: Default::default(),
             blob: None,
             message_id: None,
             tracker: Tracker::posted(&source, None, true, now),

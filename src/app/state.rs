@@ -337,6 +337,8 @@ pub struct SubmissionRow {
     pub database: String,
     pub table: String,
     pub format: String,
+    /// The ingestion path this source was sent by.
+    pub mode: crate::client::mode::IngestMode,
     pub report_level: ReportLevel,
     pub report_method: ReportMethod,
     pub phase: Phase,
@@ -369,6 +371,7 @@ impl SubmissionRow {
             database,
             table,
             format: String::new(),
+            mode: crate::client::mode::IngestMode::Queued,
             report_level,
             report_method,
             phase: Phase::Uploading,

@@ -182,11 +182,43 @@ pub enum ReportMethodArg {
     QueueAndTable,
 }
 
+/// `--mode`: [`IngestMode`](crate::client::mode::IngestMode) on the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Upload a blob, post a queue message; the DM batches it.
+    #[default]
+    Queued,
+    /// One POST to the engine's streaming endpoint (small data, rows at once).
+    Streaming,
+    /// Streaming when small, queued on size or transient errors.
+    Managed,
+    /// `.ingest into` on the engine (synchronous; for exploration).
+    Direct,
+    /// The DM's REST queued-ingestion API.
+    RestQueued,
+}
+
+impl From<ModeArg> for crate::client::mode::IngestMode {
+    fn from(m: ModeArg) -> Self {
+        use crate::client::mode::IngestMode;
+        match m {
+            ModeArg::Queued => IngestMode::Queued,
+            ModeArg::Streaming => IngestMode::Streaming,
+            ModeArg::Managed => IngestMode::Managed,
+            ModeArg::Direct => IngestMode::Direct,
+            ModeArg::RestQueued => IngestMode::RestQueued,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
     /// Local files to ingest.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// How the data reaches the service.
+    #[arg(long, value_enum, default_value = "queued")]
+    pub mode: ModeArg,
     /// Target database (default: the config file's `database`).
     #[arg(long, short = 'd')]
     pub database: Option<String>,

@@ -27,6 +27,9 @@ pub struct JournalRecord {
     pub size: u64,
     pub report_level: String,
     pub report_method: String,
+    /// Records written before modes existed were queued.
+    #[serde(default)]
+    pub mode: crate::client::mode::IngestMode,
     /// Blob URL without its query.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob: Option<String>,
@@ -414,6 +417,7 @@ mod tests {
             size: 10,
             report_level: "FailuresAndSuccesses".into(),
             report_method: "Table".into(),
+            mode: Default::default(),
             blob: None,
             message_id: None,
             tracker,

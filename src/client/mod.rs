@@ -8,6 +8,7 @@ pub mod error;
 pub mod error_codes;
 pub mod journal;
 pub mod mgmt;
+pub mod mode;
 pub mod notifications;
 pub mod redact;
 pub mod resources;
@@ -251,6 +252,12 @@ impl IngestClient {
         // try's journal record (and overwrites its blob) rather than leaving an "abandoned"
         // record of a submit that succeeded.
         req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
+        if req.mode != mode::IngestMode::Queued {
+            return Err(Error::Usage(format!(
+                "mode {} is not available in this build",
+                req.mode
+            )));
+        }
         self.with_fresh_sas(|| submit::submit(self, req.clone(), progress.clone()))
             .await
     }

@@ -66,6 +66,8 @@ pub struct SubmitRequest {
     /// Threads compressing the gzip stream; `None`: one per available core. The stream is
     /// the same whatever the count (so it need not be journaled for a resume).
     pub compress_threads: Option<usize>,
+    /// The ingestion path ([`IngestMode`](crate::client::mode::IngestMode)).
+    pub mode: crate::client::mode::IngestMode,
 }
 
 /// An interrupted upload to resume (`client::resume`).
@@ -105,6 +107,7 @@ impl SubmitRequest {
             journal: None,
             resume: None,
             compress_threads: None,
+            mode: crate::client::mode::IngestMode::Queued,
         }
     }
 
@@ -130,6 +133,7 @@ impl SubmitRequest {
             "extra_properties": self.extra_properties,
             "allow_growing": self.allow_growing,
             "dedupe": self.dedupe,
+            "mode": self.mode.as_str(),
         })
     }
 
@@ -171,6 +175,11 @@ impl SubmitRequest {
             .unwrap_or_default();
         r.allow_growing = b("allow_growing");
         r.dedupe = b("dedupe");
+        // Records written before modes existed were queued.
+        r.mode = match s("mode") {
+            Some(m) => m.parse().ok()?,
+            None => crate::client::mode::IngestMode::Queued,
+        };
         Some(r)
     }
 
@@ -504,6 +513,7 @@ async fn submit_staged(
             size: meta.len(),
             report_level: req.report_level.as_str().to_string(),
             report_method: req.report_method.as_str().to_string(),
+            mode: req.mode,
             blob: None,
             message_id: None,
             tracker: crate::client::tracking::Tracker::posted(

@@ -37,6 +37,7 @@ pub(super) fn submit(state: &mut State, fx: &mut Vec<Effect>) {
         0,
         SubmissionRow {
             format: req.format.map(|f| f.wire_name()).unwrap_or_default(),
+            mode: req.mode,
             ..SubmissionRow::new(
                 id,
                 req.path.display().to_string(),
@@ -282,6 +283,7 @@ pub(super) fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
             database: r.database,
             table: r.table,
             format: r.format,
+            mode: r.mode,
             report_level: r
                 .report_level
                 .parse()
@@ -322,6 +324,7 @@ pub fn record_of(
         size: row.total,
         report_level: row.report_level.as_str().to_string(),
         report_method: row.report_method.as_str().to_string(),
+        mode: row.mode,
         blob: row.blob.clone(),
         message_id: row.message_id.clone(),
         tracker: tracker.clone(),

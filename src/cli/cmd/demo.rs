@@ -108,6 +108,7 @@ async fn narrate(
         );
         let args = SubmitArgs {
             files: vec![dir.join(s.file)],
+            mode: crate::cli::args::ModeArg::Queued,
             database: Some(s.database.into()),
             table: Some(s.table.into()),
             format: s.format.map(|f| f.wire_name()),

@@ -78,6 +78,7 @@ pub async fn run(
     template.retain_blob_on_success = !args.no_retain_blob;
     template.ignore_size_limit = args.ignore_size_limit;
     template.allow_growing = args.allow_growing;
+    template.mode = args.mode.into();
     template.dedupe = args.dedupe;
     template.compress_threads = args.compress_threads.map(usize::from);
     template.journal = Some(journal.clone());
@@ -299,6 +300,7 @@ fn journal_append(journal: &Journal, s: &Source, (database, table): (&str, &str)
         size: s.submitted.raw_data_size,
         report_level: s.report.0.as_str().to_string(),
         report_method: s.report.1.as_str().to_string(),
+        mode: crate::client::mode::IngestMode::Queued,
         blob: Some(s.submitted.blob.without_query()),
         message_id: Some(s.submitted.message_id.clone()),
         tracker: s.tracker.clone(),
