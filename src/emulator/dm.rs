@@ -1,10 +1,9 @@
 //! The DM worker: dequeue ingestion messages, batch, download, ingest, notify, update status.
 //!
 //! The per-message decisions are pure functions (`classify`, `ingest_request`, `blob_url`,
-//! `decompress`, `outcome_to_reports`, `Batches`) so they can be tested without HTTP; `run`
+//! `unpack`, `outcome_to_reports`, `Batches`) so they can be tested without HTTP; `run`
 //! only wires them to `Storage` calls.
 
-use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,10 +27,12 @@ mod duplicates;
 mod redelivery;
 mod retry;
 mod status_table;
+mod unpack;
 
 pub use batching::{Batches, Seal};
 use retry::Retries;
 pub use retry::RetrySettings;
+pub use unpack::{EntrySelector, unpack};
 
 /// Produces a URL with read+delete rights for a blob the DM was told about (the DM owns the
 /// account key, as the real service does).
@@ -75,7 +76,7 @@ pub(crate) fn fail(code: &str, status: FailureStatus, details: impl Into<String>
     }
 }
 
-fn permanent(code: &str, details: impl Into<String>) -> IngestFailure {
+pub(crate) fn permanent(code: &str, details: impl Into<String>) -> IngestFailure {
     fail(code, FailureStatus::Permanent, details)
 }
 
@@ -205,54 +206,6 @@ pub fn download_failure(blob: &SasUrl, err: &Error) -> IngestFailure {
         Some(401 | 403) => permanent("Download_Forbidden", details),
         _ => fail("Download_UnknownError", FailureStatus::Transient, details),
     }
-}
-
-/// Gunzips `*.gz`, unzips the first file of `*.zip`, passes anything else through.
-pub fn decompress(blob_name: &str, data: &[u8]) -> Result<Vec<u8>, IngestFailure> {
-    let name = blob_name.to_ascii_lowercase();
-    let too_large = || {
-        permanent(
-            "Stream_InputStreamTooLarge",
-            format!("'{blob_name}' expands beyond {MAX_DATA_BYTES} bytes"),
-        )
-    };
-    let read_limited = |r: &mut dyn Read, out: &mut Vec<u8>| -> std::io::Result<()> {
-        r.take(MAX_DATA_BYTES + 1).read_to_end(out).map(|_| ())
-    };
-    let mut out = Vec::new();
-    if name.ends_with(".gz") {
-        let mut dec = flate2::read::MultiGzDecoder::new(data);
-        read_limited(&mut dec, &mut out).map_err(|e| {
-            permanent(
-                "BadRequest_InvalidBlob",
-                format!("'{blob_name}' is not valid gzip: {e}"),
-            )
-        })?;
-    } else if name.ends_with(".zip") {
-        let invalid = |e: &dyn std::fmt::Display| {
-            permanent(
-                "BadRequest_InvalidArchive",
-                format!("'{blob_name}' is not a readable zip archive: {e}"),
-            )
-        };
-        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(data)).map_err(|e| invalid(&e))?;
-        let index = (0..zip.len())
-            .find(|i| zip.by_index(*i).map(|f| f.is_file()).unwrap_or(false))
-            .ok_or_else(|| {
-                permanent(
-                    "BadRequest_EmptyArchive",
-                    format!("'{blob_name}' contains no files"),
-                )
-            })?;
-        let mut entry = zip.by_index(index).map_err(|e| invalid(&e))?;
-        read_limited(&mut entry, &mut out).map_err(|e| invalid(&e))?;
-    } else {
-        return Ok(data.to_vec());
-    }
-    if out.len() as u64 > MAX_DATA_BYTES {
-        return Err(too_large());
-    }
-    Ok(out)
 }
 
 /// Ids of one processed source.
@@ -603,7 +556,7 @@ impl Worker {
             Ok(b) => b,
             Err(e) => return (Err(download_failure(&blob, &e)), Some(blob)),
         };
-        let data = match decompress(&blob.sub_path(), &bytes) {
+        let entries = match unpack(&blob.sub_path(), &bytes, req.zip_pattern()) {
             Ok(d) => d,
             Err(f) => return (Err(f), Some(blob)),
         };
@@ -616,7 +569,8 @@ impl Worker {
             );
             return (Err(f), Some(blob));
         }
-        let result = self.engine().ingest(&req, &data, Utc::now());
+        let entries: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        let result = self.engine().ingest_entries(&req, &entries, Utc::now());
         (result, Some(blob))
     }
 

@@ -175,10 +175,10 @@ fn decompression() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(b"a,b\n").unwrap();
     let gz = gz.finish().unwrap();
-    assert_eq!(decompress("x/data.csv.GZ", &gz).unwrap(), b"a,b\n");
-    assert_eq!(decompress("data.csv", b"plain").unwrap(), b"plain");
+    assert_eq!(unpack("x/data.csv.GZ", &gz, None).unwrap(), [b"a,b\n"]);
+    assert_eq!(unpack("data.csv", b"plain", None).unwrap(), [b"plain"]);
     assert_eq!(
-        decompress("data.csv.gz", b"nope").unwrap_err().error_code,
+        unpack("data.csv.gz", b"nope", None).unwrap_err().error_code,
         "BadRequest_InvalidBlob"
     );
 
@@ -191,15 +191,17 @@ fn decompression() {
         z.write_all(b"x,y\n").unwrap();
         z.finish().unwrap();
     }
-    assert_eq!(decompress("d.zip", buf.get_ref()).unwrap(), b"x,y\n");
+    assert_eq!(unpack("d.zip", buf.get_ref(), None).unwrap(), [b"x,y\n"]);
     assert_eq!(
-        decompress("d.zip", b"PK junk").unwrap_err().error_code,
+        unpack("d.zip", b"PK junk", None).unwrap_err().error_code,
         "BadRequest_InvalidArchive"
     );
     let mut empty = std::io::Cursor::new(Vec::new());
     zip::ZipWriter::new(&mut empty).finish().unwrap();
     assert_eq!(
-        decompress("d.zip", empty.get_ref()).unwrap_err().error_code,
+        unpack("d.zip", empty.get_ref(), None)
+            .unwrap_err()
+            .error_code,
         "BadRequest_EmptyArchive"
     );
 }

@@ -1,9 +1,11 @@
 //! Splitting uncompressed data into records by format: delimited text (RFC 4180 CSV and its
-//! siblings), txt, raw, and the JSON family.
+//! siblings), txt, raw, and the JSON family (the binary formats are in `binary.rs`).
 
 use std::borrow::Cow;
 
 use serde_json::Value;
+
+pub use super::binary::Binary;
 
 /// How a format is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +21,8 @@ pub enum Format {
     Json,
     MultiJson,
     SingleJson,
+    /// Parquet and Avro: records with named fields, read as JSON objects.
+    Binary(Binary),
 }
 
 impl Format {
@@ -45,7 +49,11 @@ impl Format {
             "json" => Ok(Format::Json),
             "multijson" => Ok(Format::MultiJson),
             "singlejson" => Ok(Format::SingleJson),
-            "avro" | "apacheavro" | "parquet" | "orc" | "sstream" | "w3clogfile" => Err(true),
+            "parquet" => Ok(Format::Binary(Binary::Parquet)),
+            "avro" | "apacheavro" => Ok(Format::Binary(Binary::Avro)),
+            // ORC: a format of the service (DOCS `ingestion-supported-formats.md`) that the
+            // emulator has no reader for.
+            "orc" | "sstream" | "w3clogfile" => Err(true),
             _ => Err(false),
         }
     }
@@ -54,9 +62,21 @@ impl Format {
         matches!(self, Format::Json | Format::MultiJson | Format::SingleJson)
     }
 
-    /// The mapping kind a reference must have for this format.
-    pub fn mapping_kind(self) -> &'static str {
-        if self.is_json() { "Json" } else { "Csv" }
+    /// Formats whose records have named fields: mapped by path, or by column name without a
+    /// mapping (DOCS `kusto/management/mappings.md`, "Identity mapping").
+    pub fn is_named(self) -> bool {
+        self.is_json() || matches!(self, Format::Binary(_))
+    }
+
+    /// The mapping kinds a reference may have for this format: Avro mappings serve both
+    /// `avro` and `apacheavro` (DOCS `kusto/management/mappings.md`, "Supported mapping types").
+    pub fn mapping_kinds(self) -> &'static [&'static str] {
+        match self {
+            Format::Binary(Binary::Parquet) => &["Parquet"],
+            Format::Binary(Binary::Avro) => &["Avro", "ApacheAvro"],
+            f if f.is_json() => &["Json"],
+            _ => &["Csv"],
+        }
     }
 }
 
@@ -527,10 +547,23 @@ mod tests {
             })
         );
         assert_eq!(Format::parse("multijson"), Ok(Format::MultiJson));
-        assert_eq!(Format::parse("parquet"), Err(true));
+        assert_eq!(Format::parse("orc"), Err(true));
         assert_eq!(Format::parse("xlsx"), Err(false));
-        assert_eq!(Format::Json.mapping_kind(), "Json");
-        assert_eq!(Format::Txt.mapping_kind(), "Csv");
+        assert_eq!(
+            Format::parse("ApacheAvro"),
+            Ok(Format::Binary(Binary::Avro))
+        );
+        assert_eq!(
+            Format::parse("parquet"),
+            Ok(Format::Binary(Binary::Parquet))
+        );
+        assert_eq!(Format::Json.mapping_kinds(), ["Json"]);
+        assert_eq!(Format::Txt.mapping_kinds(), ["Csv"]);
+        assert_eq!(
+            Format::Binary(Binary::Avro).mapping_kinds(),
+            ["Avro", "ApacheAvro"]
+        );
+        assert!(Format::Binary(Binary::Parquet).is_named() && !Format::Txt.is_named());
     }
 
     #[test]

@@ -5,8 +5,9 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::binary;
 use super::formats::{self, Format, JsonRecords};
-use super::mapping::{self, ColumnMapping, Source};
+use super::mapping::{self, ColumnMapping, Source, Transform};
 use super::store::Rows;
 use super::types::Converted;
 use super::{Column, Engine, Extent, IngestFailure, IngestOutcome, IngestRequest, MAX_STORED_ROWS};
@@ -26,6 +27,18 @@ impl Engine {
         &mut self,
         req: &IngestRequest,
         data: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, IngestFailure> {
+        self.ingest_entries(req, &[data], now)
+    }
+
+    /// Ingests the entries of one source (the one blob, or the files a zip's `zipPattern`
+    /// selected, in order) as one extent: any entry's failure fails the whole source. Each
+    /// entry is a file of its own (`ignoreFirstRecord` drops the first record of each).
+    pub fn ingest_entries(
+        &mut self,
+        req: &IngestRequest,
+        entries: &[&[u8]],
         now: DateTime<Utc>,
     ) -> Result<IngestOutcome, IngestFailure> {
         let db = self.db(&req.database).ok_or_else(|| {
@@ -74,28 +87,30 @@ impl Engine {
                 skipped_existing: true,
             });
         }
-        let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
-        if body.is_empty() {
+        let bodies: Vec<&[u8]> = entries
+            .iter()
+            .map(|d| d.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(d))
+            .filter(|b| !b.is_empty())
+            .collect();
+        if bodies.is_empty() {
             return Err(fail(
                 "BadRequest_EmptyBlob",
                 format!("source '{}' is empty (0 bytes of data)", req.source_id),
             ));
         }
-        // Delimited data is read on bytes (only kept fields are converted); the other
-        // formats read text, borrowed when valid UTF-8 (the fast validator's usual case).
-        let text = || formats::lossy(body);
         let mapping = match (reference, inline) {
             (Some(name), _) => {
-                let kind = format.mapping_kind();
+                let kinds = format.mapping_kinds();
                 let def = table
                     .mappings
                     .iter()
-                    .find(|m| m.name == name && m.kind == kind)
+                    .find(|m| m.name == name && kinds.contains(&m.kind.as_str()))
                     .ok_or_else(|| {
                         fail(
                             "BadRequest_MappingReferenceWasNotFound",
                             format!(
-                                "{kind} mapping '{name}' was not found on table '{}'",
+                                "{} mapping '{name}' was not found on table '{}'",
+                                kinds.join(" or "),
                                 table.name
                             ),
                         )
@@ -115,11 +130,24 @@ impl Engine {
             })?),
             (None, None) => None,
         };
+        // Columns a mapping entry gives a DataType for and the table lacks are created when
+        // the source is committed (DOCS `kusto/management/mappings.md`).
+        let mut columns: Cow<[Column]> = Cow::Borrowed(&table.columns);
+        for m in mapping.iter().flatten() {
+            if let Some(ty) = m.datatype
+                && !columns.iter().any(|c| c.name == m.column)
+            {
+                columns.to_mut().push(Column {
+                    name: m.column.clone(),
+                    ty,
+                });
+            }
+        }
+        let columns = &*columns;
         let plan = match &mapping {
-            Some(m) => Some(plan_mapping(m, &table.columns, &table.name, format)?),
+            Some(m) => Some(plan_mapping(m, columns, &table.name, format)?),
             None => None,
         };
-        let columns = &table.columns;
         let room = MAX_STORED_ROWS.saturating_sub(table.rows.len());
         let sources = plan.as_deref().map(|plan| {
             // The last entry for a column wins, as when they were applied one by one.
@@ -128,7 +156,7 @@ impl Engine {
                 .for_each(|p| by_column[p.index] = Some(p.source));
             by_column
         });
-        let text_rows = |single_field| TextRows {
+        let text_rows = |single_field, room| TextRows {
             columns,
             plan: plan.as_deref(),
             sources: sources.as_deref(),
@@ -139,46 +167,75 @@ impl Engine {
             rows: Rows::new(columns.iter().map(|c| c.ty)),
             count: 0,
         };
-        let (rows, n, rejected) = match format {
-            Format::Delimited { sep, escapes } => {
-                let mut out = text_rows(false);
-                let mut reader = formats::DelimitedReader::new(body, sep, escapes);
-                let mut fields = Vec::new();
-                while let Some(line) = reader
-                    .next_into(&mut fields)
-                    .map_err(|e| fail(e.code, e.details))?
-                {
-                    out.push(line, &fields)?;
+        let mut rows = Rows::new(columns.iter().map(|c| c.ty));
+        let (mut n, mut rejected) = (0u64, Vec::new());
+        for body in bodies {
+            let room = room.saturating_sub(rows.len());
+            // Delimited data is read on bytes (only kept fields are converted); the other
+            // text formats read text, borrowed when valid UTF-8 (the usual case).
+            let text = || formats::lossy(body);
+            let (entry_rows, entry_n) = match format {
+                Format::Delimited { sep, escapes } => {
+                    let mut out = text_rows(false, room);
+                    let mut reader = formats::DelimitedReader::new(body, sep, escapes);
+                    let mut fields = Vec::new();
+                    while let Some(line) = reader
+                        .next_into(&mut fields)
+                        .map_err(|e| fail(e.code, e.details))?
+                    {
+                        out.push(line, &fields)?;
+                    }
+                    (out.rows, out.count)
                 }
-                (out.rows, out.count, vec![])
-            }
-            Format::Txt => {
-                let mut out = text_rows(true);
-                for r in formats::parse_lines(&text()) {
-                    out.push(r.line, &r.fields)?;
+                Format::Txt => {
+                    let mut out = text_rows(true, room);
+                    for r in formats::parse_lines(&text()) {
+                        out.push(r.line, &r.fields)?;
+                    }
+                    (out.rows, out.count)
                 }
-                (out.rows, out.count, vec![])
-            }
-            Format::Raw => {
-                let mut out = text_rows(true);
-                out.push(1, &[&*text()])?;
-                (out.rows, out.count, vec![])
-            }
-            Format::Json | Format::MultiJson | Format::SingleJson => {
-                let text = text();
-                let JsonRecords { records, rejected } = match format {
-                    Format::Json => formats::parse_json_lines(&text),
-                    Format::MultiJson => formats::parse_multi_json(&text),
-                    _ => formats::parse_single_json(&text),
-                };
-                let mut rows = Rows::new(columns.iter().map(|c| c.ty));
-                for (_, v) in records.iter().take(room) {
-                    let row = json_row(v, columns, plan.as_deref());
-                    rows.push(row.into_iter().map(Converted::Value));
+                Format::Raw => {
+                    let mut out = text_rows(true, room);
+                    out.push(1, &[&*text()])?;
+                    (out.rows, out.count)
                 }
-                (rows, records.len() as u64, rejected)
-            }
-        };
+                Format::Json | Format::MultiJson | Format::SingleJson => {
+                    let text = text();
+                    let JsonRecords {
+                        records,
+                        rejected: r,
+                    } = match format {
+                        Format::Json => formats::parse_json_lines(&text),
+                        Format::MultiJson => formats::parse_multi_json(&text),
+                        _ => formats::parse_single_json(&text),
+                    };
+                    rejected.extend(r);
+                    let mut out = Rows::new(columns.iter().map(|c| c.ty));
+                    for (_, v) in records.iter().take(room) {
+                        let row = json_row(v, columns, plan.as_deref());
+                        out.push(row.into_iter().map(Converted::Value));
+                    }
+                    (out, records.len() as u64)
+                }
+                Format::Binary(kind) => {
+                    let mut out = Rows::new(columns.iter().map(|c| c.ty));
+                    let mut count = 0u64;
+                    let records =
+                        binary::records(kind, body).map_err(|e| fail(e.code, e.details))?;
+                    for record in records {
+                        let v = record.map_err(|e| fail(e.code, e.details))?;
+                        count += 1;
+                        if out.len() < room {
+                            let row = json_row(&v, columns, plan.as_deref());
+                            out.push(row.into_iter().map(Converted::Value));
+                        }
+                    }
+                    (out, count)
+                }
+            };
+            rows.append(entry_rows, room);
+            n += entry_n;
+        }
         if n == 0 {
             let details = match rejected.first() {
                 Some(r) => format!(
@@ -198,17 +255,23 @@ impl Engine {
             };
             return Err(fail("BadRequest_NoRecordsOrWrongFormat", details));
         }
+        let new_columns = columns[table.columns.len()..].to_vec();
+        let original_size = entries.iter().map(|d| d.len() as u64).sum();
         let (db_name, table_name) = (req.database.clone(), req.table.clone());
         let table = self
             .db_mut(&db_name)
             .and_then(|d| d.table_mut(&table_name))
             .ok_or_else(|| fail("BadRequest_TableNotExist", "table vanished during ingest"))?;
+        for c in new_columns {
+            table.rows.add_column(c.ty);
+            table.columns.push(c);
+        }
         table.rows.append(rows, room);
         table.row_count += n;
         table.extents.push(Extent {
             id: uuid::Uuid::new_v4().to_string(),
             rows: n,
-            original_size: data.len() as u64,
+            original_size,
             tags: req.tags.clone(),
             created: req.creation_time.unwrap_or(now),
         });
@@ -224,6 +287,7 @@ impl Engine {
 struct Planned<'a> {
     index: usize,
     source: &'a Source,
+    transform: Option<Transform>,
 }
 
 fn plan_mapping<'a>(
@@ -247,12 +311,23 @@ fn plan_mapping<'a>(
                         ),
                     )
                 })?;
-            match (&m.source, format.is_json()) {
+            if m.transform.is_some() && !format.is_named() {
+                return Err(fail(
+                    "BadRequest_InvalidMapping",
+                    format!(
+                        "column '{}': the emulator applies mapping transformations to JSON, \
+                         Parquet and Avro mappings only",
+                        m.column
+                    ),
+                ));
+            }
+            match (&m.source, format.is_named()) {
                 (Source::Ordinal(_), true) => Err(fail(
                     "BadRequest_InvalidMapping",
                     format!(
-                        "column '{}' is mapped by Ordinal, but JSON formats need a Path",
-                        m.column
+                        "column '{}' is mapped by Ordinal, but {} needs a Path or Field",
+                        m.column,
+                        format_name(format)
                     ),
                 )),
                 (Source::Path(_), false) => Err(fail(
@@ -262,10 +337,23 @@ fn plan_mapping<'a>(
                         m.column
                     ),
                 )),
-                (source, _) => Ok(Planned { index, source }),
+                (source, _) => Ok(Planned {
+                    index,
+                    source,
+                    transform: m.transform,
+                }),
             }
         })
         .collect()
+}
+
+/// How a format is named in errors about its mappings.
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Binary(binary::Binary::Parquet) => "Parquet",
+        Format::Binary(binary::Binary::Avro) => "Avro",
+        _ => "a JSON format",
+    }
 }
 
 /// A record's field as text (delimited fields are converted only when their row is kept).
@@ -383,9 +471,11 @@ fn json_row(v: &Value, columns: &[Column], plan: Option<&[Planned]>) -> Vec<Valu
             for p in plan {
                 let ty = columns[p.index].ty;
                 row[p.index] = match p.source {
-                    Source::Path(steps) => mapping::eval_path(v, steps)
-                        .map(|x| ty.convert_json(x))
-                        .unwrap_or(Value::Null),
+                    Source::Path(steps) => match (mapping::eval_path(v, steps), p.transform) {
+                        (Some(x), Some(t)) => ty.convert_json(&t.apply(x)),
+                        (Some(x), None) => ty.convert_json(x),
+                        (None, _) => Value::Null,
+                    },
                     Source::Const(c) => ty.convert_text(c),
                     Source::Ordinal(_) => Value::Null,
                 };

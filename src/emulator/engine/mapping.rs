@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::client::wire::{field, value_to_string};
+use super::types::ColumnType;
+use crate::client::wire::{TICKS_PER_SEC, field, format_timestamp, value_to_string};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
@@ -22,6 +23,79 @@ pub enum Step {
 pub struct ColumnMapping {
     pub column: String,
     pub source: Source,
+    /// `DataType`: the type of the column to create when the table has none of that name
+    /// (DOCS `kusto/management/mappings.md`).
+    pub datatype: Option<ColumnType>,
+    pub transform: Option<Transform>,
+}
+
+/// The mapping transformations the emulator applies (DOCS `kusto/management/mappings.md`,
+/// "Mapping transformations").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transform {
+    /// `DateTimeFromUnix{Seconds,Milliseconds,Microseconds,Nanoseconds}`: the number of these
+    /// units in one second.
+    DateTimeFromUnix { per_second: i64 },
+    /// `BytesAsBase64`: an array of byte values as base64 text (null when it is not one).
+    BytesAsBase64,
+}
+
+impl Transform {
+    fn parse(name: &str) -> Result<Transform, String> {
+        let unix = |per_second| Ok(Transform::DateTimeFromUnix { per_second });
+        match name.trim().to_ascii_lowercase().as_str() {
+            "datetimefromunixseconds" => unix(1),
+            "datetimefromunixmilliseconds" => unix(1_000),
+            "datetimefromunixmicroseconds" => unix(1_000_000),
+            "datetimefromunixnanoseconds" => unix(1_000_000_000),
+            "bytesasbase64" => Ok(Transform::BytesAsBase64),
+            "propertybagarraytodictionary"
+            | "sourcelocation"
+            | "sourcelinenumber"
+            | "dropmappedfields" => Err(format!(
+                "Transform '{name}' is a Kusto mapping transformation the emulator does not \
+                 apply"
+            )),
+            _ => Err(format!(
+                "Transform '{name}' is not a mapping transformation"
+            )),
+        }
+    }
+
+    /// Applies the transformation to a source value.
+    pub fn apply(self, v: &Value) -> Value {
+        match self {
+            Transform::DateTimeFromUnix { per_second } => {
+                let n = match v {
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(s) => s.trim().parse::<f64>().ok(),
+                    _ => None,
+                };
+                n.and_then(|n| {
+                    let ticks = n * (TICKS_PER_SEC as f64 / per_second as f64);
+                    (ticks.is_finite() && ticks.abs() < 9.0e18).then(|| ticks.round() as i64)
+                })
+                .and_then(|ticks| {
+                    let secs = ticks.div_euclid(TICKS_PER_SEC);
+                    let nanos = ticks.rem_euclid(TICKS_PER_SEC) * 100;
+                    chrono::DateTime::from_timestamp(secs, u32::try_from(nanos).ok()?)
+                })
+                .map_or(Value::Null, |t| Value::String(format_timestamp(t)))
+            }
+            Transform::BytesAsBase64 => {
+                let bytes: Option<Vec<u8>> = v.as_array().and_then(|items| {
+                    items
+                        .iter()
+                        .map(|x| x.as_u64().and_then(|b| u8::try_from(b).ok()))
+                        .collect()
+                });
+                bytes.map_or(Value::Null, |b| {
+                    use base64::Engine as _;
+                    Value::String(base64::engine::general_purpose::STANDARD.encode(b))
+                })
+            }
+        }
+    }
 }
 
 /// Parses mapping JSON text; the error says which entry is wrong and why.
@@ -52,6 +126,19 @@ fn parse_entry(item: &Value) -> Result<ColumnMapping, String> {
         _ => Map::new(),
     };
     let get = |name: &str| text(&props, name).or_else(|| text(obj, name));
+    let datatype = match text(obj, "DataType").or_else(|| get("DataType")) {
+        Some(t) if !t.trim().is_empty() => Some(
+            ColumnType::parse(&t)
+                .ok_or_else(|| format!("column '{column}': DataType '{t}' is not a Kusto type"))?,
+        ),
+        _ => None,
+    };
+    let transform = match get("Transform") {
+        Some(t) if !t.trim().is_empty() => {
+            Some(Transform::parse(&t).map_err(|e| format!("column '{column}': {e}"))?)
+        }
+        _ => None,
+    };
     let source = if let Some(o) = get("Ordinal") {
         Source::Ordinal(
             o.trim()
@@ -60,14 +147,28 @@ fn parse_entry(item: &Value) -> Result<ColumnMapping, String> {
         )
     } else if let Some(p) = get("Path") {
         Source::Path(parse_path(&p).map_err(|e| format!("column '{column}': {e}"))?)
+    } else if let Some(f) = get("Field") {
+        // Avro and Parquet mappings name a top-level field (or, as in the docs' own Avro
+        // example, give a path under this name).
+        let steps = if f.trim_start().starts_with('$') {
+            parse_path(&f).map_err(|e| format!("column '{column}': {e}"))?
+        } else {
+            vec![Step::Key(f)]
+        };
+        Source::Path(steps)
     } else if let Some(c) = get("ConstValue") {
         Source::Const(c)
     } else {
         return Err(format!(
-            "column '{column}' has neither Ordinal, Path nor ConstValue"
+            "column '{column}' has neither Ordinal, Path, Field nor ConstValue"
         ));
     };
-    Ok(ColumnMapping { column, source })
+    Ok(ColumnMapping {
+        column,
+        source,
+        datatype,
+        transform,
+    })
 }
 
 fn text(m: &Map<String, Value>, name: &str) -> Option<String> {
@@ -178,7 +279,66 @@ mod tests {
         assert!(e.contains("entry 0") && e.contains("'A'"), "{e}");
         let e = parse_mapping(r#"[{"column":"A"}]"#).unwrap_err();
         assert!(e.contains("neither"), "{e}");
+        let e = parse_mapping(r#"[{"column":"A","Properties":{"Field":"a","Transform":"Nope"}}]"#)
+            .unwrap_err();
+        assert!(e.contains("not a mapping transformation"), "{e}");
+        let e = parse_mapping(
+            r#"[{"column":"A","Properties":{"Field":"a","Transform":"SourceLocation"}}]"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("does not apply"), "{e}");
+        let e = parse_mapping(r#"[{"column":"A","DataType":"blob","Properties":{"Field":"a"}}]"#)
+            .unwrap_err();
+        assert!(e.contains("not a Kusto type"), "{e}");
         assert!(parse_mapping(r#"[{"column":"A","path":"a.b"}]"#).is_err());
+    }
+
+    #[test]
+    fn field_datatype_and_transform() {
+        let m = parse_mapping(
+            r#"[{"Column":"T","DataType":"datetime","Properties":{"Field":"ts","Transform":"DateTimeFromUnixMilliseconds"}},
+                {"Column":"N","Properties":{"Field":"$['a b'].c"}},
+                {"Column":"B","Properties":{"Path":"$.id","Transform":"BytesAsBase64"}}]"#,
+        )
+        .unwrap();
+        assert_eq!(m[0].source, Source::Path(vec![Step::Key("ts".into())]));
+        assert_eq!(m[0].datatype, Some(ColumnType::DateTime));
+        assert_eq!(
+            m[0].transform,
+            Some(Transform::DateTimeFromUnix { per_second: 1000 })
+        );
+        assert_eq!(
+            m[1].source,
+            Source::Path(vec![Step::Key("a b".into()), Step::Key("c".into())])
+        );
+        assert_eq!(m[1].transform, None);
+        assert_eq!(m[2].transform, Some(Transform::BytesAsBase64));
+    }
+
+    #[test]
+    fn transforms() {
+        let ms = Transform::DateTimeFromUnix { per_second: 1000 };
+        assert_eq!(
+            ms.apply(&json!(1735732800123i64)),
+            json!("2025-01-01T12:00:00.1230000Z")
+        );
+        assert_eq!(
+            Transform::DateTimeFromUnix { per_second: 1 }.apply(&json!("-1")),
+            json!("1969-12-31T23:59:59.0000000Z")
+        );
+        assert_eq!(
+            Transform::DateTimeFromUnix {
+                per_second: 1_000_000_000
+            }
+            .apply(&json!(1500)),
+            json!("1970-01-01T00:00:00.0000015Z")
+        );
+        assert_eq!(ms.apply(&json!("soon")), Value::Null);
+        assert_eq!(ms.apply(&json!(1e300)), Value::Null);
+        let b64 = Transform::BytesAsBase64;
+        assert_eq!(b64.apply(&json!([227, 131, 34])), json!("44Mi"));
+        assert_eq!(b64.apply(&json!([256])), Value::Null);
+        assert_eq!(b64.apply(&json!("x")), Value::Null);
     }
 
     #[test]

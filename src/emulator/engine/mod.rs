@@ -1,16 +1,22 @@
 //! The emulated Kusto engine: databases, tables with schemas, ingestion mappings, rows;
 //! management commands; parsing of data by format.
 
+mod binary;
 mod commands;
 pub(crate) mod formats;
 mod ingest;
 mod lexer;
 mod mapping;
 pub mod policies;
+/// Sample Parquet and Avro files for tests (the `test-fixtures` feature).
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod samples;
 mod show;
 mod store;
 mod types;
 
+#[cfg(test)]
+mod binary_tests;
 #[cfg(test)]
 mod policy_tests;
 #[cfg(test)]
@@ -52,6 +58,16 @@ pub struct IngestRequest {
     pub creation_time: Option<DateTime<Utc>>,
     pub source_id: String,
     pub extra: Map<String, Value>,
+}
+
+impl IngestRequest {
+    /// The `zipPattern` property, by name case-insensitively (DOCS
+    /// `kusto/includes/ingestion-properties.md`).
+    pub fn zip_pattern(&self) -> Option<&str> {
+        crate::client::wire::field(&self.extra, "zipPattern")
+            .and_then(Value::as_str)
+            .filter(|p| !p.trim().is_empty())
+    }
 }
 
 /// A successful ingest.

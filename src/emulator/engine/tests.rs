@@ -6,7 +6,7 @@ use serde_json::json;
 
 const SCHEMA: &str = include_str!("../../../assets/demo/schema.kql");
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).single().unwrap()
 }
 
@@ -16,7 +16,7 @@ fn demo() -> Engine {
     e
 }
 
-fn req(table: &str, format: &str) -> IngestRequest {
+pub(super) fn req(table: &str, format: &str) -> IngestRequest {
     IngestRequest {
         database: "demo".into(),
         table: table.into(),
@@ -398,7 +398,7 @@ fn ingest_checks_in_order() {
         code(ingest(&mut e, &req("Events", "xlsx"), b"x")),
         "BadRequest_FormatNotSupported"
     );
-    let f = ingest(&mut e, &req("Events", "parquet"), b"x").unwrap_err();
+    let f = ingest(&mut e, &req("Events", "orc"), b"x").unwrap_err();
     assert!(f.details.contains("emulator"), "{}", f.details);
     let mut r = req("Events", "csv");
     r.mapping_reference = Some("EventsCsv".into());
