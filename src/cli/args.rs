@@ -274,6 +274,10 @@ pub struct SubmitArgs {
     /// blob is sealed alone) and engine work per unique tag; a second copy ends Skipped.
     #[arg(long)]
     pub dedupe: bool,
+    /// For .zip sources: the regular expression (or, when it is not one, the glob) that
+    /// selects the archive's entries to ingest, sent as the zipPattern property.
+    #[arg(long, value_name = "REGEX")]
+    pub zip_pattern: Option<String>,
     /// Extra ingestion property KEY=VALUE (repeatable); properties kingest sets itself
     /// (format, tags, creationTime, …) are refused: use their flags.
     #[arg(long = "property", value_parser = parse_key_value)]

@@ -1,6 +1,7 @@
-"""Ingest a CSV through `kingest emulator` with the official azure-kusto-ingest SDK, then find
-the success notification with its KustoIngestStatusQueues. Prints one JSON line; exit 0 on
-success, 1 when a failure notification came back, 2 on timeout."""
+"""Ingest a file (CSV, or the format named by an optional fifth argument, e.g. parquet) through
+`kingest emulator` with the official azure-kusto-ingest SDK, then find the success notification
+with its KustoIngestStatusQueues. Prints one JSON line; exit 0 on success, 1 when a failure
+notification came back, 2 on timeout."""
 import json
 import sys
 import time
@@ -11,12 +12,13 @@ from azure.kusto.ingest import IngestionProperties, QueuedIngestClient, ReportLe
 from azure.kusto.ingest.status import KustoIngestStatusQueues
 
 url, database, table, path = sys.argv[1:5]
+data_format = DataFormat[sys.argv[5].upper()] if len(sys.argv) > 5 else DataFormat.CSV
 kcsb = KustoConnectionStringBuilder.with_no_authentication(url)
 client = QueuedIngestClient(kcsb, auto_correct_endpoint=False)
 props = IngestionProperties(
     database=database,
     table=table,
-    data_format=DataFormat.CSV,
+    data_format=data_format,
     report_level=ReportLevel.FailuresAndSuccesses,
     flush_immediately=True,
 )

@@ -125,6 +125,7 @@ async fn narrate(
             ignore_size_limit: false,
             allow_growing: false,
             dedupe: false,
+            zip_pattern: None,
             properties: vec![],
             compress_threads: None,
             wait: Some(30),

@@ -87,6 +87,10 @@ pub async fn run(
         .iter()
         .map(|(k, v)| (k.clone(), Value::from(v.clone())))
         .collect();
+    if let Some(p) = &args.zip_pattern {
+        crate::client::submit::set_zip_pattern(&mut template, p, &args.files)
+            .map_err(|e| Failure::usage(safe(&e.to_string())))?;
+    }
     crate::client::submit::validate(&template).map_err(|e| Failure::usage(safe(&e.to_string())))?;
     let report_method = match asked_method {
         Some(m) => m,

@@ -137,30 +137,12 @@ fn glob(pattern: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
     use super::*;
-
-    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut buf = std::io::Cursor::new(Vec::new());
-        let mut z = zip::ZipWriter::new(&mut buf);
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        for (name, data) in entries {
-            if name.ends_with('/') {
-                z.add_directory(*name, opts).unwrap();
-            } else {
-                z.start_file(*name, opts).unwrap();
-                z.write_all(data).unwrap();
-            }
-        }
-        z.finish().unwrap();
-        buf.into_inner()
-    }
+    use crate::emulator::engine::samples;
 
     #[test]
     fn every_file_of_a_zip_in_order_without_a_pattern() {
-        let z = zip_of(&[("b.csv", b"2\n"), ("d/", b""), ("d/a.csv", b"1\n")]);
+        let z = samples::zip(&[("b.csv", b"2\n"), ("d/", b""), ("d/a.csv", b"1\n")]).unwrap();
         assert_eq!(unpack("x.csv.zip", &z, None).unwrap(), [b"2\n", b"1\n"]);
         // A blank pattern selects everything too.
         assert_eq!(unpack("x.zip", &z, Some(" ")).unwrap().len(), 2);
@@ -168,12 +150,13 @@ mod tests {
 
     #[test]
     fn zip_pattern_as_regex_and_as_glob() {
-        let z = zip_of(&[
+        let z = samples::zip(&[
             ("keep-1.csv", b"1\n"),
             ("notes.txt", b"no\n"),
             ("sub/keep-2.csv", b"2\n"),
             ("keep.csv.bak", b"no\n"),
-        ]);
+        ])
+        .unwrap();
         // A regular expression matches anywhere in the path (.NET `Regex.IsMatch`).
         assert_eq!(
             unpack("x.zip", &z, Some(r"\.csv$")).unwrap(),
@@ -204,7 +187,7 @@ mod tests {
     fn gz_names_and_limits() {
         // Only the last extension counts: a Parquet file's codec in its name is no gzip.
         assert_eq!(unpack("f.gz.parquet", b"PAR1", None).unwrap(), [b"PAR1"]);
-        let corrupt = zip_of(&[("a.csv", b"1\n")]);
+        let corrupt = samples::zip(&[("a.csv", b"1\n")]).unwrap();
         let cut = &corrupt[..corrupt.len() - 10];
         assert_eq!(
             unpack("x.zip", cut, None).unwrap_err().error_code,

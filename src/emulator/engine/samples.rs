@@ -2,6 +2,8 @@
 //! records covering the scalar types, nulls, a timestamp, a date, a decimal, a list and a
 //! nested record. [`SAMPLE_TABLE`] is a table whose columns take them by name.
 //!
+//! Also [`zip`], an archive of named entries.
+//!
 //! The two records: `id` 1 and 2; `name` "alpha" and null; `score` 1.5 and null; `ok` true
 //! and false; `ts` 2025-01-01T12:00:00.123Z and null; `day` 2025-01-01 and null; `price`
 //! 123.45 and -0.05; `tags` ["a","b"] and null; `props` {"a":1,"b":"x"} and null; `ms` (Unix
@@ -192,4 +194,22 @@ pub fn avro(codec: apache_avro::Codec) -> Result<Vec<u8>, apache_avro::Error> {
         ("raw", V::Bytes(vec![])),
     ]))?;
     w.into_inner()
+}
+
+/// A zip archive of `entries` (name, content), deflated, in order; a name ending in `/` is a
+/// directory.
+pub fn zip(entries: &[(&str, &[u8])]) -> Result<Vec<u8>, zip::result::ZipError> {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        if name.ends_with('/') {
+            z.add_directory(*name, opts)?;
+        } else {
+            z.start_file(*name, opts)?;
+            z.write_all(data)?;
+        }
+    }
+    Ok(z.finish()?.into_inner())
 }
