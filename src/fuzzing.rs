@@ -12,7 +12,8 @@ use crate::client::storage::{SasUrl, queue, xml};
 use crate::client::wire::{self, IngestionMessage, Notification, StatusEntity};
 use crate::client::{redact, resources};
 use crate::emulator::dm::{self, Intake};
-use crate::emulator::engine::formats;
+use crate::emulator::engine::binary;
+use crate::emulator::engine::formats::{self, Binary};
 use crate::emulator::sas::{self, AccountKey, SasResource, SasService, ServiceSas};
 use crate::sanitize;
 
@@ -314,9 +315,23 @@ pub fn sanitize(data: &[u8]) -> Result<(), String> {
 
 /// The engine's format readers on any text: records are numbered by increasing line within the
 /// text, delimited records read on raw bytes are those of the text, and delimited fields
-/// written RFC 4180-style read back as written.
+/// written RFC 4180-style read back as written. The binary readers (Parquet, Avro) on the same
+/// bytes either refuse them as an invalid blob or read records, a Parquet record always an
+/// object, and no reader's panic escapes.
 pub fn formats(data: &[u8]) -> Result<(), String> {
     let (b, rest) = split_first(data);
+    for format in [Binary::Parquet, Binary::Avro] {
+        let mut objects = true;
+        let read = binary::read_all(format, rest, |v| objects &= v.is_object());
+        if let Err(e) = &read {
+            check(e.code == "BadRequest_InvalidBlob", || {
+                format!("{format:?} refused with {e:?}")
+            })?;
+        }
+        check(objects || format == Binary::Avro, || {
+            "a Parquet record that is not an object".into()
+        })?;
+    }
     let t = text(rest);
     let lines = t.matches('\n').count() + 1;
     let seps = [b',', b'\t', b';', b'|', 0x01];

@@ -30,8 +30,37 @@ fn invalid(format: &str, e: impl std::fmt::Display) -> ParseError {
     }
 }
 
+/// Reads every record of `data` as `format`, handing each to `each`; returns how many there
+/// were. The readers are not hardened against hostile files (a malformed one can make them
+/// panic): a panic is caught and reported as the invalid blob it is, so that the engine and
+/// the DM worker go on.
+pub fn read_all(
+    format: Binary,
+    data: &[u8],
+    mut each: impl FnMut(Value),
+) -> Result<u64, ParseError> {
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut n = 0;
+        for record in records(format, data)? {
+            each(record?);
+            n += 1;
+        }
+        Ok(n)
+    }));
+    read.unwrap_or_else(|_| {
+        let name = match format {
+            Binary::Parquet => "Parquet",
+            Binary::Avro => "Avro",
+        };
+        Err(invalid(
+            name,
+            "its content is malformed (the reader gave up)",
+        ))
+    })
+}
+
 /// The records of a binary source, read one at a time.
-pub struct Records<'a> {
+struct Records<'a> {
     inner: Inner<'a>,
 }
 
@@ -45,7 +74,7 @@ enum Inner<'a> {
 }
 
 /// Opens `data` as `format`; a file that is not one is `BadRequest_InvalidBlob`.
-pub fn records(format: Binary, data: &[u8]) -> Result<Records<'_>, ParseError> {
+fn records(format: Binary, data: &[u8]) -> Result<Records<'_>, ParseError> {
     let inner = match format {
         Binary::Parquet => {
             let bytes = bytes::Bytes::copy_from_slice(data);

@@ -219,17 +219,13 @@ impl Engine {
                 }
                 Format::Binary(kind) => {
                     let mut out = Rows::new(columns.iter().map(|c| c.ty));
-                    let mut count = 0u64;
-                    let records =
-                        binary::records(kind, body).map_err(|e| fail(e.code, e.details))?;
-                    for record in records {
-                        let v = record.map_err(|e| fail(e.code, e.details))?;
-                        count += 1;
+                    let count = binary::read_all(kind, body, |v| {
                         if out.len() < room {
                             let row = json_row(&v, columns, plan.as_deref());
                             out.push(row.into_iter().map(Converted::Value));
                         }
-                    }
+                    })
+                    .map_err(|e| fail(e.code, e.details))?;
                     (out, count)
                 }
             };

@@ -1,7 +1,7 @@
 //! The emulated Kusto engine: databases, tables with schemas, ingestion mappings, rows;
 //! management commands; parsing of data by format.
 
-mod binary;
+pub(crate) mod binary;
 mod commands;
 pub(crate) mod formats;
 mod ingest;
