@@ -24,7 +24,7 @@ codes! {
     ("Stream_WrongNumberOfFields", true, "Records have inconsistent numbers of fields.", "Check the delimiter and quoting of the file, or ingest with a mapping that matches its columns."),
     ("Stream_ClosingQuoteMissing", true, "A quoted CSV field has no closing quote.", "Fix the quoting in the source file (escape quotes by doubling them) and resubmit."),
     ("BadRequest_InvalidBlob", true, "The blob could not be read as the stated format.", "Check that --format matches the content and that the file is not truncated."),
-    ("BadRequest_EmptyArchive", true, "The zip archive has no entries.", "Resubmit a zip that contains the data file."),
+    ("BadRequest_EmptyArchive", true, "The zip archive has no entries (or none its zipPattern selects).", "Resubmit a zip that contains the data file, or a --zip-pattern that selects its entries."),
     ("BadRequest_InvalidArchive", true, "The archive is corrupt.", "Re-create the .zip/.gz and resubmit."),
     ("BadRequest_InvalidMapping", true, "The inline ingestion mapping cannot be parsed.", "Fix the mapping JSON (column, datatype, Ordinal/Path) and resubmit."),
     ("BadRequest_InvalidMappingReference", true, "The mapping reference is invalid.", "Check the mapping name and kind with '.show table T ingestion mappings'."),
