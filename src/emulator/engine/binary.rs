@@ -65,7 +65,10 @@ struct Records<'a> {
 }
 
 enum Inner<'a> {
-    Parquet(parquet::record::reader::RowIter<'static>),
+    Parquet {
+        rows: parquet::record::reader::RowIter<'static>,
+        kinds: TopLevel,
+    },
     Avro {
         /// Boxed: the reader is several times the size of the Parquet row iterator.
         reader: Box<apache_avro::Reader<'a, &'a [u8]>>,
@@ -80,9 +83,11 @@ fn records(format: Binary, data: &[u8]) -> Result<Records<'_>, ParseError> {
             let bytes = bytes::Bytes::copy_from_slice(data);
             let file = parquet::file::serialized_reader::SerializedFileReader::new(bytes)
                 .map_err(|e| invalid("Parquet", e))?;
-            Inner::Parquet(parquet::record::reader::RowIter::from_file_into(Box::new(
-                file,
-            )))
+            let kinds = TopLevel::of(&file);
+            Inner::Parquet {
+                rows: parquet::record::reader::RowIter::from_file_into(Box::new(file)),
+                kinds,
+            }
         }
         Binary::Avro => {
             // Only object container files: the service does not read schemaless Avro
@@ -103,9 +108,9 @@ impl Iterator for Records<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.inner {
-            Inner::Parquet(rows) => Some(
+            Inner::Parquet { rows, kinds } => Some(
                 rows.next()?
-                    .map(|row| parquet_row(&row))
+                    .map(|row| kinds.row(&row))
                     .map_err(|e| invalid("Parquet", e)),
             ),
             Inner::Avro { reader, schema } => Some(
@@ -161,6 +166,53 @@ pub fn decimal_text(be: &[u8], scale: i64) -> Option<String> {
     let digits = format!("{digits:0>width$}", width = scale + 1);
     let (int, frac) = digits.split_at(digits.len() - scale);
     Some(format!("{sign}{int}.{frac}"))
+}
+
+/// Top-level Parquet columns whose logical type the record API does not carry into its values:
+/// UUID (16 bytes, to `guid` or `string`) and JSON (text, to `dynamic` as the value it holds),
+/// as the docs' conversion table has them.
+struct TopLevel {
+    uuid: Vec<String>,
+    json: Vec<String>,
+}
+
+impl TopLevel {
+    fn of(file: &impl parquet::file::reader::FileReader) -> TopLevel {
+        use parquet::basic::{ConvertedType, LogicalType};
+        let mut kinds = TopLevel {
+            uuid: Vec::new(),
+            json: Vec::new(),
+        };
+        let schema = file.metadata().file_metadata().schema_descr();
+        for c in schema.columns() {
+            let [name] = c.path().parts() else { continue };
+            if c.logical_type_ref() == Some(&LogicalType::Uuid) {
+                kinds.uuid.push(name.clone());
+            } else if c.converted_type() == ConvertedType::JSON {
+                kinds.json.push(name.clone());
+            }
+        }
+        kinds
+    }
+
+    fn row(&self, row: &parquet::record::Row) -> Value {
+        use parquet::record::Field as F;
+        Value::Object(
+            row.get_column_iter()
+                .map(|(name, f)| {
+                    let v = match f {
+                        F::Bytes(b) if self.uuid.contains(name) => uuid::Uuid::from_slice(b.data())
+                            .map_or(Value::Null, |u| Value::String(u.hyphenated().to_string())),
+                        F::Str(s) if self.json.contains(name) => {
+                            serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone()))
+                        }
+                        f => parquet_field(f),
+                    };
+                    (name.clone(), v)
+                })
+                .collect(),
+        )
+    }
 }
 
 fn parquet_row(row: &parquet::record::Row) -> Value {

@@ -288,3 +288,42 @@ fn decimals_from_unscaled_bytes() {
     assert_eq!(decimal_text(&[0x80; 16], 0).map(|s| s.len()), Some(40));
     assert_eq!(decimal_text(&[1; 17], 0), None);
 }
+
+#[test]
+fn parquet_uuid_and_json_columns_keep_their_logical_types() {
+    use parquet::data_type::{ByteArray, ByteArrayType, FixedLenByteArrayType};
+    let schema = parquet::schema::parser::parse_message_type(
+        "message m { required fixed_len_byte_array(16) id (UUID); required binary doc (JSON); }",
+    )
+    .unwrap();
+    let mut file = parquet::file::writer::SerializedFileWriter::new(
+        Vec::new(),
+        std::sync::Arc::new(schema),
+        Default::default(),
+    )
+    .unwrap();
+    let mut group = file.next_row_group().unwrap();
+    let id = uuid::Uuid::parse_str("8f2d7c6e-0000-4000-8000-000000000001").unwrap();
+    let mut c = group.next_column().unwrap().unwrap();
+    c.typed::<FixedLenByteArrayType>()
+        .write_batch(
+            &[ByteArray::from(id.as_bytes().to_vec()).into()],
+            None,
+            None,
+        )
+        .unwrap();
+    c.close().unwrap();
+    let mut c = group.next_column().unwrap().unwrap();
+    c.typed::<ByteArrayType>()
+        .write_batch(&[ByteArray::from(r#"{"k":[1,2]}"#)], None, None)
+        .unwrap();
+    c.close().unwrap();
+    group.close().unwrap();
+    let data = file.into_inner().unwrap();
+    let mut e = engine(".create table U (id: guid, doc: dynamic)");
+    e.ingest(&req("U", "parquet"), &data, now()).unwrap();
+    assert_eq!(
+        rows(&mut e, "U"),
+        vec![vec![json!(id.to_string()), json!({"k": [1, 2]})]]
+    );
+}
