@@ -146,7 +146,13 @@ fn parse_entry(item: &Value) -> Result<ColumnMapping, String> {
                 .map_err(|_| format!("column '{column}': Ordinal '{o}' is not a number"))?,
         )
     } else if let Some(p) = get("Path") {
-        Source::Path(parse_path(&p).map_err(|e| format!("column '{column}': {e}"))?)
+        // "If the value doesn't start with `$` it's interpreted as a constant value" (DOCS
+        // `kusto/management/json-mapping.md`, and the same in parquet- and avro-mapping.md).
+        if p.trim_start().starts_with('$') {
+            Source::Path(parse_path(&p).map_err(|e| format!("column '{column}': {e}"))?)
+        } else {
+            Source::Const(p)
+        }
     } else if let Some(f) = get("Field") {
         // Avro and Parquet mappings name a top-level field (or, as in the docs' own Avro
         // example, give a path under this name).
@@ -290,7 +296,12 @@ mod tests {
         let e = parse_mapping(r#"[{"column":"A","DataType":"blob","Properties":{"Field":"a"}}]"#)
             .unwrap_err();
         assert!(e.contains("not a Kusto type"), "{e}");
-        assert!(parse_mapping(r#"[{"column":"A","path":"a.b"}]"#).is_err());
+        assert!(parse_mapping(r#"[{"column":"A","path":"$a.b"}]"#).is_err());
+        // A Path without `$` is a constant, as the mapping docs say.
+        assert_eq!(
+            parse_mapping(r#"[{"column":"A","path":"a.b"}]"#).unwrap()[0].source,
+            Source::Const("a.b".into())
+        );
     }
 
     #[test]
