@@ -19,13 +19,11 @@ pub fn unpack(
     let mut left = MAX_DATA_BYTES;
     if name.ends_with(".gz") {
         let mut dec = flate2::read::MultiGzDecoder::new(data);
-        let out = read_limited(blob_name, &mut dec, &mut left).map_err(|e| {
-            e.unwrap_or_else(|e| {
-                permanent(
-                    "BadRequest_InvalidBlob",
-                    format!("'{blob_name}' is not valid gzip: {e}"),
-                )
-            })
+        let out = read_limited(blob_name, &mut dec, &mut left, |e| {
+            permanent(
+                "BadRequest_InvalidBlob",
+                format!("'{blob_name}' is not valid gzip: {e}"),
+            )
         })?;
         return Ok(vec![out]);
     }
@@ -59,8 +57,7 @@ pub fn unpack(
         if selector.as_ref().is_some_and(|s| !s.matches(entry.name())) {
             continue;
         }
-        let bytes = read_limited(blob_name, &mut entry, &mut left)
-            .map_err(|e| e.unwrap_or_else(|e| invalid(&e)))?;
+        let bytes = read_limited(blob_name, &mut entry, &mut left, |e| invalid(e))?;
         out.push(bytes);
     }
     if files == 0 {
@@ -81,21 +78,24 @@ pub fn unpack(
     Ok(out)
 }
 
-/// Reads `r` to the end within the `left` bytes all entries may expand to; `Err(Some(_))`
-/// when the data is too large, `Err(None)` with the read error otherwise.
+/// Reads `r` to the end within the `left` bytes all entries may expand to (an archive bomb
+/// is `Stream_InputStreamTooLarge`); a read error is what `unreadable` makes of it.
 fn read_limited(
     blob_name: &str,
     r: &mut dyn Read,
     left: &mut u64,
-) -> Result<Vec<u8>, Result<IngestFailure, std::io::Error>> {
+    unreadable: impl Fn(&std::io::Error) -> IngestFailure,
+) -> Result<Vec<u8>, IngestFailure> {
     let mut out = Vec::new();
-    r.take(*left + 1).read_to_end(&mut out).map_err(Err)?;
+    r.take(*left + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| unreadable(&e))?;
     let n = out.len() as u64;
     if n > *left {
-        return Err(Ok(permanent(
+        return Err(permanent(
             "Stream_InputStreamTooLarge",
             format!("'{blob_name}' expands beyond {MAX_DATA_BYTES} bytes"),
-        )));
+        ));
     }
     *left -= n;
     Ok(out)
