@@ -1,6 +1,7 @@
 //! The emulated Kusto engine: databases, tables with schemas, ingestion mappings, rows;
 //! management commands; parsing of data by format.
 
+pub mod bulk_commands;
 mod commands;
 pub(crate) mod formats;
 mod ingest;
