@@ -237,7 +237,7 @@ pub(crate) async fn reconcile(client: &IngestClient, journal: &Journal) {
 }
 
 /// A flag's value, else the configured default; empty counts as missing.
-fn required(
+pub(crate) fn required(
     flag: &Option<String>,
     default: &Option<String>,
     name: &str,

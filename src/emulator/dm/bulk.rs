@@ -5,9 +5,10 @@
 //!
 //! Each discovered blob becomes an ordinary ingestion message in the DM's own ingestion
 //! queue, so the worker batches and ingests it like any other; the worker reports back here
-//! ([`BulkOps::on_dequeued`], [`BulkOps::on_finished`]) and the counters follow real
-//! outcomes. A canceled operation's messages still in the queue are dropped when dequeued
-//! (best effort, as the cancel page says: blobs already batched may still land).
+//! ([`BulkOps::on_dequeued`], [`BulkOps::drop_if_canceled`], [`BulkOps::on_finished`]) and
+//! the counters follow real outcomes. A canceled operation's blobs that are not being
+//! ingested yet (still queued, or in a batch not sealed) are dropped and count as Canceled
+//! (best effort, as the cancel page says: blobs already being ingested may still land).
 //!
 //! Decisions where the docs are silent: a bad locator or an unreadable container fails the
 //! command at once (the first listing page is read before answering), with the DM's download
@@ -240,14 +241,20 @@ impl BulkOps {
     /// The worker dequeued the message of `source_id`. Returns true when its operation was
     /// canceled: the message is to be deleted, not ingested (the blob counts as Canceled).
     pub fn on_dequeued(&self, source_id: &str) -> bool {
-        let mut canceled = false;
         let now = Utc::now();
         self.with_blob(source_id, |op, i| {
-            canceled = op.canceled;
             if op.blobs[i].started_at.is_none() {
                 op.blobs[i].started_at = Some(now);
             }
         });
+        self.drop_if_canceled(source_id)
+    }
+
+    /// The batch holding `source_id` was sealed: true (and the blob Canceled) when its
+    /// operation was canceled meanwhile, so the blob is dropped before it is ingested.
+    pub fn drop_if_canceled(&self, source_id: &str) -> bool {
+        let mut canceled = false;
+        self.with_blob(source_id, |op, _| canceled = op.canceled);
         if canceled {
             self.set_outcome(source_id, BlobState::Canceled, None);
         }
@@ -398,7 +405,8 @@ fn listing_error(container: &SasUrl, e: &Error) -> EngineError {
     let message = format!("listing {container}: {}", redact(&e.to_string()));
     match e.status() {
         Some(404) => err(400, "Download_SourceNotFound", message),
-        Some(401 | 403) => err(403, "Download_Forbidden", message),
+        // 400, not 403: the caller's own credentials were fine, the locator's were not.
+        Some(401 | 403) => err(400, "Download_Forbidden", message),
         _ => err(400, "Download_UnknownError", message),
     }
 }
@@ -564,7 +572,7 @@ impl BulkService {
             BulkSource::List(list) => {
                 let mut lister = Lister::new(list.clone(), None)?;
                 first = lister.next_page(&self.storage).await?;
-                Discovery::Listing(lister)
+                Discovery::Listing(Box::new(lister))
             }
             BulkSource::Blobs(urls) => {
                 let mut parsed = Vec::new();
@@ -673,8 +681,12 @@ impl BulkService {
                 format!("Queued ingestion operation '{id}' was not found."),
             )
         })?;
-        op.canceled = true;
-        op.last_updated_on = Some(Utc::now());
+        // A finished operation stays as it ended: nothing is left to stop.
+        let finished = op.discovery_done && op.counters().pending == 0;
+        if !finished {
+            op.canceled = true;
+            op.last_updated_on = Some(Utc::now());
+        }
         let mut t = V1Table::new("Table_0", &SUMMARY_COLUMNS);
         t.rows.push(summary_row(op));
         Ok(t)
@@ -746,7 +758,7 @@ impl BulkService {
 }
 
 enum Discovery {
-    Listing(Lister),
+    Listing(Box<Lister>),
     Explicit(Vec<SasUrl>),
 }
 
