@@ -14,7 +14,7 @@ use crate::client::IngestClient;
 use crate::client::error::{Error, Result};
 use crate::client::mgmt::{V1Table, primary};
 use crate::client::storage::SasUrl;
-use crate::client::wire::value_to_string;
+use crate::client::wire::{DataFormat, value_to_string};
 
 /// The most blob URLs kingest puts into one explicit-list command: the command text grows
 /// with each (a SAS URL is a few hundred bytes), and the service documents no bound.
@@ -45,6 +45,68 @@ pub struct BulkRequest {
     /// `with (…)` ingestion properties (format, ingestionMappingReference, …).
     pub properties: Vec<(String, String)>,
     pub skip_batching: bool,
+}
+
+/// What the operator asked for, before kingest plans it ([`IngestClient::bulk_request`]): the
+/// CLI's flags and the TUI's bulk dialog both come down to this.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BulkSpec {
+    pub database: String,
+    pub table: String,
+    /// Container (or container/folder) URL with SAS, possibly with a `;credential` suffix.
+    pub container: Option<String>,
+    /// Explicit blob URLs (used when there is no container).
+    pub blobs: Vec<String>,
+    pub prefix: Option<String>,
+    /// A glob on blob names ([`Glob`]).
+    pub pattern: Option<String>,
+    pub limit: Option<u64>,
+    /// `None`: from the pattern's extension, else the service's default (csv).
+    pub format: Option<DataFormat>,
+    pub mapping_ref: Option<String>,
+    pub ignore_first_record: bool,
+    /// Further ingestion properties, KEY=VALUE.
+    pub properties: Vec<(String, String)>,
+    pub skip_batching: bool,
+}
+
+impl BulkSpec {
+    fn ingestion_properties(&self) -> Result<Vec<(String, String)>> {
+        let format = self
+            .format
+            .or_else(|| self.pattern.as_deref().and_then(DataFormat::from_path));
+        let mut props: Vec<(String, String)> = Vec::new();
+        if let Some(f) = format {
+            props.push(("format".into(), f.wire_name()));
+        }
+        if let Some(m) = self.mapping_ref.as_ref().filter(|m| !m.trim().is_empty()) {
+            props.push(("ingestionMappingReference".into(), m.clone()));
+        }
+        if self.ignore_first_record {
+            props.push(("ignoreFirstRecord".into(), "true".into()));
+        }
+        for (k, v) in &self.properties {
+            if props.iter().any(|(p, _)| p.eq_ignore_ascii_case(k)) {
+                return Err(Error::Usage(format!(
+                    "the property {k} is set by its own option"
+                )));
+            }
+            props.push((k.clone(), v.clone()));
+        }
+        Ok(props)
+    }
+}
+
+/// A URL with an optional `;credential` suffix (`;managed_identity=system`).
+fn split_credential(url: &str) -> (&str, Option<String>) {
+    match url.find(';') {
+        Some(i) => (&url[..i], Some(url[i..].to_string())),
+        None => (url, None),
+    }
+}
+
+fn capped(n: Option<u64>) -> Option<usize> {
+    n.map(|n| usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// A Kusto obfuscated string literal (`h"…"`): kept out of the service's traces, as the
@@ -345,6 +407,68 @@ fn id_literal(id: &str) -> String {
 }
 
 impl IngestClient {
+    /// Plans `spec`: a container is listed by the cluster (`.list blobs` with the pattern's
+    /// `*.ext` as Suffix) unless the pattern needs more, in which case kingest lists and
+    /// filters it here and sends the matches; otherwise the explicit blob list.
+    pub async fn bulk_request(&self, spec: &BulkSpec) -> Result<BulkRequest> {
+        let properties = spec.ingestion_properties()?;
+        let glob = spec.pattern.as_deref().map(Glob::new).transpose()?;
+        let source = match (&spec.container, spec.blobs.is_empty()) {
+            (Some(container), _) => {
+                let (url, credential) = split_credential(container.trim());
+                let (container, mut prefix) = SasUrl::parse(url)?.container_and_prefix();
+                if container.object_name().is_empty() {
+                    return Err(Error::Usage("the container URL names no container".into()));
+                }
+                prefix.push_str(spec.prefix.as_deref().unwrap_or_default());
+                let plan = glob.as_ref().map(Glob::plan);
+                prefix.push_str(plan.as_ref().map(|p| p.prefix.as_str()).unwrap_or_default());
+                match plan.as_ref().and_then(|p| p.client_filter.clone()) {
+                    Some(filter) => {
+                        let blobs = self
+                            .list_matching_blobs(&container, &prefix, &filter, capped(spec.limit))
+                            .await?;
+                        if blobs.is_empty() {
+                            return Err(Error::Usage(format!(
+                                "no blob under '{prefix}' matches the pattern '{}'",
+                                spec.pattern.as_deref().unwrap_or_default()
+                            )));
+                        }
+                        BulkSource::Blobs(blobs)
+                    }
+                    None => BulkSource::Listing {
+                        container,
+                        credential,
+                        prefix,
+                        suffix: plan.and_then(|p| p.suffix),
+                        max_files: spec.limit,
+                    },
+                }
+            }
+            (None, false) => {
+                let mut blobs = spec
+                    .blobs
+                    .iter()
+                    .map(|b| SasUrl::parse(b))
+                    .collect::<Result<Vec<_>>>()?;
+                blobs.truncate(capped(spec.limit).unwrap_or(usize::MAX));
+                BulkSource::Blobs(blobs)
+            }
+            (None, true) => {
+                return Err(Error::Usage(
+                    "give a container URL (the cluster lists it) or blob URLs".into(),
+                ));
+            }
+        };
+        Ok(BulkRequest {
+            database: spec.database.clone(),
+            table: spec.table.clone(),
+            source,
+            properties,
+            skip_batching: spec.skip_batching,
+        })
+    }
+
     /// Posts the bulk command; the cluster lists and ingests on its own from then on.
     pub async fn bulk_start(&self, req: &BulkRequest) -> Result<BulkStarted> {
         if let BulkSource::Blobs(b) = &req.source {

@@ -2,10 +2,8 @@
 //! `.ingest-from-storage-queued` operation, and with `--wait` (or `bulk status`) follows its
 //! counters; `bulk cancel` stops it.
 //!
-//! `--pattern`: a `*.ext` glob (after a literal folder part) becomes the service's `Suffix`,
-//! so the cluster lists the container itself; any other glob cannot be said in `.list
-//! blobs`, so kingest lists the container here, filters the names and sends the matches as
-//! an explicit blob list (at most [`MAX_EXPLICIT_BLOBS`]).
+//! `--pattern` is planned by [`IngestClient::bulk_request`]: `*.ext` becomes the service's
+//! `Suffix`, any other glob makes kingest list and filter the container itself.
 
 use std::time::{Duration, Instant};
 
@@ -17,10 +15,7 @@ use crate::cli::output::{print_json, safe};
 use crate::cli::resolve::Resolved;
 use crate::cli::{EXIT_GAVE_UP, EXIT_INGESTION_FAILED, EXIT_OK, Failure};
 use crate::client::IngestClient;
-use crate::client::bulk::{
-    BulkBlob, BulkOperation, BulkRequest, BulkSource, Glob, MAX_EXPLICIT_BLOBS,
-};
-use crate::client::storage::SasUrl;
+use crate::client::bulk::{BulkBlob, BulkOperation, BulkSource, BulkSpec};
 use crate::client::wire::DataFormat;
 
 /// Failed blobs listed at the end of a run (all of them with `bulk status --details`).
@@ -55,114 +50,28 @@ pub fn operation_exit_code(op: &BulkOperation, waited: bool) -> i32 {
     }
 }
 
-/// A URL with an optional `;credential` suffix (`;managed_identity=system`).
-fn split_credential(url: &str) -> (&str, Option<String>) {
-    match url.find(';') {
-        Some(i) => (&url[..i], Some(url[i..].to_string())),
-        None => (url, None),
-    }
-}
-
-fn parse_url(url: &str, flag: &str) -> Result<SasUrl, Failure> {
-    SasUrl::parse(url).map_err(|e| Failure::usage(format!("{flag}: {}", safe(&e.to_string()))))
-}
-
-async fn request(
-    client: &IngestClient,
-    resolved: &Resolved,
-    args: &BulkStartArgs,
-) -> Result<BulkRequest, Failure> {
-    let database = required(&args.database, &resolved.database, "--database")?;
-    let table = required(&args.table, &resolved.table, "--table")?;
-    let glob = args.pattern.as_deref().map(Glob::new).transpose()?;
-    let format = match &args.format {
-        Some(f) => Some(
+/// The command line as a [`BulkSpec`]; the client turns it into the request.
+fn spec(resolved: &Resolved, args: &BulkStartArgs) -> Result<BulkSpec, Failure> {
+    let format = args
+        .format
+        .as_deref()
+        .map(|f| {
             f.parse::<DataFormat>()
-                .map_err(|_| Failure::usage(format!("unknown format '{}'", safe(f))))?,
-        ),
-        None => args.pattern.as_deref().and_then(DataFormat::from_path),
-    };
-    let mut properties: Vec<(String, String)> = Vec::new();
-    if let Some(f) = format {
-        properties.push(("format".into(), f.wire_name()));
-    }
-    if let Some(m) = &args.mapping_ref {
-        properties.push(("ingestionMappingReference".into(), m.clone()));
-    }
-    if args.ignore_first_record {
-        properties.push(("ignoreFirstRecord".into(), "true".into()));
-    }
-    for (k, v) in &args.properties {
-        if properties.iter().any(|(p, _)| p.eq_ignore_ascii_case(k)) {
-            return Err(Failure::usage(format!(
-                "--property {}: set by another flag",
-                safe(k)
-            )));
-        }
-        properties.push((k.clone(), v.clone()));
-    }
-    let source = match (&args.container, args.blobs.is_empty()) {
-        (Some(container), _) => {
-            let (url, credential) = split_credential(container.trim());
-            let (container, url_prefix) = parse_url(url, "--container")?.container_and_prefix();
-            if container.object_name().is_empty() {
-                return Err(Failure::usage("--container: the URL names no container"));
-            }
-            let mut prefix = url_prefix;
-            prefix.push_str(args.prefix.as_deref().unwrap_or_default());
-            let plan = glob.as_ref().map(Glob::plan);
-            prefix.push_str(plan.as_ref().map(|p| p.prefix.as_str()).unwrap_or_default());
-            match plan.as_ref().and_then(|p| p.client_filter.clone()) {
-                Some(filter) => {
-                    let limit = args.limit.map(|n| n.min(usize::MAX as u64) as usize);
-                    let blobs = client
-                        .list_matching_blobs(&container, &prefix, &filter, limit)
-                        .await?;
-                    if blobs.is_empty() {
-                        return Err(Failure::usage(format!(
-                            "no blob under '{}' matches --pattern '{}'",
-                            safe(&prefix),
-                            safe(args.pattern.as_deref().unwrap_or_default())
-                        )));
-                    }
-                    BulkSource::Blobs(blobs)
-                }
-                None => BulkSource::Listing {
-                    container,
-                    credential,
-                    prefix,
-                    suffix: plan.and_then(|p| p.suffix),
-                    max_files: args.limit,
-                },
-            }
-        }
-        (None, false) => {
-            if args.blobs.len() > MAX_EXPLICIT_BLOBS {
-                return Err(Failure::usage(format!(
-                    "at most {MAX_EXPLICIT_BLOBS} --blob per run"
-                )));
-            }
-            let mut blobs = args
-                .blobs
-                .iter()
-                .map(|b| parse_url(b, "--blob"))
-                .collect::<Result<Vec<_>, _>>()?;
-            if let Some(n) = args.limit {
-                blobs.truncate(n.min(usize::MAX as u64) as usize);
-            }
-            BulkSource::Blobs(blobs)
-        }
-        (None, true) => {
-            return Err(Failure::usage(
-                "give --container URL (the cluster lists it) or --blob URL (repeatable)",
-            ));
-        }
-    };
-    Ok(BulkRequest {
-        database,
-        table,
-        source,
-        properties,
+                .map_err(|_| Failure::usage(format!("unknown format '{}'", safe(f))))
+        })
+        .transpose()?;
+    Ok(BulkSpec {
+        database: required(&args.database, &resolved.database, "--database")?,
+        table: required(&args.table, &resolved.table, "--table")?,
+        container: args.container.clone(),
+        blobs: args.blobs.clone(),
+        prefix: args.prefix.clone(),
+        pattern: args.pattern.clone(),
+        limit: args.limit,
+        format,
+        mapping_ref: args.mapping_ref.clone(),
+        ignore_first_record: args.ignore_first_record,
+        properties: args.properties.clone(),
         skip_batching: args.skip_batching,
     })
 }
@@ -173,7 +82,7 @@ async fn start(
     args: BulkStartArgs,
     json_out: bool,
 ) -> Result<i32, Failure> {
-    let req = request(client, resolved, &args).await?;
+    let req = client.bulk_request(&spec(resolved, &args)?).await?;
     let explicit = match &req.source {
         BulkSource::Blobs(b) => Some(b.len()),
         BulkSource::Listing { .. } => None,
