@@ -10,13 +10,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::cli::args::{BulkAction, BulkArgs, BulkStartArgs};
-use crate::cli::cmd::submit::required;
+use crate::cli::cmd::submit::{format_flag, required};
 use crate::cli::output::{print_json, safe};
 use crate::cli::resolve::Resolved;
 use crate::cli::{EXIT_GAVE_UP, EXIT_INGESTION_FAILED, EXIT_OK, Failure};
 use crate::client::IngestClient;
 use crate::client::bulk::{BulkBlob, BulkOperation, BulkSource, BulkSpec};
-use crate::client::wire::DataFormat;
 
 /// Failed blobs listed at the end of a run (all of them with `bulk status --details`).
 const FAILED_SHOWN: usize = 20;
@@ -52,14 +51,6 @@ pub fn operation_exit_code(op: &BulkOperation, waited: bool) -> i32 {
 
 /// The command line as a [`BulkSpec`]; the client turns it into the request.
 fn spec(resolved: &Resolved, args: &BulkStartArgs) -> Result<BulkSpec, Failure> {
-    let format = args
-        .format
-        .as_deref()
-        .map(|f| {
-            f.parse::<DataFormat>()
-                .map_err(|_| Failure::usage(format!("unknown format '{}'", safe(f))))
-        })
-        .transpose()?;
     Ok(BulkSpec {
         database: required(&args.database, &resolved.database, "--database")?,
         table: required(&args.table, &resolved.table, "--table")?,
@@ -68,7 +59,7 @@ fn spec(resolved: &Resolved, args: &BulkStartArgs) -> Result<BulkSpec, Failure> 
         prefix: args.prefix.clone(),
         pattern: args.pattern.clone(),
         limit: args.limit,
-        format,
+        format: format_flag(args.format.as_deref())?,
         mapping_ref: args.mapping_ref.clone(),
         ignore_first_record: args.ignore_first_record,
         properties: args.properties.clone(),
