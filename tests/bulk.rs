@@ -442,3 +442,47 @@ async fn cli_bulk_waits_reports_and_cancels() {
     assert!(se.contains("BadRequest_EntityNotFound"), "{se}");
     env.emulator.shutdown().await;
 }
+
+/// The same drain with the emulator on Azurite (`--storage`): the DM lists the user's
+/// container in Azurite through its SAS and ingests through Azurite's queues.
+#[tokio::test]
+async fn listing_runs_against_azurite_storage() {
+    use kingest::emulator::sas::{AccountKey, AccountSas};
+    let Some(az) = common::azurite() else { return };
+    let env = Env::start_with(EmulatorConfig {
+        storage: Some(az.connection_string()),
+        ..Default::default()
+    })
+    .await;
+    // An account SAS: Azurite, as Azure, creates containers only with one.
+    let key = AccountKey::from_base64(kingest::emulator::connection::DEV_KEY).unwrap();
+    let now = chrono::Utc::now();
+    let token = AccountSas {
+        account: "devstoreaccount1".into(),
+        services: "b".into(),
+        resource_types: "sco".into(),
+        permissions: "rwlc".into(),
+        start: Some(now - chrono::TimeDelta::minutes(5)),
+        expiry: now + chrono::TimeDelta::hours(1),
+    }
+    .token(&key);
+    let c = SasUrl::parse(&format!(
+        "http://127.0.0.1:{}/devstoreaccount1/backfill?{token}",
+        az.blob
+    ))
+    .unwrap();
+    env.client.storage().create_container(&c).await.unwrap();
+    let mut blobs: Vec<(String, &str)> = (0..3).map(|i| (format!("d/{i}.csv"), GOOD)).collect();
+    blobs.push(("d/bad.csv".into(), BAD));
+    upload(&env, &c, &blobs).await;
+    let before = env.row_count("Events").await;
+    let started = env
+        .client
+        .bulk_start(&request("Events", listing(&c, "d/", Some(".csv"), None)))
+        .await
+        .unwrap();
+    let op = wait_for(&env, &started.operation_id, |o| o.state.is_final()).await;
+    assert_eq!((op.discovered, op.ingested, op.failed), (4, 3, 1), "{op:?}");
+    assert_eq!(env.row_count("Events").await, before + 9);
+    env.emulator.shutdown().await;
+}
