@@ -221,18 +221,30 @@ async fn explicit_blob_list_and_a_missing_blob() {
     env.emulator.shutdown().await;
 }
 
-#[tokio::test]
-async fn cancel_drops_blobs_not_yet_ingested() {
-    // Blobs wait in an open batch for 5 s: long enough to cancel them before they land.
+/// An emulator sealing batches after `secs`, container `name` with `n` good blobs under
+/// `prefix`, and the Events row count before any bulk run.
+async fn good_blobs_in_slow_batches(
+    secs: u64,
+    name: &str,
+    prefix: &str,
+    n: usize,
+) -> (Env, SasUrl, u64) {
     let env = Env::start_exact(EmulatorConfig {
-        batch_window: Some(Duration::from_secs(5)),
+        batch_window: Some(Duration::from_secs(secs)),
         ..Default::default()
     })
     .await;
-    let c = container(&env, "tocancel").await;
-    let blobs: Vec<(String, &str)> = (0..5).map(|i| (format!("{i}.csv"), GOOD)).collect();
+    let c = container(&env, name).await;
+    let blobs: Vec<(String, &str)> = (0..n).map(|i| (format!("{prefix}{i}.csv"), GOOD)).collect();
     upload(&env, &c, &blobs).await;
     let before = env.row_count("Events").await;
+    (env, c, before)
+}
+
+#[tokio::test]
+async fn cancel_drops_blobs_not_yet_ingested() {
+    // Blobs wait in an open batch for 5 s: long enough to cancel them before they land.
+    let (env, c, before) = good_blobs_in_slow_batches(5, "tocancel", "", 5).await;
     let started = env
         .client
         .bulk_start(&request("Events", listing(&c, "", None, None)))
@@ -483,6 +495,71 @@ async fn listing_runs_against_azurite_storage() {
         .unwrap();
     let op = wait_for(&env, &started.operation_id, |o| o.state.is_final()).await;
     assert_eq!((op.discovered, op.ingested, op.failed), (4, 3, 1), "{op:?}");
+    assert_eq!(env.row_count("Events").await, before + 9);
+    env.emulator.shutdown().await;
+}
+
+/// The TUI over the real event loop, executor and emulator: `b` starts an operation from the
+/// dialog, its row drains to Completed with its counters; `X` then `y` cancels a second one
+/// while its blobs wait in an open batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_starts_tracks_and_cancels_bulk_operations() {
+    use crossterm::event::KeyCode;
+    let (env, c, before) = good_blobs_in_slow_batches(3, "tui", "t/", 3).await;
+    let opts = kingest::runtime::TuiOptions {
+        archive_dir: env.dir.path().join("archive"),
+        state_dir: env.dir.path().join("state"),
+        default_database: Some("demo".into()),
+        default_table: Some("Events".into()),
+        color: Some(false),
+        ..Default::default()
+    };
+    let url = c.expose().to_string();
+    let sig = c.query_param("sig").unwrap();
+    let script = |d: common::tui::Driver| async move {
+        d.wait("resources", |s| s.contains("ingest queue")).await;
+        let start = |pattern: &'static str| {
+            d.key(KeyCode::Char('b'));
+            d.text(&url);
+            d.key(KeyCode::Down);
+            d.key(KeyCode::Down);
+            d.text(pattern);
+            d.key(KeyCode::Enter);
+        };
+        d.key(KeyCode::Char('b'));
+        let dialog = d
+            .wait("the bulk dialog", |s| s.contains("Bulk ingestion run"))
+            .await;
+        assert!(dialog.contains("Events"), "{dialog}");
+        d.key(KeyCode::Esc);
+        start("t/*.csv");
+        let s = d
+            .wait("the first operation Completed", |s| {
+                common::tui::row_with(s, "bulk tui/", "Completed") && s.contains("3/3")
+            })
+            .await;
+        assert!(
+            s.contains("discovered 3  pending 0  ingested 3  failed 0"),
+            "{s}"
+        );
+        start("*.csv");
+        d.wait("the second operation running", |s| {
+            s.lines().filter(|l| l.contains("bulk tui/")).count() == 2 && s.contains("InProgress")
+        })
+        .await;
+        d.key(KeyCode::Char('X'));
+        d.wait("the confirmation", |s| s.contains("Cancel bulk operation"))
+            .await;
+        d.key(KeyCode::Char('y'));
+        let s = d
+            .wait("the second operation Canceled", |s| {
+                s.contains("Canceled") && s.contains("canceled 3")
+            })
+            .await;
+        assert!(!s.contains(&sig), "SAS on screen:\n{s}");
+        d.key(KeyCode::Char('q'));
+    };
+    common::tui::run(env.client.clone(), opts, script).await;
     assert_eq!(env.row_count("Events").await, before + 9);
     env.emulator.shutdown().await;
 }

@@ -157,11 +157,11 @@ pub struct BulkRow {
 }
 
 impl BulkRow {
-    /// Nothing will change any more: refused at the start, or the service says final.
+    /// Nothing will change any more: refused at the start, or final with nothing pending.
     pub fn is_final(&self) -> bool {
         match (&self.operation_id, &self.op) {
             (None, _) => self.error.is_some(),
-            (Some(_), Some(op)) => op.state.is_final(),
+            (Some(_), Some(op)) => op.is_settled(),
             (Some(_), None) => false,
         }
     }
@@ -547,6 +547,8 @@ mod tests {
         assert_eq!(row.label(), "Starting");
         assert_eq!(selected(&s).map(|r| r.id), Some(0));
         on_started(&mut s, 0, t(1), Ok("1;1;g".into()));
+        // The loop wakes for the poll.
+        assert!(s.next_wakeup().is_some_and(|w| w <= t(1)));
         s.now = t(1);
         let mut fx = Vec::new();
         on_tick(&mut s, &mut fx);
@@ -606,6 +608,9 @@ mod tests {
             Ok(op("1;1;g", BulkState::Canceled, 3)),
         );
         assert_eq!(s.bulk.rows[0].label(), "Canceled");
+        // Blobs still pending after the cancel: the counters are read again.
+        assert!(!s.bulk.rows[0].is_final());
+        assert_eq!(s.bulk.next_poll, Some(t(4)));
 
         let (mut s, _) = started();
         let problem = Problem::from(crate::client::Error::Usage("bad".into()));

@@ -729,6 +729,7 @@ impl State {
             self.schedule.next_depths,
             self.schedule.next_resources,
             progress,
+            self.bulk.next_poll,
         ]
         .into_iter()
         .flatten()

@@ -267,6 +267,13 @@ impl BulkOperation {
         (done as f64 / self.discovered as f64).clamp(0.0, 1.0)
     }
 
+    /// Final and nothing pending: the counters will not move any more. (Right after a
+    /// cancel the state is Canceled while blobs still count as Pending; they move to
+    /// Canceled, or land, later.)
+    pub fn is_settled(&self) -> bool {
+        self.state.is_final() && self.pending == 0
+    }
+
     /// Every discovered blob was ingested.
     pub fn is_success(&self) -> bool {
         self.state == BulkState::Completed && self.failed == 0 && self.canceled == 0

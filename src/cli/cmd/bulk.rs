@@ -141,7 +141,7 @@ async fn follow(
             eprintln!("{line}");
             last = Some(line);
         }
-        if op.state.is_final() || Instant::now() >= deadline {
+        if op.is_settled() || Instant::now() >= deadline {
             return Ok(op);
         }
         let left = deadline.saturating_duration_since(Instant::now());
