@@ -563,3 +563,29 @@ async fn tui_starts_tracks_and_cancels_bulk_operations() {
     assert_eq!(env.row_count("Events").await, before + 9);
     env.emulator.shutdown().await;
 }
+
+/// PathFormat's captured creationTime becomes the extent's creation time.
+#[tokio::test]
+async fn path_format_sets_the_extent_creation_time() {
+    let env = Env::start().await;
+    let c = container(&env, "dated").await;
+    upload(&env, &c, &[("y=2024/m=03/d=16/a.csv".into(), GOOD)]).await;
+    let csl = format!(
+        ".ingest-from-storage-queued into table Events EnableTracking=true with (format='csv') \
+         <| .list blobs (h'{}') PathFormat=(\"y=\" datetime_pattern(\"yyyy'/m='MM'/d='dd\", creationTime) \"/\")",
+        c.expose()
+    );
+    let t = env.client.mgmt("demo", &csl).await.unwrap().remove(0);
+    let id = t.rows[0][0].as_str().unwrap().to_string();
+    let op = wait_for(&env, &id, |o| o.state.is_final()).await;
+    assert_eq!(op.ingested, 1, "{op:?}");
+    let t = env
+        .client
+        .mgmt("demo", ".show table Events extents")
+        .await
+        .unwrap()
+        .remove(0);
+    let created = t.column("CreatedOn").next().flatten().unwrap().to_string();
+    assert!(created.contains("2024-03-16"), "{created}");
+    env.emulator.shutdown().await;
+}
