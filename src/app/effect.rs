@@ -33,6 +33,18 @@ pub enum Effect {
         archive: PathBuf,
     },
     Journal(Box<JournalRecord>),
+    /// Plan and post a bulk operation (`IngestClient::bulk_request`, `bulk_start`).
+    BulkStart {
+        id: u64,
+        spec: Box<crate::client::bulk::BulkSpec>,
+    },
+    /// Read the counters of these bulk operations.
+    BulkStatus {
+        ids: Vec<String>,
+    },
+    BulkCancel {
+        operation_id: String,
+    },
     /// List file-system entries starting with `input`.
     Complete {
         input: String,

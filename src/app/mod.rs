@@ -1,6 +1,7 @@
 //! The pure core of the TUI: `State`, `Msg`, `Effect`, the key binding table and `update()`.
 //! No tokio, no I/O, no clock reads: time arrives in `Msg`s.
 
+pub mod bulk;
 pub mod effect;
 #[doc(hidden)]
 /// Fixed states for tests; not part of release builds (the `test-fixtures` feature, which

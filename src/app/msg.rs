@@ -88,6 +88,22 @@ pub enum Msg {
         input: String,
         candidates: Vec<String>,
     },
+    /// A bulk operation started (its operation id) or was refused.
+    BulkStarted {
+        id: u64,
+        at: DateTime<Utc>,
+        result: Result<String, Problem>,
+    },
+    BulkStatus {
+        at: DateTime<Utc>,
+        ids: Vec<String>,
+        result: Result<Vec<crate::client::bulk::BulkOperation>, Problem>,
+    },
+    BulkCanceled {
+        operation_id: String,
+        at: DateTime<Utc>,
+        result: Result<crate::client::bulk::BulkOperation, Problem>,
+    },
     /// Submissions restored from the journal (folded: last record per source).
     Journal(Vec<JournalRecord>),
     /// SIGTERM/SIGHUP or end of input.

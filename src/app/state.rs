@@ -464,6 +464,10 @@ pub enum ConfirmAction {
         archive: PathBuf,
     },
     SetMode(Mode),
+    /// `.cancel queued ingestion operation` of a bulk operation.
+    CancelBulk {
+        operation_id: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -478,6 +482,8 @@ pub enum Modal {
     Help,
     Confirm(Confirm),
     Submit(Box<SubmitForm>),
+    /// The bulk-ingestion dialog (`crate::app::bulk`).
+    Bulk(Box<crate::app::bulk::BulkForm>),
     Filter {
         pane: Pane,
         input: tui_input::Input,
@@ -549,6 +555,8 @@ pub struct State {
     pub submissions: Vec<SubmissionRow>,
     pub submissions_list: ListState,
     pub next_submission_id: u64,
+    /// Bulk operations, listed in the submissions pane after the sources.
+    pub bulk: crate::app::bulk::BulkView,
     pub failures: Stream,
     pub successes: Stream,
     pub modal: Option<Modal>,
@@ -577,6 +585,7 @@ impl State {
             submissions: Vec::new(),
             submissions_list: ListState::default(),
             next_submission_id: 1,
+            bulk: Default::default(),
             failures: Stream::new(NotificationKind::Failure, cap),
             successes: Stream::new(NotificationKind::Success, cap),
             modal: None,
@@ -661,7 +670,9 @@ impl State {
     pub fn visible_len(&self, pane: Pane) -> usize {
         match pane {
             Pane::Resources => self.visible_resources().len(),
-            Pane::Submissions => self.visible_submissions().len(),
+            Pane::Submissions => {
+                self.visible_submissions().len() + crate::app::bulk::visible(self).len()
+            }
             Pane::Failures => self.failures.visible_len(),
             Pane::Successes => self.successes.visible_len(),
         }
@@ -718,6 +729,7 @@ impl State {
             self.schedule.next_depths,
             self.schedule.next_resources,
             progress,
+            self.bulk.next_poll,
         ]
         .into_iter()
         .flatten()

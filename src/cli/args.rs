@@ -118,6 +118,9 @@ pub enum Command {
         #[arg(long, short = 'd', default_value = "NetDefaultDB")]
         database: String,
     },
+    /// Bulk ingestion run by the cluster: `.ingest-from-storage-queued` over a container or
+    /// a blob list, tracked by operation id (`bulk status`, `bulk cancel`).
+    Bulk(BulkArgs),
     /// Run the local ingestion service emulator.
     Emulator(EmulatorArgs),
     /// Start the emulator with the demo schema and traffic, and open the TUI on it.
@@ -296,6 +299,77 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
         .map(|(k, v)| (k.trim().to_string(), v.to_string()))
         .filter(|(k, _)| !k.is_empty())
         .ok_or_else(|| format!("expected KEY=VALUE, got '{s}'"))
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BulkArgs {
+    #[command(subcommand)]
+    pub action: Option<BulkAction>,
+    #[command(flatten)]
+    pub start: BulkStartArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BulkAction {
+    /// Show an operation's counters (`.show queued ingestion operations`).
+    Status {
+        /// The operation id `kingest bulk` printed.
+        operation_id: String,
+        /// Also list each blob with its status and failure reason.
+        #[arg(long)]
+        details: bool,
+    },
+    /// Cancel an operation (best effort: blobs already being ingested may still land).
+    Cancel {
+        /// The operation id `kingest bulk` printed.
+        operation_id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BulkStartArgs {
+    /// Container (or container/folder) URL with a SAS allowing list and read; the cluster
+    /// lists it itself (`.list blobs`).
+    #[arg(long, value_name = "URL", conflicts_with = "blobs")]
+    pub container: Option<String>,
+    /// An existing blob URL (with SAS) to ingest (repeatable): an explicit blob list.
+    #[arg(long = "blob", value_name = "URL")]
+    pub blobs: Vec<String>,
+    /// Only blobs whose names start with P (inside the container).
+    #[arg(long, value_name = "P", requires = "container")]
+    pub prefix: Option<String>,
+    /// Glob on blob names (`*` any text, `/` included; `?`; `[a-z]`). `*.ext` becomes the
+    /// service's Suffix; other patterns make kingest list the container and send the matches.
+    #[arg(long, value_name = "GLOB", requires = "container")]
+    pub pattern: Option<String>,
+    /// At most N blobs (MaxFiles).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Target database (default: the config file's `database`).
+    #[arg(long, short = 'd')]
+    pub database: Option<String>,
+    /// Target table (default: the config file's `table`).
+    #[arg(long, short = 't')]
+    pub table: Option<String>,
+    /// Data format (default: from --pattern's extension, else the service's csv).
+    #[arg(long, short = 'f')]
+    pub format: Option<String>,
+    /// Name of a pre-created ingestion mapping.
+    #[arg(long)]
+    pub mapping_ref: Option<String>,
+    /// The first record of each blob is a header.
+    #[arg(long)]
+    pub ignore_first_record: bool,
+    /// Extra ingestion property KEY=VALUE (repeatable).
+    #[arg(long = "property", value_parser = parse_key_value)]
+    pub properties: Vec<(String, String)>,
+    /// Ingest each blob on its own instead of batching (SkipBatching).
+    #[arg(long)]
+    pub skip_batching: bool,
+    /// Track the operation to its end, at most SECS seconds (default 3600).
+    #[arg(long, num_args = 0..=1, default_missing_value = "3600", value_name = "SECS")]
+    pub wait: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -158,6 +158,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
                     cmd::queue::run(&client, &resolved, NotificationKind::Success, action, json)
                         .await
                 }
+                Command::Bulk(args) => cmd::bulk::run(&client, &resolved, args, json).await,
                 Command::Mgmt { csl, database } => {
                     cmd::mgmt::run(&client, &database, &csl, json).await
                 }

@@ -83,7 +83,13 @@ impl RequestKind {
             .unwrap_or("")
             .to_ascii_lowercase();
         match first.as_str() {
-            ".ingest" | ".set" | ".append" | ".set-or-append" | ".set-or-replace" | ".replace"
+            ".ingest"
+            | ".ingest-from-storage-queued"
+            | ".set"
+            | ".append"
+            | ".set-or-append"
+            | ".set-or-replace"
+            | ".replace"
             | ".move" => RequestKind::IngestCommand,
             _ => RequestKind::Mgmt,
         }

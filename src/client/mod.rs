@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod auth;
+pub mod bulk;
 pub mod deadline;
 pub mod error;
 pub mod error_codes;

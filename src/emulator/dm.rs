@@ -23,6 +23,7 @@ use crate::emulator::engine::{Engine, FailureRecord, IngestFailure, IngestOutcom
 use crate::emulator::faults::Faults;
 
 mod batching;
+pub mod bulk;
 mod duplicates;
 mod redelivery;
 mod retry;
@@ -60,6 +61,8 @@ pub struct DmConfig {
     /// Time-to-live of posted notifications (`None`: Azure's default of 7 days). The demo
     /// keeps them short so its shared queues stay within what one peek can see.
     pub notification_ttl: Option<Duration>,
+    /// Bulk operations (`.ingest-from-storage-queued`) whose blobs come through the queues.
+    pub bulk: Arc<bulk::BulkOps>,
 }
 
 /// Messages dequeued more often than this are poison.
@@ -475,6 +478,12 @@ impl Worker {
                 if self.retries.refresh(&m.message_id, &pop_receipt) {
                     return;
                 }
+                if self.cfg.bulk.on_dequeued(&msg.id) {
+                    tracing::debug!(source_id = %msg.id, "blob of a canceled bulk operation dropped");
+                    self.delete_message(queue, &m.message_id, &pop_receipt)
+                        .await;
+                    return;
+                }
                 if !redelivered && self.cfg.faults.duplicate_delivery() {
                     self.redeliveries.hold(queue, &m);
                 }
@@ -615,6 +624,7 @@ impl Worker {
         blob: Option<&SasUrl>,
     ) {
         self.count(msg, &result);
+        self.cfg.bulk.on_finished(&msg.id, &result);
         let reports = outcome_to_reports(msg, &result, ids, Utc::now());
         if let Some(f) = reports.failure {
             self.cfg

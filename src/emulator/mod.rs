@@ -286,6 +286,8 @@ pub struct Shared {
     pub require_token: Option<String>,
     pub base_url: String,
     pub control: Arc<control::Control>,
+    /// `.ingest-from-storage-queued` and its companions (run by the DM).
+    pub bulk: Arc<dm::bulk::BulkService>,
 }
 
 /// A running emulator. Dropping it does not stop it: call [`Emulator::shutdown`].
@@ -416,12 +418,25 @@ impl Emulator {
             failure_queue: parse(issuer.internal_queue_url(FAILURE_QUEUE, "a", now))?,
             notification_ttl: cfg.notification_ttl,
         });
+        let bulk_ops = Arc::new(dm::bulk::BulkOps::default());
+        let token_issuer = issuer.clone();
+        let bulk = Arc::new(dm::bulk::BulkService::new(
+            bulk_ops.clone(),
+            storage_client.clone(),
+            engine.clone(),
+            INGEST_QUEUES
+                .iter()
+                .map(|q| parse(issuer.internal_queue_url(q, "a", now)))
+                .collect::<anyhow::Result<_>>()?,
+            Arc::new(move || token_issuer.identity_token(Utc::now())),
+        ));
         let shared = Shared {
             issuer: issuer.clone(),
             engine: engine.clone(),
             require_token: cfg.require_token.clone(),
             base_url: base_url.clone(),
             control: control.clone(),
+            bulk,
         };
         let app = http::router(shared, storage_state);
         let server_cancel = cancel.clone();
@@ -452,6 +467,7 @@ impl Emulator {
             own_account: issuer.account.name.clone(),
             poll_interval: cfg.poll_interval,
             notification_ttl: cfg.notification_ttl,
+            bulk: bulk_ops,
         };
         tasks.push(tokio::spawn(dm::run(dm, cancel.clone())));
 

@@ -235,6 +235,36 @@ impl Executor for ClientExecutor {
                     tracing::warn!(error = %e, path = %j.path().display(), "journal append failed");
                 }
             }
+            Effect::BulkStart { id, spec } => self.spawn(async move {
+                let result = async {
+                    let req = client.bulk_request(&spec).await?;
+                    client.bulk_start(&req).await
+                }
+                .await
+                .map(|s| s.operation_id)
+                .map_err(err);
+                Some(Msg::BulkStarted {
+                    id,
+                    at: clock.now(),
+                    result,
+                })
+            }),
+            Effect::BulkStatus { ids } => self.spawn(async move {
+                let result = client.bulk_statuses(&ids).await.map_err(err);
+                Some(Msg::BulkStatus {
+                    at: clock.now(),
+                    ids,
+                    result,
+                })
+            }),
+            Effect::BulkCancel { operation_id } => self.spawn(async move {
+                let result = client.bulk_cancel(&operation_id).await.map_err(err);
+                Some(Msg::BulkCanceled {
+                    operation_id,
+                    at: clock.now(),
+                    result,
+                })
+            }),
             Effect::Complete { input } => self.spawn(async move {
                 let probe = input.clone();
                 let candidates = tokio::task::spawn_blocking(move || complete(&probe))

@@ -1,6 +1,7 @@
 //! Pure render functions of `&State`: layout, panes, dialogs and footer hints. No I/O, no
 //! mutation.
 
+pub mod bulk;
 pub mod detail;
 pub mod dialogs;
 pub mod error_info;
@@ -60,6 +61,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
         Some(Modal::Help) => dialogs::help(frame, main, state, &theme),
         Some(Modal::Confirm(c)) => dialogs::confirm(frame, main, c, &theme),
         Some(Modal::Submit(form)) => dialogs::submit(frame, main, form, &theme),
+        Some(Modal::Bulk(form)) => bulk::dialog(frame, main, form, &theme),
         Some(Modal::Filter { pane, input }) => dialogs::filter(frame, main, *pane, input, &theme),
         Some(Modal::Detail {
             target,

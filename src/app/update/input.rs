@@ -17,7 +17,7 @@ pub fn contexts(state: &State) -> Vec<Context> {
     match &state.modal {
         Some(Modal::Help) => vec![Context::Help],
         Some(Modal::Confirm(_)) => vec![Context::Confirm],
-        Some(Modal::Submit(_)) => vec![Context::SubmitDialog],
+        Some(Modal::Submit(_) | Modal::Bulk(_)) => vec![Context::SubmitDialog],
         Some(Modal::Filter { .. }) => vec![Context::FilterInput],
         Some(Modal::Detail { .. }) => vec![Context::Detail, Context::Global],
         None if state.focus.kind().is_some() => {
@@ -36,6 +36,10 @@ pub(super) fn on_key(state: &mut State, ev: KeyEvent, fx: &mut Vec<Effect>) {
 }
 
 fn on_text(state: &mut State, ev: KeyEvent) {
+    if let Some(input) = crate::app::bulk::input_mut(state) {
+        input.handle_event(&Event::Key(ev));
+        return;
+    }
     match &mut state.modal {
         Some(Modal::Submit(form)) => {
             let before = form.path.value().to_string();
@@ -59,6 +63,7 @@ pub(super) fn on_paste(state: &mut State, text: &str) {
     let input = match &mut state.modal {
         Some(Modal::Submit(form)) => form.input_mut(),
         Some(Modal::Filter { input, .. }) => Some(input),
+        Some(Modal::Bulk(_)) => crate::app::bulk::input_mut(state),
         _ => None,
     };
     if let Some(input) = input {
@@ -68,6 +73,9 @@ pub(super) fn on_paste(state: &mut State, text: &str) {
 }
 
 fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
+    if crate::app::bulk::on_dialog_action(state, action, fx) {
+        return;
+    }
     match action {
         Action::FocusNext | Action::FocusPrev => {
             let step = if action == Action::FocusNext { 1 } else { 3 };
@@ -134,6 +142,8 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
             }
         }
         Action::Discard | Action::DiscardFiltered => discard::ask_discard(state, action),
+        Action::OpenBulk => crate::app::bulk::open_dialog(state),
+        Action::CancelBulk => crate::app::bulk::ask_cancel(state),
         Action::Filter => {
             let pane = state.focus;
             let current = state.list(pane).filter.clone();
@@ -199,6 +209,9 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
                         fx.push(Effect::Discard { kind, ids, archive });
                     }
                     ConfirmAction::SetMode(mode) if !state.settings.read_only => state.mode = mode,
+                    ConfirmAction::CancelBulk { operation_id } if !state.settings.read_only => {
+                        crate::app::bulk::confirmed_cancel(state, operation_id, fx)
+                    }
                     _ => {}
                 }
             }

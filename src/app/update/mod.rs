@@ -53,6 +53,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Tick(now) => {
             polling::on_tick(state, now, &mut fx);
             submissions::on_tick(state, &mut fx);
+            crate::app::bulk::on_tick(state, &mut fx);
         }
         Msg::Resources { at, result } => polling::on_resources(state, at, result, &mut fx),
         Msg::Depths { at, result } => polling::on_depths(state, at, result),
@@ -83,6 +84,22 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 form.apply_completions(&input, candidates);
                 state.dirty = true;
             }
+        }
+        Msg::BulkStarted { id, at, result } => {
+            advance(state, at);
+            crate::app::bulk::on_started(state, id, at, result)
+        }
+        Msg::BulkStatus { at, ids, result } => {
+            advance(state, at);
+            crate::app::bulk::on_status(state, at, &ids, result)
+        }
+        Msg::BulkCanceled {
+            operation_id,
+            at,
+            result,
+        } => {
+            advance(state, at);
+            crate::app::bulk::on_canceled(state, &operation_id, at, result)
         }
         Msg::Journal(records) => submissions::on_journal(state, records),
         Msg::Quit => state.quit = true,

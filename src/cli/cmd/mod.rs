@@ -1,5 +1,6 @@
 //! One file per command.
 
+pub mod bulk;
 pub mod demo;
 pub mod emulator;
 pub mod mgmt;

@@ -33,14 +33,7 @@ pub async fn run(
 ) -> Result<i32, Failure> {
     let database = required(&args.database, &resolved.database, "--database")?;
     let table = required(&args.table, &resolved.table, "--table")?;
-    let format = args
-        .format
-        .as_deref()
-        .map(|f| {
-            f.parse::<DataFormat>()
-                .map_err(|_| Failure::usage(format!("unknown format '{}'", safe(f))))
-        })
-        .transpose()?;
+    let format = format_flag(args.format.as_deref())?;
     let report_level = match args.report_level {
         ReportLevelArg::Failures => ReportLevel::FailuresOnly,
         ReportLevelArg::None => ReportLevel::None,
@@ -241,7 +234,16 @@ pub(crate) async fn reconcile(client: &IngestClient, journal: &Journal) {
 }
 
 /// A flag's value, else the configured default; empty counts as missing.
-fn required(
+/// `--format F`: a known data format, else a usage error.
+pub(crate) fn format_flag(f: Option<&str>) -> Result<Option<DataFormat>, Failure> {
+    f.map(|f| {
+        f.parse::<DataFormat>()
+            .map_err(|_| Failure::usage(format!("unknown format '{}'", safe(f))))
+    })
+    .transpose()
+}
+
+pub(crate) fn required(
     flag: &Option<String>,
     default: &Option<String>,
     name: &str,

@@ -1,4 +1,5 @@
-//! Blob REST: Put Blob, Put Block, Put Block List, Get Blob, Delete Blob, Create Container.
+//! Blob REST: Put Blob, Put Block, Put Block List, Get Blob, Delete Blob, Create Container,
+//! List Blobs.
 
 use bytes::Bytes;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_LENGTH};
@@ -50,7 +51,77 @@ fn parse_block_list(text: &str) -> Result<BlockList> {
     })
 }
 
+/// One blob of a List Blobs page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedBlob {
+    /// The blob's name inside its container (decoded).
+    pub name: String,
+    /// `Content-Length`.
+    pub size: u64,
+}
+
+/// One page of List Blobs and the marker of the next (`None`: the listing is complete).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlobPage {
+    pub blobs: Vec<ListedBlob>,
+    pub next_marker: Option<String>,
+}
+
+/// Reads an `<EnumerationResults>` body. Each `<Blob>` holds one `<Properties>`, so the two
+/// record lists pair up in document order.
+fn parse_blob_page(text: &str) -> Result<BlobPage> {
+    let names = xml::records(text, "Blob")?;
+    let props = xml::records(text, "Properties")?;
+    if names.len() != props.len() {
+        return Err(crate::client::error::Error::BadResponse(
+            "List Blobs: a <Blob> without <Properties>".into(),
+        ));
+    }
+    let blobs = names
+        .iter()
+        .zip(&props)
+        .filter_map(|(n, p)| {
+            Some(ListedBlob {
+                name: n.get("Name")?.clone(),
+                size: p.get("Content-Length")?.trim().parse().ok()?,
+            })
+        })
+        .collect();
+    let next_marker = xml::records(text, "EnumerationResults")?
+        .into_iter()
+        .next()
+        .and_then(|r| r.get("NextMarker").cloned())
+        .filter(|m| !m.is_empty());
+    Ok(BlobPage { blobs, next_marker })
+}
+
 impl Storage {
+    /// List Blobs (`restype=container&comp=list`) of `container` (a container URL with a SAS
+    /// holding `l`): names starting with `prefix`, from `marker`, at most `max` (1–5000).
+    pub async fn list_blobs(
+        &self,
+        container: &SasUrl,
+        prefix: &str,
+        marker: Option<&str>,
+        max: u32,
+    ) -> Result<BlobPage> {
+        let max = max.clamp(1, 5000).to_string();
+        let mut params = vec![
+            ("restype", "container"),
+            ("comp", "list"),
+            ("maxresults", max.as_str()),
+        ];
+        if !prefix.is_empty() {
+            params.push(("prefix", prefix));
+        }
+        if let Some(m) = marker {
+            params.push(("marker", m));
+        }
+        let url = container.request_url("", &params);
+        let reply = self.execute(|http| http.get(url.clone())).await?;
+        parse_blob_page(&String::from_utf8_lossy(&reply.body))
+    }
+
     /// Put Blob (single shot, BlockBlob) of `body` to `blob` (a blob URL with SAS).
     pub async fn put_blob(
         &self,
@@ -149,6 +220,19 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blob_pages_are_read() {
+        let x = "\u{feff}<?xml version=\"1.0\"?><EnumerationResults ContainerName=\"c\"><Prefix>a</Prefix><Blobs><Blob><Name>a/1 &amp;.csv</Name><Properties><Content-Length>12</Content-Length></Properties></Blob><Blob><Name>a/2.csv</Name><Properties><Creation-Time>x</Creation-Time><Content-Length>0</Content-Length></Properties></Blob></Blobs><NextMarker>a/3.csv</NextMarker></EnumerationResults>";
+        let p = parse_blob_page(x).unwrap();
+        assert_eq!(p.blobs.len(), 2);
+        assert_eq!(p.blobs[0].name, "a/1 &.csv");
+        assert_eq!(p.blobs[0].size, 12);
+        assert_eq!(p.blobs[1].size, 0);
+        assert_eq!(p.next_marker.as_deref(), Some("a/3.csv"));
+        let last = "<EnumerationResults><Blobs/><NextMarker/></EnumerationResults>";
+        assert_eq!(parse_blob_page(last).unwrap(), BlobPage::default());
+    }
 
     #[test]
     fn block_lists_are_read() {

@@ -117,6 +117,31 @@ impl SasUrl {
         SasUrl { url }
     }
 
+    /// This URL cut to its container (account and container name, same SAS) and the rest
+    /// of the path as a name prefix: `…/c/folder/x?sas` → (`…/c?sas`, `folder/x`). A `/`
+    /// that ends the URL is kept in the prefix (it asks for that folder only).
+    pub fn container_and_prefix(&self) -> (SasUrl, String) {
+        let keep = 1 + usize::from(self.is_path_style());
+        let segs = self.segments();
+        let mut url = self.url.clone();
+        if let Ok(mut p) = url.path_segments_mut() {
+            p.clear();
+            for s in segs.iter().take(keep) {
+                p.push(s);
+            }
+        }
+        let mut prefix = segs
+            .iter()
+            .skip(keep)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("/");
+        if !prefix.is_empty() && self.url.path().ends_with('/') {
+            prefix.push('/');
+        }
+        (SasUrl { url }, prefix)
+    }
+
     /// The request URL for `suffix` (e.g. `/messages`) plus extra query pairs, SAS kept.
     pub(crate) fn request_url(&self, suffix: &str, params: &[(&str, &str)]) -> url::Url {
         let mut url = self.url.clone();
@@ -207,6 +232,19 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn container_and_prefix_split_path_and_host_style() {
+        let u = SasUrl::parse("http://127.0.0.1:1/acct/c/folder/sub/?sv=1&sig=eA").unwrap();
+        let (c, p) = u.container_and_prefix();
+        assert_eq!(c.without_query(), "http://127.0.0.1:1/acct/c");
+        assert_eq!(c.query_param("sv").as_deref(), Some("1"));
+        assert_eq!(p, "folder/sub/");
+        let u = SasUrl::parse("https://a.blob.core.windows.net/c").unwrap();
+        let (c, p) = u.container_and_prefix();
+        assert_eq!(c.without_query(), "https://a.blob.core.windows.net/c");
+        assert_eq!(p, "");
+    }
 
     #[test]
     fn without_query_drops_a_fragment_holding_a_sas() {

@@ -156,6 +156,7 @@ fn worker_config(base: &str, engine: &Arc<Mutex<Engine>>) -> DmConfig {
         own_account: "acct".into(),
         poll_interval: Duration::from_millis(20),
         notification_ttl: None,
+        bulk: Default::default(),
     }
 }
 

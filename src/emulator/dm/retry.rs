@@ -149,6 +149,13 @@ impl Worker {
     /// Ingest attempt number `attempt` of one source: a transient failure with attempts left
     /// is reported as `Transient` and retried later; otherwise the source is finished.
     async fn attempt(&self, p: Pending, attempt: u32, operation_id: String) -> Attempted {
+        if attempt == 1 && self.cfg.bulk.drop_if_canceled(&p.msg.id) {
+            self.delete_message(&p.queue, &p.message_id, &p.pop_receipt)
+                .await;
+            return Attempted::Done {
+                message_id: p.message_id,
+            };
+        }
         let ids = ReportIds {
             operation_id: operation_id.clone(),
             activity_id: uuid::Uuid::new_v4().to_string(),

@@ -103,6 +103,14 @@ pub(super) struct Parser {
 }
 
 impl Parser {
+    /// A parser over the tokens of `text`.
+    pub(super) fn from_text(text: &str) -> Result<Parser, String> {
+        Ok(Parser {
+            toks: tokenize(text)?,
+            pos: 0,
+        })
+    }
+
     pub(super) fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos)
     }

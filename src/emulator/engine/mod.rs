@@ -2,6 +2,7 @@
 //! management commands; parsing of data by format.
 
 pub(crate) mod binary;
+pub mod bulk_commands;
 mod commands;
 pub(crate) mod formats;
 mod ingest;

@@ -132,6 +132,17 @@ pub async fn execute(
         .control
         .metrics
         .mgmt_command(command.trim_end_matches(';'), origin);
+    let request_id = headers
+        .get("x-ms-client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if let Some(result) = shared
+        .bulk
+        .execute(db, csl.trim().trim_end_matches(';'), request_id)
+        .await
+    {
+        return engine_result(result);
+    }
     if let Some(result) = shared
         .control
         .execute(csl.trim().trim_end_matches(';'))
@@ -172,15 +183,19 @@ pub async fn execute(
                     );
                 }
             };
-            match result {
-                Ok(t) => tables_response(vec![t]),
-                Err(e) => one_api_error(
-                    StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-                    &e.code,
-                    &e.message,
-                ),
-            }
+            engine_result(result)
         }
+    }
+}
+
+fn engine_result(result: Result<V1Table, crate::emulator::engine::EngineError>) -> Response {
+    match result {
+        Ok(t) => tables_response(vec![t]),
+        Err(e) => one_api_error(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            &e.code,
+            &e.message,
+        ),
     }
 }
 

@@ -75,7 +75,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
     let [list, detail] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(detail_h)]).areas(inner);
 
-    if visible.is_empty() {
+    // Bulk operations are rows of their own kind after the sources (`ui::bulk`).
+    let bulk = crate::ui::bulk::rows(state, theme);
+    let bulk_len = bulk.len();
+    if visible.is_empty() && bulk.is_empty() {
         let msg = if state.submissions.is_empty() {
             "No submissions yet. Press s to submit a file."
         } else {
@@ -84,7 +87,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         frame.render_widget(Paragraph::new(Line::styled(msg, theme.muted)), list);
         return;
     }
-    let rows: Vec<Row> = visible
+    let mut rows: Vec<Row> = visible
         .iter()
         .map(|r| {
             Row::new(vec![
@@ -101,6 +104,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             ])
         })
         .collect();
+    rows.extend(bulk);
     let table = Table::new(
         rows,
         [
@@ -117,11 +121,20 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
     )
     .row_highlight_style(theme.selection)
     .highlight_symbol("▶ ");
-    let selected = state.submissions_list.selected.min(visible.len() - 1);
+    let selected = state
+        .submissions_list
+        .selected
+        .min((visible.len() + bulk_len).saturating_sub(1));
     let mut ts = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, list, &mut ts);
 
     if detail_h > 0
+        && let Some(b) = selected
+            .checked_sub(visible.len())
+            .and_then(|i| crate::app::bulk::visible(state).get(i).copied())
+    {
+        frame.render_widget(Paragraph::new(crate::ui::bulk::detail(b, theme)), detail);
+    } else if detail_h > 0
         && let Some(r) = visible.get(selected)
     {
         let kv = |k: &'static str, v: String| {
