@@ -12,6 +12,7 @@ pub mod mode;
 pub mod notifications;
 pub mod redact;
 pub mod resources;
+pub mod rest_queued;
 pub mod retry;
 pub mod storage;
 pub mod submit;
@@ -130,6 +131,15 @@ fn mgmt_retry(kind: deadline::RequestKind, configured: &RetryPolicy) -> RetryPol
 
 impl IngestClient {
     pub fn new(cfg: ClientConfig) -> Result<Self> {
+        Self::with_default_headers(cfg, reqwest::header::HeaderMap::new())
+    }
+
+    /// A client whose every request also carries `headers` (the emulator's relay marks its
+    /// own requests as internal with one).
+    pub fn with_default_headers(
+        cfg: ClientConfig,
+        headers: reqwest::header::HeaderMap,
+    ) -> Result<Self> {
         let ingest_url = cfg.ingest_url.trim().trim_end_matches('/').to_string();
         let parsed = url::Url::parse(&ingest_url)
             .map_err(|e| Error::Usage(format!("ingest URL '{ingest_url}' is not a URL: {e}")))?;
@@ -141,6 +151,7 @@ impl IngestClient {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(cfg.timeouts.connect)
+            .default_headers(headers)
             .build()
             .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?;
         let auth = auth::Authenticator::new(&cfg.auth, &ingest_url)?;
@@ -382,18 +393,36 @@ impl IngestClient {
         let url = format!("{base}/v1/rest/mgmt");
         let body = mgmt::request_body(database, csl);
         let kind = deadline::RequestKind::of_csl(csl);
-        let deadline = &deadline::Deadline::new(&url, kind, &self.inner.timeouts);
+        let retry = mgmt_retry(kind, &self.inner.retry);
+        let (status, content_type, bytes) = self
+            .kusto_request(reqwest::Method::POST, &url, kind, Some(body), &retry)
+            .await?;
+        mgmt::parse_response(&bytes)
+            .map_err(|e| mgmt::not_kusto(&redact::redact(&url), status, &content_type, &bytes, e))
+    }
+
+    /// One Kusto REST call (mgmt, the REST queued API) with the headers the SDKs send and the
+    /// client's credential: `(status, content type, body)` of a 2xx answer, else the OneApi
+    /// error it carried. `retry` decides whether a failed call is sent again.
+    pub(crate) async fn kusto_request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        kind: deadline::RequestKind,
+        body: Option<String>,
+        retry: &RetryPolicy,
+    ) -> Result<(u16, String, bytes::Bytes)> {
+        let deadline = &deadline::Deadline::new(url, kind, &self.inner.timeouts);
         let transport = |e| storage::http::transport_error(e, Some(deadline));
-        mgmt_retry(kind, &self.inner.retry)
+        retry
             .run_for(deadline, || async {
                 let mut req = self
                     .inner
                     .http
-                    .post(&url)
+                    .request(method.clone(), url)
                     .timeout(deadline.limit)
                     .header("Accept", "application/json")
                     .header("Accept-Encoding", "gzip,deflate")
-                    .header("Content-Type", "application/json; charset=utf-8")
                     .header("x-ms-version", "2024-12-12")
                     .header(
                         "x-ms-client-request-id",
@@ -403,8 +432,12 @@ impl IngestClient {
                     .header(
                         "x-ms-client-version",
                         format!("Kusto.kingest:{{{}}}", env!("CARGO_PKG_VERSION")),
-                    )
-                    .body(body.clone());
+                    );
+                if let Some(b) = &body {
+                    req = req
+                        .header("Content-Type", "application/json; charset=utf-8")
+                        .body(b.clone());
+                }
                 if let Some(h) = self.inner.auth.header(&self.inner.http).await? {
                     req = req.header("Authorization", h);
                 }
@@ -420,9 +453,7 @@ impl IngestClient {
                     .to_string();
                 let bytes = resp.bytes().await.map_err(transport)?;
                 if (200..300).contains(&status) {
-                    mgmt::parse_response(&bytes).map_err(|e| {
-                        mgmt::not_kusto(&deadline.url(), status, &content_type, &bytes, e)
-                    })
+                    Ok((status, content_type, bytes))
                 } else {
                     if status == 401 {
                         self.inner.auth.invalidate().await;

@@ -9,7 +9,7 @@ pub mod resume;
 mod stages;
 mod upload;
 
-use post::post;
+pub(crate) use post::post;
 pub use properties::check_extra_properties;
 use stages::Stages;
 #[cfg(debug_assertions)]

@@ -43,7 +43,13 @@ fn tables_response(tables: Vec<V1Table>) -> Response {
 }
 
 fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
-    let Some(want) = &shared.require_token else {
+    bearer_ok(shared.require_token.as_deref(), headers)
+}
+
+/// Whether `headers` carry `Authorization: Bearer <want>` (always, when no token is wanted).
+/// The one rule for every route that requires a token (mgmt, the REST queued API, the gateway).
+pub fn bearer_ok(want: Option<&str>, headers: &HeaderMap) -> bool {
+    let Some(want) = want else {
         return true;
     };
     headers

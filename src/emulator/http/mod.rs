@@ -3,6 +3,7 @@
 
 pub mod inject;
 pub mod mgmt;
+pub mod rest_queued;
 pub mod storage;
 
 use axum::Router;
@@ -26,9 +27,13 @@ pub fn router(shared: Shared, storage_state: storage::StorageState) -> Router {
             shared.clone(),
             mgmt_faults,
         ));
+    let rest = rest_queued::router(shared.rest_queued.clone()).layer(
+        axum::middleware::from_fn_with_state(shared.clone(), mgmt_faults),
+    );
     Router::new()
         .route("/metrics", get(mgmt::metrics))
         .with_state(shared.clone())
+        .merge(rest)
         .merge(kusto.with_state(shared))
         .fallback_service(storage::router(storage_state))
 }
@@ -39,6 +44,7 @@ async fn mgmt_faults(State(shared): State<Shared>, req: Request, next: Next) -> 
     let endpoint = match req.uri().path() {
         "/v1/rest/mgmt" => "mgmt",
         "/v1/rest/query" => "query",
+        p if p.starts_with("/v1/rest/ingestion/") => "rest-queued",
         _ => "auth-metadata",
     };
     let headers = req.headers().clone();
