@@ -122,6 +122,8 @@ pub enum Command {
     Emulator(EmulatorArgs),
     /// Start the emulator with the demo schema and traffic, and open the TUI on it.
     Demo(DemoArgs),
+    /// Serve the REST queued-ingestion API in front of the cluster (--cluster/--ingest-url).
+    Gateway(GatewayArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -345,4 +347,16 @@ pub struct DemoArgs {
     /// Run the narrated headless demonstration instead of the TUI.
     #[arg(long)]
     pub headless: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// Address to listen on; port 0 lets the OS choose. The first stdout line is the base URL.
+    /// Anything but loopback needs --require-token.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub listen: std::net::SocketAddr,
+    /// Make every request demand `Authorization: Bearer T` (--token stays the credential
+    /// for the cluster).
+    #[arg(long, env = "KINGEST_GATEWAY_TOKEN", hide_env_values = true)]
+    pub require_token: Option<String>,
 }

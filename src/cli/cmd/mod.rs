@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod emulator;
+pub mod gateway;
 pub mod mgmt;
 pub mod queue;
 pub mod resources;
