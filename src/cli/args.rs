@@ -216,8 +216,16 @@ impl From<ModeArg> for crate::client::mode::IngestMode {
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
     /// Local files to ingest.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "blobs")]
     pub files: Vec<PathBuf>,
+    /// An existing blob to ingest as it is, no upload (repeatable): a URL with a SAS the
+    /// service can read, or a `;managed_identity=…` suffix.
+    #[arg(long = "blob", value_name = "URL")]
+    pub blobs: Vec<String>,
+    /// The uncompressed size of each --blob in order (repeatable; default: the blob's
+    /// kustoUncompressedSizeBytes or rawSizeBytes metadata, else its length).
+    #[arg(long = "raw-size", value_name = "BYTES", requires = "blobs")]
+    pub raw_sizes: Vec<u64>,
     /// How the data reaches the service.
     #[arg(long, value_enum, default_value = "queued")]
     pub mode: ModeArg,

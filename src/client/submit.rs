@@ -2,6 +2,7 @@
 //! upload to a temp container → status entity → post the ingestion message; progress
 //! reported as bytes read/sent.
 
+mod blob;
 pub mod gzip;
 mod post;
 mod properties;
@@ -9,6 +10,7 @@ pub mod resume;
 mod stages;
 mod upload;
 
+pub use blob::{BlobSource, RawSize, raw_size};
 pub(crate) use post::post;
 pub use properties::check_extra_properties;
 use stages::Stages;
@@ -68,6 +70,8 @@ pub struct SubmitRequest {
     pub compress_threads: Option<usize>,
     /// The ingestion path ([`IngestMode`](crate::client::mode::IngestMode)).
     pub mode: crate::client::mode::IngestMode,
+    /// An existing blob to ingest as it is, instead of the file at `path` (no upload).
+    pub blob: Option<BlobSource>,
 }
 
 /// An interrupted upload to resume (`client::resume`).
@@ -108,6 +112,7 @@ impl SubmitRequest {
             resume: None,
             compress_threads: None,
             mode: crate::client::mode::IngestMode::Queued,
+            blob: None,
         }
     }
 
@@ -134,6 +139,8 @@ impl SubmitRequest {
             "allow_growing": self.allow_growing,
             "dedupe": self.dedupe,
             "mode": self.mode.as_str(),
+            // Shown, never resumed (nothing is uploaded): without its SAS.
+            "blob": self.blob.as_ref().map(|b| b.url.without_query()),
         })
     }
 
@@ -432,6 +439,9 @@ async fn submit_staged(
     stages: &mut Stages,
 ) -> Result<Submitted> {
     validate(&req)?;
+    if let Some(source) = req.blob.clone() {
+        return blob::submit(client, req, source, stages).await;
+    }
     let path_text = req.path.to_string_lossy().to_string();
     let format = match req.format {
         Some(f) => f,
@@ -576,7 +586,58 @@ async fn submit_staged(
         }));
     };
 
-    // Status entity before the message, so the DM always finds it.
+    let posted = post_source(
+        client,
+        req,
+        &resources,
+        source_id,
+        format,
+        &blob,
+        Some(raw_data_size),
+        digest,
+        stages,
+    )
+    .await?;
+    Ok(Submitted {
+        source_id,
+        blob,
+        queue: posted.queue,
+        message_id: posted.message_id,
+        format,
+        raw_data_size,
+        uploaded_bytes,
+        status_ref: posted.status_ref,
+        changed_while_read: changed,
+        reposts: posted.reposts,
+        dedupe_tag: posted.dedupe_tag,
+        blocks_reused: reused,
+    })
+}
+
+/// What posting a source's message left.
+struct Posted {
+    queue: SasUrl,
+    message_id: String,
+    status_ref: Option<crate::client::tracking::StatusRef>,
+    reposts: u32,
+    dedupe_tag: Option<String>,
+}
+
+/// The part every queued source shares once its blob exists (uploaded, or given): the
+/// Pending status entity (before the message, so the DM always finds it), the message, the
+/// post. `raw_data_size` `None` leaves RawDataSize out, as the SDKs do when they do not know it.
+#[allow(clippy::too_many_arguments)]
+async fn post_source(
+    client: &IngestClient,
+    mut req: SubmitRequest,
+    resources: &crate::client::IngestionResources,
+    source_id: uuid::Uuid,
+    format: DataFormat,
+    blob: &SasUrl,
+    raw_data_size: Option<u64>,
+    digest: Option<Vec<u8>>,
+    stages: &mut Stages,
+) -> Result<Posted> {
     let reports = req.report_level != ReportLevel::None;
     let mut status_ref = None;
     if reports && req.report_method.uses_table() {
@@ -610,42 +671,35 @@ async fn submit_staged(
         ));
     }
 
-    let mut req = req;
     let dedupe_tag = digest.map(|d| dedupe_value(&d));
     if let Some(v) = &dedupe_tag {
         req.tags.push(format!("ingest-by:{v}"));
         req.ingest_if_not_exists.push(v.clone());
     }
-    let message = build_message(
+    let mut message = build_message(
         &req,
         format,
         &source_id,
-        &blob,
-        raw_data_size,
+        blob,
+        raw_data_size.unwrap_or(0),
         resources.identity_token.expose(),
         status_ref.as_ref(),
     );
+    message.raw_data_size = raw_data_size;
     let text = encode_for_queue(&message)?;
-    stages.mark(crate::client::journal::Stage::Posting, &blob);
+    stages.mark(crate::client::journal::Stage::Posting, blob);
     #[cfg(debug_assertions)]
     crash_point("post");
     let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
     let (m, queue, reposts) = post(client, &queues, &text).await?;
     // Posted: the front door writes the tracked record.
     stages.written = None;
-    Ok(Submitted {
-        source_id,
-        blob,
+    Ok(Posted {
         queue,
         message_id: m.message_id,
-        format,
-        raw_data_size,
-        uploaded_bytes,
         status_ref,
-        changed_while_read: changed,
         reposts,
         dedupe_tag,
-        blocks_reused: reused,
     })
 }
 

@@ -96,15 +96,27 @@ pub async fn run(
     if args.dedupe {
         eprintln!("note: {}", crate::client::submit::DEDUPE_COST);
     }
+    let blobs = blob_sources(&args.blobs, &args.raw_sizes)?;
     reconcile(client, &journal).await;
     let if_not_exists = template.if_not_exists();
     let mut sources = Vec::new();
     // Exit codes of files that never reached the service.
     let mut not_submitted = Vec::new();
-    for path in &args.files {
-        let mut req = template.clone();
-        req.path = path.clone();
-        let file = path.display().to_string();
+    let requests = args
+        .files
+        .iter()
+        .map(|path| {
+            let mut req = template.clone();
+            req.path = path.clone();
+            (path.display().to_string(), req)
+        })
+        .chain(blobs.into_iter().map(|b| {
+            let mut req = template.clone();
+            let shown = b.url.without_query();
+            req.blob = Some(b);
+            (shown, req)
+        }));
+    for (file, req) in requests {
         let show_progress = !json_out && std::io::stderr().is_terminal();
         let progress: crate::client::ProgressFn = std::sync::Arc::new(move |p| {
             if show_progress && p.total > 0 {
@@ -225,6 +237,31 @@ pub async fn run(
         .iter()
         .map(|s| source_exit_code(&s.tracker, args.wait.is_some()));
     Ok(combine(not_submitted.into_iter().chain(outcomes)))
+}
+
+/// `--blob` URLs with their `--raw-size`s (paired in order: as many sizes as blobs, or none).
+fn blob_sources(
+    urls: &[String],
+    sizes: &[u64],
+) -> Result<Vec<crate::client::submit::BlobSource>, Failure> {
+    if !sizes.is_empty() && sizes.len() != urls.len() {
+        return Err(Failure::usage(format!(
+            "{} --raw-size for {} --blob: give one per blob, in the same order, or none",
+            sizes.len(),
+            urls.len()
+        )));
+    }
+    urls.iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let url = crate::client::storage::SasUrl::parse(u)
+                .map_err(|e| Failure::usage(format!("--blob: {}", safe(&e.to_string()))))?;
+            Ok(crate::client::submit::BlobSource {
+                url,
+                raw_size: sizes.get(i).copied(),
+            })
+        })
+        .collect()
 }
 
 /// Resumes or abandons what an earlier run left unposted (killed mid-upload or mid-post), and
