@@ -283,22 +283,103 @@ pub struct Progress {
     pub total: u64,
 }
 
-/// What a finished submit returns.
+/// What a finished submit returns, whatever path carried it: the fields every mode has, and
+/// the path's own answer in [`Delivery`].
 #[derive(Debug, Clone)]
 pub struct Submitted {
     pub source_id: uuid::Uuid,
+    pub format: DataFormat,
+    /// Uncompressed size (as sent in `RawDataSize` when queued).
+    pub raw_data_size: u64,
+    /// Bytes sent: uploaded to the blob, or the body of a streaming request.
+    pub uploaded_bytes: u64,
+    /// How the file changed while it was read, when `allow_growing` let it through.
+    pub changed_while_read: Option<String>,
+    /// The mode asked for; [`Delivery::path`] is the one that finally carried the source
+    /// (managed: streaming or queued).
+    pub mode: crate::client::mode::IngestMode,
+    /// Managed mode only: why it went queued instead of streaming.
+    pub fallback: Option<String>,
+    /// The engine's answer when it ingested synchronously (streaming, direct): the source is
+    /// final at once ([`Tracker::start`](crate::client::tracking::Tracker::start)).
+    pub answer: Option<crate::client::tracking::Answer>,
+    pub delivery: Delivery,
+}
+
+impl Submitted {
+    /// The tracker this source starts with, reported at `level` by `method`: final at once
+    /// when the engine answered, else posted and tracked until final.
+    pub fn tracker(
+        &self,
+        level: ReportLevel,
+        method: ReportMethod,
+        if_not_exists: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::client::tracking::Tracker {
+        let reports = level != ReportLevel::None;
+        let q = self.queued();
+        crate::client::tracking::Tracker::start(
+            self.source_id.to_string(),
+            self.answer.as_ref(),
+            q.and_then(|q| q.status_ref.clone()).filter(|_| reports),
+            reports && method.uses_queue() && q.is_some(),
+            now,
+        )
+        .with_reposts(q.map_or(0, |q| q.reposts))
+        .with_if_not_exists(if_not_exists)
+    }
+
+    /// Where the status entity lives, when queued with table reporting.
+    pub fn status_ref(&self) -> Option<&crate::client::tracking::StatusRef> {
+        self.queued().and_then(|q| q.status_ref.as_ref())
+    }
+
+    /// The queued path's answer, when the source went through an ingestion queue.
+    pub fn queued(&self) -> Option<&QueueDelivery> {
+        match &self.delivery {
+            Delivery::Queue(q) => Some(q),
+            _ => None,
+        }
+    }
+}
+
+/// How a source reached the service, with what that path answered.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// Uploaded to a temp blob and posted to an ingestion queue: tracked until final.
+    Queue(Box<QueueDelivery>),
+    /// Streaming ingestion: the engine ingested it at once (`ConsumedRecordsCount`).
+    Streamed { consumed_records: u64 },
+    /// Direct ingestion: `.ingest into` ran on the engine over the uploaded blob.
+    Direct {
+        blob: SasUrl,
+        rows: Vec<crate::client::direct::DirectRow>,
+    },
+    /// The DM's REST queued API: tracked by operation id.
+    RestQueued { operation_id: String },
+}
+
+impl Delivery {
+    /// The path that carried the source.
+    pub fn path(&self) -> crate::client::mode::IngestMode {
+        use crate::client::mode::IngestMode;
+        match self {
+            Delivery::Queue(_) => IngestMode::Queued,
+            Delivery::Streamed { .. } => IngestMode::Streaming,
+            Delivery::Direct { .. } => IngestMode::Direct,
+            Delivery::RestQueued { .. } => IngestMode::RestQueued,
+        }
+    }
+}
+
+/// What the queued path hands back: where the blob and the message went.
+#[derive(Debug, Clone)]
+pub struct QueueDelivery {
     pub blob: SasUrl,
     pub queue: SasUrl,
     pub message_id: String,
-    pub format: DataFormat,
-    /// Uncompressed size as sent in `RawDataSize`.
-    pub raw_data_size: u64,
-    /// Bytes uploaded.
-    pub uploaded_bytes: u64,
     /// Where the status entity lives, when reporting to a table.
     pub status_ref: Option<crate::client::tracking::StatusRef>,
-    /// How the file changed while it was read, when `allow_growing` let it through.
-    pub changed_while_read: Option<String>,
     /// Copies of the message posted again after an answer was lost (see [`post`]).
     pub reposts: u32,
     /// The `ingest-by:` value of `dedupe`.
@@ -635,17 +716,22 @@ async fn submit_staged(
     stages.written = None;
     Ok(Submitted {
         source_id,
-        blob,
-        queue,
-        message_id: m.message_id,
         format,
         raw_data_size,
         uploaded_bytes,
-        status_ref,
         changed_while_read: changed,
-        reposts,
-        dedupe_tag,
-        blocks_reused: reused,
+        mode: req.mode,
+        fallback: None,
+        answer: None,
+        delivery: Delivery::Queue(Box::new(QueueDelivery {
+            blob,
+            queue,
+            message_id: m.message_id,
+            status_ref,
+            reposts,
+            dedupe_tag,
+            blocks_reused: reused,
+        })),
     })
 }
 
