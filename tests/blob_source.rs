@@ -75,7 +75,11 @@ async fn raw_data_size_comes_from_the_flag_then_metadata_then_the_length() {
         let s = env.submit(blob_request(url.clone(), flag)).await;
         assert_eq!(s.raw_data_size, want, "{}", url.without_query());
         assert_eq!(s.uploaded_bytes, 0, "no upload");
-        assert_eq!(s.blob, url, "the message names the given blob");
+        assert_eq!(
+            s.queued().unwrap().blob,
+            url,
+            "the message names the given blob"
+        );
         submitted.push(s);
     }
     for s in &submitted {

@@ -264,13 +264,15 @@ fn submitted(s: &mut State, id: u64, t: i64, status_ref: Option<StatusRef>) -> V
             at: at(t),
             result: Ok(SubmittedInfo {
                 source_id: "sid-1".into(),
-                blob: "https://a/tmp/b".into(),
-                message_id: "m".into(),
+                blob: Some("https://a/tmp/b".into()),
+                message_id: Some("m".into()),
                 format: "csv".into(),
                 raw_data_size: 100,
                 status_ref,
                 reposts: 0,
                 if_not_exists: false,
+                answer: None,
+                delivered: crate::app::state::Delivered::default(),
             }),
         },
     )

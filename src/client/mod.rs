@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod auth;
 pub mod deadline;
+pub mod direct;
 pub mod error;
 pub mod error_codes;
 pub mod journal;
@@ -22,7 +23,7 @@ pub mod wire;
 pub use error::{Error, Result};
 pub use notifications::ReceivedNotification;
 pub use resources::{IngestionResources, Resource, ResourceKind};
-pub use submit::{Progress, SubmitRequest, Submitted};
+pub use submit::{Delivery, Progress, QueueDelivery, SubmitRequest, Submitted};
 
 use std::path::Path;
 use std::sync::Arc;

@@ -290,22 +290,103 @@ pub struct Progress {
     pub total: u64,
 }
 
-/// What a finished submit returns.
+/// What a finished submit returns, whatever path carried it: the fields every mode has, and
+/// the path's own answer in [`Delivery`].
 #[derive(Debug, Clone)]
 pub struct Submitted {
     pub source_id: uuid::Uuid,
+    pub format: DataFormat,
+    /// Uncompressed size (as sent in `RawDataSize` when queued).
+    pub raw_data_size: u64,
+    /// Bytes sent: uploaded to the blob, or the body of a streaming request.
+    pub uploaded_bytes: u64,
+    /// How the file changed while it was read, when `allow_growing` let it through.
+    pub changed_while_read: Option<String>,
+    /// The mode asked for; [`Delivery::path`] is the one that finally carried the source
+    /// (managed: streaming or queued).
+    pub mode: crate::client::mode::IngestMode,
+    /// Managed mode only: why it went queued instead of streaming.
+    pub fallback: Option<String>,
+    /// The engine's answer when it ingested synchronously (streaming, direct): the source is
+    /// final at once ([`Tracker::start`](crate::client::tracking::Tracker::start)).
+    pub answer: Option<crate::client::tracking::Answer>,
+    pub delivery: Delivery,
+}
+
+impl Submitted {
+    /// The tracker this source starts with, reported at `level` by `method`: final at once
+    /// when the engine answered, else posted and tracked until final.
+    pub fn tracker(
+        &self,
+        level: ReportLevel,
+        method: ReportMethod,
+        if_not_exists: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::client::tracking::Tracker {
+        let reports = level != ReportLevel::None;
+        let q = self.queued();
+        crate::client::tracking::Tracker::start(
+            self.source_id.to_string(),
+            self.answer.as_ref(),
+            q.and_then(|q| q.status_ref.clone()).filter(|_| reports),
+            reports && method.uses_queue() && q.is_some(),
+            now,
+        )
+        .with_reposts(q.map_or(0, |q| q.reposts))
+        .with_if_not_exists(if_not_exists)
+    }
+
+    /// Where the status entity lives, when queued with table reporting.
+    pub fn status_ref(&self) -> Option<&crate::client::tracking::StatusRef> {
+        self.queued().and_then(|q| q.status_ref.as_ref())
+    }
+
+    /// The queued path's answer, when the source went through an ingestion queue.
+    pub fn queued(&self) -> Option<&QueueDelivery> {
+        match &self.delivery {
+            Delivery::Queue(q) => Some(q),
+            _ => None,
+        }
+    }
+}
+
+/// How a source reached the service, with what that path answered.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// Uploaded to a temp blob and posted to an ingestion queue: tracked until final.
+    Queue(Box<QueueDelivery>),
+    /// Streaming ingestion: the engine ingested it at once (`ConsumedRecordsCount`).
+    Streamed { consumed_records: u64 },
+    /// Direct ingestion: `.ingest into` ran on the engine over the uploaded blob.
+    Direct {
+        blob: SasUrl,
+        rows: Vec<crate::client::direct::DirectRow>,
+    },
+    /// The DM's REST queued API: tracked by operation id.
+    RestQueued { operation_id: String },
+}
+
+impl Delivery {
+    /// The path that carried the source.
+    pub fn path(&self) -> crate::client::mode::IngestMode {
+        use crate::client::mode::IngestMode;
+        match self {
+            Delivery::Queue(_) => IngestMode::Queued,
+            Delivery::Streamed { .. } => IngestMode::Streaming,
+            Delivery::Direct { .. } => IngestMode::Direct,
+            Delivery::RestQueued { .. } => IngestMode::RestQueued,
+        }
+    }
+}
+
+/// What the queued path hands back: where the blob and the message went.
+#[derive(Debug, Clone)]
+pub struct QueueDelivery {
     pub blob: SasUrl,
     pub queue: SasUrl,
     pub message_id: String,
-    pub format: DataFormat,
-    /// Uncompressed size as sent in `RawDataSize`.
-    pub raw_data_size: u64,
-    /// Bytes uploaded.
-    pub uploaded_bytes: u64,
     /// Where the status entity lives, when reporting to a table.
     pub status_ref: Option<crate::client::tracking::StatusRef>,
-    /// How the file changed while it was read, when `allow_growing` let it through.
-    pub changed_while_read: Option<String>,
     /// Copies of the message posted again after an answer was lost (see [`post`]).
     pub reposts: u32,
     /// The `ingest-by:` value of `dedupe`.
@@ -442,6 +523,59 @@ async fn submit_staged(
     if let Some(source) = req.blob.clone() {
         return blob::submit(client, req, source, stages).await;
     }
+    let file = prepare_file(&req).await?;
+    let resources = client.resources().await?;
+    let containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
+    let (
+        blob,
+        Uploaded {
+            raw: raw_data_size,
+            sent: uploaded_bytes,
+            changed,
+            digest,
+            reused,
+        },
+    ) = upload_file(client, &req, &file, containers, &progress, stages).await?;
+    let (source_id, format) = (file.source_id, file.format);
+
+    let req_mode = req.mode;
+    let posted = post_source(
+        client,
+        req,
+        &resources,
+        source_id,
+        format,
+        &blob,
+        Some(raw_data_size),
+        digest,
+        stages,
+    )
+    .await?;
+    Ok(posted.submitted(
+        source_id,
+        format,
+        &req_mode,
+        (raw_data_size, uploaded_bytes),
+        blob,
+        changed,
+        reused,
+    ))
+}
+
+/// A local file checked for sending: its format, metadata, how it is encoded on the way, and
+/// the blob name it gets.
+struct LocalFile {
+    path_text: String,
+    format: DataFormat,
+    meta: std::fs::Metadata,
+    encoding: Encoding,
+    name: String,
+    source_id: uuid::Uuid,
+}
+
+/// The checks on a file before anything is sent: readable, a known format, within the size
+/// limit where its uncompressed size is known up front.
+async fn prepare_file(req: &SubmitRequest) -> Result<LocalFile> {
     let path_text = req.path.to_string_lossy().to_string();
     let format = match req.format {
         Some(f) => f,
@@ -496,13 +630,37 @@ async fn submit_staged(
         &file_name,
         encoding == Encoding::Gzip,
     );
-    let resources = client.resources().await?;
+    Ok(LocalFile {
+        path_text,
+        format,
+        meta,
+        encoding,
+        name,
+        source_id,
+    })
+}
 
-    // Upload: ranked containers, at most 3 attempts, each from the start of the file; a
-    // resumed upload goes to the container it started in.
-    let mut containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
+/// Uploads `file` to one of `containers` (ranked; at most 3 attempts, each from the start of
+/// the file; a resumed upload goes to the container it started in), journaling each stage.
+async fn upload_file(
+    client: &IngestClient,
+    req: &SubmitRequest,
+    file: &LocalFile,
+    mut containers: Vec<SasUrl>,
+    progress: &ProgressFn,
+    stages: &mut Stages,
+) -> Result<(SasUrl, Uploaded)> {
+    let LocalFile {
+        path_text,
+        format,
+        meta,
+        encoding,
+        name,
+        source_id,
+    } = file;
+    let (format, encoding, source_id) = (*format, *encoding, *source_id);
     if let Some(r) = &req.resume {
-        containers.retain(|c| c.child(&name).without_query() == r.blob);
+        containers.retain(|c| c.child(name).without_query() == r.blob);
         if containers.is_empty() {
             return Err(Error::MissingResource(format!(
                 "the container of the interrupted upload ({}) is no longer offered",
@@ -544,16 +702,16 @@ async fn submit_staged(
     let mut last_err = None;
     let mut uploaded = None;
     for container in containers.iter().take(MAX_ATTEMPTS) {
-        let blob = container.child(&name);
+        let blob = container.child(name);
         stages.mark(crate::client::journal::Stage::Uploading, &blob);
         match upload(
             client,
-            &req,
+            req,
             &blob,
             encoding,
             source_id,
             Snapshot::of(&meta),
-            &progress,
+            progress,
         )
         .await
         {
@@ -570,47 +728,10 @@ async fn submit_staged(
             }
         }
     }
-    let Some((
-        blob,
-        Uploaded {
-            raw: raw_data_size,
-            sent: uploaded_bytes,
-            changed,
-            digest,
-            reused,
-        },
-    )) = uploaded
-    else {
-        return Err(last_err.unwrap_or_else(|| {
+    uploaded.ok_or_else(|| {
+        last_err.unwrap_or_else(|| {
             Error::MissingResource("the service offered no TempStorage container".into())
-        }));
-    };
-
-    let posted = post_source(
-        client,
-        req,
-        &resources,
-        source_id,
-        format,
-        &blob,
-        Some(raw_data_size),
-        digest,
-        stages,
-    )
-    .await?;
-    Ok(Submitted {
-        source_id,
-        blob,
-        queue: posted.queue,
-        message_id: posted.message_id,
-        format,
-        raw_data_size,
-        uploaded_bytes,
-        status_ref: posted.status_ref,
-        changed_while_read: changed,
-        reposts: posted.reposts,
-        dedupe_tag: posted.dedupe_tag,
-        blocks_reused: reused,
+        })
     })
 }
 
@@ -621,6 +742,41 @@ struct Posted {
     status_ref: Option<crate::client::tracking::StatusRef>,
     reposts: u32,
     dedupe_tag: Option<String>,
+}
+
+impl Posted {
+    /// The submit's answer for a source queued from `blob`; `sizes` = (raw, uploaded).
+    #[allow(clippy::too_many_arguments)]
+    fn submitted(
+        self,
+        source_id: uuid::Uuid,
+        format: DataFormat,
+        mode: &crate::client::mode::IngestMode,
+        (raw_data_size, uploaded_bytes): (u64, u64),
+        blob: SasUrl,
+        changed_while_read: Option<String>,
+        blocks_reused: usize,
+    ) -> Submitted {
+        Submitted {
+            source_id,
+            format,
+            raw_data_size,
+            uploaded_bytes,
+            changed_while_read,
+            mode: *mode,
+            fallback: None,
+            answer: None,
+            delivery: Delivery::Queue(Box::new(QueueDelivery {
+                blob,
+                queue: self.queue,
+                message_id: self.message_id,
+                status_ref: self.status_ref,
+                reposts: self.reposts,
+                dedupe_tag: self.dedupe_tag,
+                blocks_reused,
+            })),
+        }
+    }
 }
 
 /// The part every queued source shares once its blob exists (uploaded, or given): the

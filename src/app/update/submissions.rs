@@ -94,8 +94,8 @@ pub(super) fn on_submitted(
     match result {
         Ok(info) => {
             row.source_id = Some(info.source_id.clone());
-            row.blob = Some(info.blob);
-            row.message_id = Some(info.message_id);
+            row.blob = info.blob;
+            row.message_id = info.message_id;
             row.format = info.format;
             if row.total == 0 {
                 row.total = info.raw_data_size;
@@ -103,22 +103,28 @@ pub(super) fn on_submitted(
             row.read = row.total;
             let reports = row.report_level != ReportLevel::None;
             let status_ref = info.status_ref.filter(|_| reports);
-            let tracker = Tracker::posted(
+            let tracker = Tracker::start(
                 info.source_id,
+                info.answer.as_ref(),
                 status_ref,
-                reports && row.report_method.uses_queue(),
+                reports && row.report_method.uses_queue() && info.answer.is_none(),
                 at,
             )
             .with_reposts(info.reposts)
             .with_if_not_exists(info.if_not_exists);
             let table_read = TableRead::after(&tracker, at, &poll.table, None);
+            let said = match &info.answer {
+                Some(a) => format!("{} {}", info.delivered.path, a.state.label()),
+                None => format!("{}", info.delivered.path),
+            };
+            row.delivered = Some(info.delivered);
             row.phase = Phase::Posted {
                 tracker: Box::new(tracker),
                 table_read,
             };
             journal(fx, row, &cluster, at);
             let file = row.file.clone();
-            set_status(state, format!("queued {file}"), Severity::Ok);
+            set_status(state, format!("{said} {file}"), Severity::Ok);
             polling::peek_soon(state, at + dur(poll.peek_busy));
             polling::depths_soon(state);
         }
@@ -298,6 +304,7 @@ pub(super) fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
             source_id: Some(r.source_id),
             blob: r.blob,
             message_id: r.message_id,
+            delivered: None,
         });
     }
     state

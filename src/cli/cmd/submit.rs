@@ -140,22 +140,14 @@ pub async fn run(
                         safe(what)
                     );
                 }
-                let reports = report_level != ReportLevel::None;
-                let tracker = Tracker::posted(
-                    s.source_id.to_string(),
-                    s.status_ref.clone().filter(|_| reports),
-                    reports && report_method.uses_queue(),
-                    Utc::now(),
-                )
-                .with_reposts(s.reposts)
-                .with_if_not_exists(if_not_exists);
-                if s.reposts > 0 {
+                let tracker = s.tracker(report_level, report_method, if_not_exists, Utc::now());
+                if tracker.reposts > 0 {
                     eprintln!(
                         "note: {}: the answer to posting its message was lost; posted the same \
                          message again at once ({} more time(s)): copies in one batch are \
                          ingested once",
                         safe(&file),
-                        s.reposts
+                        tracker.reposts
                     );
                 }
                 let source = Source {
@@ -213,8 +205,10 @@ pub async fn run(
             m.insert("file".into(), s.file.clone().into());
             m.insert("database".into(), database.clone().into());
             m.insert("table".into(), table.clone().into());
-            m.insert("blob".into(), s.submitted.blob.redacted().into());
-            m.insert("message_id".into(), s.submitted.message_id.clone().into());
+            if let Some(q) = s.submitted.queued() {
+                m.insert("blob".into(), q.blob.redacted().into());
+                m.insert("message_id".into(), q.message_id.clone().into());
+            }
             m.insert("format".into(), s.submitted.format.wire_name().into());
             m.insert("raw_data_size".into(), s.submitted.raw_data_size.into());
             m.insert("uploaded_bytes".into(), s.submitted.uploaded_bytes.into());
@@ -337,9 +331,9 @@ fn journal_append(journal: &Journal, s: &Source, (database, table): (&str, &str)
         size: s.submitted.raw_data_size,
         report_level: s.report.0.as_str().to_string(),
         report_method: s.report.1.as_str().to_string(),
-        mode: crate::client::mode::IngestMode::Queued,
-        blob: Some(s.submitted.blob.without_query()),
-        message_id: Some(s.submitted.message_id.clone()),
+        mode: s.submitted.mode,
+        blob: s.submitted.queued().map(|q| q.blob.without_query()),
+        message_id: s.submitted.queued().map(|q| q.message_id.clone()),
         tracker: s.tracker.clone(),
         unfinished: None,
     };

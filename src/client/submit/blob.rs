@@ -1,7 +1,7 @@
 //! An existing blob as a source: no upload; its RawDataSize from the caller, else the blob's
 //! metadata, else its length; then the status entity and the message as for any queued source.
 
-use super::{Posted, Stages, SubmitRequest, Submitted, post_source, too_large, validate};
+use super::{Stages, SubmitRequest, Submitted, post_source, too_large, validate};
 use crate::client::IngestClient;
 use crate::client::error::{Error, Result};
 use crate::client::storage::SasUrl;
@@ -127,13 +127,8 @@ pub(super) async fn submit(
     let source_id = req.source_id.unwrap_or_else(uuid::Uuid::new_v4);
     let resources = client.resources().await?;
     let raw = size.map(RawSize::bytes);
-    let Posted {
-        queue,
-        message_id,
-        status_ref,
-        reposts,
-        dedupe_tag,
-    } = post_source(
+    let mode = req.mode;
+    let posted = post_source(
         client,
         req,
         &resources,
@@ -145,20 +140,15 @@ pub(super) async fn submit(
         stages,
     )
     .await?;
-    Ok(Submitted {
+    Ok(posted.submitted(
         source_id,
-        blob: source.url,
-        queue,
-        message_id,
         format,
-        raw_data_size: raw.unwrap_or(0),
-        uploaded_bytes: 0,
-        status_ref,
-        changed_while_read: None,
-        reposts,
-        dedupe_tag,
-        blocks_reused: 0,
-    })
+        &mode,
+        (raw.unwrap_or(0), 0),
+        source.url,
+        None,
+        0,
+    ))
 }
 
 #[cfg(test)]
