@@ -695,7 +695,7 @@ async fn upload_file(
                 pid: std::process::id(),
                 request: req.to_json(),
                 file_len: meta.len(),
-                file_mtime_ns: Snapshot::of(&meta).mtime_ns(),
+                file_mtime_ns: Snapshot::of(meta).mtime_ns(),
             }),
         });
     }
@@ -710,7 +710,7 @@ async fn upload_file(
             &blob,
             encoding,
             source_id,
-            Snapshot::of(&meta),
+            Snapshot::of(meta),
             progress,
         )
         .await
