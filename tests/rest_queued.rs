@@ -251,3 +251,124 @@ async fn require_token_guards_the_rest_api_as_it_guards_mgmt() {
     }
     panic!("never succeeded");
 }
+
+/// `kingest submit events.csv --mode rest-queued -d demo -t Events` plus `extra`.
+async fn rest_submit(env: &Env, extra: &[&str]) -> std::process::Output {
+    let file = env.file("events.csv");
+    let mut args = vec!["submit", file.to_str().unwrap(), "--mode", "rest-queued"];
+    args.extend(["-d", "demo", "-t", "Events"]);
+    args.extend(extra);
+    common::kingest(env, &args).await
+}
+
+fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    common::stdout(out)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn submit_mode_rest_queued_uploads_posts_and_tracks_by_operation_id() {
+    let env = Env::start().await;
+    let before = env.row_count("Events").await;
+    let out = rest_submit(&env, &["--wait", "60", "--json"]).await;
+    let all = format!(
+        "{}{}",
+        common::stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let v = json_lines(&out).pop().unwrap();
+    assert_eq!(v["status"], "Succeeded", "{v}");
+    assert_eq!(v["mode"], "rest-queued");
+    assert_eq!(v["evidence"], "Operation");
+    assert!(!v["operation_id"].as_str().unwrap().is_empty());
+    assert_eq!(env.row_count("Events").await, before + 25);
+    for secret in env.emulator.issued_secrets() {
+        assert!(
+            !all.contains(&secret),
+            "a secret the emulator issued was printed"
+        );
+    }
+    env.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rest_queued_source_the_dm_fails_ends_failed_with_its_error_code() {
+    let env = Env::start().await;
+    let out = rest_submit(
+        &env,
+        &[
+            "--mapping-ref",
+            "NoSuchMapping",
+            "--flush",
+            "--wait",
+            "60",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_lines(&out).pop().unwrap();
+    assert_eq!(v["status"], "Failed", "{v}");
+    assert_eq!(v["failure_status"], "Permanent", "{v}");
+    assert!(
+        v["error_code"].as_str().unwrap().starts_with("BadRequest_"),
+        "{v}"
+    );
+    env.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn twenty_one_blobs_go_in_two_posts_of_at_most_twenty() {
+    let env = Env::start().await;
+    let before = env.row_count("Events").await;
+    let mut args: Vec<String> = [
+        "submit",
+        "--mode",
+        "rest-queued",
+        "-d",
+        "demo",
+        "-t",
+        "Events",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for i in 0..21 {
+        let blob = upload(
+            &env,
+            &format!("many-{i}.csv"),
+            include_bytes!("../assets/demo/events.csv"),
+        )
+        .await;
+        args.extend(["--blob".to_string(), blob.expose().to_string()]);
+    }
+    args.extend(["--flush", "--wait", "60", "--json"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = common::kingest(&env, &refs).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 21);
+    let mut ops: Vec<&str> = lines
+        .iter()
+        .map(|v| v["operation_id"].as_str().unwrap())
+        .collect();
+    ops.sort();
+    ops.dedup();
+    assert_eq!(ops.len(), 2, "two POSTs: {ops:?}");
+    assert!(lines.iter().all(|v| v["status"] == "Succeeded"));
+    assert_eq!(env.row_count("Events").await, before + 21 * 25);
+    env.emulator.shutdown().await;
+}

@@ -383,7 +383,9 @@ impl Delivered {
             Delivery::Queue(_) => {}
             Delivery::Streamed { consumed_records } => d.consumed_records = Some(*consumed_records),
             Delivery::Direct { rows, .. } => d.direct_rows = rows.clone(),
-            Delivery::RestQueued { operation_id } => d.operation_id = Some(operation_id.clone()),
+            Delivery::RestQueued { operation_id, .. } => {
+                d.operation_id = Some(operation_id.clone())
+            }
         }
         d
     }

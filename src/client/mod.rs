@@ -264,6 +264,9 @@ impl IngestClient {
         // try's journal record (and overwrites its blob) rather than leaving an "abandoned"
         // record of a submit that succeeded.
         req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
+        if req.mode == mode::IngestMode::RestQueued {
+            return submit::rest::submit(self, req, progress).await;
+        }
         if req.mode != mode::IngestMode::Queued {
             return Err(Error::Usage(format!(
                 "mode {} is not available in this build",
@@ -272,6 +275,15 @@ impl IngestClient {
         }
         self.with_fresh_sas(|| submit::submit(self, req.clone(), progress.clone()))
             .await
+    }
+
+    /// Existing blobs of one target and options through the REST queued API, as few POSTs as
+    /// its `maxBlobsPerBatch` allows: each source's answer, in order.
+    pub async fn submit_rest_blobs(&self, mut reqs: Vec<SubmitRequest>) -> Vec<Result<Submitted>> {
+        for r in &mut reqs {
+            r.source_id.get_or_insert_with(uuid::Uuid::new_v4);
+        }
+        submit::rest::submit_blobs(self, reqs).await
     }
 
     /// Runs `op`; when storage refuses a SAS the service handed out (403: expired, rotated or

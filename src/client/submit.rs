@@ -6,6 +6,7 @@ mod blob;
 pub mod gzip;
 mod post;
 mod properties;
+pub(crate) mod rest;
 pub mod resume;
 mod stages;
 mod upload;
@@ -334,6 +335,23 @@ impl Submitted {
         )
         .with_reposts(q.map_or(0, |q| q.reposts))
         .with_if_not_exists(if_not_exists)
+        .with_operation(self.operation())
+    }
+
+    /// The REST queued operation to track, when the source went that way with tracking.
+    pub fn operation(&self) -> Option<crate::client::tracking::OperationRef> {
+        match &self.delivery {
+            Delivery::RestQueued {
+                operation_id,
+                database,
+                table,
+            } if !operation_id.is_empty() => Some(crate::client::tracking::OperationRef {
+                database: database.clone(),
+                table: table.clone(),
+                operation_id: operation_id.clone(),
+            }),
+            _ => None,
+        }
     }
 
     /// Where the status entity lives, when queued with table reporting.
@@ -362,8 +380,12 @@ pub enum Delivery {
         blob: SasUrl,
         rows: Vec<crate::client::direct::DirectRow>,
     },
-    /// The DM's REST queued API: tracked by operation id.
-    RestQueued { operation_id: String },
+    /// The DM's REST queued API: tracked by operation id (empty: tracking not asked).
+    RestQueued {
+        operation_id: String,
+        database: String,
+        table: String,
+    },
 }
 
 impl Delivery {

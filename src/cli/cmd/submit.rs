@@ -102,22 +102,11 @@ pub async fn run(
     let mut sources = Vec::new();
     // Exit codes of files that never reached the service.
     let mut not_submitted = Vec::new();
-    let requests = args
-        .files
-        .iter()
-        .map(|path| {
-            let mut req = template.clone();
-            req.path = path.clone();
-            (path.display().to_string(), req)
-        })
-        .chain(blobs.into_iter().map(|b| {
-            let mut req = template.clone();
-            let shown = b.url.without_query();
-            req.blob = Some(b);
-            (shown, req)
-        }));
-    for (file, req) in requests {
-        let show_progress = !json_out && std::io::stderr().is_terminal();
+    let show_progress = !json_out && std::io::stderr().is_terminal();
+    let mut results = Vec::new();
+    for path in &args.files {
+        let mut req = template.clone();
+        req.path = path.clone();
         let progress: crate::client::ProgressFn = std::sync::Arc::new(move |p| {
             if show_progress && p.total > 0 {
                 eprint!(
@@ -127,11 +116,34 @@ pub async fn run(
                 );
             }
         });
-        match client.submit(req, progress).await {
+        let result = client.submit(req, progress).await;
+        if show_progress {
+            eprint!("\r\x1b[2K");
+        }
+        results.push((path.display().to_string(), result));
+    }
+    let blob_reqs: Vec<(String, SubmitRequest)> = blobs
+        .into_iter()
+        .map(|b| {
+            let mut req = template.clone();
+            let shown = b.url.without_query();
+            req.blob = Some(b);
+            (shown, req)
+        })
+        .collect();
+    if template.mode == crate::client::mode::IngestMode::RestQueued {
+        // As few POSTs as the API's maxBlobsPerBatch allows.
+        let (names, reqs): (Vec<String>, Vec<SubmitRequest>) = blob_reqs.into_iter().unzip();
+        results.extend(names.into_iter().zip(client.submit_rest_blobs(reqs).await));
+    } else {
+        for (shown, req) in blob_reqs {
+            let quiet: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
+            results.push((shown, client.submit(req, quiet).await));
+        }
+    }
+    for (file, result) in results {
+        match result {
             Ok(s) => {
-                if show_progress {
-                    eprint!("\r\x1b[2K");
-                }
                 if let Some(what) = &s.changed_while_read {
                     eprintln!(
                         "warning: {} changed while it was read ({}): sent what was read \
@@ -209,6 +221,10 @@ pub async fn run(
                 m.insert("blob".into(), q.blob.redacted().into());
                 m.insert("message_id".into(), q.message_id.clone().into());
             }
+            if let Some(op) = s.submitted.operation() {
+                m.insert("operation_id".into(), op.operation_id.into());
+            }
+            m.insert("mode".into(), s.submitted.delivery.path().as_str().into());
             m.insert("format".into(), s.submitted.format.wire_name().into());
             m.insert("raw_data_size".into(), s.submitted.raw_data_size.into());
             m.insert("uploaded_bytes".into(), s.submitted.uploaded_bytes.into());
@@ -367,6 +383,7 @@ impl Waiting<'_> {
         let mut last_states = String::new();
         loop {
             self.read_due_tables(sources).await;
+            self.read_due_operations(sources).await;
             let queue_tracked = |s: &Source| s.tracker.by_queue && !s.tracker.is_final();
             if sources.iter().any(queue_tracked) && tokio::time::Instant::now() >= next_peek {
                 // The TUI's pace: busy for `peek_busy_for` after the post, then idle.
@@ -459,6 +476,46 @@ impl Waiting<'_> {
                 journal_append(self.journal, s, self.target);
             }
             s.next_read = s.tracker.next_table_read(now, &self.poll.table);
+        }
+    }
+
+    /// Reads each REST queued operation some due source belongs to (once per operation, all
+    /// at once) and feeds the answer to every source of it.
+    async fn read_due_operations(&self, sources: &mut [Source]) {
+        let now = Utc::now();
+        let mut ops: Vec<crate::client::tracking::OperationRef> = Vec::new();
+        for s in sources.iter() {
+            if let Some(op) = &s.tracker.operation
+                && !s.tracker.is_final()
+                && s.next_read.is_some_and(|t| t <= now)
+                && !ops.contains(op)
+            {
+                ops.push(op.clone());
+            }
+        }
+        let reads = futures::future::join_all(ops.iter().map(|op| {
+            self.client
+                .rest_status(&op.database, &op.table, &op.operation_id)
+        }))
+        .await;
+        for (op, result) in ops.iter().zip(reads) {
+            let now = Utc::now();
+            for s in sources
+                .iter_mut()
+                .filter(|s| s.tracker.operation.as_ref() == Some(op))
+            {
+                match &result {
+                    Ok(status) => {
+                        if s.tracker.observe(Observation::RestStatus(status), now) {
+                            journal_append(self.journal, s, self.target);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the REST queued operation's status failed")
+                    }
+                }
+                s.next_read = s.tracker.next_table_read(now, &self.poll.table);
+            }
         }
     }
 

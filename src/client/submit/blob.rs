@@ -73,13 +73,9 @@ fn readable_url(url: &SasUrl) -> Option<&SasUrl> {
     .then_some(url)
 }
 
-pub(super) async fn submit(
-    client: &IngestClient,
-    req: SubmitRequest,
-    source: BlobSource,
-    stages: &mut Stages,
-) -> Result<Submitted> {
-    validate(&req)?;
+/// The blob's format: as asked, else from its name. `--dedupe` is refused here, the first
+/// check every blob path makes: it hashes what it uploads, and a blob is not read.
+pub(super) fn format_of(req: &SubmitRequest, source: &BlobSource) -> Result<DataFormat> {
     if req.dedupe {
         return Err(Error::Usage(
             "--dedupe hashes the data it uploads: an existing blob is not read, so tag it \
@@ -87,15 +83,25 @@ pub(super) async fn submit(
                 .into(),
         ));
     }
-    let shown = source.url.without_query();
-    let format = match req.format {
-        Some(f) => f,
+    match req.format {
+        Some(f) => Ok(f),
         None => DataFormat::from_path(&source.url.sub_path()).ok_or_else(|| {
             Error::Usage(format!(
-                "cannot tell the format of '{shown}' from its name: pass a format (e.g. --format csv)"
+                "cannot tell the format of '{}' from its name: pass a format (e.g. --format csv)",
+                source.url.without_query()
             ))
-        })?,
-    };
+        }),
+    }
+}
+
+/// RawDataSize for `source` ([`raw_size`], one HEAD unless the flag gave it; `None` for a
+/// managed-identity URL without a flag), refused over the request's size limit.
+pub(super) async fn known_raw_size(
+    client: &IngestClient,
+    req: &SubmitRequest,
+    source: &BlobSource,
+) -> Result<Option<u64>> {
+    let shown = source.url.without_query();
     let size =
         match (source.raw_size, readable_url(&source.url)) {
             (Some(n), _) => Some(RawSize::Flag(n)),
@@ -124,9 +130,20 @@ pub(super) async fn submit(
             limit,
         ));
     }
+    Ok(size.map(RawSize::bytes))
+}
+
+pub(super) async fn submit(
+    client: &IngestClient,
+    req: SubmitRequest,
+    source: BlobSource,
+    stages: &mut Stages,
+) -> Result<Submitted> {
+    validate(&req)?;
+    let format = format_of(&req, &source)?;
+    let raw = known_raw_size(client, &req, &source).await?;
     let source_id = req.source_id.unwrap_or_else(uuid::Uuid::new_v4);
     let resources = client.resources().await?;
-    let raw = size.map(RawSize::bytes);
     let mode = req.mode;
     let posted = post_source(
         client,
