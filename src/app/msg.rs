@@ -43,6 +43,8 @@ pub struct SubmittedInfo {
     /// The engine's synchronous answer (streaming, direct): final at once.
     pub answer: Option<Answer>,
     pub delivered: Delivered,
+    /// The REST queued operation to poll, when the source went that way with tracking.
+    pub operation: Option<Box<crate::client::tracking::OperationRef>>,
 }
 
 impl SubmittedInfo {
@@ -69,6 +71,7 @@ impl SubmittedInfo {
             if_not_exists,
             answer: s.answer.clone(),
             delivered: Delivered::of(&s),
+            operation: s.operation().map(Box::new),
         }
     }
 }
@@ -111,6 +114,12 @@ pub enum Msg {
         id: u64,
         at: DateTime<Utc>,
         result: Result<Option<StatusEntity>, Problem>,
+    },
+    /// A REST queued operation's status, read for submission `id`.
+    OperationStatus {
+        id: u64,
+        at: DateTime<Utc>,
+        result: Result<crate::client::rest_queued::OperationStatus, Problem>,
     },
     Discarded {
         kind: NotificationKind,

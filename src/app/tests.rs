@@ -257,6 +257,16 @@ fn status_ref() -> StatusRef {
 }
 
 fn submitted(s: &mut State, id: u64, t: i64, status_ref: Option<StatusRef>) -> Vec<Effect> {
+    submitted_info(s, id, t, status_ref, None)
+}
+
+fn submitted_info(
+    s: &mut State,
+    id: u64,
+    t: i64,
+    status_ref: Option<StatusRef>,
+    operation: Option<crate::client::tracking::OperationRef>,
+) -> Vec<Effect> {
     update(
         s,
         Msg::Submitted {
@@ -273,9 +283,78 @@ fn submitted(s: &mut State, id: u64, t: i64, status_ref: Option<StatusRef>) -> V
                 if_not_exists: false,
                 answer: None,
                 delivered: crate::app::state::Delivered::default(),
+                operation: operation.map(Box::new),
             }),
         },
     )
+}
+
+#[test]
+fn a_rest_queued_submission_polls_its_operation_until_its_blob_is_final() {
+    use crate::client::rest_queued::{BlobState, BlobStatus, OperationStatus, wire::Counts};
+    let mut s = empty_state();
+    let id = submit_one(&mut s);
+    let op = crate::client::tracking::OperationRef {
+        database: "db".into(),
+        table: "Logs".into(),
+        operation_id: "op-1".into(),
+    };
+    submitted_info(&mut s, id, 0, None, Some(op.clone()));
+    let fx = update(&mut s, Msg::Tick(at(2)));
+    assert!(
+        fx.iter()
+            .any(|f| matches!(f, Effect::OperationStatus { id: i, op: o } if *i == id && *o == op)),
+        "{fx:?}"
+    );
+    let blob = |status, code: Option<&str>| BlobStatus {
+        source_id: "sid-1".into(),
+        url: None,
+        status,
+        started_at: None,
+        last_update: None,
+        error_code: code.map(str::to_string),
+        failure_status: code.map(|_| "Permanent".into()),
+        details: None,
+    };
+    let answer = |b: BlobStatus| OperationStatus {
+        start_time: None,
+        last_updated: None,
+        counts: Counts::of(std::slice::from_ref(&b)),
+        details: Some(vec![b]),
+    };
+    let running = answer(blob(BlobState::InProgress, None));
+    update(
+        &mut s,
+        Msg::OperationStatus {
+            id,
+            at: at(3),
+            result: Ok(running),
+        },
+    );
+    assert!(matches!(
+        s.submissions[0].phase,
+        Phase::Posted {
+            table_read: TableRead::Due(_),
+            ..
+        }
+    ));
+    let failed = answer(blob(BlobState::Failed, Some("BadRequest_InvalidBlob")));
+    let fx = update(
+        &mut s,
+        Msg::OperationStatus {
+            id,
+            at: at(6),
+            result: Ok(failed),
+        },
+    );
+    assert_eq!(journaled(&fx), [TrackState::Failed]);
+    assert!(matches!(
+        s.submissions[0].phase,
+        Phase::Posted {
+            table_read: TableRead::Off,
+            ..
+        }
+    ));
 }
 
 #[test]

@@ -145,6 +145,15 @@ impl SubmitRequest {
         })
     }
 
+    /// What the source is called on screen: the file's path, or the blob's URL without its
+    /// query (no SAS).
+    pub fn source_name(&self) -> String {
+        match &self.blob {
+            Some(b) => b.url.without_query(),
+            None => self.path.display().to_string(),
+        }
+    }
+
     /// The request [`SubmitRequest::to_json`] wrote; `None` when it cannot be read back.
     pub fn from_json(v: &Value) -> Option<Self> {
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);

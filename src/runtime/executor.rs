@@ -208,6 +208,17 @@ impl Executor for ClientExecutor {
                     result,
                 })
             }),
+            Effect::OperationStatus { id, op } => self.spawn(async move {
+                let result = client
+                    .rest_status(&op.database, &op.table, &op.operation_id)
+                    .await
+                    .map_err(err);
+                Some(Msg::OperationStatus {
+                    id,
+                    at: clock.now(),
+                    result,
+                })
+            }),
             Effect::Discard { kind, ids, archive } => self.spawn(async move {
                 let result = discard(&client, kind, &ids, &archive).await;
                 Some(Msg::Discarded {

@@ -126,9 +126,8 @@ pub async fn run(
         .into_iter()
         .map(|b| {
             let mut req = template.clone();
-            let shown = b.url.without_query();
             req.blob = Some(b);
-            (shown, req)
+            (req.source_name(), req)
         })
         .collect();
     if template.mode == crate::client::mode::IngestMode::RestQueued {
