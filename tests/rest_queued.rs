@@ -372,3 +372,29 @@ async fn twenty_one_blobs_go_in_two_posts_of_at_most_twenty() {
     assert_eq!(env.row_count("Events").await, before + 21 * 25);
     env.emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn status_follows_a_rest_queued_source_through_its_journaled_operation() {
+    let env = Env::start().await;
+    let out = rest_submit(&env, &["--flush", "--json"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_lines(&out).pop().unwrap();
+    let sid = v["source_id"].as_str().unwrap().to_string();
+    for _ in 0..100 {
+        let out = common::kingest(&env, &["status", &sid, "--json"]).await;
+        let s: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+        if s["status"] == "Succeeded" {
+            assert_eq!(s["evidence"], "Operation", "{s}");
+            assert_eq!(out.status.code(), Some(0));
+            env.emulator.shutdown().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("status never saw the operation succeed");
+}

@@ -339,7 +339,7 @@ pub struct EmulatorArgs {
     /// Hand out a new status table every SECS (default: each UTC day, as the service).
     #[arg(long, value_name = "SECS")]
     pub status_table_rotation: Option<f64>,
-    /// Make mgmt calls (and GET /metrics) demand `Authorization: Bearer T`.
+    /// Make mgmt calls, the REST queued API (and GET /metrics) demand `Authorization: Bearer T`.
     #[arg(long, env = "KINGEST_EMULATOR_TOKEN", hide_env_values = true)]
     pub require_token: Option<String>,
 }
