@@ -139,6 +139,16 @@ fn submission_lines<'a>(s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
             theme,
         ),
     ];
+    if let Some(op) = s.tracker().and_then(|t| t.operation.as_ref()) {
+        lines.push(kv(
+            "REST operation",
+            format!(
+                "{} (GET /v1/rest/ingestion/queued/{}/{}/…)",
+                op.operation_id, op.database, op.table
+            ),
+            theme,
+        ));
+    }
     if let Some(r) = s.status_ref() {
         let until = r
             .expires_at()
