@@ -506,13 +506,18 @@ pub(crate) async fn submit(
     result
 }
 
-async fn submit_staged(
-    client: &IngestClient,
-    req: SubmitRequest,
-    progress: ProgressFn,
-    stages: &mut Stages,
-) -> Result<Submitted> {
-    validate(&req)?;
+/// A source checked, its format known and its file's metadata read: what every mode starts
+/// from.
+pub(crate) struct Source {
+    pub(crate) format: DataFormat,
+    pub(crate) meta: std::fs::Metadata,
+    pub(crate) path_text: String,
+}
+
+/// Validates `req`, finds its format (given, else from the extension) and reads its file's
+/// metadata.
+pub(crate) async fn source(req: &SubmitRequest) -> Result<Source> {
+    validate(req)?;
     let path_text = req.path.to_string_lossy().to_string();
     let format = match req.format {
         Some(f) => f,
@@ -526,8 +531,18 @@ async fn submit_staged(
     if !meta.is_file() {
         return Err(Error::Usage(format!("'{path_text}' is not a file")));
     }
-    let lower = path_text.to_ascii_lowercase();
-    let encoding = if lower.ends_with(".gz") {
+    Ok(Source {
+        format,
+        meta,
+        path_text,
+    })
+}
+
+/// How the file travels: a `.gz` or `.zip` as it is, a binary format as it is (clients never
+/// compress those: research §8), anything else gzipped.
+async fn encoding_of(req: &SubmitRequest, src: &Source) -> Encoding {
+    let lower = src.path_text.to_ascii_lowercase();
+    if lower.ends_with(".gz") {
         Encoding::AsIs { gz: true }
     } else if lower.ends_with(".zip") {
         let path = req.path.clone();
@@ -536,11 +551,178 @@ async fn submit_staged(
             .ok()
             .flatten();
         Encoding::Zip { raw }
-    } else if !format.is_compressible() {
+    } else if !src.format.is_compressible() {
         Encoding::AsIs { gz: false }
     } else {
         Encoding::Gzip
-    };
+    }
+}
+
+/// A source uploaded to a temp blob (the queued and direct paths).
+struct UploadedSource {
+    source_id: uuid::Uuid,
+    format: DataFormat,
+    blob: SasUrl,
+    done: Uploaded,
+    resources: std::sync::Arc<crate::client::IngestionResources>,
+}
+
+async fn submit_staged(
+    client: &IngestClient,
+    req: SubmitRequest,
+    progress: ProgressFn,
+    stages: &mut Stages,
+) -> Result<Submitted> {
+    let up = upload_source(client, &req, &progress, stages).await?;
+    if req.mode == crate::client::mode::IngestMode::Direct {
+        return direct_tail(client, &req, up, stages).await;
+    }
+    let UploadedSource {
+        source_id,
+        format,
+        blob,
+        done:
+            Uploaded {
+                raw: raw_data_size,
+                sent: uploaded_bytes,
+                changed,
+                digest,
+                reused,
+            },
+        resources,
+    } = up;
+
+    // Status entity before the message, so the DM always finds it.    // Status entity before the message, so the DM always finds it.
+    let reports = req.report_level != ReportLevel::None;
+    let mut status_ref = None;
+    if reports && req.report_method.uses_table() {
+        let table = resources
+            .of_kind(ResourceKind::IngestionsStatusTable)
+            .next()
+            .cloned()
+            .ok_or_else(|| {
+                Error::MissingResource(
+                    "table reporting asked for, but the service offered no IngestionsStatusTable"
+                        .into(),
+                )
+            })?;
+        let key = source_id.to_string();
+        let props = StatusEntity::pending_properties(
+            &key,
+            &blob.without_query(),
+            &req.database,
+            &req.table,
+            chrono::Utc::now(),
+        );
+        match client.storage().insert_entity(&table, &props).await {
+            // A retried insert whose first try landed: the Pending entity is there.
+            Err(Error::Storage { code, .. }) if code == "EntityAlreadyExists" => {}
+            other => other?,
+        }
+        status_ref = Some(crate::client::tracking::StatusRef::new(
+            table,
+            key.clone(),
+            key,
+        ));
+    }
+
+    let mut req = req;
+    let dedupe_tag = digest.map(|d| dedupe_value(&d));
+    if let Some(v) = &dedupe_tag {
+        req.tags.push(format!("ingest-by:{v}"));
+        req.ingest_if_not_exists.push(v.clone());
+    }
+    let message = build_message(
+        &req,
+        format,
+        &source_id,
+        &blob,
+        raw_data_size,
+        resources.identity_token.expose(),
+        status_ref.as_ref(),
+    );
+    let text = encode_for_queue(&message)?;
+    stages.mark(crate::client::journal::Stage::Posting, &blob);
+    #[cfg(debug_assertions)]
+    crash_point("post");
+    let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
+    let (m, queue, reposts) = post(client, &queues, &text).await?;
+    // Posted: the front door writes the tracked record.
+    stages.written = None;
+    Ok(Submitted {
+        source_id,
+        format,
+        raw_data_size,
+        uploaded_bytes,
+        changed_while_read: changed,
+        mode: req.mode,
+        fallback: None,
+        answer: None,
+        delivery: Delivery::Queue(Box::new(QueueDelivery {
+            blob,
+            queue,
+            message_id: m.message_id,
+            status_ref,
+            reposts,
+            dedupe_tag,
+            blocks_reused: reused,
+        })),
+    })
+}
+
+/// Direct ingestion of an uploaded source: `.ingest into` on the engine with the properties a
+/// queued message would carry; final at once with the engine's answer.
+async fn direct_tail(
+    client: &IngestClient,
+    req: &SubmitRequest,
+    up: UploadedSource,
+    stages: &mut Stages,
+) -> Result<Submitted> {
+    let mut props = build_message(
+        req,
+        up.format,
+        &up.source_id,
+        &up.blob,
+        up.done.raw,
+        "",
+        None,
+    )
+    .additional_properties;
+    props.retain(|k, _| !k.eq_ignore_ascii_case("authorizationContext"));
+    stages.mark(crate::client::journal::Stage::Posting, &up.blob);
+    let (answer, rows) = crate::client::direct::ingest_into(client, req, &up.blob, &props).await?;
+    stages.written = None;
+    Ok(Submitted {
+        source_id: up.source_id,
+        format: up.format,
+        raw_data_size: up.done.raw,
+        uploaded_bytes: up.done.sent,
+        changed_while_read: up.done.changed,
+        mode: req.mode,
+        fallback: None,
+        answer: Some(answer),
+        delivery: Delivery::Direct {
+            blob: up.blob,
+            rows,
+        },
+    })
+}
+
+/// Upload: ranked containers, at most 3 attempts, each from the start of the file, journaled
+/// as it goes (`stages`).
+async fn upload_source(
+    client: &IngestClient,
+    req: &SubmitRequest,
+    progress: &ProgressFn,
+    stages: &mut Stages,
+) -> Result<UploadedSource> {
+    let src = source(req).await?;
+    let encoding = encoding_of(req, &src).await;
+    let Source {
+        format,
+        meta,
+        path_text,
+    } = src;
     // Refuse before any byte is sent where the uncompressed size is known up front; a `.gz`
     // is checked while it is decoded during the upload.
     if let Some(limit) = req.effective_size_limit() {
@@ -619,12 +801,12 @@ async fn submit_staged(
         stages.mark(crate::client::journal::Stage::Uploading, &blob);
         match upload(
             client,
-            &req,
+            req,
             &blob,
             encoding,
             source_id,
             Snapshot::of(&meta),
-            &progress,
+            progress,
         )
         .await
         {
@@ -641,97 +823,17 @@ async fn submit_staged(
             }
         }
     }
-    let Some((
-        blob,
-        Uploaded {
-            raw: raw_data_size,
-            sent: uploaded_bytes,
-            changed,
-            digest,
-            reused,
-        },
-    )) = uploaded
-    else {
+    let Some((blob, done)) = uploaded else {
         return Err(last_err.unwrap_or_else(|| {
             Error::MissingResource("the service offered no TempStorage container".into())
         }));
     };
-
-    // Status entity before the message, so the DM always finds it.
-    let reports = req.report_level != ReportLevel::None;
-    let mut status_ref = None;
-    if reports && req.report_method.uses_table() {
-        let table = resources
-            .of_kind(ResourceKind::IngestionsStatusTable)
-            .next()
-            .cloned()
-            .ok_or_else(|| {
-                Error::MissingResource(
-                    "table reporting asked for, but the service offered no IngestionsStatusTable"
-                        .into(),
-                )
-            })?;
-        let key = source_id.to_string();
-        let props = StatusEntity::pending_properties(
-            &key,
-            &blob.without_query(),
-            &req.database,
-            &req.table,
-            chrono::Utc::now(),
-        );
-        match client.storage().insert_entity(&table, &props).await {
-            // A retried insert whose first try landed: the Pending entity is there.
-            Err(Error::Storage { code, .. }) if code == "EntityAlreadyExists" => {}
-            other => other?,
-        }
-        status_ref = Some(crate::client::tracking::StatusRef::new(
-            table,
-            key.clone(),
-            key,
-        ));
-    }
-
-    let mut req = req;
-    let dedupe_tag = digest.map(|d| dedupe_value(&d));
-    if let Some(v) = &dedupe_tag {
-        req.tags.push(format!("ingest-by:{v}"));
-        req.ingest_if_not_exists.push(v.clone());
-    }
-    let message = build_message(
-        &req,
-        format,
-        &source_id,
-        &blob,
-        raw_data_size,
-        resources.identity_token.expose(),
-        status_ref.as_ref(),
-    );
-    let text = encode_for_queue(&message)?;
-    stages.mark(crate::client::journal::Stage::Posting, &blob);
-    #[cfg(debug_assertions)]
-    crash_point("post");
-    let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
-    let (m, queue, reposts) = post(client, &queues, &text).await?;
-    // Posted: the front door writes the tracked record.
-    stages.written = None;
-    Ok(Submitted {
+    Ok(UploadedSource {
         source_id,
         format,
-        raw_data_size,
-        uploaded_bytes,
-        changed_while_read: changed,
-        mode: req.mode,
-        fallback: None,
-        answer: None,
-        delivery: Delivery::Queue(Box::new(QueueDelivery {
-            blob,
-            queue,
-            message_id: m.message_id,
-            status_ref,
-            reposts,
-            dedupe_tag,
-            blocks_reused: reused,
-        })),
+        blob,
+        done,
+        resources,
     })
 }
 
