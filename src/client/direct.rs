@@ -3,10 +3,103 @@
 //! `kusto/management/data-ingestion/ingest-into-command.md`, "Returns").
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::client::IngestClient;
 use crate::client::error::{Error, Result};
 use crate::client::mgmt::V1Table;
+use crate::client::storage::SasUrl;
+use crate::client::submit::SubmitRequest;
+use crate::client::tracking::{Answer, ErrorInfo, TrackState};
+
+/// A KQL string literal of `text` (backslash escapes; the value may hold quotes, newlines).
+fn literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// `.ingest into table ['T'] (h'<blob>') with (…)`: the blob as an obfuscated literal (the
+/// docs recommend it for connection strings with secrets), each property as the queued
+/// message would carry it.
+pub fn command(table: &str, blob: &SasUrl, properties: &Map<String, Value>) -> String {
+    let mut with: Vec<String> = Vec::new();
+    for (k, v) in properties {
+        let value = match v {
+            Value::Bool(b) => b.to_string(),
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => literal(s),
+            other => literal(&other.to_string()),
+        };
+        with.push(format!("{k}={value}"));
+    }
+    let mut csl = format!(
+        ".ingest into table [{}] (h{})",
+        literal(table),
+        literal(blob.expose())
+    );
+    if !with.is_empty() {
+        csl.push_str(&format!(" with ({})", with.join(", ")));
+    }
+    csl
+}
+
+/// The outcome of the returned rows: every item ingested, some, or none.
+pub fn answer(rows: &[DirectRow]) -> Answer {
+    let failed = rows.iter().filter(|r| r.has_errors).count();
+    match failed {
+        0 => Answer::succeeded(),
+        n => Answer {
+            state: if n == rows.len() {
+                TrackState::Failed
+            } else {
+                TrackState::PartiallySucceeded
+            },
+            error: ErrorInfo {
+                code: None,
+                failure_status: Some("Permanent".into()),
+                details: Some(format!("{n} of {} item(s) had errors", rows.len())),
+            },
+        },
+    }
+}
+
+/// Runs `.ingest into` for `blob` on the engine and reads its rows. A refusal of the service
+/// (a OneApi error it marks permanent) is the source's final answer, with the service's code;
+/// anything else (network, throttling, server errors) is an error of the submit.
+pub(crate) async fn ingest_into(
+    client: &IngestClient,
+    req: &SubmitRequest,
+    blob: &SasUrl,
+    properties: &Map<String, Value>,
+) -> Result<(Answer, Vec<DirectRow>)> {
+    let csl = command(&req.table, blob, properties);
+    match client.engine_mgmt(&req.database, &csl).await {
+        Ok(tables) => {
+            let t = crate::client::mgmt::primary(tables, ".ingest into")?;
+            let rows = DirectRow::from_table(&t)?;
+            Ok((answer(&rows), rows))
+        }
+        Err(Error::Service {
+            code,
+            message,
+            permanent: true,
+            ..
+        }) => Ok((Answer::failed(&code, true, &message), vec![])),
+        Err(e) => Err(e),
+    }
+}
 
 /// One row of the `.ingest into` result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +157,41 @@ impl DirectRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_hides_the_blob_and_quotes_every_value() {
+        let blob = SasUrl::parse("https://a.blob.core.windows.net/c/b.csv.gz?sv=1&sig=S").unwrap();
+        let mut props = Map::new();
+        props.insert("format".into(), "csv".into());
+        props.insert("ignoreFirstRecord".into(), true.into());
+        props.insert("tags".into(), r#"["it's"]"#.into());
+        let csl = command("My'T", &blob, &props);
+        assert!(
+            csl.starts_with(r".ingest into table ['My\'T'] (h'https://a.blob.core.windows.net/c/b.csv.gz?sv=1&sig=S')"),
+            "{csl}"
+        );
+        assert!(csl.contains("format='csv'"), "{csl}");
+        assert!(csl.contains("ignoreFirstRecord=true"), "{csl}");
+        assert!(csl.contains(r#"tags='["it\'s"]'"#), "{csl}");
+        assert_eq!(literal("a\nb\\"), r"'a\nb\\'");
+    }
+
+    #[test]
+    fn rows_with_errors_make_the_answer_partial_or_failed() {
+        let row = |e: bool| DirectRow {
+            extent_id: "x".into(),
+            item_loaded: "i".into(),
+            duration: "00:00:00".into(),
+            has_errors: e,
+            operation_id: "o".into(),
+        };
+        assert_eq!(answer(&[row(false)]).state, TrackState::Succeeded);
+        assert_eq!(
+            answer(&[row(false), row(true)]).state,
+            TrackState::PartiallySucceeded
+        );
+        assert_eq!(answer(&[row(true)]).state, TrackState::Failed);
+    }
 
     #[test]
     fn rows_are_read_by_column_name_whatever_their_order() {

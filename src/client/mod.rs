@@ -8,6 +8,7 @@ pub mod direct;
 pub mod error;
 pub mod error_codes;
 pub mod journal;
+pub mod managed;
 pub mod mgmt;
 pub mod mode;
 pub mod notifications;
@@ -16,6 +17,7 @@ pub mod resources;
 pub mod rest_queued;
 pub mod retry;
 pub mod storage;
+pub mod streaming;
 pub mod submit;
 pub mod tracking;
 pub mod wire;
@@ -258,23 +260,22 @@ impl IngestClient {
         Ok(queues.into_iter().zip(counts).collect())
     }
 
-    /// Upload and enqueue one source.
+    /// Send one source by its mode: upload and enqueue (queued), one streaming request
+    /// (streaming), either (managed), or upload and `.ingest into` (direct).
     pub async fn submit(&self, mut req: SubmitRequest, progress: ProgressFn) -> Result<Submitted> {
         // One source id for both tries: the retry after a refused SAS supersedes the first
         // try's journal record (and overwrites its blob) rather than leaving an "abandoned"
         // record of a submit that succeeded.
         req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
-        if req.mode == mode::IngestMode::RestQueued {
-            return submit::rest::submit(self, req, progress).await;
+        match req.mode {
+            mode::IngestMode::Queued | mode::IngestMode::Direct => {
+                self.with_fresh_sas(|| submit::submit(self, req.clone(), progress.clone()))
+                    .await
+            }
+            mode::IngestMode::Streaming => streaming::stream(self, &req, &progress).await,
+            mode::IngestMode::Managed => managed::submit(self, req, progress).await,
+            mode::IngestMode::RestQueued => submit::rest::submit(self, req, progress).await,
         }
-        if req.mode != mode::IngestMode::Queued {
-            return Err(Error::Usage(format!(
-                "mode {} is not available in this build",
-                req.mode
-            )));
-        }
-        self.with_fresh_sas(|| submit::submit(self, req.clone(), progress.clone()))
-            .await
     }
 
     /// Existing blobs of one target and options through the REST queued API, as few POSTs as
@@ -430,29 +431,12 @@ impl IngestClient {
         retry
             .run_for(deadline, || async {
                 let mut req = self
-                    .inner
-                    .http
-                    .request(method.clone(), url)
-                    .timeout(deadline.limit)
-                    .header("Accept", "application/json")
-                    .header("Accept-Encoding", "gzip,deflate")
-                    .header("x-ms-version", "2024-12-12")
-                    .header(
-                        "x-ms-client-request-id",
-                        format!("KIngest.execute;{}", uuid::Uuid::new_v4()),
-                    )
-                    .header("x-ms-app", "kingest")
-                    .header(
-                        "x-ms-client-version",
-                        format!("Kusto.kingest:{{{}}}", env!("CARGO_PKG_VERSION")),
-                    );
+                    .kusto_call(method.clone(), url, "KIngest.execute", deadline.limit)
+                    .await?;
                 if let Some(b) = &body {
                     req = req
                         .header("Content-Type", "application/json; charset=utf-8")
                         .body(b.clone());
-                }
-                if let Some(h) = self.inner.auth.header(&self.inner.http).await? {
-                    req = req.header("Authorization", h);
                 }
                 let resp = req.send().await.map_err(transport)?;
                 let status = resp.status().as_u16();
@@ -475,6 +459,67 @@ impl IngestClient {
                 }
             })
             .await
+    }
+
+    /// A POST to a Kusto endpoint with the headers every SDK sends (protocol.md §1.3) and
+    /// the credential, if any; `request_id` prefixes the client request id.
+    pub(crate) async fn kusto_post(
+        &self,
+        url: &str,
+        request_id: &str,
+        limit: Duration,
+    ) -> Result<reqwest::RequestBuilder> {
+        self.kusto_call(reqwest::Method::POST, url, request_id, limit)
+            .await
+    }
+
+    /// [`IngestClient::kusto_post`] for any method (the REST queued API's GETs).
+    pub(crate) async fn kusto_call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        request_id: &str,
+        limit: Duration,
+    ) -> Result<reqwest::RequestBuilder> {
+        let mut req = self
+            .inner
+            .http
+            .request(method, url)
+            .timeout(limit)
+            .header("Accept", "application/json")
+            .header("Accept-Encoding", "gzip,deflate")
+            .header("x-ms-version", "2024-12-12")
+            .header(
+                "x-ms-client-request-id",
+                format!("{request_id};{}", uuid::Uuid::new_v4()),
+            )
+            .header("x-ms-app", "kingest")
+            .header(
+                "x-ms-client-version",
+                format!("Kusto.kingest:{{{}}}", env!("CARGO_PKG_VERSION")),
+            );
+        if let Some(h) = self.inner.auth.header(&self.inner.http).await? {
+            req = req.header("Authorization", h);
+        }
+        Ok(req)
+    }
+
+    /// The cluster's engine URL (the ingest URL without `ingest-`).
+    pub fn engine_url(&self) -> String {
+        auth::engine_url(&self.inner.ingest_url)
+    }
+
+    /// Forgets a token the service refused (401), so the next call gets a fresh one.
+    pub(crate) async fn invalidate_token(&self) {
+        self.inner.auth.invalidate().await;
+    }
+
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    pub(crate) fn timeouts(&self) -> &deadline::Timeouts {
+        &self.inner.timeouts
     }
 
     pub(crate) fn record_storage_result(&self, account: &str, ok: bool) {

@@ -554,20 +554,24 @@ async fn submit_staged(
     if let Some(source) = req.blob.clone() {
         return blob::submit(client, req, source, stages).await;
     }
-    let file = prepare_file(&req).await?;
-    let resources = client.resources().await?;
-    let containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
-    let (
+    let up = upload_source(client, &req, &progress, stages).await?;
+    if req.mode == crate::client::mode::IngestMode::Direct {
+        return direct_tail(client, &req, up, stages).await;
+    }
+    let UploadedSource {
+        source_id,
+        format,
         blob,
-        Uploaded {
-            raw: raw_data_size,
-            sent: uploaded_bytes,
-            changed,
-            digest,
-            reused,
-        },
-    ) = upload_file(client, &req, &file, containers, &progress, stages).await?;
-    let (source_id, format) = (file.source_id, file.format);
+        done:
+            Uploaded {
+                raw: raw_data_size,
+                sent: uploaded_bytes,
+                changed,
+                digest,
+                reused,
+            },
+        resources,
+    } = up;
 
     let req_mode = req.mode;
     let posted = post_source(
@@ -593,6 +597,125 @@ async fn submit_staged(
     ))
 }
 
+/// A source checked, its format known and its file's metadata read: what every mode starts
+/// from.
+pub(crate) struct Source {
+    pub(crate) format: DataFormat,
+    pub(crate) meta: std::fs::Metadata,
+    pub(crate) path_text: String,
+}
+
+/// Validates `req`, finds its format (given, else from the extension) and reads its file's
+/// metadata.
+pub(crate) async fn source(req: &SubmitRequest) -> Result<Source> {
+    validate(req)?;
+    let path_text = req.path.to_string_lossy().to_string();
+    let format = match req.format {
+        Some(f) => f,
+        None => DataFormat::from_path(&path_text).ok_or_else(|| {
+            Error::Usage(format!("cannot tell the format of '{path_text}' from its extension: pass a format (e.g. --format csv)"))
+        })?,
+    };
+    let meta = tokio::fs::metadata(&req.path)
+        .await
+        .map_err(|e| Error::Usage(format!("cannot read '{path_text}': {e}")))?;
+    if !meta.is_file() {
+        return Err(Error::Usage(format!("'{path_text}' is not a file")));
+    }
+    Ok(Source {
+        format,
+        meta,
+        path_text,
+    })
+}
+
+/// How the file travels: a `.gz` or `.zip` as it is, a binary format as it is (clients never
+/// compress those: research §8), anything else gzipped.
+async fn encoding_of(req: &SubmitRequest, src: &Source) -> Encoding {
+    let lower = src.path_text.to_ascii_lowercase();
+    if lower.ends_with(".gz") {
+        Encoding::AsIs { gz: true }
+    } else if lower.ends_with(".zip") {
+        let path = req.path.clone();
+        let raw = tokio::task::spawn_blocking(move || zip_uncompressed_size(&path))
+            .await
+            .ok()
+            .flatten();
+        Encoding::Zip { raw }
+    } else if !src.format.is_compressible() {
+        Encoding::AsIs { gz: false }
+    } else {
+        Encoding::Gzip
+    }
+}
+
+/// A source uploaded to a temp blob (the queued and direct paths).
+struct UploadedSource {
+    source_id: uuid::Uuid,
+    format: DataFormat,
+    blob: SasUrl,
+    done: Uploaded,
+    resources: std::sync::Arc<crate::client::IngestionResources>,
+}
+
+/// Checks and uploads a source to one of the cluster's temp containers.
+async fn upload_source(
+    client: &IngestClient,
+    req: &SubmitRequest,
+    progress: &ProgressFn,
+    stages: &mut Stages,
+) -> Result<UploadedSource> {
+    let file = prepare_file(req).await?;
+    let resources = client.resources().await?;
+    let containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
+    let (blob, done) = upload_file(client, req, &file, containers, progress, stages).await?;
+    Ok(UploadedSource {
+        source_id: file.source_id,
+        format: file.format,
+        blob,
+        done,
+        resources,
+    })
+}
+
+/// Direct ingestion of an uploaded source: `.ingest into` on the engine with the properties a
+/// queued message would carry; final at once with the engine's answer.
+async fn direct_tail(
+    client: &IngestClient,
+    req: &SubmitRequest,
+    up: UploadedSource,
+    stages: &mut Stages,
+) -> Result<Submitted> {
+    let mut props = build_message(
+        req,
+        up.format,
+        &up.source_id,
+        &up.blob,
+        up.done.raw,
+        "",
+        None,
+    )
+    .additional_properties;
+    props.retain(|k, _| !k.eq_ignore_ascii_case("authorizationContext"));
+    stages.mark(crate::client::journal::Stage::Posting, &up.blob);
+    let (answer, rows) = crate::client::direct::ingest_into(client, req, &up.blob, &props).await?;
+    stages.written = None;
+    Ok(Submitted {
+        source_id: up.source_id,
+        format: up.format,
+        raw_data_size: up.done.raw,
+        uploaded_bytes: up.done.sent,
+        changed_while_read: up.done.changed,
+        mode: req.mode,
+        fallback: None,
+        answer: Some(answer),
+        delivery: Delivery::Direct {
+            blob: up.blob,
+            rows,
+        },
+    })
+}
+
 /// A local file checked for sending: its format, metadata, how it is encoded on the way, and
 /// the blob name it gets.
 struct LocalFile {
@@ -607,34 +730,13 @@ struct LocalFile {
 /// The checks on a file before anything is sent: readable, a known format, within the size
 /// limit where its uncompressed size is known up front.
 async fn prepare_file(req: &SubmitRequest) -> Result<LocalFile> {
-    let path_text = req.path.to_string_lossy().to_string();
-    let format = match req.format {
-        Some(f) => f,
-        None => DataFormat::from_path(&path_text).ok_or_else(|| {
-            Error::Usage(format!("cannot tell the format of '{path_text}' from its extension: pass a format (e.g. --format csv)"))
-        })?,
-    };
-    let meta = tokio::fs::metadata(&req.path)
-        .await
-        .map_err(|e| Error::Usage(format!("cannot read '{path_text}': {e}")))?;
-    if !meta.is_file() {
-        return Err(Error::Usage(format!("'{path_text}' is not a file")));
-    }
-    let lower = path_text.to_ascii_lowercase();
-    let encoding = if lower.ends_with(".gz") {
-        Encoding::AsIs { gz: true }
-    } else if lower.ends_with(".zip") {
-        let path = req.path.clone();
-        let raw = tokio::task::spawn_blocking(move || zip_uncompressed_size(&path))
-            .await
-            .ok()
-            .flatten();
-        Encoding::Zip { raw }
-    } else if !format.is_compressible() {
-        Encoding::AsIs { gz: false }
-    } else {
-        Encoding::Gzip
-    };
+    let src = source(req).await?;
+    let encoding = encoding_of(req, &src).await;
+    let Source {
+        format,
+        meta,
+        path_text,
+    } = src;
     // Refuse before any byte is sent where the uncompressed size is known up front; a `.gz`
     // is checked while it is decoded during the upload.
     if let Some(limit) = req.effective_size_limit() {

@@ -76,6 +76,8 @@ pub struct EmulatorConfig {
     pub ingest_retry: dm::RetrySettings,
     /// `None`: a new status table each UTC day, as the service; `Some(d)`: every `d`.
     pub status_table_rotation: Option<Duration>,
+    /// The cluster's streaming ingestion feature and its size limit.
+    pub streaming: http::streaming::StreamingConfig,
 }
 
 impl Default for EmulatorConfig {
@@ -93,6 +95,7 @@ impl Default for EmulatorConfig {
             random_account_key: false,
             ingest_retry: dm::RetrySettings::default(),
             status_table_rotation: None,
+            streaming: http::streaming::StreamingConfig::default(),
         }
     }
 }
@@ -334,6 +337,7 @@ pub struct Shared {
     pub control: Arc<control::Control>,
     /// The REST queued-ingestion API (`/v1/rest/ingestion/…`).
     pub rest_queued: Arc<http::rest_queued::RestApi>,
+    pub streaming: http::streaming::StreamingConfig,
 }
 
 /// A running emulator. Dropping it does not stop it: call [`Emulator::shutdown`].
@@ -476,6 +480,7 @@ impl Emulator {
                 cfg.require_token.as_deref(),
                 faults.internal_token(),
             )?),
+            streaming: cfg.streaming,
         };
         let app = http::router(shared, storage_state);
         let server_cancel = cancel.clone();

@@ -8,7 +8,9 @@ use chrono::Utc;
 use serde_json::Value;
 
 use crate::cli::args::{ReportLevelArg, ReportMethodArg, SubmitArgs};
-use crate::cli::output::{print_json_line, safe, tracker_json, tracker_lines};
+use crate::cli::output::{
+    delivery_json, delivery_lines, print_json_line, safe, tracker_json, tracker_lines,
+};
 use crate::cli::resolve::Resolved;
 use crate::cli::{Failure, combine, exit_code, source_exit_code};
 use crate::client::journal::{Journal, JournalRecord};
@@ -90,6 +92,10 @@ pub async fn run(
     crate::client::submit::validate(&template).map_err(|e| Failure::usage(safe(&e.to_string())))?;
     let report_method = match asked_method {
         Some(m) => m,
+        // A streamed source reports nothing: no need to ask the DM what it offers.
+        None if template.mode == crate::client::mode::IngestMode::Streaming => {
+            template.report_method
+        }
         None => offered_report_method(client, report_level).await?,
     };
     template.report_method = report_method;
@@ -190,7 +196,7 @@ pub async fn run(
         }
     }
     if let Some(secs) = args.wait
-        && !sources.is_empty()
+        && sources.iter().any(|s| !s.tracker.is_final())
     {
         let batching = if args.flush {
             None
@@ -216,14 +222,7 @@ pub async fn run(
             m.insert("file".into(), s.file.clone().into());
             m.insert("database".into(), database.clone().into());
             m.insert("table".into(), table.clone().into());
-            if let Some(q) = s.submitted.queued() {
-                m.insert("blob".into(), q.blob.redacted().into());
-                m.insert("message_id".into(), q.message_id.clone().into());
-            }
-            if let Some(op) = s.submitted.operation() {
-                m.insert("operation_id".into(), op.operation_id.into());
-            }
-            m.insert("mode".into(), s.submitted.delivery.path().as_str().into());
+            delivery_json(&s.submitted, &mut m);
             m.insert("format".into(), s.submitted.format.wire_name().into());
             m.insert("raw_data_size".into(), s.submitted.raw_data_size.into());
             m.insert("uploaded_bytes".into(), s.submitted.uploaded_bytes.into());
@@ -235,7 +234,11 @@ pub async fn run(
                 safe(&s.file),
                 safe(&s.tracker.source_id)
             );
-            if args.wait.is_some() {
+            for line in delivery_lines(&s.submitted) {
+                println!("    {line}");
+            }
+            // The engine's answer is final at once: its details need no --wait.
+            if args.wait.is_some() || s.submitted.answer.is_some() {
                 for line in tracker_lines(&s.tracker) {
                     println!("    {line}");
                 }
