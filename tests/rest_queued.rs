@@ -398,3 +398,56 @@ async fn status_follows_a_rest_queued_source_through_its_journaled_operation() {
     }
     panic!("status never saw the operation succeed");
 }
+
+#[tokio::test]
+async fn blobs_of_different_formats_go_in_one_post_per_format() {
+    let env = Env::start().await;
+    let before = env.row_count("Events").await;
+    let csv = upload(
+        &env,
+        "mixed.csv",
+        include_bytes!("../assets/demo/events.csv"),
+    )
+    .await;
+    let tsv = upload(
+        &env,
+        "mixed.tsv",
+        include_bytes!("../assets/demo/events.tsv"),
+    )
+    .await;
+    let args = [
+        "submit",
+        "--mode",
+        "rest-queued",
+        "-d",
+        "demo",
+        "-t",
+        "Events",
+        "--blob",
+        csv.expose(),
+        "--blob",
+        tsv.expose(),
+        "--flush",
+        "--wait",
+        "60",
+        "--json",
+    ];
+    let out = common::kingest(&env, &args).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["format"], "csv");
+    assert_eq!(lines[1]["format"], "tsv");
+    assert_ne!(lines[0]["operation_id"], lines[1]["operation_id"]);
+    let tsv_rows = include_bytes!("../assets/demo/events.tsv")
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count() as u64;
+    assert_eq!(env.row_count("Events").await, before + 25 + tsv_rows);
+    env.emulator.shutdown().await;
+}

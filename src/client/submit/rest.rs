@@ -56,34 +56,41 @@ pub(crate) async fn submit_blobs(
     for chunk in reqs.chunks(config.max_blobs_per_batch.max(1)) {
         let mut ready = Vec::new();
         for req in chunk {
-            match prepare_blob(client, req).await {
-                Ok(p) => ready.push(Ok(p)),
-                Err(e) => ready.push(Err(e)),
+            ready.push(prepare_blob(client, req).await);
+        }
+        // One format per POST (its properties apply to every blob of it).
+        let mut formats: Vec<DataFormat> = Vec::new();
+        for p in ready.iter().flatten() {
+            if !formats.contains(&p.format) {
+                formats.push(p.format);
             }
         }
-        let posted: Vec<&Prepared> = ready.iter().filter_map(|r| r.as_ref().ok()).collect();
-        let answer = match posted.first() {
-            None => None,
-            Some(first) => {
-                let req = PostRequest {
-                    timestamp: Some(chrono::Utc::now()),
-                    blobs: posted.iter().map(|p| p.entry.clone()).collect(),
-                    properties: properties(&chunk[0], first.format, None),
-                };
-                Some(
-                    client
-                        .rest_post(&chunk[0].database, &chunk[0].table, &req)
-                        .await,
-                )
-            }
-        };
+        let mut answers = Vec::new();
+        for format in formats {
+            let blobs: Vec<BlobEntry> = ready
+                .iter()
+                .flatten()
+                .filter(|p| p.format == format)
+                .map(|p| p.entry.clone())
+                .collect();
+            let req = PostRequest {
+                timestamp: Some(chrono::Utc::now()),
+                blobs,
+                properties: properties(&chunk[0], format, None),
+            };
+            let answer = client
+                .rest_post(&chunk[0].database, &chunk[0].table, &req)
+                .await;
+            answers.push((format, answer));
+        }
         for (req, r) in chunk.iter().zip(ready) {
-            out.push(match (r, &answer) {
-                (Err(e), _) => Err(e),
-                (Ok(p), Some(Ok(op))) => Ok(p.submitted(req, op.clone())),
-                (Ok(_), Some(Err(e))) => Err(e.clone()),
-                (Ok(_), None) => Err(Error::Internal("a blob was prepared but not posted".into())),
-            });
+            out.push(
+                r.and_then(|p| match answers.iter().find(|(f, _)| *f == p.format) {
+                    Some((_, Ok(op))) => Ok(p.submitted(req, op.clone())),
+                    Some((_, Err(e))) => Err(e.clone()),
+                    None => Err(Error::Internal("a blob was prepared but not posted".into())),
+                }),
+            );
         }
     }
     out
