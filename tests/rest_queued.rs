@@ -27,6 +27,11 @@ async fn upload(env: &Env, name: &str, data: &[u8]) -> SasUrl {
     blob
 }
 
+/// [`upload`] of the demo's events.csv (25 rows).
+async fn upload_events(env: &Env, name: &str) -> SasUrl {
+    upload(env, name, include_bytes!("../assets/demo/events.csv")).await
+}
+
 fn request(blobs: Vec<SasUrl>, format: &str, tracking: bool) -> PostRequest {
     PostRequest {
         timestamp: Some(chrono::Utc::now()),
@@ -89,12 +94,7 @@ async fn configuration_offers_the_emulators_containers_and_limits() {
 async fn a_good_and_a_bad_blob_end_succeeded_and_failed_with_the_dms_error() {
     let env = Env::start().await;
     let before = env.row_count("Events").await;
-    let good = upload(
-        &env,
-        "good.csv",
-        include_bytes!("../assets/demo/events.csv"),
-    )
-    .await;
+    let good = upload_events(&env, "good.csv").await;
     // Named .gz but not gzip: the DM's download-and-decompress fails it permanently.
     let bad = upload(&env, "bad.csv.gz", b"this is not gzip").await;
     let op = env
@@ -125,7 +125,7 @@ async fn a_good_and_a_bad_blob_end_succeeded_and_failed_with_the_dms_error() {
 async fn without_tracking_the_operation_id_is_empty_and_the_data_lands() {
     let env = Env::start().await;
     let before = env.row_count("Events").await;
-    let blob = upload(&env, "e.csv", include_bytes!("../assets/demo/events.csv")).await;
+    let blob = upload_events(&env, "e.csv").await;
     let op = env
         .client
         .rest_post("demo", "Events", &request(vec![blob], "csv", false))
@@ -342,12 +342,7 @@ async fn twenty_one_blobs_go_in_two_posts_of_at_most_twenty() {
     .map(|s| s.to_string())
     .collect();
     for i in 0..21 {
-        let blob = upload(
-            &env,
-            &format!("many-{i}.csv"),
-            include_bytes!("../assets/demo/events.csv"),
-        )
-        .await;
+        let blob = upload_events(&env, &format!("many-{i}.csv")).await;
         args.extend(["--blob".to_string(), blob.expose().to_string()]);
     }
     args.extend(["--flush", "--wait", "60", "--json"].map(String::from));
@@ -403,12 +398,7 @@ async fn status_follows_a_rest_queued_source_through_its_journaled_operation() {
 async fn blobs_of_different_formats_go_in_one_post_per_format() {
     let env = Env::start().await;
     let before = env.row_count("Events").await;
-    let csv = upload(
-        &env,
-        "mixed.csv",
-        include_bytes!("../assets/demo/events.csv"),
-    )
-    .await;
+    let csv = upload_events(&env, "mixed.csv").await;
     let tsv = upload(
         &env,
         "mixed.tsv",
