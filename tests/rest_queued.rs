@@ -441,3 +441,31 @@ async fn blobs_of_different_formats_go_in_one_post_per_format() {
     assert_eq!(env.row_count("Events").await, before + 25 + tsv_rows);
     env.emulator.shutdown().await;
 }
+
+/// The REST API's relay on an independent storage peer: uploads, the status entity, the
+/// queue message and the DM's status update all go through Azurite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rest_api_works_on_azurite_storage() {
+    let Some(az) = common::azurite() else { return };
+    let env = Env::start_with(EmulatorConfig {
+        storage: Some(az.connection_string()),
+        ..Default::default()
+    })
+    .await;
+    let before = env.row_count("Events").await;
+    let good = upload_events(&env, "az-good.csv").await;
+    assert!(
+        good.expose().contains(&format!(":{}/", az.blob)),
+        "an Azurite container"
+    );
+    let bad = upload(&env, "az-bad.csv.gz", b"not gzip").await;
+    let op = env
+        .client
+        .rest_post("demo", "Events", &request(vec![good, bad], "csv", true))
+        .await
+        .unwrap();
+    let s = until_done(&env, "Events", &op).await;
+    assert_eq!((s.counts.succeeded, s.counts.failed), (1, 1), "{s:?}");
+    assert_eq!(env.row_count("Events").await, before + 25);
+    env.emulator.shutdown().await;
+}
