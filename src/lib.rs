@@ -4,7 +4,8 @@
 //! is the one per-source state machine), [`app`] is the pure TUI state and `update()`, [`ui`]
 //! renders it, [`runtime`] runs the loop and effects, [`tui`] starts it, [`cli`] parses,
 //! resolves configuration once and runs one command per file in `cli::cmd`, [`demo`] holds the
-//! demo's scenarios and traffic, [`emulator`] models the service, and [`sanitize`] is the one
+//! demo's scenarios and traffic, [`emulator`] models the service, [`gateway`] serves the REST
+//! queued API in front of a classic cluster, and [`sanitize`] is the one
 //! gate every untrusted string passes on its way to a terminal (it redacts too).
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -17,6 +18,7 @@ pub mod demo;
 pub mod emulator;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod gateway;
 pub mod runtime;
 pub mod sanitize;
 pub mod tui;

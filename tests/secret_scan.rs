@@ -255,8 +255,39 @@ async fn nothing_kingest_shows_or_writes_holds_a_secret() {
         "--flush",
         "--wait=60",
     ];
+    // An existing blob in the temp container, named with the container's issued SAS.
+    let blob = res
+        .of_kind(ResourceKind::TempStorage)
+        .next()
+        .unwrap()
+        .child("scan-existing.csv");
+    storage
+        .put_blob(&blob, std::fs::read(file).unwrap().into(), None)
+        .await
+        .unwrap();
+    let blob_url = blob.expose().to_string();
+    let blob_submit = [
+        "submit",
+        "--blob",
+        &blob_url,
+        "-d",
+        "demo",
+        "-t",
+        "Events",
+        "--flush",
+        "--wait=60",
+    ];
     let mut source_id = String::new();
     let flows: Vec<(&str, Vec<&str>)> = vec![
+        ("submit --blob --wait", blob_submit.to_vec()),
+        (
+            "submit --blob --mode rest-queued --wait --json",
+            [&blob_submit[..], &["--mode", "rest-queued", "--json"]].concat(),
+        ),
+        (
+            "submit --mode rest-queued --wait",
+            [&submit[..], &["--mode", "rest-queued"]].concat(),
+        ),
         ("resources", vec!["resources"]),
         ("resources --json", vec!["resources", "--json"]),
         ("submit --wait", submit.to_vec()),

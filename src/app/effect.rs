@@ -26,6 +26,11 @@ pub enum Effect {
         id: u64,
         at: StatusRef,
     },
+    /// Read the REST queued operation submission `id` belongs to.
+    OperationStatus {
+        id: u64,
+        op: crate::client::tracking::OperationRef,
+    },
     /// Receive, archive, then delete exactly these messages.
     Discard {
         kind: NotificationKind,

@@ -112,8 +112,21 @@ impl SubmitForm {
         }
     }
 
+    /// The path field names an existing blob (an http(s) URL) rather than a local file.
+    pub fn is_blob_url(&self) -> bool {
+        let p = self.path.value().trim().to_ascii_lowercase();
+        p.starts_with("https://") || p.starts_with("http://")
+    }
+
     pub fn detected_format(&self) -> Option<DataFormat> {
-        DataFormat::from_path(self.path.value().trim())
+        let p = self.path.value().trim();
+        // A blob URL's name ends before its query (the SAS).
+        let p = if self.is_blob_url() {
+            p.split(['?', ';']).next().unwrap_or(p)
+        } else {
+            p
+        };
+        DataFormat::from_path(p)
     }
 
     pub fn effective_format(&self) -> Option<DataFormat> {
@@ -147,7 +160,7 @@ impl SubmitForm {
     pub fn to_request(&self) -> Result<SubmitRequest, String> {
         let path = self.path.value().trim();
         if path.is_empty() {
-            return Err("enter the path of a file to ingest".into());
+            return Err("enter the path of a file to ingest, or a blob URL".into());
         }
         let database = self.database.value().trim();
         if database.is_empty() {
@@ -161,6 +174,15 @@ impl SubmitForm {
             "cannot tell the format from the extension: pick one on the Format field with Ctrl-N",
         )?;
         let mut req = SubmitRequest::new(path, database, table);
+        if self.is_blob_url() {
+            // An existing blob: ingested as it is, no upload (its size from one HEAD).
+            let url = crate::client::storage::SasUrl::parse(path).map_err(|e| e.to_string())?;
+            req.path = std::path::PathBuf::new();
+            req.blob = Some(crate::client::submit::BlobSource {
+                url,
+                raw_size: None,
+            });
+        }
         req.format = Some(format);
         let mapping = self.mapping.value().trim();
         req.mapping_reference = (!mapping.is_empty()).then(|| mapping.to_string());
@@ -241,6 +263,28 @@ mod tests {
         f.field = Field::Dedupe;
         f.cycle(1);
         assert!(f.to_request().unwrap().dedupe);
+    }
+
+    #[test]
+    fn a_blob_url_in_the_path_field_is_an_existing_blob_source() {
+        let mut f = SubmitForm::new("db", "T");
+        f.path = Input::new("https://a.blob.core.windows.net/c/data.csv.gz?sv=1&sig=S".into());
+        assert_eq!(f.detected_format(), Some(DataFormat::Csv));
+        let req = f.to_request().unwrap();
+        let blob = req.blob.as_ref().unwrap();
+        assert_eq!(
+            blob.url.query_param("sig").as_deref(),
+            Some("S"),
+            "the SAS is kept"
+        );
+        assert_eq!(
+            req.source_name(),
+            "https://a.blob.core.windows.net/c/data.csv.gz"
+        );
+        f.path = Input::new("https://".into());
+        assert!(f.to_request().is_err());
+        f.path = Input::new("/tmp/x.csv".into());
+        assert!(f.to_request().unwrap().blob.is_none());
     }
 
     #[test]

@@ -125,6 +125,8 @@ pub enum Command {
     Emulator(EmulatorArgs),
     /// Start the emulator with the demo schema and traffic, and open the TUI on it.
     Demo(DemoArgs),
+    /// Serve the REST queued-ingestion API in front of the cluster (--cluster/--ingest-url).
+    Gateway(GatewayArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -217,8 +219,16 @@ impl From<ModeArg> for crate::client::mode::IngestMode {
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
     /// Local files to ingest.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "blobs")]
     pub files: Vec<PathBuf>,
+    /// An existing blob to ingest as it is, no upload (repeatable): a URL with a SAS the
+    /// service can read, or a `;managed_identity=…` suffix.
+    #[arg(long = "blob", value_name = "URL")]
+    pub blobs: Vec<String>,
+    /// The uncompressed size of each --blob in order (repeatable; default: the blob's
+    /// kustoUncompressedSizeBytes or rawSizeBytes metadata, else its length).
+    #[arg(long = "raw-size", value_name = "BYTES", requires = "blobs")]
+    pub raw_sizes: Vec<u64>,
     /// How the data reaches the service.
     #[arg(long, value_enum, default_value = "queued")]
     pub mode: ModeArg,
@@ -407,9 +417,21 @@ pub struct EmulatorArgs {
     /// Hand out a new status table every SECS (default: each UTC day, as the service).
     #[arg(long, value_name = "SECS")]
     pub status_table_rotation: Option<f64>,
-    /// Make mgmt calls (and GET /metrics) demand `Authorization: Bearer T`.
+    /// Make mgmt calls, the REST queued API (and GET /metrics) demand `Authorization: Bearer T`.
     #[arg(long, env = "KINGEST_EMULATOR_TOKEN", hide_env_values = true)]
     pub require_token: Option<String>,
+    /// Turn the cluster's streaming ingestion feature off: `/v1/rest/ingest/…` answers 404, as
+    /// a cluster without it does. (On, each table or database still needs `.alter … policy
+    /// streamingingestion enable`.)
+    #[arg(long)]
+    pub no_streaming: bool,
+    /// Streaming ingestion's size limit in bytes (default 4 MiB, the documented 4 MB).
+    #[arg(long, value_name = "BYTES")]
+    pub streaming_limit: Option<u64>,
+    /// What the streaming limit measures: the data after decompression (default) or the
+    /// request body as sent.
+    #[arg(long, value_name = "WHAT", default_value = "data", value_parser = ["data", "body"])]
+    pub streaming_limit_on: String,
 }
 
 #[derive(Debug, Args)]
@@ -423,4 +445,16 @@ pub struct DemoArgs {
     /// Run the narrated headless demonstration instead of the TUI.
     #[arg(long)]
     pub headless: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// Address to listen on; port 0 lets the OS choose. The first stdout line is the base URL.
+    /// Anything but loopback needs --require-token.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub listen: std::net::SocketAddr,
+    /// Make every request demand `Authorization: Bearer T` (--token stays the credential
+    /// for the cluster).
+    #[arg(long, env = "KINGEST_GATEWAY_TOKEN", hide_env_values = true)]
+    pub require_token: Option<String>,
 }

@@ -162,6 +162,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
                 Command::Mgmt { csl, database } => {
                     cmd::mgmt::run(&client, &database, &csl, json).await
                 }
+                Command::Gateway(args) => cmd::gateway::run(&client, args).await,
                 Command::Emulator(_) | Command::Demo(_) => Ok(EXIT_OK),
             }
         }

@@ -5,16 +5,20 @@ pub mod archive;
 pub mod auth;
 pub mod bulk;
 pub mod deadline;
+pub mod direct;
 pub mod error;
 pub mod error_codes;
 pub mod journal;
+pub mod managed;
 pub mod mgmt;
 pub mod mode;
 pub mod notifications;
 pub mod redact;
 pub mod resources;
+pub mod rest_queued;
 pub mod retry;
 pub mod storage;
+pub mod streaming;
 pub mod submit;
 pub mod tracking;
 pub mod wire;
@@ -22,7 +26,7 @@ pub mod wire;
 pub use error::{Error, Result};
 pub use notifications::ReceivedNotification;
 pub use resources::{IngestionResources, Resource, ResourceKind};
-pub use submit::{Progress, SubmitRequest, Submitted};
+pub use submit::{Delivery, Progress, QueueDelivery, SubmitRequest, Submitted};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -131,6 +135,15 @@ fn mgmt_retry(kind: deadline::RequestKind, configured: &RetryPolicy) -> RetryPol
 
 impl IngestClient {
     pub fn new(cfg: ClientConfig) -> Result<Self> {
+        Self::with_default_headers(cfg, reqwest::header::HeaderMap::new())
+    }
+
+    /// A client whose every request also carries `headers` (the emulator's relay marks its
+    /// own requests as internal with one).
+    pub fn with_default_headers(
+        cfg: ClientConfig,
+        headers: reqwest::header::HeaderMap,
+    ) -> Result<Self> {
         let ingest_url = cfg.ingest_url.trim().trim_end_matches('/').to_string();
         let parsed = url::Url::parse(&ingest_url)
             .map_err(|e| Error::Usage(format!("ingest URL '{ingest_url}' is not a URL: {e}")))?;
@@ -142,6 +155,7 @@ impl IngestClient {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(cfg.timeouts.connect)
+            .default_headers(headers)
             .build()
             .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?;
         let auth = auth::Authenticator::new(&cfg.auth, &ingest_url)?;
@@ -247,20 +261,31 @@ impl IngestClient {
         Ok(queues.into_iter().zip(counts).collect())
     }
 
-    /// Upload and enqueue one source.
+    /// Send one source by its mode: upload and enqueue (queued), one streaming request
+    /// (streaming), either (managed), or upload and `.ingest into` (direct).
     pub async fn submit(&self, mut req: SubmitRequest, progress: ProgressFn) -> Result<Submitted> {
         // One source id for both tries: the retry after a refused SAS supersedes the first
         // try's journal record (and overwrites its blob) rather than leaving an "abandoned"
         // record of a submit that succeeded.
         req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
-        if req.mode != mode::IngestMode::Queued {
-            return Err(Error::Usage(format!(
-                "mode {} is not available in this build",
-                req.mode
-            )));
+        match req.mode {
+            mode::IngestMode::Queued | mode::IngestMode::Direct => {
+                self.with_fresh_sas(|| submit::submit(self, req.clone(), progress.clone()))
+                    .await
+            }
+            mode::IngestMode::Streaming => streaming::stream(self, &req, &progress).await,
+            mode::IngestMode::Managed => managed::submit(self, req, progress).await,
+            mode::IngestMode::RestQueued => submit::rest::submit(self, req, progress).await,
         }
-        self.with_fresh_sas(|| submit::submit(self, req.clone(), progress.clone()))
-            .await
+    }
+
+    /// Existing blobs of one target and options through the REST queued API, as few POSTs as
+    /// its `maxBlobsPerBatch` allows: each source's answer, in order.
+    pub async fn submit_rest_blobs(&self, mut reqs: Vec<SubmitRequest>) -> Vec<Result<Submitted>> {
+        for r in &mut reqs {
+            r.source_id.get_or_insert_with(uuid::Uuid::new_v4);
+        }
+        submit::rest::submit_blobs(self, reqs).await
     }
 
     /// Runs `op`; when storage refuses a SAS the service handed out (403: expired, rotated or
@@ -383,31 +408,36 @@ impl IngestClient {
         let url = format!("{base}/v1/rest/mgmt");
         let body = mgmt::request_body(database, csl);
         let kind = deadline::RequestKind::of_csl(csl);
-        let deadline = &deadline::Deadline::new(&url, kind, &self.inner.timeouts);
+        let retry = mgmt_retry(kind, &self.inner.retry);
+        let (status, content_type, bytes) = self
+            .kusto_request(reqwest::Method::POST, &url, kind, Some(body), &retry)
+            .await?;
+        mgmt::parse_response(&bytes)
+            .map_err(|e| mgmt::not_kusto(&redact::redact(&url), status, &content_type, &bytes, e))
+    }
+
+    /// One Kusto REST call (mgmt, the REST queued API) with the headers the SDKs send and the
+    /// client's credential: `(status, content type, body)` of a 2xx answer, else the OneApi
+    /// error it carried. `retry` decides whether a failed call is sent again.
+    pub(crate) async fn kusto_request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        kind: deadline::RequestKind,
+        body: Option<String>,
+        retry: &RetryPolicy,
+    ) -> Result<(u16, String, bytes::Bytes)> {
+        let deadline = &deadline::Deadline::new(url, kind, &self.inner.timeouts);
         let transport = |e| storage::http::transport_error(e, Some(deadline));
-        mgmt_retry(kind, &self.inner.retry)
+        retry
             .run_for(deadline, || async {
                 let mut req = self
-                    .inner
-                    .http
-                    .post(&url)
-                    .timeout(deadline.limit)
-                    .header("Accept", "application/json")
-                    .header("Accept-Encoding", "gzip,deflate")
-                    .header("Content-Type", "application/json; charset=utf-8")
-                    .header("x-ms-version", "2024-12-12")
-                    .header(
-                        "x-ms-client-request-id",
-                        format!("KIngest.execute;{}", uuid::Uuid::new_v4()),
-                    )
-                    .header("x-ms-app", "kingest")
-                    .header(
-                        "x-ms-client-version",
-                        format!("Kusto.kingest:{{{}}}", env!("CARGO_PKG_VERSION")),
-                    )
-                    .body(body.clone());
-                if let Some(h) = self.inner.auth.header(&self.inner.http).await? {
-                    req = req.header("Authorization", h);
+                    .kusto_call(method.clone(), url, "KIngest.execute", deadline.limit)
+                    .await?;
+                if let Some(b) = &body {
+                    req = req
+                        .header("Content-Type", "application/json; charset=utf-8")
+                        .body(b.clone());
                 }
                 let resp = req.send().await.map_err(transport)?;
                 let status = resp.status().as_u16();
@@ -421,9 +451,7 @@ impl IngestClient {
                     .to_string();
                 let bytes = resp.bytes().await.map_err(transport)?;
                 if (200..300).contains(&status) {
-                    mgmt::parse_response(&bytes).map_err(|e| {
-                        mgmt::not_kusto(&deadline.url(), status, &content_type, &bytes, e)
-                    })
+                    Ok((status, content_type, bytes))
                 } else {
                     if status == 401 {
                         self.inner.auth.invalidate().await;
@@ -432,6 +460,67 @@ impl IngestClient {
                 }
             })
             .await
+    }
+
+    /// A POST to a Kusto endpoint with the headers every SDK sends (protocol.md §1.3) and
+    /// the credential, if any; `request_id` prefixes the client request id.
+    pub(crate) async fn kusto_post(
+        &self,
+        url: &str,
+        request_id: &str,
+        limit: Duration,
+    ) -> Result<reqwest::RequestBuilder> {
+        self.kusto_call(reqwest::Method::POST, url, request_id, limit)
+            .await
+    }
+
+    /// [`IngestClient::kusto_post`] for any method (the REST queued API's GETs).
+    pub(crate) async fn kusto_call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        request_id: &str,
+        limit: Duration,
+    ) -> Result<reqwest::RequestBuilder> {
+        let mut req = self
+            .inner
+            .http
+            .request(method, url)
+            .timeout(limit)
+            .header("Accept", "application/json")
+            .header("Accept-Encoding", "gzip,deflate")
+            .header("x-ms-version", "2024-12-12")
+            .header(
+                "x-ms-client-request-id",
+                format!("{request_id};{}", uuid::Uuid::new_v4()),
+            )
+            .header("x-ms-app", "kingest")
+            .header(
+                "x-ms-client-version",
+                format!("Kusto.kingest:{{{}}}", env!("CARGO_PKG_VERSION")),
+            );
+        if let Some(h) = self.inner.auth.header(&self.inner.http).await? {
+            req = req.header("Authorization", h);
+        }
+        Ok(req)
+    }
+
+    /// The cluster's engine URL (the ingest URL without `ingest-`).
+    pub fn engine_url(&self) -> String {
+        auth::engine_url(&self.inner.ingest_url)
+    }
+
+    /// Forgets a token the service refused (401), so the next call gets a fresh one.
+    pub(crate) async fn invalidate_token(&self) {
+        self.inner.auth.invalidate().await;
+    }
+
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    pub(crate) fn timeouts(&self) -> &deadline::Timeouts {
+        &self.inner.timeouts
     }
 
     pub(crate) fn record_storage_result(&self, account: &str, ok: bool) {

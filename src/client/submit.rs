@@ -2,14 +2,17 @@
 //! upload to a temp container → status entity → post the ingestion message; progress
 //! reported as bytes read/sent.
 
+mod blob;
 pub mod gzip;
 mod post;
 mod properties;
+pub(crate) mod rest;
 pub mod resume;
 mod stages;
 mod upload;
 
-use post::post;
+pub use blob::{BlobSource, RawSize, raw_size};
+pub(crate) use post::post;
 pub use properties::check_extra_properties;
 use stages::Stages;
 #[cfg(debug_assertions)]
@@ -68,6 +71,8 @@ pub struct SubmitRequest {
     pub compress_threads: Option<usize>,
     /// The ingestion path ([`IngestMode`](crate::client::mode::IngestMode)).
     pub mode: crate::client::mode::IngestMode,
+    /// An existing blob to ingest as it is, instead of the file at `path` (no upload).
+    pub blob: Option<BlobSource>,
 }
 
 /// An interrupted upload to resume (`client::resume`).
@@ -108,6 +113,7 @@ impl SubmitRequest {
             resume: None,
             compress_threads: None,
             mode: crate::client::mode::IngestMode::Queued,
+            blob: None,
         }
     }
 
@@ -134,7 +140,18 @@ impl SubmitRequest {
             "allow_growing": self.allow_growing,
             "dedupe": self.dedupe,
             "mode": self.mode.as_str(),
+            // Shown, never resumed (nothing is uploaded): without its SAS.
+            "blob": self.blob.as_ref().map(|b| b.url.without_query()),
         })
+    }
+
+    /// What the source is called on screen: the file's path, or the blob's URL without its
+    /// query (no SAS).
+    pub fn source_name(&self) -> String {
+        match &self.blob {
+            Some(b) => b.url.without_query(),
+            None => self.path.display().to_string(),
+        }
     }
 
     /// The request [`SubmitRequest::to_json`] wrote; `None` when it cannot be read back.
@@ -283,22 +300,124 @@ pub struct Progress {
     pub total: u64,
 }
 
-/// What a finished submit returns.
+/// What a finished submit returns, whatever path carried it: the fields every mode has, and
+/// the path's own answer in [`Delivery`].
 #[derive(Debug, Clone)]
 pub struct Submitted {
     pub source_id: uuid::Uuid,
+    pub format: DataFormat,
+    /// Uncompressed size (as sent in `RawDataSize` when queued).
+    pub raw_data_size: u64,
+    /// Bytes sent: uploaded to the blob, or the body of a streaming request.
+    pub uploaded_bytes: u64,
+    /// How the file changed while it was read, when `allow_growing` let it through.
+    pub changed_while_read: Option<String>,
+    /// The mode asked for; [`Delivery::path`] is the one that finally carried the source
+    /// (managed: streaming or queued).
+    pub mode: crate::client::mode::IngestMode,
+    /// Managed mode only: why it went queued instead of streaming.
+    pub fallback: Option<String>,
+    /// The engine's answer when it ingested synchronously (streaming, direct): the source is
+    /// final at once ([`Tracker::start`](crate::client::tracking::Tracker::start)).
+    pub answer: Option<crate::client::tracking::Answer>,
+    pub delivery: Delivery,
+}
+
+impl Submitted {
+    /// The tracker this source starts with, reported at `level` by `method`: final at once
+    /// when the engine answered, else posted and tracked until final.
+    pub fn tracker(
+        &self,
+        level: ReportLevel,
+        method: ReportMethod,
+        if_not_exists: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::client::tracking::Tracker {
+        let reports = level != ReportLevel::None;
+        let q = self.queued();
+        crate::client::tracking::Tracker::start(
+            self.source_id.to_string(),
+            self.answer.as_ref(),
+            q.and_then(|q| q.status_ref.clone()).filter(|_| reports),
+            reports && method.uses_queue() && q.is_some(),
+            now,
+        )
+        .with_reposts(q.map_or(0, |q| q.reposts))
+        .with_if_not_exists(if_not_exists)
+        .with_operation(self.operation())
+    }
+
+    /// The REST queued operation to track, when the source went that way with tracking.
+    pub fn operation(&self) -> Option<crate::client::tracking::OperationRef> {
+        match &self.delivery {
+            Delivery::RestQueued {
+                operation_id,
+                database,
+                table,
+            } if !operation_id.is_empty() => Some(crate::client::tracking::OperationRef {
+                database: database.clone(),
+                table: table.clone(),
+                operation_id: operation_id.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Where the status entity lives, when queued with table reporting.
+    pub fn status_ref(&self) -> Option<&crate::client::tracking::StatusRef> {
+        self.queued().and_then(|q| q.status_ref.as_ref())
+    }
+
+    /// The queued path's answer, when the source went through an ingestion queue.
+    pub fn queued(&self) -> Option<&QueueDelivery> {
+        match &self.delivery {
+            Delivery::Queue(q) => Some(q),
+            _ => None,
+        }
+    }
+}
+
+/// How a source reached the service, with what that path answered.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// Uploaded to a temp blob and posted to an ingestion queue: tracked until final.
+    Queue(Box<QueueDelivery>),
+    /// Streaming ingestion: the engine ingested it at once (`ConsumedRecordsCount`).
+    Streamed { consumed_records: u64 },
+    /// Direct ingestion: `.ingest into` ran on the engine over the uploaded blob.
+    Direct {
+        blob: SasUrl,
+        rows: Vec<crate::client::direct::DirectRow>,
+    },
+    /// The DM's REST queued API: tracked by operation id (empty: tracking not asked).
+    RestQueued {
+        operation_id: String,
+        database: String,
+        table: String,
+    },
+}
+
+impl Delivery {
+    /// The path that carried the source.
+    pub fn path(&self) -> crate::client::mode::IngestMode {
+        use crate::client::mode::IngestMode;
+        match self {
+            Delivery::Queue(_) => IngestMode::Queued,
+            Delivery::Streamed { .. } => IngestMode::Streaming,
+            Delivery::Direct { .. } => IngestMode::Direct,
+            Delivery::RestQueued { .. } => IngestMode::RestQueued,
+        }
+    }
+}
+
+/// What the queued path hands back: where the blob and the message went.
+#[derive(Debug, Clone)]
+pub struct QueueDelivery {
     pub blob: SasUrl,
     pub queue: SasUrl,
     pub message_id: String,
-    pub format: DataFormat,
-    /// Uncompressed size as sent in `RawDataSize`.
-    pub raw_data_size: u64,
-    /// Bytes uploaded.
-    pub uploaded_bytes: u64,
     /// Where the status entity lives, when reporting to a table.
     pub status_ref: Option<crate::client::tracking::StatusRef>,
-    /// How the file changed while it was read, when `allow_growing` let it through.
-    pub changed_while_read: Option<String>,
     /// Copies of the message posted again after an answer was lost (see [`post`]).
     pub reposts: u32,
     /// The `ingest-by:` value of `dedupe`.
@@ -432,6 +551,64 @@ async fn submit_staged(
     stages: &mut Stages,
 ) -> Result<Submitted> {
     validate(&req)?;
+    if let Some(source) = req.blob.clone() {
+        return blob::submit(client, req, source, stages).await;
+    }
+    let up = upload_source(client, &req, &progress, stages).await?;
+    if req.mode == crate::client::mode::IngestMode::Direct {
+        return direct_tail(client, &req, up, stages).await;
+    }
+    let UploadedSource {
+        source_id,
+        format,
+        blob,
+        done:
+            Uploaded {
+                raw: raw_data_size,
+                sent: uploaded_bytes,
+                changed,
+                digest,
+                reused,
+            },
+        resources,
+    } = up;
+
+    let req_mode = req.mode;
+    let posted = post_source(
+        client,
+        req,
+        &resources,
+        source_id,
+        format,
+        &blob,
+        Some(raw_data_size),
+        digest,
+        stages,
+    )
+    .await?;
+    Ok(posted.submitted(
+        source_id,
+        format,
+        &req_mode,
+        (raw_data_size, uploaded_bytes),
+        blob,
+        changed,
+        reused,
+    ))
+}
+
+/// A source checked, its format known and its file's metadata read: what every mode starts
+/// from.
+pub(crate) struct Source {
+    pub(crate) format: DataFormat,
+    pub(crate) meta: std::fs::Metadata,
+    pub(crate) path_text: String,
+}
+
+/// Validates `req`, finds its format (given, else from the extension) and reads its file's
+/// metadata.
+pub(crate) async fn source(req: &SubmitRequest) -> Result<Source> {
+    validate(req)?;
     let path_text = req.path.to_string_lossy().to_string();
     let format = match req.format {
         Some(f) => f,
@@ -445,8 +622,18 @@ async fn submit_staged(
     if !meta.is_file() {
         return Err(Error::Usage(format!("'{path_text}' is not a file")));
     }
-    let lower = path_text.to_ascii_lowercase();
-    let encoding = if lower.ends_with(".gz") {
+    Ok(Source {
+        format,
+        meta,
+        path_text,
+    })
+}
+
+/// How the file travels: a `.gz` or `.zip` as it is, a binary format as it is (clients never
+/// compress those: research §8), anything else gzipped.
+async fn encoding_of(req: &SubmitRequest, src: &Source) -> Encoding {
+    let lower = src.path_text.to_ascii_lowercase();
+    if lower.ends_with(".gz") {
         Encoding::AsIs { gz: true }
     } else if lower.ends_with(".zip") {
         let path = req.path.clone();
@@ -455,11 +642,101 @@ async fn submit_staged(
             .ok()
             .flatten();
         Encoding::Zip { raw }
-    } else if !format.is_compressible() {
+    } else if !src.format.is_compressible() {
         Encoding::AsIs { gz: false }
     } else {
         Encoding::Gzip
-    };
+    }
+}
+
+/// A source uploaded to a temp blob (the queued and direct paths).
+struct UploadedSource {
+    source_id: uuid::Uuid,
+    format: DataFormat,
+    blob: SasUrl,
+    done: Uploaded,
+    resources: std::sync::Arc<crate::client::IngestionResources>,
+}
+
+/// Checks and uploads a source to one of the cluster's temp containers.
+async fn upload_source(
+    client: &IngestClient,
+    req: &SubmitRequest,
+    progress: &ProgressFn,
+    stages: &mut Stages,
+) -> Result<UploadedSource> {
+    let file = prepare_file(req).await?;
+    let resources = client.resources().await?;
+    let containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
+    let (blob, done) = upload_file(client, req, &file, containers, progress, stages).await?;
+    Ok(UploadedSource {
+        source_id: file.source_id,
+        format: file.format,
+        blob,
+        done,
+        resources,
+    })
+}
+
+/// Direct ingestion of an uploaded source: `.ingest into` on the engine with the properties a
+/// queued message would carry; final at once with the engine's answer.
+async fn direct_tail(
+    client: &IngestClient,
+    req: &SubmitRequest,
+    up: UploadedSource,
+    stages: &mut Stages,
+) -> Result<Submitted> {
+    let mut props = build_message(
+        req,
+        up.format,
+        &up.source_id,
+        &up.blob,
+        up.done.raw,
+        "",
+        None,
+    )
+    .additional_properties;
+    props.retain(|k, _| !k.eq_ignore_ascii_case("authorizationContext"));
+    stages.mark(crate::client::journal::Stage::Posting, &up.blob);
+    let (answer, rows) = crate::client::direct::ingest_into(client, req, &up.blob, &props).await?;
+    stages.written = None;
+    Ok(Submitted {
+        source_id: up.source_id,
+        format: up.format,
+        raw_data_size: up.done.raw,
+        uploaded_bytes: up.done.sent,
+        changed_while_read: up.done.changed,
+        mode: req.mode,
+        fallback: None,
+        answer: Some(answer),
+        delivery: Delivery::Direct {
+            blob: up.blob,
+            rows,
+        },
+    })
+}
+
+/// A local file checked for sending: its format, metadata, how it is encoded on the way, and
+/// the blob name it gets.
+struct LocalFile {
+    path_text: String,
+    format: DataFormat,
+    meta: std::fs::Metadata,
+    encoding: Encoding,
+    name: String,
+    source_id: uuid::Uuid,
+}
+
+/// The checks on a file before anything is sent: readable, a known format, within the size
+/// limit where its uncompressed size is known up front.
+async fn prepare_file(req: &SubmitRequest) -> Result<LocalFile> {
+    let src = source(req).await?;
+    let encoding = encoding_of(req, &src).await;
+    let Source {
+        format,
+        meta,
+        path_text,
+    } = src;
     // Refuse before any byte is sent where the uncompressed size is known up front; a `.gz`
     // is checked while it is decoded during the upload.
     if let Some(limit) = req.effective_size_limit() {
@@ -486,13 +763,37 @@ async fn submit_staged(
         &file_name,
         encoding == Encoding::Gzip,
     );
-    let resources = client.resources().await?;
+    Ok(LocalFile {
+        path_text,
+        format,
+        meta,
+        encoding,
+        name,
+        source_id,
+    })
+}
 
-    // Upload: ranked containers, at most 3 attempts, each from the start of the file; a
-    // resumed upload goes to the container it started in.
-    let mut containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
+/// Uploads `file` to one of `containers` (ranked; at most 3 attempts, each from the start of
+/// the file; a resumed upload goes to the container it started in), journaling each stage.
+async fn upload_file(
+    client: &IngestClient,
+    req: &SubmitRequest,
+    file: &LocalFile,
+    mut containers: Vec<SasUrl>,
+    progress: &ProgressFn,
+    stages: &mut Stages,
+) -> Result<(SasUrl, Uploaded)> {
+    let LocalFile {
+        path_text,
+        format,
+        meta,
+        encoding,
+        name,
+        source_id,
+    } = file;
+    let (format, encoding, source_id) = (*format, *encoding, *source_id);
     if let Some(r) = &req.resume {
-        containers.retain(|c| c.child(&name).without_query() == r.blob);
+        containers.retain(|c| c.child(name).without_query() == r.blob);
         if containers.is_empty() {
             return Err(Error::MissingResource(format!(
                 "the container of the interrupted upload ({}) is no longer offered",
@@ -527,23 +828,23 @@ async fn submit_staged(
                 pid: std::process::id(),
                 request: req.to_json(),
                 file_len: meta.len(),
-                file_mtime_ns: Snapshot::of(&meta).mtime_ns(),
+                file_mtime_ns: Snapshot::of(meta).mtime_ns(),
             }),
         });
     }
     let mut last_err = None;
     let mut uploaded = None;
     for container in containers.iter().take(MAX_ATTEMPTS) {
-        let blob = container.child(&name);
+        let blob = container.child(name);
         stages.mark(crate::client::journal::Stage::Uploading, &blob);
         match upload(
             client,
-            &req,
+            req,
             &blob,
             encoding,
             source_id,
-            Snapshot::of(&meta),
-            &progress,
+            Snapshot::of(meta),
+            progress,
         )
         .await
         {
@@ -560,23 +861,72 @@ async fn submit_staged(
             }
         }
     }
-    let Some((
-        blob,
-        Uploaded {
-            raw: raw_data_size,
-            sent: uploaded_bytes,
-            changed,
-            digest,
-            reused,
-        },
-    )) = uploaded
-    else {
-        return Err(last_err.unwrap_or_else(|| {
+    uploaded.ok_or_else(|| {
+        last_err.unwrap_or_else(|| {
             Error::MissingResource("the service offered no TempStorage container".into())
-        }));
-    };
+        })
+    })
+}
 
-    // Status entity before the message, so the DM always finds it.
+/// What posting a source's message left.
+struct Posted {
+    queue: SasUrl,
+    message_id: String,
+    status_ref: Option<crate::client::tracking::StatusRef>,
+    reposts: u32,
+    dedupe_tag: Option<String>,
+}
+
+impl Posted {
+    /// The submit's answer for a source queued from `blob`; `sizes` = (raw, uploaded).
+    #[allow(clippy::too_many_arguments)]
+    fn submitted(
+        self,
+        source_id: uuid::Uuid,
+        format: DataFormat,
+        mode: &crate::client::mode::IngestMode,
+        (raw_data_size, uploaded_bytes): (u64, u64),
+        blob: SasUrl,
+        changed_while_read: Option<String>,
+        blocks_reused: usize,
+    ) -> Submitted {
+        Submitted {
+            source_id,
+            format,
+            raw_data_size,
+            uploaded_bytes,
+            changed_while_read,
+            mode: *mode,
+            fallback: None,
+            answer: None,
+            delivery: Delivery::Queue(Box::new(QueueDelivery {
+                blob,
+                queue: self.queue,
+                message_id: self.message_id,
+                status_ref: self.status_ref,
+                reposts: self.reposts,
+                dedupe_tag: self.dedupe_tag,
+                blocks_reused,
+            })),
+        }
+    }
+}
+
+/// The part every queued source shares once its blob exists (uploaded, or given): the
+/// Pending status entity (before the message, so the DM always finds it), the message, the
+/// post. `raw_data_size` `None` leaves RawDataSize out, as the SDKs do when they do not know it.
+#[allow(clippy::too_many_arguments)]
+async fn post_source(
+    client: &IngestClient,
+    mut req: SubmitRequest,
+    resources: &crate::client::IngestionResources,
+    source_id: uuid::Uuid,
+    format: DataFormat,
+    blob: &SasUrl,
+    raw_data_size: Option<u64>,
+    digest: Option<Vec<u8>>,
+    stages: &mut Stages,
+) -> Result<Posted> {
     let reports = req.report_level != ReportLevel::None;
     let mut status_ref = None;
     if reports && req.report_method.uses_table() {
@@ -610,42 +960,35 @@ async fn submit_staged(
         ));
     }
 
-    let mut req = req;
     let dedupe_tag = digest.map(|d| dedupe_value(&d));
     if let Some(v) = &dedupe_tag {
         req.tags.push(format!("ingest-by:{v}"));
         req.ingest_if_not_exists.push(v.clone());
     }
-    let message = build_message(
+    let mut message = build_message(
         &req,
         format,
         &source_id,
-        &blob,
-        raw_data_size,
+        blob,
+        raw_data_size.unwrap_or(0),
         resources.identity_token.expose(),
         status_ref.as_ref(),
     );
+    message.raw_data_size = raw_data_size;
     let text = encode_for_queue(&message)?;
-    stages.mark(crate::client::journal::Stage::Posting, &blob);
+    stages.mark(crate::client::journal::Stage::Posting, blob);
     #[cfg(debug_assertions)]
     crash_point("post");
     let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
     let (m, queue, reposts) = post(client, &queues, &text).await?;
     // Posted: the front door writes the tracked record.
     stages.written = None;
-    Ok(Submitted {
-        source_id,
-        blob,
+    Ok(Posted {
         queue,
         message_id: m.message_id,
-        format,
-        raw_data_size,
-        uploaded_bytes,
         status_ref,
-        changed_while_read: changed,
         reposts,
         dedupe_tag,
-        blocks_reused: reused,
     })
 }
 

@@ -246,6 +246,37 @@ impl ErrorInfo {
     }
 }
 
+/// What the engine answered for a source it ingested synchronously (streaming, direct).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// Final: Succeeded, PartiallySucceeded (some rows of a direct ingestion have errors) or
+    /// Failed.
+    pub state: TrackState,
+    #[serde(default, skip_serializing_if = "ErrorInfo::is_empty")]
+    pub error: ErrorInfo,
+}
+
+impl Answer {
+    pub fn succeeded() -> Self {
+        Answer {
+            state: TrackState::Succeeded,
+            error: ErrorInfo::default(),
+        }
+    }
+
+    /// A failure the service reported (its error code, permanence and message).
+    pub fn failed(code: &str, permanent: bool, details: &str) -> Self {
+        Answer {
+            state: TrackState::Failed,
+            error: ErrorInfo {
+                code: Some(code.to_string()),
+                failure_status: Some(if permanent { "Permanent" } else { "Transient" }.into()),
+                details: Some(details.to_string()),
+            },
+        }
+    }
+}
+
 /// Which view of the service the current state came from. The status table is authoritative
 /// over the queues (it alone knows PartiallySucceeded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -253,6 +284,8 @@ pub enum Evidence {
     Table,
     Queue,
     Operation,
+    /// The engine's own answer to a synchronous ingestion (streaming, direct).
+    Engine,
     /// Set locally (a submit that never reached the service, a journal restore).
     Client,
 }
@@ -284,6 +317,10 @@ pub enum Observation<'a> {
         error_code: Option<&'a str>,
         details: Option<&'a str>,
     },
+    /// A REST queued operation's status with its per-blob details: this source's blob (by
+    /// source id) carries its state, error code, failure status and details. An answer
+    /// without this blob changes nothing.
+    RestStatus(&'a crate::client::rest_queued::OperationStatus),
 }
 
 /// How often a status entity is read: fast while a source is young (an upload just
@@ -367,6 +404,18 @@ pub struct Tracker {
     /// The post asked `ingestIfNotExists`: a Skipped outcome is what was asked for.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub if_not_exists: bool,
+    /// The REST queued API's operation this source is a blob of: tracked by its status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<OperationRef>,
+}
+
+/// Where a REST queued-ingestion operation's status is read:
+/// `GET /v1/rest/ingestion/queued/{database}/{table}/{operation_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationRef {
+    pub database: String,
+    pub table: String,
+    pub operation_id: String,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -406,6 +455,7 @@ impl Tracker {
             reposts: 0,
             duplicates_dropped: 0,
             if_not_exists: false,
+            operation: None,
         }
     }
 
@@ -422,11 +472,42 @@ impl Tracker {
         t
     }
 
+    /// A source the engine ingested synchronously (streaming, direct): final at once, with
+    /// the engine's answer. Nothing is left to poll.
+    pub fn answered(source_id: impl Into<String>, answer: &Answer, now: DateTime<Utc>) -> Self {
+        let mut t = Tracker::posted(source_id, None, false, now);
+        t.state = answer.state;
+        t.evidence = Evidence::Engine;
+        t.error = answer.error.clone();
+        t
+    }
+
+    /// The tracker a finished submit starts with: final at once when the engine answered
+    /// (`answer`), else posted and tracked through `status_ref` and/or the queues.
+    pub fn start(
+        source_id: impl Into<String>,
+        answer: Option<&Answer>,
+        status_ref: Option<StatusRef>,
+        by_queue: bool,
+        now: DateTime<Utc>,
+    ) -> Self {
+        match answer {
+            Some(a) => Tracker::answered(source_id, a, now),
+            None => Tracker::posted(source_id, status_ref, by_queue, now),
+        }
+    }
+
     /// `n` copies of the message were posted again after lost answers: a copy the service
     /// drops as a duplicate in its batch then says nothing about the outcome, which the kept
     /// copy (same source id) reports.
     pub fn with_reposts(mut self, n: u32) -> Self {
         self.reposts = n;
+        self
+    }
+
+    /// Tracked through the REST queued operation `op` (an empty id: none, nothing to poll).
+    pub fn with_operation(mut self, op: Option<OperationRef>) -> Self {
+        self.operation = op.filter(|o| !o.operation_id.is_empty());
         self
     }
 
@@ -444,7 +525,9 @@ impl Tracker {
     /// status table whose SAS still works.
     pub fn can_still_learn(&self, now: DateTime<Utc>) -> bool {
         !self.is_final()
-            && (self.by_queue || self.status_ref.as_ref().is_some_and(|r| !r.is_expired(now)))
+            && (self.by_queue
+                || self.operation.is_some()
+                || self.status_ref.as_ref().is_some_and(|r| !r.is_expired(now)))
     }
 
     /// Feeds one peek of a notification queue: every message naming this source, or "not in
@@ -611,6 +694,7 @@ impl Tracker {
                     self.apply(s, Evidence::Operation, (!err.is_empty()).then_some(err));
                 }
             }
+            Observation::RestStatus(status) => self.on_rest_status(status),
         }
         let changed = before
             != (
@@ -647,6 +731,32 @@ impl Tracker {
         };
         let err = (!err.is_empty()).then_some(err);
         self.apply(state, Evidence::Table, err);
+    }
+
+    fn on_rest_status(&mut self, status: &crate::client::rest_queued::OperationStatus) {
+        use crate::client::rest_queued::BlobState;
+        let Some(blob) = status
+            .details
+            .iter()
+            .flatten()
+            .find(|b| b.source_id.eq_ignore_ascii_case(&self.source_id))
+        else {
+            return;
+        };
+        let state = match blob.status {
+            BlobState::Queued => TrackState::Queued,
+            BlobState::InProgress => TrackState::Pending,
+            BlobState::Succeeded => TrackState::Succeeded,
+            BlobState::Failed => TrackState::Failed,
+            BlobState::Canceled => TrackState::Canceled,
+        };
+        let err = ErrorInfo {
+            code: blob.error_code.clone(),
+            failure_status: blob.failure_status.clone(),
+            details: blob.details.clone(),
+        };
+        let err = (state != TrackState::Succeeded && !err.is_empty()).then_some(err);
+        self.apply(state, Evidence::Operation, err);
     }
 
     fn on_notification(&mut self, kind: NotificationKind, n: &Notification) {
@@ -713,9 +823,13 @@ impl Tracker {
 
     /// When the status entity should next be read, after a read (or the post) at `last`.
     /// `None` when there is nothing to read: final, no table, or the table's SAS expired.
+    /// A REST queued operation is read on the same schedule.
     pub fn next_table_read(&self, last: DateTime<Utc>, poll: &TablePoll) -> Option<DateTime<Utc>> {
-        let r = self.status_ref.as_ref()?;
-        if self.is_final() || r.is_expired(last) {
+        let readable = match &self.status_ref {
+            Some(r) => !r.is_expired(last),
+            None => self.operation.is_some(),
+        };
+        if self.is_final() || !readable {
             return None;
         }
         let every = poll.interval(last - self.posted_at);

@@ -76,6 +76,8 @@ pub struct EmulatorConfig {
     pub ingest_retry: dm::RetrySettings,
     /// `None`: a new status table each UTC day, as the service; `Some(d)`: every `d`.
     pub status_table_rotation: Option<Duration>,
+    /// The cluster's streaming ingestion feature and its size limit.
+    pub streaming: http::streaming::StreamingConfig,
 }
 
 impl Default for EmulatorConfig {
@@ -93,6 +95,7 @@ impl Default for EmulatorConfig {
             random_account_key: false,
             ingest_retry: dm::RetrySettings::default(),
             status_table_rotation: None,
+            streaming: http::streaming::StreamingConfig::default(),
         }
     }
 }
@@ -278,6 +281,52 @@ impl Issuer {
     }
 }
 
+/// The REST queued API of the DM: a relay into this emulator's own ingestion queues (over
+/// HTTP, marked internal so injected faults spare it, with the required token if any), so its
+/// blobs go through the DM worker's batching and ingestion like any queued message. An
+/// unknown database or table is refused before anything is queued, with the DM's ingestion
+/// codes (DOCS `kusto/error-codes.md`: `BadRequest_DatabaseNotExist`, `…TableNotExist`).
+fn rest_queued_api(
+    base_url: &str,
+    engine: &Arc<Mutex<Engine>>,
+    token: Option<&str>,
+    internal_token: &str,
+) -> anyhow::Result<http::rest_queued::RestApi> {
+    use crate::client::rest_queued::ApiError;
+    let mut cfg = crate::client::ClientConfig::unauthenticated(base_url);
+    if let Some(t) = token {
+        cfg.auth = crate::client::AuthMethod::Token(crate::client::auth::Secret::new(t));
+    }
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        faults::INTERNAL_HEADER,
+        reqwest::header::HeaderValue::from_str(internal_token)?,
+    );
+    let client = crate::client::IngestClient::with_default_headers(cfg, headers)?;
+    let engine = engine.clone();
+    let check = move |database: &str, table: &str| -> Result<(), ApiError> {
+        let e = engine.lock().unwrap_or_else(|e| e.into_inner());
+        if !e.database_exists(database) {
+            return Err(ApiError::not_found(
+                "BadRequest_DatabaseNotExist",
+                format!("database '{database}' does not exist"),
+            ));
+        }
+        if e.row_count(database, table).is_none() {
+            return Err(ApiError::not_found(
+                "BadRequest_TableNotExist",
+                format!("table '{table}' does not exist in database '{database}'"),
+            ));
+        }
+        Ok(())
+    };
+    Ok(http::rest_queued::RestApi {
+        relay: crate::client::rest_queued::relay::Relay::new(client, Some(Arc::new(check))),
+        token: token.map(str::to_string),
+        token_hint: "This emulator was started with --require-token",
+    })
+}
+
 /// State shared by the HTTP handlers.
 #[derive(Clone)]
 pub struct Shared {
@@ -288,6 +337,9 @@ pub struct Shared {
     pub control: Arc<control::Control>,
     /// `.ingest-from-storage-queued` and its companions (run by the DM).
     pub bulk: Arc<dm::bulk::BulkService>,
+    /// The REST queued-ingestion API (`/v1/rest/ingestion/…`).
+    pub rest_queued: Arc<http::rest_queued::RestApi>,
+    pub streaming: http::streaming::StreamingConfig,
 }
 
 /// A running emulator. Dropping it does not stop it: call [`Emulator::shutdown`].
@@ -437,6 +489,13 @@ impl Emulator {
             base_url: base_url.clone(),
             control: control.clone(),
             bulk,
+            rest_queued: Arc::new(rest_queued_api(
+                &base_url,
+                &engine,
+                cfg.require_token.as_deref(),
+                faults.internal_token(),
+            )?),
+            streaming: cfg.streaming,
         };
         let app = http::router(shared, storage_state);
         let server_cancel = cancel.clone();

@@ -188,21 +188,11 @@ impl Executor for ClientExecutor {
                     }
                 });
                 self.spawn(async move {
-                    let result =
-                        client
-                            .submit(req, progress)
-                            .await
-                            .map_err(err)
-                            .map(|s| SubmittedInfo {
-                                source_id: s.source_id.to_string(),
-                                blob: s.blob.without_query(),
-                                message_id: s.message_id,
-                                format: s.format.wire_name(),
-                                raw_data_size: s.raw_data_size,
-                                status_ref: s.status_ref,
-                                reposts: s.reposts,
-                                if_not_exists,
-                            });
+                    let result = client
+                        .submit(req, progress)
+                        .await
+                        .map_err(err)
+                        .map(|s| SubmittedInfo::of(s, if_not_exists));
                     Some(Msg::Submitted {
                         id,
                         at: clock.now(),
@@ -213,6 +203,17 @@ impl Executor for ClientExecutor {
             Effect::TableStatus { id, at } => self.spawn(async move {
                 let result = client.table_status(&at).await.map_err(err);
                 Some(Msg::TableStatus {
+                    id,
+                    at: clock.now(),
+                    result,
+                })
+            }),
+            Effect::OperationStatus { id, op } => self.spawn(async move {
+                let result = client
+                    .rest_status(&op.database, &op.table, &op.operation_id)
+                    .await
+                    .map_err(err);
+                Some(Msg::OperationStatus {
                     id,
                     at: clock.now(),
                     result,

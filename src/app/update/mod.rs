@@ -72,6 +72,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::TableStatus { id, at, result } => {
             submissions::on_table_status(state, id, at, result, &mut fx)
         }
+        Msg::OperationStatus { id, at, result } => {
+            submissions::on_operation_status(state, id, at, result, &mut fx)
+        }
         Msg::Discarded {
             kind,
             at,

@@ -40,7 +40,7 @@ pub(super) fn submit(state: &mut State, fx: &mut Vec<Effect>) {
             mode: req.mode,
             ..SubmissionRow::new(
                 id,
-                req.path.display().to_string(),
+                req.source_name(),
                 req.database.clone(),
                 req.table.clone(),
                 req.report_level,
@@ -94,8 +94,8 @@ pub(super) fn on_submitted(
     match result {
         Ok(info) => {
             row.source_id = Some(info.source_id.clone());
-            row.blob = Some(info.blob);
-            row.message_id = Some(info.message_id);
+            row.blob = info.blob;
+            row.message_id = info.message_id;
             row.format = info.format;
             if row.total == 0 {
                 row.total = info.raw_data_size;
@@ -103,22 +103,32 @@ pub(super) fn on_submitted(
             row.read = row.total;
             let reports = row.report_level != ReportLevel::None;
             let status_ref = info.status_ref.filter(|_| reports);
-            let tracker = Tracker::posted(
+            let tracker = Tracker::start(
                 info.source_id,
+                info.answer.as_ref(),
                 status_ref,
-                reports && row.report_method.uses_queue(),
+                reports
+                    && row.report_method.uses_queue()
+                    && info.answer.is_none()
+                    && info.operation.is_none(),
                 at,
             )
             .with_reposts(info.reposts)
-            .with_if_not_exists(info.if_not_exists);
+            .with_if_not_exists(info.if_not_exists)
+            .with_operation(info.operation.map(|o| *o));
             let table_read = TableRead::after(&tracker, at, &poll.table, None);
+            let said = match &info.answer {
+                Some(a) => format!("{} {}", info.delivered.path, a.state.label()),
+                None => format!("{}", info.delivered.path),
+            };
+            row.delivered = Some(info.delivered);
             row.phase = Phase::Posted {
                 tracker: Box::new(tracker),
                 table_read,
             };
             journal(fx, row, &cluster, at);
             let file = row.file.clone();
-            set_status(state, format!("queued {file}"), Severity::Ok);
+            set_status(state, format!("{said} {file}"), Severity::Ok);
             polling::peek_soon(state, at + dur(poll.peek_busy));
             polling::depths_soon(state);
         }
@@ -146,15 +156,22 @@ pub(super) fn on_tick(state: &mut State, fx: &mut Vec<Effect>) {
         } = &mut row.phase
             && matches!(*table_read, TableRead::Due(t) if t <= now)
         {
-            match &tracker.status_ref {
-                Some(at) => {
+            match (&tracker.status_ref, &tracker.operation) {
+                (Some(at), _) => {
                     *table_read = TableRead::InFlight;
                     fx.push(Effect::TableStatus {
                         id: row.id,
                         at: at.clone(),
                     });
                 }
-                None => *table_read = TableRead::Off,
+                (None, Some(op)) => {
+                    *table_read = TableRead::InFlight;
+                    fx.push(Effect::OperationStatus {
+                        id: row.id,
+                        op: op.clone(),
+                    });
+                }
+                (None, None) => *table_read = TableRead::Off,
             }
         }
     }
@@ -165,6 +182,41 @@ pub(super) fn on_table_status(
     id: u64,
     at: DateTime<Utc>,
     result: Result<Option<StatusEntity>, Problem>,
+    fx: &mut Vec<Effect>,
+) {
+    let text = result
+        .as_ref()
+        .err()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let obs = match &result {
+        Ok(Some(e)) => Observation::Entity(e),
+        Ok(None) => Observation::EntityMissing,
+        Err(_) => Observation::TableUnreadable(&text),
+    };
+    on_read(state, id, at, Some(obs), result.as_ref().err(), fx);
+}
+
+/// A REST queued operation's status read for submission `id`: the tracker picks its blob.
+pub(super) fn on_operation_status(
+    state: &mut State,
+    id: u64,
+    at: DateTime<Utc>,
+    result: Result<crate::client::rest_queued::OperationStatus, Problem>,
+    fx: &mut Vec<Effect>,
+) {
+    let obs = result.as_ref().ok().map(Observation::RestStatus);
+    on_read(state, id, at, obs, result.as_ref().err(), fx);
+}
+
+/// A read of submission `id`'s status (`obs`, none when it failed with `failed`): fed to its
+/// tracker, the next read scheduled (later after a failure), the journal told of a change.
+fn on_read(
+    state: &mut State,
+    id: u64,
+    at: DateTime<Utc>,
+    obs: Option<Observation<'_>>,
+    failed: Option<&Problem>,
     fx: &mut Vec<Effect>,
 ) {
     advance(state, at);
@@ -180,18 +232,8 @@ pub(super) fn on_table_status(
     else {
         return;
     };
-    let text = result
-        .as_ref()
-        .err()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let obs = match &result {
-        Ok(Some(e)) => Observation::Entity(e),
-        Ok(None) => Observation::EntityMissing,
-        Err(_) => Observation::TableUnreadable(&text),
-    };
-    let changed = tracker.observe(obs, at);
-    *table_read = TableRead::after(tracker, at, &poll.table, result.as_ref().err());
+    let changed = obs.is_some_and(|o| tracker.observe(o, at));
+    *table_read = TableRead::after(tracker, at, &poll.table, failed);
     if changed {
         row.updated_at = at;
         journal(fx, row, &cluster, at);
@@ -298,6 +340,7 @@ pub(super) fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
             source_id: Some(r.source_id),
             blob: r.blob,
             message_id: r.message_id,
+            delivered: None,
         });
     }
     state

@@ -108,6 +108,8 @@ async fn narrate(
         );
         let args = SubmitArgs {
             files: vec![dir.join(s.file)],
+            blobs: vec![],
+            raw_sizes: vec![],
             mode: crate::cli::args::ModeArg::Queued,
             database: Some(s.database.into()),
             table: Some(s.table.into()),

@@ -3,6 +3,7 @@
 pub mod bulk;
 pub mod demo;
 pub mod emulator;
+pub mod gateway;
 pub mod mgmt;
 pub mod queue;
 pub mod resources;

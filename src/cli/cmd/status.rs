@@ -43,7 +43,7 @@ pub async fn run(
     let mut failed: Vec<crate::client::Error> = Vec::new();
     // Not journaled here: look for the entity in the status tables offered now.
     // A final verdict the journal already holds stands without the service.
-    let offered = if tracker.status_ref.is_none() {
+    let offered = if tracker.status_ref.is_none() && tracker.operation.is_none() {
         match client.resources().await {
             Ok(res) => Some(res),
             Err(e) if final_before => {
@@ -88,6 +88,26 @@ pub async fn run(
                 tracker.observe(
                     Observation::TableUnreadable(&safe(&e.to_string())),
                     Utc::now(),
+                );
+                failed.push(e);
+            }
+        }
+    }
+    // A REST queued source: its operation's status names its blob.
+    if let Some(op) = tracker.operation.clone().filter(|_| !tracker.is_final()) {
+        reads += 1;
+        match client
+            .rest_status(&op.database, &op.table, &op.operation_id)
+            .await
+        {
+            Ok(status) => {
+                tracker.observe(Observation::RestStatus(&status), Utc::now());
+            }
+            Err(e) => {
+                eprintln!(
+                    "warning: reading operation {} failed: {}",
+                    safe(&op.operation_id),
+                    safe(&e.to_string())
                 );
                 failed.push(e);
             }
@@ -157,6 +177,9 @@ pub async fn run(
         }
         if let Some(r) = &tracker.status_ref {
             println!("status table: {}", safe(&r.display_name()));
+        }
+        if let Some(op) = &tracker.operation {
+            println!("REST queued operation: {}", safe(&op.operation_id));
         }
         for n in &notes {
             println!("notification: {}", safe(&n.to_string()));

@@ -8,7 +8,9 @@ use chrono::Utc;
 use serde_json::Value;
 
 use crate::cli::args::{ReportLevelArg, ReportMethodArg, SubmitArgs};
-use crate::cli::output::{print_json_line, safe, tracker_json, tracker_lines};
+use crate::cli::output::{
+    delivery_json, delivery_lines, print_json_line, safe, tracker_json, tracker_lines,
+};
 use crate::cli::resolve::Resolved;
 use crate::cli::{Failure, combine, exit_code, source_exit_code};
 use crate::client::journal::{Journal, JournalRecord};
@@ -87,22 +89,27 @@ pub async fn run(
     crate::client::submit::validate(&template).map_err(|e| Failure::usage(safe(&e.to_string())))?;
     let report_method = match asked_method {
         Some(m) => m,
+        // A streamed source reports nothing: no need to ask the DM what it offers.
+        None if template.mode == crate::client::mode::IngestMode::Streaming => {
+            template.report_method
+        }
         None => offered_report_method(client, report_level).await?,
     };
     template.report_method = report_method;
     if args.dedupe {
         eprintln!("note: {}", crate::client::submit::DEDUPE_COST);
     }
+    let blobs = blob_sources(&args.blobs, &args.raw_sizes)?;
     reconcile(client, &journal).await;
     let if_not_exists = template.if_not_exists();
     let mut sources = Vec::new();
     // Exit codes of files that never reached the service.
     let mut not_submitted = Vec::new();
+    let show_progress = !json_out && std::io::stderr().is_terminal();
+    let mut results = Vec::new();
     for path in &args.files {
         let mut req = template.clone();
         req.path = path.clone();
-        let file = path.display().to_string();
-        let show_progress = !json_out && std::io::stderr().is_terminal();
         let progress: crate::client::ProgressFn = std::sync::Arc::new(move |p| {
             if show_progress && p.total > 0 {
                 eprint!(
@@ -112,11 +119,33 @@ pub async fn run(
                 );
             }
         });
-        match client.submit(req, progress).await {
+        let result = client.submit(req, progress).await;
+        if show_progress {
+            eprint!("\r\x1b[2K");
+        }
+        results.push((path.display().to_string(), result));
+    }
+    let blob_reqs: Vec<(String, SubmitRequest)> = blobs
+        .into_iter()
+        .map(|b| {
+            let mut req = template.clone();
+            req.blob = Some(b);
+            (req.source_name(), req)
+        })
+        .collect();
+    if template.mode == crate::client::mode::IngestMode::RestQueued {
+        // As few POSTs as the API's maxBlobsPerBatch allows.
+        let (names, reqs): (Vec<String>, Vec<SubmitRequest>) = blob_reqs.into_iter().unzip();
+        results.extend(names.into_iter().zip(client.submit_rest_blobs(reqs).await));
+    } else {
+        for (shown, req) in blob_reqs {
+            let quiet: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
+            results.push((shown, client.submit(req, quiet).await));
+        }
+    }
+    for (file, result) in results {
+        match result {
             Ok(s) => {
-                if show_progress {
-                    eprint!("\r\x1b[2K");
-                }
                 if let Some(what) = &s.changed_while_read {
                     eprintln!(
                         "warning: {} changed while it was read ({}): sent what was read \
@@ -125,22 +154,14 @@ pub async fn run(
                         safe(what)
                     );
                 }
-                let reports = report_level != ReportLevel::None;
-                let tracker = Tracker::posted(
-                    s.source_id.to_string(),
-                    s.status_ref.clone().filter(|_| reports),
-                    reports && report_method.uses_queue(),
-                    Utc::now(),
-                )
-                .with_reposts(s.reposts)
-                .with_if_not_exists(if_not_exists);
-                if s.reposts > 0 {
+                let tracker = s.tracker(report_level, report_method, if_not_exists, Utc::now());
+                if tracker.reposts > 0 {
                     eprintln!(
                         "note: {}: the answer to posting its message was lost; posted the same \
                          message again at once ({} more time(s)): copies in one batch are \
                          ingested once",
                         safe(&file),
-                        s.reposts
+                        tracker.reposts
                     );
                 }
                 let source = Source {
@@ -172,7 +193,7 @@ pub async fn run(
         }
     }
     if let Some(secs) = args.wait
-        && !sources.is_empty()
+        && sources.iter().any(|s| !s.tracker.is_final())
     {
         let batching = if args.flush {
             None
@@ -198,8 +219,7 @@ pub async fn run(
             m.insert("file".into(), s.file.clone().into());
             m.insert("database".into(), database.clone().into());
             m.insert("table".into(), table.clone().into());
-            m.insert("blob".into(), s.submitted.blob.redacted().into());
-            m.insert("message_id".into(), s.submitted.message_id.clone().into());
+            delivery_json(&s.submitted, &mut m);
             m.insert("format".into(), s.submitted.format.wire_name().into());
             m.insert("raw_data_size".into(), s.submitted.raw_data_size.into());
             m.insert("uploaded_bytes".into(), s.submitted.uploaded_bytes.into());
@@ -211,7 +231,11 @@ pub async fn run(
                 safe(&s.file),
                 safe(&s.tracker.source_id)
             );
-            if args.wait.is_some() {
+            for line in delivery_lines(&s.submitted) {
+                println!("    {line}");
+            }
+            // The engine's answer is final at once: its details need no --wait.
+            if args.wait.is_some() || s.submitted.answer.is_some() {
                 for line in tracker_lines(&s.tracker) {
                     println!("    {line}");
                 }
@@ -222,6 +246,31 @@ pub async fn run(
         .iter()
         .map(|s| source_exit_code(&s.tracker, args.wait.is_some()));
     Ok(combine(not_submitted.into_iter().chain(outcomes)))
+}
+
+/// `--blob` URLs with their `--raw-size`s (paired in order: as many sizes as blobs, or none).
+fn blob_sources(
+    urls: &[String],
+    sizes: &[u64],
+) -> Result<Vec<crate::client::submit::BlobSource>, Failure> {
+    if !sizes.is_empty() && sizes.len() != urls.len() {
+        return Err(Failure::usage(format!(
+            "{} --raw-size for {} --blob: give one per blob, in the same order, or none",
+            sizes.len(),
+            urls.len()
+        )));
+    }
+    urls.iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let url = crate::client::storage::SasUrl::parse(u)
+                .map_err(|e| Failure::usage(format!("--blob: {}", safe(&e.to_string()))))?;
+            Ok(crate::client::submit::BlobSource {
+                url,
+                raw_size: sizes.get(i).copied(),
+            })
+        })
+        .collect()
 }
 
 /// Resumes or abandons what an earlier run left unposted (killed mid-upload or mid-post), and
@@ -306,9 +355,9 @@ fn journal_append(journal: &Journal, s: &Source, (database, table): (&str, &str)
         size: s.submitted.raw_data_size,
         report_level: s.report.0.as_str().to_string(),
         report_method: s.report.1.as_str().to_string(),
-        mode: crate::client::mode::IngestMode::Queued,
-        blob: Some(s.submitted.blob.without_query()),
-        message_id: Some(s.submitted.message_id.clone()),
+        mode: s.submitted.mode,
+        blob: s.submitted.queued().map(|q| q.blob.without_query()),
+        message_id: s.submitted.queued().map(|q| q.message_id.clone()),
         tracker: s.tracker.clone(),
         unfinished: None,
     };
@@ -342,6 +391,7 @@ impl Waiting<'_> {
         let mut last_states = String::new();
         loop {
             self.read_due_tables(sources).await;
+            self.read_due_operations(sources).await;
             let queue_tracked = |s: &Source| s.tracker.by_queue && !s.tracker.is_final();
             if sources.iter().any(queue_tracked) && tokio::time::Instant::now() >= next_peek {
                 // The TUI's pace: busy for `peek_busy_for` after the post, then idle.
@@ -434,6 +484,46 @@ impl Waiting<'_> {
                 journal_append(self.journal, s, self.target);
             }
             s.next_read = s.tracker.next_table_read(now, &self.poll.table);
+        }
+    }
+
+    /// Reads each REST queued operation some due source belongs to (once per operation, all
+    /// at once) and feeds the answer to every source of it.
+    async fn read_due_operations(&self, sources: &mut [Source]) {
+        let now = Utc::now();
+        let mut ops: Vec<crate::client::tracking::OperationRef> = Vec::new();
+        for s in sources.iter() {
+            if let Some(op) = &s.tracker.operation
+                && !s.tracker.is_final()
+                && s.next_read.is_some_and(|t| t <= now)
+                && !ops.contains(op)
+            {
+                ops.push(op.clone());
+            }
+        }
+        let reads = futures::future::join_all(ops.iter().map(|op| {
+            self.client
+                .rest_status(&op.database, &op.table, &op.operation_id)
+        }))
+        .await;
+        for (op, result) in ops.iter().zip(reads) {
+            let now = Utc::now();
+            for s in sources
+                .iter_mut()
+                .filter(|s| s.tracker.operation.as_ref() == Some(op))
+            {
+                match &result {
+                    Ok(status) => {
+                        if s.tracker.observe(Observation::RestStatus(status), now) {
+                            journal_append(self.journal, s, self.target);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the REST queued operation's status failed")
+                    }
+                }
+                s.next_read = s.tracker.next_table_read(now, &self.poll.table);
+            }
         }
     }
 

@@ -1,12 +1,12 @@
-//! Blob REST: Put Blob, Put Block, Put Block List, Get Blob, Delete Blob, Create Container,
-//! List Blobs.
+//! Blob REST: Put Blob, Put Block, Put Block List, Get Blob, Get Blob Properties, Delete Blob,
+//! Create Container, List Blobs.
 
 use bytes::Bytes;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_LENGTH};
 
 use super::http::tolerate;
 use super::{SasUrl, Storage, xml};
-use crate::client::error::Result;
+use crate::client::error::{Error, Result};
 
 const OCTET_STREAM: &str = "application/octet-stream";
 
@@ -93,6 +93,14 @@ fn parse_blob_page(text: &str) -> Result<BlobPage> {
         .and_then(|r| r.get("NextMarker").cloned())
         .filter(|m| !m.is_empty());
     Ok(BlobPage { blobs, next_marker })
+}
+
+/// What Get Blob Properties tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlobProperties {
+    pub content_length: u64,
+    /// Metadata by lower-case name.
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 impl Storage {
@@ -194,6 +202,31 @@ impl Storage {
             .execute(|http| http.get(url.clone()).header(ACCEPT_ENCODING, "identity"))
             .await?;
         Ok(reply.body)
+    }
+
+    /// Get Blob Properties (HEAD): the blob's length and its metadata (`x-ms-meta-*`, names
+    /// lower-cased as HTTP carries them). 404 → `Error::Storage{status:404, …}`.
+    pub async fn blob_properties(&self, blob: &SasUrl) -> Result<BlobProperties> {
+        let url = blob.request_url("", &[]);
+        let reply = self.execute(|http| http.head(url.clone())).await?;
+        let content_length = reply
+            .header("content-length")
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| {
+                Error::BadResponse("Get Blob Properties answered without a Content-Length".into())
+            })?;
+        let metadata = reply
+            .headers
+            .iter()
+            .filter_map(|(k, v)| {
+                let name = k.as_str().strip_prefix("x-ms-meta-")?;
+                Some((name.to_ascii_lowercase(), v.to_str().ok()?.to_string()))
+            })
+            .collect();
+        Ok(BlobProperties {
+            content_length,
+            metadata,
+        })
     }
 
     /// Delete Blob; a missing blob is not an error.

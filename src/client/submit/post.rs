@@ -59,7 +59,7 @@ fn poster(storage: &Storage) -> Storage {
 /// `kusto/error-codes.md`), and the tracker counts the dropped copy as "ingested once".
 /// Waiting out a back-off first could let the first copy's batch seal, and the blob would be
 /// ingested twice. Throttling (429/503 ServerBusy) was refused, not applied: it backs off.
-pub(super) async fn post(
+pub(crate) async fn post(
     client: &IngestClient,
     queues: &[SasUrl],
     text: &str,

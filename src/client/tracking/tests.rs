@@ -426,3 +426,106 @@ fn skipped_by_ingest_if_not_exists_is_a_success_only_when_asked() {
     assert_eq!(t.state, TrackState::Skipped);
     assert!(!t.is_success());
 }
+
+#[test]
+fn an_engine_answer_is_final_at_once_and_nothing_is_polled() {
+    let ok = Tracker::start(
+        "src-1",
+        Some(&Answer::succeeded()),
+        Some(table_ref("2099-01-01T00:00:00Z")),
+        true,
+        t0(),
+    );
+    assert_eq!(ok.state, TrackState::Succeeded);
+    assert_eq!(ok.evidence, Evidence::Engine);
+    assert!(ok.is_final() && ok.is_success() && !ok.can_still_learn(t0()));
+    assert!(ok.status_ref.is_none() && !ok.by_queue);
+    assert_eq!(ok.next_table_read(t0(), &TablePoll::default()), None);
+
+    let failed = Answer::failed(
+        "BadRequest_StreamingIngestionPolicyNotEnabled",
+        true,
+        "streaming ingestion is not enabled on demo.Events",
+    );
+    let t = Tracker::answered("src-2", &failed, t0());
+    assert_eq!(t.state, TrackState::Failed);
+    assert!(t.is_final() && !t.is_success());
+    assert_eq!(
+        t.error.code.as_deref(),
+        Some("BadRequest_StreamingIngestionPolicyNotEnabled")
+    );
+    assert_eq!(t.error.failure_status.as_deref(), Some("Permanent"));
+    // Later observations of the queues change nothing: the engine's answer stands.
+    let mut t2 = t.clone();
+    t2.observe(Observation::NotInPeek { window_full: true }, secs(5));
+    assert_eq!(t2.state, TrackState::Failed);
+
+    // Without an answer it is a posted source, tracked as before.
+    let posted = Tracker::start("src-3", None, None, true, t0());
+    assert_eq!(posted.state, TrackState::Queued);
+    assert!(posted.can_still_learn(t0()));
+}
+
+fn rest_status(
+    blobs: &[(&str, crate::client::rest_queued::BlobState, Option<&str>)],
+) -> crate::client::rest_queued::OperationStatus {
+    use crate::client::rest_queued::{BlobStatus, OperationStatus, wire::Counts};
+    let details: Vec<BlobStatus> = blobs
+        .iter()
+        .map(|(id, st, code)| BlobStatus {
+            source_id: id.to_string(),
+            url: None,
+            status: *st,
+            started_at: None,
+            last_update: None,
+            error_code: code.map(str::to_string),
+            failure_status: code.map(|_| "Permanent".to_string()),
+            details: code.map(|_| "bad data".to_string()),
+        })
+        .collect();
+    OperationStatus {
+        start_time: None,
+        last_updated: None,
+        counts: Counts::of(&details),
+        details: Some(details),
+    }
+}
+
+#[test]
+fn a_rest_operation_tracks_its_own_blob_by_source_id() {
+    use crate::client::rest_queued::BlobState;
+    let op = OperationRef {
+        database: "db".into(),
+        table: "T".into(),
+        operation_id: "op-1".into(),
+    };
+    let mut t = Tracker::posted("src-1", None, false, t0()).with_operation(Some(op));
+    assert!(t.can_still_learn(t0()));
+    assert_eq!(
+        t.next_table_read(t0(), &TablePoll::default()),
+        Some(secs(2))
+    );
+    // Another blob of the same operation says nothing about this one.
+    let other = rest_status(&[("src-2", BlobState::Failed, Some("X"))]);
+    assert!(!t.observe(Observation::RestStatus(&other), secs(1)));
+    let running = rest_status(&[("SRC-1", BlobState::InProgress, None)]);
+    t.observe(Observation::RestStatus(&running), secs(2));
+    assert_eq!(
+        (t.state, t.evidence),
+        (TrackState::Pending, Evidence::Operation)
+    );
+    let failed = rest_status(&[("src-1", BlobState::Failed, Some("BadRequest_InvalidBlob"))]);
+    assert!(t.observe(Observation::RestStatus(&failed), secs(3)));
+    assert_eq!(t.state, TrackState::Failed);
+    assert_eq!(t.error.code.as_deref(), Some("BadRequest_InvalidBlob"));
+    assert_eq!(t.error.failure_status.as_deref(), Some("Permanent"));
+    assert_eq!(t.next_table_read(secs(3), &TablePoll::default()), None);
+    // No operation id (tracking not asked): nothing to poll.
+    let empty = OperationRef {
+        database: "db".into(),
+        table: "T".into(),
+        operation_id: String::new(),
+    };
+    let quiet = Tracker::posted("s", None, false, t0()).with_operation(Some(empty));
+    assert!(!quiet.can_still_learn(t0()));
+}

@@ -6,6 +6,7 @@ pub mod bulk_commands;
 mod commands;
 pub(crate) mod formats;
 mod ingest;
+pub mod ingest_into;
 mod lexer;
 mod mapping;
 pub mod policies;
@@ -14,6 +15,7 @@ pub mod policies;
 pub mod samples;
 mod show;
 mod store;
+pub mod streaming;
 mod types;
 
 #[cfg(test)]
@@ -139,6 +141,7 @@ struct Table {
     extents: Vec<Extent>,
     mappings: Vec<MappingDef>,
     batching: Option<policies::BatchingPolicy>,
+    streaming: Option<streaming::StreamingPolicy>,
 }
 
 impl Table {
@@ -157,6 +160,7 @@ struct Database {
     id: String,
     tables: Vec<Table>,
     batching: Option<policies::BatchingPolicy>,
+    streaming: Option<streaming::StreamingPolicy>,
 }
 
 impl Database {
@@ -178,10 +182,12 @@ pub struct Engine {
     current: Option<String>,
     /// Replaces MaximumBatchingTimeSpan of every policy when set.
     batching_time_override: Option<std::time::Duration>,
+    /// Admin operations (`.ingest into`) for `.show operations`.
+    operations: Vec<ingest_into::Operation>,
 }
 
 impl EngineError {
-    fn syntax(msg: impl Into<String>) -> Self {
+    pub(crate) fn syntax(msg: impl Into<String>) -> Self {
         EngineError {
             status: 400,
             code: "BadRequest_SyntaxError".into(),
@@ -313,6 +319,7 @@ impl Engine {
                         id: uuid::Uuid::new_v4().to_string(),
                         tables: vec![],
                         batching: None,
+                        streaming: None,
                     });
                 }
                 self.current = Some(name.clone());
@@ -371,6 +378,10 @@ impl Engine {
                 self.query(&db, &table, &ops)
             }
             Command::BatchingPolicy { target, op } => self.run_policy(database, target, op),
+            Command::ShowOperations { ids } => Ok(self.show_operations(&ids)),
+            Command::StreamingPolicy { target, op } => {
+                self.run_streaming_policy(database, target, op)
+            }
             Command::ShowEffectiveBatching { table } => {
                 self.show_effective_batching(database, &table)
             }
@@ -400,6 +411,7 @@ impl Engine {
                 extents: vec![],
                 mappings: vec![],
                 batching: None,
+                streaming: None,
             });
             return Ok(());
         };

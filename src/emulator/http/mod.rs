@@ -1,9 +1,12 @@
 //! The emulator's HTTP surface: Kusto mgmt and path-style Azure Storage on one listener, and
 //! `GET /metrics` (Prometheus text; not part of the Kusto API).
 
+pub mod direct;
 pub mod inject;
 pub mod mgmt;
+pub mod rest_queued;
 pub mod storage;
+pub mod streaming;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -20,15 +23,23 @@ pub fn router(shared: Shared, storage_state: storage::StorageState) -> Router {
         .route("/v1/rest/mgmt", post(mgmt::execute))
         .route("/v1/rest/query", post(mgmt::execute))
         .route("/v1/rest/auth/metadata", get(mgmt::auth_metadata))
+        .route(
+            "/v1/rest/ingest/{database}/{table}",
+            post(streaming::ingest),
+        )
         // mgmt::execute reads the body itself, with its own limit and a OneApi error.
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             mgmt_faults,
         ));
+    let rest = rest_queued::router(shared.rest_queued.clone()).layer(
+        axum::middleware::from_fn_with_state(shared.clone(), mgmt_faults),
+    );
     Router::new()
         .route("/metrics", get(mgmt::metrics))
         .with_state(shared.clone())
+        .merge(rest)
         .merge(kusto.with_state(shared))
         .fallback_service(storage::router(storage_state))
 }
@@ -39,6 +50,8 @@ async fn mgmt_faults(State(shared): State<Shared>, req: Request, next: Next) -> 
     let endpoint = match req.uri().path() {
         "/v1/rest/mgmt" => "mgmt",
         "/v1/rest/query" => "query",
+        p if p.starts_with("/v1/rest/ingestion/") => "rest-queued",
+        p if p.starts_with("/v1/rest/ingest/") => "ingest",
         _ => "auth-metadata",
     };
     let headers = req.headers().clone();
