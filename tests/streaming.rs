@@ -261,6 +261,13 @@ async fn streaming_refusals_have_the_services_status_and_code() {
         err.contains("tags") && err.contains("--mode queued"),
         "{err}"
     );
+    let big = env.dir.path().join("big.csv");
+    std::fs::write(&big, common::noise_events(60_000)).unwrap();
+    let mut r = request(&env, "events.csv", "Events", IngestMode::Streaming);
+    r.path = big;
+    let err = env.client.submit(r, Arc::new(|_| {})).await.unwrap_err();
+    assert!(matches!(err, kingest::client::Error::Usage(_)), "{err}");
+    assert!(err.to_string().contains("cannot be streamed"), "{err}");
     env.emulator.shutdown().await;
 }
 
