@@ -610,3 +610,56 @@ async fn the_python_sdks_streaming_clients_ingest_through_the_engine_endpoint() 
     }
     env.emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tuis_executor_and_update_show_a_streamed_source_final_with_its_mode() {
+    use kingest::app::state::{Phase, Settings, State, SubState, SubmissionRow, TableRead};
+    use kingest::app::{Effect, Msg};
+    use kingest::runtime::executor::{ClientExecutor, Executor as _};
+    let env = Env::start().await;
+    enable_streaming(&env, "Events").await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let clock = kingest::runtime::clock::Clock::system();
+    let mut exec = ClientExecutor::new(env.client.clone(), tx, clock, None);
+    let mut state = State::new(Settings::default(), chrono::Utc::now());
+    let req = request(&env, "events.csv", "Events", IngestMode::Streaming);
+    state.submissions.push(SubmissionRow {
+        mode: req.mode,
+        ..SubmissionRow::new(
+            7,
+            "events.csv".into(),
+            "demo".into(),
+            "Events".into(),
+            req.report_level,
+            req.report_method,
+            chrono::Utc::now(),
+        )
+    });
+    exec.execute(Effect::Submit {
+        id: 7,
+        req: Box::new(req),
+    });
+    let submitted = loop {
+        match rx.recv().await.expect("the executor answers") {
+            m @ Msg::Submitted { .. } => break m,
+            _ => continue,
+        }
+    };
+    kingest::app::update(&mut state, submitted);
+    let row = &state.submissions[0];
+    assert_eq!(row.state(), SubState::Track(TrackState::Succeeded));
+    assert!(matches!(
+        row.phase,
+        Phase::Posted {
+            table_read: TableRead::Off,
+            ..
+        }
+    ));
+    let d = row.delivered.as_ref().unwrap();
+    assert_eq!(
+        (d.path, d.consumed_records),
+        (IngestMode::Streaming, Some(25))
+    );
+    assert_eq!(row.mode, IngestMode::Streaming);
+    env.emulator.shutdown().await;
+}
