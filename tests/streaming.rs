@@ -142,9 +142,52 @@ async fn streaming_ingests_at_once_and_reports_the_records() {
         s.delivery
     );
 
+    // A .gz file goes as it is, a .zip as it is (not labelled gzip).
+    let csv = std::fs::read(env.file("events.csv")).unwrap();
+    let gz = env.dir.path().join("events.csv.gz");
+    std::fs::write(&gz, gzip(&csv)).unwrap();
+    let mut r = request(&env, "events.csv", "Events", IngestMode::Streaming);
+    r.path = gz.clone();
+    let s = submit(&env, r).await;
+    assert!(
+        matches!(
+            s.delivery,
+            Delivery::Streamed {
+                consumed_records: EVENTS_ROWS
+            }
+        ),
+        "{:?}",
+        s.delivery
+    );
+    assert_eq!(s.uploaded_bytes, std::fs::metadata(&gz).unwrap().len());
+    assert_eq!(s.raw_data_size, csv.len() as u64);
+    let zipped = env.dir.path().join("events.csv.zip");
+    {
+        use std::io::Write as _;
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&zipped).unwrap());
+        z.start_file("events.csv", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(&csv).unwrap();
+        z.finish().unwrap();
+    }
+    let mut r = request(&env, "events.csv", "Events", IngestMode::Streaming);
+    r.path = zipped;
+    r.format = Some(kingest::client::wire::DataFormat::Csv);
+    let s = submit(&env, r).await;
+    assert!(
+        matches!(
+            s.delivery,
+            Delivery::Streamed {
+                consumed_records: EVENTS_ROWS
+            }
+        ),
+        "{:?}",
+        s.delivery
+    );
+    assert_eq!(s.raw_data_size, csv.len() as u64);
+
     // The emulator sniffs the body: gzip without the header, plain with it, a CamelCase
     // format (GO's spelling).
-    let csv = std::fs::read(env.file("events.csv")).unwrap();
     let (st, v) = post(&env, "demo/Events?streamFormat=Csv", gzip(&csv), false).await;
     assert_eq!(
         (st, &v["Tables"][0]["Rows"][0][0]),
@@ -177,7 +220,7 @@ async fn streaming_ingests_at_once_and_reports_the_records() {
     .await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["Tables"][0]["Rows"][0][0], 25);
-    assert_eq!(env.row_count("Events").await, before + 4 * EVENTS_ROWS);
+    assert_eq!(env.row_count("Events").await, before + 6 * EVENTS_ROWS);
     env.emulator.shutdown().await;
 }
 

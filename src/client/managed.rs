@@ -34,9 +34,13 @@ pub(crate) async fn submit(
     progress: ProgressFn,
 ) -> Result<Submitted> {
     let source_id = *req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
-    let decision = match streaming::unstreamable(&req) {
-        Some(why) => Decision::Queue(why),
-        None => try_streaming(client, &req, source_id, &progress).await?,
+    let decision = if req.resume.is_some() {
+        // Only a queued upload leaves something to resume: finish it the same way.
+        Decision::Queue("its interrupted queued upload is resumed".into())
+    } else if let Some(why) = streaming::unstreamable(&req) {
+        Decision::Queue(why)
+    } else {
+        try_streaming(client, &req, source_id, &progress).await?
     };
     match decision {
         Decision::Streamed(s) => Ok(*s),
