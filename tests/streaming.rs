@@ -102,6 +102,31 @@ async fn post(
     (status, resp.json().await.unwrap_or(serde_json::Value::Null))
 }
 
+/// Puts `data` in a temp blob and streams it with `sourceKind=uri` (the key in JAVA v2's
+/// casing): (HTTP status, body).
+async fn post_uri(env: &Env, name: &str, data: Vec<u8>) -> (u16, serde_json::Value) {
+    let res = env.client.resources().await.unwrap();
+    let container = res
+        .of_kind(kingest::client::ResourceKind::TempStorage)
+        .next()
+        .unwrap()
+        .clone();
+    let blob = container.child(name);
+    env.client
+        .storage()
+        .put_blob(&blob, data.into(), None)
+        .await
+        .unwrap();
+    let body = serde_json::json!({ "SourceUri": blob.expose() }).to_string();
+    post(
+        env,
+        "demo/Events?streamFormat=csv&sourceKind=uri",
+        body.into_bytes(),
+        false,
+    )
+    .await
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -170,26 +195,7 @@ async fn streaming_ingests_at_once_and_reports_the_records() {
     assert_eq!(st, 200);
 
     // sourceKind=uri: the engine reads the blob itself (key in JAVA v2's casing).
-    let res = env.client.resources().await.unwrap();
-    let container = res
-        .of_kind(kingest::client::ResourceKind::TempStorage)
-        .next()
-        .unwrap()
-        .clone();
-    let blob = container.child("uri-source.csv.gz");
-    env.client
-        .storage()
-        .put_blob(&blob, gzip(&csv).into(), None)
-        .await
-        .unwrap();
-    let body = serde_json::json!({ "SourceUri": blob.expose() }).to_string();
-    let (st, v) = post(
-        &env,
-        "demo/Events?streamFormat=csv&sourceKind=uri",
-        body.into_bytes(),
-        false,
-    )
-    .await;
+    let (st, v) = post_uri(&env, "uri-source.csv.gz", gzip(&csv)).await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["Tables"][0]["Rows"][0][0], 25);
     assert_eq!(env.row_count("Events").await, before + 6 * EVENTS_ROWS);
@@ -353,11 +359,12 @@ async fn the_cluster_switch_is_a_404_and_the_limit_a_413() {
         200
     );
     assert_eq!(
-        post(&wire, "demo/Events?streamFormat=csv", csv, false)
+        post(&wire, "demo/Events?streamFormat=csv", csv.clone(), false)
             .await
             .0,
         413
     );
+    assert_eq!(post_uri(&wire, "big.csv", csv).await.0, 413, "a blob too");
     wire.emulator.shutdown().await;
 }
 
