@@ -66,9 +66,14 @@ async fn try_streaming(
         Prepared::TooLarge(size) => return Ok(Decision::Queue(streaming::too_large_text(size))),
     };
     streaming::report(progress, source_id, &payload);
+    // Back-off ceilings of 1 s then 2 s with the default policy (full jitter below them), as
+    // the SDKs wait about 1 s and 2 s (NODE `retry.ts`, GO's cenkalti defaults); a client
+    // configured for a local emulator waits less.
+    let configured = client.retry_policy();
     let policy = RetryPolicy {
         max_attempts: ATTEMPTS,
-        ..client.retry_policy().clone()
+        base_delay: configured.base_delay.saturating_mul(2),
+        max_delay: configured.max_delay,
     };
     let mut attempt = 1;
     loop {
