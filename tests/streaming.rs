@@ -581,6 +581,17 @@ async fn the_cli_prints_each_modes_outcome_with_the_queued_exit_codes() {
         "{text}"
     );
     assert!(!text.contains("sig="), "no SAS on screen: {text}");
+    let mut json = args("direct");
+    json.insert(1, "--json");
+    let out = kingest(&env, &json).await;
+    let line = stdout(&out);
+    assert!(line.contains("\"rows\":[{\"extent_id\""), "{line}");
+    for secret in env.emulator.issued_secrets() {
+        assert!(
+            !line.contains(&secret) && !text.contains(&secret),
+            "a secret leaked: {line}"
+        );
+    }
     env.emulator.shutdown().await;
 }
 
