@@ -68,6 +68,14 @@ async fn stream_fails(env: &Env, file: &str, code: &str) {
     );
 }
 
+/// The records a streamed source's request consumed (`None`: not streamed).
+fn consumed(s: &Submitted) -> Option<u64> {
+    match s.delivery {
+        Delivery::Streamed { consumed_records } => Some(consumed_records),
+        _ => None,
+    }
+}
+
 fn answer_code(s: &Submitted) -> (TrackState, Option<String>) {
     let a = s.answer.as_ref().expect("an engine answer");
     (a.state, a.error.code.clone())
@@ -94,6 +102,31 @@ async fn post(
     (status, resp.json().await.unwrap_or(serde_json::Value::Null))
 }
 
+/// Puts `data` in a temp blob and streams it with `sourceKind=uri` (the key in JAVA v2's
+/// casing): (HTTP status, body).
+async fn post_uri(env: &Env, name: &str, data: Vec<u8>) -> (u16, serde_json::Value) {
+    let res = env.client.resources().await.unwrap();
+    let container = res
+        .of_kind(kingest::client::ResourceKind::TempStorage)
+        .next()
+        .unwrap()
+        .clone();
+    let blob = container.child(name);
+    env.client
+        .storage()
+        .put_blob(&blob, data.into(), None)
+        .await
+        .unwrap();
+    let body = serde_json::json!({ "SourceUri": blob.expose() }).to_string();
+    post(
+        env,
+        "demo/Events?streamFormat=csv&sourceKind=uri",
+        body.into_bytes(),
+        false,
+    )
+    .await
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -112,16 +145,7 @@ async fn streaming_ingests_at_once_and_reports_the_records() {
         request(&env, "events.csv", "Events", IngestMode::Streaming),
     )
     .await;
-    assert!(
-        matches!(
-            s.delivery,
-            Delivery::Streamed {
-                consumed_records: EVENTS_ROWS
-            }
-        ),
-        "{:?}",
-        s.delivery
-    );
+    assert_eq!(consumed(&s), Some(EVENTS_ROWS), "{:?}", s.delivery);
     assert_eq!(answer_code(&s), (TrackState::Succeeded, None));
     // Visible at once: no batching, no tracking.
     assert_eq!(env.row_count("Events").await, before + EVENTS_ROWS);
@@ -131,20 +155,36 @@ async fn streaming_ingests_at_once_and_reports_the_records() {
     let mut r = request(&env, "metrics.json", "Metrics", IngestMode::Streaming);
     r.mapping_reference = Some("MetricsJson".into());
     let s = submit(&env, r).await;
-    assert!(
-        matches!(
-            s.delivery,
-            Delivery::Streamed {
-                consumed_records: 20
-            }
-        ),
-        "{:?}",
-        s.delivery
-    );
+    assert_eq!(consumed(&s), Some(20), "{:?}", s.delivery);
+
+    // A .gz file goes as it is, a .zip as it is (not labelled gzip).
+    let csv = std::fs::read(env.file("events.csv")).unwrap();
+    let gz = env.dir.path().join("events.csv.gz");
+    std::fs::write(&gz, gzip(&csv)).unwrap();
+    let mut r = request(&env, "events.csv", "Events", IngestMode::Streaming);
+    r.path = gz.clone();
+    let s = submit(&env, r).await;
+    assert_eq!(consumed(&s), Some(EVENTS_ROWS), "{:?}", s.delivery);
+    assert_eq!(s.uploaded_bytes, std::fs::metadata(&gz).unwrap().len());
+    assert_eq!(s.raw_data_size, csv.len() as u64);
+    let zipped = env.dir.path().join("events.csv.zip");
+    {
+        use std::io::Write as _;
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&zipped).unwrap());
+        z.start_file("events.csv", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(&csv).unwrap();
+        z.finish().unwrap();
+    }
+    let mut r = request(&env, "events.csv", "Events", IngestMode::Streaming);
+    r.path = zipped;
+    r.format = Some(kingest::client::wire::DataFormat::Csv);
+    let s = submit(&env, r).await;
+    assert_eq!(consumed(&s), Some(EVENTS_ROWS), "{:?}", s.delivery);
+    assert_eq!(s.raw_data_size, csv.len() as u64);
 
     // The emulator sniffs the body: gzip without the header, plain with it, a CamelCase
     // format (GO's spelling).
-    let csv = std::fs::read(env.file("events.csv")).unwrap();
     let (st, v) = post(&env, "demo/Events?streamFormat=Csv", gzip(&csv), false).await;
     assert_eq!(
         (st, &v["Tables"][0]["Rows"][0][0]),
@@ -155,29 +195,10 @@ async fn streaming_ingests_at_once_and_reports_the_records() {
     assert_eq!(st, 200);
 
     // sourceKind=uri: the engine reads the blob itself (key in JAVA v2's casing).
-    let res = env.client.resources().await.unwrap();
-    let container = res
-        .of_kind(kingest::client::ResourceKind::TempStorage)
-        .next()
-        .unwrap()
-        .clone();
-    let blob = container.child("uri-source.csv.gz");
-    env.client
-        .storage()
-        .put_blob(&blob, gzip(&csv).into(), None)
-        .await
-        .unwrap();
-    let body = serde_json::json!({ "SourceUri": blob.expose() }).to_string();
-    let (st, v) = post(
-        &env,
-        "demo/Events?streamFormat=csv&sourceKind=uri",
-        body.into_bytes(),
-        false,
-    )
-    .await;
+    let (st, v) = post_uri(&env, "uri-source.csv.gz", gzip(&csv)).await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["Tables"][0]["Rows"][0][0], 25);
-    assert_eq!(env.row_count("Events").await, before + 4 * EVENTS_ROWS);
+    assert_eq!(env.row_count("Events").await, before + 6 * EVENTS_ROWS);
     env.emulator.shutdown().await;
 }
 
@@ -261,6 +282,13 @@ async fn streaming_refusals_have_the_services_status_and_code() {
         err.contains("tags") && err.contains("--mode queued"),
         "{err}"
     );
+    let big = env.dir.path().join("big.csv");
+    std::fs::write(&big, common::noise_events(60_000)).unwrap();
+    let mut r = request(&env, "events.csv", "Events", IngestMode::Streaming);
+    r.path = big;
+    let err = env.client.submit(r, Arc::new(|_| {})).await.unwrap_err();
+    assert!(matches!(err, kingest::client::Error::Usage(_)), "{err}");
+    assert!(err.to_string().contains("cannot be streamed"), "{err}");
     env.emulator.shutdown().await;
 }
 
@@ -331,11 +359,12 @@ async fn the_cluster_switch_is_a_404_and_the_limit_a_413() {
         200
     );
     assert_eq!(
-        post(&wire, "demo/Events?streamFormat=csv", csv, false)
+        post(&wire, "demo/Events?streamFormat=csv", csv.clone(), false)
             .await
             .0,
         413
     );
+    assert_eq!(post_uri(&wire, "big.csv", csv).await.0, 413, "a blob too");
     wire.emulator.shutdown().await;
 }
 
@@ -552,6 +581,17 @@ async fn the_cli_prints_each_modes_outcome_with_the_queued_exit_codes() {
         "{text}"
     );
     assert!(!text.contains("sig="), "no SAS on screen: {text}");
+    let mut json = args("direct");
+    json.insert(1, "--json");
+    let out = kingest(&env, &json).await;
+    let line = stdout(&out);
+    assert!(line.contains("\"rows\":[{\"extent_id\""), "{line}");
+    for secret in env.emulator.issued_secrets() {
+        assert!(
+            !line.contains(&secret) && !text.contains(&secret),
+            "a secret leaked: {line}"
+        );
+    }
     env.emulator.shutdown().await;
 }
 
@@ -601,5 +641,58 @@ async fn the_python_sdks_streaming_clients_ingest_through_the_engine_endpoint() 
             "{mode}: {line}"
         );
     }
+    env.emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tuis_executor_and_update_show_a_streamed_source_final_with_its_mode() {
+    use kingest::app::state::{Phase, Settings, State, SubState, SubmissionRow, TableRead};
+    use kingest::app::{Effect, Msg};
+    use kingest::runtime::executor::{ClientExecutor, Executor as _};
+    let env = Env::start().await;
+    enable_streaming(&env, "Events").await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let clock = kingest::runtime::clock::Clock::system();
+    let mut exec = ClientExecutor::new(env.client.clone(), tx, clock, None);
+    let mut state = State::new(Settings::default(), chrono::Utc::now());
+    let req = request(&env, "events.csv", "Events", IngestMode::Streaming);
+    state.submissions.push(SubmissionRow {
+        mode: req.mode,
+        ..SubmissionRow::new(
+            7,
+            "events.csv".into(),
+            "demo".into(),
+            "Events".into(),
+            req.report_level,
+            req.report_method,
+            chrono::Utc::now(),
+        )
+    });
+    exec.execute(Effect::Submit {
+        id: 7,
+        req: Box::new(req),
+    });
+    let submitted = loop {
+        match rx.recv().await.expect("the executor answers") {
+            m @ Msg::Submitted { .. } => break m,
+            _ => continue,
+        }
+    };
+    kingest::app::update(&mut state, submitted);
+    let row = &state.submissions[0];
+    assert_eq!(row.state(), SubState::Track(TrackState::Succeeded));
+    assert!(matches!(
+        row.phase,
+        Phase::Posted {
+            table_read: TableRead::Off,
+            ..
+        }
+    ));
+    let d = row.delivered.as_ref().unwrap();
+    assert_eq!(
+        (d.path, d.consumed_records),
+        (IngestMode::Streaming, Some(25))
+    );
+    assert_eq!(row.mode, IngestMode::Streaming);
     env.emulator.shutdown().await;
 }

@@ -171,6 +171,13 @@ pub fn delivery_json(s: &crate::client::Submitted, m: &mut serde_json::Map<Strin
         }
         Delivery::Direct { blob, rows } => {
             m.insert("blob".into(), blob.redacted().into());
+            let rows: Vec<_> = rows
+                .iter()
+                .map(|r| crate::client::direct::DirectRow {
+                    item_loaded: crate::client::redact::redact(&r.item_loaded),
+                    ..r.clone()
+                })
+                .collect();
             m.insert("rows".into(), json!(rows));
         }
         Delivery::RestQueued { operation_id, .. } => {

@@ -34,9 +34,13 @@ pub(crate) async fn submit(
     progress: ProgressFn,
 ) -> Result<Submitted> {
     let source_id = *req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
-    let decision = match streaming::unstreamable(&req) {
-        Some(why) => Decision::Queue(why),
-        None => try_streaming(client, &req, source_id, &progress).await?,
+    let decision = if req.resume.is_some() {
+        // Only a queued upload leaves something to resume: finish it the same way.
+        Decision::Queue("its interrupted queued upload is resumed".into())
+    } else if let Some(why) = streaming::unstreamable(&req) {
+        Decision::Queue(why)
+    } else {
+        try_streaming(client, &req, source_id, &progress).await?
     };
     match decision {
         Decision::Streamed(s) => Ok(*s),
@@ -62,9 +66,14 @@ async fn try_streaming(
         Prepared::TooLarge(size) => return Ok(Decision::Queue(streaming::too_large_text(size))),
     };
     streaming::report(progress, source_id, &payload);
+    // Back-off ceilings of 1 s then 2 s with the default policy (full jitter below them), as
+    // the SDKs wait about 1 s and 2 s (NODE `retry.ts`, GO's cenkalti defaults); a client
+    // configured for a local emulator waits less.
+    let configured = client.retry_policy();
     let policy = RetryPolicy {
         max_attempts: ATTEMPTS,
-        ..client.retry_policy().clone()
+        base_delay: configured.base_delay.saturating_mul(2),
+        max_delay: configured.max_delay,
     };
     let mut attempt = 1;
     loop {

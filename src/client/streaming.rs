@@ -94,7 +94,8 @@ pub(crate) async fn prepare(req: &SubmitRequest) -> Result<Prepared> {
     // A compressed file is smaller than its data in all practical cases: one larger than the
     // limit on disk is not read.
     if len > STREAMING_LIMIT {
-        return Ok(Prepared::TooLarge((!gz).then_some(len).filter(|_| !zip)));
+        // The size on disk is the data's size only for an uncompressed file.
+        return Ok(Prepared::TooLarge((!gz && !zip).then_some(len)));
     }
     let path = req.path.clone();
     let threads = req.compress_threads;
@@ -116,7 +117,7 @@ pub(crate) async fn prepare(req: &SubmitRequest) -> Result<Prepared> {
             }));
         }
         if zip {
-            let raw = zip_size(&body).unwrap_or(body.len() as u64);
+            let raw = submit::zip_uncompressed_size(&path).unwrap_or(body.len() as u64);
             if raw > STREAMING_LIMIT {
                 return Ok(Prepared::TooLarge(Some(raw)));
             }
@@ -151,16 +152,6 @@ pub(crate) async fn prepare(req: &SubmitRequest) -> Result<Prepared> {
     .await
     .map_err(|e| Error::Internal(format!("reading the file stopped: {e}")))?;
     read.map_err(|e| Error::Usage(format!("cannot read '{}': {e}", src.path_text)))
-}
-
-/// Uncompressed size of a zip held in memory (its central directory).
-fn zip_size(bytes: &[u8]) -> Option<u64> {
-    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
-    let mut total = 0;
-    for i in 0..z.len() {
-        total += z.by_index_raw(i).ok()?.size();
-    }
-    Some(total)
 }
 
 /// The request URL: the engine, the database and table as path segments, the format as the

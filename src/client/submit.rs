@@ -18,7 +18,8 @@ use stages::Stages;
 #[cfg(debug_assertions)]
 use stages::crash_point;
 pub use upload::BLOCK_SIZE;
-use upload::{Encoding, Uploaded, upload, zip_uncompressed_size};
+pub(crate) use upload::zip_uncompressed_size;
+use upload::{Encoding, Uploaded, upload};
 
 use std::path::PathBuf;
 

@@ -400,7 +400,7 @@ async fn fill(file: &mut tokio::fs::File, buf: &mut [u8]) -> std::io::Result<usi
 }
 
 /// Sum of the entries' uncompressed sizes from the zip's central directory.
-pub(super) fn zip_uncompressed_size(path: &std::path::Path) -> Option<u64> {
+pub(crate) fn zip_uncompressed_size(path: &std::path::Path) -> Option<u64> {
     let f = std::fs::File::open(path).ok()?;
     let mut z = zip::ZipArchive::new(f).ok()?;
     let mut total = 0;

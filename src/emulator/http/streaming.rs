@@ -292,6 +292,9 @@ async fn run(
             .get_blob(&blob)
             .await
             .map_err(|e| Refusal::bad_data(db, table, &dm::download_failure(&blob, &e)))?;
+        if cfg.limit_on == LimitOn::Body && data.len() as u64 > cfg.limit {
+            return Err(Refusal::too_large("blob", data.len() as u64, cfg.limit));
+        }
         // A blob is named by its extension, as the DM reads it.
         (blob.sub_path(), data)
     } else {
