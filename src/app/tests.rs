@@ -465,6 +465,7 @@ fn a_restored_journal_reads_its_own_status_table_at_once() {
         blob: None,
         message_id: None,
         tracker,
+        chunk: None,
         unfinished: None,
     };
     update(&mut s, Msg::Journal(vec![rec]));
@@ -752,6 +753,7 @@ fn a_restored_source_whose_table_sas_expired_says_so() {
         blob: None,
         message_id: None,
         tracker,
+        chunk: None,
         unfinished: None,
     };
     update(&mut s, Msg::Journal(vec![rec]));

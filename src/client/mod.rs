@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod auth;
 pub mod deadline;
+pub mod discover;
 pub mod error;
 pub mod error_codes;
 pub mod journal;
@@ -21,7 +22,7 @@ pub mod wire;
 pub use error::{Error, Result};
 pub use notifications::ReceivedNotification;
 pub use resources::{IngestionResources, Resource, ResourceKind};
-pub use submit::{Progress, SubmitRequest, Submitted};
+pub use submit::{ChunkOf, Progress, SubmitRequest, Submitted};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -257,6 +258,37 @@ impl IngestClient {
                 "mode {} is not available in this build",
                 req.mode
             )));
+        }
+        req.chunk_size = None;
+        let mut sent = self.submit_queued(req, progress).await?;
+        sent.pop()
+            .ok_or_else(|| Error::Internal("the submit posted no message".into()))
+    }
+
+    /// As [`submit`](Self::submit), but a text source over `req.chunk_size` is split at
+    /// record boundaries into several blobs and messages, one [`Submitted`] each
+    /// (`client::submit::chunk`). Only the queued mode splits; the others send it whole.
+    pub async fn submit_chunks(
+        &self,
+        mut req: SubmitRequest,
+        progress: ProgressFn,
+    ) -> Result<Vec<Submitted>> {
+        if req.mode != mode::IngestMode::Queued || req.chunk_size.is_none() {
+            return self.submit(req, progress).await.map(|s| vec![s]);
+        }
+        req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
+        self.submit_queued(req, progress).await
+    }
+
+    /// The queued path; standard input is read once, so it is not tried again with fresh
+    /// SAS (the bytes already read are gone).
+    async fn submit_queued(
+        &self,
+        req: SubmitRequest,
+        progress: ProgressFn,
+    ) -> Result<Vec<Submitted>> {
+        if req.from_stdin {
+            return submit::submit(self, req, progress).await;
         }
         self.with_fresh_sas(|| submit::submit(self, req.clone(), progress.clone()))
             .await

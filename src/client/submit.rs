@@ -2,6 +2,7 @@
 //! upload to a temp container → status entity → post the ingestion message; progress
 //! reported as bytes read/sent.
 
+pub mod chunk;
 pub mod gzip;
 mod post;
 mod properties;
@@ -68,6 +69,13 @@ pub struct SubmitRequest {
     pub compress_threads: Option<usize>,
     /// The ingestion path ([`IngestMode`](crate::client::mode::IngestMode)).
     pub mode: crate::client::mode::IngestMode,
+    /// Read the data from standard input (`submit -`), not from `path` (then only a name):
+    /// streamed, never held whole; the format must be given, and it cannot be resumed.
+    pub from_stdin: bool,
+    /// Split a text source into chunks of about this many uncompressed bytes, at record
+    /// boundaries ([`chunk`]); `None`: never split. Only
+    /// [`IngestClient::submit_chunks`](crate::client::IngestClient::submit_chunks) splits.
+    pub chunk_size: Option<u64>,
 }
 
 /// An interrupted upload to resume (`client::resume`).
@@ -108,6 +116,8 @@ impl SubmitRequest {
             resume: None,
             compress_threads: None,
             mode: crate::client::mode::IngestMode::Queued,
+            from_stdin: false,
+            chunk_size: None,
         }
     }
 
@@ -134,6 +144,8 @@ impl SubmitRequest {
             "allow_growing": self.allow_growing,
             "dedupe": self.dedupe,
             "mode": self.mode.as_str(),
+            "from_stdin": self.from_stdin,
+            "chunk_size": self.chunk_size,
         })
     }
 
@@ -175,6 +187,8 @@ impl SubmitRequest {
             .unwrap_or_default();
         r.allow_growing = b("allow_growing");
         r.dedupe = b("dedupe");
+        r.from_stdin = b("from_stdin");
+        r.chunk_size = v.get("chunk_size").and_then(Value::as_u64);
         // Records written before modes existed were queued.
         r.mode = match s("mode") {
             Some(m) => m.parse().ok()?,
@@ -305,6 +319,20 @@ pub struct Submitted {
     pub dedupe_tag: Option<String>,
     /// Blocks of an interrupted upload that were found staged and not sent again.
     pub blocks_reused: usize,
+    /// Which chunk of a split source this message carries (`source_id` is then the chunk's
+    /// own message Id); `None` for a source sent whole.
+    pub chunk: Option<ChunkOf>,
+}
+
+/// One chunk of a source split by [`chunk`]: each is its own blob and message, with its own
+/// `Id` (the service reports per message), grouped under the user's source id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChunkOf {
+    /// The source id the user sees for every chunk.
+    pub source_id: uuid::Uuid,
+    /// From 1.
+    pub index: usize,
+    pub count: usize,
 }
 
 /// What `dedupe` costs, for the front doors to say: DOCS `kusto/management/batching-policy.md`
@@ -416,7 +444,7 @@ pub(crate) async fn submit(
     client: &IngestClient,
     req: SubmitRequest,
     progress: ProgressFn,
-) -> Result<Submitted> {
+) -> Result<Vec<Submitted>> {
     let mut stages = Stages::default();
     let result = submit_staged(client, req, progress, &mut stages).await;
     if let Err(e) = &result {
@@ -425,28 +453,20 @@ pub(crate) async fn submit(
     result
 }
 
-async fn submit_staged(
-    client: &IngestClient,
-    req: SubmitRequest,
-    progress: ProgressFn,
-    stages: &mut Stages,
-) -> Result<Submitted> {
-    validate(&req)?;
-    let path_text = req.path.to_string_lossy().to_string();
-    let format = match req.format {
-        Some(f) => f,
-        None => DataFormat::from_path(&path_text).ok_or_else(|| {
-            Error::Usage(format!("cannot tell the format of '{path_text}' from its extension: pass a format (e.g. --format csv)"))
-        })?,
-    };
-    let meta = tokio::fs::metadata(&req.path)
-        .await
-        .map_err(|e| Error::Usage(format!("cannot read '{path_text}': {e}")))?;
-    if !meta.is_file() {
-        return Err(Error::Usage(format!("'{path_text}' is not a file")));
-    }
-    let lower = path_text.to_ascii_lowercase();
-    let encoding = if lower.ends_with(".gz") {
+/// The name standard input goes by: in blob names, the journal and reports.
+pub const STDIN_NAME: &str = "stdin";
+
+/// How the source travels, from its name and format.
+async fn encoding_of(req: &SubmitRequest, format: DataFormat) -> Encoding {
+    let lower = req.path.to_string_lossy().to_ascii_lowercase();
+    if req.from_stdin {
+        // A stream has no extension: its bytes are what the format says.
+        if format.is_compressible() {
+            Encoding::Gzip
+        } else {
+            Encoding::AsIs { gz: false }
+        }
+    } else if lower.ends_with(".gz") {
         Encoding::AsIs { gz: true }
     } else if lower.ends_with(".zip") {
         let path = req.path.clone();
@@ -459,40 +479,135 @@ async fn submit_staged(
         Encoding::AsIs { gz: false }
     } else {
         Encoding::Gzip
+    }
+}
+
+/// The splitter of a source that may be cut into chunks: text we gzip ourselves, in a format
+/// whose records can be told apart, bigger than the chunk size (or a stream, whose size is
+/// unknown).
+fn splitter_of(
+    req: &SubmitRequest,
+    format: DataFormat,
+    encoding: Encoding,
+    len: Option<u64>,
+) -> Option<chunk::Splitter> {
+    let size = req.chunk_size?;
+    let records = chunk::Records::of(format)?;
+    let fits = len.is_some_and(|n| n <= size);
+    (encoding == Encoding::Gzip && !fits).then(|| chunk::Splitter::new(records, size))
+}
+
+/// `data.csv` as chunk 2: `data.chunk0002.csv` (the extension stays last); chunk 1 keeps the
+/// file's name.
+fn chunk_file_name(file_name: &str, index: usize) -> String {
+    match file_name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}.chunk{index:04}.{ext}"),
+        _ => format!("{file_name}.chunk{index:04}"),
+    }
+}
+
+/// Whether `blob` (a URL or name) is a chunk after the first of a split source, as
+/// [`chunk_file_name`] names them.
+pub fn is_chunk_blob(blob: &str) -> bool {
+    let name = blob.rsplit('/').next().unwrap_or(blob);
+    name.match_indices(".chunk").any(|(i, m)| {
+        let digits = &name[i + m.len()..];
+        digits.len() > 4 && digits.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+    })
+}
+
+/// One chunk uploaded and committed, not posted yet.
+struct UploadedChunk {
+    blob: SasUrl,
+    done: Uploaded,
+}
+
+async fn submit_staged(
+    client: &IngestClient,
+    req: SubmitRequest,
+    progress: ProgressFn,
+    stages: &mut Stages,
+) -> Result<Vec<Submitted>> {
+    validate(&req)?;
+    let path_text = if req.from_stdin {
+        STDIN_NAME.to_string()
+    } else {
+        req.path.to_string_lossy().to_string()
     };
+    let format = match req.format {
+        Some(f) => f,
+        None if req.from_stdin => {
+            return Err(Error::Usage(
+                "standard input has no file extension to tell its format: pass one (e.g. \
+                 --format csv)"
+                    .into(),
+            ));
+        }
+        None => DataFormat::from_path(&path_text).ok_or_else(|| {
+            Error::Usage(format!("cannot tell the format of '{path_text}' from its extension: pass a format (e.g. --format csv)"))
+        })?,
+    };
+    let meta = if req.from_stdin {
+        None
+    } else {
+        let meta = tokio::fs::metadata(&req.path)
+            .await
+            .map_err(|e| Error::Usage(format!("cannot read '{path_text}': {e}")))?;
+        if !meta.is_file() {
+            return Err(Error::Usage(format!("'{path_text}' is not a file")));
+        }
+        Some(meta)
+    };
+    let len = meta.as_ref().map(std::fs::Metadata::len);
+    let encoding = encoding_of(&req, format).await;
+    let splitter = splitter_of(&req, format, encoding, len);
     // Refuse before any byte is sent where the uncompressed size is known up front; a `.gz`
-    // is checked while it is decoded during the upload.
-    if let Some(limit) = req.effective_size_limit() {
+    // is checked while it is decoded during the upload, a stream and each chunk while read.
+    if let (Some(limit), Some(len), None) = (req.effective_size_limit(), len, &splitter) {
         let known = match encoding {
             Encoding::AsIs { gz: true } => None,
             // An unreadable directory: the file's length is the least it holds.
-            Encoding::Zip { raw } => Some(raw.unwrap_or(meta.len()).max(meta.len())),
-            _ => Some(meta.len()),
+            Encoding::Zip { raw } => Some(raw.unwrap_or(len).max(len)),
+            _ => Some(len),
         };
         if let Some(size) = known.filter(|&n| n > limit) {
             return Err(too_large(&req.path, Some(size), limit));
         }
     }
-    let file_name = req
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "data".into());
+    let file_name = if req.from_stdin {
+        format!("{STDIN_NAME}.{}", format.wire_name())
+    } else {
+        req.path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "data".into())
+    };
     let source_id = req.source_id.unwrap_or_else(uuid::Uuid::new_v4);
-    let name = blob_name(
-        &req.database,
-        &req.table,
-        &source_id,
-        &file_name,
-        encoding == Encoding::Gzip,
-    );
+    let chunked = splitter.is_some();
+    // The first chunk keeps the plain name: a source that turns out to fit in one chunk (a
+    // stream) is named as if it was never split, and resuming an interrupted first chunk
+    // sends the whole file to it, the same blocks first.
+    let name_of = |index: usize| {
+        let file = if chunked && index > 1 {
+            chunk_file_name(&file_name, index)
+        } else {
+            file_name.clone()
+        };
+        blob_name(
+            &req.database,
+            &req.table,
+            &source_id,
+            &file,
+            encoding == Encoding::Gzip,
+        )
+    };
     let resources = client.resources().await?;
 
-    // Upload: ranked containers, at most 3 attempts, each from the start of the file; a
-    // resumed upload goes to the container it started in.
+    // Upload: ranked containers, at most 3 attempts per chunk, each from the start of the
+    // chunk; a resumed upload goes to the container it started in.
     let mut containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
     if let Some(r) = &req.resume {
-        containers.retain(|c| c.child(&name).without_query() == r.blob);
+        containers.retain(|c| c.child(&name_of(1)).without_query() == r.blob);
         if containers.is_empty() {
             return Err(Error::MissingResource(format!(
                 "the container of the interrupted upload ({}) is no longer offered",
@@ -510,7 +625,7 @@ async fn submit_staged(
             database: req.database.clone(),
             table: req.table.clone(),
             format: format.wire_name(),
-            size: meta.len(),
+            size: len.unwrap_or(0),
             report_level: req.report_level.as_str().to_string(),
             report_method: req.report_method.as_str().to_string(),
             mode: req.mode,
@@ -522,60 +637,137 @@ async fn submit_staged(
                 false,
                 chrono::Utc::now(),
             ),
+            chunk: None,
             unfinished: Some(crate::client::journal::Unfinished {
                 stage: crate::client::journal::Stage::Uploading,
                 pid: std::process::id(),
                 request: req.to_json(),
-                file_len: meta.len(),
-                file_mtime_ns: Snapshot::of(&meta).mtime_ns(),
+                file_len: len.unwrap_or(0),
+                file_mtime_ns: meta.as_ref().and_then(|m| Snapshot::of(m).mtime_ns()),
             }),
         });
     }
-    let mut last_err = None;
-    let mut uploaded = None;
-    for container in containers.iter().take(MAX_ATTEMPTS) {
-        let blob = container.child(&name);
-        stages.mark(crate::client::journal::Stage::Uploading, &blob);
-        match upload(
-            client,
-            &req,
-            &blob,
-            encoding,
-            source_id,
-            Snapshot::of(&meta),
-            &progress,
-        )
-        .await
-        {
-            Ok(done) => {
-                client.record_storage_result(&container.account(), true);
-                uploaded = Some((blob, done));
-                break;
-            }
-            Err(e @ (Error::Io(_) | Error::Usage(_))) => return Err(e),
-            Err(e) => {
-                tracing::warn!(container = %container, error = %e, "upload failed; trying the next container");
-                client.record_storage_result(&container.account(), false);
-                last_err = Some(e);
+    let stream = if req.from_stdin {
+        chunk::Stream::Stdin(tokio::io::stdin())
+    } else {
+        chunk::Stream::File(tokio::fs::File::open(&req.path).await?)
+    };
+    let mut input = chunk::Input::new(stream, splitter);
+    let start = meta.as_ref().map(Snapshot::of);
+    let mut uploaded: Vec<UploadedChunk> = Vec::new();
+    loop {
+        let name = name_of(uploaded.len() + 1);
+        let sent_before = uploaded.iter().map(|c| c.done.sent).sum();
+        let mut last_err = None;
+        let mut this = None;
+        for container in containers.iter().take(MAX_ATTEMPTS) {
+            let blob = container.child(&name);
+            stages.mark(crate::client::journal::Stage::Uploading, &blob);
+            let reading = upload::Reading {
+                input: &mut input,
+                start,
+                source_id,
+                progress: &progress,
+                sent_before,
+            };
+            match upload(client, &req, &blob, encoding, reading).await {
+                Ok(done) => {
+                    client.record_storage_result(&container.account(), true);
+                    this = Some(UploadedChunk { blob, done });
+                    break;
+                }
+                Err(e @ (Error::Io(_) | Error::Usage(_))) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(container = %container, error = %e, "upload failed; trying the next container");
+                    client.record_storage_result(&container.account(), false);
+                    if !input.restart_chunk().await? {
+                        return Err(Error::Io(std::io::Error::other(format!(
+                            "uploading {STDIN_NAME} failed ({e}), and standard input cannot \
+                             be read again to send it elsewhere"
+                        ))));
+                    }
+                    last_err = Some(e);
+                }
             }
         }
+        let Some(this) = this else {
+            return Err(last_err.unwrap_or_else(|| {
+                Error::MissingResource("the service offered no TempStorage container".into())
+            }));
+        };
+        uploaded.push(this);
+        if !input.next_chunk().await? {
+            break;
+        }
     }
-    let Some((
-        blob,
-        Uploaded {
-            raw: raw_data_size,
-            sent: uploaded_bytes,
-            changed,
-            digest,
-            reused,
-        },
-    )) = uploaded
-    else {
-        return Err(last_err.unwrap_or_else(|| {
-            Error::MissingResource("the service offered no TempStorage container".into())
-        }));
-    };
 
+    // Every chunk is committed: post one message each, in order. A source sent whole keeps
+    // its source id as the message Id; each chunk of a split one gets its own (see README
+    // "Chunking": the service reports per message).
+    let count = uploaded.len();
+    let mut posted = Vec::with_capacity(count);
+    for (i, c) in uploaded.into_iter().enumerate() {
+        let chunk = (count > 1).then_some(ChunkOf {
+            source_id,
+            index: i + 1,
+            count,
+        });
+        let message_id = if chunk.is_some() {
+            uuid::Uuid::new_v4()
+        } else {
+            source_id
+        };
+        let mut req = req.clone();
+        // The service applies ignoreFirstRecord to "the first record of every file" (DOCS
+        // `kusto/includes/ingestion-properties.md`), here every blob: only the first chunk
+        // has the header.
+        if i > 0 {
+            req.ignore_first_record = false;
+        }
+        match post_one(client, &resources, req, format, message_id, c, stages).await {
+            Ok(mut s) => {
+                s.chunk = chunk;
+                posted.push(s);
+            }
+            Err(e) if !posted.is_empty() => {
+                let ids: Vec<String> = posted.iter().map(|s| s.source_id.to_string()).collect();
+                return Err(Error::Io(std::io::Error::other(format!(
+                    "chunk {} of {count} of source {source_id} could not be posted ({e}); \
+                     chunks 1 to {} were posted with message ids {}",
+                    i + 1,
+                    posted.len(),
+                    ids.join(", ")
+                ))));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // Posted: the front door writes the tracked records.
+    stages.written = None;
+    Ok(posted)
+}
+
+/// The status entity (when reporting to a table) and the message of one uploaded blob.
+async fn post_one(
+    client: &IngestClient,
+    resources: &crate::client::IngestionResources,
+    mut req: SubmitRequest,
+    format: DataFormat,
+    message_id: uuid::Uuid,
+    uploaded: UploadedChunk,
+    stages: &mut Stages,
+) -> Result<Submitted> {
+    let UploadedChunk {
+        blob,
+        done:
+            Uploaded {
+                raw: raw_data_size,
+                sent: uploaded_bytes,
+                changed,
+                digest,
+                reused,
+            },
+    } = uploaded;
     // Status entity before the message, so the DM always finds it.
     let reports = req.report_level != ReportLevel::None;
     let mut status_ref = None;
@@ -590,7 +782,7 @@ async fn submit_staged(
                         .into(),
                 )
             })?;
-        let key = source_id.to_string();
+        let key = message_id.to_string();
         let props = StatusEntity::pending_properties(
             &key,
             &blob.without_query(),
@@ -610,7 +802,8 @@ async fn submit_staged(
         ));
     }
 
-    let mut req = req;
+    // Each chunk's content hash: chunks of one source never share an ingest-by tag, so one
+    // landing cannot make another Skipped.
     let dedupe_tag = digest.map(|d| dedupe_value(&d));
     if let Some(v) = &dedupe_tag {
         req.tags.push(format!("ingest-by:{v}"));
@@ -619,7 +812,7 @@ async fn submit_staged(
     let message = build_message(
         &req,
         format,
-        &source_id,
+        &message_id,
         &blob,
         raw_data_size,
         resources.identity_token.expose(),
@@ -631,10 +824,8 @@ async fn submit_staged(
     crash_point("post");
     let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
     let (m, queue, reposts) = post(client, &queues, &text).await?;
-    // Posted: the front door writes the tracked record.
-    stages.written = None;
     Ok(Submitted {
-        source_id,
+        source_id: message_id,
         blob,
         queue,
         message_id: m.message_id,
@@ -646,6 +837,7 @@ async fn submit_staged(
         reposts,
         dedupe_tag,
         blocks_reused: reused,
+        chunk: None,
     })
 }
 
@@ -809,6 +1001,17 @@ mod tests {
         r.dedupe = false;
         r.ingest_if_not_exists = vec!["batch-1".into()];
         assert!(r.if_not_exists());
+    }
+
+    #[test]
+    fn chunks_after_the_first_are_named_and_recognised() {
+        assert_eq!(chunk_file_name("data.csv", 2), "data.chunk0002.csv");
+        assert_eq!(chunk_file_name("noext", 12), "noext.chunk0012");
+        let id = uuid::Uuid::nil();
+        let name = blob_name("db", "T", &id, &chunk_file_name("a.csv", 3), true);
+        assert!(is_chunk_blob(&format!("https://a/c/{name}")), "{name}");
+        assert!(!is_chunk_blob(&blob_name("db", "T", &id, "a.csv", true)));
+        assert!(!is_chunk_blob("https://a/c/x.chunky.csv.gz"));
     }
 
     #[test]

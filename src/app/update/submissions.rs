@@ -328,6 +328,7 @@ pub fn record_of(
         blob: row.blob.clone(),
         message_id: row.message_id.clone(),
         tracker: tracker.clone(),
+        chunk: None,
         unfinished: None,
     })
 }
