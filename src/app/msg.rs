@@ -36,6 +36,8 @@ pub struct SubmittedInfo {
     /// Posted with ingestIfNotExists (`SubmitRequest::if_not_exists`): Skipped is what was
     /// asked for.
     pub if_not_exists: bool,
+    /// Which chunk of a split source this message carries (`Submitted::chunk`).
+    pub chunk: Option<crate::client::ChunkOf>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,10 +69,11 @@ pub enum Msg {
         sent: u64,
         total: u64,
     },
+    /// A submit's messages: one for a source sent whole, one per chunk of a split one.
     Submitted {
         id: u64,
         at: DateTime<Utc>,
-        result: Result<SubmittedInfo, Problem>,
+        result: Result<Vec<SubmittedInfo>, Problem>,
     },
     TableStatus {
         id: u64,
@@ -87,6 +90,11 @@ pub enum Msg {
     Completions {
         input: String,
         candidates: Vec<String>,
+    },
+    /// The files `input` (a glob or folder) stands for (`client::discover`).
+    Discovered {
+        input: String,
+        result: Result<Vec<crate::client::discover::Found>, String>,
     },
     /// Submissions restored from the journal (folded: last record per source).
     Journal(Vec<JournalRecord>),

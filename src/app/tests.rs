@@ -262,7 +262,7 @@ fn submitted(s: &mut State, id: u64, t: i64, status_ref: Option<StatusRef>) -> V
         Msg::Submitted {
             id,
             at: at(t),
-            result: Ok(SubmittedInfo {
+            result: Ok(vec![SubmittedInfo {
                 source_id: "sid-1".into(),
                 blob: "https://a/tmp/b".into(),
                 message_id: "m".into(),
@@ -271,7 +271,8 @@ fn submitted(s: &mut State, id: u64, t: i64, status_ref: Option<StatusRef>) -> V
                 status_ref,
                 reposts: 0,
                 if_not_exists: false,
-            }),
+                chunk: None,
+            }]),
         },
     )
 }

@@ -490,11 +490,14 @@ fn splitter_of(
     format: DataFormat,
     encoding: Encoding,
     len: Option<u64>,
-) -> Option<chunk::Splitter> {
-    let size = req.chunk_size?;
+) -> Option<chunk::Chunking> {
+    let limit = req.chunk_size?;
     let records = chunk::Records::of(format)?;
-    let fits = len.is_some_and(|n| n <= size);
-    (encoding == Encoding::Gzip && !fits).then(|| chunk::Splitter::new(records, size))
+    let fits = len.is_some_and(|n| n <= limit);
+    (encoding == Encoding::Gzip && !fits).then(|| chunk::Chunking {
+        splitter: chunk::Splitter::new(records),
+        limit,
+    })
 }
 
 /// `data.csv` as chunk 2: `data.chunk0002.csv` (the extension stays last); chunk 1 keeps the

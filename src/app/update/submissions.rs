@@ -17,7 +17,14 @@ pub(super) fn submit(state: &mut State, fx: &mut Vec<Effect>) {
     let Some(Modal::Submit(form)) = &mut state.modal else {
         return;
     };
-    let req = match form.to_request() {
+    // A glob or folder: list its files first, shown in the dialog; Enter again sends them.
+    let path = form.path.value().trim().to_string();
+    if form.current_matches().is_none() && crate::app::form::names_many(&path) {
+        form.error = None;
+        fx.push(Effect::Discover { input: path });
+        return;
+    }
+    let reqs = match form.to_requests() {
         Ok(r) => r,
         Err(e) => {
             form.error = Some(e);
@@ -25,37 +32,39 @@ pub(super) fn submit(state: &mut State, fx: &mut Vec<Effect>) {
         }
     };
     state.modal = None;
-    state.last_database = req.database.clone();
-    state.last_table = req.table.clone();
-    if let Some(dir) = req.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        state.last_path = format!("{}/", dir.display());
-    }
-    let id = state.next_submission_id;
-    state.next_submission_id += 1;
     let now = state.now;
-    state.submissions.insert(
-        0,
-        SubmissionRow {
-            format: req.format.map(|f| f.wire_name()).unwrap_or_default(),
-            mode: req.mode,
-            ..SubmissionRow::new(
-                id,
-                req.path.display().to_string(),
-                req.database.clone(),
-                req.table.clone(),
-                req.report_level,
-                req.report_method,
-                now,
-            )
-        },
-    );
+    for req in reqs {
+        state.last_database = req.database.clone();
+        state.last_table = req.table.clone();
+        if let Some(dir) = req.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            state.last_path = format!("{}/", dir.display());
+        }
+        let id = state.next_submission_id;
+        state.next_submission_id += 1;
+        state.submissions.insert(
+            0,
+            SubmissionRow {
+                format: req.format.map(|f| f.wire_name()).unwrap_or_default(),
+                mode: req.mode,
+                ..SubmissionRow::new(
+                    id,
+                    req.path.display().to_string(),
+                    req.database.clone(),
+                    req.table.clone(),
+                    req.report_level,
+                    req.report_method,
+                    now,
+                )
+            },
+        );
+        fx.push(Effect::Submit {
+            id,
+            req: Box::new(req),
+        });
+    }
     state.submissions_list.selected = 0;
     // Polling speeds up now, not after the current (idle) interval.
     polling::peek_soon(state, now + dur(state.settings.poll.peek_busy));
-    fx.push(Effect::Submit {
-        id,
-        req: Box::new(req),
-    });
 }
 
 pub(super) fn on_upload(
@@ -81,48 +90,25 @@ pub(super) fn on_submitted(
     state: &mut State,
     id: u64,
     at: DateTime<Utc>,
-    result: Result<SubmittedInfo, Problem>,
+    result: Result<Vec<SubmittedInfo>, Problem>,
     fx: &mut Vec<Effect>,
 ) {
     advance(state, at);
     let poll = state.settings.poll;
-    let cluster = state.settings.cluster.clone();
-    let Some(row) = row_mut(state, id) else {
+    let Some(pos) = state.submissions.iter().position(|r| r.id == id) else {
         return;
     };
-    row.updated_at = at;
-    match result {
-        Ok(info) => {
-            row.source_id = Some(info.source_id.clone());
-            row.blob = Some(info.blob);
-            row.message_id = Some(info.message_id);
-            row.format = info.format;
-            if row.total == 0 {
-                row.total = info.raw_data_size;
-            }
-            row.read = row.total;
-            let reports = row.report_level != ReportLevel::None;
-            let status_ref = info.status_ref.filter(|_| reports);
-            let tracker = Tracker::posted(
-                info.source_id,
-                status_ref,
-                reports && row.report_method.uses_queue(),
-                at,
-            )
-            .with_reposts(info.reposts)
-            .with_if_not_exists(info.if_not_exists);
-            let table_read = TableRead::after(&tracker, at, &poll.table, None);
-            row.phase = Phase::Posted {
-                tracker: Box::new(tracker),
-                table_read,
+    let infos = match result {
+        Ok(infos) if !infos.is_empty() => infos,
+        Ok(_) => {
+            state.submissions[pos].phase = Phase::NotSubmitted {
+                error: "the submit posted no message".into(),
             };
-            journal(fx, row, &cluster, at);
-            let file = row.file.clone();
-            set_status(state, format!("queued {file}"), Severity::Ok);
-            polling::peek_soon(state, at + dur(poll.peek_busy));
-            polling::depths_soon(state);
+            return;
         }
         Err(e) => {
+            let row = &mut state.submissions[pos];
+            row.updated_at = at;
             row.phase = Phase::NotSubmitted {
                 error: format!("{e} ({})", e.hint()),
             };
@@ -132,8 +118,73 @@ pub(super) fn on_submitted(
                 format!("submit of {file} failed: {e}"),
                 Severity::Error,
             );
+            return;
         }
+    };
+    let count = infos.len();
+    // The row stands for the first message; every further chunk gets a row of its own
+    // (tracked as any other, listed under the first: `State::visible_submissions`).
+    let template = state.submissions[pos].clone();
+    let mut rows = Vec::with_capacity(count);
+    for (i, info) in infos.into_iter().enumerate() {
+        let mut row = if i == 0 {
+            template.clone()
+        } else {
+            let id = state.next_submission_id;
+            state.next_submission_id += 1;
+            SubmissionRow {
+                id,
+                ..template.clone()
+            }
+        };
+        posted(&mut row, info, at, &poll);
+        journal(fx, &row, &state.settings.cluster, at);
+        rows.push(row);
     }
+    state.submissions.splice(pos..=pos, rows);
+    let file = template.file.clone();
+    let what = if count > 1 {
+        format!("queued {file} in {count} chunks")
+    } else {
+        format!("queued {file}")
+    };
+    set_status(state, what, Severity::Ok);
+    polling::peek_soon(state, at + dur(poll.peek_busy));
+    polling::depths_soon(state);
+}
+
+/// `row` posted as `info` describes: tracked from now on.
+fn posted(
+    row: &mut SubmissionRow,
+    info: SubmittedInfo,
+    at: DateTime<Utc>,
+    poll: &crate::app::state::PollConfig,
+) {
+    row.updated_at = at;
+    row.source_id = Some(info.source_id.clone());
+    row.blob = Some(info.blob);
+    row.message_id = Some(info.message_id);
+    row.format = info.format;
+    row.chunk = info.chunk;
+    if row.total == 0 || info.chunk.is_some() {
+        row.total = info.raw_data_size;
+    }
+    row.read = row.total;
+    let reports = row.report_level != ReportLevel::None;
+    let status_ref = info.status_ref.filter(|_| reports);
+    let tracker = Tracker::posted(
+        info.source_id,
+        status_ref,
+        reports && row.report_method.uses_queue(),
+        at,
+    )
+    .with_reposts(info.reposts)
+    .with_if_not_exists(info.if_not_exists);
+    let table_read = TableRead::after(&tracker, at, &poll.table, None);
+    row.phase = Phase::Posted {
+        tracker: Box::new(tracker),
+        table_read,
+    };
 }
 
 /// Status-table reads that are due.
@@ -298,6 +349,7 @@ pub(super) fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
             source_id: Some(r.source_id),
             blob: r.blob,
             message_id: r.message_id,
+            chunk: r.chunk,
         });
     }
     state
@@ -328,7 +380,7 @@ pub fn record_of(
         blob: row.blob.clone(),
         message_id: row.message_id.clone(),
         tracker: tracker.clone(),
-        chunk: None,
+        chunk: row.chunk,
         unfinished: None,
     })
 }

@@ -4,10 +4,11 @@
 //! The C# client "splits large data sets into chunks" of 1 GB, each "ingested separately"
 //! (DOCS `kusto/api/netfx/kusto-ingest-best-practices.md`,
 //! `kusto/api/netfx/kusto-ingest-client-status.md`); nothing documents where it cuts. Here a
-//! chunk ends at the first record boundary at or after `chunk_size` uncompressed bytes, so a
-//! chunk is at most one record longer than the size and nothing read is held back: the
-//! source is read once, each byte handed to the gzip/upload pipeline of its chunk as it comes.
-//! A record longer than the size stays whole, alone in its chunk.
+//! chunk ends at the last record boundary at or before `chunk_size` uncompressed bytes (the
+//! size is the most a chunk holds: a service or emulator limit of that size is never crossed),
+//! and a record longer than the size is a chunk of its own. The source is read once, each byte
+//! handed to the gzip/upload pipeline of its chunk as it comes; only the record being read is
+//! held back (it may belong to the next chunk), at most [`HOLD_MAX`] bytes of it.
 //!
 //! Record boundaries follow the emulator's readers (`emulator::engine::formats`) and the
 //! service's format descriptions (DOCS `kusto/ingestion-supported-formats.md`): delimited
@@ -67,37 +68,29 @@ enum At {
     Escape,
 }
 
-/// Finds the cut of each chunk in the bytes of a source, fed in order.
+/// Finds the record boundaries of a source, fed in order.
 #[derive(Debug, Clone)]
 pub struct Splitter {
     records: Records,
-    limit: u64,
-    /// Bytes of the current chunk scanned so far.
-    len: u64,
     at: At,
 }
 
 impl Splitter {
-    /// Chunks of at least `limit` bytes (1 at the least), cut at `records` boundaries.
-    pub fn new(records: Records, limit: u64) -> Self {
+    pub fn new(records: Records) -> Self {
         Splitter {
             records,
-            limit: limit.max(1),
-            len: 0,
             at: At::FieldStart,
         }
     }
 
-    /// Starts a chunk afresh (after a cut, or to read one again from its start).
+    /// Starts afresh at the start of a record.
     pub fn reset(&mut self) {
-        self.len = 0;
         self.at = At::FieldStart;
     }
 
-    /// Scans the next bytes of the current chunk: `Some(n)` when the chunk ends after
-    /// `bytes[..n]` (the splitter is then at the start of the next chunk, the rest of
-    /// `bytes` unscanned), `None` when all of `bytes` belongs to it.
-    pub fn scan(&mut self, bytes: &[u8]) -> Option<usize> {
+    /// Scans `bytes`: `Some(n)` when a record ends after `bytes[..n]` (the scan then stands
+    /// at the start of the next record, the rest unscanned), `None` when none ends in them.
+    pub fn next_boundary(&mut self, bytes: &[u8]) -> Option<usize> {
         let mut i = 0;
         while i < bytes.len() {
             let rest = &bytes[i..];
@@ -112,15 +105,9 @@ impl Splitter {
                 }
                 (Records::Delimited { .. }, _) => memchr::memchr(b'"', rest),
             };
-            let Some(k) = step else {
-                self.len += rest.len() as u64;
-                return None;
-            };
-            let b = rest[k];
+            let k = step?;
             i += k + 1;
-            self.len += k as u64 + 1;
-            if self.next(b) && self.len >= self.limit {
-                self.reset();
+            if self.next(rest[k]) {
                 return Some(i);
             }
         }
@@ -146,6 +133,22 @@ impl Splitter {
     }
 }
 
+/// How a source is cut into chunks.
+#[derive(Debug, Clone)]
+pub struct Chunking {
+    pub splitter: Splitter,
+    /// Uncompressed bytes a chunk holds at most (unless one record is longer).
+    pub limit: u64,
+}
+
+/// The longest unfinished record held back (not yet handed to the chunk) while it may still
+/// cross the chunk size: beyond it the record is sent on in the current chunk, so memory stays
+/// bounded whatever the data.
+pub const HOLD_MAX: usize = 16 << 20;
+
+/// Bytes read from the stream at a time.
+const READ: usize = 256 * 1024;
+
 /// Where a submit reads its bytes.
 pub(super) enum Stream {
     File(tokio::fs::File),
@@ -167,32 +170,51 @@ impl Stream {
 }
 
 /// A source read chunk by chunk: [`fill`](Self::fill) serves the bytes of the current chunk,
-/// [`next_chunk`](Self::next_chunk) moves on. Bytes read past a cut wait in `carry` for the
-/// next chunk; nothing is read twice, except a file chunk started again on another container.
+/// [`next_chunk`](Self::next_chunk) moves on. A chunk ends at the last record boundary at or
+/// before the limit; a record longer than the limit is a chunk of its own. Only the record
+/// being read is held back (it may belong to the next chunk), at most [`HOLD_MAX`] bytes;
+/// nothing is read twice, except a file chunk started again for another container.
 pub(super) struct Input {
     stream: Stream,
-    splitter: Option<Splitter>,
-    carry: Vec<u8>,
-    carry_pos: usize,
+    chunking: Option<Chunking>,
+    /// Bytes read and not served yet start at `pos`.
+    pending: Vec<u8>,
+    pos: usize,
+    /// How far `pending` is scanned for boundaries.
+    scanned: usize,
+    /// Whether `scanned` stands at a record boundary.
+    scanned_at_boundary: bool,
+    /// Up to where `pending` may be served to the current chunk.
+    safe: usize,
+    /// Where the current chunk ends in `pending`, once known.
+    cut: Option<usize>,
+    /// Bytes of the current chunk served so far.
+    chunk_len: u64,
+    /// The current chunk is committed to the record being read: it ends with it.
+    open_record: bool,
     /// Bytes served so far (all chunks).
     served: u64,
     /// Where the current chunk starts in the source.
     chunk_start: u64,
-    chunk_done: bool,
     stream_done: bool,
 }
 
 impl Input {
-    /// `splitter`: `None` reads the whole source as one chunk.
-    pub(super) fn new(stream: Stream, splitter: Option<Splitter>) -> Self {
+    /// `chunking`: `None` reads the whole source as one chunk.
+    pub(super) fn new(stream: Stream, chunking: Option<Chunking>) -> Self {
         Input {
             stream,
-            splitter,
-            carry: Vec::new(),
-            carry_pos: 0,
+            chunking,
+            pending: Vec::new(),
+            pos: 0,
+            scanned: 0,
+            scanned_at_boundary: true,
+            safe: 0,
+            cut: None,
+            chunk_len: 0,
+            open_record: true,
             served: 0,
             chunk_start: 0,
-            chunk_done: false,
             stream_done: false,
         }
     }
@@ -200,7 +222,7 @@ impl Input {
     /// Bytes of the current chunk served so far.
     #[cfg(test)]
     fn chunk_read(&self) -> u64 {
-        self.served - self.chunk_start
+        self.chunk_len
     }
 
     /// Bytes of the source served so far.
@@ -208,9 +230,13 @@ impl Input {
         self.served
     }
 
+    fn chunk_done(&self) -> bool {
+        self.cut == Some(self.pos)
+    }
+
     /// Whether the current chunk ended with the source.
     pub(super) fn at_source_end(&self) -> bool {
-        self.chunk_done && self.stream_done && self.carry_pos == self.carry.len()
+        self.chunk_done() && self.stream_done && self.pos == self.pending.len()
     }
 
     /// The file, for its metadata at the end (`None` for standard input).
@@ -225,71 +251,130 @@ impl Input {
     /// chunk's end.
     pub(super) async fn fill(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let mut n = 0;
-        while n < buf.len() && !self.chunk_done {
-            let (got, from_carry) = if self.carry_pos < self.carry.len() {
-                let k = (buf.len() - n).min(self.carry.len() - self.carry_pos);
-                buf[n..n + k].copy_from_slice(&self.carry[self.carry_pos..self.carry_pos + k]);
-                self.carry_pos += k;
-                (k, true)
-            } else if self.stream_done {
-                self.chunk_done = true;
-                break;
-            } else {
-                match self.stream.read(&mut buf[n..]).await? {
-                    0 => {
-                        self.stream_done = true;
-                        self.chunk_done = true;
-                        break;
-                    }
-                    k => (k, false),
-                }
-            };
-            let keep = match self
-                .splitter
-                .as_mut()
-                .and_then(|s| s.scan(&buf[n..n + got]))
-            {
-                Some(cut) => {
-                    // The bytes after the cut start the next chunk.
-                    if from_carry {
-                        self.carry_pos -= got - cut;
-                    } else {
-                        self.carry = buf[n + cut..n + got].to_vec();
-                        self.carry_pos = 0;
-                    }
-                    self.chunk_done = true;
-                    cut
-                }
-                None => got,
-            };
-            n += keep;
-            self.served += keep as u64;
+        while n < buf.len() && !self.chunk_done() {
+            self.scan();
+            let end = self.cut.unwrap_or(self.safe);
+            if end > self.pos {
+                let k = (buf.len() - n).min(end - self.pos);
+                buf[n..n + k].copy_from_slice(&self.pending[self.pos..self.pos + k]);
+                self.pos += k;
+                n += k;
+                self.chunk_len += k as u64;
+                self.served += k as u64;
+            } else if self.scanned == self.pending.len() {
+                self.read_more().await?;
+            }
         }
         Ok(n)
+    }
+
+    /// Finds what of `pending` may be served, and where the chunk ends once that is known.
+    fn scan(&mut self) {
+        if self.cut.is_some() {
+            return;
+        }
+        let Some(c) = self.chunking.as_mut() else {
+            self.safe = self.pending.len();
+            self.scanned = self.pending.len();
+            if self.stream_done {
+                self.cut = Some(self.pending.len());
+            }
+            return;
+        };
+        while self.cut.is_none() && self.scanned < self.pending.len() {
+            match c.splitter.next_boundary(&self.pending[self.scanned..]) {
+                Some(k) => {
+                    let b = self.scanned + k;
+                    self.scanned = b;
+                    self.scanned_at_boundary = true;
+                    // Where this record ends in the chunk.
+                    let at = self.chunk_len + (b - self.pos) as u64;
+                    if at <= c.limit || self.open_record {
+                        self.safe = b;
+                        self.open_record = false;
+                        if at >= c.limit {
+                            self.cut = Some(b);
+                        }
+                    } else {
+                        // This record would cross the limit: the chunk ends before it.
+                        self.cut = Some(self.safe);
+                    }
+                }
+                None => {
+                    self.scanned = self.pending.len();
+                    self.scanned_at_boundary = false;
+                    if self.open_record || self.scanned - self.safe > HOLD_MAX {
+                        // The chunk's first record, or one too long to hold: it goes in
+                        // this chunk, which ends with it.
+                        self.safe = self.scanned;
+                        self.open_record = true;
+                    }
+                }
+            }
+        }
+        // The end of the stream ends the last record, unterminated or not.
+        if self.stream_done && self.cut.is_none() && self.scanned == self.pending.len() {
+            let end = self.pending.len();
+            let at = self.chunk_len + (end - self.pos) as u64;
+            self.scanned_at_boundary = true;
+            if at <= c.limit || self.open_record {
+                self.safe = end;
+                self.cut = Some(end);
+            } else {
+                self.cut = Some(self.safe);
+            }
+        }
+    }
+
+    /// Reads the next bytes of the stream into `pending` (dropping what was served).
+    async fn read_more(&mut self) -> std::io::Result<()> {
+        if self.stream_done {
+            return Ok(());
+        }
+        if self.pos > 0 {
+            self.pending.drain(..self.pos);
+            self.scanned -= self.pos;
+            self.safe -= self.pos;
+            self.cut = self.cut.map(|c| c - self.pos);
+            self.pos = 0;
+        }
+        let len = self.pending.len();
+        self.pending.resize(len + READ, 0);
+        let k = self.stream.read(&mut self.pending[len..]).await?;
+        self.pending.truncate(len + k);
+        if k == 0 {
+            self.stream_done = true;
+        }
+        Ok(())
     }
 
     /// Moves to the next chunk; `false` when the source has no more bytes (the last chunk
     /// was the last). Never makes an empty chunk after a cut at the very end.
     pub(super) async fn next_chunk(&mut self) -> std::io::Result<bool> {
-        if !self.chunk_done {
+        if !self.chunk_done() {
             return Err(std::io::Error::other("the chunk was not read to its end"));
         }
-        if self.carry_pos == self.carry.len() && !self.stream_done {
-            let mut buf = vec![0u8; 64 * 1024];
-            match self.stream.read(&mut buf).await? {
-                0 => self.stream_done = true,
-                k => {
-                    buf.truncate(k);
-                    self.carry = buf;
-                    self.carry_pos = 0;
-                }
-            }
+        while self.pos == self.pending.len() && !self.stream_done {
+            self.read_more().await?;
         }
-        if self.carry_pos == self.carry.len() && self.stream_done {
+        if self.pos == self.pending.len() {
             return Ok(false);
         }
         self.chunk_start = self.served;
-        self.chunk_done = false;
+        self.chunk_len = 0;
+        self.cut = None;
+        self.safe = self.pos;
+        self.open_record = true;
+        // Scanned past the cut: up to a boundary (the cut is always before one), the next
+        // chunk's first record.
+        if self.scanned > self.pos && self.scanned_at_boundary {
+            let limit = self.chunking.as_ref().map_or(u64::MAX, |c| c.limit);
+            self.safe = self.scanned;
+            self.open_record = false;
+            if (self.scanned - self.pos) as u64 >= limit {
+                self.cut = Some(self.scanned);
+            }
+        }
         Ok(true)
     }
 
@@ -301,13 +386,18 @@ impl Input {
             return Ok(false);
         };
         f.seek(std::io::SeekFrom::Start(self.chunk_start)).await?;
-        self.carry.clear();
-        self.carry_pos = 0;
+        self.pending.clear();
+        self.pos = 0;
+        self.scanned = 0;
+        self.scanned_at_boundary = true;
+        self.safe = 0;
+        self.cut = None;
+        self.chunk_len = 0;
+        self.open_record = true;
         self.served = self.chunk_start;
-        self.chunk_done = false;
         self.stream_done = false;
-        if let Some(s) = self.splitter.as_mut() {
-            s.reset();
+        if let Some(c) = self.chunking.as_mut() {
+            c.splitter.reset();
         }
         Ok(true)
     }
@@ -350,22 +440,52 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 mod tests {
     use super::*;
 
-    /// The chunks `data` is cut into with chunks of `limit` bytes.
-    fn cut(records: Records, limit: u64, data: &[u8]) -> Vec<String> {
-        let mut s = Splitter::new(records, limit);
-        let mut out = Vec::new();
-        let mut rest = data;
-        while let Some(n) = s.scan(rest) {
-            out.push(String::from_utf8_lossy(&rest[..n]).into_owned());
-            rest = &rest[n..];
+    const CSV: Records = Records::Delimited { sep: b',' };
+
+    /// Every chunk an [`Input`] serves, read with pieces of `piece` bytes.
+    async fn read_all(records: Records, limit: u64, data: &[u8], piece: usize) -> Vec<Vec<u8>> {
+        let stream = Stream::Bytes(std::io::Cursor::new(data.to_vec()));
+        let chunking = Chunking {
+            splitter: Splitter::new(records),
+            limit,
+        };
+        let mut input = Input::new(stream, Some(chunking));
+        let mut chunks = Vec::new();
+        loop {
+            let mut chunk = Vec::new();
+            let mut buf = vec![0u8; piece];
+            loop {
+                let n = input.fill(&mut buf).await.unwrap();
+                chunk.extend_from_slice(&buf[..n]);
+                if n < piece {
+                    break;
+                }
+            }
+            assert_eq!(input.chunk_read(), chunk.len() as u64);
+            chunks.push(chunk);
+            if !input.next_chunk().await.unwrap() {
+                break;
+            }
         }
-        if !rest.is_empty() || out.is_empty() {
-            out.push(String::from_utf8_lossy(rest).into_owned());
-        }
-        out
+        assert_eq!(input.served(), data.len() as u64);
+        chunks
     }
 
-    const CSV: Records = Records::Delimited { sep: b',' };
+    /// The chunks of `data` as text, read whole and in small pieces alike.
+    fn cut(records: Records, limit: u64, data: &[u8]) -> Vec<String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let whole = rt.block_on(read_all(records, limit, data, 1 << 20));
+        for piece in [1, 3, 64] {
+            let small = rt.block_on(read_all(records, limit, data, piece));
+            assert_eq!(small, whole, "piece {piece}");
+        }
+        whole
+            .iter()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect()
+    }
 
     #[test]
     fn quoted_newlines_stay_inside_their_record() {
@@ -382,37 +502,36 @@ mod tests {
 
     #[test]
     fn crlf_records_keep_their_carriage_return() {
-        assert_eq!(cut(CSV, 4, b"a,b\r\nc,d\r\n"), ["a,b\r\n", "c,d\r\n"]);
+        assert_eq!(cut(CSV, 5, b"a,b\r\nc,d\r\n"), ["a,b\r\n", "c,d\r\n"]);
         assert_eq!(
-            cut(Records::Lines, 3, b"{}\r\n{}\r\n"),
+            cut(Records::Lines, 4, b"{}\r\n{}\r\n"),
             ["{}\r\n", "{}\r\n"]
         );
     }
 
     #[test]
-    fn a_record_longer_than_the_chunk_stays_whole() {
+    fn a_record_longer_than_the_chunk_is_a_chunk_of_its_own() {
         let long = format!("{}\n", "x".repeat(100));
         let data = format!("a\n{long}b\n");
-        assert_eq!(
-            cut(CSV, 10, data.as_bytes()),
-            [format!("a\n{long}"), "b\n".into()]
-        );
+        assert_eq!(cut(CSV, 10, data.as_bytes()), ["a\n", &long, "b\n"]);
         assert_eq!(cut(CSV, 10, long.as_bytes()), [long]);
     }
 
     #[test]
-    fn chunks_end_at_the_first_boundary_at_or_after_the_size() {
+    fn chunks_end_at_the_last_boundary_at_or_before_the_size() {
         // Exactly at the size: cut there, no empty chunk after.
         assert_eq!(cut(CSV, 4, b"abc\ndef\n"), ["abc\n", "def\n"]);
         assert_eq!(cut(CSV, 8, b"abc\ndef\n"), ["abc\ndef\n"]);
-        // One byte short: the chunk takes the next record.
-        assert_eq!(cut(CSV, 5, b"abc\ndef\ngh\n"), ["abc\ndef\n", "gh\n"]);
+        // One byte short of two records: the second starts the next chunk.
+        assert_eq!(cut(CSV, 7, b"abc\ndef\ngh\n"), ["abc\n", "def\ngh\n"]);
+        assert_eq!(cut(CSV, 5, b"abc\ndef\ngh\n"), ["abc\n", "def\n", "gh\n"]);
     }
 
     #[test]
     fn empty_and_unterminated_sources() {
         assert_eq!(cut(CSV, 4, b""), [""]);
-        assert_eq!(cut(CSV, 4, b"abcd\nef"), ["abcd\n", "ef"]);
+        assert_eq!(cut(CSV, 5, b"abcd\nef"), ["abcd\n", "ef"]);
+        assert_eq!(cut(CSV, 4, b"ab\nlonger"), ["ab\n", "longer"]);
         // An open quote at the end: the rest is one record, never cut.
         assert_eq!(cut(CSV, 1, b"\"a\nb\nc"), ["\"a\nb\nc"]);
     }
@@ -447,50 +566,42 @@ mod tests {
         assert_eq!(Records::of(DataFormat::Tsve), Some(Records::Escaped));
     }
 
-    /// Every chunk an [`Input`] serves, read with pieces of `piece` bytes.
-    async fn read_all(data: &[u8], limit: u64, piece: usize) -> Vec<Vec<u8>> {
-        let stream = Stream::Bytes(std::io::Cursor::new(data.to_vec()));
-        let mut input = Input::new(stream, Some(Splitter::new(CSV, limit)));
-        let mut chunks = Vec::new();
-        loop {
-            let mut chunk = Vec::new();
-            let mut buf = vec![0u8; piece];
-            loop {
-                let n = input.fill(&mut buf).await.unwrap();
-                chunk.extend_from_slice(&buf[..n]);
-                if n < piece {
-                    break;
-                }
-            }
-            assert_eq!(input.chunk_read(), chunk.len() as u64);
-            chunks.push(chunk);
-            if !input.next_chunk().await.unwrap() {
-                break;
-            }
-        }
-        assert_eq!(input.served(), data.len() as u64);
-        chunks
-    }
-
     #[tokio::test]
-    async fn input_serves_each_byte_once_whatever_the_read_size() {
+    async fn many_records_make_chunks_no_bigger_than_the_size() {
         let mut data = Vec::new();
         for i in 0..500 {
             data.extend_from_slice(format!("{i},\"quoted\nline {i}\",x\n").as_bytes());
         }
-        let want = cut(CSV, 1000, &data);
-        for piece in [1, 7, 64, 1000, 4096, 100_000] {
-            let got = read_all(&data, 1000, piece).await;
-            let got: Vec<String> = got
-                .iter()
-                .map(|c| String::from_utf8_lossy(c).into_owned())
-                .collect();
-            assert_eq!(got, want, "piece {piece}");
+        let chunks = read_all(CSV, 1000, &data, 4096).await;
+        assert!(chunks.len() > 10);
+        assert_eq!(chunks.concat(), data);
+        for c in &chunks {
+            assert!(c.len() <= 1000 && c.ends_with(b",x\n"), "{}", c.len());
         }
-        assert!(want.len() > 10);
+        // Read in other piece sizes, the same chunks.
+        for piece in [1, 7, 1000, 100_000] {
+            assert_eq!(read_all(CSV, 1000, &data, piece).await, chunks, "{piece}");
+        }
         // A cut at the very end makes no empty chunk.
-        assert_eq!(read_all(b"ab\n", 3, 2).await, [b"ab\n".to_vec()]);
-        assert_eq!(read_all(b"", 3, 2).await, [Vec::<u8>::new()]);
+        assert_eq!(read_all(CSV, 3, b"ab\n", 2).await, [b"ab\n".to_vec()]);
+    }
+
+    #[tokio::test]
+    async fn a_record_too_long_to_hold_is_sent_on_in_the_current_chunk() {
+        // The second record is longer than what is held back: the chunk goes on with it.
+        let long = vec![b'x'; HOLD_MAX + 2 * READ];
+        let mut data = b"a\n".to_vec();
+        data.extend_from_slice(&long);
+        data.extend_from_slice(b"\nb\n");
+        let chunks = read_all(CSV, 100, &data, 1 << 20).await;
+        assert_eq!(
+            chunks.len(),
+            2,
+            "{:?}",
+            chunks.iter().map(Vec::len).collect::<Vec<_>>()
+        );
+        assert_eq!(chunks[0].len(), 2 + long.len() + 1);
+        assert_eq!(chunks[1], b"b\n");
     }
 
     #[test]

@@ -14,6 +14,9 @@ use crate::ui::fmt::{age, bar, bytes, short_path};
 use crate::ui::panes::{block, filter_span};
 use crate::ui::theme::Theme;
 
+/// The State column: an upload's bar and rate, or a state with a split source's chunks.
+const STATE_WIDTH: u16 = 26;
+
 pub fn state_style(s: SubState, theme: &Theme) -> Style {
     match s {
         SubState::Track(TrackState::Succeeded) => theme.ok,
@@ -30,7 +33,7 @@ pub fn state_style(s: SubState, theme: &Theme) -> Style {
     }
 }
 
-fn progress_cell(row: &SubmissionRow, theme: &Theme) -> Cell<'static> {
+fn progress_cell(state: &State, row: &SubmissionRow, theme: &Theme) -> Cell<'static> {
     if row.state() == SubState::Uploading {
         let frac = if row.total > 0 {
             row.read as f64 / row.total as f64
@@ -41,13 +44,41 @@ fn progress_cell(row: &SubmissionRow, theme: &Theme) -> Cell<'static> {
             .rate()
             .map(|r| format!(" {}/s", bytes(r as u64)))
             .unwrap_or_default();
-        Cell::from(format!("{} {:>3.0}%{rate}", bar(frac, 8), frac * 100.0))
-    } else {
-        Cell::from(Span::styled(
-            row.state().label(),
-            state_style(row.state(), theme),
-        ))
+        return Cell::from(format!("{} {:>3.0}%{rate}", bar(frac, 8), frac * 100.0));
     }
+    let shown = state.source_state(row);
+    let chunks = state.chunks_of(row);
+    let label = if chunks.len() > 1 {
+        // kingest's aggregate over the chunks, with how many are final ("chunks" when the
+        // column has room for it).
+        let done = chunks.iter().filter(|c| c.state().is_final()).count();
+        let long = format!("{} {done}/{} chunks", shown.label(), chunks.len());
+        if long.len() <= STATE_WIDTH as usize {
+            long
+        } else {
+            format!("{} {done}/{}", shown.label(), chunks.len())
+        }
+    } else {
+        shown.label().to_string()
+    };
+    Cell::from(Span::styled(label, state_style(shown, theme)))
+}
+
+/// "1 Succeeded · 2 Failed (Stream_X) · 3 Pending": each chunk of a split source.
+pub fn chunk_summary(chunks: &[&SubmissionRow]) -> String {
+    chunks
+        .iter()
+        .map(|c| {
+            let index = c.chunk.map_or(0, |k| k.index);
+            let code = c
+                .error_code()
+                .filter(|_| c.state() == SubState::Track(TrackState::Failed))
+                .map(|code| format!(" ({code})"))
+                .unwrap_or_default();
+            format!("{index} {}{code}", c.state().label())
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
@@ -96,7 +127,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
                     String::new()
                 }),
                 Cell::from(sanitize(&r.format)),
-                progress_cell(r, theme),
+                Cell::from(r.mode.as_str()),
+                progress_cell(state, r, theme),
                 Cell::from(age(state.now, r.started_at)),
             ])
         })
@@ -108,12 +140,22 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             Constraint::Fill(2),
             Constraint::Length(9),
             Constraint::Length(6),
-            Constraint::Length(26),
+            Constraint::Length(11),
+            Constraint::Length(STATE_WIDTH),
             Constraint::Length(4),
         ],
     )
     .header(
-        Row::new(["File", "Database.Table", "Size", "Format", "State", "Age"]).style(theme.title),
+        Row::new([
+            "File",
+            "Database.Table",
+            "Size",
+            "Format",
+            "Mode",
+            "State",
+            "Age",
+        ])
+        .style(theme.title),
     )
     .row_highlight_style(theme.selection)
     .highlight_symbol("▶ ");
@@ -131,11 +173,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
                 Span::raw(sanitize(&v)),
             ])
         };
-        let mut lines = vec![
+        let chunks = state.chunks_of(r);
+        let first = if let (true, Some(c)) = (chunks.len() > 1, r.chunk) {
+            // A split source: its id, and every chunk (the detail view has their ids).
+            kv(
+                "Source",
+                format!("{}  chunks: {}", c.source_id, chunk_summary(&chunks)),
+            )
+        } else {
             kv(
                 "SourceId",
                 r.source_id.clone().unwrap_or_else(|| "—".into()),
-            ),
+            )
+        };
+        let mut lines = vec![
+            first,
             kv(
                 "Blob",
                 r.blob
