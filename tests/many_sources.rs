@@ -12,6 +12,14 @@ use std::process::Stdio;
 
 use common::{Env, kingest, stdout};
 
+/// `kingest ARGS -d demo -t Events --flush --wait 60`: into the demo's Events table, tracked
+/// to the end.
+async fn submit_events(env: &Env, args: &[&str]) -> std::process::Output {
+    let mut all = args.to_vec();
+    all.extend(["-d", "demo", "-t", "Events", "--flush", "--wait", "60"]);
+    kingest(env, &all).await
+}
+
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
@@ -120,7 +128,7 @@ async fn a_folder_goes_in_parallel_with_a_live_summary_and_a_report_file() {
     let env = Env::start().await;
     let dir = folder(&env, 5);
     let report = env.dir.path().join("report.csv");
-    let out = kingest(
+    let out = submit_events(
         &env,
         &[
             "submit",
@@ -129,13 +137,6 @@ async fn a_folder_goes_in_parallel_with_a_live_summary_and_a_report_file() {
             "*.csv",
             "--parallel",
             "3",
-            "-d",
-            "demo",
-            "-t",
-            "Events",
-            "--flush",
-            "--wait",
-            "60",
             "--report",
             report.to_str().unwrap(),
         ],
@@ -173,21 +174,9 @@ async fn a_folder_goes_in_parallel_with_a_live_summary_and_a_report_file() {
     // The same as JSON lines, named by the extension; a glob instead of the folder.
     let report = env.dir.path().join("report.jsonl");
     let glob = format!("{}/**/f[0-1].csv", dir.display());
-    let out = kingest(
+    let out = submit_events(
         &env,
-        &[
-            "submit",
-            &glob,
-            "-d",
-            "demo",
-            "-t",
-            "Events",
-            "--flush",
-            "--wait",
-            "60",
-            "--report",
-            report.to_str().unwrap(),
-        ],
+        &["submit", &glob, "--report", report.to_str().unwrap()],
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -255,7 +244,7 @@ async fn a_split_source_is_partially_succeeded_when_one_chunk_fails() {
     data.extend_from_slice(b"2025-03-01T09:00:00Z,Error,svc,\"never closed,1\nmore,lines\n");
     let file = env.dir.path().join("split.csv");
     std::fs::write(&file, &data).unwrap();
-    let out = kingest(
+    let out = submit_events(
         &env,
         &[
             "--json",
@@ -263,13 +252,6 @@ async fn a_split_source_is_partially_succeeded_when_one_chunk_fails() {
             file.to_str().unwrap(),
             "--chunk-size",
             "20KiB",
-            "-d",
-            "demo",
-            "-t",
-            "Events",
-            "--flush",
-            "--wait",
-            "60",
         ],
     )
     .await;
@@ -320,7 +302,7 @@ async fn only_the_first_chunk_skips_the_header() {
     data.extend_from_slice(&common::noise_events(900));
     let file = env.dir.path().join("header.csv");
     std::fs::write(&file, &data).unwrap();
-    let out = kingest(
+    let out = submit_events(
         &env,
         &[
             "submit",
@@ -328,13 +310,6 @@ async fn only_the_first_chunk_skips_the_header() {
             "--chunk-size",
             "30KiB",
             "--ignore-first-record",
-            "-d",
-            "demo",
-            "-t",
-            "Events",
-            "--flush",
-            "--wait",
-            "60",
         ],
     )
     .await;
