@@ -13,11 +13,13 @@ pub enum Field {
     Database,
     Table,
     Format,
-    Mode,
     Mapping,
     ReportLevel,
     ReportMethod,
     Flush,
+    /// Late in the list: the fields before it keep their places (scripts count the steps to
+    /// them), Dedupe stays last.
+    Mode,
     Dedupe,
 }
 
@@ -27,11 +29,11 @@ impl Field {
         Field::Database,
         Field::Table,
         Field::Format,
-        Field::Mode,
         Field::Mapping,
         Field::ReportLevel,
         Field::ReportMethod,
         Field::Flush,
+        Field::Mode,
         Field::Dedupe,
     ];
     pub fn label(self) -> &'static str {

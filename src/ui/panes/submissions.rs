@@ -64,6 +64,18 @@ fn progress_cell(state: &State, row: &SubmissionRow, theme: &Theme) -> Cell<'sta
     Cell::from(Span::styled(label, state_style(shown, theme)))
 }
 
+/// The mode in the pane's narrow column (the detail view has its full name).
+fn mode_label(mode: crate::client::mode::IngestMode) -> &'static str {
+    use crate::client::mode::IngestMode;
+    match mode {
+        IngestMode::Queued => "queued",
+        IngestMode::Streaming => "stream",
+        IngestMode::Managed => "managed",
+        IngestMode::Direct => "direct",
+        IngestMode::RestQueued => "rest",
+    }
+}
+
 /// "1 Succeeded · 2 Failed (Stream_X) · 3 Pending": each chunk of a split source.
 pub fn chunk_summary(chunks: &[&SubmissionRow]) -> String {
     chunks
@@ -127,7 +139,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
                     String::new()
                 }),
                 Cell::from(sanitize(&r.format)),
-                Cell::from(r.mode.as_str()),
+                Cell::from(mode_label(r.mode)),
                 progress_cell(state, r, theme),
                 Cell::from(age(state.now, r.started_at)),
             ])
@@ -136,11 +148,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
     let table = Table::new(
         rows,
         [
-            Constraint::Fill(2),
+            Constraint::Fill(3),
             Constraint::Fill(2),
             Constraint::Length(9),
             Constraint::Length(6),
-            Constraint::Length(11),
+            Constraint::Length(7),
             Constraint::Length(STATE_WIDTH),
             Constraint::Length(4),
         ],
