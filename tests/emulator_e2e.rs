@@ -61,12 +61,13 @@ async fn good_file_succeeds_and_rows_are_counted() {
     let env = Env::start().await;
     let before = env.row_count("Events").await;
     let s = env.submit(request(&env, "events.csv", "Events")).await;
-    let sig = s.blob.query_param("sig").unwrap();
+    let blob = &s.queued().unwrap().blob;
+    let sig = blob.query_param("sig").unwrap();
     assert!(
-        !format!("{} {:?}", s.blob, s.blob).contains(&sig),
+        !format!("{blob} {blob:?}").contains(&sig),
         "SAS redacted in Display/Debug"
     );
-    assert!(s.blob.without_query().ends_with("__events.csv.gz"));
+    assert!(blob.without_query().ends_with("__events.csv.gz"));
     let status = env.final_status(&s).await;
     assert_eq!(
         status.status,

@@ -276,7 +276,7 @@ async fn the_dm_is_not_behind_the_clients_faults() {
     .await;
     assert!(
         env.client
-            .table_status(s.status_ref.as_ref().unwrap())
+            .table_status(s.status_ref().unwrap())
             .await
             .is_err()
     );
@@ -339,7 +339,7 @@ async fn counters_are_exact_for_one_submit_with_one_injected_503() {
     assert_eq!(client_storage_sum(&rows, "queue", "PutMessage"), 1);
     assert_eq!(client_storage_sum(&rows, "queue", "GetMessages"), 0);
     // Per queue: the message went to exactly one of the two ingestion queues.
-    let queue = s.queue.object_name();
+    let queue = s.queued().unwrap().queue.object_name();
     assert_eq!(
         env.emulator
             .counters()

@@ -144,7 +144,7 @@ async fn transient_failures_are_retried_then_succeed() {
     let id = s.source_id.to_string();
     // Right after the first Transient report (the retry is a second away) the row is Pending.
     notifications_until(&env, NotificationKind::Failure, &id, |f| !f.is_empty()).await;
-    let at = s.status_ref.clone().unwrap();
+    let at = s.status_ref().cloned().unwrap();
     let row = entity(&env, at.table(), &at.partition_key, &at.row_key)
         .await
         .unwrap();
@@ -249,11 +249,11 @@ async fn status_tables_rotate_and_old_ones_keep_working() {
     assert_ne!(first.object_name(), second.object_name());
     let b = env.submit(request(&env, "events.csv", true)).await;
     assert_eq!(
-        a.status_ref.as_ref().unwrap().table().object_name(),
+        a.status_ref().unwrap().table().object_name(),
         first.object_name()
     );
     assert_eq!(
-        b.status_ref.as_ref().unwrap().table().object_name(),
+        b.status_ref().unwrap().table().object_name(),
         second.object_name()
     );
     for s in [&a, &b] {

@@ -100,6 +100,23 @@ async fn standard_input_is_streamed_and_sized_by_what_was_read() {
     let journal = journal_text(&env.dir.path().join("home"));
     assert!(journal.contains("\"file\":\"stdin\""), "{journal}");
 
+    // Streaming reads its source whole before choosing: not a stream's mode.
+    let args = [
+        "submit",
+        "-",
+        "--format",
+        "csv",
+        "--mode",
+        "streaming",
+        "-d",
+        "demo",
+        "-t",
+        "Events",
+    ];
+    let out = kingest_stdin(&env, &args, data.clone()).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--mode queued"), "{}", stderr(&out));
+
     // No format: refused before anything is read or sent.
     let out = kingest_stdin(&env, &["submit", "-", "-d", "demo", "-t", "Events"], data).await;
     assert_eq!(out.status.code(), Some(2));

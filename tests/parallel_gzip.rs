@@ -41,7 +41,12 @@ async fn python_zlib_decodes_a_submitted_blob_whole_in_one_call() {
         s.uploaded_bytes,
         s.raw_data_size
     );
-    let blob = env.client.storage().get_blob(&s.blob).await.unwrap();
+    let blob = env
+        .client
+        .storage()
+        .get_blob(&s.queued().unwrap().blob)
+        .await
+        .unwrap();
     assert_eq!(blob.len() as u64, s.uploaded_bytes);
     // The parallel compressor's stream, the same whatever the number of its workers.
     let data = std::fs::read(&path).unwrap();

@@ -207,7 +207,11 @@ async fn soak(v: Variant) -> Figures {
                     // `--dedupe`: ingest-by:<sha256> with ingestIfNotExists on every post.
                     req.dedupe = v.dedupe;
                     let r = client.submit(req, Arc::new(|_| {})).await;
-                    (i, r.map(|s| s.status_ref).map_err(|e| e.to_string()))
+                    (
+                        i,
+                        r.map(|s| s.status_ref().cloned())
+                            .map_err(|e| e.to_string()),
+                    )
                 }
             })
             .buffer_unordered(v.concurrency)

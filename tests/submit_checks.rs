@@ -177,7 +177,12 @@ async fn ignore_flag_sends_anyway_and_the_dm_honours_retain_blob() {
         Some(IngestionStatus::Succeeded)
     );
     assert!(
-        !blob_deleted(&env, &kept.blob, Duration::from_millis(500)).await,
+        !blob_deleted(
+            &env,
+            &kept.queued().unwrap().blob,
+            Duration::from_millis(500)
+        )
+        .await,
         "retained"
     );
 
@@ -193,7 +198,7 @@ async fn ignore_flag_sends_anyway_and_the_dm_honours_retain_blob() {
         Some(IngestionStatus::Succeeded)
     );
     assert!(
-        blob_deleted(&env, &gone.blob, Duration::from_secs(10)).await,
+        blob_deleted(&env, &gone.queued().unwrap().blob, Duration::from_secs(10)).await,
         "deleted"
     );
     env.emulator.shutdown().await;

@@ -291,3 +291,13 @@ fn detail_of_a_split_source_lists_its_chunks() {
     });
     insta::assert_snapshot!(render(&s, 120, 40));
 }
+
+#[test]
+fn pane_submissions_wide_has_a_mode_column() {
+    // At 80 columns (tabbed) the pane is the whole width; at 110 it has room for the mode.
+    let mut s = sample_state();
+    s.focus = Pane::Submissions;
+    let screen = render(&s, 110, 24);
+    assert!(screen.contains("Mode"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

@@ -4,12 +4,14 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
+use crate::app::state::Delivered;
 use crate::app::state::{NotificationRow, ResourceEntry};
 use crate::client::error::Problem;
 use crate::client::journal::JournalRecord;
 use crate::client::notifications::DiscardReport;
-use crate::client::tracking::StatusRef;
+use crate::client::tracking::{Answer, StatusRef};
 use crate::client::wire::{NotificationKind, StatusEntity};
+use crate::client::{Delivery, Submitted};
 
 /// One queue's approximate depth: (account, queue, count or error).
 pub type Depth = (String, String, crate::app::state::DepthView);
@@ -26,18 +28,52 @@ pub struct ResourcesSnapshot {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubmittedInfo {
     pub source_id: String,
-    pub blob: String,
-    pub message_id: String,
+    /// Blob URL without its query (queued and direct), `None` when streamed.
+    pub blob: Option<String>,
+    /// The queue message id (queued only).
+    pub message_id: Option<String>,
     pub format: String,
     pub raw_data_size: u64,
     pub status_ref: Option<StatusRef>,
-    /// Copies posted again after a lost answer (`Submitted::reposts`).
+    /// Copies posted again after a lost answer (`QueueDelivery::reposts`).
     pub reposts: u32,
     /// Posted with ingestIfNotExists (`SubmitRequest::if_not_exists`): Skipped is what was
     /// asked for.
     pub if_not_exists: bool,
+    /// The engine's synchronous answer (streaming, direct): final at once.
+    pub answer: Option<Answer>,
+    pub delivered: Delivered,
     /// Which chunk of a split source this message carries (`Submitted::chunk`).
     pub chunk: Option<crate::client::ChunkOf>,
+}
+
+impl SubmittedInfo {
+    /// Display data of `s`, no secret kept but the status reference's (redacted in `Debug`).
+    pub fn of(s: Submitted, if_not_exists: bool) -> Self {
+        let (blob, message_id, status_ref, reposts) = match &s.delivery {
+            Delivery::Queue(q) => (
+                Some(q.blob.without_query()),
+                Some(q.message_id.clone()),
+                q.status_ref.clone(),
+                q.reposts,
+            ),
+            Delivery::Direct { blob, .. } => (Some(blob.without_query()), None, None, 0),
+            Delivery::Streamed { .. } | Delivery::RestQueued { .. } => (None, None, None, 0),
+        };
+        SubmittedInfo {
+            source_id: s.source_id.to_string(),
+            blob,
+            message_id,
+            format: s.format.wire_name(),
+            raw_data_size: s.raw_data_size,
+            status_ref,
+            reposts,
+            if_not_exists,
+            answer: s.answer.clone(),
+            delivered: Delivered::of(&s),
+            chunk: s.chunk,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

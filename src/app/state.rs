@@ -355,6 +355,41 @@ pub struct SubmissionRow {
     /// The chunk of a split source this row tracks (`source_id` is the chunk's message Id):
     /// the pane lists chunk 1 only, as the source, with the aggregate over its chunks.
     pub chunk: Option<crate::client::ChunkOf>,
+    /// What the path that carried it answered, once submitted.
+    pub delivered: Option<Delivered>,
+}
+
+/// What the path that carried a source answered, for display (no secret).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Delivered {
+    /// The path finally used (managed: streaming or queued).
+    pub path: crate::client::mode::IngestMode,
+    /// Managed: why it went queued.
+    pub fallback: Option<String>,
+    /// Streaming: the records the engine consumed.
+    pub consumed_records: Option<u64>,
+    /// Direct: the rows `.ingest into` returned.
+    pub direct_rows: Vec<crate::client::direct::DirectRow>,
+    /// REST queued: the operation id.
+    pub operation_id: Option<String>,
+}
+
+impl Delivered {
+    pub fn of(s: &crate::client::Submitted) -> Self {
+        use crate::client::Delivery;
+        let mut d = Delivered {
+            path: s.delivery.path(),
+            fallback: s.fallback.clone(),
+            ..Delivered::default()
+        };
+        match &s.delivery {
+            Delivery::Queue(_) => {}
+            Delivery::Streamed { consumed_records } => d.consumed_records = Some(*consumed_records),
+            Delivery::Direct { rows, .. } => d.direct_rows = rows.clone(),
+            Delivery::RestQueued { operation_id } => d.operation_id = Some(operation_id.clone()),
+        }
+        d
+    }
 }
 
 impl SubmissionRow {
@@ -387,6 +422,7 @@ impl SubmissionRow {
             blob: None,
             message_id: None,
             chunk: None,
+            delivered: None,
         }
     }
 

@@ -264,13 +264,15 @@ fn submitted(s: &mut State, id: u64, t: i64, status_ref: Option<StatusRef>) -> V
             at: at(t),
             result: Ok(vec![SubmittedInfo {
                 source_id: "sid-1".into(),
-                blob: "https://a/tmp/b".into(),
-                message_id: "m".into(),
+                blob: Some("https://a/tmp/b".into()),
+                message_id: Some("m".into()),
                 format: "csv".into(),
                 raw_data_size: 100,
                 status_ref,
                 reposts: 0,
                 if_not_exists: false,
+                answer: None,
+                delivered: crate::app::state::Delivered::default(),
                 chunk: None,
             }]),
         },
@@ -864,4 +866,71 @@ fn a_throttled_peek_waits_as_long_as_the_service_asked() {
         PeekRound::Due(t) => assert!(t < at(301 + 300), "{t}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_streamed_or_direct_source_is_final_at_once_with_its_mode_and_rows() {
+    use crate::app::state::Delivered;
+    use crate::client::mode::IngestMode;
+    use crate::client::tracking::Answer;
+    let mut s = empty_state();
+    let id = submit_one(&mut s);
+    s.submissions[0].mode = IngestMode::Direct;
+    let row = crate::client::direct::DirectRow {
+        extent_id: "e-1".into(),
+        item_loaded: "https://a/tmp/b.csv.gz".into(),
+        duration: "00:00:00.0100000".into(),
+        has_errors: false,
+        operation_id: "op-1".into(),
+    };
+    let fx = update(
+        &mut s,
+        Msg::Submitted {
+            id,
+            at: at(2),
+            result: Ok(vec![SubmittedInfo {
+                source_id: "sid-1".into(),
+                blob: Some("https://a/tmp/b.csv.gz".into()),
+                message_id: None,
+                format: "csv".into(),
+                raw_data_size: 100,
+                // Even with a status table offered, nothing is left to read.
+                status_ref: Some(status_ref()),
+                reposts: 0,
+                if_not_exists: false,
+                answer: Some(Answer::succeeded()),
+                delivered: Delivered {
+                    path: IngestMode::Direct,
+                    direct_rows: vec![row.clone()],
+                    ..Delivered::default()
+                },
+                chunk: None,
+            }]),
+        },
+    );
+    assert_eq!(journaled(&fx), [TrackState::Succeeded]);
+    let sub = &s.submissions[0];
+    assert_eq!(sub.state(), SubState::Track(TrackState::Succeeded));
+    assert!(matches!(
+        sub.phase,
+        Phase::Posted {
+            table_read: TableRead::Off,
+            ..
+        }
+    ));
+    assert!(!s.tracking(), "a final source keeps no polling busy");
+    assert_eq!(sub.delivered.as_ref().unwrap().direct_rows, [row]);
+    // Later rounds never read a table for it.
+    let fx = update(&mut s, Msg::Tick(at(30)));
+    assert!(
+        !fx.iter().any(|f| matches!(f, Effect::TableStatus { .. })),
+        "{fx:?}"
+    );
+    assert!(
+        s.status
+            .as_ref()
+            .is_some_and(|m| m.0.contains("direct Succeeded")),
+        "{:?}",
+        s.status
+    );
 }

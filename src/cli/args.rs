@@ -360,6 +360,18 @@ pub struct EmulatorArgs {
     /// Make mgmt calls (and GET /metrics) demand `Authorization: Bearer T`.
     #[arg(long, env = "KINGEST_EMULATOR_TOKEN", hide_env_values = true)]
     pub require_token: Option<String>,
+    /// Turn the cluster's streaming ingestion feature off: `/v1/rest/ingest/…` answers 404, as
+    /// a cluster without it does. (On, each table or database still needs `.alter … policy
+    /// streamingingestion enable`.)
+    #[arg(long)]
+    pub no_streaming: bool,
+    /// Streaming ingestion's size limit in bytes (default 4 MiB, the documented 4 MB).
+    #[arg(long, value_name = "BYTES")]
+    pub streaming_limit: Option<u64>,
+    /// What the streaming limit measures: the data after decompression (default) or the
+    /// request body as sent.
+    #[arg(long, value_name = "WHAT", default_value = "data", value_parser = ["data", "body"])]
+    pub streaming_limit_on: String,
 }
 
 #[derive(Debug, Args)]

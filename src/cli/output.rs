@@ -108,3 +108,73 @@ pub fn tracker_lines(t: &Tracker) -> Vec<String> {
     }
     out
 }
+
+/// What the path that carried a source answered, for `submit`: which path (managed: and why
+/// it went queued), the records a streaming request consumed, the rows of `.ingest into`.
+pub fn delivery_lines(s: &crate::client::Submitted) -> Vec<String> {
+    use crate::client::Delivery;
+    let mut out = Vec::new();
+    let path = s.delivery.path();
+    if path != s.mode {
+        out.push(format!("path: {path} (mode {})", s.mode));
+    }
+    if let Some(why) = &s.fallback {
+        out.push(format!("queued because {}", safe(why)));
+    }
+    match &s.delivery {
+        Delivery::Queue(_) => {}
+        Delivery::Streamed { consumed_records }
+            if s.answer
+                .as_ref()
+                .is_none_or(|a| a.state.is_final() && a.error.code.is_none()) =>
+        {
+            out.push(format!(
+                "streamed: {consumed_records} record(s) consumed by the engine"
+            ));
+        }
+        Delivery::Streamed { .. } => {}
+        Delivery::Direct { rows, .. } => {
+            out.push("ExtentId                              ItemLoaded  Duration  HasErrors  OperationId".into());
+            for r in rows {
+                out.push(format!(
+                    "{}  {}  {}  {}  {}",
+                    safe(&r.extent_id),
+                    safe(&r.item_loaded),
+                    safe(&r.duration),
+                    r.has_errors,
+                    safe(&r.operation_id)
+                ));
+            }
+        }
+        Delivery::RestQueued { operation_id } => {
+            out.push(format!("operation: {}", safe(operation_id)));
+        }
+    }
+    out
+}
+
+/// The same for `--json`: mode, path, fallback, consumed records, rows.
+pub fn delivery_json(s: &crate::client::Submitted, m: &mut serde_json::Map<String, Value>) {
+    use crate::client::Delivery;
+    m.insert("mode".into(), s.mode.as_str().into());
+    m.insert("path".into(), s.delivery.path().as_str().into());
+    if let Some(why) = &s.fallback {
+        m.insert("fallback".into(), crate::client::redact::redact(why).into());
+    }
+    match &s.delivery {
+        Delivery::Queue(q) => {
+            m.insert("blob".into(), q.blob.redacted().into());
+            m.insert("message_id".into(), q.message_id.clone().into());
+        }
+        Delivery::Streamed { consumed_records } => {
+            m.insert("consumed_records".into(), (*consumed_records).into());
+        }
+        Delivery::Direct { blob, rows } => {
+            m.insert("blob".into(), blob.redacted().into());
+            m.insert("rows".into(), json!(rows));
+        }
+        Delivery::RestQueued { operation_id } => {
+            m.insert("operation_id".into(), operation_id.clone().into());
+        }
+    }
+}

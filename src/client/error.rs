@@ -133,6 +133,37 @@ impl Error {
         }
     }
 
+    /// Why a failed streaming request sends its source to queued ingestion instead, when it
+    /// does: streaming is unavailable (404: the cluster feature is off; a code naming the
+    /// policy or the feature as off) or the data is over the streaming limit (413, or the
+    /// size codes). The managed clients move exactly these to queued (DOCS
+    /// `kusto/api/get-started/app-managed-streaming-ingest.md`; codes from the Java ingest-v2
+    /// managed client and the service's error codes, research notes §1.4).
+    pub fn streaming_fallback(&self) -> Option<&'static str> {
+        let Error::Service { status, code, .. } = self else {
+            return None;
+        };
+        let has = |part: &str| {
+            code.to_ascii_lowercase()
+                .contains(&part.to_ascii_lowercase())
+        };
+        if *status == 413
+            || has("InputStreamTooLarge")
+            || has("FileTooLarge")
+            || has("PayloadTooLarge")
+        {
+            Some("the data is over the service's streaming limit")
+        } else if *status == 404
+            || has("StreamingIngestionPolicyNotEnabled")
+            || has("StreamingIngestionDisabled")
+            || has("StreamingIngestionFunctionalityDisabled")
+        {
+            Some("streaming ingestion is not enabled for this table or cluster")
+        } else {
+            None
+        }
+    }
+
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Throttled { retry_after } => *retry_after,
@@ -303,5 +334,43 @@ mod tests {
         let shown = Problem::from(Error::Transient("https://a/x?sv=1&sig=SECRET".into()));
         assert!(!shown.to_string().contains("SECRET"), "{shown}");
         assert!(shown.to_string().starts_with("transient: "));
+    }
+
+    #[test]
+    fn streaming_refusals_that_queued_ingestion_does_not_have_are_told_apart() {
+        let service = |status: u16, code: &str, permanent: bool| Error::Service {
+            status,
+            code: code.into(),
+            message: "m".into(),
+            permanent,
+        };
+        let fallback = |e: Error| e.streaming_fallback().map(|w| w.contains("limit"));
+        assert_eq!(fallback(service(413, "PayloadTooLarge", true)), Some(true));
+        assert_eq!(
+            fallback(service(400, "Stream_InputStreamTooLarge", true)),
+            Some(true)
+        );
+        assert_eq!(
+            fallback(service(
+                404,
+                "StreamingIngestionFunctionalityDisabled",
+                true
+            )),
+            Some(false)
+        );
+        assert_eq!(
+            fallback(service(
+                400,
+                "BadRequest_StreamingIngestionPolicyNotEnabled",
+                true
+            )),
+            Some(false)
+        );
+        assert_eq!(
+            fallback(service(400, "Stream_WrongNumberOfFields", true)),
+            None
+        );
+        assert_eq!(fallback(service(503, "ServiceUnavailable", false)), None);
+        assert_eq!(fallback(Error::Transient("reset".into())), None);
     }
 }

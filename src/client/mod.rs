@@ -4,10 +4,12 @@
 pub mod archive;
 pub mod auth;
 pub mod deadline;
+pub mod direct;
 pub mod discover;
 pub mod error;
 pub mod error_codes;
 pub mod journal;
+pub mod managed;
 pub mod mgmt;
 pub mod mode;
 pub mod notifications;
@@ -15,6 +17,7 @@ pub mod redact;
 pub mod resources;
 pub mod retry;
 pub mod storage;
+pub mod streaming;
 pub mod submit;
 pub mod tracking;
 pub mod wire;
@@ -22,7 +25,7 @@ pub mod wire;
 pub use error::{Error, Result};
 pub use notifications::ReceivedNotification;
 pub use resources::{IngestionResources, Resource, ResourceKind};
-pub use submit::{ChunkOf, Progress, SubmitRequest, Submitted};
+pub use submit::{ChunkOf, Delivery, Progress, QueueDelivery, SubmitRequest, Submitted};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -247,22 +250,40 @@ impl IngestClient {
         Ok(queues.into_iter().zip(counts).collect())
     }
 
-    /// Upload and enqueue one source.
+    /// Send one source by its mode: upload and enqueue (queued), one streaming request
+    /// (streaming), either (managed), or upload and `.ingest into` (direct).
     pub async fn submit(&self, mut req: SubmitRequest, progress: ProgressFn) -> Result<Submitted> {
         // One source id for both tries: the retry after a refused SAS supersedes the first
         // try's journal record (and overwrites its blob) rather than leaving an "abandoned"
         // record of a submit that succeeded.
         req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
-        if req.mode != mode::IngestMode::Queued {
+        if req.from_stdin
+            && matches!(
+                req.mode,
+                mode::IngestMode::Streaming | mode::IngestMode::Managed
+            )
+        {
+            // Both read the source whole before choosing (and managed may read it twice).
             return Err(Error::Usage(format!(
-                "mode {} is not available in this build",
+                "standard input cannot go by mode {}: it is read once, as it streams by; use \
+                 --mode queued (or direct), or save it to a file first",
                 req.mode
             )));
         }
-        req.chunk_size = None;
-        let mut sent = self.submit_queued(req, progress).await?;
-        sent.pop()
-            .ok_or_else(|| Error::Internal("the submit posted no message".into()))
+        match req.mode {
+            mode::IngestMode::Queued | mode::IngestMode::Direct => {
+                req.chunk_size = None;
+                let mut sent = self.submit_queued(req, progress).await?;
+                sent.pop()
+                    .ok_or_else(|| Error::Internal("the submit posted no message".into()))
+            }
+            mode::IngestMode::Streaming => streaming::stream(self, &req, &progress).await,
+            mode::IngestMode::Managed => managed::submit(self, req, progress).await,
+            mode::IngestMode::RestQueued => Err(Error::Usage(format!(
+                "mode {} is not available in this build",
+                req.mode
+            ))),
+        }
     }
 
     /// As [`submit`](Self::submit), but a text source over `req.chunk_size` is split at
@@ -280,17 +301,17 @@ impl IngestClient {
         self.submit_queued(req, progress).await
     }
 
-    /// The queued path; standard input is read once, so it is not tried again with fresh
-    /// SAS (the bytes already read are gone).
-    async fn submit_queued(
+    /// The upload paths (queued, direct); standard input is read once, so it is not tried
+    /// again with fresh SAS (the bytes already read are gone).
+    pub(crate) async fn submit_queued(
         &self,
         req: SubmitRequest,
         progress: ProgressFn,
     ) -> Result<Vec<Submitted>> {
         if req.from_stdin {
-            return submit::submit(self, req, progress).await;
+            return submit::submit_all(self, req, progress).await;
         }
-        self.with_fresh_sas(|| submit::submit(self, req.clone(), progress.clone()))
+        self.with_fresh_sas(|| submit::submit_all(self, req.clone(), progress.clone()))
             .await
     }
 
@@ -418,28 +439,11 @@ impl IngestClient {
         let transport = |e| storage::http::transport_error(e, Some(deadline));
         mgmt_retry(kind, &self.inner.retry)
             .run_for(deadline, || async {
-                let mut req = self
-                    .inner
-                    .http
-                    .post(&url)
-                    .timeout(deadline.limit)
-                    .header("Accept", "application/json")
-                    .header("Accept-Encoding", "gzip,deflate")
+                let req = self
+                    .kusto_post(&url, "KIngest.execute", deadline.limit)
+                    .await?
                     .header("Content-Type", "application/json; charset=utf-8")
-                    .header("x-ms-version", "2024-12-12")
-                    .header(
-                        "x-ms-client-request-id",
-                        format!("KIngest.execute;{}", uuid::Uuid::new_v4()),
-                    )
-                    .header("x-ms-app", "kingest")
-                    .header(
-                        "x-ms-client-version",
-                        format!("Kusto.kingest:{{{}}}", env!("CARGO_PKG_VERSION")),
-                    )
                     .body(body.clone());
-                if let Some(h) = self.inner.auth.header(&self.inner.http).await? {
-                    req = req.header("Authorization", h);
-                }
                 let resp = req.send().await.map_err(transport)?;
                 let status = resp.status().as_u16();
                 let retry_after =
@@ -463,6 +467,55 @@ impl IngestClient {
                 }
             })
             .await
+    }
+
+    /// A POST to a Kusto endpoint with the headers every SDK sends (protocol.md §1.3) and
+    /// the credential, if any; `request_id` prefixes the client request id.
+    pub(crate) async fn kusto_post(
+        &self,
+        url: &str,
+        request_id: &str,
+        limit: Duration,
+    ) -> Result<reqwest::RequestBuilder> {
+        let mut req = self
+            .inner
+            .http
+            .post(url)
+            .timeout(limit)
+            .header("Accept", "application/json")
+            .header("Accept-Encoding", "gzip,deflate")
+            .header("x-ms-version", "2024-12-12")
+            .header(
+                "x-ms-client-request-id",
+                format!("{request_id};{}", uuid::Uuid::new_v4()),
+            )
+            .header("x-ms-app", "kingest")
+            .header(
+                "x-ms-client-version",
+                format!("Kusto.kingest:{{{}}}", env!("CARGO_PKG_VERSION")),
+            );
+        if let Some(h) = self.inner.auth.header(&self.inner.http).await? {
+            req = req.header("Authorization", h);
+        }
+        Ok(req)
+    }
+
+    /// The cluster's engine URL (the ingest URL without `ingest-`).
+    pub fn engine_url(&self) -> String {
+        auth::engine_url(&self.inner.ingest_url)
+    }
+
+    /// Forgets a token the service refused (401), so the next call gets a fresh one.
+    pub(crate) async fn invalidate_token(&self) {
+        self.inner.auth.invalidate().await;
+    }
+
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    pub(crate) fn timeouts(&self) -> &deadline::Timeouts {
+        &self.inner.timeouts
     }
 
     pub(crate) fn record_storage_result(&self, account: &str, ok: bool) {

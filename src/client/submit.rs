@@ -297,31 +297,112 @@ pub struct Progress {
     pub total: u64,
 }
 
-/// What a finished submit returns.
+/// What a finished submit returns, whatever path carried it: the fields every mode has, and
+/// the path's own answer in [`Delivery`].
 #[derive(Debug, Clone)]
 pub struct Submitted {
     pub source_id: uuid::Uuid,
+    pub format: DataFormat,
+    /// Uncompressed size (as sent in `RawDataSize` when queued).
+    pub raw_data_size: u64,
+    /// Bytes sent: uploaded to the blob, or the body of a streaming request.
+    pub uploaded_bytes: u64,
+    /// How the file changed while it was read, when `allow_growing` let it through.
+    pub changed_while_read: Option<String>,
+    /// The mode asked for; [`Delivery::path`] is the one that finally carried the source
+    /// (managed: streaming or queued).
+    pub mode: crate::client::mode::IngestMode,
+    /// Managed mode only: why it went queued instead of streaming.
+    pub fallback: Option<String>,
+    /// The engine's answer when it ingested synchronously (streaming, direct): the source is
+    /// final at once ([`Tracker::start`](crate::client::tracking::Tracker::start)).
+    pub answer: Option<crate::client::tracking::Answer>,
+    pub delivery: Delivery,
+    /// Which chunk of a split source this message carries (`source_id` is then the chunk's
+    /// own message Id); `None` for a source sent whole.
+    pub chunk: Option<ChunkOf>,
+}
+
+impl Submitted {
+    /// The tracker this source starts with, reported at `level` by `method`: final at once
+    /// when the engine answered, else posted and tracked until final.
+    pub fn tracker(
+        &self,
+        level: ReportLevel,
+        method: ReportMethod,
+        if_not_exists: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::client::tracking::Tracker {
+        let reports = level != ReportLevel::None;
+        let q = self.queued();
+        crate::client::tracking::Tracker::start(
+            self.source_id.to_string(),
+            self.answer.as_ref(),
+            q.and_then(|q| q.status_ref.clone()).filter(|_| reports),
+            reports && method.uses_queue() && q.is_some(),
+            now,
+        )
+        .with_reposts(q.map_or(0, |q| q.reposts))
+        .with_if_not_exists(if_not_exists)
+    }
+
+    /// Where the status entity lives, when queued with table reporting.
+    pub fn status_ref(&self) -> Option<&crate::client::tracking::StatusRef> {
+        self.queued().and_then(|q| q.status_ref.as_ref())
+    }
+
+    /// The queued path's answer, when the source went through an ingestion queue.
+    pub fn queued(&self) -> Option<&QueueDelivery> {
+        match &self.delivery {
+            Delivery::Queue(q) => Some(q),
+            _ => None,
+        }
+    }
+}
+
+/// How a source reached the service, with what that path answered.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// Uploaded to a temp blob and posted to an ingestion queue: tracked until final.
+    Queue(Box<QueueDelivery>),
+    /// Streaming ingestion: the engine ingested it at once (`ConsumedRecordsCount`).
+    Streamed { consumed_records: u64 },
+    /// Direct ingestion: `.ingest into` ran on the engine over the uploaded blob.
+    Direct {
+        blob: SasUrl,
+        rows: Vec<crate::client::direct::DirectRow>,
+    },
+    /// The DM's REST queued API: tracked by operation id.
+    RestQueued { operation_id: String },
+}
+
+impl Delivery {
+    /// The path that carried the source.
+    pub fn path(&self) -> crate::client::mode::IngestMode {
+        use crate::client::mode::IngestMode;
+        match self {
+            Delivery::Queue(_) => IngestMode::Queued,
+            Delivery::Streamed { .. } => IngestMode::Streaming,
+            Delivery::Direct { .. } => IngestMode::Direct,
+            Delivery::RestQueued { .. } => IngestMode::RestQueued,
+        }
+    }
+}
+
+/// What the queued path hands back: where the blob and the message went.
+#[derive(Debug, Clone)]
+pub struct QueueDelivery {
     pub blob: SasUrl,
     pub queue: SasUrl,
     pub message_id: String,
-    pub format: DataFormat,
-    /// Uncompressed size as sent in `RawDataSize`.
-    pub raw_data_size: u64,
-    /// Bytes uploaded.
-    pub uploaded_bytes: u64,
     /// Where the status entity lives, when reporting to a table.
     pub status_ref: Option<crate::client::tracking::StatusRef>,
-    /// How the file changed while it was read, when `allow_growing` let it through.
-    pub changed_while_read: Option<String>,
     /// Copies of the message posted again after an answer was lost (see [`post`]).
     pub reposts: u32,
     /// The `ingest-by:` value of `dedupe`.
     pub dedupe_tag: Option<String>,
     /// Blocks of an interrupted upload that were found staged and not sent again.
     pub blocks_reused: usize,
-    /// Which chunk of a split source this message carries (`source_id` is then the chunk's
-    /// own message Id); `None` for a source sent whole.
-    pub chunk: Option<ChunkOf>,
 }
 
 /// One chunk of a source split by [`chunk`]: each is its own blob and message, with its own
@@ -442,6 +523,19 @@ pub fn blob_name(
 
 pub(crate) async fn submit(
     client: &IngestClient,
+    mut req: SubmitRequest,
+    progress: ProgressFn,
+) -> Result<Submitted> {
+    req.chunk_size = None;
+    let mut sent = submit_all(client, req, progress).await?;
+    sent.pop()
+        .ok_or_else(|| Error::Internal("the submit posted no message".into()))
+}
+
+/// The upload paths (queued, direct): one [`Submitted`] per message, several when the source
+/// was split into chunks (`req.chunk_size`).
+pub(crate) async fn submit_all(
+    client: &IngestClient,
     req: SubmitRequest,
     progress: ProgressFn,
 ) -> Result<Vec<Submitted>> {
@@ -453,10 +547,43 @@ pub(crate) async fn submit(
     result
 }
 
+/// A source checked, its format known and its file's metadata read: what every mode starts
+/// from.
+pub(crate) struct Source {
+    pub(crate) format: DataFormat,
+    pub(crate) meta: std::fs::Metadata,
+    pub(crate) path_text: String,
+}
+
+/// Validates `req`, finds its format (given, else from the extension) and reads its file's
+/// metadata.
+pub(crate) async fn source(req: &SubmitRequest) -> Result<Source> {
+    validate(req)?;
+    let path_text = req.path.to_string_lossy().to_string();
+    let format = match req.format {
+        Some(f) => f,
+        None => DataFormat::from_path(&path_text).ok_or_else(|| {
+            Error::Usage(format!("cannot tell the format of '{path_text}' from its extension: pass a format (e.g. --format csv)"))
+        })?,
+    };
+    let meta = tokio::fs::metadata(&req.path)
+        .await
+        .map_err(|e| Error::Usage(format!("cannot read '{path_text}': {e}")))?;
+    if !meta.is_file() {
+        return Err(Error::Usage(format!("'{path_text}' is not a file")));
+    }
+    Ok(Source {
+        format,
+        meta,
+        path_text,
+    })
+}
+
 /// The name standard input goes by: in blob names, the journal and reports.
 pub const STDIN_NAME: &str = "stdin";
 
-/// How the source travels, from its name and format.
+/// How the source travels: a `.gz` or `.zip` as it is, a binary format as it is (clients
+/// never compress those: research §8), anything else gzipped; a stream by its format alone.
 async fn encoding_of(req: &SubmitRequest, format: DataFormat) -> Encoding {
     let lower = req.path.to_string_lossy().to_ascii_lowercase();
     if req.from_stdin {
@@ -519,10 +646,44 @@ pub fn is_chunk_blob(blob: &str) -> bool {
     })
 }
 
+/// A source uploaded to a temp blob (the queued and direct paths).
+struct UploadedSource {
+    source_id: uuid::Uuid,
+    format: DataFormat,
+    blob: SasUrl,
+    done: Uploaded,
+}
+
 /// One chunk uploaded and committed, not posted yet.
 struct UploadedChunk {
     blob: SasUrl,
     done: Uploaded,
+}
+
+/// What every upload path starts from: the checked request's format, and the file's metadata
+/// (`None` for standard input).
+async fn origin(req: &SubmitRequest) -> Result<(DataFormat, Option<std::fs::Metadata>, String)> {
+    if !req.from_stdin {
+        let src = source(req).await?;
+        return Ok((src.format, Some(src.meta), src.path_text));
+    }
+    validate(req)?;
+    let format = req.format.ok_or_else(|| {
+        Error::Usage(
+            "standard input has no file extension to tell its format: pass one (e.g. \
+             --format csv)"
+                .into(),
+        )
+    })?;
+    Ok((format, None, STDIN_NAME.to_string()))
+}
+
+/// Every chunk of a source uploaded and committed, not posted yet.
+struct Uploads {
+    source_id: uuid::Uuid,
+    format: DataFormat,
+    chunks: Vec<UploadedChunk>,
+    resources: std::sync::Arc<crate::client::IngestionResources>,
 }
 
 async fn submit_staged(
@@ -531,39 +692,42 @@ async fn submit_staged(
     progress: ProgressFn,
     stages: &mut Stages,
 ) -> Result<Vec<Submitted>> {
-    validate(&req)?;
-    let path_text = if req.from_stdin {
-        STDIN_NAME.to_string()
-    } else {
-        req.path.to_string_lossy().to_string()
-    };
-    let format = match req.format {
-        Some(f) => f,
-        None if req.from_stdin => {
-            return Err(Error::Usage(
-                "standard input has no file extension to tell its format: pass one (e.g. \
-                 --format csv)"
-                    .into(),
-            ));
-        }
-        None => DataFormat::from_path(&path_text).ok_or_else(|| {
-            Error::Usage(format!("cannot tell the format of '{path_text}' from its extension: pass a format (e.g. --format csv)"))
-        })?,
-    };
-    let meta = if req.from_stdin {
-        None
-    } else {
-        let meta = tokio::fs::metadata(&req.path)
-            .await
-            .map_err(|e| Error::Usage(format!("cannot read '{path_text}': {e}")))?;
-        if !meta.is_file() {
-            return Err(Error::Usage(format!("'{path_text}' is not a file")));
-        }
-        Some(meta)
-    };
+    let up = upload_source(client, &req, &progress, stages).await?;
+    if req.mode == crate::client::mode::IngestMode::Direct {
+        // `submit` never splits: one chunk.
+        let Uploads {
+            source_id,
+            format,
+            mut chunks,
+            ..
+        } = up;
+        let c = chunks
+            .pop()
+            .ok_or_else(|| Error::Internal("nothing was uploaded".into()))?;
+        let up = UploadedSource {
+            source_id,
+            format,
+            blob: c.blob,
+            done: c.done,
+        };
+        return direct_tail(client, &req, up, stages).await.map(|s| vec![s]);
+    }
+    post_chunks(client, req, up, stages).await
+}
+
+/// Upload: ranked containers, at most 3 attempts per chunk, each from the start of the
+/// chunk, journaled as it goes (`stages`); the source read once and cut into chunks as it
+/// streams by.
+async fn upload_source(
+    client: &IngestClient,
+    req: &SubmitRequest,
+    progress: &ProgressFn,
+    stages: &mut Stages,
+) -> Result<Uploads> {
+    let (format, meta, path_text) = origin(req).await?;
     let len = meta.as_ref().map(std::fs::Metadata::len);
-    let encoding = encoding_of(&req, format).await;
-    let splitter = splitter_of(&req, format, encoding, len);
+    let encoding = encoding_of(req, format).await;
+    let splitter = splitter_of(req, format, encoding, len);
     // Refuse before any byte is sent where the uncompressed size is known up front; a `.gz`
     // is checked while it is decoded during the upload, a stream and each chunk while read.
     if let (Some(limit), Some(len), None) = (req.effective_size_limit(), len, &splitter) {
@@ -670,10 +834,10 @@ async fn submit_staged(
                 input: &mut input,
                 start,
                 source_id,
-                progress: &progress,
+                progress,
                 sent_before,
             };
-            match upload(client, &req, &blob, encoding, reading).await {
+            match upload(client, req, &blob, encoding, reading).await {
                 Ok(done) => {
                     client.record_storage_result(&container.account(), true);
                     this = Some(UploadedChunk { blob, done });
@@ -704,9 +868,29 @@ async fn submit_staged(
         }
     }
 
-    // Every chunk is committed: post one message each, in order. A source sent whole keeps
-    // its source id as the message Id; each chunk of a split one gets its own (see README
-    // "Chunking": the service reports per message).
+    Ok(Uploads {
+        source_id,
+        format,
+        chunks: uploaded,
+        resources,
+    })
+}
+
+/// Every chunk is committed: posts one message each, in order. A source sent whole keeps its
+/// source id as the message Id; each chunk of a split one gets its own (see README
+/// "Chunking": the service reports per message).
+async fn post_chunks(
+    client: &IngestClient,
+    req: SubmitRequest,
+    up: Uploads,
+    stages: &mut Stages,
+) -> Result<Vec<Submitted>> {
+    let Uploads {
+        source_id,
+        format,
+        chunks: uploaded,
+        resources,
+    } = up;
     let count = uploaded.len();
     let mut posted = Vec::with_capacity(count);
     for (i, c) in uploaded.into_iter().enumerate() {
@@ -829,17 +1013,61 @@ async fn post_one(
     let (m, queue, reposts) = post(client, &queues, &text).await?;
     Ok(Submitted {
         source_id: message_id,
-        blob,
-        queue,
-        message_id: m.message_id,
         format,
         raw_data_size,
         uploaded_bytes,
-        status_ref,
         changed_while_read: changed,
-        reposts,
-        dedupe_tag,
-        blocks_reused: reused,
+        mode: req.mode,
+        fallback: None,
+        answer: None,
+        delivery: Delivery::Queue(Box::new(QueueDelivery {
+            blob,
+            queue,
+            message_id: m.message_id,
+            status_ref,
+            reposts,
+            dedupe_tag,
+            blocks_reused: reused,
+        })),
+        chunk: None,
+    })
+}
+
+/// Direct ingestion of an uploaded source: `.ingest into` on the engine with the properties a
+/// queued message would carry; final at once with the engine's answer.
+async fn direct_tail(
+    client: &IngestClient,
+    req: &SubmitRequest,
+    up: UploadedSource,
+    stages: &mut Stages,
+) -> Result<Submitted> {
+    let mut props = build_message(
+        req,
+        up.format,
+        &up.source_id,
+        &up.blob,
+        up.done.raw,
+        "",
+        None,
+    )
+    .additional_properties;
+    props.retain(|k, _| !k.eq_ignore_ascii_case("authorizationContext"));
+    stages.mark(crate::client::journal::Stage::Posting, &up.blob);
+    let (answer, rows) = crate::client::direct::ingest_into(client, req, &up.blob, &props).await?;
+    stages.written = None;
+    Ok(Submitted {
+        source_id: up.source_id,
+        format: up.format,
+        raw_data_size: up.done.raw,
+        uploaded_bytes: up.done.sent,
+        changed_while_read: up.done.changed,
+        mode: req.mode,
+        fallback: None,
+        answer: Some(answer),
+        delivery: Delivery::Direct {
+            blob: up.blob,
+            rows,
+        },
         chunk: None,
     })
 }

@@ -273,6 +273,37 @@ impl ErrorInfo {
     }
 }
 
+/// What the engine answered for a source it ingested synchronously (streaming, direct).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// Final: Succeeded, PartiallySucceeded (some rows of a direct ingestion have errors) or
+    /// Failed.
+    pub state: TrackState,
+    #[serde(default, skip_serializing_if = "ErrorInfo::is_empty")]
+    pub error: ErrorInfo,
+}
+
+impl Answer {
+    pub fn succeeded() -> Self {
+        Answer {
+            state: TrackState::Succeeded,
+            error: ErrorInfo::default(),
+        }
+    }
+
+    /// A failure the service reported (its error code, permanence and message).
+    pub fn failed(code: &str, permanent: bool, details: &str) -> Self {
+        Answer {
+            state: TrackState::Failed,
+            error: ErrorInfo {
+                code: Some(code.to_string()),
+                failure_status: Some(if permanent { "Permanent" } else { "Transient" }.into()),
+                details: Some(details.to_string()),
+            },
+        }
+    }
+}
+
 /// Which view of the service the current state came from. The status table is authoritative
 /// over the queues (it alone knows PartiallySucceeded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,6 +311,8 @@ pub enum Evidence {
     Table,
     Queue,
     Operation,
+    /// The engine's own answer to a synchronous ingestion (streaming, direct).
+    Engine,
     /// Set locally (a submit that never reached the service, a journal restore).
     Client,
 }
@@ -447,6 +480,31 @@ impl Tracker {
             details: Some(why),
         };
         t
+    }
+
+    /// A source the engine ingested synchronously (streaming, direct): final at once, with
+    /// the engine's answer. Nothing is left to poll.
+    pub fn answered(source_id: impl Into<String>, answer: &Answer, now: DateTime<Utc>) -> Self {
+        let mut t = Tracker::posted(source_id, None, false, now);
+        t.state = answer.state;
+        t.evidence = Evidence::Engine;
+        t.error = answer.error.clone();
+        t
+    }
+
+    /// The tracker a finished submit starts with: final at once when the engine answered
+    /// (`answer`), else posted and tracked through `status_ref` and/or the queues.
+    pub fn start(
+        source_id: impl Into<String>,
+        answer: Option<&Answer>,
+        status_ref: Option<StatusRef>,
+        by_queue: bool,
+        now: DateTime<Utc>,
+    ) -> Self {
+        match answer {
+            Some(a) => Tracker::answered(source_id, a, now),
+            None => Tracker::posted(source_id, status_ref, by_queue, now),
+        }
     }
 
     /// `n` copies of the message were posted again after lost answers: a copy the service

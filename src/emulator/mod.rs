@@ -76,6 +76,8 @@ pub struct EmulatorConfig {
     pub ingest_retry: dm::RetrySettings,
     /// `None`: a new status table each UTC day, as the service; `Some(d)`: every `d`.
     pub status_table_rotation: Option<Duration>,
+    /// The cluster's streaming ingestion feature and its size limit.
+    pub streaming: http::streaming::StreamingConfig,
 }
 
 impl Default for EmulatorConfig {
@@ -93,6 +95,7 @@ impl Default for EmulatorConfig {
             random_account_key: false,
             ingest_retry: dm::RetrySettings::default(),
             status_table_rotation: None,
+            streaming: http::streaming::StreamingConfig::default(),
         }
     }
 }
@@ -286,6 +289,7 @@ pub struct Shared {
     pub require_token: Option<String>,
     pub base_url: String,
     pub control: Arc<control::Control>,
+    pub streaming: http::streaming::StreamingConfig,
 }
 
 /// A running emulator. Dropping it does not stop it: call [`Emulator::shutdown`].
@@ -422,6 +426,7 @@ impl Emulator {
             require_token: cfg.require_token.clone(),
             base_url: base_url.clone(),
             control: control.clone(),
+            streaming: cfg.streaming,
         };
         let app = http::router(shared, storage_state);
         let server_cancel = cancel.clone();

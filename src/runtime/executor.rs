@@ -204,17 +204,7 @@ impl Executor for ClientExecutor {
                             .map_err(err)
                             .map(|sent| {
                                 sent.into_iter()
-                                    .map(|s| SubmittedInfo {
-                                        source_id: s.source_id.to_string(),
-                                        blob: s.blob.without_query(),
-                                        message_id: s.message_id,
-                                        format: s.format.wire_name(),
-                                        raw_data_size: s.raw_data_size,
-                                        status_ref: s.status_ref,
-                                        reposts: s.reposts,
-                                        if_not_exists,
-                                        chunk: s.chunk,
-                                    })
+                                    .map(|s| SubmittedInfo::of(s, if_not_exists))
                                     .collect()
                             });
                     Some(Msg::Submitted {

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::app::state::{DetailTarget, NotificationRow, State, SubmissionRow};
+use crate::client::mode::IngestMode;
 use crate::sanitize::{sanitize, sanitize_multiline};
 use crate::ui::error_info;
 use crate::ui::fmt::bytes;
@@ -155,7 +156,6 @@ fn submission_lines<'a>(s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
             theme,
         ),
         kv("Format", s.format.clone(), theme),
-        kv("Mode", s.mode.to_string(), theme),
         kv("Size", bytes(s.total), theme),
         kv(
             "State",
@@ -178,6 +178,7 @@ fn submission_lines<'a>(s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
             theme,
         ),
     ];
+    lines.extend(delivered_lines(s, theme));
     if let Some(r) = s.status_ref() {
         let until = r
             .expires_at()
@@ -208,7 +209,11 @@ fn submission_lines<'a>(s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
             theme.warn,
         ));
     }
-    if !s.tracked_by_queue() && s.status_ref().is_none() {
+    let answered = s
+        .delivered
+        .as_ref()
+        .is_some_and(|d| d.path != IngestMode::Queued);
+    if !answered && !s.tracked_by_queue() && s.status_ref().is_none() {
         lines.push(Line::styled(
             "not tracked: no queue or table reporting requested",
             theme.warn,
@@ -225,6 +230,41 @@ fn submission_lines<'a>(s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
         lines.push(Line::styled("Error", theme.error));
         for l in sanitize_multiline(e).lines() {
             lines.push(Line::raw(format!("  {l}")));
+        }
+    }
+    lines
+}
+
+/// The mode and what its path answered: the path finally used (managed: and why it went
+/// queued), a streaming request's records, the rows of `.ingest into`.
+fn delivered_lines<'a>(s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
+    let mut lines = vec![kv("Mode", s.mode.to_string(), theme)];
+    let Some(d) = &s.delivered else {
+        return lines;
+    };
+    if d.path != s.mode {
+        lines.push(kv("Path", d.path.to_string(), theme));
+    }
+    if let Some(why) = &d.fallback {
+        lines.push(kv("Queued because", why.clone(), theme));
+    }
+    if let Some(n) = d.consumed_records {
+        lines.push(kv("ConsumedRecordsCount", n.to_string(), theme));
+    }
+    if let Some(op) = &d.operation_id {
+        lines.push(kv("OperationId", op.clone(), theme));
+    }
+    if !d.direct_rows.is_empty() {
+        lines.push(Line::styled(".ingest into rows", theme.title));
+        for r in &d.direct_rows {
+            lines.push(kv("  ExtentId", r.extent_id.clone(), theme));
+            lines.push(kv("  ItemLoaded", r.item_loaded.clone(), theme));
+            lines.push(kv(
+                "  Duration / HasErrors",
+                format!("{} / {}", r.duration, r.has_errors),
+                theme,
+            ));
+            lines.push(kv("  OperationId", r.operation_id.clone(), theme));
         }
     }
     lines
@@ -276,4 +316,63 @@ pub fn render(
             ),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::submission;
+    use crate::app::state::{Delivered, SubState};
+    use crate::client::tracking::TrackState;
+
+    fn text(lines: &[Line]) -> String {
+        lines
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_detail_shows_the_mode_path_and_direct_rows_sanitised() {
+        let theme = Theme::new(false);
+        let mut s = submission(1, "a.csv", SubState::Track(TrackState::Succeeded));
+        s.mode = IngestMode::Managed;
+        s.delivered = Some(Delivered {
+            path: IngestMode::Queued,
+            fallback: Some("the data is over the service's streaming limit".into()),
+            ..Delivered::default()
+        });
+        let t = text(&submission_lines(&s, &theme));
+        assert!(
+            t.contains("managed") && t.contains("Path") && t.contains("queued"),
+            "{t}"
+        );
+        assert!(t.contains("streaming limit"), "{t}");
+
+        s.mode = IngestMode::Direct;
+        s.delivered = Some(Delivered {
+            path: IngestMode::Direct,
+            direct_rows: vec![crate::client::direct::DirectRow {
+                extent_id: "ext-1".into(),
+                item_loaded: "https://a/b\u{1b}[31m.csv".into(),
+                duration: "00:00:01".into(),
+                has_errors: false,
+                operation_id: "op-1".into(),
+            }],
+            ..Delivered::default()
+        });
+        let t = text(&submission_lines(&s, &theme));
+        assert!(
+            t.contains("ext-1") && t.contains("op-1") && t.contains("00:00:01 / false"),
+            "{t}"
+        );
+        assert!(!t.contains('\u{1b}'), "sanitised: {t:?}");
+        assert!(!t.contains("not tracked"), "{t}");
+    }
 }

@@ -64,7 +64,7 @@ impl Env {
 
     /// Polls the status entity until it is final (at most 30 s).
     pub async fn final_status(&self, s: &Submitted) -> kingest::client::wire::StatusEntity {
-        let at = s.status_ref.clone().expect("table reporting");
+        let at = s.status_ref().cloned().expect("table reporting");
         for _ in 0..300 {
             if let Some(e) = self.client.table_status(&at).await.unwrap()
                 && e.status.is_some_and(|st| st != IngestionStatus::Pending)

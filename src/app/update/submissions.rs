@@ -126,6 +126,7 @@ pub(super) fn on_submitted(
     // (tracked as any other, listed under the first: `State::visible_submissions`).
     let template = state.submissions[pos].clone();
     let mut rows = Vec::with_capacity(count);
+    let mut said = String::new();
     for (i, info) in infos.into_iter().enumerate() {
         let mut row = if i == 0 {
             template.clone()
@@ -137,33 +138,34 @@ pub(super) fn on_submitted(
                 ..template.clone()
             }
         };
-        posted(&mut row, info, at, &poll);
+        said = posted(&mut row, info, at, &poll);
         journal(fx, &row, &state.settings.cluster, at);
         rows.push(row);
     }
     state.submissions.splice(pos..=pos, rows);
     let file = template.file.clone();
     let what = if count > 1 {
-        format!("queued {file} in {count} chunks")
+        format!("{said} {file} in {count} chunks")
     } else {
-        format!("queued {file}")
+        format!("{said} {file}")
     };
     set_status(state, what, Severity::Ok);
     polling::peek_soon(state, at + dur(poll.peek_busy));
     polling::depths_soon(state);
 }
 
-/// `row` posted as `info` describes: tracked from now on.
+/// `row` posted as `info` describes: tracked from now on (final at once when the engine
+/// answered).
 fn posted(
     row: &mut SubmissionRow,
     info: SubmittedInfo,
     at: DateTime<Utc>,
     poll: &crate::app::state::PollConfig,
-) {
+) -> String {
     row.updated_at = at;
     row.source_id = Some(info.source_id.clone());
-    row.blob = Some(info.blob);
-    row.message_id = Some(info.message_id);
+    row.blob = info.blob;
+    row.message_id = info.message_id;
     row.format = info.format;
     row.chunk = info.chunk;
     if row.total == 0 || info.chunk.is_some() {
@@ -172,19 +174,26 @@ fn posted(
     row.read = row.total;
     let reports = row.report_level != ReportLevel::None;
     let status_ref = info.status_ref.filter(|_| reports);
-    let tracker = Tracker::posted(
+    let tracker = Tracker::start(
         info.source_id,
+        info.answer.as_ref(),
         status_ref,
-        reports && row.report_method.uses_queue(),
+        reports && row.report_method.uses_queue() && info.answer.is_none(),
         at,
     )
     .with_reposts(info.reposts)
     .with_if_not_exists(info.if_not_exists);
     let table_read = TableRead::after(&tracker, at, &poll.table, None);
+    let said = match &info.answer {
+        Some(a) => format!("{} {}", info.delivered.path, a.state.label()),
+        None => format!("{}", info.delivered.path),
+    };
+    row.delivered = Some(info.delivered);
     row.phase = Phase::Posted {
         tracker: Box::new(tracker),
         table_read,
     };
+    said
 }
 
 /// Status-table reads that are due.
@@ -350,6 +359,7 @@ pub(super) fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
             blob: r.blob,
             message_id: r.message_id,
             chunk: r.chunk,
+            delivered: None,
         });
     }
     state

@@ -70,6 +70,17 @@ pub async fn run(args: EmulatorArgs) -> Result<i32, Failure> {
         notification_queue_permissions: args.notification_permissions,
         // Off loopback the well-known built-in key would let anyone forge SAS tokens.
         random_account_key: exposed.is_some(),
+        streaming: crate::emulator::http::streaming::StreamingConfig {
+            enabled: !args.no_streaming,
+            limit: args
+                .streaming_limit
+                .unwrap_or(crate::emulator::http::streaming::DEFAULT_LIMIT),
+            limit_on: if args.streaming_limit_on == "body" {
+                crate::emulator::http::streaming::LimitOn::Body
+            } else {
+                crate::emulator::http::streaming::LimitOn::Data
+            },
+        },
         ..Default::default()
     })
     .await

@@ -15,7 +15,9 @@ use futures::StreamExt as _;
 use serde_json::Value;
 
 use crate::cli::args::{ReportLevelArg, ReportMethodArg, SubmitArgs};
-use crate::cli::output::{print_json_line, safe, tracker_json, tracker_lines};
+use crate::cli::output::{
+    delivery_json, delivery_lines, print_json_line, safe, tracker_json, tracker_lines,
+};
 use crate::cli::resolve::Resolved;
 use crate::cli::{Failure, combine, exit_code, source_exit_code};
 use crate::client::discover::Found;
@@ -160,6 +162,10 @@ pub async fn run(
     crate::client::submit::validate(&template).map_err(|e| Failure::usage(safe(&e.to_string())))?;
     let report_method = match asked_method {
         Some(m) => m,
+        // A streamed source reports nothing: no need to ask the DM what it offers.
+        None if template.mode == crate::client::mode::IngestMode::Streaming => {
+            template.report_method
+        }
         None => offered_report_method(client, report_level).await?,
     };
     template.report_method = report_method;
@@ -170,7 +176,6 @@ pub async fn run(
     let if_not_exists = template.if_not_exists();
     let many = found.len() > 1;
     let tty = !json_out && std::io::stderr().is_terminal();
-    let reports = report_level != ReportLevel::None;
     let mut live = Live::new(tty);
     let submits = futures::stream::iter(found.iter().cloned())
         .map(|f: Found| {
@@ -239,21 +244,14 @@ pub async fn run(
                             safe(what)
                         );
                     }
-                    let tracker = Tracker::posted(
-                        s.source_id.to_string(),
-                        s.status_ref.clone().filter(|_| reports),
-                        reports && report_method.uses_queue(),
-                        Utc::now(),
-                    )
-                    .with_reposts(s.reposts)
-                    .with_if_not_exists(if_not_exists);
-                    if s.reposts > 0 {
+                    let tracker = s.tracker(report_level, report_method, if_not_exists, Utc::now());
+                    if tracker.reposts > 0 {
                         eprintln!(
                             "note: {}: the answer to posting its message was lost; posted the \
                              same message again at once ({} more time(s)): copies in one batch \
                              are ingested once",
                             safe(&file),
-                            s.reposts
+                            tracker.reposts
                         );
                     }
                     let unit = Unit {
@@ -299,7 +297,7 @@ pub async fn run(
     }
     live.clear();
     if let Some(secs) = args.wait
-        && !units.is_empty()
+        && units.iter().any(|u| !u.tracker.is_final())
     {
         let batching = if args.flush {
             None
@@ -444,8 +442,7 @@ fn print_outcomes(
                 m.insert("file".into(), u.file.clone().into());
                 m.insert("database".into(), database.into());
                 m.insert("table".into(), table.into());
-                m.insert("blob".into(), s.blob.redacted().into());
-                m.insert("message_id".into(), s.message_id.clone().into());
+                delivery_json(s, &mut m);
                 m.insert("format".into(), s.format.wire_name().into());
                 m.insert("raw_data_size".into(), s.raw_data_size.into());
                 m.insert("uploaded_bytes".into(), s.uploaded_bytes.into());
@@ -471,8 +468,12 @@ fn print_outcomes(
                     safe(&u.tracker.source_id)
                 ),
             }
-            if waited {
-                let indent = if split { "        " } else { "    " };
+            let indent = if split { "        " } else { "    " };
+            for line in delivery_lines(s) {
+                println!("{indent}{line}");
+            }
+            // The engine's answer is final at once: its details need no --wait.
+            if waited || s.answer.is_some() {
                 for line in tracker_lines(&u.tracker) {
                     println!("{indent}{line}");
                 }
@@ -602,9 +603,9 @@ fn journal_append(journal: &Journal, s: &Unit, (database, table): (&str, &str)) 
         size: s.submitted.raw_data_size,
         report_level: s.report.0.as_str().to_string(),
         report_method: s.report.1.as_str().to_string(),
-        mode: crate::client::mode::IngestMode::Queued,
-        blob: Some(s.submitted.blob.without_query()),
-        message_id: Some(s.submitted.message_id.clone()),
+        mode: s.submitted.mode,
+        blob: s.submitted.queued().map(|q| q.blob.without_query()),
+        message_id: s.submitted.queued().map(|q| q.message_id.clone()),
         tracker: s.tracker.clone(),
         chunk: s.submitted.chunk,
         unfinished: None,

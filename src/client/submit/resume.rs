@@ -37,7 +37,9 @@ impl Reconciled {
             Reconciled::Resumed { record, submitted } => format!(
                 "resumed the interrupted upload of {} (source {}): {} block(s) were already \
                  uploaded and not sent again; its message is posted",
-                record.file, record.source_id, submitted.blocks_reused
+                record.file,
+                record.source_id,
+                submitted.queued().map_or(0, |q| q.blocks_reused)
             ),
             Reconciled::Abandoned { record } => format!(
                 "abandoned the interrupted submission of {} (source {}) locally: {}",
@@ -180,21 +182,14 @@ fn posted(rec: &JournalRecord, s: &Submitted) -> JournalRecord {
             crate::client::wire::ReportMethod::Queue,
             false,
         ));
-    let reports = level != ReportLevel::None;
     let now = Utc::now();
+    let q = s.queued();
     JournalRecord {
         at: now,
-        blob: Some(s.blob.without_query()),
-        message_id: Some(s.message_id.clone()),
+        blob: q.map(|q| q.blob.without_query()),
+        message_id: q.map(|q| q.message_id.clone()),
         size: s.raw_data_size,
-        tracker: Tracker::posted(
-            s.source_id.to_string(),
-            s.status_ref.clone().filter(|_| reports),
-            reports && method.uses_queue(),
-            now,
-        )
-        .with_reposts(s.reposts)
-        .with_if_not_exists(if_not_exists),
+        tracker: s.tracker(level, method, if_not_exists, now),
         unfinished: None,
         ..rec.clone()
     }

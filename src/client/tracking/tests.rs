@@ -494,3 +494,42 @@ fn a_reposted_chunk_is_not_settled_by_another_chunk_landing() {
     assert_eq!(two.duplicates_dropped, 1);
     assert_eq!(aggregate(&[&one, &two]), TrackState::Succeeded);
 }
+
+#[test]
+fn an_engine_answer_is_final_at_once_and_nothing_is_polled() {
+    let ok = Tracker::start(
+        "src-1",
+        Some(&Answer::succeeded()),
+        Some(table_ref("2099-01-01T00:00:00Z")),
+        true,
+        t0(),
+    );
+    assert_eq!(ok.state, TrackState::Succeeded);
+    assert_eq!(ok.evidence, Evidence::Engine);
+    assert!(ok.is_final() && ok.is_success() && !ok.can_still_learn(t0()));
+    assert!(ok.status_ref.is_none() && !ok.by_queue);
+    assert_eq!(ok.next_table_read(t0(), &TablePoll::default()), None);
+
+    let failed = Answer::failed(
+        "BadRequest_StreamingIngestionPolicyNotEnabled",
+        true,
+        "streaming ingestion is not enabled on demo.Events",
+    );
+    let t = Tracker::answered("src-2", &failed, t0());
+    assert_eq!(t.state, TrackState::Failed);
+    assert!(t.is_final() && !t.is_success());
+    assert_eq!(
+        t.error.code.as_deref(),
+        Some("BadRequest_StreamingIngestionPolicyNotEnabled")
+    );
+    assert_eq!(t.error.failure_status.as_deref(), Some("Permanent"));
+    // Later observations of the queues change nothing: the engine's answer stands.
+    let mut t2 = t.clone();
+    t2.observe(Observation::NotInPeek { window_full: true }, secs(5));
+    assert_eq!(t2.state, TrackState::Failed);
+
+    // Without an answer it is a posted source, tracked as before.
+    let posted = Tracker::start("src-3", None, None, true, t0());
+    assert_eq!(posted.state, TrackState::Queued);
+    assert!(posted.can_still_learn(t0()));
+}

@@ -76,6 +76,14 @@ pub enum Command {
         target: PolicyTarget,
         op: PolicyOp,
     },
+    /// `.show operations [id | (id, …)]`.
+    ShowOperations {
+        ids: Vec<String>,
+    },
+    StreamingPolicy {
+        target: PolicyTarget,
+        op: super::streaming::StreamingOp,
+    },
     /// `.show emulator batching [D.]T`: the effective policy (emulator only).
     ShowEffectiveBatching {
         table: String,
@@ -103,6 +111,14 @@ pub(super) struct Parser {
 }
 
 impl Parser {
+    /// A parser over the tokens of `text`.
+    pub(super) fn of(text: &str) -> Result<Parser, String> {
+        Ok(Parser {
+            toks: tokenize(text)?,
+            pos: 0,
+        })
+    }
+
     pub(super) fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos)
     }
@@ -288,6 +304,10 @@ fn policy_command(p: &mut Parser, head: &str) -> Result<Option<Command>, String>
         p.pos = start;
         return Ok(None);
     }
+    if p.eat_word("streamingingestion") {
+        let op = super::streaming::parse_tail(p, head)?;
+        return Ok(Some(Command::StreamingPolicy { target, op }));
+    }
     let op = parse_policy_tail(p, head)?;
     Ok(Some(Command::BatchingPolicy { target, op }))
 }
@@ -381,6 +401,10 @@ fn show(p: &mut Parser) -> Result<Command, String> {
         }
     } else if p.eat_word("version") {
         Command::ShowVersion
+    } else if p.eat_word("operations") || p.eat_word("operation") {
+        return Ok(Command::ShowOperations {
+            ids: super::ingest_into::parse_show_operations(p)?,
+        });
     } else if p.eat_word("ingestion") {
         if p.eat_word("failures") {
             let mut operation_id = None;

@@ -4,11 +4,13 @@
 mod commands;
 pub(crate) mod formats;
 mod ingest;
+pub mod ingest_into;
 mod lexer;
 mod mapping;
 pub mod policies;
 mod show;
 mod store;
+pub mod streaming;
 mod types;
 
 #[cfg(test)]
@@ -122,6 +124,7 @@ struct Table {
     extents: Vec<Extent>,
     mappings: Vec<MappingDef>,
     batching: Option<policies::BatchingPolicy>,
+    streaming: Option<streaming::StreamingPolicy>,
 }
 
 impl Table {
@@ -140,6 +143,7 @@ struct Database {
     id: String,
     tables: Vec<Table>,
     batching: Option<policies::BatchingPolicy>,
+    streaming: Option<streaming::StreamingPolicy>,
 }
 
 impl Database {
@@ -161,10 +165,12 @@ pub struct Engine {
     current: Option<String>,
     /// Replaces MaximumBatchingTimeSpan of every policy when set.
     batching_time_override: Option<std::time::Duration>,
+    /// Admin operations (`.ingest into`) for `.show operations`.
+    operations: Vec<ingest_into::Operation>,
 }
 
 impl EngineError {
-    fn syntax(msg: impl Into<String>) -> Self {
+    pub(crate) fn syntax(msg: impl Into<String>) -> Self {
         EngineError {
             status: 400,
             code: "BadRequest_SyntaxError".into(),
@@ -296,6 +302,7 @@ impl Engine {
                         id: uuid::Uuid::new_v4().to_string(),
                         tables: vec![],
                         batching: None,
+                        streaming: None,
                     });
                 }
                 self.current = Some(name.clone());
@@ -354,6 +361,10 @@ impl Engine {
                 self.query(&db, &table, &ops)
             }
             Command::BatchingPolicy { target, op } => self.run_policy(database, target, op),
+            Command::ShowOperations { ids } => Ok(self.show_operations(&ids)),
+            Command::StreamingPolicy { target, op } => {
+                self.run_streaming_policy(database, target, op)
+            }
             Command::ShowEffectiveBatching { table } => {
                 self.show_effective_batching(database, &table)
             }
@@ -383,6 +394,7 @@ impl Engine {
                 extents: vec![],
                 mappings: vec![],
                 batching: None,
+                streaming: None,
             });
             return Ok(());
         };

@@ -173,7 +173,8 @@ pub(super) fn split_qualified(name: &str) -> (Option<String>, String) {
     }
 }
 
-fn result_table() -> V1Table {
+/// The result of every policy command: one row per entity.
+pub(super) fn result_table() -> V1Table {
     V1Table::new(
         "Table_0",
         &[
@@ -184,6 +185,17 @@ fn result_table() -> V1Table {
             ("EntityType", "string"),
         ],
     )
+}
+
+/// One row of [`result_table`]: `entity` as `[db]` or `[db].[table]`, the policy cell.
+pub(super) fn policy_row(policy: &str, entity: String, cell: Value, table: bool) -> Vec<Value> {
+    vec![
+        policy.into(),
+        entity.into(),
+        cell,
+        if table { Value::Null } else { "".into() },
+        if table { "Table" } else { "Database" }.into(),
+    ]
 }
 
 fn policy_cell(p: Option<&BatchingPolicy>) -> Value {
@@ -260,13 +272,12 @@ impl Engine {
                     PolicyOp::Show => {}
                 }
                 let mut t = result_table();
-                t.rows.push(vec![
-                    POLICY_NAME.into(),
-                    format!("[{}]", d.name).into(),
+                t.rows.push(policy_row(
+                    POLICY_NAME,
+                    format!("[{}]", d.name),
                     policy_cell(d.batching.as_ref()),
-                    "".into(),
-                    "Database".into(),
-                ]);
+                    false,
+                ));
                 Ok(t)
             }
             PolicyTarget::Tables {
@@ -280,13 +291,7 @@ impl Engine {
                 }
                 let mut out = result_table();
                 for name in tables {
-                    let d = self
-                        .db_mut(&db)
-                        .ok_or_else(|| EngineError::not_found("Database", &db))?;
-                    let dname = d.name.clone();
-                    let t = d
-                        .table_mut(&name)
-                        .ok_or_else(|| EngineError::not_found("Table", &name))?;
+                    let (dname, t) = self.policy_table(&db, &name)?;
                     match &op {
                         PolicyOp::Alter { json, merge } => {
                             let base = if *merge {
@@ -299,17 +304,33 @@ impl Engine {
                         PolicyOp::Delete => t.batching = None,
                         PolicyOp::Show => {}
                     }
-                    out.rows.push(vec![
-                        POLICY_NAME.into(),
-                        format!("[{dname}].[{}]", t.name).into(),
+                    out.rows.push(policy_row(
+                        POLICY_NAME,
+                        format!("[{dname}].[{}]", t.name),
                         policy_cell(t.batching.as_ref()),
-                        Value::Null,
-                        "Table".into(),
-                    ]);
+                        true,
+                    ));
                 }
                 Ok(out)
             }
         }
+    }
+
+    /// Table `name` of database `db` for a policy command, with the database's name as
+    /// stored; 404 for either missing.
+    pub(super) fn policy_table(
+        &mut self,
+        db: &str,
+        name: &str,
+    ) -> Result<(String, &mut super::Table), EngineError> {
+        let d = self
+            .db_mut(db)
+            .ok_or_else(|| EngineError::not_found("Database", db))?;
+        let dname = d.name.clone();
+        let t = d
+            .table_mut(name)
+            .ok_or_else(|| EngineError::not_found("Table", name))?;
+        Ok((dname, t))
     }
 
     /// `.show emulator batching T`: the effective policy of a table, where it came from, and

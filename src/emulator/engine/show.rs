@@ -149,7 +149,7 @@ impl Engine {
                     Value::Null,
                     Value::Null,
                     Value::Null,
-                    Value::Null,
+                    super::streaming::policy_cell(tb.streaming.as_ref()),
                     Value::Null,
                     time(min),
                     time(max),

@@ -12,28 +12,53 @@ use crate::emulator::Shared;
 
 /// A OneApi error response, as Kusto sends them.
 pub fn one_api_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = json!({"error": {
-        "code": code,
-        "message": message,
-        "@type": match status.as_u16() {
-            401 | 403 => "Kusto.Data.Exceptions.KustoRequestDeniedException",
-            404 => "Kusto.Data.Exceptions.EntityNotFoundException",
-            s if s >= 500 => "Kusto.Data.Exceptions.KustoServiceException",
-            _ => "Kusto.Data.Exceptions.KustoBadRequestException",
-        },
-        "@message": message,
-        "@context": {"timestamp": crate::client::wire::format_timestamp(chrono::Utc::now()), "serviceAlias": "KINGEST-EMULATOR"},
-        "@permanent": status.is_client_error(),
-    }});
-    (
+    let at_type = match status.as_u16() {
+        401 | 403 => "Kusto.Data.Exceptions.KustoRequestDeniedException",
+        404 => "Kusto.Data.Exceptions.EntityNotFoundException",
+        s if s >= 500 => "Kusto.Data.Exceptions.KustoServiceException",
+        _ => "Kusto.Data.Exceptions.KustoBadRequestException",
+    };
+    let e = OneApiError {
         status,
-        [("x-ms-activity-id", uuid::Uuid::new_v4().to_string())],
-        Json(body),
-    )
-        .into_response()
+        code,
+        message,
+        at_type,
+        at_message: message,
+        permanent: status.is_client_error(),
+    };
+    e.response()
 }
 
-fn tables_response(tables: Vec<V1Table>) -> Response {
+/// The fields of a OneApi error body (protocol.md §1.4) where an endpoint sets them itself.
+pub struct OneApiError<'a> {
+    pub status: StatusCode,
+    pub code: &'a str,
+    pub message: &'a str,
+    pub at_type: &'a str,
+    pub at_message: &'a str,
+    pub permanent: bool,
+}
+
+impl OneApiError<'_> {
+    pub fn response(&self) -> Response {
+        let body = json!({"error": {
+            "code": self.code,
+            "message": self.message,
+            "@type": self.at_type,
+            "@message": self.at_message,
+            "@context": {"timestamp": crate::client::wire::format_timestamp(chrono::Utc::now()), "serviceAlias": "KINGEST-EMULATOR"},
+            "@permanent": self.permanent,
+        }});
+        (
+            self.status,
+            [("x-ms-activity-id", uuid::Uuid::new_v4().to_string())],
+            Json(body),
+        )
+            .into_response()
+    }
+}
+
+pub(crate) fn tables_response(tables: Vec<V1Table>) -> Response {
     (
         StatusCode::OK,
         [("x-ms-activity-id", uuid::Uuid::new_v4().to_string())],
@@ -42,7 +67,7 @@ fn tables_response(tables: Vec<V1Table>) -> Response {
         .into_response()
 }
 
-fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
+pub(crate) fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
     let Some(want) = &shared.require_token else {
         return true;
     };
@@ -66,7 +91,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// give none, and the largest body a client sends here is a schema script).
 pub const MAX_MGMT_BODY: usize = 4 * 1024 * 1024;
 
-fn unauthorized() -> Response {
+pub(crate) fn unauthorized() -> Response {
     one_api_error(
         StatusCode::UNAUTHORIZED,
         "Unauthorized",
@@ -141,6 +166,11 @@ pub async fn execute(
             Ok(t) => tables_response(vec![t]),
             Err(e) => one_api_error(StatusCode::BAD_REQUEST, e.code, &e.message),
         };
+    }
+    if let Some(parsed) =
+        crate::emulator::engine::ingest_into::parse(csl.trim().trim_end_matches(';'))
+    {
+        return super::direct::execute(&shared, db, parsed).await;
     }
     match command.trim_end_matches(';') {
         ".get ingestion resources" => {

@@ -1,9 +1,11 @@
 //! The emulator's HTTP surface: Kusto mgmt and path-style Azure Storage on one listener, and
 //! `GET /metrics` (Prometheus text; not part of the Kusto API).
 
+pub mod direct;
 pub mod inject;
 pub mod mgmt;
 pub mod storage;
+pub mod streaming;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -20,6 +22,10 @@ pub fn router(shared: Shared, storage_state: storage::StorageState) -> Router {
         .route("/v1/rest/mgmt", post(mgmt::execute))
         .route("/v1/rest/query", post(mgmt::execute))
         .route("/v1/rest/auth/metadata", get(mgmt::auth_metadata))
+        .route(
+            "/v1/rest/ingest/{database}/{table}",
+            post(streaming::ingest),
+        )
         // mgmt::execute reads the body itself, with its own limit and a OneApi error.
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
@@ -39,6 +45,7 @@ async fn mgmt_faults(State(shared): State<Shared>, req: Request, next: Next) -> 
     let endpoint = match req.uri().path() {
         "/v1/rest/mgmt" => "mgmt",
         "/v1/rest/query" => "query",
+        p if p.starts_with("/v1/rest/ingest/") => "ingest",
         _ => "auth-metadata",
     };
     let headers = req.headers().clone();

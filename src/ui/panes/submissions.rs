@@ -16,6 +16,9 @@ use crate::ui::theme::Theme;
 
 /// The State column: an upload's bar and rate, or a state with a split source's chunks.
 const STATE_WIDTH: u16 = 26;
+/// The pane width from which the mode has a column of its own (narrower, the file name keeps
+/// the room and the detail lines name the mode).
+const MODE_COLUMN_FROM: u16 = 100;
 
 pub fn state_style(s: SubState, theme: &Theme) -> Style {
     match s {
@@ -127,10 +130,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         frame.render_widget(Paragraph::new(Line::styled(msg, theme.muted)), list);
         return;
     }
+    // The mode gets its own column where the pane has room; the detail below always names it.
+    let wide = inner.width >= MODE_COLUMN_FROM;
     let rows: Vec<Row> = visible
         .iter()
         .map(|r| {
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(sanitize(&short_path(&r.file))),
                 Cell::from(sanitize(&format!("{}.{}", r.database, r.table))),
                 Cell::from(if r.total > 0 {
@@ -139,38 +144,32 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
                     String::new()
                 }),
                 Cell::from(sanitize(&r.format)),
-                Cell::from(mode_label(r.mode)),
-                progress_cell(state, r, theme),
-                Cell::from(age(state.now, r.started_at)),
-            ])
+            ];
+            if wide {
+                cells.push(Cell::from(mode_label(r.mode)));
+            }
+            cells.push(progress_cell(state, r, theme));
+            cells.push(Cell::from(age(state.now, r.started_at)));
+            Row::new(cells)
         })
         .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Fill(3),
-            Constraint::Fill(2),
-            Constraint::Length(9),
-            Constraint::Length(6),
-            Constraint::Length(7),
-            Constraint::Length(STATE_WIDTH),
-            Constraint::Length(4),
-        ],
-    )
-    .header(
-        Row::new([
-            "File",
-            "Database.Table",
-            "Size",
-            "Format",
-            "Mode",
-            "State",
-            "Age",
-        ])
-        .style(theme.title),
-    )
-    .row_highlight_style(theme.selection)
-    .highlight_symbol("▶ ");
+    let mut widths = vec![
+        Constraint::Fill(2),
+        Constraint::Fill(2),
+        Constraint::Length(9),
+        Constraint::Length(6),
+    ];
+    let mut header = vec!["File", "Database.Table", "Size", "Format"];
+    if wide {
+        widths.push(Constraint::Length(7));
+        header.push("Mode");
+    }
+    widths.extend([Constraint::Length(STATE_WIDTH), Constraint::Length(4)]);
+    header.extend(["State", "Age"]);
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.title))
+        .row_highlight_style(theme.selection)
+        .highlight_symbol("▶ ");
     let selected = state.submissions_list.selected.min(visible.len() - 1);
     let mut ts = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, list, &mut ts);
@@ -210,8 +209,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             kv(
                 "MessageId",
                 format!(
-                    "{}   {} / {}",
+                    "{}   {} · {} / {}",
                     r.message_id.as_deref().unwrap_or("—"),
+                    r.mode,
                     r.report_level,
                     r.report_method
                 ),

@@ -188,7 +188,11 @@ fn rows(sources: &[Source], units: &[Unit]) -> Vec<Row> {
                 .join(": ");
             out.push(Row {
                 file: src.file.clone(),
-                blob: u.submitted.blob.without_query(),
+                blob: u
+                    .submitted
+                    .queued()
+                    .map(|q| q.blob.without_query())
+                    .unwrap_or_default(),
                 source_id: source_id.clone(),
                 chunk: u
                     .submitted
