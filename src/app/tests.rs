@@ -934,3 +934,70 @@ fn a_streamed_or_direct_source_is_final_at_once_with_its_mode_and_rows() {
         s.status
     );
 }
+
+#[test]
+fn a_split_source_gets_a_row_per_chunk_listed_once_with_the_aggregate() {
+    let mut s = empty_state();
+    let id = submit_one(&mut s);
+    let source = uuid::Uuid::from_u128(7);
+    let infos = (1..=3)
+        .map(|i| SubmittedInfo {
+            source_id: format!("chunk-{i}"),
+            blob: Some(format!("https://a/tmp/data.chunk000{i}.csv.gz")),
+            message_id: Some(format!("m{i}")),
+            format: "csv".into(),
+            raw_data_size: 100,
+            status_ref: None,
+            reposts: 0,
+            if_not_exists: false,
+            answer: None,
+            delivered: crate::app::state::Delivered::default(),
+            chunk: Some(crate::client::ChunkOf {
+                source_id: source,
+                index: i,
+                count: 3,
+            }),
+        })
+        .collect();
+    let fx = update(
+        &mut s,
+        Msg::Submitted {
+            id,
+            at: at(1),
+            result: Ok(infos),
+        },
+    );
+    // Every chunk is tracked and journaled on its own, under the source it belongs to.
+    assert_eq!(journaled(&fx).len(), 3);
+    assert_eq!(s.submissions.len(), 3);
+    let visible = s.visible_submissions();
+    assert_eq!(visible.len(), 1, "one row per source");
+    let first = visible[0].clone();
+    assert_eq!(first.chunk.map(|c| c.index), Some(1));
+    assert_eq!(s.chunks_of(&first).len(), 3);
+    assert_eq!(s.source_state(&first), SubState::Track(TrackState::Queued));
+    // Chunks 1 and 2 succeed, chunk 3 fails: the source is PartiallySucceeded.
+    let rows = vec![
+        success("s1", "chunk-1", 2),
+        success("s2", "chunk-2", 2),
+        failure("f3", "chunk-3", "Stream_WrongNumberOfFields", 2),
+    ];
+    for (kind, rows) in [
+        (NotificationKind::Success, rows[..2].to_vec()),
+        (NotificationKind::Failure, rows[2..].to_vec()),
+    ] {
+        update(
+            &mut s,
+            Msg::Peeked {
+                kind,
+                at: at(2),
+                result: Ok(rows),
+            },
+        );
+    }
+    let first = s.visible_submissions()[0].clone();
+    assert_eq!(
+        s.source_state(&first),
+        SubState::Track(TrackState::PartiallySucceeded)
+    );
+}
