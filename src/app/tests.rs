@@ -977,7 +977,7 @@ fn a_split_source_gets_a_row_per_chunk_listed_once_with_the_aggregate() {
     assert_eq!(s.chunks_of(&first).len(), 3);
     assert_eq!(s.source_state(&first), SubState::Track(TrackState::Queued));
     // Chunks 1 and 2 succeed, chunk 3 fails: the source is PartiallySucceeded.
-    let rows = vec![
+    let rows = [
         success("s1", "chunk-1", 2),
         success("s2", "chunk-2", 2),
         failure("f3", "chunk-3", "Stream_WrongNumberOfFields", 2),
