@@ -26,8 +26,19 @@ fn stderr(o: &std::process::Output) -> String {
 
 /// `kingest ARGS` with `input` on its standard input.
 async fn kingest_stdin(env: &Env, args: &[&str], input: Vec<u8>) -> std::process::Output {
+    kingest_stdin_env(env, &[], args, input).await
+}
+
+/// [`kingest_stdin`] with extra environment variables.
+async fn kingest_stdin_env(
+    env: &Env,
+    vars: &[(&str, &str)],
+    args: &[&str],
+    input: Vec<u8>,
+) -> std::process::Output {
     let mut cmd = common::kingest_command(env.emulator.url(), &env.dir.path().join("home"));
-    cmd.args(args)
+    cmd.envs(vars.iter().copied())
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -121,6 +132,39 @@ async fn standard_input_is_streamed_and_sized_by_what_was_read() {
     let out = kingest_stdin(&env, &["submit", "-", "-d", "demo", "-t", "Events"], data).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--format"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_stdin_submit_is_abandoned_not_resumed() {
+    let env = Env::start().await;
+    // Enough poorly compressible rows for more than one 4 MiB block once gzipped.
+    let data = common::noise_events(200_000);
+    let args = [
+        "submit", "-", "--format", "csv", "-d", "demo", "-t", "Events",
+    ];
+    let vars = [("KINGEST_TEST_CRASH_AT", "block:1")];
+    let out = kingest_stdin_env(&env, &vars, &args, data).await;
+    assert!(!out.status.success(), "the crash point was not reached");
+    let journal = journal_text(&env.dir.path().join("home"));
+    let rec: serde_json::Value = journal
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .last()
+        .unwrap();
+    assert_eq!(rec["file"], "stdin", "{rec}");
+    let id = rec["source_id"].as_str().unwrap().to_string();
+    // The next run cannot read the stream again: it says so and gives the source up.
+    let out = kingest(&env, &["status", &id]).await;
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert!(
+        err.contains("abandoned the interrupted submission"),
+        "{err}"
+    );
+    assert!(
+        text.contains("Failed") && text.contains("standard input, which cannot be read again"),
+        "{text}"
+    );
+    assert_eq!(env.row_count("Events").await, 0);
 }
 
 /// A folder of `n` small Events files, the last one bad (an unclosed quote).
