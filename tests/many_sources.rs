@@ -148,8 +148,8 @@ async fn an_interrupted_stdin_submit_is_abandoned_not_resumed() {
     let journal = journal_text(&env.dir.path().join("home"));
     let rec: serde_json::Value = journal
         .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .last()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
         .unwrap();
     assert_eq!(rec["file"], "stdin", "{rec}");
     let id = rec["source_id"].as_str().unwrap().to_string();
