@@ -305,6 +305,7 @@ async fn a_split_source_is_partially_succeeded_when_one_chunk_fails() {
     data.extend_from_slice(b"2025-03-01T09:00:00Z,Error,svc,\"never closed,1\nmore,lines\n");
     let file = env.dir.path().join("split.csv");
     std::fs::write(&file, &data).unwrap();
+    let report = env.dir.path().join("split-report.jsonl");
     let out = submit_events(
         &env,
         &[
@@ -313,6 +314,8 @@ async fn a_split_source_is_partially_succeeded_when_one_chunk_fails() {
             file.to_str().unwrap(),
             "--chunk-size",
             "20KiB",
+            "--report",
+            report.to_str().unwrap(),
         ],
     )
     .await;
@@ -353,6 +356,26 @@ async fn a_split_source_is_partially_succeeded_when_one_chunk_fails() {
     assert!(
         err.contains("partially succeeded:           1 out of 1"),
         "{err}"
+    );
+    // The report: the source's aggregate row, then one row per chunk with its own id.
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&report)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), n + 1, "{rows:?}");
+    assert_eq!(rows[0]["chunk"], format!("{n} chunks"));
+    assert_eq!(rows[0]["status"], "PartiallySucceeded");
+    assert!(rows[0]["details"].as_str().unwrap().contains("aggregate"));
+    for (i, r) in rows[1..].iter().enumerate() {
+        assert_eq!(r["source_id"], source);
+        assert_eq!(r["chunk"], format!("{}/{n}", i + 1));
+        assert_eq!(r["message_source_id"], chunks[i]["source_id"]);
+    }
+    assert!(
+        rows[n]["errors"].as_str().unwrap().contains("Stream_"),
+        "{}",
+        rows[n]
     );
 }
 
