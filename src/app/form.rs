@@ -100,10 +100,14 @@ impl Matches {
     }
 }
 
-/// Whether `path` names several files rather than one: a glob, or a folder. Asks the file
-/// system whether it is a folder (one `stat`).
+/// Whether `path` names several files rather than one: a glob, or a folder (a URL, whose
+/// query has a `?`, is one source). Asks the file system whether it is a folder (one `stat`).
 pub fn names_many(path: &str) -> bool {
-    path.contains(['*', '?', '[', '{']) || std::path::Path::new(path).is_dir()
+    let url = ["https://", "http://"].iter().any(|p| {
+        path.get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p))
+    });
+    !url && (path.contains(['*', '?', '[', '{']) || std::path::Path::new(path).is_dir())
 }
 
 impl SubmitForm {
@@ -390,6 +394,12 @@ mod tests {
         };
         f.apply_matches("/d/*", Ok(vec![stdin]));
         assert!(f.error.as_deref().unwrap().contains("kingest submit -"));
+        // What is listed first: globs and folders, not a URL (its SAS query has a `?`).
+        assert!(names_many("/d/*.csv") && names_many("/tmp"));
+        assert!(!names_many(
+            "https://a.blob.core.windows.net/c/d.csv?sv=1&sig=S"
+        ));
+        assert!(!names_many("/d/one.csv"));
     }
 
     #[test]
