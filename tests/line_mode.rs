@@ -210,6 +210,7 @@ async fn a_journaled_source_in_flight_is_followed_to_its_failure() {
             blob: None,
             message_id: None,
             tracker: Tracker::posted(&source, None, true, now),
+            chunk: None,
             unfinished: None,
         })
         .unwrap();

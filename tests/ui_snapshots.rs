@@ -118,15 +118,15 @@ fn submit_dialog_with(typed: &str, paste: &str) -> (String, ratatui::layout::Pos
     (term.backend().to_string(), cursor)
 }
 
-/// The File row of the dialog (the line with "▶ File") and the cursor on it, inside the box.
+/// The Source row of the dialog (the line with "▶ Source") and the cursor on it, inside the box.
 fn file_row(screen: &str, cursor: ratatui::layout::Position) -> String {
     let rows: Vec<&str> = screen.lines().collect();
     let (i, row) = rows
         .iter()
         .enumerate()
-        .find(|(_, r)| r.contains("▶ File"))
-        .expect("the File row");
-    assert_eq!(usize::from(cursor.y), i, "cursor on the File row");
+        .find(|(_, r)| r.contains("▶ Source"))
+        .expect("the Source row");
+    assert_eq!(usize::from(cursor.y), i, "cursor on the Source row");
     // Inside the dialog: past the label, before the right border.
     assert!((17..79).contains(&cursor.x), "cursor at {cursor:?}");
     row.to_string()
@@ -230,5 +230,74 @@ fn pane_failures_grouped_by_error_code() {
     );
     let screen = render(&s, 80, 24);
     assert!(screen.contains("BY ErrorCode"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn submit_dialog_lists_what_a_glob_matches_before_submitting() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    use kingest::client::discover::Found;
+    let mut s = sample_state();
+    s.last_database = "db".into();
+    s.last_table = "Logs".into();
+    s.last_path = "/logs/*.csv".into();
+    let key = |c| kingest::app::Msg::Key(KeyEvent::from(c));
+    kingest::app::update(&mut s, key(KeyCode::Char('s')));
+    // Enter on a glob lists it first: nothing is submitted yet.
+    let fx = kingest::app::update(&mut s, key(KeyCode::Enter));
+    assert!(
+        matches!(fx.as_slice(), [kingest::app::Effect::Discover { input }] if input == "/logs/*.csv"),
+        "{fx:?}"
+    );
+    let files = (1..=6)
+        .map(|i| Found {
+            path: format!("/logs/day{i}.csv").into(),
+            size: Some(1000 * i),
+            stdin: false,
+        })
+        .collect();
+    kingest::app::update(
+        &mut s,
+        kingest::app::Msg::Discovered {
+            input: "/logs/*.csv".into(),
+            result: Ok(files),
+        },
+    );
+    insta::assert_snapshot!(render(&s, 80, 24));
+    // Enter again: one row (and one submit) per file.
+    let before = s.submissions.len();
+    let fx = kingest::app::update(&mut s, key(KeyCode::Enter));
+    let submits = fx
+        .iter()
+        .filter(|f| matches!(f, kingest::app::Effect::Submit { .. }))
+        .count();
+    assert_eq!(submits, 6);
+    assert_eq!(s.submissions.len(), before + 6);
+}
+
+#[test]
+fn detail_of_a_split_source_lists_its_chunks() {
+    let mut s = sample_state();
+    let id = s
+        .submissions
+        .iter()
+        .find(|r| r.chunk.is_some_and(|c| c.index == 1))
+        .unwrap()
+        .id;
+    s.modal = Some(kingest::app::state::Modal::Detail {
+        target: kingest::app::state::DetailTarget::Submission(id),
+        raw: false,
+        scroll: 0,
+    });
+    insta::assert_snapshot!(render(&s, 120, 40));
+}
+
+#[test]
+fn pane_submissions_wide_has_a_mode_column() {
+    // At 80 columns (tabbed) the pane is the whole width; at 110 it has room for the mode.
+    let mut s = sample_state();
+    s.focus = Pane::Submissions;
+    let screen = render(&s, 110, 24);
+    assert!(screen.contains("Mode"), "{screen}");
     insta::assert_snapshot!(screen);
 }

@@ -6,9 +6,12 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// The kingest binary of this build (release under `cargo bench`, debug under `cargo test`).
+/// The kingest binary of this build (release under `cargo bench`, debug under `cargo test`),
+/// or the one `KINGEST_BIN` names (a release build measured from a debug test).
 pub fn kingest_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_kingest"))
+    std::env::var_os("KINGEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kingest")))
 }
 
 /// A kingest command with its own HOME and config folders, so nothing of the user's is read;

@@ -54,4 +54,8 @@ pub enum Effect {
     Complete {
         input: String,
     },
+    /// List the files a glob or folder in the submit dialog stands for.
+    Discover {
+        input: String,
+    },
 }

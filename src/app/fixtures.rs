@@ -100,7 +100,8 @@ pub fn submission(id: u64, file: &str, state: SubState) -> SubmissionRow {
     }
 }
 
-/// A busy screen: resources, four submissions, three failures, two successes.
+/// A busy screen: resources, five submissions (one split into three chunks), three failures,
+/// two successes.
 pub fn sample_state() -> State {
     let mut s = State::new(
         Settings {
@@ -168,8 +169,43 @@ pub fn sample_state() -> State {
     }
     let mut ok = submission(1, "/data/good.csv", SubState::Track(TrackState::Succeeded));
     ok.source_id = Some("11111111-0000-4000-8000-000000000001".into());
-    s.submissions = vec![up, queued, failed, ok];
-    s.next_submission_id = 5;
+    // A source split into three chunks (kingest's aggregate: PartiallySucceeded).
+    let chunks: Vec<SubmissionRow> = [
+        TrackState::Succeeded,
+        TrackState::Succeeded,
+        TrackState::Failed,
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, t)| {
+        let mut c = submission(5 + i as u64, "/data/huge.csv", SubState::Track(t));
+        c.total = 1 << 30;
+        c.source_id = Some(format!("5555555{i}-0000-4000-8000-00000000000{i}"));
+        c.blob = Some(format!(
+            "https://acct.blob.core.windows.net/tmp/db__Logs__5__huge.chunk000{}.csv.gz",
+            i + 1
+        ));
+        c.chunk = Some(crate::client::ChunkOf {
+            source_id: uuid::Uuid::from_u128(0x55555555_0000_4000_8000_000000000005),
+            index: i + 1,
+            count: 3,
+        });
+        if let Phase::Posted { tracker, .. } = &mut c.phase
+            && t == TrackState::Failed
+        {
+            tracker.error = ErrorInfo {
+                code: Some("Stream_WrongNumberOfFields".into()),
+                failure_status: Some("Permanent".into()),
+                details: Some("a record has 3 fields, the table 5".into()),
+            };
+        }
+        c
+    })
+    .collect();
+    s.submissions = vec![up];
+    s.submissions.extend(chunks);
+    s.submissions.extend([queued, failed, ok]);
+    s.next_submission_id = 8;
     s.submissions_list.selected = 2;
 
     for r in [

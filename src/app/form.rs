@@ -3,6 +3,8 @@
 use tui_input::Input;
 
 use crate::client::SubmitRequest;
+use crate::client::discover::Found;
+use crate::client::mode::IngestMode;
 use crate::client::wire::{DataFormat, ReportLevel, ReportMethod};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,11 +17,14 @@ pub enum Field {
     ReportLevel,
     ReportMethod,
     Flush,
+    /// Late in the list: the fields before it keep their places (scripts count the steps to
+    /// them), Dedupe stays last.
+    Mode,
     Dedupe,
 }
 
 impl Field {
-    pub const ALL: [Field; 9] = [
+    pub const ALL: [Field; 10] = [
         Field::Path,
         Field::Database,
         Field::Table,
@@ -28,14 +33,16 @@ impl Field {
         Field::ReportLevel,
         Field::ReportMethod,
         Field::Flush,
+        Field::Mode,
         Field::Dedupe,
     ];
     pub fn label(self) -> &'static str {
         match self {
-            Field::Path => "File",
+            Field::Path => "Source",
             Field::Database => "Database",
             Field::Table => "Table",
             Field::Format => "Format",
+            Field::Mode => "Mode",
             Field::Mapping => "Mapping ref",
             Field::ReportLevel => "Report level",
             Field::ReportMethod => "Report method",
@@ -73,6 +80,34 @@ pub struct SubmitForm {
     pub error: Option<String>,
     /// Candidates of the last Tab completion, shown under the path.
     pub completions: Vec<String>,
+    /// The ingestion path (`client::mode`): the client dispatches on it.
+    pub mode: IngestMode,
+    /// What a glob or folder in the path matched, shown before anything is submitted.
+    pub matches: Option<Matches>,
+}
+
+/// The files a glob or folder path stands for (`client::discover`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matches {
+    /// The path they were listed for: stale once it changes.
+    pub input: String,
+    pub files: Vec<Found>,
+}
+
+impl Matches {
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().filter_map(|f| f.size).sum()
+    }
+}
+
+/// Whether `path` names several files rather than one: a glob, or a folder (a URL, whose
+/// query has a `?`, is one source). Asks the file system whether it is a folder (one `stat`).
+pub fn names_many(path: &str) -> bool {
+    let url = ["https://", "http://"].iter().any(|p| {
+        path.get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p))
+    });
+    !url && (path.contains(['*', '?', '[', '{']) || std::path::Path::new(path).is_dir())
 }
 
 impl SubmitForm {
@@ -91,6 +126,8 @@ impl SubmitForm {
             field: Field::Path,
             error: None,
             completions: Vec::new(),
+            mode: IngestMode::Queued,
+            matches: None,
         }
     }
 
@@ -144,6 +181,7 @@ impl SubmitForm {
                 let cur = self.effective_format().unwrap_or(DataFormat::Csv);
                 self.format = Some(step(DataFormat::ALL, cur, delta));
             }
+            Field::Mode => self.mode = step(&IngestMode::ALL, self.mode, delta),
             Field::ReportLevel => {
                 self.report_level = step(ReportLevel::ALL, self.report_level, delta)
             }
@@ -156,11 +194,72 @@ impl SubmitForm {
         }
     }
 
-    /// Checks the fields; the error says what to fix.
+    /// The matches listed for the path as it is now, if any.
+    pub fn current_matches(&self) -> Option<&Matches> {
+        self.matches
+            .as_ref()
+            .filter(|m| m.input == self.path.value().trim())
+    }
+
+    /// Keeps what `input` matched (ignored when the path changed meanwhile); standard input
+    /// is the CLI's (`kingest submit -`).
+    pub fn apply_matches(&mut self, input: &str, found: Result<Vec<Found>, String>) {
+        if self.path.value().trim() != input {
+            return;
+        }
+        match found {
+            Ok(files) if files.iter().any(|f| f.stdin) => {
+                self.error = Some(
+                    "standard input cannot be typed here: pipe it to `kingest submit -`".into(),
+                );
+            }
+            Ok(files) => {
+                self.error = None;
+                self.matches = Some(Matches {
+                    input: input.to_string(),
+                    files,
+                });
+            }
+            Err(e) => {
+                self.matches = None;
+                self.error = Some(e);
+            }
+        }
+    }
+
+    /// Checks the fields; the error says what to fix. One request per file: the path's
+    /// matches when it is a glob or folder that was listed, else the path itself.
+    pub fn to_requests(&self) -> Result<Vec<SubmitRequest>, String> {
+        let template = self.to_request()?;
+        let Some(m) = self.current_matches() else {
+            return Ok(vec![template]);
+        };
+        m.files
+            .iter()
+            .map(|f| {
+                let text = f.path.to_string_lossy();
+                let format = self
+                    .format
+                    .or_else(|| DataFormat::from_path(&text))
+                    .ok_or_else(|| {
+                        format!(
+                            "cannot tell the format of '{text}' from its extension: pick one on \
+                             the Format field with Ctrl-N"
+                        )
+                    })?;
+                let mut req = template.clone();
+                req.path = f.path.clone();
+                req.format = Some(format);
+                Ok(req)
+            })
+            .collect()
+    }
+
+    /// The request of the path as typed; the error says what to fix.
     pub fn to_request(&self) -> Result<SubmitRequest, String> {
         let path = self.path.value().trim();
         if path.is_empty() {
-            return Err("enter the path of a file to ingest, or a blob URL".into());
+            return Err("enter the path of a file, folder or glob to ingest, or a blob URL".into());
         }
         let database = self.database.value().trim();
         if database.is_empty() {
@@ -170,9 +269,18 @@ impl SubmitForm {
         if table.is_empty() {
             return Err("enter a table name".into());
         }
-        let format = self.effective_format().ok_or(
-            "cannot tell the format from the extension: pick one on the Format field with Ctrl-N",
-        )?;
+        // A listed glob or folder takes each file's format from its own extension.
+        let format = match (self.effective_format(), self.current_matches()) {
+            (Some(f), _) => f,
+            (None, Some(_)) => DataFormat::Csv,
+            (None, None) => {
+                return Err(
+                    "cannot tell the format from the extension: pick one on the \
+                            Format field with Ctrl-N"
+                        .into(),
+                );
+            }
+        };
         let mut req = SubmitRequest::new(path, database, table);
         if self.is_blob_url() {
             // An existing blob: ingested as it is, no upload (its size from one HEAD).
@@ -184,6 +292,9 @@ impl SubmitForm {
             });
         }
         req.format = Some(format);
+        req.mode = self.mode;
+        // Big text files go in chunks, as `submit --chunk-size`'s default.
+        req.chunk_size = Some(crate::client::submit::chunk::DEFAULT_CHUNK_SIZE);
         let mapping = self.mapping.value().trim();
         req.mapping_reference = (!mapping.is_empty()).then(|| mapping.to_string());
         if let Some(why) =
@@ -244,6 +355,12 @@ mod tests {
     fn validation_says_what_to_fix() {
         let mut f = SubmitForm::new("db", "");
         assert!(f.to_request().unwrap_err().contains("path"));
+        assert_eq!(f.mode, IngestMode::Queued);
+        f.field = Field::Mode;
+        f.cycle(1);
+        assert_eq!(f.mode, IngestMode::Queued.next());
+        f.cycle(-1);
+        assert_eq!(f.mode, IngestMode::Queued);
         f.path = Input::new("/tmp/x.csv".into());
         assert!(f.to_request().unwrap_err().contains("table"));
         f.table = Input::new("T".into());
@@ -285,6 +402,48 @@ mod tests {
         assert!(f.to_request().is_err());
         f.path = Input::new("/tmp/x.csv".into());
         assert!(f.to_request().unwrap().blob.is_none());
+    }
+
+    #[test]
+    fn a_listed_glob_makes_one_request_per_file_with_its_own_format() {
+        let mut f = SubmitForm::new("db", "T");
+        f.path = Input::new("/d/*".into());
+        f.field = Field::Mode;
+        f.cycle(1);
+        let file = |p: &str| Found {
+            path: p.into(),
+            size: Some(3),
+            stdin: false,
+        };
+        // Listed for another path: ignored.
+        f.apply_matches("/e/*", Ok(vec![file("/e/x.csv")]));
+        assert!(f.current_matches().is_none());
+        f.apply_matches("/d/*", Ok(vec![file("/d/a.csv"), file("/d/b.json")]));
+        assert_eq!(f.current_matches().unwrap().total_bytes(), 6);
+        let reqs = f.to_requests().unwrap();
+        assert_eq!(reqs.len(), 2);
+        assert_eq!(reqs[1].format, Some(DataFormat::Json));
+        assert!(
+            reqs.iter()
+                .all(|r| r.mode == f.mode && r.chunk_size.is_some())
+        );
+        f.apply_matches("/d/*", Ok(vec![file("/d/a.weird")]));
+        assert!(f.to_requests().unwrap_err().contains("a.weird"));
+        f.apply_matches("/d/*", Err("no file matches '/d/*'".into()));
+        assert!(f.current_matches().is_none() && f.error.is_some());
+        let stdin = Found {
+            path: "-".into(),
+            size: None,
+            stdin: true,
+        };
+        f.apply_matches("/d/*", Ok(vec![stdin]));
+        assert!(f.error.as_deref().unwrap().contains("kingest submit -"));
+        // What is listed first: globs and folders, not a URL (its SAS query has a `?`).
+        assert!(names_many("/d/*.csv") && names_many("/tmp"));
+        assert!(!names_many(
+            "https://a.blob.core.windows.net/c/d.csv?sv=1&sig=S"
+        ));
+        assert!(!names_many("/d/one.csv"));
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct SubmittedInfo {
     pub delivered: Delivered,
     /// The REST queued operation to poll, when the source went that way with tracking.
     pub operation: Option<Box<crate::client::tracking::OperationRef>>,
+    /// Which chunk of a split source this message carries (`Submitted::chunk`).
+    pub chunk: Option<crate::client::ChunkOf>,
 }
 
 impl SubmittedInfo {
@@ -72,6 +74,7 @@ impl SubmittedInfo {
             answer: s.answer.clone(),
             delivered: Delivered::of(&s),
             operation: s.operation().map(Box::new),
+            chunk: s.chunk,
         }
     }
 }
@@ -105,10 +108,11 @@ pub enum Msg {
         sent: u64,
         total: u64,
     },
+    /// A submit's messages: one for a source sent whole, one per chunk of a split one.
     Submitted {
         id: u64,
         at: DateTime<Utc>,
-        result: Result<SubmittedInfo, Problem>,
+        result: Result<Vec<SubmittedInfo>, Problem>,
     },
     TableStatus {
         id: u64,
@@ -147,6 +151,11 @@ pub enum Msg {
         operation_id: String,
         at: DateTime<Utc>,
         result: Result<crate::client::bulk::BulkOperation, Problem>,
+    },
+    /// The files `input` (a glob or folder) stands for (`client::discover`).
+    Discovered {
+        input: String,
+        result: Result<Vec<crate::client::discover::Found>, String>,
     },
     /// Submissions restored from the journal (folded: last record per source).
     Journal(Vec<JournalRecord>),

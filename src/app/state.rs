@@ -352,6 +352,9 @@ pub struct SubmissionRow {
     /// Blob URL without its query.
     pub blob: Option<String>,
     pub message_id: Option<String>,
+    /// The chunk of a split source this row tracks (`source_id` is the chunk's message Id):
+    /// the pane lists chunk 1 only, as the source, with the aggregate over its chunks.
+    pub chunk: Option<crate::client::ChunkOf>,
     /// What the path that carried it answered, once submitted.
     pub delivered: Option<Delivered>,
 }
@@ -420,6 +423,7 @@ impl SubmissionRow {
             source_id: None,
             blob: None,
             message_id: None,
+            chunk: None,
             delivered: None,
         }
     }
@@ -657,11 +661,42 @@ impl State {
         }
     }
 
+    /// The rows listed: one per source (a split source by its first chunk's row).
     pub fn visible_submissions(&self) -> Vec<&SubmissionRow> {
         self.submissions
             .iter()
+            .filter(|s| s.chunk.is_none_or(|c| c.index == 1))
             .filter(|s| matches_filter(&s.filter_text(), &self.submissions_list.filter))
             .collect()
+    }
+
+    /// The rows of every chunk of `row`'s source, in chunk order (just `row` when it was sent
+    /// whole).
+    pub fn chunks_of<'a>(&'a self, row: &'a SubmissionRow) -> Vec<&'a SubmissionRow> {
+        let Some(c) = row.chunk else {
+            return vec![row];
+        };
+        let mut rows: Vec<&SubmissionRow> = self
+            .submissions
+            .iter()
+            .filter(|s| s.chunk.is_some_and(|o| o.source_id == c.source_id))
+            .collect();
+        rows.sort_by_key(|s| s.chunk.map(|c| c.index));
+        rows
+    }
+
+    /// The state the pane shows for `row`'s source: its own, or kingest's aggregate over its
+    /// chunks (`client::tracking::aggregate`).
+    pub fn source_state(&self, row: &SubmissionRow) -> SubState {
+        let rows = self.chunks_of(row);
+        if rows.len() < 2 {
+            return row.state();
+        }
+        let trackers: Vec<&Tracker> = rows.iter().filter_map(|r| r.tracker()).collect();
+        if trackers.len() < rows.len() {
+            return row.state();
+        }
+        SubState::Track(crate::client::tracking::aggregate(&trackers))
     }
 
     pub fn visible_resources(&self) -> Vec<&ResourceEntry> {

@@ -272,7 +272,7 @@ fn submitted_info(
         Msg::Submitted {
             id,
             at: at(t),
-            result: Ok(SubmittedInfo {
+            result: Ok(vec![SubmittedInfo {
                 source_id: "sid-1".into(),
                 blob: Some("https://a/tmp/b".into()),
                 message_id: Some("m".into()),
@@ -284,7 +284,8 @@ fn submitted_info(
                 answer: None,
                 delivered: crate::app::state::Delivered::default(),
                 operation: operation.map(Box::new),
-            }),
+                chunk: None,
+            }]),
         },
     )
 }
@@ -546,6 +547,7 @@ fn a_restored_journal_reads_its_own_status_table_at_once() {
         blob: None,
         message_id: None,
         tracker,
+        chunk: None,
         unfinished: None,
     };
     update(&mut s, Msg::Journal(vec![rec]));
@@ -833,6 +835,7 @@ fn a_restored_source_whose_table_sas_expired_says_so() {
         blob: None,
         message_id: None,
         tracker,
+        chunk: None,
         unfinished: None,
     };
     update(&mut s, Msg::Journal(vec![rec]));
@@ -964,7 +967,7 @@ fn a_streamed_or_direct_source_is_final_at_once_with_its_mode_and_rows() {
         Msg::Submitted {
             id,
             at: at(2),
-            result: Ok(SubmittedInfo {
+            result: Ok(vec![SubmittedInfo {
                 source_id: "sid-1".into(),
                 blob: Some("https://a/tmp/b.csv.gz".into()),
                 message_id: None,
@@ -981,7 +984,8 @@ fn a_streamed_or_direct_source_is_final_at_once_with_its_mode_and_rows() {
                     ..Delivered::default()
                 },
                 operation: None,
-            }),
+                chunk: None,
+            }]),
         },
     );
     assert_eq!(journaled(&fx), [TrackState::Succeeded]);
@@ -1008,5 +1012,73 @@ fn a_streamed_or_direct_source_is_final_at_once_with_its_mode_and_rows() {
             .is_some_and(|m| m.0.contains("direct Succeeded")),
         "{:?}",
         s.status
+    );
+}
+
+#[test]
+fn a_split_source_gets_a_row_per_chunk_listed_once_with_the_aggregate() {
+    let mut s = empty_state();
+    let id = submit_one(&mut s);
+    let source = uuid::Uuid::from_u128(7);
+    let infos = (1..=3)
+        .map(|i| SubmittedInfo {
+            source_id: format!("chunk-{i}"),
+            blob: Some(format!("https://a/tmp/data.chunk000{i}.csv.gz")),
+            message_id: Some(format!("m{i}")),
+            format: "csv".into(),
+            raw_data_size: 100,
+            status_ref: None,
+            reposts: 0,
+            if_not_exists: false,
+            answer: None,
+            delivered: crate::app::state::Delivered::default(),
+            operation: None,
+            chunk: Some(crate::client::ChunkOf {
+                source_id: source,
+                index: i,
+                count: 3,
+            }),
+        })
+        .collect();
+    let fx = update(
+        &mut s,
+        Msg::Submitted {
+            id,
+            at: at(1),
+            result: Ok(infos),
+        },
+    );
+    // Every chunk is tracked and journaled on its own, under the source it belongs to.
+    assert_eq!(journaled(&fx).len(), 3);
+    assert_eq!(s.submissions.len(), 3);
+    let visible = s.visible_submissions();
+    assert_eq!(visible.len(), 1, "one row per source");
+    let first = visible[0].clone();
+    assert_eq!(first.chunk.map(|c| c.index), Some(1));
+    assert_eq!(s.chunks_of(&first).len(), 3);
+    assert_eq!(s.source_state(&first), SubState::Track(TrackState::Queued));
+    // Chunks 1 and 2 succeed, chunk 3 fails: the source is PartiallySucceeded.
+    let rows = [
+        success("s1", "chunk-1", 2),
+        success("s2", "chunk-2", 2),
+        failure("f3", "chunk-3", "Stream_WrongNumberOfFields", 2),
+    ];
+    for (kind, rows) in [
+        (NotificationKind::Success, rows[..2].to_vec()),
+        (NotificationKind::Failure, rows[2..].to_vec()),
+    ] {
+        update(
+            &mut s,
+            Msg::Peeked {
+                kind,
+                at: at(2),
+                result: Ok(rows),
+            },
+        );
+    }
+    let first = s.visible_submissions()[0].clone();
+    assert_eq!(
+        s.source_state(&first),
+        SubState::Track(TrackState::PartiallySucceeded)
     );
 }

@@ -218,7 +218,8 @@ impl From<ModeArg> for crate::client::mode::IngestMode {
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    /// Local files to ingest.
+    /// Local files, folders (every file below, see --pattern) or globs (`logs/*.csv`,
+    /// `data/**/*.json`) to ingest; `-` reads standard input (needs --format).
     #[arg(required_unless_present = "blobs")]
     pub files: Vec<PathBuf>,
     /// An existing blob to ingest as it is, no upload (repeatable): a URL with a SAS the
@@ -229,6 +230,26 @@ pub struct SubmitArgs {
     /// kustoUncompressedSizeBytes or rawSizeBytes metadata, else its length).
     #[arg(long = "raw-size", value_name = "BYTES", requires = "blobs")]
     pub raw_sizes: Vec<u64>,
+    /// Only files whose name matches this glob, in the folders given (e.g. "*.csv").
+    #[arg(long, value_name = "GLOB")]
+    pub pattern: Option<String>,
+    /// Sources uploaded and posted at once.
+    #[arg(long, value_name = "N", default_value = "4", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Print the files that would be ingested, with their sizes, and exit.
+    #[arg(long)]
+    pub list_only: bool,
+    /// Split text sources bigger than this (uncompressed) at record boundaries into chunks,
+    /// one blob and message each: 1GiB, 512MiB, 10MB, or bytes.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = crate::client::submit::chunk::parse_size)]
+    pub chunk_size: u64,
+    /// Write one row per source (and per chunk) to FILE: CSV or JSON lines, by its
+    /// extension or --report-format.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// The format of the --report file.
+    #[arg(long, value_enum, requires = "report")]
+    pub report_format: Option<ReportFileFormat>,
     /// How the data reaches the service.
     #[arg(long, value_enum, default_value = "queued")]
     pub mode: ModeArg,
@@ -302,6 +323,13 @@ pub struct SubmitArgs {
     /// batching policy seals a batch after up to 5 minutes unless --flush).
     #[arg(long, num_args = 0..=1, default_missing_value = "900", value_name = "SECS")]
     pub wait: Option<u64>,
+}
+
+/// `submit --report` file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFileFormat {
+    Csv,
+    Jsonl,
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {

@@ -36,6 +36,10 @@ pub struct JournalRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     pub tracker: Tracker,
+    /// The chunk of a split source this record tracks (`source_id` is the chunk's message
+    /// Id, `chunk.source_id` the source's); absent for a source sent whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<crate::client::submit::ChunkOf>,
     /// Set while the source is not posted yet: written before its upload starts and again
     /// before its message is posted, so a run that dies meanwhile leaves a record the next run
     /// reconciles (`client::resume`). Absent on posted records, and on every record written
@@ -421,6 +425,7 @@ mod tests {
             blob: None,
             message_id: None,
             tracker,
+            chunk: None,
             unfinished: None,
         }
     }

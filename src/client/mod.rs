@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bulk;
 pub mod deadline;
 pub mod direct;
+pub mod discover;
 pub mod error;
 pub mod error_codes;
 pub mod journal;
@@ -26,7 +27,7 @@ pub mod wire;
 pub use error::{Error, Result};
 pub use notifications::ReceivedNotification;
 pub use resources::{IngestionResources, Resource, ResourceKind};
-pub use submit::{Delivery, Progress, QueueDelivery, SubmitRequest, Submitted};
+pub use submit::{ChunkOf, Delivery, Progress, QueueDelivery, SubmitRequest, Submitted};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -268,10 +269,25 @@ impl IngestClient {
         // try's journal record (and overwrites its blob) rather than leaving an "abandoned"
         // record of a submit that succeeded.
         req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
+        if req.from_stdin
+            && matches!(
+                req.mode,
+                mode::IngestMode::Streaming | mode::IngestMode::Managed
+            )
+        {
+            // Both read the source whole before choosing (and managed may read it twice).
+            return Err(Error::Usage(format!(
+                "standard input cannot go by mode {}: it is read once, as it streams by; use \
+                 --mode queued (or direct), or save it to a file first",
+                req.mode
+            )));
+        }
         match req.mode {
             mode::IngestMode::Queued | mode::IngestMode::Direct => {
-                self.with_fresh_sas(|| submit::submit(self, req.clone(), progress.clone()))
-                    .await
+                req.chunk_size = None;
+                let mut sent = self.submit_queued(req, progress).await?;
+                sent.pop()
+                    .ok_or_else(|| Error::Internal("the submit posted no message".into()))
             }
             mode::IngestMode::Streaming => streaming::stream(self, &req, &progress).await,
             mode::IngestMode::Managed => managed::submit(self, req, progress).await,
@@ -286,6 +302,35 @@ impl IngestClient {
             r.source_id.get_or_insert_with(uuid::Uuid::new_v4);
         }
         submit::rest::submit_blobs(self, reqs).await
+    }
+
+    /// As [`submit`](Self::submit), but a text source over `req.chunk_size` is split at
+    /// record boundaries into several blobs and messages, one [`Submitted`] each
+    /// (`client::submit::chunk`). Only the queued mode splits; the others send it whole.
+    pub async fn submit_chunks(
+        &self,
+        mut req: SubmitRequest,
+        progress: ProgressFn,
+    ) -> Result<Vec<Submitted>> {
+        if req.mode != mode::IngestMode::Queued || req.chunk_size.is_none() {
+            return self.submit(req, progress).await.map(|s| vec![s]);
+        }
+        req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
+        self.submit_queued(req, progress).await
+    }
+
+    /// The upload paths (queued, direct); standard input is read once, so it is not tried
+    /// again with fresh SAS (the bytes already read are gone).
+    pub(crate) async fn submit_queued(
+        &self,
+        req: SubmitRequest,
+        progress: ProgressFn,
+    ) -> Result<Vec<Submitted>> {
+        if req.from_stdin {
+            return submit::submit_all(self, req, progress).await;
+        }
+        self.with_fresh_sas(|| submit::submit_all(self, req.clone(), progress.clone()))
+            .await
     }
 
     /// Runs `op`; when storage refuses a SAS the service handed out (403: expired, rotated or

@@ -265,6 +265,7 @@ pub(crate) fn submitted(
         fallback: None,
         answer: Some(answer),
         delivery: Delivery::Streamed { consumed_records },
+        chunk: None,
     })
 }
 

@@ -3,6 +3,7 @@
 //! reported as bytes read/sent.
 
 mod blob;
+pub mod chunk;
 pub mod gzip;
 mod post;
 mod properties;
@@ -72,6 +73,13 @@ pub struct SubmitRequest {
     pub compress_threads: Option<usize>,
     /// The ingestion path ([`IngestMode`](crate::client::mode::IngestMode)).
     pub mode: crate::client::mode::IngestMode,
+    /// Read the data from standard input (`submit -`), not from `path` (then only a name):
+    /// streamed, never held whole; the format must be given, and it cannot be resumed.
+    pub from_stdin: bool,
+    /// Split a text source into chunks of about this many uncompressed bytes, at record
+    /// boundaries ([`chunk`]); `None`: never split. Only
+    /// [`IngestClient::submit_chunks`](crate::client::IngestClient::submit_chunks) splits.
+    pub chunk_size: Option<u64>,
     /// An existing blob to ingest as it is, instead of the file at `path` (no upload).
     pub blob: Option<BlobSource>,
 }
@@ -114,6 +122,8 @@ impl SubmitRequest {
             resume: None,
             compress_threads: None,
             mode: crate::client::mode::IngestMode::Queued,
+            from_stdin: false,
+            chunk_size: None,
             blob: None,
         }
     }
@@ -143,6 +153,8 @@ impl SubmitRequest {
             "mode": self.mode.as_str(),
             // Shown, never resumed (nothing is uploaded): without its SAS.
             "blob": self.blob.as_ref().map(|b| b.url.without_query()),
+            "from_stdin": self.from_stdin,
+            "chunk_size": self.chunk_size,
         })
     }
 
@@ -193,6 +205,8 @@ impl SubmitRequest {
             .unwrap_or_default();
         r.allow_growing = b("allow_growing");
         r.dedupe = b("dedupe");
+        r.from_stdin = b("from_stdin");
+        r.chunk_size = v.get("chunk_size").and_then(Value::as_u64);
         // Records written before modes existed were queued.
         r.mode = match s("mode") {
             Some(m) => m.parse().ok()?,
@@ -322,6 +336,9 @@ pub struct Submitted {
     /// final at once ([`Tracker::start`](crate::client::tracking::Tracker::start)).
     pub answer: Option<crate::client::tracking::Answer>,
     pub delivery: Delivery,
+    /// Which chunk of a split source this message carries (`source_id` is then the chunk's
+    /// own message Id); `None` for a source sent whole.
+    pub chunk: Option<ChunkOf>,
 }
 
 impl Submitted {
@@ -390,7 +407,8 @@ pub enum Delivery {
         blob: SasUrl,
         rows: Vec<crate::client::direct::DirectRow>,
     },
-    /// The DM's REST queued API: tracked by operation id (empty: tracking not asked).
+    /// The DM's REST queued API: tracked by operation id.
+    /// (empty: tracking not asked).
     RestQueued {
         operation_id: String,
         database: String,
@@ -425,6 +443,17 @@ pub struct QueueDelivery {
     pub dedupe_tag: Option<String>,
     /// Blocks of an interrupted upload that were found staged and not sent again.
     pub blocks_reused: usize,
+}
+
+/// One chunk of a source split by [`chunk`]: each is its own blob and message, with its own
+/// `Id` (the service reports per message), grouped under the user's source id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChunkOf {
+    /// The source id the user sees for every chunk.
+    pub source_id: uuid::Uuid,
+    /// From 1.
+    pub index: usize,
+    pub count: usize,
 }
 
 /// What `dedupe` costs, for the front doors to say: DOCS `kusto/management/batching-policy.md`
@@ -534,68 +563,28 @@ pub fn blob_name(
 
 pub(crate) async fn submit(
     client: &IngestClient,
-    req: SubmitRequest,
+    mut req: SubmitRequest,
     progress: ProgressFn,
 ) -> Result<Submitted> {
+    req.chunk_size = None;
+    let mut sent = submit_all(client, req, progress).await?;
+    sent.pop()
+        .ok_or_else(|| Error::Internal("the submit posted no message".into()))
+}
+
+/// The upload paths (queued, direct): one [`Submitted`] per message, several when the source
+/// was split into chunks (`req.chunk_size`).
+pub(crate) async fn submit_all(
+    client: &IngestClient,
+    req: SubmitRequest,
+    progress: ProgressFn,
+) -> Result<Vec<Submitted>> {
     let mut stages = Stages::default();
     let result = submit_staged(client, req, progress, &mut stages).await;
     if let Err(e) = &result {
         stages.abandon(&format!("the submit failed after its upload started: {e}"));
     }
     result
-}
-
-async fn submit_staged(
-    client: &IngestClient,
-    req: SubmitRequest,
-    progress: ProgressFn,
-    stages: &mut Stages,
-) -> Result<Submitted> {
-    validate(&req)?;
-    if let Some(source) = req.blob.clone() {
-        return blob::submit(client, req, source, stages).await;
-    }
-    let up = upload_source(client, &req, &progress, stages).await?;
-    if req.mode == crate::client::mode::IngestMode::Direct {
-        return direct_tail(client, &req, up, stages).await;
-    }
-    let UploadedSource {
-        source_id,
-        format,
-        blob,
-        done:
-            Uploaded {
-                raw: raw_data_size,
-                sent: uploaded_bytes,
-                changed,
-                digest,
-                reused,
-            },
-        resources,
-    } = up;
-
-    let req_mode = req.mode;
-    let posted = post_source(
-        client,
-        req,
-        &resources,
-        source_id,
-        format,
-        &blob,
-        Some(raw_data_size),
-        digest,
-        stages,
-    )
-    .await?;
-    Ok(posted.submitted(
-        source_id,
-        format,
-        &req_mode,
-        (raw_data_size, uploaded_bytes),
-        blob,
-        changed,
-        reused,
-    ))
 }
 
 /// A source checked, its format known and its file's metadata read: what every mode starts
@@ -630,11 +619,21 @@ pub(crate) async fn source(req: &SubmitRequest) -> Result<Source> {
     })
 }
 
-/// How the file travels: a `.gz` or `.zip` as it is, a binary format as it is (clients never
-/// compress those: research §8), anything else gzipped.
-async fn encoding_of(req: &SubmitRequest, src: &Source) -> Encoding {
-    let lower = src.path_text.to_ascii_lowercase();
-    if lower.ends_with(".gz") {
+/// The name standard input goes by: in blob names, the journal and reports.
+pub const STDIN_NAME: &str = "stdin";
+
+/// How the source travels: a `.gz` or `.zip` as it is, a binary format as it is (clients
+/// never compress those: research §8), anything else gzipped; a stream by its format alone.
+async fn encoding_of(req: &SubmitRequest, format: DataFormat) -> Encoding {
+    let lower = req.path.to_string_lossy().to_ascii_lowercase();
+    if req.from_stdin {
+        // A stream has no extension: its bytes are what the format says.
+        if format.is_compressible() {
+            Encoding::Gzip
+        } else {
+            Encoding::AsIs { gz: false }
+        }
+    } else if lower.ends_with(".gz") {
         Encoding::AsIs { gz: true }
     } else if lower.ends_with(".zip") {
         let path = req.path.clone();
@@ -643,11 +642,48 @@ async fn encoding_of(req: &SubmitRequest, src: &Source) -> Encoding {
             .ok()
             .flatten();
         Encoding::Zip { raw }
-    } else if !src.format.is_compressible() {
+    } else if !format.is_compressible() {
         Encoding::AsIs { gz: false }
     } else {
         Encoding::Gzip
     }
+}
+
+/// The splitter of a source that may be cut into chunks: text we gzip ourselves, in a format
+/// whose records can be told apart, bigger than the chunk size (or a stream, whose size is
+/// unknown).
+fn splitter_of(
+    req: &SubmitRequest,
+    format: DataFormat,
+    encoding: Encoding,
+    len: Option<u64>,
+) -> Option<chunk::Chunking> {
+    let limit = req.chunk_size?;
+    let records = chunk::Records::of(format)?;
+    let fits = len.is_some_and(|n| n <= limit);
+    (encoding == Encoding::Gzip && !fits).then(|| chunk::Chunking {
+        splitter: chunk::Splitter::new(records),
+        limit,
+    })
+}
+
+/// `data.csv` as chunk 2: `data.chunk0002.csv` (the extension stays last); chunk 1 keeps the
+/// file's name.
+fn chunk_file_name(file_name: &str, index: usize) -> String {
+    match file_name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}.chunk{index:04}.{ext}"),
+        _ => format!("{file_name}.chunk{index:04}"),
+    }
+}
+
+/// Whether `blob` (a URL or name) is a chunk after the first of a split source, as
+/// [`chunk_file_name`] names them.
+pub fn is_chunk_blob(blob: &str) -> bool {
+    let name = blob.rsplit('/').next().unwrap_or(blob);
+    name.match_indices(".chunk").any(|(i, m)| {
+        let digits = &name[i + m.len()..];
+        digits.len() > 4 && digits.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+    })
 }
 
 /// A source uploaded to a temp blob (the queued and direct paths).
@@ -656,26 +692,414 @@ struct UploadedSource {
     format: DataFormat,
     blob: SasUrl,
     done: Uploaded,
-    resources: std::sync::Arc<crate::client::IngestionResources>,
 }
 
-/// Checks and uploads a source to one of the cluster's temp containers.
+/// One chunk uploaded and committed, not posted yet.
+struct UploadedChunk {
+    blob: SasUrl,
+    done: Uploaded,
+}
+
+/// What every upload path starts from: the checked request's format, and the file's metadata
+/// (`None` for standard input).
+async fn origin(req: &SubmitRequest) -> Result<(DataFormat, Option<std::fs::Metadata>, String)> {
+    if !req.from_stdin {
+        let src = source(req).await?;
+        return Ok((src.format, Some(src.meta), src.path_text));
+    }
+    validate(req)?;
+    let format = req.format.ok_or_else(|| {
+        Error::Usage(
+            "standard input has no file extension to tell its format: pass one (e.g. \
+             --format csv)"
+                .into(),
+        )
+    })?;
+    Ok((format, None, STDIN_NAME.to_string()))
+}
+
+/// Every chunk of a source uploaded and committed, not posted yet.
+struct Uploads {
+    source_id: uuid::Uuid,
+    format: DataFormat,
+    chunks: Vec<UploadedChunk>,
+    /// The ingestion resources the upload used (`None`: uploaded to given containers).
+    resources: Option<std::sync::Arc<crate::client::IngestionResources>>,
+}
+
+/// Where a source is uploaded: the cluster's temp containers (queued, direct), or the
+/// containers the REST queued API's configuration names.
+enum UploadTo {
+    TempStorage,
+    Containers(Vec<SasUrl>),
+}
+
+async fn submit_staged(
+    client: &IngestClient,
+    req: SubmitRequest,
+    progress: ProgressFn,
+    stages: &mut Stages,
+) -> Result<Vec<Submitted>> {
+    if let Some(source) = req.blob.clone() {
+        return blob::submit(client, req, source, stages)
+            .await
+            .map(|s| vec![s]);
+    }
+    let up = upload_source(client, &req, &progress, stages, UploadTo::TempStorage).await?;
+    if req.mode == crate::client::mode::IngestMode::Direct {
+        // `submit` never splits: one chunk.
+        let Uploads {
+            source_id,
+            format,
+            mut chunks,
+            ..
+        } = up;
+        let c = chunks
+            .pop()
+            .ok_or_else(|| Error::Internal("nothing was uploaded".into()))?;
+        let up = UploadedSource {
+            source_id,
+            format,
+            blob: c.blob,
+            done: c.done,
+        };
+        return direct_tail(client, &req, up, stages).await.map(|s| vec![s]);
+    }
+    post_chunks(client, req, up, stages).await
+}
+
+/// Upload: ranked containers, at most 3 attempts per chunk, each from the start of the
+/// chunk, journaled as it goes (`stages`); the source read once and cut into chunks as it
+/// streams by.
 async fn upload_source(
     client: &IngestClient,
     req: &SubmitRequest,
     progress: &ProgressFn,
     stages: &mut Stages,
-) -> Result<UploadedSource> {
-    let file = prepare_file(req).await?;
-    let resources = client.resources().await?;
-    let containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
-    let (blob, done) = upload_file(client, req, &file, containers, progress, stages).await?;
-    Ok(UploadedSource {
-        source_id: file.source_id,
-        format: file.format,
-        blob,
-        done,
+    to: UploadTo,
+) -> Result<Uploads> {
+    let (format, meta, path_text) = origin(req).await?;
+    let len = meta.as_ref().map(std::fs::Metadata::len);
+    let encoding = encoding_of(req, format).await;
+    let splitter = splitter_of(req, format, encoding, len);
+    // Refuse before any byte is sent where the uncompressed size is known up front; a `.gz`
+    // is checked while it is decoded during the upload, a stream and each chunk while read.
+    if let (Some(limit), Some(len), None) = (req.effective_size_limit(), len, &splitter) {
+        let known = match encoding {
+            Encoding::AsIs { gz: true } => None,
+            // An unreadable directory: the file's length is the least it holds.
+            Encoding::Zip { raw } => Some(raw.unwrap_or(len).max(len)),
+            _ => Some(len),
+        };
+        if let Some(size) = known.filter(|&n| n > limit) {
+            return Err(too_large(&req.path, Some(size), limit));
+        }
+    }
+    let file_name = if req.from_stdin {
+        format!("{STDIN_NAME}.{}", format.wire_name())
+    } else {
+        req.path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "data".into())
+    };
+    let source_id = req.source_id.unwrap_or_else(uuid::Uuid::new_v4);
+    let chunked = splitter.is_some();
+    // The first chunk keeps the plain name: a source that turns out to fit in one chunk (a
+    // stream) is named as if it was never split, and resuming an interrupted first chunk
+    // sends the whole file to it, the same blocks first.
+    let name_of = |index: usize| {
+        let file = if chunked && index > 1 {
+            chunk_file_name(&file_name, index)
+        } else {
+            file_name.clone()
+        };
+        blob_name(
+            &req.database,
+            &req.table,
+            &source_id,
+            &file,
+            encoding == Encoding::Gzip,
+        )
+    };
+    let (resources, mut containers) = match to {
+        UploadTo::TempStorage => {
+            let resources = client.resources().await?;
+            let containers = client.ranked(resources.of_kind(ResourceKind::TempStorage));
+            (Some(resources), containers)
+        }
+        UploadTo::Containers(c) => (None, c),
+    };
+
+    // Upload: ranked containers, at most 3 attempts per chunk, each from the start of the
+    // chunk; a resumed upload goes to the container it started in.
+    if let Some(r) = &req.resume {
+        containers.retain(|c| c.child(&name_of(1)).without_query() == r.blob);
+        if containers.is_empty() {
+            return Err(Error::MissingResource(format!(
+                "the container of the interrupted upload ({}) is no longer offered",
+                r.blob
+            )));
+        }
+    }
+    if let Some(j) = &req.journal {
+        stages.journal = Some(j.clone());
+        stages.written = Some(crate::client::journal::JournalRecord {
+            at: chrono::Utc::now(),
+            ingest_url: j.ingest_url().to_string(),
+            source_id: source_id.to_string(),
+            file: path_text.clone(),
+            database: req.database.clone(),
+            table: req.table.clone(),
+            format: format.wire_name(),
+            size: len.unwrap_or(0),
+            report_level: req.report_level.as_str().to_string(),
+            report_method: req.report_method.as_str().to_string(),
+            mode: req.mode,
+            blob: None,
+            message_id: None,
+            tracker: crate::client::tracking::Tracker::posted(
+                source_id.to_string(),
+                None,
+                false,
+                chrono::Utc::now(),
+            ),
+            chunk: None,
+            unfinished: Some(crate::client::journal::Unfinished {
+                stage: crate::client::journal::Stage::Uploading,
+                pid: std::process::id(),
+                request: req.to_json(),
+                file_len: len.unwrap_or(0),
+                file_mtime_ns: meta.as_ref().and_then(|m| Snapshot::of(m).mtime_ns()),
+            }),
+        });
+    }
+    let stream = if req.from_stdin {
+        chunk::Stream::Stdin(tokio::io::stdin())
+    } else {
+        chunk::Stream::File(tokio::fs::File::open(&req.path).await?)
+    };
+    let mut input = chunk::Input::new(stream, splitter);
+    let start = meta.as_ref().map(Snapshot::of);
+    let mut uploaded: Vec<UploadedChunk> = Vec::new();
+    loop {
+        let name = name_of(uploaded.len() + 1);
+        let sent_before = uploaded.iter().map(|c| c.done.sent).sum();
+        let mut last_err = None;
+        let mut this = None;
+        for container in containers.iter().take(MAX_ATTEMPTS) {
+            let blob = container.child(&name);
+            stages.mark(crate::client::journal::Stage::Uploading, &blob);
+            let reading = upload::Reading {
+                input: &mut input,
+                start,
+                source_id,
+                progress,
+                sent_before,
+            };
+            match upload(client, req, &blob, encoding, reading).await {
+                Ok(done) => {
+                    client.record_storage_result(&container.account(), true);
+                    this = Some(UploadedChunk { blob, done });
+                    break;
+                }
+                Err(e @ (Error::Io(_) | Error::Usage(_))) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(container = %container, error = %e, "upload failed; trying the next container");
+                    client.record_storage_result(&container.account(), false);
+                    if !input.restart_chunk().await? {
+                        return Err(Error::Io(std::io::Error::other(format!(
+                            "uploading {STDIN_NAME} failed ({e}), and standard input cannot \
+                             be read again to send it elsewhere"
+                        ))));
+                    }
+                    last_err = Some(e);
+                }
+            }
+        }
+        let Some(this) = this else {
+            return Err(last_err.unwrap_or_else(|| {
+                Error::MissingResource("the service offered no TempStorage container".into())
+            }));
+        };
+        uploaded.push(this);
+        if !input.next_chunk().await? {
+            break;
+        }
+    }
+
+    Ok(Uploads {
+        source_id,
+        format,
+        chunks: uploaded,
         resources,
+    })
+}
+
+/// Every chunk is committed: posts one message each, in order. A source sent whole keeps its
+/// source id as the message Id; each chunk of a split one gets its own (see README
+/// "Chunking": the service reports per message).
+async fn post_chunks(
+    client: &IngestClient,
+    req: SubmitRequest,
+    up: Uploads,
+    stages: &mut Stages,
+) -> Result<Vec<Submitted>> {
+    let Uploads {
+        source_id,
+        format,
+        chunks: uploaded,
+        resources,
+    } = up;
+    let resources = match resources {
+        Some(r) => r,
+        None => client.resources().await?,
+    };
+    let count = uploaded.len();
+    let mut posted = Vec::with_capacity(count);
+    for (i, c) in uploaded.into_iter().enumerate() {
+        let chunk = (count > 1).then_some(ChunkOf {
+            source_id,
+            index: i + 1,
+            count,
+        });
+        let message_id = if chunk.is_some() {
+            uuid::Uuid::new_v4()
+        } else {
+            source_id
+        };
+        let mut req = req.clone();
+        // The service applies ignoreFirstRecord to "the first record of every file" (DOCS
+        // `kusto/includes/ingestion-properties.md`), here every blob: only the first chunk
+        // has the header.
+        if i > 0 {
+            req.ignore_first_record = false;
+        }
+        let raw = Some(c.done.raw);
+        match post_one(client, &resources, req, format, message_id, c, raw, stages).await {
+            Ok(mut s) => {
+                s.chunk = chunk;
+                posted.push(s);
+            }
+            Err(e) if !posted.is_empty() => {
+                let ids: Vec<String> = posted.iter().map(|s| s.source_id.to_string()).collect();
+                return Err(Error::Io(std::io::Error::other(format!(
+                    "chunk {} of {count} of source {source_id} could not be posted ({e}); \
+                     chunks 1 to {} were posted with message ids {}",
+                    i + 1,
+                    posted.len(),
+                    ids.join(", ")
+                ))));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // Posted: the front door writes the tracked records.
+    stages.written = None;
+    Ok(posted)
+}
+
+/// The status entity (when reporting to a table) and the message of one blob (uploaded, or
+/// given: `submit --blob`). `raw_data_size` `None` leaves RawDataSize out, as the SDKs do when
+/// they do not know it.
+#[allow(clippy::too_many_arguments)]
+async fn post_one(
+    client: &IngestClient,
+    resources: &crate::client::IngestionResources,
+    mut req: SubmitRequest,
+    format: DataFormat,
+    message_id: uuid::Uuid,
+    uploaded: UploadedChunk,
+    raw_data_size: Option<u64>,
+    stages: &mut Stages,
+) -> Result<Submitted> {
+    let UploadedChunk {
+        blob,
+        done:
+            Uploaded {
+                raw: _,
+                sent: uploaded_bytes,
+                changed,
+                digest,
+                reused,
+            },
+    } = uploaded;
+    // Status entity before the message, so the DM always finds it.
+    let reports = req.report_level != ReportLevel::None;
+    let mut status_ref = None;
+    if reports && req.report_method.uses_table() {
+        let table = resources
+            .of_kind(ResourceKind::IngestionsStatusTable)
+            .next()
+            .cloned()
+            .ok_or_else(|| {
+                Error::MissingResource(
+                    "table reporting asked for, but the service offered no IngestionsStatusTable"
+                        .into(),
+                )
+            })?;
+        let key = message_id.to_string();
+        let props = StatusEntity::pending_properties(
+            &key,
+            &blob.without_query(),
+            &req.database,
+            &req.table,
+            chrono::Utc::now(),
+        );
+        match client.storage().insert_entity(&table, &props).await {
+            // A retried insert whose first try landed: the Pending entity is there.
+            Err(Error::Storage { code, .. }) if code == "EntityAlreadyExists" => {}
+            other => other?,
+        }
+        status_ref = Some(crate::client::tracking::StatusRef::new(
+            table,
+            key.clone(),
+            key,
+        ));
+    }
+
+    // Each chunk's content hash: chunks of one source never share an ingest-by tag, so one
+    // landing cannot make another Skipped.
+    let dedupe_tag = digest.map(|d| dedupe_value(&d));
+    if let Some(v) = &dedupe_tag {
+        req.tags.push(format!("ingest-by:{v}"));
+        req.ingest_if_not_exists.push(v.clone());
+    }
+    let mut message = build_message(
+        &req,
+        format,
+        &message_id,
+        &blob,
+        raw_data_size.unwrap_or(0),
+        resources.identity_token.expose(),
+        status_ref.as_ref(),
+    );
+    message.raw_data_size = raw_data_size;
+    let text = encode_for_queue(&message)?;
+    stages.mark(crate::client::journal::Stage::Posting, &blob);
+    #[cfg(debug_assertions)]
+    crash_point("post");
+    let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
+    let (m, queue, reposts) = post(client, &queues, &text).await?;
+    Ok(Submitted {
+        source_id: message_id,
+        format,
+        raw_data_size: raw_data_size.unwrap_or(0),
+        uploaded_bytes,
+        changed_while_read: changed,
+        mode: req.mode,
+        fallback: None,
+        answer: None,
+        delivery: Delivery::Queue(Box::new(QueueDelivery {
+            blob,
+            queue,
+            message_id: m.message_id,
+            status_ref,
+            reposts,
+            dedupe_tag,
+            blocks_reused: reused,
+        })),
+        chunk: None,
     })
 }
 
@@ -714,283 +1138,38 @@ async fn direct_tail(
             blob: up.blob,
             rows,
         },
+        chunk: None,
     })
 }
 
-/// A local file checked for sending: its format, metadata, how it is encoded on the way, and
-/// the blob name it gets.
-struct LocalFile {
-    path_text: String,
-    format: DataFormat,
-    meta: std::fs::Metadata,
-    encoding: Encoding,
-    name: String,
-    source_id: uuid::Uuid,
-}
+/// The ingestion property that selects a zip's entries (DOCS
+/// `kusto/includes/ingestion-properties.md`).
+const ZIP_PATTERN: &str = "zipPattern";
 
-/// The checks on a file before anything is sent: readable, a known format, within the size
-/// limit where its uncompressed size is known up front.
-async fn prepare_file(req: &SubmitRequest) -> Result<LocalFile> {
-    let src = source(req).await?;
-    let encoding = encoding_of(req, &src).await;
-    let Source {
-        format,
-        meta,
-        path_text,
-    } = src;
-    // Refuse before any byte is sent where the uncompressed size is known up front; a `.gz`
-    // is checked while it is decoded during the upload.
-    if let Some(limit) = req.effective_size_limit() {
-        let known = match encoding {
-            Encoding::AsIs { gz: true } => None,
-            // An unreadable directory: the file's length is the least it holds.
-            Encoding::Zip { raw } => Some(raw.unwrap_or(meta.len()).max(meta.len())),
-            _ => Some(meta.len()),
-        };
-        if let Some(size) = known.filter(|&n| n > limit) {
-            return Err(too_large(&req.path, Some(size), limit));
-        }
+/// `--zip-pattern`: the `zipPattern` property of every source, all of which must be `.zip`
+/// files (the service ignores it elsewhere: a flag given for nothing is a mistake); refused
+/// when `--property` gave one too.
+pub fn set_zip_pattern(req: &mut SubmitRequest, pattern: &str, files: &[PathBuf]) -> Result<()> {
+    if let Some(f) = files
+        .iter()
+        .find(|f| !f.to_string_lossy().to_ascii_lowercase().ends_with(".zip"))
+    {
+        return Err(Error::Usage(format!(
+            "--zip-pattern selects the entries of .zip sources; '{}' is not one",
+            f.display()
+        )));
     }
-    let file_name = req
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "data".into());
-    let source_id = req.source_id.unwrap_or_else(uuid::Uuid::new_v4);
-    let name = blob_name(
-        &req.database,
-        &req.table,
-        &source_id,
-        &file_name,
-        encoding == Encoding::Gzip,
-    );
-    Ok(LocalFile {
-        path_text,
-        format,
-        meta,
-        encoding,
-        name,
-        source_id,
-    })
-}
-
-/// Uploads `file` to one of `containers` (ranked; at most 3 attempts, each from the start of
-/// the file; a resumed upload goes to the container it started in), journaling each stage.
-async fn upload_file(
-    client: &IngestClient,
-    req: &SubmitRequest,
-    file: &LocalFile,
-    mut containers: Vec<SasUrl>,
-    progress: &ProgressFn,
-    stages: &mut Stages,
-) -> Result<(SasUrl, Uploaded)> {
-    let LocalFile {
-        path_text,
-        format,
-        meta,
-        encoding,
-        name,
-        source_id,
-    } = file;
-    let (format, encoding, source_id) = (*format, *encoding, *source_id);
-    if let Some(r) = &req.resume {
-        containers.retain(|c| c.child(name).without_query() == r.blob);
-        if containers.is_empty() {
-            return Err(Error::MissingResource(format!(
-                "the container of the interrupted upload ({}) is no longer offered",
-                r.blob
-            )));
-        }
-    }
-    if let Some(j) = &req.journal {
-        stages.journal = Some(j.clone());
-        stages.written = Some(crate::client::journal::JournalRecord {
-            at: chrono::Utc::now(),
-            ingest_url: j.ingest_url().to_string(),
-            source_id: source_id.to_string(),
-            file: path_text.clone(),
-            database: req.database.clone(),
-            table: req.table.clone(),
-            format: format.wire_name(),
-            size: meta.len(),
-            report_level: req.report_level.as_str().to_string(),
-            report_method: req.report_method.as_str().to_string(),
-            mode: req.mode,
-            blob: None,
-            message_id: None,
-            tracker: crate::client::tracking::Tracker::posted(
-                source_id.to_string(),
-                None,
-                false,
-                chrono::Utc::now(),
-            ),
-            unfinished: Some(crate::client::journal::Unfinished {
-                stage: crate::client::journal::Stage::Uploading,
-                pid: std::process::id(),
-                request: req.to_json(),
-                file_len: meta.len(),
-                file_mtime_ns: Snapshot::of(meta).mtime_ns(),
-            }),
-        });
-    }
-    let mut last_err = None;
-    let mut uploaded = None;
-    for container in containers.iter().take(MAX_ATTEMPTS) {
-        let blob = container.child(name);
-        stages.mark(crate::client::journal::Stage::Uploading, &blob);
-        match upload(
-            client,
-            req,
-            &blob,
-            encoding,
-            source_id,
-            Snapshot::of(meta),
-            progress,
-        )
-        .await
-        {
-            Ok(done) => {
-                client.record_storage_result(&container.account(), true);
-                uploaded = Some((blob, done));
-                break;
-            }
-            Err(e @ (Error::Io(_) | Error::Usage(_))) => return Err(e),
-            Err(e) => {
-                tracing::warn!(container = %container, error = %e, "upload failed; trying the next container");
-                client.record_storage_result(&container.account(), false);
-                last_err = Some(e);
-            }
-        }
-    }
-    uploaded.ok_or_else(|| {
-        last_err.unwrap_or_else(|| {
-            Error::MissingResource("the service offered no TempStorage container".into())
-        })
-    })
-}
-
-/// What posting a source's message left.
-struct Posted {
-    queue: SasUrl,
-    message_id: String,
-    status_ref: Option<crate::client::tracking::StatusRef>,
-    reposts: u32,
-    dedupe_tag: Option<String>,
-}
-
-impl Posted {
-    /// The submit's answer for a source queued from `blob`; `sizes` = (raw, uploaded).
-    #[allow(clippy::too_many_arguments)]
-    fn submitted(
-        self,
-        source_id: uuid::Uuid,
-        format: DataFormat,
-        mode: &crate::client::mode::IngestMode,
-        (raw_data_size, uploaded_bytes): (u64, u64),
-        blob: SasUrl,
-        changed_while_read: Option<String>,
-        blocks_reused: usize,
-    ) -> Submitted {
-        Submitted {
-            source_id,
-            format,
-            raw_data_size,
-            uploaded_bytes,
-            changed_while_read,
-            mode: *mode,
-            fallback: None,
-            answer: None,
-            delivery: Delivery::Queue(Box::new(QueueDelivery {
-                blob,
-                queue: self.queue,
-                message_id: self.message_id,
-                status_ref: self.status_ref,
-                reposts: self.reposts,
-                dedupe_tag: self.dedupe_tag,
-                blocks_reused,
-            })),
-        }
-    }
-}
-
-/// The part every queued source shares once its blob exists (uploaded, or given): the
-/// Pending status entity (before the message, so the DM always finds it), the message, the
-/// post. `raw_data_size` `None` leaves RawDataSize out, as the SDKs do when they do not know it.
-#[allow(clippy::too_many_arguments)]
-async fn post_source(
-    client: &IngestClient,
-    mut req: SubmitRequest,
-    resources: &crate::client::IngestionResources,
-    source_id: uuid::Uuid,
-    format: DataFormat,
-    blob: &SasUrl,
-    raw_data_size: Option<u64>,
-    digest: Option<Vec<u8>>,
-    stages: &mut Stages,
-) -> Result<Posted> {
-    let reports = req.report_level != ReportLevel::None;
-    let mut status_ref = None;
-    if reports && req.report_method.uses_table() {
-        let table = resources
-            .of_kind(ResourceKind::IngestionsStatusTable)
-            .next()
-            .cloned()
-            .ok_or_else(|| {
-                Error::MissingResource(
-                    "table reporting asked for, but the service offered no IngestionsStatusTable"
-                        .into(),
-                )
-            })?;
-        let key = source_id.to_string();
-        let props = StatusEntity::pending_properties(
-            &key,
-            &blob.without_query(),
-            &req.database,
-            &req.table,
-            chrono::Utc::now(),
-        );
-        match client.storage().insert_entity(&table, &props).await {
-            // A retried insert whose first try landed: the Pending entity is there.
-            Err(Error::Storage { code, .. }) if code == "EntityAlreadyExists" => {}
-            other => other?,
-        }
-        status_ref = Some(crate::client::tracking::StatusRef::new(
-            table,
-            key.clone(),
-            key,
+    if field(&req.extra_properties, ZIP_PATTERN).is_some() {
+        return Err(Error::Usage(
+            "--zip-pattern and --property zipPattern=… both set the zipPattern: give one".into(),
         ));
     }
-
-    let dedupe_tag = digest.map(|d| dedupe_value(&d));
-    if let Some(v) = &dedupe_tag {
-        req.tags.push(format!("ingest-by:{v}"));
-        req.ingest_if_not_exists.push(v.clone());
+    if pattern.trim().is_empty() {
+        return Err(Error::Usage("--zip-pattern needs a pattern".into()));
     }
-    let mut message = build_message(
-        &req,
-        format,
-        &source_id,
-        blob,
-        raw_data_size.unwrap_or(0),
-        resources.identity_token.expose(),
-        status_ref.as_ref(),
-    );
-    message.raw_data_size = raw_data_size;
-    let text = encode_for_queue(&message)?;
-    stages.mark(crate::client::journal::Stage::Posting, blob);
-    #[cfg(debug_assertions)]
-    crash_point("post");
-    let queues = client.ranked(resources.of_kind(ResourceKind::SecuredReadyForAggregationQueue));
-    let (m, queue, reposts) = post(client, &queues, &text).await?;
-    // Posted: the front door writes the tracked record.
-    stages.written = None;
-    Ok(Posted {
-        queue,
-        message_id: m.message_id,
-        status_ref,
-        reposts,
-        dedupe_tag,
-    })
+    req.extra_properties
+        .insert(ZIP_PATTERN.into(), Value::from(pattern));
+    Ok(())
 }
 
 /// The queue text (base64 JSON) of `message`, or a clear error when Azure would refuse it.
@@ -1058,36 +1237,6 @@ pub fn validate(req: &SubmitRequest) -> Result<()> {
     if let Some(t) = &req.creation_time {
         normalize_creation_time(t)?;
     }
-    Ok(())
-}
-
-/// The ingestion property that selects a zip's entries (DOCS
-/// `kusto/includes/ingestion-properties.md`).
-const ZIP_PATTERN: &str = "zipPattern";
-
-/// `--zip-pattern`: the `zipPattern` property of every source, all of which must be `.zip`
-/// files (the service ignores it elsewhere: a flag given for nothing is a mistake); refused
-/// when `--property` gave one too.
-pub fn set_zip_pattern(req: &mut SubmitRequest, pattern: &str, files: &[PathBuf]) -> Result<()> {
-    if let Some(f) = files
-        .iter()
-        .find(|f| !f.to_string_lossy().to_ascii_lowercase().ends_with(".zip"))
-    {
-        return Err(Error::Usage(format!(
-            "--zip-pattern selects the entries of .zip sources; '{}' is not one",
-            f.display()
-        )));
-    }
-    if field(&req.extra_properties, ZIP_PATTERN).is_some() {
-        return Err(Error::Usage(
-            "--zip-pattern and --property zipPattern=… both set the zipPattern: give one".into(),
-        ));
-    }
-    if pattern.trim().is_empty() {
-        return Err(Error::Usage("--zip-pattern needs a pattern".into()));
-    }
-    req.extra_properties
-        .insert(ZIP_PATTERN.into(), Value::from(pattern));
     Ok(())
 }
 
@@ -1183,6 +1332,17 @@ mod tests {
         r.dedupe = false;
         r.ingest_if_not_exists = vec!["batch-1".into()];
         assert!(r.if_not_exists());
+    }
+
+    #[test]
+    fn chunks_after_the_first_are_named_and_recognised() {
+        assert_eq!(chunk_file_name("data.csv", 2), "data.chunk0002.csv");
+        assert_eq!(chunk_file_name("noext", 12), "noext.chunk0012");
+        let id = uuid::Uuid::nil();
+        let name = blob_name("db", "T", &id, &chunk_file_name("a.csv", 3), true);
+        assert!(is_chunk_blob(&format!("https://a/c/{name}")), "{name}");
+        assert!(!is_chunk_blob(&blob_name("db", "T", &id, "a.csv", true)));
+        assert!(!is_chunk_blob("https://a/c/x.chunky.csv.gz"));
     }
 
     #[test]
@@ -1385,6 +1545,28 @@ mod tests {
     }
 
     #[test]
+    fn requests_survive_the_journal() {
+        let mut r = SubmitRequest::new("/d/x.json", "db", "T");
+        r.format = Some(DataFormat::MultiJson);
+        r.mapping_reference = Some("M".into());
+        r.report_level = ReportLevel::FailuresOnly;
+        r.report_method = ReportMethod::Queue;
+        r.flush_immediately = true;
+        r.tags = vec!["a".into()];
+        r.ingest_if_not_exists = vec!["b".into()];
+        r.creation_time = Some("2024-01-02".into());
+        r.retain_blob_on_success = false;
+        r.extra_properties.insert("zipPattern".into(), "*".into());
+        r.allow_growing = true;
+        r.dedupe = true;
+        let back = SubmitRequest::from_json(&r.to_json()).unwrap();
+        assert_eq!(back.to_json(), r.to_json());
+        assert_eq!(back.format, Some(DataFormat::MultiJson));
+        assert!(back.dedupe && back.allow_growing && !back.retain_blob_on_success);
+        assert!(SubmitRequest::from_json(&serde_json::json!({"path": "x"})).is_none());
+    }
+
+    #[test]
     fn zip_pattern_flag() {
         let zips = [PathBuf::from("a.ZIP"), PathBuf::from("d/b.csv.zip")];
         let mut z = SubmitRequest::new("", "db", "T");
@@ -1407,28 +1589,6 @@ mod tests {
             .to_string();
         assert!(err.contains("'b.csv' is not one"), "{err}");
         assert!(r.extra_properties.is_empty());
-    }
-
-    #[test]
-    fn requests_survive_the_journal() {
-        let mut r = SubmitRequest::new("/d/x.json", "db", "T");
-        r.format = Some(DataFormat::MultiJson);
-        r.mapping_reference = Some("M".into());
-        r.report_level = ReportLevel::FailuresOnly;
-        r.report_method = ReportMethod::Queue;
-        r.flush_immediately = true;
-        r.tags = vec!["a".into()];
-        r.ingest_if_not_exists = vec!["b".into()];
-        r.creation_time = Some("2024-01-02".into());
-        r.retain_blob_on_success = false;
-        r.extra_properties.insert("zipPattern".into(), "*".into());
-        r.allow_growing = true;
-        r.dedupe = true;
-        let back = SubmitRequest::from_json(&r.to_json()).unwrap();
-        assert_eq!(back.to_json(), r.to_json());
-        assert_eq!(back.format, Some(DataFormat::MultiJson));
-        assert!(back.dedupe && back.allow_growing && !back.retain_blob_on_success);
-        assert!(SubmitRequest::from_json(&serde_json::json!({"path": "x"})).is_none());
     }
 
     #[test]

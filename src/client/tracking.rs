@@ -202,6 +202,33 @@ impl TrackState {
     }
 }
 
+/// kingest's aggregate state of a source split into chunks (`client::submit::chunk`): the
+/// service tracks each chunk as an ingestion of its own and knows no such total. Not final
+/// while a chunk is not (Retrying, else Pending, else Queued); once all are final: their state
+/// when they agree, PartiallySucceeded when some succeeded (as [`Tracker::is_success`] decides)
+/// and others did not, Failed when none did.
+pub fn aggregate(chunks: &[&Tracker]) -> TrackState {
+    let open = |s: TrackState| chunks.iter().any(|t| t.state == s);
+    if chunks.iter().any(|t| !t.is_final()) {
+        return [TrackState::Retrying, TrackState::Pending]
+            .into_iter()
+            .find(|s| open(*s))
+            .unwrap_or(TrackState::Queued);
+    }
+    let Some(first) = chunks.first() else {
+        return TrackState::Queued;
+    };
+    if chunks.iter().all(|t| t.state == first.state) {
+        return first.state;
+    }
+    let ok = chunks.iter().filter(|t| t.is_success()).count();
+    match ok {
+        0 => TrackState::Failed,
+        n if n == chunks.len() => TrackState::Succeeded,
+        _ => TrackState::PartiallySucceeded,
+    }
+}
+
 /// What went wrong (or is being retried), as the service said it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorInfo {

@@ -45,7 +45,12 @@ pub struct ClientExecutor {
     clock: Clock,
     journal: Option<Journal>,
     cancel: CancellationToken,
+    /// Submits uploading at once: a folder or glob submitted from the dialog queues the rest.
+    submits: Arc<tokio::sync::Semaphore>,
 }
+
+/// Sources the TUI uploads at once (as `submit --parallel`'s default).
+const PARALLEL_SUBMITS: usize = 4;
 
 impl ClientExecutor {
     pub fn new(
@@ -60,6 +65,7 @@ impl ClientExecutor {
             clock,
             journal,
             cancel: CancellationToken::new(),
+            submits: Arc::new(tokio::sync::Semaphore::new(PARALLEL_SUBMITS)),
         }
     }
 
@@ -187,12 +193,20 @@ impl Executor for ClientExecutor {
                         });
                     }
                 });
+                let slots = Arc::clone(&self.submits);
                 self.spawn(async move {
-                    let result = client
-                        .submit(req, progress)
-                        .await
-                        .map_err(err)
-                        .map(|s| SubmittedInfo::of(s, if_not_exists));
+                    // Closed only on shutdown, when the task is cancelled anyway.
+                    let _slot = slots.acquire_owned().await.ok();
+                    let result =
+                        client
+                            .submit_chunks(req, progress)
+                            .await
+                            .map_err(err)
+                            .map(|sent| {
+                                sent.into_iter()
+                                    .map(|s| SubmittedInfo::of(s, if_not_exists))
+                                    .collect()
+                            });
                     Some(Msg::Submitted {
                         id,
                         at: clock.now(),
@@ -272,6 +286,15 @@ impl Executor for ClientExecutor {
                     .await
                     .unwrap_or_default();
                 Some(Msg::Completions { input, candidates })
+            }),
+            Effect::Discover { input } => self.spawn(async move {
+                let probe = std::path::PathBuf::from(&input);
+                let result = tokio::task::spawn_blocking(move || {
+                    crate::client::discover::discover(&[probe], None)
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("listing the files failed: {e}")));
+                Some(Msg::Discovered { input, result })
             }),
         }
     }

@@ -124,11 +124,12 @@ fn progress(row: &BulkRow, theme: &Theme) -> Cell<'static> {
 
 /// Rows for the submissions table, in its column order (source, target, size, format,
 /// state, age).
-pub fn rows(state: &State, theme: &Theme) -> Vec<Row<'static>> {
+/// `wide`: the pane has a Mode column (`ui::panes::submissions`), where these rows say "bulk".
+pub fn rows(state: &State, theme: &Theme, wide: bool) -> Vec<Row<'static>> {
     crate::app::bulk::visible(state)
         .into_iter()
         .map(|r| {
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(sanitize(&format!("bulk {}", r.source))),
                 Cell::from(sanitize(&format!("{}.{}", r.database, r.table))),
                 Cell::from(
@@ -137,9 +138,13 @@ pub fn rows(state: &State, theme: &Theme) -> Vec<Row<'static>> {
                         .unwrap_or_default(),
                 ),
                 Cell::from(sanitize(&r.format)),
-                progress(r, theme),
-                Cell::from(age(state.now, r.started_at)),
-            ])
+            ];
+            if wide {
+                cells.push(Cell::from("bulk"));
+            }
+            cells.push(progress(r, theme));
+            cells.push(Cell::from(age(state.now, r.started_at)));
+            Row::new(cells)
         })
         .collect()
 }

@@ -108,6 +108,44 @@ fn notification_lines<'a>(row: &NotificationRow, raw: bool, theme: &Theme) -> Ve
     lines
 }
 
+/// A split source's chunks, one line each: index, state, size, message Id, blob.
+fn chunk_lines<'a>(state: &State, s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
+    let chunks = state.chunks_of(s);
+    let Some(c) = s.chunk.filter(|_| chunks.len() > 1) else {
+        return Vec::new();
+    };
+    let mut lines = vec![
+        Line::raw(""),
+        kv(
+            "Split source",
+            format!(
+                "{} in {} chunks; state {} is kingest's aggregate over them",
+                c.source_id,
+                chunks.len(),
+                state.source_state(s).label()
+            ),
+            theme,
+        ),
+    ];
+    for k in chunks {
+        let index = k.chunk.map_or(0, |c| c.index);
+        lines.push(kv(
+            &format!("Chunk {index}"),
+            format!(
+                "{}  {}  id {}  {}",
+                k.tracker()
+                    .map(|t| t.describe())
+                    .unwrap_or_else(|| k.state().label().into()),
+                bytes(k.total),
+                k.source_id.as_deref().unwrap_or("—"),
+                k.blob.as_deref().unwrap_or("—")
+            ),
+            theme,
+        ));
+    }
+    lines
+}
+
 fn submission_lines<'a>(s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
     let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "—".into());
     let mut lines = vec![
@@ -257,7 +295,11 @@ pub fn render(
         DetailTarget::Submission(id) => {
             let title = "submission (Esc back)".to_string();
             match state.submissions.iter().find(|s| s.id == *id) {
-                Some(s) => (title, submission_lines(s, theme)),
+                Some(s) => {
+                    let mut lines = submission_lines(s, theme);
+                    lines.extend(chunk_lines(state, s, theme));
+                    (title, lines)
+                }
                 None => (title, vec![Line::styled("no longer listed", theme.muted)]),
             }
         }

@@ -85,9 +85,9 @@ fn input_line<'a>(label: &str, value: String, focused: bool, theme: &Theme) -> L
 }
 
 pub fn submit(frame: &mut Frame, area: Rect, form: &SubmitForm, theme: &Theme) {
-    let rect = centered(area, 80, 16);
+    let rect = centered(area, 80, 18);
     frame.render_widget(Clear, rect);
-    let blk = frame_block("Submit a file", theme);
+    let blk = frame_block("Submit a file, folder or glob", theme);
     let inner = blk.inner(rect);
     frame.render_widget(blk, rect);
     let mut lines = Vec::new();
@@ -104,6 +104,7 @@ pub fn submit(frame: &mut Frame, area: Rect, form: &SubmitForm, theme: &Theme) {
                 (None, Some(f)) => format!("◀ {} ▶ (from extension)", f.wire_name()),
                 (None, None) => "◀ ? ▶ (choose with Ctrl-N)".into(),
             },
+            Field::Mode => format!("◀ {} ▶", form.mode),
             Field::ReportLevel => format!("◀ {} ▶", form.report_level),
             Field::ReportMethod => format!("◀ {} ▶", form.report_method),
             Field::Flush => format!("◀ {} ▶", if form.flush { "yes" } else { "no" }),
@@ -132,6 +133,32 @@ pub fn submit(frame: &mut Frame, area: Rect, form: &SubmitForm, theme: &Theme) {
     lines.push(Line::raw(""));
     if let Some(e) = &form.error {
         lines.push(Line::styled(sanitize(e), theme.error));
+    }
+    if let Some(m) = form.current_matches() {
+        let names: Vec<String> = m
+            .files
+            .iter()
+            .take(4)
+            .map(|f| sanitize(&crate::ui::fmt::short_path(&f.path.to_string_lossy())))
+            .collect();
+        let more = if m.files.len() > names.len() {
+            " …"
+        } else {
+            ""
+        };
+        lines.push(Line::styled(
+            format!(
+                "{} file(s), {}: {}{more}",
+                m.files.len(),
+                crate::ui::fmt::bytes(m.total_bytes()),
+                names.join("  ")
+            ),
+            theme.focus,
+        ));
+        lines.push(Line::styled(
+            "Enter again submits each one (a row per file)",
+            theme.muted,
+        ));
     }
     if !form.completions.is_empty() {
         let names: Vec<String> = form

@@ -78,20 +78,24 @@ impl Env {
 
     /// TotalRowCount of `demo.table` from `.show tables details`.
     pub async fn row_count(&self, table: &str) -> u64 {
-        let t = self
-            .client
-            .mgmt("demo", ".show tables details")
-            .await
-            .unwrap()
-            .remove(0);
-        let name = t.column_index("TableName").unwrap();
-        let count = t.column_index("TotalRowCount").unwrap();
-        t.rows
-            .iter()
-            .find(|r| r[name] == table)
-            .and_then(|r| r[count].as_u64())
-            .unwrap_or_else(|| panic!("{table} not in .show tables details: {t:?}"))
+        row_count(&self.client, table).await
     }
+}
+
+/// TotalRowCount of `demo.table` from `.show tables details`, asked of `client`'s emulator.
+pub async fn row_count(client: &IngestClient, table: &str) -> u64 {
+    let t = client
+        .mgmt("demo", ".show tables details")
+        .await
+        .unwrap()
+        .remove(0);
+    let name = t.column_index("TableName").unwrap();
+    let count = t.column_index("TotalRowCount").unwrap();
+    t.rows
+        .iter()
+        .find(|r| r[name] == table)
+        .and_then(|r| r[count].as_u64())
+        .unwrap_or_else(|| panic!("{table} not in .show tables details: {t:?}"))
 }
 
 /// `url` (a queue or container the emulator issued) re-signed with the emulator's key for

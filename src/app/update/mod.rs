@@ -104,6 +104,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             advance(state, at);
             crate::app::bulk::on_canceled(state, &operation_id, at, result)
         }
+        Msg::Discovered { input, result } => {
+            if let Some(Modal::Submit(form)) = &mut state.modal {
+                form.apply_matches(&input, result);
+                state.dirty = true;
+            }
+        }
         Msg::Journal(records) => submissions::on_journal(state, records),
         Msg::Quit => state.quit = true,
     }

@@ -17,7 +17,14 @@ pub(super) fn submit(state: &mut State, fx: &mut Vec<Effect>) {
     let Some(Modal::Submit(form)) = &mut state.modal else {
         return;
     };
-    let req = match form.to_request() {
+    // A glob or folder: list its files first, shown in the dialog; Enter again sends them.
+    let path = form.path.value().trim().to_string();
+    if form.current_matches().is_none() && crate::app::form::names_many(&path) {
+        form.error = None;
+        fx.push(Effect::Discover { input: path });
+        return;
+    }
+    let reqs = match form.to_requests() {
         Ok(r) => r,
         Err(e) => {
             form.error = Some(e);
@@ -25,37 +32,39 @@ pub(super) fn submit(state: &mut State, fx: &mut Vec<Effect>) {
         }
     };
     state.modal = None;
-    state.last_database = req.database.clone();
-    state.last_table = req.table.clone();
-    if let Some(dir) = req.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        state.last_path = format!("{}/", dir.display());
-    }
-    let id = state.next_submission_id;
-    state.next_submission_id += 1;
     let now = state.now;
-    state.submissions.insert(
-        0,
-        SubmissionRow {
-            format: req.format.map(|f| f.wire_name()).unwrap_or_default(),
-            mode: req.mode,
-            ..SubmissionRow::new(
-                id,
-                req.source_name(),
-                req.database.clone(),
-                req.table.clone(),
-                req.report_level,
-                req.report_method,
-                now,
-            )
-        },
-    );
+    for req in reqs {
+        state.last_database = req.database.clone();
+        state.last_table = req.table.clone();
+        if let Some(dir) = req.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            state.last_path = format!("{}/", dir.display());
+        }
+        let id = state.next_submission_id;
+        state.next_submission_id += 1;
+        state.submissions.insert(
+            0,
+            SubmissionRow {
+                format: req.format.map(|f| f.wire_name()).unwrap_or_default(),
+                mode: req.mode,
+                ..SubmissionRow::new(
+                    id,
+                    req.source_name(),
+                    req.database.clone(),
+                    req.table.clone(),
+                    req.report_level,
+                    req.report_method,
+                    now,
+                )
+            },
+        );
+        fx.push(Effect::Submit {
+            id,
+            req: Box::new(req),
+        });
+    }
     state.submissions_list.selected = 0;
     // Polling speeds up now, not after the current (idle) interval.
     polling::peek_soon(state, now + dur(state.settings.poll.peek_busy));
-    fx.push(Effect::Submit {
-        id,
-        req: Box::new(req),
-    });
 }
 
 pub(super) fn on_upload(
@@ -81,58 +90,25 @@ pub(super) fn on_submitted(
     state: &mut State,
     id: u64,
     at: DateTime<Utc>,
-    result: Result<SubmittedInfo, Problem>,
+    result: Result<Vec<SubmittedInfo>, Problem>,
     fx: &mut Vec<Effect>,
 ) {
     advance(state, at);
     let poll = state.settings.poll;
-    let cluster = state.settings.cluster.clone();
-    let Some(row) = row_mut(state, id) else {
+    let Some(pos) = state.submissions.iter().position(|r| r.id == id) else {
         return;
     };
-    row.updated_at = at;
-    match result {
-        Ok(info) => {
-            row.source_id = Some(info.source_id.clone());
-            row.blob = info.blob;
-            row.message_id = info.message_id;
-            row.format = info.format;
-            if row.total == 0 {
-                row.total = info.raw_data_size;
-            }
-            row.read = row.total;
-            let reports = row.report_level != ReportLevel::None;
-            let status_ref = info.status_ref.filter(|_| reports);
-            let tracker = Tracker::start(
-                info.source_id,
-                info.answer.as_ref(),
-                status_ref,
-                reports
-                    && row.report_method.uses_queue()
-                    && info.answer.is_none()
-                    && info.operation.is_none(),
-                at,
-            )
-            .with_reposts(info.reposts)
-            .with_if_not_exists(info.if_not_exists)
-            .with_operation(info.operation.map(|o| *o));
-            let table_read = TableRead::after(&tracker, at, &poll.table, None);
-            let said = match &info.answer {
-                Some(a) => format!("{} {}", info.delivered.path, a.state.label()),
-                None => format!("{}", info.delivered.path),
+    let infos = match result {
+        Ok(infos) if !infos.is_empty() => infos,
+        Ok(_) => {
+            state.submissions[pos].phase = Phase::NotSubmitted {
+                error: "the submit posted no message".into(),
             };
-            row.delivered = Some(info.delivered);
-            row.phase = Phase::Posted {
-                tracker: Box::new(tracker),
-                table_read,
-            };
-            journal(fx, row, &cluster, at);
-            let file = row.file.clone();
-            set_status(state, format!("{said} {file}"), Severity::Ok);
-            polling::peek_soon(state, at + dur(poll.peek_busy));
-            polling::depths_soon(state);
+            return;
         }
         Err(e) => {
+            let row = &mut state.submissions[pos];
+            row.updated_at = at;
             row.phase = Phase::NotSubmitted {
                 error: format!("{e} ({})", e.hint()),
             };
@@ -142,8 +118,86 @@ pub(super) fn on_submitted(
                 format!("submit of {file} failed: {e}"),
                 Severity::Error,
             );
+            return;
         }
+    };
+    let count = infos.len();
+    // The row stands for the first message; every further chunk gets a row of its own
+    // (tracked as any other, listed under the first: `State::visible_submissions`).
+    let template = state.submissions[pos].clone();
+    let mut rows = Vec::with_capacity(count);
+    let mut said = String::new();
+    for (i, info) in infos.into_iter().enumerate() {
+        let mut row = if i == 0 {
+            template.clone()
+        } else {
+            let id = state.next_submission_id;
+            state.next_submission_id += 1;
+            SubmissionRow {
+                id,
+                ..template.clone()
+            }
+        };
+        said = posted(&mut row, info, at, &poll);
+        journal(fx, &row, &state.settings.cluster, at);
+        rows.push(row);
     }
+    state.submissions.splice(pos..=pos, rows);
+    let file = template.file.clone();
+    let what = if count > 1 {
+        format!("{said} {file} in {count} chunks")
+    } else {
+        format!("{said} {file}")
+    };
+    set_status(state, what, Severity::Ok);
+    polling::peek_soon(state, at + dur(poll.peek_busy));
+    polling::depths_soon(state);
+}
+
+/// `row` posted as `info` describes: tracked from now on (final at once when the engine
+/// answered).
+fn posted(
+    row: &mut SubmissionRow,
+    info: SubmittedInfo,
+    at: DateTime<Utc>,
+    poll: &crate::app::state::PollConfig,
+) -> String {
+    row.updated_at = at;
+    row.source_id = Some(info.source_id.clone());
+    row.blob = info.blob;
+    row.message_id = info.message_id;
+    row.format = info.format;
+    row.chunk = info.chunk;
+    if row.total == 0 || info.chunk.is_some() {
+        row.total = info.raw_data_size;
+    }
+    row.read = row.total;
+    let reports = row.report_level != ReportLevel::None;
+    let status_ref = info.status_ref.filter(|_| reports);
+    let tracker = Tracker::start(
+        info.source_id,
+        info.answer.as_ref(),
+        status_ref,
+        reports
+            && row.report_method.uses_queue()
+            && info.answer.is_none()
+            && info.operation.is_none(),
+        at,
+    )
+    .with_reposts(info.reposts)
+    .with_if_not_exists(info.if_not_exists)
+    .with_operation(info.operation.map(|o| *o));
+    let table_read = TableRead::after(&tracker, at, &poll.table, None);
+    let said = match &info.answer {
+        Some(a) => format!("{} {}", info.delivered.path, a.state.label()),
+        None => format!("{}", info.delivered.path),
+    };
+    row.delivered = Some(info.delivered);
+    row.phase = Phase::Posted {
+        tracker: Box::new(tracker),
+        table_read,
+    };
+    said
 }
 
 /// Status-table reads that are due.
@@ -340,6 +394,7 @@ pub(super) fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
             source_id: Some(r.source_id),
             blob: r.blob,
             message_id: r.message_id,
+            chunk: r.chunk,
             delivered: None,
         });
     }
@@ -371,6 +426,7 @@ pub fn record_of(
         blob: row.blob.clone(),
         message_id: row.message_id.clone(),
         tracker: tracker.clone(),
+        chunk: row.chunk,
         unfinished: None,
     })
 }

@@ -131,6 +131,12 @@ async fn narrate(
             properties: vec![],
             compress_threads: None,
             wait: Some(30),
+            pattern: None,
+            parallel: 1,
+            list_only: false,
+            chunk_size: crate::client::submit::chunk::DEFAULT_CHUNK_SIZE,
+            report: None,
+            report_format: None,
         };
         cmd::submit::run(client, resolved, args, false).await?;
     }

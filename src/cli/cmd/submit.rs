@@ -1,25 +1,35 @@
-//! `kingest submit`: upload and post each file, journal it, and with `--wait` track every
-//! source to its final state through `client::tracking` (the same engine as the TUI).
+//! `kingest submit`: find the sources (files, folders, globs, standard input:
+//! `client::discover`), upload and post them a few at a time (a text source over
+//! `--chunk-size` split into chunks: `client::submit::chunk`), journal each message, and with
+//! `--wait` track every one to its final state through `client::tracking` (the same engine
+//! as the TUI, `wait`); LightIngest-like counters and report file in `report`.
+
+mod outcome;
+mod report;
+mod wait;
 
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use chrono::Utc;
+use futures::StreamExt as _;
 use serde_json::Value;
 
 use crate::cli::args::{ReportLevelArg, ReportMethodArg, SubmitArgs};
-use crate::cli::output::{
-    delivery_json, delivery_lines, print_json_line, safe, tracker_json, tracker_lines,
-};
+use crate::cli::output::{print_json_line, safe};
 use crate::cli::resolve::Resolved;
 use crate::cli::{Failure, combine, exit_code, source_exit_code};
+use crate::client::discover::Found;
 use crate::client::journal::{Journal, JournalRecord};
-use crate::client::tracking::{Observation, Tracker};
-use crate::client::wire::{DataFormat, NotificationKind, ReportLevel, ReportMethod};
+use crate::client::tracking::{TrackState, Tracker};
+use crate::client::wire::{DataFormat, ReportLevel, ReportMethod};
 use crate::client::{IngestClient, ResourceKind, SubmitRequest, Submitted};
+use outcome::{list_only, print_outcomes};
+use report::{ReportFormat, Summary};
+use wait::Waiting;
 
-/// One source as submitted.
-struct Source {
+/// One message posted: a source sent whole, or one chunk of a split one.
+struct Unit {
     file: String,
     report: (ReportLevel, ReportMethod),
     submitted: Submitted,
@@ -27,15 +37,74 @@ struct Source {
     next_read: Option<chrono::DateTime<Utc>>,
 }
 
+/// One source as discovered: its messages (several when it was split), or why it was not
+/// posted.
+struct Source {
+    file: String,
+    /// The id the user sees (a split source's chunks each have their own message Id).
+    source_id: Option<String>,
+    /// Its messages, as indices into the units.
+    units: Vec<usize>,
+    error: Option<String>,
+}
+
+impl Source {
+    /// Its state: its one message's, or kingest's aggregate over its chunks; `None` when it
+    /// was not posted.
+    fn state(&self, units: &[Unit]) -> Option<TrackState> {
+        let trackers: Vec<&Tracker> = self
+            .units
+            .iter()
+            .filter_map(|&i| units.get(i).map(|u| &u.tracker))
+            .collect();
+        match trackers.as_slice() {
+            [] => None,
+            [one] => Some(one.state),
+            many => Some(crate::client::tracking::aggregate(many)),
+        }
+    }
+
+    /// "2 Succeeded, 1 Failed" over its chunks.
+    fn chunk_counts(&self, units: &[Unit]) -> String {
+        wait::state_counts(
+            self.units
+                .iter()
+                .filter_map(|&i| units.get(i).map(|u| &u.tracker)),
+        )
+    }
+}
+
+/// The live line's pace when stderr is not a terminal (LightIngest prints every 10 s).
+const LIVE_EVERY: Duration = Duration::from_secs(10);
+
 pub async fn run(
     client: &IngestClient,
     resolved: &Resolved,
     args: SubmitArgs,
     json_out: bool,
 ) -> Result<i32, Failure> {
+    let started = tokio::time::Instant::now();
+    let found = crate::client::discover::discover(&args.files, args.pattern.as_deref())
+        .map_err(|e| Failure::usage(safe(&e)))?;
+    let format = format_flag(args.format.as_deref())?;
+    if args.list_only {
+        list_only(&found, format, args.chunk_size, json_out);
+        return Ok(crate::cli::EXIT_OK);
+    }
+    if found.iter().any(|f| f.stdin) && format.is_none() {
+        return Err(Failure::usage(
+            "standard input ('-') has no extension to tell its format: pass --format",
+        ));
+    }
+    let report_file = match &args.report {
+        Some(p) => Some((
+            p.clone(),
+            ReportFormat::of(p, args.report_format).map_err(|e| Failure::usage(safe(&e)))?,
+        )),
+        None => None,
+    };
     let database = required(&args.database, &resolved.database, "--database")?;
     let table = required(&args.table, &resolved.table, "--table")?;
-    let format = format_flag(args.format.as_deref())?;
     let report_level = match args.report_level {
         ReportLevelArg::Failures => ReportLevel::FailuresOnly,
         ReportLevelArg::None => ReportLevel::None,
@@ -76,6 +145,7 @@ pub async fn run(
     template.mode = args.mode.into();
     template.dedupe = args.dedupe;
     template.compress_threads = args.compress_threads.map(usize::from);
+    template.chunk_size = Some(args.chunk_size);
     template.journal = Some(journal.clone());
     template.extra_properties = args
         .properties
@@ -102,76 +172,99 @@ pub async fn run(
     let blobs = blob_sources(&args.blobs, &args.raw_sizes)?;
     reconcile(client, &journal).await;
     let if_not_exists = template.if_not_exists();
-    let mut sources = Vec::new();
+    let discovered = found.len() + blobs.len();
+    let many = discovered > 1;
+    let tty = !json_out && std::io::stderr().is_terminal();
+    let mut live = Live::new(tty);
+    let submits = futures::stream::iter(found.iter().cloned())
+        .map(|f: Found| {
+            let mut req = template.clone();
+            req.from_stdin = f.stdin;
+            req.path = if f.stdin {
+                crate::client::submit::STDIN_NAME.into()
+            } else {
+                f.path.clone()
+            };
+            let show_progress = tty && !many;
+            let progress: crate::client::ProgressFn = std::sync::Arc::new(move |p| {
+                if !show_progress {
+                } else if p.total > 0 {
+                    eprint!(
+                        "\r  uploading {:>3}%  ({} bytes sent)",
+                        p.read * 100 / p.total.max(1),
+                        p.sent
+                    );
+                } else {
+                    eprint!("\r  uploading: {} bytes read, {} sent", p.read, p.sent);
+                }
+            });
+            let file = if f.stdin {
+                crate::client::submit::STDIN_NAME.to_string()
+            } else {
+                f.path.display().to_string()
+            };
+            async move { (file, client.submit_chunks(req, progress).await) }
+        })
+        .buffered(usize::from(args.parallel))
+        .chain(blob_submits(client, &template, blobs));
+    futures::pin_mut!(submits);
+    let mut units: Vec<Unit> = Vec::new();
+    let mut sources: Vec<Source> = Vec::new();
     // Exit codes of files that never reached the service.
     let mut not_submitted = Vec::new();
-    let show_progress = !json_out && std::io::stderr().is_terminal();
-    let mut results = Vec::new();
-    for path in &args.files {
-        let mut req = template.clone();
-        req.path = path.clone();
-        let progress: crate::client::ProgressFn = std::sync::Arc::new(move |p| {
-            if show_progress && p.total > 0 {
-                eprint!(
-                    "\r  uploading {:>3}%  ({} bytes sent)",
-                    p.read * 100 / p.total.max(1),
-                    p.sent
-                );
-            }
-        });
-        let result = client.submit(req, progress).await;
-        if show_progress {
+    while let Some((file, result)) = submits.next().await {
+        if tty && !many {
             eprint!("\r\x1b[2K");
         }
-        results.push((path.display().to_string(), result));
-    }
-    let blob_reqs: Vec<(String, SubmitRequest)> = blobs
-        .into_iter()
-        .map(|b| {
-            let mut req = template.clone();
-            req.blob = Some(b);
-            (req.source_name(), req)
-        })
-        .collect();
-    if template.mode == crate::client::mode::IngestMode::RestQueued {
-        // As few POSTs as the API's maxBlobsPerBatch allows.
-        let (names, reqs): (Vec<String>, Vec<SubmitRequest>) = blob_reqs.into_iter().unzip();
-        results.extend(names.into_iter().zip(client.submit_rest_blobs(reqs).await));
-    } else {
-        for (shown, req) in blob_reqs {
-            let quiet: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
-            results.push((shown, client.submit(req, quiet).await));
-        }
-    }
-    for (file, result) in results {
         match result {
-            Ok(s) => {
-                if let Some(what) = &s.changed_while_read {
-                    eprintln!(
-                        "warning: {} changed while it was read ({}): sent what was read \
-                         (--allow-growing)",
-                        safe(&file),
-                        safe(what)
-                    );
-                }
-                let tracker = s.tracker(report_level, report_method, if_not_exists, Utc::now());
-                if tracker.reposts > 0 {
-                    eprintln!(
-                        "note: {}: the answer to posting its message was lost; posted the same \
-                         message again at once ({} more time(s)): copies in one batch are \
-                         ingested once",
-                        safe(&file),
-                        tracker.reposts
-                    );
-                }
-                let source = Source {
-                    file,
-                    report: (report_level, report_method),
-                    next_read: tracker.next_table_read(Utc::now(), &resolved.poll.table),
-                    submitted: s,
-                    tracker,
+            Ok(posted) => {
+                let mut source = Source {
+                    file: file.clone(),
+                    source_id: posted
+                        .first()
+                        .map(|s| s.chunk.map_or(s.source_id, |c| c.source_id).to_string()),
+                    units: Vec::new(),
+                    error: None,
                 };
-                journal_append(&journal, &source, (&database, &table));
+                if posted.len() > 1 && !json_out {
+                    eprintln!(
+                        "note: {} was split into {} chunks at record boundaries (--chunk-size \
+                         {} bytes), one blob and message each",
+                        safe(&file),
+                        posted.len(),
+                        args.chunk_size
+                    );
+                }
+                for s in posted {
+                    if let Some(what) = &s.changed_while_read {
+                        eprintln!(
+                            "warning: {} changed while it was read ({}): sent what was read \
+                             (--allow-growing)",
+                            safe(&file),
+                            safe(what)
+                        );
+                    }
+                    let tracker = s.tracker(report_level, report_method, if_not_exists, Utc::now());
+                    if tracker.reposts > 0 {
+                        eprintln!(
+                            "note: {}: the answer to posting its message was lost; posted the \
+                             same message again at once ({} more time(s)): copies in one batch \
+                             are ingested once",
+                            safe(&file),
+                            tracker.reposts
+                        );
+                    }
+                    let unit = Unit {
+                        file: file.clone(),
+                        report: (report_level, report_method),
+                        next_read: tracker.next_table_read(Utc::now(), &resolved.poll.table),
+                        submitted: s,
+                        tracker,
+                    };
+                    journal_append(&journal, &unit, (&database, &table));
+                    source.units.push(units.len());
+                    units.push(unit);
+                }
                 sources.push(source);
             }
             Err(e) => {
@@ -187,18 +280,29 @@ pub async fn run(
                     m.insert("details".into(), e.to_string().into());
                     print_json_line(&Value::Object(m));
                 } else {
+                    live.clear();
                     eprintln!("error: {}: {}", safe(&file), safe(&e.to_string()));
                 }
+                sources.push(Source {
+                    file,
+                    source_id: None,
+                    units: Vec::new(),
+                    error: Some(e.to_string()),
+                });
             }
         }
+        if many && !json_out {
+            live.show(&Summary::of(discovered, &sources, &units).line());
+        }
     }
+    live.clear();
     if let Some(secs) = args.wait
-        && sources.iter().any(|s| !s.tracker.is_final())
+        && units.iter().any(|u| !u.tracker.is_final())
     {
         let batching = if args.flush {
             None
         } else {
-            let b = batching_policy(client, &database, &table).await;
+            let b = wait::batching_policy(client, &database, &table).await;
             if !json_out {
                 eprintln!("{}", b.note(Utc::now()));
             }
@@ -211,41 +315,85 @@ pub async fn run(
             target: (&database, &table),
             batching,
         };
-        w.run(&mut sources, Duration::from_secs(secs)).await;
+        let summary = |units: &[Unit]| {
+            if sources.len() > 1 || units.len() > 1 {
+                Summary::of(discovered, &sources, units).line()
+            } else {
+                wait::state_counts(units.iter().map(|u| &u.tracker))
+            }
+        };
+        w.run(&mut units, Duration::from_secs(secs), summary).await;
     }
-    for s in &sources {
-        if json_out {
-            let mut m = tracker_json(&s.tracker);
-            m.insert("file".into(), s.file.clone().into());
-            m.insert("database".into(), database.clone().into());
-            m.insert("table".into(), table.clone().into());
-            delivery_json(&s.submitted, &mut m);
-            m.insert("format".into(), s.submitted.format.wire_name().into());
-            m.insert("raw_data_size".into(), s.submitted.raw_data_size.into());
-            m.insert("uploaded_bytes".into(), s.submitted.uploaded_bytes.into());
-            print_json_line(&Value::Object(m));
-        } else {
-            println!(
-                "{}  {}  source {}",
-                s.tracker.state.label(),
-                safe(&s.file),
-                safe(&s.tracker.source_id)
-            );
-            for line in delivery_lines(&s.submitted) {
-                println!("    {line}");
-            }
-            // The engine's answer is final at once: its details need no --wait.
-            if args.wait.is_some() || s.submitted.answer.is_some() {
-                for line in tracker_lines(&s.tracker) {
-                    println!("    {line}");
-                }
-            }
+    print_outcomes(
+        &sources,
+        &units,
+        (&database, &table),
+        json_out,
+        args.wait.is_some(),
+    );
+    if let Some((path, format)) = &report_file
+        && let Err(e) = report::write(path, *format, &sources, &units)
+    {
+        eprintln!(
+            "warning: cannot write the report {}: {}",
+            safe(&path.display().to_string()),
+            safe(&e.to_string())
+        );
+    }
+    let summary = Summary::of(found.len(), &sources, &units);
+    if many || report_file.is_some() || summary.chunks > summary.posted {
+        for line in summary.report(
+            started.elapsed().as_secs(),
+            report_file.as_ref().map(|(p, _)| p.as_path()),
+        ) {
+            eprintln!("{}", safe(&line));
         }
     }
-    let outcomes = sources
+    let outcomes = units
         .iter()
-        .map(|s| source_exit_code(&s.tracker, args.wait.is_some()));
+        .map(|u| source_exit_code(&u.tracker, args.wait.is_some()));
     Ok(combine(not_submitted.into_iter().chain(outcomes)))
+}
+
+/// The live summary line on stderr: redrawn in place on a terminal, else printed when it
+/// changed and [`LIVE_EVERY`] has passed.
+struct Live {
+    tty: bool,
+    shown: bool,
+    last: Option<(tokio::time::Instant, String)>,
+}
+
+impl Live {
+    fn new(tty: bool) -> Self {
+        Live {
+            tty,
+            shown: false,
+            last: None,
+        }
+    }
+
+    fn show(&mut self, line: &str) {
+        if self.tty {
+            eprint!("\r\x1b[2K  {line}");
+            self.shown = true;
+            return;
+        }
+        let due = self
+            .last
+            .as_ref()
+            .is_none_or(|(at, text)| text != line && at.elapsed() >= LIVE_EVERY);
+        if due {
+            eprintln!("  {line}");
+            self.last = Some((tokio::time::Instant::now(), line.to_string()));
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            eprint!("\r\x1b[2K");
+            self.shown = false;
+        }
+    }
 }
 
 /// `--blob` URLs with their `--raw-size`s (paired in order: as many sizes as blobs, or none).
@@ -273,6 +421,43 @@ fn blob_sources(
         .collect()
 }
 
+/// The `--blob` sources' submits, after the files': through the REST queued API as few POSTs
+/// as its `maxBlobsPerBatch` allows, else one at a time.
+fn blob_submits<'a>(
+    client: &'a IngestClient,
+    template: &SubmitRequest,
+    blobs: Vec<crate::client::submit::BlobSource>,
+) -> futures::stream::LocalBoxStream<'a, (String, crate::client::Result<Vec<Submitted>>)> {
+    let reqs: Vec<SubmitRequest> = blobs
+        .into_iter()
+        .map(|b| {
+            let mut req = template.clone();
+            req.blob = Some(b);
+            req
+        })
+        .collect();
+    let names: Vec<String> = reqs.iter().map(SubmitRequest::source_name).collect();
+    if template.mode == crate::client::mode::IngestMode::RestQueued {
+        futures::stream::once(async move {
+            let answers = client.submit_rest_blobs(reqs).await;
+            futures::stream::iter(
+                names
+                    .into_iter()
+                    .zip(answers.into_iter().map(|a| a.map(|s| vec![s]))),
+            )
+        })
+        .flatten()
+        .boxed_local()
+    } else {
+        futures::stream::iter(names.into_iter().zip(reqs))
+            .then(move |(name, req)| async move {
+                let quiet: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
+                (name, client.submit(req, quiet).await.map(|s| vec![s]))
+            })
+            .boxed_local()
+    }
+}
+
 /// Resumes or abandons what an earlier run left unposted (killed mid-upload or mid-post), and
 /// says so on stderr.
 pub(crate) async fn reconcile(client: &IngestClient, journal: &Journal) {
@@ -282,7 +467,6 @@ pub(crate) async fn reconcile(client: &IngestClient, journal: &Journal) {
     }
 }
 
-/// A flag's value, else the configured default; empty counts as missing.
 /// `--format F`: a known data format, else a usage error.
 pub(crate) fn format_flag(f: Option<&str>) -> Result<Option<DataFormat>, Failure> {
     f.map(|f| {
@@ -292,6 +476,7 @@ pub(crate) fn format_flag(f: Option<&str>) -> Result<Option<DataFormat>, Failure
     .transpose()
 }
 
+/// A flag's value, else the configured default; empty counts as missing.
 pub(crate) fn required(
     flag: &Option<String>,
     default: &Option<String>,
@@ -343,7 +528,7 @@ async fn offered_report_method(
     Ok(crate::client::submit::default_report_method(level, offered))
 }
 
-fn journal_append(journal: &Journal, s: &Source, (database, table): (&str, &str)) {
+fn journal_append(journal: &Journal, s: &Unit, (database, table): (&str, &str)) {
     let rec = JournalRecord {
         at: Utc::now(),
         ingest_url: journal.ingest_url().to_string(),
@@ -359,6 +544,7 @@ fn journal_append(journal: &Journal, s: &Source, (database, table): (&str, &str)
         blob: s.submitted.queued().map(|q| q.blob.without_query()),
         message_id: s.submitted.queued().map(|q| q.message_id.clone()),
         tracker: s.tracker.clone(),
+        chunk: s.submitted.chunk,
         unfinished: None,
     };
     if let Err(e) = journal.append(&rec) {
@@ -367,314 +553,5 @@ fn journal_append(journal: &Journal, s: &Source, (database, table): (&str, &str)
             safe(&journal.path().display().to_string()),
             safe(&e.to_string())
         );
-    }
-}
-
-/// Tracking every source to its final state, with a live line on stderr.
-struct Waiting<'a> {
-    client: &'a IngestClient,
-    journal: &'a Journal,
-    poll: crate::app::state::PollConfig,
-    target: (&'a str, &'a str),
-    /// `None` with `--flush`.
-    batching: Option<Batching>,
-}
-
-impl Waiting<'_> {
-    /// Until every source is final (or cannot be tracked) or `limit` is up.
-    async fn run(&mut self, sources: &mut [Source], limit: Duration) {
-        let started = tokio::time::Instant::now();
-        let deadline = started + limit;
-        let tty = std::io::stderr().is_terminal();
-        let mut peek_every = self.poll.peek_busy;
-        let mut next_peek = started;
-        let mut last_states = String::new();
-        loop {
-            self.read_due_tables(sources).await;
-            self.read_due_operations(sources).await;
-            let queue_tracked = |s: &Source| s.tracker.by_queue && !s.tracker.is_final();
-            if sources.iter().any(queue_tracked) && tokio::time::Instant::now() >= next_peek {
-                // The TUI's pace: busy for `peek_busy_for` after the post, then idle.
-                let news = self.peek_round(sources).await;
-                let busy = started.elapsed() < self.poll.peek_busy_for;
-                peek_every = self.poll.next_peek(peek_every, news, busy);
-                next_peek = tokio::time::Instant::now() + peek_every;
-            }
-            let states = state_counts(sources);
-            if tty {
-                eprint!(
-                    "\r\x1b[2K{}",
-                    self.live_line(&states, started.elapsed(), sources)
-                );
-            } else if states != last_states {
-                // Not a terminal: one line per change, not one per second.
-                eprintln!("{}", self.live_line(&states, started.elapsed(), sources));
-            }
-            last_states = states;
-            let done = sources
-                .iter()
-                .all(|s| !s.tracker.can_still_learn(Utc::now()));
-            let now = tokio::time::Instant::now();
-            if done || now >= deadline {
-                break;
-            }
-            let until_read = sources
-                .iter()
-                .filter_map(|s| s.next_read)
-                .min()
-                .and_then(|t| (t - Utc::now()).to_std().ok());
-            let until_peek = sources
-                .iter()
-                .any(queue_tracked)
-                .then(|| next_peek.saturating_duration_since(now));
-            // Wake at least every second so the live line's age moves.
-            let sleep = [until_read, until_peek]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(Duration::from_secs(1))
-                .clamp(Duration::from_millis(100), Duration::from_secs(1))
-                .min(deadline.saturating_duration_since(now));
-            tokio::time::sleep(sleep).await;
-        }
-        // Final from the queues: one read of the table, which alone knows PartiallySucceeded.
-        for s in sources.iter_mut() {
-            if s.tracker.wants_table_confirmation(Utc::now()) {
-                s.next_read = Some(Utc::now());
-            }
-        }
-        self.read_due_tables(sources).await;
-        if tty {
-            eprint!("\r\x1b[2K");
-        }
-        if sources.iter().any(|s| !s.tracker.is_final()) {
-            eprintln!(
-                "gave up waiting after {} s; `kingest status SOURCE_ID` looks again later",
-                started.elapsed().as_secs()
-            );
-        }
-    }
-
-    /// Reads every status entity that is due (all at once) and feeds it to its tracker.
-    async fn read_due_tables(&self, sources: &mut [Source]) {
-        let now = Utc::now();
-        let due: Vec<(usize, crate::client::tracking::StatusRef)> = sources
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| {
-                let confirm = s.tracker.wants_table_confirmation(now);
-                !((s.tracker.is_final() && !confirm) || s.next_read.is_none_or(|t| t > now))
-            })
-            .filter_map(|(i, s)| s.tracker.status_ref.clone().map(|at| (i, at)))
-            .collect();
-        let reads =
-            futures::future::join_all(due.iter().map(|(_, at)| self.client.table_status(at))).await;
-        for ((i, _), result) in due.into_iter().zip(reads) {
-            let Some(s) = sources.get_mut(i) else {
-                continue;
-            };
-            let text = result.as_ref().err().map(|e| safe(&e.to_string()));
-            let obs = match &result {
-                Ok(Some(e)) => Observation::Entity(e),
-                Ok(None) => Observation::EntityMissing,
-                Err(_) => Observation::TableUnreadable(text.as_deref().unwrap_or_default()),
-            };
-            let now = Utc::now();
-            if s.tracker.observe(obs, now) {
-                journal_append(self.journal, s, self.target);
-            }
-            s.next_read = s.tracker.next_table_read(now, &self.poll.table);
-        }
-    }
-
-    /// Reads each REST queued operation some due source belongs to (once per operation, all
-    /// at once) and feeds the answer to every source of it.
-    async fn read_due_operations(&self, sources: &mut [Source]) {
-        let now = Utc::now();
-        let mut ops: Vec<crate::client::tracking::OperationRef> = Vec::new();
-        for s in sources.iter() {
-            if let Some(op) = &s.tracker.operation
-                && !s.tracker.is_final()
-                && s.next_read.is_some_and(|t| t <= now)
-                && !ops.contains(op)
-            {
-                ops.push(op.clone());
-            }
-        }
-        let reads = futures::future::join_all(ops.iter().map(|op| {
-            self.client
-                .rest_status(&op.database, &op.table, &op.operation_id)
-        }))
-        .await;
-        for (op, result) in ops.iter().zip(reads) {
-            let now = Utc::now();
-            for s in sources
-                .iter_mut()
-                .filter(|s| s.tracker.operation.as_ref() == Some(op))
-            {
-                match &result {
-                    Ok(status) => {
-                        if s.tracker.observe(Observation::RestStatus(status), now) {
-                            journal_append(self.journal, s, self.target);
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "reading the REST queued operation's status failed")
-                    }
-                }
-                s.next_read = s.tracker.next_table_read(now, &self.poll.table);
-            }
-        }
-    }
-
-    /// Peeks both notification queues once and feeds what names our queue-tracked sources.
-    /// Returns whether anything changed.
-    async fn peek_round(&self, sources: &mut [Source]) -> bool {
-        let mut changed = false;
-        // Both queues at once: a stalled one costs one deadline, not two.
-        let kinds = [NotificationKind::Failure, NotificationKind::Success];
-        let peeks = futures::future::join_all(
-            kinds.map(|kind| self.client.peek(kind, self.poll.peek_count)),
-        )
-        .await;
-        for (kind, peeked) in kinds.into_iter().zip(peeks) {
-            let msgs = match peeked {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(error = %e, "peeking {} notifications failed", kind.as_str());
-                    continue;
-                }
-            };
-            let window_full = msgs.len() >= self.poll.peek_count;
-            for s in sources.iter_mut().filter(|s| s.tracker.by_queue) {
-                let before = (s.tracker.state, s.tracker.error.clone());
-                s.tracker.observe_peek(&msgs, window_full, Utc::now());
-                if (s.tracker.state, s.tracker.error.clone()) != before {
-                    changed = true;
-                    journal_append(self.journal, s, self.target);
-                }
-            }
-        }
-        changed
-    }
-
-    fn live_line(&self, states: &str, age: Duration, sources: &[Source]) -> String {
-        let mut line = format!("  waiting {} s: {states}", age.as_secs());
-        if let Some(b) = &self.batching
-            && sources.iter().any(|s| !s.tracker.is_final())
-        {
-            line.push_str(&format!(
-                " · batching: sealed after up to {} unless --flush",
-                safe(&b.time_span)
-            ));
-        }
-        line
-    }
-}
-
-/// "2 Pending, 1 Succeeded", in the order states first appear.
-fn state_counts(sources: &[Source]) -> String {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    for s in sources {
-        let label = s.tracker.state.label();
-        match counts.iter_mut().find(|(l, _)| *l == label) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((label, 1)),
-        }
-    }
-    counts
-        .iter()
-        .map(|(l, n)| format!("{n} {l}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The IngestionBatching policy in force for the target table, as far as the engine says.
-struct Batching {
-    time_span: String,
-    items: u64,
-    size_mb: u64,
-    /// Where it came from: the table's, the database's, or the service's default policy.
-    whose: &'static str,
-}
-
-impl Batching {
-    fn note(&self, posted_at: chrono::DateTime<Utc>) -> String {
-        let seal = crate::client::wire::parse_timespan(&self.time_span)
-            .and_then(|d| chrono::TimeDelta::from_std(d).ok())
-            .map(|d| {
-                format!(
-                    "; a batch opened now seals by {} at the latest",
-                    (posted_at + d).format("%H:%M:%S UTC")
-                )
-            })
-            .unwrap_or_default();
-        format!(
-            "batching: {} seals a batch after {}, {} blobs or {} MB, whichever comes first{seal} (--flush skips batching)",
-            self.whose,
-            safe(&self.time_span),
-            self.items,
-            self.size_mb
-        )
-    }
-}
-
-/// The effective IngestionBatching policy: the table's, else the database's, else the
-/// service's defaults (5 min, 500 blobs, 1024 MB: batching-policy.md), read from the engine.
-/// An engine that cannot be asked means the defaults.
-async fn batching_policy(client: &IngestClient, database: &str, table: &str) -> Batching {
-    let quote = |name: &str| name.replace('\'', "\\'");
-    let levels = [
-        (
-            format!(".show table ['{}'] policy ingestionbatching", quote(table)),
-            "the table's policy",
-        ),
-        (
-            format!(
-                ".show database ['{}'] policy ingestionbatching",
-                quote(database)
-            ),
-            "the database's policy",
-        ),
-    ];
-    for (csl, whose) in levels {
-        if let Some(p) = policy_of(client, database, &csl).await {
-            let num = |k: &str, d: u64| p.get(k).and_then(Value::as_u64).unwrap_or(d);
-            return Batching {
-                time_span: p
-                    .get("MaximumBatchingTimeSpan")
-                    .and_then(Value::as_str)
-                    .unwrap_or("00:05:00")
-                    .to_string(),
-                items: num("MaximumNumberOfItems", 500),
-                size_mb: num("MaximumRawDataSizeMB", 1024),
-                whose,
-            };
-        }
-    }
-    Batching {
-        time_span: "00:05:00".into(),
-        items: 500,
-        size_mb: 1024,
-        whose: "the service's default policy",
-    }
-}
-
-/// The `Policy` object of a `.show … policy` answer; `None` when null or unreadable.
-async fn policy_of(
-    client: &IngestClient,
-    database: &str,
-    csl: &str,
-) -> Option<serde_json::Map<String, Value>> {
-    let tables = client.engine_mgmt(database, csl).await.ok()?;
-    let t = tables.first()?;
-    let col = t.columns.iter().position(|c| c.name == "Policy")?;
-    match t.rows.first()?.get(col)? {
-        Value::String(s) => match serde_json::from_str::<Value>(s).ok()? {
-            Value::Object(m) => Some(m),
-            _ => None,
-        },
-        Value::Object(m) => Some(m.clone()),
-        _ => None,
     }
 }

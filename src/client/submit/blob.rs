@@ -1,7 +1,9 @@
 //! An existing blob as a source: no upload; its RawDataSize from the caller, else the blob's
 //! metadata, else its length; then the status entity and the message as for any queued source.
 
-use super::{Stages, SubmitRequest, Submitted, post_source, too_large, validate};
+use super::{
+    Stages, SubmitRequest, Submitted, Uploaded, UploadedChunk, post_one, too_large, validate,
+};
 use crate::client::IngestClient;
 use crate::client::error::{Error, Result};
 use crate::client::storage::SasUrl;
@@ -144,28 +146,24 @@ pub(super) async fn submit(
     let raw = known_raw_size(client, &req, &source).await?;
     let source_id = req.source_id.unwrap_or_else(uuid::Uuid::new_v4);
     let resources = client.resources().await?;
-    let mode = req.mode;
-    let posted = post_source(
-        client,
-        req,
-        &resources,
-        source_id,
-        format,
-        &source.url,
-        raw,
-        None,
-        stages,
+    // Nothing uploaded: the blob as it is.
+    let given = UploadedChunk {
+        blob: source.url,
+        done: Uploaded {
+            raw: raw.unwrap_or(0),
+            sent: 0,
+            changed: None,
+            digest: None,
+            reused: 0,
+        },
+    };
+    let posted = post_one(
+        client, &resources, req, format, source_id, given, raw, stages,
     )
     .await?;
-    Ok(posted.submitted(
-        source_id,
-        format,
-        &mode,
-        (raw.unwrap_or(0), 0),
-        source.url,
-        None,
-        0,
-    ))
+    // Posted: the front door writes the tracked record.
+    stages.written = None;
+    Ok(posted)
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 
 use super::blob::{BlobSource, known_raw_size};
 use super::{
-    Delivery, LocalFile, Stages, SubmitRequest, Submitted, dedupe_value, normalize_creation_time,
-    prepare_file, upload_file, validate,
+    Delivery, Stages, SubmitRequest, Submitted, UploadTo, UploadedChunk, Uploads, dedupe_value,
+    normalize_creation_time, origin, upload_source, validate,
 };
 use crate::client::error::{Error, Result};
 use crate::client::rest_queued::{BlobEntry, PostRequest, Properties};
@@ -121,6 +121,7 @@ impl Prepared {
                 database: req.database.clone(),
                 table: req.table.clone(),
             },
+            chunk: None,
         }
     }
 }
@@ -158,17 +159,20 @@ async fn blob_facts(
 /// One source (a file, uploaded first; or an existing blob) through the REST queued API.
 pub(crate) async fn submit(
     client: &IngestClient,
-    req: SubmitRequest,
+    mut req: SubmitRequest,
     progress: ProgressFn,
 ) -> Result<Submitted> {
     validate(&req)?;
+    // One blob per source here: splitting is the queued mode's (`submit_chunks`).
+    req.chunk_size = None;
     if req.blob.is_some() {
         let mut all = submit_blobs(client, vec![req]).await;
         return all
             .pop()
             .unwrap_or_else(|| Err(Error::Internal("no answer for the blob".into())));
     }
-    let file: LocalFile = prepare_file(&req).await?;
+    // The file's own checks come before any request.
+    origin(&req).await?;
     let config = client.rest_configuration().await?;
     if config.containers.is_empty() {
         return Err(Error::MissingResource(
@@ -178,24 +182,38 @@ pub(crate) async fn submit(
     let containers = client.ranked(config.containers.iter());
     let mut stages = Stages::default();
     let result = async {
-        let (blob, up) =
-            upload_file(client, &req, &file, containers, &progress, &mut stages).await?;
+        let Uploads {
+            source_id,
+            format,
+            mut chunks,
+            ..
+        } = upload_source(
+            client,
+            &req,
+            &progress,
+            &mut stages,
+            UploadTo::Containers(containers),
+        )
+        .await?;
+        let UploadedChunk { blob, done: up } = chunks
+            .pop()
+            .ok_or_else(|| Error::Internal("nothing was uploaded".into()))?;
         let dedupe = up.digest.as_deref().map(dedupe_value);
         let post = PostRequest {
             timestamp: Some(chrono::Utc::now()),
             blobs: vec![BlobEntry {
                 url: blob,
-                source_id: Some(file.source_id),
+                source_id: Some(source_id),
                 raw_size: Some(up.raw),
             }],
-            properties: properties(&req, file.format, dedupe.as_deref()),
+            properties: properties(&req, format, dedupe.as_deref()),
         };
         stages.mark(crate::client::journal::Stage::Posting, &post.blobs[0].url);
         let operation_id = client.rest_post(&req.database, &req.table, &post).await?;
         stages.written = None;
         let p = Prepared {
             entry: post.blobs[0].clone(),
-            format: file.format,
+            format,
             raw: up.raw,
             uploaded: up.sent,
             changed: up.changed,

@@ -110,6 +110,20 @@ async fn resume(
     let orphan = |why: String| format!("{why}; orphan blob (in temporary storage): {blob}");
     let mut req = SubmitRequest::from_json(&u.request)
         .ok_or_else(|| orphan("its request could not be read back from the journal".into()))?;
+    if req.from_stdin {
+        return Err(orphan(
+            "it was read from standard input, which cannot be read again: nothing to resume \
+             from; submit it again"
+                .into(),
+        ));
+    }
+    if crate::client::submit::is_chunk_blob(&blob) {
+        // A chunk's byte range is only known while the source is read, and chunks before it
+        // were committed but never posted.
+        return Err(orphan(
+            "it was being split into chunks, which cannot be resumed: submit it again".into(),
+        ));
+    }
     if !unchanged_since(&req.path, u.file_len, u.file_mtime_ns) {
         return Err(orphan(format!(
             "{} changed or is gone since it was interrupted",

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use base64::Engine as _;
 use bytes::Bytes;
 use flate2::write::MultiGzDecoder;
-use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
+use super::chunk::Input;
 use super::gzip::{self, ParallelGzip};
 #[cfg(debug_assertions)]
 use super::stages::crash_point;
@@ -67,6 +67,8 @@ enum Part {
 struct Counts<'a> {
     source_id: uuid::Uuid,
     total: u64,
+    /// Bytes of the source before this chunk.
+    base: u64,
     read: AtomicU64,
     sent: AtomicU64,
     progress: &'a ProgressFn,
@@ -76,7 +78,7 @@ impl Counts<'_> {
     fn report(&self) {
         (self.progress)(Progress {
             source_id: self.source_id,
-            read: self.read.load(Ordering::Relaxed),
+            read: self.base + self.read.load(Ordering::Relaxed),
             sent: self.sent.load(Ordering::Relaxed),
             total: self.total,
         });
@@ -90,29 +92,46 @@ struct ReadOut {
     digest: Option<Vec<u8>>,
 }
 
-/// Streams the file to `blob`. At the end of the file, before the blob is committed, the
-/// file's size and mtime are compared with `start`: a file that changed meanwhile fails
-/// unless `allow_growing`.
+/// What an upload reads and how its progress is told.
+pub(super) struct Reading<'a> {
+    pub(super) input: &'a mut Input,
+    /// The file's size and mtime when the submit started (`None` for standard input).
+    pub(super) start: Option<Snapshot>,
+    pub(super) source_id: uuid::Uuid,
+    pub(super) progress: &'a ProgressFn,
+    /// Bytes sent by the chunks before this one (progress counts the whole source).
+    pub(super) sent_before: u64,
+}
+
+/// Streams the input's current chunk to `blob`. At the end of the source, before the blob is
+/// committed, the file's size and mtime are compared with `start`: a file that changed
+/// meanwhile fails unless `allow_growing`.
 pub(super) async fn upload(
     client: &IngestClient,
     req: &SubmitRequest,
     blob: &SasUrl,
     encoding: Encoding,
-    source_id: uuid::Uuid,
-    start: Snapshot,
-    progress: &ProgressFn,
+    reading: Reading<'_>,
 ) -> Result<Uploaded> {
+    let Reading {
+        input,
+        start,
+        source_id,
+        progress,
+        sent_before,
+    } = reading;
     let counts = Counts {
         source_id,
-        total: start.len,
+        total: start.map_or(0, |s| s.len),
+        base: input.served(),
         read: AtomicU64::new(0),
-        sent: AtomicU64::new(0),
+        sent: AtomicU64::new(sent_before),
         progress,
     };
     counts.report();
     let (tx, rx) = mpsc::channel(BLOCKS_QUEUED);
     let (read, reused) = tokio::join!(
-        read_side(req, encoding, start, &counts, tx),
+        read_side(req, encoding, input, start, &counts, tx),
         send_side(client.storage(), req, blob, encoding, rx, &counts),
     );
     let read = match read {
@@ -123,7 +142,7 @@ pub(super) async fn upload(
     };
     Ok(Uploaded {
         raw: read.raw,
-        sent: counts.sent.load(Ordering::Relaxed),
+        sent: counts.sent.load(Ordering::Relaxed) - sent_before,
         changed: read.changed,
         digest: read.digest,
         reused: reused?,
@@ -136,16 +155,16 @@ fn sender_gone() -> Error {
     ))
 }
 
-/// Reads, checks and (for [`Encoding::Gzip`]) compresses the file, handing blocks to the
+/// Reads, checks and (for [`Encoding::Gzip`]) compresses the chunk, handing blocks to the
 /// sender; `None` when the sender stopped (its error says why).
 async fn read_side(
     req: &SubmitRequest,
     encoding: Encoding,
-    start: Snapshot,
+    file: &mut Input,
+    start: Option<Snapshot>,
     counts: &Counts<'_>,
     tx: mpsc::Sender<Part>,
 ) -> Result<Option<ReadOut>> {
-    let mut file = tokio::fs::File::open(&req.path).await?;
     let mut changed = None;
     let mut hasher = req.dedupe.then(<sha2::Sha256 as sha2::Digest>::new);
     let mut gz = match encoding {
@@ -176,8 +195,8 @@ async fn read_side(
     let mut read = 0u64;
     let mut chunk = vec![0u8; chunk_len];
     loop {
-        let n = fill(&mut file, &mut chunk).await?;
-        // `fill` stops short only at the end of the file.
+        let n = file.fill(&mut chunk).await?;
+        // `fill` stops short only at the end of the chunk.
         let eof = n < chunk_len;
         read += n as u64;
         counts.read.store(read, Ordering::Relaxed);
@@ -229,9 +248,9 @@ async fn read_side(
             // Uncommitted blocks are never listed, and Azure drops them after a week.
             return Err(too_large(&req.path, None, limit));
         }
-        if eof {
-            let now = Snapshot::of(&file.metadata().await?);
-            if let Some(what) = change_while_read(start, now, read) {
+        if let (true, Some(start), Some(f)) = (file.at_source_end(), start, file.file()) {
+            let now = Snapshot::of(&f.metadata().await?);
+            if let Some(what) = change_while_read(start, now, file.served()) {
                 if !req.allow_growing {
                     return Err(Error::Usage(format!(
                         "'{}' changed while it was read ({what}): not sent, its last record \
@@ -242,6 +261,8 @@ async fn read_side(
                 }
                 changed = Some(what);
             }
+        }
+        if eof {
             if !blocks.finish().await {
                 return Ok(None);
             }
@@ -384,19 +405,6 @@ impl Write for Counter {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// Reads until `buf` is full or the file ends. Whole chunks make the gzip stream depend only
-/// on the file's bytes, so a resumed upload produces the same blocks as the interrupted one.
-async fn fill(file: &mut tokio::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..]).await? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
 
 /// Sum of the entries' uncompressed sizes from the zip's central directory.

@@ -428,6 +428,74 @@ fn skipped_by_ingest_if_not_exists_is_a_success_only_when_asked() {
 }
 
 #[test]
+fn chunks_aggregate_to_partially_succeeded_when_they_disagree() {
+    let at = |state| {
+        let mut t = queue_tracker();
+        t.state = state;
+        t
+    };
+    let (ok, bad, pending) = (
+        at(TrackState::Succeeded),
+        at(TrackState::Failed),
+        at(TrackState::Pending),
+    );
+    assert_eq!(aggregate(&[&ok, &ok]), TrackState::Succeeded);
+    assert_eq!(aggregate(&[&ok, &bad, &ok]), TrackState::PartiallySucceeded);
+    assert_eq!(aggregate(&[&bad, &bad]), TrackState::Failed);
+    assert_eq!(
+        aggregate(&[&bad, &at(TrackState::Canceled)]),
+        TrackState::Failed
+    );
+    // Not final while any chunk is not, whatever the others say.
+    assert_eq!(aggregate(&[&ok, &pending]), TrackState::Pending);
+    assert_eq!(
+        aggregate(&[&pending, &at(TrackState::Retrying)]),
+        TrackState::Retrying
+    );
+    assert_eq!(aggregate(&[&at(TrackState::Queued)]), TrackState::Queued);
+    // A chunk Skipped because it was already ingested is a success beside Succeeded ones.
+    let mut again = queue_tracker();
+    let dup = failure("BlobAlreadyReceived_BlobAlreadyFoundInBatch", "Permanent");
+    again.observe(note(NotificationKind::Failure, "m9", &dup), secs(1));
+    assert_eq!(again.state, TrackState::Skipped);
+    assert_eq!(aggregate(&[&ok, &again]), TrackState::Succeeded);
+}
+
+#[test]
+fn a_reposted_chunk_is_not_settled_by_another_chunk_landing() {
+    // Two chunks of one source, each its own message Id; chunk 2's post lost its answer and
+    // was posted again. Chunk 1's success, then chunk 1's id in a duplicate notice, say
+    // nothing about chunk 2: it waits for its own kept copy.
+    let chunk = |id: &str| Tracker::posted(id, None, true, t0());
+    let mut one = chunk("chunk-1");
+    let mut two = chunk("chunk-2").with_reposts(1);
+    let named = |id: &str, n: Notification, mid: &str, kind| {
+        let n = Notification {
+            ingestion_source_id: Some(id.into()),
+            ..n
+        };
+        let mut r = ReceivedNotification::fixture(mid, None, &n.to_queue_text());
+        r.kind = kind;
+        r
+    };
+    let peek = vec![named("chunk-1", success(), "m1", NotificationKind::Success)];
+    one.observe_peek(&peek, false, secs(1));
+    two.observe_peek(&peek, false, secs(1));
+    assert_eq!(one.state, TrackState::Succeeded);
+    assert_eq!(two.state, TrackState::Queued, "chunk 2 is not chunk 1");
+    assert_eq!(aggregate(&[&one, &two]), TrackState::Queued);
+    let dup = failure("BlobAlreadyReceived_BlobAlreadyFoundInBatch", "Permanent");
+    let peek = vec![
+        named("chunk-2", dup, "m2", NotificationKind::Failure),
+        named("chunk-2", success(), "m3", NotificationKind::Success),
+    ];
+    two.observe_peek(&peek, false, secs(2));
+    assert_eq!(two.state, TrackState::Succeeded, "{}", two.describe());
+    assert_eq!(two.duplicates_dropped, 1);
+    assert_eq!(aggregate(&[&one, &two]), TrackState::Succeeded);
+}
+
+#[test]
 fn an_engine_answer_is_final_at_once_and_nothing_is_polled() {
     let ok = Tracker::start(
         "src-1",

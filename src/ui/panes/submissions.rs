@@ -14,6 +14,12 @@ use crate::ui::fmt::{age, bar, bytes, short_path};
 use crate::ui::panes::{block, filter_span};
 use crate::ui::theme::Theme;
 
+/// The State column: an upload's bar and rate, or a state with a split source's chunks.
+const STATE_WIDTH: u16 = 26;
+/// The pane width from which the mode has a column of its own (narrower, the file name keeps
+/// the room and the detail lines name the mode).
+const MODE_COLUMN_FROM: u16 = 100;
+
 pub fn state_style(s: SubState, theme: &Theme) -> Style {
     match s {
         SubState::Track(TrackState::Succeeded) => theme.ok,
@@ -30,7 +36,7 @@ pub fn state_style(s: SubState, theme: &Theme) -> Style {
     }
 }
 
-fn progress_cell(row: &SubmissionRow, theme: &Theme) -> Cell<'static> {
+fn progress_cell(state: &State, row: &SubmissionRow, theme: &Theme) -> Cell<'static> {
     if row.state() == SubState::Uploading {
         let frac = if row.total > 0 {
             row.read as f64 / row.total as f64
@@ -41,13 +47,53 @@ fn progress_cell(row: &SubmissionRow, theme: &Theme) -> Cell<'static> {
             .rate()
             .map(|r| format!(" {}/s", bytes(r as u64)))
             .unwrap_or_default();
-        Cell::from(format!("{} {:>3.0}%{rate}", bar(frac, 8), frac * 100.0))
-    } else {
-        Cell::from(Span::styled(
-            row.state().label(),
-            state_style(row.state(), theme),
-        ))
+        return Cell::from(format!("{} {:>3.0}%{rate}", bar(frac, 8), frac * 100.0));
     }
+    let shown = state.source_state(row);
+    let chunks = state.chunks_of(row);
+    let label = if chunks.len() > 1 {
+        // kingest's aggregate over the chunks, with how many are final ("chunks" when the
+        // column has room for it).
+        let done = chunks.iter().filter(|c| c.state().is_final()).count();
+        let long = format!("{} {done}/{} chunks", shown.label(), chunks.len());
+        if long.len() <= STATE_WIDTH as usize {
+            long
+        } else {
+            format!("{} {done}/{}", shown.label(), chunks.len())
+        }
+    } else {
+        shown.label().to_string()
+    };
+    Cell::from(Span::styled(label, state_style(shown, theme)))
+}
+
+/// The mode in the pane's narrow column (the detail view has its full name).
+fn mode_label(mode: crate::client::mode::IngestMode) -> &'static str {
+    use crate::client::mode::IngestMode;
+    match mode {
+        IngestMode::Queued => "queued",
+        IngestMode::Streaming => "stream",
+        IngestMode::Managed => "managed",
+        IngestMode::Direct => "direct",
+        IngestMode::RestQueued => "rest",
+    }
+}
+
+/// "1 Succeeded · 2 Failed (Stream_X) · 3 Pending": each chunk of a split source.
+pub fn chunk_summary(chunks: &[&SubmissionRow]) -> String {
+    chunks
+        .iter()
+        .map(|c| {
+            let index = c.chunk.map_or(0, |k| k.index);
+            let code = c
+                .error_code()
+                .filter(|_| c.state() == SubState::Track(TrackState::Failed))
+                .map(|code| format!(" ({code})"))
+                .unwrap_or_default();
+            format!("{index} {}{code}", c.state().label())
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
@@ -76,7 +122,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         Layout::vertical([Constraint::Min(0), Constraint::Length(detail_h)]).areas(inner);
 
     // Bulk operations are rows of their own kind after the sources (`ui::bulk`).
-    let bulk = crate::ui::bulk::rows(state, theme);
+    let wide = inner.width >= MODE_COLUMN_FROM;
+    let bulk = crate::ui::bulk::rows(state, theme, wide);
     let bulk_len = bulk.len();
     if visible.is_empty() && bulk.is_empty() {
         let msg = if state.submissions.is_empty() {
@@ -90,7 +137,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
     let mut rows: Vec<Row> = visible
         .iter()
         .map(|r| {
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(sanitize(&short_path(&r.file))),
                 Cell::from(sanitize(&format!("{}.{}", r.database, r.table))),
                 Cell::from(if r.total > 0 {
@@ -99,28 +146,33 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
                     String::new()
                 }),
                 Cell::from(sanitize(&r.format)),
-                progress_cell(r, theme),
-                Cell::from(age(state.now, r.started_at)),
-            ])
+            ];
+            if wide {
+                cells.push(Cell::from(mode_label(r.mode)));
+            }
+            cells.push(progress_cell(state, r, theme));
+            cells.push(Cell::from(age(state.now, r.started_at)));
+            Row::new(cells)
         })
         .collect();
     rows.extend(bulk);
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-            Constraint::Length(9),
-            Constraint::Length(6),
-            Constraint::Length(26),
-            Constraint::Length(4),
-        ],
-    )
-    .header(
-        Row::new(["File", "Database.Table", "Size", "Format", "State", "Age"]).style(theme.title),
-    )
-    .row_highlight_style(theme.selection)
-    .highlight_symbol("▶ ");
+    let mut widths = vec![
+        Constraint::Fill(2),
+        Constraint::Fill(2),
+        Constraint::Length(9),
+        Constraint::Length(6),
+    ];
+    let mut header = vec!["File", "Database.Table", "Size", "Format"];
+    if wide {
+        widths.push(Constraint::Length(7));
+        header.push("Mode");
+    }
+    widths.extend([Constraint::Length(STATE_WIDTH), Constraint::Length(4)]);
+    header.extend(["State", "Age"]);
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.title))
+        .row_highlight_style(theme.selection)
+        .highlight_symbol("▶ ");
     let selected = state
         .submissions_list
         .selected
@@ -144,11 +196,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
                 Span::raw(sanitize(&v)),
             ])
         };
-        let mut lines = vec![
+        let chunks = state.chunks_of(r);
+        let first = if let (true, Some(c)) = (chunks.len() > 1, r.chunk) {
+            // A split source: its id, and every chunk (the detail view has their ids).
+            kv(
+                "Source",
+                format!("{}  chunks: {}", c.source_id, chunk_summary(&chunks)),
+            )
+        } else {
             kv(
                 "SourceId",
                 r.source_id.clone().unwrap_or_else(|| "—".into()),
-            ),
+            )
+        };
+        let mut lines = vec![
+            first,
             kv(
                 "Blob",
                 r.blob
@@ -159,8 +221,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             kv(
                 "MessageId",
                 format!(
-                    "{}   {} / {}",
+                    "{}   {} · {} / {}",
                     r.message_id.as_deref().unwrap_or("—"),
+                    r.mode,
                     r.report_level,
                     r.report_method
                 ),
