@@ -98,17 +98,19 @@ pub fn chunk_summary(chunks: &[&SubmissionRow]) -> String {
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
     let visible = state.visible_submissions();
-    let active = state
+    // Sources, not messages: a split source counts once, active while any chunk is.
+    let sources: Vec<&SubmissionRow> = state
         .submissions
         .iter()
-        .filter(|s| !s.state().is_final())
+        .filter(|s| s.chunk.is_none_or(|c| c.index == 1))
+        .collect();
+    let active = sources
+        .iter()
+        .filter(|s| !state.source_state(s).is_final())
         .count();
     let mut title = vec![
         Span::styled(" Submissions ", theme.title),
-        Span::styled(
-            format!("{} ({active} active) ", state.submissions.len()),
-            theme.muted,
-        ),
+        Span::styled(format!("{} ({active} active) ", sources.len()), theme.muted),
     ];
     if let Some(f) = filter_span(&state.submissions_list.filter, theme) {
         title.push(f);
