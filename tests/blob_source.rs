@@ -175,3 +175,58 @@ async fn the_cli_ingests_a_blob_and_waits_without_showing_its_sas() {
     assert_eq!(env.row_count("Events").await, before + 25);
     env.emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn several_blobs_are_counted_in_the_report_and_bad_combinations_refused() {
+    let env = Env::start().await;
+    let a = put(&env, "many-a.csv", EVENTS, &[]).await;
+    let b = put(&env, "many-b.csv", EVENTS, &[]).await;
+    let before = env.row_count("Events").await;
+    let target = ["-d", "demo", "-t", "Events"];
+    let run = |extra: Vec<&str>| {
+        let mut args = vec!["submit"];
+        args.extend(extra);
+        args.extend(target);
+        args.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    let args = run(vec![
+        "--blob",
+        a.expose(),
+        "--blob",
+        b.expose(),
+        "--flush",
+        "--wait",
+        "60",
+    ]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = kingest(&env, &refs).await;
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("items discovered:              2"), "{err}");
+    assert_eq!(env.row_count("Events").await, before + 50);
+    // An existing blob cannot be streamed or ingested directly from here.
+    for mode in ["streaming", "managed", "direct"] {
+        let args = run(vec!["--blob", a.expose(), "--mode", mode]);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = kingest(&env, &refs).await;
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(2), "{mode}: {err}");
+        assert!(err.contains("queued or rest-queued"), "{mode}: {err}");
+    }
+    // The same blob twice (its SAS not shown).
+    let args = run(vec!["--blob", a.expose(), "--blob", a.expose()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = kingest(&env, &refs).await;
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("given twice") && !err.contains("sig="),
+        "{err}"
+    );
+    assert_eq!(
+        env.row_count("Events").await,
+        before + 50,
+        "nothing more posted"
+    );
+    env.emulator.shutdown().await;
+}

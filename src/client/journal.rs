@@ -288,9 +288,19 @@ impl Journal {
             }
             last.insert(rec.source_id.clone(), rec);
         }
+        // A split source's own record is written before its upload and stays unposted: its
+        // chunks are journaled under their own message ids once every one was posted, so
+        // then they are its record (else the next run would report it interrupted).
+        let split: std::collections::HashSet<String> = last
+            .values()
+            .filter_map(|r| r.chunk.map(|c| c.source_id.to_string()))
+            .collect();
         out.records = order
             .into_iter()
             .filter_map(|id| last.remove(&id))
+            .filter(|r| {
+                !(r.unfinished.is_some() && split.contains(&r.source_id.to_ascii_lowercase()))
+            })
             .collect();
         Ok((out, lines))
     }
@@ -549,6 +559,45 @@ mod tests {
         // Now this process owns it: not claimed again.
         assert!(j.claim_interrupted().unwrap().is_empty());
         assert!(!j.find("u1").unwrap().unwrap().is_finished(t(0)));
+    }
+
+    #[test]
+    fn a_split_sources_unposted_record_gives_way_to_its_posted_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::for_cluster(dir.path(), A);
+        let source = uuid::Uuid::from_u128(9);
+        let mut own = rec(A, &source.to_string(), t(0), false);
+        own.unfinished = Some(Unfinished {
+            stage: Stage::Posting,
+            pid: u32::MAX - 1,
+            request: serde_json::json!({}),
+            file_len: 1,
+            file_mtime_ns: None,
+        });
+        j.append(&own).unwrap();
+        // Another source, interrupted for real: still claimed.
+        let mut other = own.clone();
+        other.source_id = "u-other".into();
+        j.append(&other).unwrap();
+        for index in 1..=2 {
+            let mut c = rec(A, &format!("chunk-{index}"), t(1), false);
+            c.chunk = Some(crate::client::submit::ChunkOf {
+                source_id: source,
+                index,
+                count: 2,
+            });
+            j.append(&c).unwrap();
+        }
+        let claimed = j.claim_interrupted().unwrap();
+        assert_eq!(claimed.len(), 1, "{claimed:?}");
+        assert_eq!(claimed[0].source_id, "u-other");
+        let loaded = j.load(t(2), DEFAULT_RETENTION).unwrap();
+        let ids: Vec<&str> = loaded
+            .records
+            .iter()
+            .map(|r| r.source_id.as_str())
+            .collect();
+        assert_eq!(ids, ["u-other", "chunk-1", "chunk-2"]);
     }
 
     #[cfg(unix)]

@@ -754,6 +754,13 @@ async fn submit_staged(
             mut chunks,
             ..
         } = up;
+        if chunks.len() != 1 {
+            // `.ingest into` names one blob here: the callers send a direct source whole.
+            return Err(Error::Internal(format!(
+                "a direct source was uploaded as {} blobs, not one",
+                chunks.len()
+            )));
+        }
         let c = chunks
             .pop()
             .ok_or_else(|| Error::Internal("nothing was uploaded".into()))?;
@@ -1236,6 +1243,14 @@ pub fn validate(req: &SubmitRequest) -> Result<()> {
     }
     if let Some(t) = &req.creation_time {
         normalize_creation_time(t)?;
+    }
+    use crate::client::mode::IngestMode;
+    if req.blob.is_some() && !matches!(req.mode, IngestMode::Queued | IngestMode::RestQueued) {
+        // Streaming and direct read a local file here; an existing blob goes by a message.
+        return Err(Error::Usage(format!(
+            "an existing blob goes by mode queued or rest-queued, not {}",
+            req.mode
+        )));
     }
     Ok(())
 }

@@ -153,14 +153,30 @@ pub async fn run(
         .map(|(k, v)| (k.clone(), Value::from(v.clone())))
         .collect();
     if let Some(p) = &args.zip_pattern {
-        crate::client::submit::set_zip_pattern(&mut template, p, &args.files)
+        // Checked against what was found (a folder's files) and the blobs' names.
+        let names: Vec<std::path::PathBuf> = found
+            .iter()
+            .map(|f| f.path.clone())
+            .chain(
+                args.blobs
+                    .iter()
+                    .map(|b| b.split(['?', ';']).next().unwrap_or(b).into()),
+            )
+            .collect();
+        crate::client::submit::set_zip_pattern(&mut template, p, &names)
             .map_err(|e| Failure::usage(safe(&e.to_string())))?;
     }
     crate::client::submit::validate(&template).map_err(|e| Failure::usage(safe(&e.to_string())))?;
     let report_method = match asked_method {
         Some(m) => m,
         // A streamed source reports nothing: no need to ask the DM what it offers.
-        None if template.mode == crate::client::mode::IngestMode::Streaming => {
+        // Nor one sent by the REST queued API, which tracks by operation id.
+        None if matches!(
+            template.mode,
+            crate::client::mode::IngestMode::Streaming
+                | crate::client::mode::IngestMode::RestQueued
+        ) =>
+        {
             template.report_method
         }
         None => offered_report_method(client, report_level).await?,
@@ -170,6 +186,11 @@ pub async fn run(
         eprintln!("note: {}", crate::client::submit::DEDUPE_COST);
     }
     let blobs = blob_sources(&args.blobs, &args.raw_sizes)?;
+    if let Some(b) = blobs.first() {
+        let mut req = template.clone();
+        req.blob = Some(b.clone());
+        crate::client::submit::validate(&req).map_err(|e| Failure::usage(safe(&e.to_string())))?;
+    }
     reconcile(client, &journal).await;
     let if_not_exists = template.if_not_exists();
     let discovered = found.len() + blobs.len();
@@ -340,7 +361,7 @@ pub async fn run(
             safe(&e.to_string())
         );
     }
-    let summary = Summary::of(found.len(), &sources, &units);
+    let summary = Summary::of(discovered, &sources, &units);
     if many || report_file.is_some() || summary.chunks > summary.posted {
         for line in summary.report(
             started.elapsed().as_secs(),
@@ -406,6 +427,17 @@ fn blob_sources(
             "{} --raw-size for {} --blob: give one per blob, in the same order, or none",
             sizes.len(),
             urls.len()
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = urls
+        .iter()
+        .find(|u| !seen.insert(u.split('?').next().unwrap_or(u).to_ascii_lowercase()))
+    {
+        // The REST queued API refuses a POST naming a blob twice; a queue would ingest it twice.
+        return Err(Failure::usage(format!(
+            "--blob {} is given twice",
+            safe(crate::client::redact::strip_query(twice))
         )));
     }
     urls.iter()
