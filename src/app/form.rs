@@ -157,13 +157,11 @@ impl SubmitForm {
 
     pub fn detected_format(&self) -> Option<DataFormat> {
         let p = self.path.value().trim();
-        // A blob URL's name ends before its query (the SAS).
-        let p = if self.is_blob_url() {
-            p.split(['?', ';']).next().unwrap_or(p)
+        if self.is_blob_url() {
+            crate::client::submit::format_from_url(p)
         } else {
-            p
-        };
-        DataFormat::from_path(p)
+            DataFormat::from_path(p)
+        }
     }
 
     pub fn effective_format(&self) -> Option<DataFormat> {

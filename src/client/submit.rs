@@ -12,7 +12,7 @@ pub mod resume;
 mod stages;
 mod upload;
 
-pub use blob::{BlobSource, RawSize, raw_size};
+pub use blob::{BlobSource, RawSize, format_from_url, raw_size};
 pub(crate) use post::post;
 pub use properties::check_extra_properties;
 use stages::Stages;

@@ -325,6 +325,8 @@ pub enum Observation<'a> {
     /// The entity does not exist (yet).
     EntityMissing,
     /// The table could not be read; the text says why.
+    /// (Also a REST queued operation's status that cannot be read: the source's status
+    /// source, whatever it is, is unreadable for now.)
     TableUnreadable(&'a str),
     /// A notification naming this source. Seeing the same message again (every peek shows it
     /// until it expires) changes nothing.
@@ -762,6 +764,8 @@ impl Tracker {
 
     fn on_rest_status(&mut self, status: &crate::client::rest_queued::OperationStatus) {
         use crate::client::rest_queued::BlobState;
+        // The status is readable again: an earlier read failure no longer applies.
+        self.table_problem = None;
         let Some(blob) = status
             .details
             .iter()

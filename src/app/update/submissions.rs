@@ -259,8 +259,16 @@ pub(super) fn on_operation_status(
     result: Result<crate::client::rest_queued::OperationStatus, Problem>,
     fx: &mut Vec<Effect>,
 ) {
-    let obs = result.as_ref().ok().map(Observation::RestStatus);
-    on_read(state, id, at, obs, result.as_ref().err(), fx);
+    let text = result
+        .as_ref()
+        .err()
+        .map(|e| format!("the REST queued operation's status cannot be read: {e}"))
+        .unwrap_or_default();
+    let obs = match &result {
+        Ok(status) => Observation::RestStatus(status),
+        Err(_) => Observation::TableUnreadable(&text),
+    };
+    on_read(state, id, at, Some(obs), result.as_ref().err(), fx);
 }
 
 /// A read of submission `id`'s status (`obs`, none when it failed with `failed`): fed to its

@@ -75,6 +75,12 @@ fn readable_url(url: &SasUrl) -> Option<&SasUrl> {
     .then_some(url)
 }
 
+/// The format a blob URL's name says: its extension, before the query (a SAS) or a
+/// `;managed_identity=…` suffix. The one reading of a blob URL's format (CLI and TUI).
+pub fn format_from_url(url: &str) -> Option<DataFormat> {
+    DataFormat::from_path(url.split(['?', ';']).next().unwrap_or(url))
+}
+
 /// The blob's format: as asked, else from its name. `--dedupe` is refused here, the first
 /// check every blob path makes: it hashes what it uploads, and a blob is not read.
 pub(super) fn format_of(req: &SubmitRequest, source: &BlobSource) -> Result<DataFormat> {
@@ -87,7 +93,7 @@ pub(super) fn format_of(req: &SubmitRequest, source: &BlobSource) -> Result<Data
     }
     match req.format {
         Some(f) => Ok(f),
-        None => DataFormat::from_path(&source.url.sub_path()).ok_or_else(|| {
+        None => format_from_url(source.url.expose()).ok_or_else(|| {
             Error::Usage(format!(
                 "cannot tell the format of '{}' from its name: pass a format (e.g. --format csv)",
                 source.url.without_query()
@@ -169,6 +175,24 @@ pub(super) async fn submit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_blob_urls_format_ignores_its_sas_and_managed_identity_suffix() {
+        let f = |u| format_from_url(u);
+        assert_eq!(
+            f("https://a.blob.core.windows.net/c/x.csv?sv=1&sig=S"),
+            Some(DataFormat::Csv)
+        );
+        assert_eq!(
+            f("https://a.blob.core.windows.net/c/d/x.json;managed_identity=system"),
+            Some(DataFormat::Json)
+        );
+        assert_eq!(
+            f("https://a.blob.core.windows.net/c/x.parquet.gz"),
+            Some(DataFormat::Parquet)
+        );
+        assert_eq!(f("https://a.blob.core.windows.net/c/x"), None);
+    }
 
     fn props(len: u64, meta: &[(&str, &str)]) -> BlobProperties {
         BlobProperties {

@@ -102,13 +102,15 @@ impl Refusal {
         }
     }
 
-    fn too_large(what: &str, size: u64, limit: u64) -> Self {
+    /// `size` `None`: only known to be over (decoding stopped at the limit).
+    fn too_large(what: &str, size: Option<u64>, limit: u64) -> Self {
+        let is = size.map_or_else(|| "more than that".to_string(), |n| format!("{n} bytes"));
         Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "PayloadTooLarge",
             format!(
-                "The streaming ingestion request's {what} is {size} bytes, over the limit of \
-                 {limit} bytes; use queued ingestion for larger data."
+                "The streaming ingestion request's {what} is {is}, over the limit of {limit} \
+                 bytes; use queued ingestion for larger data."
             ),
             "Kusto.Data.Exceptions.KustoRequestPayloadTooLargeException",
         )
@@ -272,15 +274,11 @@ async fn run(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if let Some(n) = declared.filter(|&n| n > wire_cap) {
-        return Err(Refusal::too_large("body", n, wire_cap));
+        return Err(Refusal::too_large("body", Some(n), wire_cap));
     }
     let cap = usize::try_from(wire_cap).unwrap_or(usize::MAX);
     let Ok(bytes) = axum::body::to_bytes(body, cap).await else {
-        return Err(Refusal::too_large(
-            "body",
-            wire_cap.saturating_add(1),
-            wire_cap,
-        ));
+        return Err(Refusal::too_large("body", None, wire_cap));
     };
     check_target(shared, db, table)?;
     let (name, raw) = if p.from_uri {
@@ -293,25 +291,34 @@ async fn run(
             .await
             .map_err(|e| Refusal::bad_data(db, table, &dm::download_failure(&blob, &e)))?;
         if cfg.limit_on == LimitOn::Body && data.len() as u64 > cfg.limit {
-            return Err(Refusal::too_large("blob", data.len() as u64, cfg.limit));
+            return Err(Refusal::too_large(
+                "blob",
+                Some(data.len() as u64),
+                cfg.limit,
+            ));
         }
         // A blob is named by its extension, as the DM reads it.
         (blob.sub_path(), data)
     } else {
         if cfg.limit_on == LimitOn::Body && bytes.len() as u64 > cfg.limit {
-            return Err(Refusal::too_large("body", bytes.len() as u64, cfg.limit));
+            return Err(Refusal::too_large(
+                "body",
+                Some(bytes.len() as u64),
+                cfg.limit,
+            ));
         }
         (sniffed_name(&bytes).to_string(), bytes)
     };
     let entries = unpack(&name, &raw, cfg).map_err(|f| match f.error_code.as_str() {
-        "Stream_InputStreamTooLarge" => Refusal::too_large("data", u64::MAX, cfg.limit),
+        "Stream_InputStreamTooLarge" => Refusal::too_large("data", None, cfg.limit),
         _ => Refusal::bad_data(db, table, &f),
     })?;
     let data_len: u64 = entries.iter().map(|e| e.len() as u64).sum();
     if cfg.limit_on == LimitOn::Data && data_len > cfg.limit {
         return Err(Refusal::too_large(
             "data (decompressed)",
-            data_len,
+            // Gzip is decoded only up to the limit: its true size is not known.
+            (!name.to_ascii_lowercase().ends_with(".gz")).then_some(data_len),
             cfg.limit,
         ));
     }
