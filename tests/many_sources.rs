@@ -377,6 +377,16 @@ async fn a_split_source_is_partially_succeeded_when_one_chunk_fails() {
         "{}",
         rows[n]
     );
+    // A later run follows the source by the id the user saw: each chunk, none abandoned.
+    let out = kingest(&env, &["status", source]).await;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains(&format!("was sent in {n} chunks")), "{text}");
+    assert!(text.contains(&format!("chunk {n}/{n}")), "{text}");
+    assert!(
+        !text.to_lowercase().contains("abandon") && !text.contains("nothing known"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

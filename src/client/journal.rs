@@ -226,6 +226,24 @@ impl Journal {
             .find(|r| r.source_id.eq_ignore_ascii_case(source_id)))
     }
 
+    /// The latest record of every chunk of split source `source_id`, in chunk order (empty
+    /// for a source sent whole). Reads only.
+    pub fn chunks_of(&self, source_id: &str) -> std::io::Result<Vec<JournalRecord>> {
+        let _lock = self.lock()?;
+        let mut chunks: Vec<JournalRecord> = self
+            .read()?
+            .0
+            .records
+            .into_iter()
+            .filter(|r| {
+                r.chunk
+                    .is_some_and(|c| c.source_id.to_string().eq_ignore_ascii_case(source_id))
+            })
+            .collect();
+        chunks.sort_by_key(|r| r.chunk.map(|c| c.index));
+        Ok(chunks)
+    }
+
     /// The latest records that are not posted yet and whose process is gone: submissions a
     /// run left behind (killed mid-upload or mid-post). Each is claimed for this process in
     /// the same lock (a copy naming this pid is appended), so two runs starting together do

@@ -20,6 +20,40 @@ pub async fn run(
 ) -> Result<i32, Failure> {
     let journal = resolved.journal(client.ingest_url());
     crate::cli::cmd::submit::reconcile(client, &journal).await;
+    // A source split into chunks is journaled by its chunks' message ids: each is followed.
+    let chunks = match journal.find(source_id) {
+        Ok(None) => journal.chunks_of(source_id).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    if chunks.is_empty() {
+        return one(client, resolved, &journal, source_id, json_out).await;
+    }
+    if !json_out {
+        println!(
+            "{} was sent in {} chunks (one message each): each chunk's state follows",
+            safe(source_id),
+            chunks.len()
+        );
+    }
+    let mut codes = Vec::with_capacity(chunks.len());
+    for c in &chunks {
+        if !json_out {
+            let (i, n) = c.chunk.map_or((0, 0), |k| (k.index, k.count));
+            println!("chunk {i}/{n}: {}", safe(&c.source_id));
+        }
+        codes.push(one(client, resolved, &journal, &c.source_id, json_out).await?);
+    }
+    Ok(crate::cli::combine(codes))
+}
+
+/// The status of one journaled message (or one the journal does not know).
+async fn one(
+    client: &IngestClient,
+    resolved: &Resolved,
+    journal: &crate::client::journal::Journal,
+    source_id: &str,
+    json_out: bool,
+) -> Result<i32, Failure> {
     let mut record = match journal.find(source_id) {
         Ok(r) => r,
         Err(e) => {
