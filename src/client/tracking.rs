@@ -762,6 +762,22 @@ impl Tracker {
         self.apply(state, Evidence::Table, err);
     }
 
+    /// Feeds one read of this source's REST queued operation (CLI and TUI alike): a failed read
+    /// is the source's problem until a good one clears it. Returns whether anything changed.
+    pub fn observe_rest_read<E: std::fmt::Display>(
+        &mut self,
+        result: Result<&crate::client::rest_queued::OperationStatus, &E>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        match result {
+            Ok(status) => self.observe(Observation::RestStatus(status), now),
+            Err(e) => {
+                let why = format!("the REST queued operation's status cannot be read: {e}");
+                self.observe(Observation::TableUnreadable(&why), now)
+            }
+        }
+    }
+
     fn on_rest_status(&mut self, status: &crate::client::rest_queued::OperationStatus) {
         use crate::client::rest_queued::BlobState;
         // The status is readable again: an earlier read failure no longer applies.

@@ -248,7 +248,14 @@ pub(super) fn on_table_status(
         Ok(None) => Observation::EntityMissing,
         Err(_) => Observation::TableUnreadable(&text),
     };
-    on_read(state, id, at, Some(obs), result.as_ref().err(), fx);
+    on_read(
+        state,
+        id,
+        at,
+        |t, at| t.observe(obs, at),
+        result.as_ref().err(),
+        fx,
+    );
 }
 
 /// A REST queued operation's status read for submission `id`: the tracker picks its blob.
@@ -259,25 +266,17 @@ pub(super) fn on_operation_status(
     result: Result<crate::client::rest_queued::OperationStatus, Problem>,
     fx: &mut Vec<Effect>,
 ) {
-    let text = result
-        .as_ref()
-        .err()
-        .map(|e| format!("the REST queued operation's status cannot be read: {e}"))
-        .unwrap_or_default();
-    let obs = match &result {
-        Ok(status) => Observation::RestStatus(status),
-        Err(_) => Observation::TableUnreadable(&text),
-    };
-    on_read(state, id, at, Some(obs), result.as_ref().err(), fx);
+    let read = |t: &mut Tracker, at| t.observe_rest_read(result.as_ref(), at);
+    on_read(state, id, at, read, result.as_ref().err(), fx);
 }
 
-/// A read of submission `id`'s status (`obs`, none when it failed with `failed`): fed to its
-/// tracker, the next read scheduled (later after a failure), the journal told of a change.
+/// A read of submission `id`'s status (`feed` gives it to the tracker; `failed` when it
+/// failed): the next read scheduled (later after a failure), the journal told of a change.
 fn on_read(
     state: &mut State,
     id: u64,
     at: DateTime<Utc>,
-    obs: Option<Observation<'_>>,
+    feed: impl FnOnce(&mut Tracker, DateTime<Utc>) -> bool,
     failed: Option<&Problem>,
     fx: &mut Vec<Effect>,
 ) {
@@ -294,7 +293,7 @@ fn on_read(
     else {
         return;
     };
-    let changed = obs.is_some_and(|o| tracker.observe(o, at));
+    let changed = feed(tracker, at);
     *table_read = TableRead::after(tracker, at, &poll.table, failed);
     if changed {
         row.updated_at = at;

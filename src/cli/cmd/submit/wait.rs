@@ -130,16 +130,7 @@ impl Waiting<'_> {
                 .iter_mut()
                 .filter(|s| s.tracker.operation.as_ref() == Some(op))
             {
-                let text = result
-                    .as_ref()
-                    .err()
-                    .map(|e| format!("the REST queued operation's status cannot be read: {e}"))
-                    .unwrap_or_default();
-                let obs = match &result {
-                    Ok(status) => Observation::RestStatus(status),
-                    Err(_) => Observation::TableUnreadable(&text),
-                };
-                if s.tracker.observe(obs, now) {
+                if s.tracker.observe_rest_read(result.as_ref(), now) {
                     journal_append(self.journal, s, self.target);
                 }
                 s.next_read = s.tracker.next_table_read(now, &self.poll.table);
