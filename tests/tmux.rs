@@ -189,6 +189,11 @@ fn demo_in_a_real_terminal() {
         "{detail}"
     );
     s.keys(&["Escape"]);
+    // Wait for the view to close first: an ESC and a key that reach the terminal together
+    // read as Alt+key (seen once on a loaded machine).
+    s.wait_for("the detail view to close", Duration::from_secs(10), |t| {
+        !t.contains("What to do")
+    });
     s.keys(&["d"]);
     let confirm = s.wait_for("the confirm dialog", Duration::from_secs(10), |t| {
         t.contains("archive")
