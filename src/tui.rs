@@ -22,6 +22,12 @@ pub fn options(resolved: &Resolved) -> TuiOptions {
         poll: resolved.poll,
         ring_capacity: resolved.ring_capacity,
         color: None,
+        theme: resolved.theme,
+        context: resolved.context.clone(),
+        production: resolved.production,
+        contexts: resolved.contexts.clone(),
+        keys: resolved.keys.clone(),
+        mouse: resolved.mouse,
     }
 }
 

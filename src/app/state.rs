@@ -565,6 +565,15 @@ pub struct Schedule {
 pub struct Settings {
     pub read_only: bool,
     pub color: bool,
+    pub theme: ThemeName,
+    /// The config context in use (shown in the header), if any.
+    pub context: Option<String>,
+    /// The context is marked `production = true`: its name is drawn as a warning.
+    pub production: bool,
+    /// The contexts the config file defines, for the context switcher.
+    pub contexts: Vec<String>,
+    /// What authenticates the client (`AuthMethod::label`), for the status line.
+    pub auth: String,
     pub archive_dir: PathBuf,
     pub cluster: String,
     pub poll: PollConfig,
@@ -576,10 +585,34 @@ impl Default for Settings {
         Settings {
             read_only: false,
             color: true,
+            theme: ThemeName::default(),
+            context: None,
+            production: false,
+            contexts: Vec::new(),
+            auth: String::new(),
             archive_dir: PathBuf::from("."),
             cluster: String::new(),
             poll: PollConfig::default(),
             ring_capacity: crate::app::stream::DEFAULT_CAPACITY,
+        }
+    }
+}
+
+/// The colour theme (`theme = "dark"|"light"` in the config file); `NO_COLOR` wins over both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ThemeName {
+    #[default]
+    Dark,
+    Light,
+}
+
+impl std::str::FromStr for ThemeName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "dark" => Ok(ThemeName::Dark),
+            "light" => Ok(ThemeName::Light),
+            other => Err(format!("unknown theme '{other}': expected dark or light")),
         }
     }
 }

@@ -27,6 +27,9 @@ pub struct Cli {
     /// TUI: hide and disable every dangerous action (discards).
     #[arg(long, global = true, help_heading = "Configuration")]
     pub read_only: bool,
+    /// TUI: capture the mouse (wheel scrolls, a click focuses a pane).
+    #[arg(long, global = true, help_heading = "TUI")]
+    pub mouse: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -46,6 +49,15 @@ pub enum AuthKind {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Connection")]
 pub struct Connection {
+    /// A named context of the config file (its `[contexts.NAME]`); default: `default_context`.
+    #[arg(
+        long,
+        global = true,
+        visible_alias = "profile",
+        env = "KINGEST_CONTEXT",
+        value_name = "NAME"
+    )]
+    pub context: Option<String>,
     /// The ingest (Data Management) URL, e.g. https://ingest-mycluster.westeurope.kusto.windows.net.
     #[arg(long, global = true, env = "KINGEST_INGEST_URL")]
     pub ingest_url: Option<String>,

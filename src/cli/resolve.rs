@@ -28,6 +28,17 @@ pub struct Resolved {
     pub poll: PollConfig,
     pub ring_capacity: usize,
     pub journal_retention: chrono::TimeDelta,
+    /// The config context chosen (`--context`, else `default_context`), if any.
+    pub context: Option<String>,
+    /// The chosen context says `production = true`.
+    pub production: bool,
+    /// Every context the config file defines, in file order.
+    pub contexts: Vec<String>,
+    pub theme: crate::app::state::ThemeName,
+    /// `[keys]` overrides: action name → keys, checked by `app::keymap`.
+    pub keys: std::collections::BTreeMap<String, Vec<String>>,
+    /// `--mouse` or `mouse = true`.
+    pub mouse: bool,
 }
 
 impl Resolved {
@@ -78,6 +89,12 @@ pub fn resolve(conn: &Connection, read_only: bool, file: &FileConfig) -> Result<
             .map_or(crate::client::journal::DEFAULT_RETENTION, |h| {
                 chrono::TimeDelta::hours(h.min(100 * 365 * 24) as i64)
             }),
+        context: None,
+        production: false,
+        contexts: Vec::new(),
+        theme: Default::default(),
+        keys: Default::default(),
+        mouse: false,
     })
 }
 

@@ -71,6 +71,21 @@ pub enum AuthMethod {
     None,
 }
 
+impl AuthMethod {
+    /// A short name for the status line and messages (never a secret).
+    pub fn label(&self) -> &'static str {
+        match self {
+            AuthMethod::Auto => "auto",
+            AuthMethod::Cli => "Azure CLI",
+            AuthMethod::ManagedIdentity { .. } => "managed identity",
+            AuthMethod::ClientSecret { .. } => "client secret",
+            AuthMethod::WorkloadIdentity => "workload identity",
+            AuthMethod::Token(_) => "static token",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// The DM (ingest) endpoint, e.g. `https://ingest-x.region.kusto.windows.net` or the emulator URL.

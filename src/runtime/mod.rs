@@ -43,6 +43,16 @@ pub struct TuiOptions {
     pub ring_capacity: usize,
     /// `None`: colour unless `NO_COLOR` is set.
     pub color: Option<bool>,
+    pub theme: crate::app::state::ThemeName,
+    /// The config context in use, whether it is production, and every context defined.
+    pub context: Option<String>,
+    pub production: bool,
+    pub contexts: Vec<String>,
+    /// Key overrides from the config file: action name → keys (`app::keymap` reads them).
+    pub keys: std::collections::BTreeMap<String, Vec<String>>,
+    /// Capture the mouse (wheel scroll, click to focus); off by default so the terminal's
+    /// own selection keeps working.
+    pub mouse: bool,
 }
 
 impl Default for TuiOptions {
@@ -58,6 +68,12 @@ impl Default for TuiOptions {
             poll: PollConfig::default(),
             ring_capacity: crate::app::stream::DEFAULT_CAPACITY,
             color: None,
+            theme: Default::default(),
+            context: None,
+            production: false,
+            contexts: Vec::new(),
+            keys: Default::default(),
+            mouse: false,
         }
     }
 }
@@ -77,6 +93,11 @@ impl TuiOptions {
             Settings {
                 read_only: self.read_only,
                 color,
+                theme: self.theme,
+                context: self.context.clone(),
+                production: self.production,
+                contexts: self.contexts.clone(),
+                auth: String::new(),
                 archive_dir: self.archive_dir.clone(),
                 cluster: cluster.to_string(),
                 poll: self.poll,
