@@ -35,6 +35,7 @@ fn client(url: &str, attempts: u32) -> IngestClient {
             max_delay: Duration::from_secs(5),
         },
         discard_concurrency: kingest::client::notifications::DEFAULT_DISCARD_CONCURRENCY,
+        auth_transport: None,
     })
     .unwrap()
 }

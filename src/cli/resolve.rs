@@ -65,6 +65,7 @@ pub fn resolve(conn: &Connection, read_only: bool, file: &FileConfig) -> Result<
             timeouts: timeouts(conn, file)?,
             retry: RetryPolicy::default(),
             discard_concurrency: discard_concurrency(conn, file)?,
+            auth_transport: None,
         }),
         None => Err(
             "no endpoint: pass --ingest-url (or KINGEST_INGEST_URL) or --cluster, or set \
@@ -241,7 +242,11 @@ fn auth_method(conn: &Connection, file: &FileConfig) -> Result<AuthMethod, Failu
             client_id: need(&conn.client_id, "--client-id")?,
             secret: Secret::new(need(&conn.client_secret, "--client-secret")?),
         },
-        AuthKind::WorkloadIdentity => AuthMethod::WorkloadIdentity,
+        AuthKind::WorkloadIdentity => AuthMethod::WorkloadIdentity {
+            tenant_id: conn.tenant_id.clone(),
+            client_id: conn.client_id.clone(),
+            token_file: None,
+        },
         AuthKind::Token => {
             AuthMethod::Token(Secret::new(conn.token.clone().ok_or_else(|| {
                 Failure::usage("--auth token needs --token or KINGEST_TOKEN")

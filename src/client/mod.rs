@@ -66,7 +66,13 @@ pub enum AuthMethod {
         client_id: String,
         secret: auth::Secret,
     },
-    WorkloadIdentity,
+    /// Settings left `None` are read by azure_identity from `AZURE_TENANT_ID`,
+    /// `AZURE_CLIENT_ID` and `AZURE_FEDERATED_TOKEN_FILE`.
+    WorkloadIdentity {
+        tenant_id: Option<String>,
+        client_id: Option<String>,
+        token_file: Option<std::path::PathBuf>,
+    },
     Token(auth::Secret),
     None,
 }
@@ -79,7 +85,7 @@ impl AuthMethod {
             AuthMethod::Cli => "Azure CLI",
             AuthMethod::ManagedIdentity { .. } => "managed identity",
             AuthMethod::ClientSecret { .. } => "client secret",
-            AuthMethod::WorkloadIdentity => "workload identity",
+            AuthMethod::WorkloadIdentity { .. } => "workload identity",
             AuthMethod::Token(_) => "static token",
             AuthMethod::None => "none",
         }
@@ -97,6 +103,9 @@ pub struct ClientConfig {
     /// Discard pipelines run at once, and so the most storage requests a discard has in flight
     /// (config `discard_concurrency`; default [`notifications::DEFAULT_DISCARD_CONCURRENCY`]).
     pub discard_concurrency: usize,
+    /// The HTTP transport of the credentials that call an authority (tests only: see
+    /// [`auth::AuthTransport`]); `None`: azure_core's own.
+    pub auth_transport: Option<auth::AuthTransport>,
 }
 
 /// The one client all front doors use. Cheap to clone.
@@ -127,6 +136,7 @@ impl ClientConfig {
             timeouts: deadline::Timeouts::default(),
             retry: RetryPolicy::default(),
             discard_concurrency: notifications::DEFAULT_DISCARD_CONCURRENCY,
+            auth_transport: None,
         }
     }
 }
@@ -174,7 +184,7 @@ impl IngestClient {
             .default_headers(headers)
             .build()
             .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?;
-        let auth = auth::Authenticator::new(&cfg.auth, &ingest_url)?;
+        let auth = auth::Authenticator::new(&cfg.auth, &ingest_url, cfg.auth_transport.as_ref())?;
         Ok(IngestClient {
             inner: Arc::new(Inner {
                 storage: Storage::new(http.clone(), cfg.retry.clone()).with_timeouts(cfg.timeouts),
@@ -513,10 +523,7 @@ impl IngestClient {
                 if (200..300).contains(&status) {
                     Ok((status, content_type, bytes))
                 } else {
-                    if status == 401 {
-                        self.inner.auth.invalidate().await;
-                    }
-                    Err(mgmt::parse_error(status, retry_after, &bytes))
+                    Err(self.error_answer(status, retry_after, &bytes).await)
                 }
             })
             .await
@@ -559,7 +566,7 @@ impl IngestClient {
                 "x-ms-client-version",
                 format!("Kusto.kingest:{{{}}}", env!("CARGO_PKG_VERSION")),
             );
-        if let Some(h) = self.inner.auth.header(&self.inner.http).await? {
+        if let Some(h) = self.inner.auth.header(&self.inner.http, limit).await? {
             req = req.header("Authorization", h);
         }
         Ok(req)
@@ -570,9 +577,19 @@ impl IngestClient {
         auth::engine_url(&self.inner.ingest_url)
     }
 
-    /// Forgets a token the service refused (401), so the next call gets a fresh one.
-    pub(crate) async fn invalidate_token(&self) {
-        self.inner.auth.invalidate().await;
+    /// The error a Kusto endpoint's non-2xx answer stands for. A 401/403 names the credential
+    /// that signed the request and how to fix it; a 401 also forgets the token, so the next
+    /// call gets a fresh one.
+    pub(crate) async fn error_answer(
+        &self,
+        status: u16,
+        retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> Error {
+        match mgmt::parse_error(status, retry_after, body) {
+            Error::Auth(detail) => self.inner.auth.refused(status, &detail).await,
+            other => other,
+        }
     }
 
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {

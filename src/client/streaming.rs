@@ -217,10 +217,7 @@ pub(crate) async fn send(
     let retry_after = storage::http::retry_after(resp.headers(), std::time::SystemTime::now());
     let bytes = resp.bytes().await.map_err(transport)?;
     if !(200..300).contains(&status) {
-        if status == 401 {
-            client.invalidate_token().await;
-        }
-        return Err(mgmt::parse_error(status, retry_after, &bytes));
+        return Err(client.error_answer(status, retry_after, &bytes).await);
     }
     let tables = mgmt::parse_response(&bytes)?;
     let t = mgmt::primary(tables, "streaming ingestion")?;

@@ -32,7 +32,14 @@ impl std::fmt::Display for Secret {
     }
 }
 
+mod credential;
+mod explain;
+pub mod scope;
+
+pub use credential::AuthTransport;
+
 use std::sync::Arc;
+use std::time::Duration;
 
 use azure_core::credentials::TokenCredential;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -43,8 +50,10 @@ use crate::client::error::{Error, Result};
 
 /// Where the bearer token for the Kusto endpoint comes from.
 pub struct Authenticator {
+    /// The method after `auto` was resolved: named in every failure.
+    method: AuthMethod,
     source: Source,
-    /// Cached token and its expiry; azure_identity does not cache (dependencies.md).
+    /// Cached token and its expiry; AzureCliCredential does not cache (dependencies.md).
     cache: Mutex<Option<(Secret, DateTime<Utc>)>>,
     scope: Mutex<Option<String>>,
     ingest_url: String,
@@ -60,42 +69,21 @@ enum Source {
 const EXPIRY_SLACK_SECS: i64 = 300;
 
 impl Authenticator {
-    pub fn new(method: &AuthMethod, ingest_url: &str) -> Result<Self> {
-        let source = match resolve(method, ingest_url) {
-            AuthMethod::None => Source::None,
-            AuthMethod::Token(t) => Source::Static(t),
-            AuthMethod::Cli => {
-                Source::Credential(azure_identity::AzureCliCredential::new(None).map_err(cred_err)?)
-            }
-            AuthMethod::ManagedIdentity { client_id } => {
-                let options = azure_identity::ManagedIdentityCredentialOptions {
-                    user_assigned_id: client_id.map(azure_identity::UserAssignedId::ClientId),
-                    ..Default::default()
-                };
-                Source::Credential(
-                    azure_identity::ManagedIdentityCredential::new(Some(options))
-                        .map_err(cred_err)?,
-                )
-            }
-            AuthMethod::ClientSecret {
-                tenant_id,
-                client_id,
-                secret,
-            } => Source::Credential(
-                azure_identity::ClientSecretCredential::new(
-                    &tenant_id,
-                    client_id,
-                    azure_core::credentials::Secret::from(secret.expose().to_string()),
-                    None,
-                )
-                .map_err(cred_err)?,
-            ),
-            AuthMethod::WorkloadIdentity => Source::Credential(
-                azure_identity::WorkloadIdentityCredential::new(None).map_err(cred_err)?,
-            ),
-            AuthMethod::Auto => Source::None,
+    /// `transport`: where the credentials send their HTTP requests (tests; see
+    /// [`AuthTransport`]).
+    pub fn new(
+        method: &AuthMethod,
+        ingest_url: &str,
+        transport: Option<&AuthTransport>,
+    ) -> Result<Self> {
+        let method = resolve(method, ingest_url);
+        let source = match (&method, credential::build(&method, transport)?) {
+            (_, Some(cred)) => Source::Credential(cred),
+            (AuthMethod::Token(t), None) => Source::Static(t.clone()),
+            _ => Source::None,
         };
         Ok(Authenticator {
+            method,
             source,
             cache: Mutex::new(None),
             scope: Mutex::new(None),
@@ -103,8 +91,8 @@ impl Authenticator {
         })
     }
 
-    /// The `Authorization` header value, if any.
-    pub async fn header(&self, http: &reqwest::Client) -> Result<Option<String>> {
+    /// The `Authorization` header value, if any; `limit` bounds the metadata request.
+    pub async fn header(&self, http: &reqwest::Client, limit: Duration) -> Result<Option<String>> {
         match &self.source {
             Source::None => Ok(None),
             Source::Static(t) => Ok(Some(format!("Bearer {}", t.expose()))),
@@ -115,11 +103,11 @@ impl Authenticator {
                 {
                     return Ok(Some(format!("Bearer {}", tok.expose())));
                 }
-                let scope = self.scope(http).await;
+                let scope = self.scope(http, limit).await?;
                 let token = cred
                     .get_token(&[scope.as_str()], None)
                     .await
-                    .map_err(|e| Error::Auth(format!("could not get a token for {scope}: {e}")))?;
+                    .map_err(|e| explain::token_failure(&self.method, &scope, &e))?;
                 let exp = DateTime::from_timestamp(token.expires_on.unix_timestamp(), 0)
                     .unwrap_or_else(Utc::now);
                 let secret = Secret::new(token.token.secret());
@@ -134,43 +122,51 @@ impl Authenticator {
         *self.cache.lock().await = None;
     }
 
-    /// The AAD scope: `KustoServiceResourceId` from `/v1/rest/auth/metadata`, else the engine URL.
-    async fn scope(&self, http: &reqwest::Client) -> String {
+    /// The service answered 401/403 (`detail`: its words) to a request signed in so: a 401
+    /// forgets the token, and the error names the credential and the fix.
+    pub async fn refused(&self, status: u16, detail: &str) -> Error {
+        if status == 401 {
+            self.invalidate().await;
+        }
+        let scope = self.scope.lock().await.clone();
+        explain::refused(&self.method, scope.as_deref(), status, detail)
+    }
+
+    /// The AAD scope, from `/v1/rest/auth/metadata` ([`scope`]); learnt once, a failure is
+    /// not kept (the next call asks again).
+    async fn scope(&self, http: &reqwest::Client, limit: Duration) -> Result<String> {
         let mut cached = self.scope.lock().await;
         if let Some(s) = cached.as_ref() {
-            return s.clone();
+            return Ok(s.clone());
         }
-        let scope = fetch_resource_id(http, &self.ingest_url)
+        let url = format!("{}/v1/rest/auth/metadata", self.ingest_url);
+        let resp = http
+            .get(&url)
+            .timeout(limit)
+            .header("Accept", "application/json")
+            .send()
             .await
-            .unwrap_or_else(|| engine_url(&self.ingest_url))
-            .trim_end_matches('/')
-            .to_string()
-            + "/.default";
+            .map_err(|e| crate::client::storage::http::transport_error(e, None))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| crate::client::storage::http::transport_error(e, None))?;
+        let scope = scope::from_metadata(status, &body).map_err(|why| {
+            let what = format!(
+                "{}: cannot learn the token scope from {} ({why})",
+                self.method.label(),
+                crate::client::redact::redact(&url)
+            );
+            if status >= 500 || status == 429 {
+                Error::Transient(what)
+            } else {
+                Error::BadResponse(what)
+            }
+        })?;
         *cached = Some(scope.clone());
-        scope
+        Ok(scope)
     }
-}
-
-async fn fetch_resource_id(http: &reqwest::Client, ingest_url: &str) -> Option<String> {
-    let resp = http
-        .get(format!("{ingest_url}/v1/rest/auth/metadata"))
-        .send()
-        .await
-        .ok()?;
-    if !resp.status().is_success() {
-        return None;
-    }
-    let v: serde_json::Value = resp.json().await.ok()?;
-    let aad = v.get("AzureAD")?;
-    let mut id = aad.get("KustoServiceResourceId")?.as_str()?.to_string();
-    if aad.get("LoginMfaRequired").and_then(|m| m.as_bool()) == Some(true) {
-        id = id.replace(".kusto.", ".kustomfa.");
-    }
-    Some(id)
-}
-
-fn cred_err(e: azure_core::Error) -> Error {
-    Error::Auth(format!("could not set up the credential: {e}"))
 }
 
 /// `auto` → a static token when given, nothing for loopback endpoints, else the Azure CLI.
