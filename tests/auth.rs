@@ -132,6 +132,8 @@ async fn fails(url: &str, home: &Path, args: &[&str], vars: &[(&str, String)]) -
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(!stdout(&out).contains(WRONG), "no token on stdout");
+    // Shown with --nocapture: the README's auth guide quotes these.
+    println!("$ kingest {}\n{err}", args.join(" "));
     err
 }
 
@@ -492,6 +494,7 @@ async fn client_secret_token_request_and_its_token_reach_the_service() {
         .await
         .unwrap_err()
         .to_string();
+    println!("{err}");
     assert!(
         err.contains("the service refused the token from client secret"),
         "{err}"
@@ -522,6 +525,7 @@ async fn client_secret_rejected_by_the_authority_names_the_aadsts_code_and_the_f
         "{err:?}"
     );
     let err = err.to_string();
+    println!("{err}");
     assert!(
         err.contains(&format!("client secret: the authority refused app {APP} in tenant {TENANT}: AADSTS7000215: Invalid client secret provided")),
         "{err}"
@@ -568,6 +572,7 @@ async fn workload_identity_sends_the_federated_token_from_its_file() {
         .await
         .unwrap_err()
         .to_string();
+    println!("{err}");
     assert!(
         err.contains("the service refused the token from workload identity"),
         "{err}"
@@ -577,10 +582,14 @@ async fn workload_identity_sends_the_federated_token_from_its_file() {
         panic!("a missing token file must fail")
     };
     let err = err.to_string();
+    println!("{err}");
     assert!(
-        err.contains("workload identity: cannot set up the credential"),
+        err.contains(
+            "workload identity: cannot set up the credential: failed to read federated token from file"
+        ),
         "{err}"
     );
+    assert!(err.contains("no-such-file"), "{err}");
     assert!(err.contains("AZURE_FEDERATED_TOKEN_FILE"), "{err}");
 }
 
@@ -638,6 +647,7 @@ async fn metadata_failure_is_reported_not_guessed() {
         .await
         .unwrap_err()
         .to_string();
+    println!("{err}");
     assert!(
         err.contains("client secret: cannot learn the token scope from"),
         "{err}"

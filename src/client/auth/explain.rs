@@ -45,15 +45,13 @@ impl Cause {
                     _ => {}
                 }
             }
+            // A wrapper repeats its source's words (tidy drops its credential's name), so
+            // words already said are not said again.
             let words = tidy(&err.to_string());
             if !words.is_empty() && !parts.iter().any(|p| p.contains(&words)) {
                 parts.push(words);
             }
             next = err.source();
-        }
-        // The outer wrapper only repeats the inner words after its credential's name.
-        if parts.len() > 1 {
-            parts.remove(0);
         }
         let text: String = crate::client::redact::redact(&parts.join(": "))
             .chars()
