@@ -128,9 +128,20 @@ async fn with_fake_az() -> (
 
 /// `kingest ARGS` that must fail with the service exit code (3): its stderr.
 async fn fails(url: &str, home: &Path, args: &[&str], vars: &[(&str, String)]) -> String {
+    fails_with(3, url, home, args, vars).await
+}
+
+/// `kingest ARGS` that must exit `code`: its stderr.
+async fn fails_with(
+    code: i32,
+    url: &str,
+    home: &Path,
+    args: &[&str],
+    vars: &[(&str, String)],
+) -> String {
     let out = kingest(url, home, args, vars).await;
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(out.status.code(), Some(code), "{err}");
     assert!(!stdout(&out).contains(WRONG), "no token on stdout");
     // Shown with --nocapture: the README's auth guide quotes these.
     println!("$ kingest {}\n{err}", args.join(" "));
@@ -656,5 +667,75 @@ async fn metadata_failure_is_reported_not_guessed() {
     assert!(
         server.seen().is_empty(),
         "no token asked for a guessed scope"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authority_must_be_https_and_workload_settings_come_from_the_environment() {
+    let env = emulator().await;
+    let home = env.dir.path().join("home");
+    let url = env.emulator.url();
+    // Why client-secret and workload identity are tested through a transport: azure_identity
+    // refuses a plain-http authority, loopback included.
+    let vars = vec![("AZURE_AUTHORITY_HOST", "http://127.0.0.1:9".to_string())];
+    let args = [
+        "--auth",
+        "client-secret",
+        "--tenant-id",
+        TENANT,
+        "--client-id",
+        APP,
+        "--client-secret",
+        APP_SECRET,
+        "resources",
+    ];
+    // A setting that cannot work is a configuration error (exit 2), before any request.
+    let err = fails_with(2, url, &home, &args, &vars).await;
+    assert!(
+        err.contains(
+            "client secret: cannot set up the credential: authority host doesn't use HTTPS scheme"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("AZURE_AUTHORITY_HOST must be the https URL"),
+        "{err}"
+    );
+    assert!(!err.contains(APP_SECRET), "{err}");
+
+    // The binary hands AZURE_* to the workload identity credential.
+    let missing = env.dir.path().join("projected-token");
+    let vars = vec![
+        ("AZURE_TENANT_ID", TENANT.to_string()),
+        ("AZURE_CLIENT_ID", APP.to_string()),
+        ("AZURE_FEDERATED_TOKEN_FILE", missing.display().to_string()),
+    ];
+    let err = fails_with(
+        2,
+        url,
+        &home,
+        &["--auth", "workload-identity", "resources"],
+        &vars,
+    )
+    .await;
+    assert!(
+        err.contains(&format!(
+            "failed to read federated token from file {}",
+            missing.display()
+        )),
+        "{err}"
+    );
+    let err = fails_with(
+        2,
+        url,
+        &home,
+        &["--auth", "workload-identity", "resources"],
+        &[],
+    )
+    .await;
+    assert!(err.contains("no tenant ID specified"), "{err}");
+    assert!(
+        err.contains("workload identity needs AZURE_TENANT_ID"),
+        "{err}"
     );
 }

@@ -84,10 +84,15 @@ fn tidy(s: &str) -> String {
     }
 }
 
-/// A credential that could not even be set up (a missing setting, an unreadable file).
+/// A credential that could not even be set up (a missing setting, an unreadable file): a
+/// configuration error (exit 2), nothing was asked of any service.
 pub fn setup_failure(method: &AuthMethod, e: &azure_core::Error) -> Error {
     let cause = Cause::of(e);
     let fix = match method {
+        _ if cause.text.contains("authority host") => {
+            "AZURE_AUTHORITY_HOST must be the https URL of the cloud's authority (unset: \
+             https://login.microsoftonline.com)"
+        }
         AuthMethod::WorkloadIdentity { .. } => {
             "workload identity needs AZURE_TENANT_ID (or --tenant-id), AZURE_CLIENT_ID (or \
              --client-id) and AZURE_FEDERATED_TOKEN_FILE, a readable file with the service \
@@ -103,7 +108,7 @@ pub fn setup_failure(method: &AuthMethod, e: &azure_core::Error) -> Error {
         }
         _ => "check the --auth settings",
     };
-    Error::Auth(format!(
+    Error::Usage(format!(
         "{}: cannot set up the credential: {} — {fix}, {OTHERS}",
         method.label(),
         cause.text
