@@ -137,14 +137,14 @@ pub fn token_failure(method: &AuthMethod, scope: &str, e: &azure_core::Error) ->
             identity_endpoint()
         ),
         AuthMethod::ManagedIdentity { client_id } if c.status == Some(400) => format!(
-            "managed identity: the endpoint ({}) says {} identity is not assigned to this \
+            "managed identity: the endpoint ({}) says {} is not assigned to this \
              resource: {text} — assign it, or pass --client-id of a user-assigned identity that \
              is",
             identity_endpoint(),
             client_id
                 .as_deref()
                 .map(|id| format!("the identity {id}"))
-                .unwrap_or_else(|| "the system-assigned".into())
+                .unwrap_or_else(|| "the system-assigned identity".into())
         ),
         AuthMethod::ManagedIdentity { .. } => format!(
             "managed identity: no token for {scope} from {}: {text} — check the identity and \
@@ -253,6 +253,54 @@ mod tests {
                  To troubleshoot, visit https://aka.ms/azsdk/rust/identity/troubleshoot#azure-cli"
             ),
             "ERROR: Please run 'az login'"
+        );
+    }
+
+    fn http(status: u16, code: &str, text: &str) -> azure_core::Error {
+        azure_core::Error::with_message(
+            ErrorKind::HttpResponse {
+                status: azure_core::http::StatusCode::from(status),
+                error_code: Some(code.into()),
+                raw_response: None,
+            },
+            text.to_string(),
+        )
+    }
+
+    #[test]
+    fn an_entra_code_picks_the_fix() {
+        let m = AuthMethod::ClientSecret {
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            secret: crate::client::auth::Secret::new("s3cr3t-for-explain"),
+        };
+        let s = |code, text| token_failure(&m, "x/.default", &http(400, code, text)).to_string();
+        assert!(s("700016", "AADSTS700016: no app").contains("check --client-id"));
+        assert!(s("90002", "AADSTS90002: no tenant").contains("check --tenant-id"));
+        assert!(s("7000222", "AADSTS7000222: expired").contains("check --client-secret"));
+        let other = s("50000", "AADSTS50000: other");
+        assert!(other.contains("AADSTS50000: other"), "{other}");
+        assert!(
+            other.contains("--tenant-id (AZURE_TENANT_ID), --client-id"),
+            "{other}"
+        );
+    }
+
+    #[test]
+    fn an_unassigned_managed_identity_is_named() {
+        let m = AuthMethod::ManagedIdentity {
+            client_id: Some("abc".into()),
+        };
+        let e = http(
+            400,
+            "",
+            "The requested identity has not been assigned to this resource",
+        );
+        let s = token_failure(&m, "x/.default", &e).to_string();
+        assert!(s.contains("the identity abc is not assigned"), "{s}");
+        assert!(
+            s.contains("pass --client-id of a user-assigned identity"),
+            "{s}"
         );
     }
 
