@@ -153,15 +153,18 @@ pub fn resolve(conn: &Connection, read_only: bool, file: &FileConfig) -> Result<
         file_endpoint.as_ref().map(|e| &e.1),
         &mut origins,
     )?;
+    // Checked with or without an endpoint: a bad value is an error either way.
+    let timeouts = timeouts(conn, &layer, file, &origins)?;
+    let discard_concurrency = discard_concurrency(conn, &layer, file, &origins)?;
     let client = match endpoint {
         Some((origin, ep)) => {
             origins.insert("ingest_url".into(), origin.clone());
             Ok(ClientConfig {
                 ingest_url: ep.ingest_url.clone(),
                 auth,
-                timeouts: timeouts(conn, &layer, file, &origins)?,
+                timeouts,
                 retry: RetryPolicy::default(),
-                discard_concurrency: discard_concurrency(conn, &layer, file, &origins)?,
+                discard_concurrency,
             })
         }
         None => Err(

@@ -135,7 +135,18 @@ fn use_context(path: &std::path::Path, name: &str, json: bool) -> Result<i32, Fa
     let mut doc: toml_edit::DocumentMut = text
         .parse()
         .map_err(|e| Failure::usage(format!("config file {}: {e}", path.display())))?;
-    doc["default_context"] = toml_edit::value(name);
+    match doc
+        .get_mut("default_context")
+        .and_then(|i| i.as_value_mut())
+    {
+        // The value's own comment (`# the usual one`) and spacing stay.
+        Some(v) => {
+            let decor = v.decor().clone();
+            *v = name.into();
+            *v.decor_mut() = decor;
+        }
+        None => doc["default_context"] = toml_edit::value(name),
+    }
     crate::config::file::write_atomic(path, &doc.to_string())
         .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
     if json {
