@@ -139,6 +139,9 @@ pub fn resolve(conn: &Connection, read_only: bool, file: &FileConfig) -> Result<
     if let Some(o) = context_origin {
         origins.insert("context".into(), o);
     }
+    if !file.contexts.is_empty() {
+        origins.insert("contexts".into(), Origin::File);
+    }
     let state_dir = layer
         .state_dir
         .clone()
@@ -857,75 +860,12 @@ mod tests {
             &'a [&'a str],
             &'a str,
         );
+        #[rustfmt::skip]
         let cases: [(Option<&str>, Option<&str>, Want); 4] = [
-            (
-                None,
-                None,
-                (
-                    Some("dev"),
-                    "http://127.0.0.1:7",
-                    Some("top"),
-                    Some("T"),
-                    true,
-                    false,
-                    "light",
-                    3,
-                    30,
-                    &["y", "ctrl-y"],
-                    "none",
-                ),
-            ),
-            (
-                Some("prod"),
-                None,
-                (
-                    Some("prod"),
-                    "https://ingest-p.kusto.windows.net",
-                    Some("ProdDb"),
-                    None,
-                    false,
-                    true,
-                    "dark",
-                    20,
-                    30,
-                    &["x"],
-                    "auto",
-                ),
-            ),
-            (
-                Some("prod"),
-                Some("http://127.0.0.1:9"),
-                (
-                    Some("prod"),
-                    "http://127.0.0.1:9",
-                    Some("top"),
-                    None,
-                    false,
-                    true,
-                    "dark",
-                    20,
-                    30,
-                    &["x"],
-                    "auto",
-                ),
-            ),
-            (
-                Some("sp"),
-                None,
-                (
-                    Some("sp"),
-                    "https://ingest-s.kusto.windows.net",
-                    Some("top"),
-                    None,
-                    false,
-                    false,
-                    "light",
-                    20,
-                    30,
-                    &["x"],
-                    "client secret",
-                ),
-            ),
+            (None, None, (Some("dev"), "http://127.0.0.1:7", Some("top"), Some("T"), true, false, "light", 3, 30, &["y", "ctrl-y"], "none")),
+            (Some("prod"), None, (Some("prod"), "https://ingest-p.kusto.windows.net", Some("ProdDb"), None, false, true, "dark", 20, 30, &["x"], "auto")),
+            (Some("prod"), Some("http://127.0.0.1:9"), (Some("prod"), "http://127.0.0.1:9", Some("top"), None, false, true, "dark", 20, 30, &["x"], "auto")),
+            (Some("sp"), None, (Some("sp"), "https://ingest-s.kusto.windows.net", Some("top"), None, false, false, "light", 20, 30, &["x"], "client secret")),
         ];
         for (ctx, url, want) in cases {
             let c = Connection {
