@@ -50,12 +50,23 @@ pub struct Resolved {
     inputs: Arc<Inputs>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Inputs {
     conn: Connection,
     read_only: bool,
     mouse_flag: bool,
     file: FileConfig,
+}
+
+/// Not derived: `Connection` holds `--token` and `--client-secret` as plain strings.
+impl std::fmt::Debug for Inputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inputs")
+            .field("context", &self.conn.context)
+            .field("read_only", &self.read_only)
+            .field("file", &self.file.path)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a setting came from.
@@ -959,6 +970,13 @@ mod tests {
         assert_eq!(client.ingest_url, "https://ingest-p.kusto.windows.net");
         assert_eq!(client.discard_concurrency, 3);
         assert!(p.production && p.mouse);
+        // The inputs kept for this hold flags with secrets: their Debug leaves them out.
+        let c = Connection {
+            token: Some("tok-abc-123456789".into()),
+            ..conn()
+        };
+        let r = resolve(&c, false, &contexts_file()).unwrap();
+        assert!(!format!("{r:?}").contains("tok-abc"));
         assert!(r.for_context("nope").is_err());
     }
 

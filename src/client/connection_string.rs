@@ -54,6 +54,9 @@ enum Keyword {
     Ignored,
     /// Documented, but a sign-in kingest does not offer (certificates, passwords, dSTS).
     Unsupported,
+    /// `ManagedServiceIdentity`: the docs say it "can't be set with a connection string, only
+    /// programmatically".
+    ManagedIdentity,
 }
 
 /// (normalised name, keyword): kcsb.json's names and aliases, plus the docs' extra aliases
@@ -122,6 +125,7 @@ const KEYWORDS: &[(&str, Keyword)] = &[
     ("applicationcertificateblob", Keyword::Unsupported),
     ("dstsfederatedsecurity", Keyword::Unsupported),
     ("dstsfed", Keyword::Unsupported),
+    ("managedserviceidentity", Keyword::ManagedIdentity),
 ];
 
 /// What an endpoint value (`--ingest-url`, `--cluster`, the file's `ingest_url` / `cluster`)
@@ -229,6 +233,13 @@ pub fn parse(s: &str, what: &str) -> Result<ConnectionString> {
             Keyword::UserToken => token = Some(Secret::new(value)),
             Keyword::AppToken => token = token.or(Some(Secret::new(value))),
             Keyword::Ignored => {}
+            Keyword::ManagedIdentity => {
+                return Err(usage(format!(
+                    "keyword '{name}': managed identity cannot be set in a connection string \
+                     (the service's documentation); use --auth managed-identity or auth = \
+                     \"managed-identity\""
+                )));
+            }
             Keyword::Unsupported => {
                 return Err(usage(format!(
                     "keyword '{name}' names a sign-in kingest does not offer; use AppClientId, \
@@ -399,6 +410,10 @@ mod tests {
             ("Data Source=https://a.b;AppClientId=c", "no AppKey"),
             ("Data Source=https://a.b;AppKey=\"open", "unclosed quote"),
             ("Data Source=https://a.b;junk", "no '='"),
+            (
+                "Data Source=https://a.b;ManagedServiceIdentity=system",
+                "--auth managed-identity",
+            ),
         ] {
             let Err(Error::Usage(m)) = parse(s, "--cluster") else {
                 panic!("{s} parsed")
