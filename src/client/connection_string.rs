@@ -178,6 +178,9 @@ pub fn endpoint(value: &str, cluster: bool, what: &str) -> Result<Endpoint> {
 /// True when `s` is a connection string rather than a plain URL: it has a `;`, or its first
 /// part is `KEYWORD=…` (a URL's own `=` sits after `?`).
 pub fn is_connection_string(s: &str) -> bool {
+    if s.trim_start().starts_with('@') {
+        return true;
+    }
     let first = s.split(';').next().unwrap_or("");
     s.contains(';')
         || first
@@ -189,6 +192,14 @@ pub fn is_connection_string(s: &str) -> bool {
 /// ingest_url`) in errors.
 pub fn parse(s: &str, what: &str) -> Result<ConnectionString> {
     let usage = |msg: String| Error::Usage(format!("{what}: connection string {msg}"));
+    let expanded;
+    let s = match shorthand(s) {
+        Some(full) => {
+            expanded = full;
+            expanded.as_str()
+        }
+        None => s,
+    };
     let mut data_source = None;
     let mut database = None;
     let mut federated = None;
@@ -276,6 +287,24 @@ pub fn parse(s: &str, what: &str) -> Result<ConnectionString> {
         database: database.or(path_db),
         auth,
     })
+}
+
+/// `@CLUSTER/DB…` → `https://CLUSTER.kusto.windows.net/DB; Fed=true…`: the docs' shorthand
+/// "several Kusto client tools support".
+fn shorthand(s: &str) -> Option<String> {
+    let rest = s.trim_start().strip_prefix('@')?;
+    let (head, tail) = rest.split_once(';').map_or((rest, ""), |(h, t)| (h, t));
+    let (cluster, db) = head.trim().split_once('/').unwrap_or((head.trim(), ""));
+    let valid = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+    if cluster.is_empty() || !cluster.chars().all(valid) {
+        return None;
+    }
+    let mut full = format!("https://{cluster}.kusto.windows.net/{db}; Fed=true");
+    if !tail.trim().is_empty() {
+        full.push(';');
+        full.push_str(tail);
+    }
+    Some(full)
 }
 
 /// The `;`-separated parts, a double- or single-quoted value kept whole; empty parts dropped.
@@ -372,6 +401,17 @@ mod tests {
         );
         let cs = parse("https://help.kusto.windows.net/Samples; Fed=true", "x").unwrap();
         assert_eq!(cs.database.as_deref(), Some("Samples"));
+        let cs = parse("@help/Samples", "x").unwrap();
+        assert_eq!(
+            (cs.data_source.as_str(), cs.database.as_deref(), cs.auth),
+            ("https://help.kusto.windows.net", Some("Samples"), None)
+        );
+        let cs = parse("@mycluster.westeurope;User Token=tok-0123456789", "x").unwrap();
+        assert_eq!(
+            cs.data_source,
+            "https://mycluster.westeurope.kusto.windows.net"
+        );
+        assert_eq!(cs.auth, Some(CsAuth::Token(Secret::new("tok-0123456789"))));
         let cs = parse("Server=http://127.0.0.1:8080;Fed=False", "x").unwrap();
         assert_eq!(cs.auth, Some(CsAuth::None));
         let cs = parse(
