@@ -139,6 +139,35 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve the REST queued-ingestion API in front of the cluster (--cluster/--ingest-url).
     Gateway(GatewayArgs),
+    /// The config file: create it, show the effective settings, its path, the default context.
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Write a commented starter file; with --cluster or --ingest-url (a URL or a connection
+    /// string) also its first context, named by --context (default "default").
+    Init {
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the chosen context's effective settings and where each came from (secrets
+    /// redacted).
+    Show,
+    /// Print the config file's path and whether it exists.
+    Path,
+    /// Make NAME the default context (`default_context`), keeping the file's comments.
+    Use {
+        /// A context the file defines.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -130,9 +130,13 @@ impl From<Error> for Failure {
 
 /// Runs one command line to its exit code.
 pub async fn run(cli: Cli) -> Result<i32, Failure> {
+    // `config` works without an endpoint, and `path` / `init` even with a broken file.
+    if let Some(Command::Config(args)) = &cli.command {
+        return cmd::config::run(&args.action, &cli);
+    }
     let file =
         crate::config::load(cli.config.as_deref()).map_err(|e| Failure::usage(format!("{e:#}")))?;
-    let resolved = resolve::resolve(&cli.conn, cli.read_only, &file)?;
+    let resolved = resolve::resolve(&cli.conn, cli.read_only, &file)?.with_mouse_flag(cli.mouse);
     let json = cli.json;
     match cli.command {
         None => cmd::tui::run(&resolved).await,
@@ -163,7 +167,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
                     cmd::mgmt::run(&client, &database, &csl, json).await
                 }
                 Command::Gateway(args) => cmd::gateway::run(&client, args).await,
-                Command::Emulator(_) | Command::Demo(_) => Ok(EXIT_OK),
+                Command::Emulator(_) | Command::Demo(_) | Command::Config(_) => Ok(EXIT_OK),
             }
         }
     }

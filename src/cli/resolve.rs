@@ -1,19 +1,23 @@
 //! The one merge of configuration for every front door (TUI, CLI, demo): defaults ⊕ config
-//! file ⊕ environment ⊕ flags. clap has already merged the environment under the flags (`env =`
-//! on each argument), so a value present in `Connection` beats the file.
+//! file (its top level, then the chosen context's keys) ⊕ environment ⊕ flags. clap has
+//! already merged the environment under the flags (`env =` on each argument), so a value
+//! present in `Connection` beats the file. Every value's origin is kept for `config show`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::state::PollConfig;
 use crate::cli::Failure;
 use crate::cli::args::{AuthKind, Connection};
-use crate::client::auth::{Secret, ingest_url_for};
+use crate::client::auth::Secret;
+use crate::client::connection_string::{CsAuth, Endpoint, endpoint as read_endpoint};
 use crate::client::deadline::Timeouts;
 use crate::client::journal::Journal;
 use crate::client::retry::RetryPolicy;
 use crate::client::{AuthMethod, ClientConfig, IngestClient};
-use crate::config::FileConfig;
+use crate::config::{FileConfig, Layer};
 
 /// Everything a command needs from configuration.
 #[derive(Debug, Clone)]
@@ -39,6 +43,65 @@ pub struct Resolved {
     pub keys: std::collections::BTreeMap<String, Vec<String>>,
     /// `--mouse` or `mouse = true`.
     pub mouse: bool,
+    /// Where each value set anywhere came from, by config key (`poll.table_secs`,
+    /// `keys.quit`; `context`, `auth`, `ingest_url` always): `kingest config show`.
+    pub origins: BTreeMap<String, Origin>,
+    /// What this was resolved from, to resolve another context ([`Resolved::for_context`]).
+    inputs: Arc<Inputs>,
+}
+
+#[derive(Clone)]
+struct Inputs {
+    conn: Connection,
+    read_only: bool,
+    mouse_flag: bool,
+    file: FileConfig,
+}
+
+/// Not derived: `Connection` holds `--token` and `--client-secret` as plain strings.
+impl std::fmt::Debug for Inputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inputs")
+            .field("context", &self.conn.context)
+            .field("read_only", &self.read_only)
+            .field("file", &self.file.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a setting came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    /// The config file's top level.
+    File,
+    /// The chosen `[contexts.NAME]`.
+    Context(String),
+    /// An environment variable.
+    Env(&'static str),
+    /// A command-line flag.
+    Flag(&'static str),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::File => f.write_str("file"),
+            Origin::Context(n) => write!(f, "context {n}"),
+            Origin::Env(v) => write!(f, "env {v}"),
+            Origin::Flag(v) => write!(f, "flag {v}"),
+        }
+    }
+}
+
+/// A value clap took from `flag` or its environment variable `env`: the variable when it
+/// holds that very value (clap does not say which it read).
+fn given(env: &'static str, flag: &'static str, value: &str) -> Origin {
+    match std::env::var(env) {
+        Ok(v) if v == value => Origin::Env(env),
+        _ => Origin::Flag(flag),
+    }
 }
 
 impl Resolved {
@@ -51,70 +114,316 @@ impl Resolved {
     pub fn journal(&self, ingest_url: &str) -> Journal {
         Journal::in_state_dir(&self.state_dir, ingest_url)
     }
+
+    /// `--mouse` (a flag of the whole program, not of `Connection`) on top of the file's `mouse`.
+    pub fn with_mouse_flag(mut self, on: bool) -> Self {
+        if on {
+            self.mouse = true;
+            self.origins.insert("mouse".into(), Origin::Flag("--mouse"));
+        }
+        Arc::make_mut(&mut self.inputs).mouse_flag = on;
+        self
+    }
+
+    /// The same command line resolved for context `name` instead (the TUI's context
+    /// switcher): the endpoint flags (`--ingest-url`, `--cluster` and their variables) are
+    /// dropped so the context's endpoint applies; every other flag still wins. An unknown
+    /// name is a usage error listing the defined contexts.
+    pub fn for_context(&self, name: &str) -> Result<Resolved, Failure> {
+        let mut conn = self.inputs.conn.clone();
+        conn.context = Some(name.to_string());
+        conn.ingest_url = None;
+        conn.cluster = None;
+        Ok(resolve(&conn, self.inputs.read_only, &self.inputs.file)?
+            .with_mouse_flag(self.inputs.mouse_flag))
+    }
+
+    /// The config file this was resolved from.
+    pub fn file(&self) -> &FileConfig {
+        &self.inputs.file
+    }
 }
 
 pub fn resolve(conn: &Connection, read_only: bool, file: &FileConfig) -> Result<Resolved, Failure> {
-    let state_dir = file
+    let (context, context_origin) = choose_context(conn, file)?;
+    let (layer, mut origins) = merged_layer(file, context.as_deref())?;
+    if let Some(o) = context_origin {
+        origins.insert("context".into(), o);
+    }
+    if !file.contexts.is_empty() {
+        origins.insert("contexts".into(), Origin::File);
+    }
+    let state_dir = layer
         .state_dir
         .clone()
         .unwrap_or_else(crate::config::state_dir);
-    let client = match endpoint(conn, file)? {
-        Some(ingest_url) => Ok(ClientConfig {
-            ingest_url,
-            auth: auth_method(conn, file)?,
-            timeouts: timeouts(conn, file)?,
-            retry: RetryPolicy::default(),
-            discard_concurrency: discard_concurrency(conn, file)?,
-            auth_transport: None,
-        }),
+    let flag_endpoint = flag_endpoint(conn)?;
+    let file_endpoint = file_endpoint(&layer, file, &origins)?;
+    let endpoint = flag_endpoint.as_ref().or(file_endpoint.as_ref());
+    let auth = auth_method(
+        conn,
+        &layer,
+        flag_endpoint.as_ref().map(|e| &e.1),
+        file_endpoint.as_ref().map(|e| &e.1),
+        &mut origins,
+    )?;
+    // Checked with or without an endpoint: a bad value is an error either way.
+    let timeouts = timeouts(conn, &layer, file, &origins)?;
+    let discard_concurrency = discard_concurrency(conn, &layer, file, &origins)?;
+    let client = match endpoint {
+        Some((origin, ep)) => {
+            origins.insert("ingest_url".into(), origin.clone());
+            Ok(ClientConfig {
+                ingest_url: ep.ingest_url.clone(),
+                auth,
+                timeouts,
+                retry: RetryPolicy::default(),
+                discard_concurrency,
+                auth_transport: None,
+            })
+        }
         None => Err(
             "no endpoint: pass --ingest-url (or KINGEST_INGEST_URL) or --cluster, or set \
                      ingest_url in the config file; try `kingest demo` for a local one"
                 .to_string(),
         ),
     };
+    if let Some(n) = conn.discard_concurrency {
+        let o = given(
+            "KINGEST_DISCARD_CONCURRENCY",
+            "--discard-concurrency",
+            &n.to_string(),
+        );
+        origins.insert("discard_concurrency".into(), o);
+    }
+    if conn.timeout.is_some() {
+        for k in ["timeouts.storage_secs", "timeouts.mgmt_secs"] {
+            origins.insert(k.into(), Origin::Flag("--timeout"));
+        }
+    }
+    // The flag's connection string's database first; then, level by level (the context over
+    // the top), the `database` key over that level's connection string.
+    let database = match &flag_endpoint {
+        Some((
+            o,
+            Endpoint {
+                database: Some(d), ..
+            },
+        )) => Some((d.clone(), o.clone())),
+        _ => {
+            let key = layer.database.clone().map(|d| {
+                let o = origins.get("database").cloned().unwrap_or(Origin::File);
+                (d, o, 1)
+            });
+            // A file connection string's database goes with its endpoint: not when a flag
+            // replaced that.
+            let cs = file_endpoint
+                .as_ref()
+                .filter(|_| flag_endpoint.is_none())
+                .and_then(|(o, e)| e.database.clone().map(|d| (d, o.clone(), 0)));
+            let level = |o: &Origin| u8::from(matches!(o, Origin::Context(_)));
+            key.into_iter()
+                .chain(cs)
+                .max_by_key(|(_, o, rank)| (level(o), *rank))
+                .map(|(d, o, _)| (d, o))
+        }
+    };
+    if let Some((_, o)) = &database {
+        origins.insert("database".into(), o.clone());
+    }
+    let theme = match &layer.theme {
+        Some(t) => t.parse().map_err(Failure::usage)?,
+        None => Default::default(),
+    };
+    let keys = layer
+        .keys
+        .iter()
+        .flatten()
+        .map(|(action, spec)| (action.clone(), spec.keys()))
+        .collect();
     Ok(Resolved {
         client,
-        database: file.database.clone(),
-        table: file.table.clone(),
-        read_only: read_only || file.read_only.unwrap_or(false),
-        archive_dir: file
+        database: database.map(|(d, _)| d),
+        table: layer.table.clone(),
+        read_only: read_only || layer.read_only.unwrap_or(false),
+        archive_dir: layer
             .archive_dir
             .clone()
             .unwrap_or_else(|| state_dir.join("archive")),
         state_dir,
-        poll: poll_config(file),
-        ring_capacity: stream_capacity(file)?,
-        journal_retention: file
+        poll: poll_config(&layer),
+        ring_capacity: stream_capacity(&layer, file, &origins)?,
+        journal_retention: layer
             .journal_retention_hours
             .map_or(crate::client::journal::DEFAULT_RETENTION, |h| {
                 chrono::TimeDelta::hours(h.min(100 * 365 * 24) as i64)
             }),
-        context: None,
-        production: false,
-        contexts: Vec::new(),
-        theme: Default::default(),
-        keys: Default::default(),
-        mouse: false,
+        production: layer.production.unwrap_or(false),
+        contexts: file.context_names(),
+        context,
+        theme,
+        keys,
+        mouse: layer.mouse.unwrap_or(false),
+        origins: {
+            if read_only {
+                origins.insert("read_only".into(), Origin::Flag("--read-only"));
+            }
+            origins
+        },
+        inputs: Arc::new(Inputs {
+            conn: conn.clone(),
+            read_only,
+            mouse_flag: false,
+            file: file.clone(),
+        }),
     })
 }
 
-fn endpoint(conn: &Connection, file: &FileConfig) -> Result<Option<String>, Failure> {
+/// `--context` (or KINGEST_CONTEXT), else the file's `default_context`, else none.
+fn choose_context(
+    conn: &Connection,
+    file: &FileConfig,
+) -> Result<(Option<String>, Option<Origin>), Failure> {
+    let (name, origin) = match (&conn.context, &file.default_context) {
+        (Some(n), _) => (n.clone(), given("KINGEST_CONTEXT", "--context", n)),
+        (None, Some(n)) => (n.clone(), Origin::File),
+        (None, None) => return Ok((None, None)),
+    };
+    if file.context(&name).is_none() {
+        let place = file.path.as_ref().map_or_else(
+            || "no config file".to_string(),
+            |p| format!("config file {}", p.display()),
+        );
+        return Err(Failure::usage(format!(
+            "unknown context '{name}' ({origin}): {place}: {}",
+            crate::config::validate::defined(file)
+        )));
+    }
+    Ok((Some(name), Some(origin)))
+}
+
+/// The top level with the context's keys on top (tables such as `[poll]` key by key; the
+/// endpoint as one: a context's `cluster` replaces the top level's `ingest_url`), and where
+/// each key came from.
+fn merged_layer(
+    file: &FileConfig,
+    context: Option<&str>,
+) -> Result<(Layer, BTreeMap<String, Origin>), Failure> {
+    let table = |l: &Layer| match toml::Value::try_from(l) {
+        Ok(toml::Value::Table(t)) => Ok(t),
+        other => Err(Failure::usage(format!(
+            "config: cannot merge the file's keys ({other:?})"
+        ))),
+    };
+    let mut merged = table(&file.top)?;
+    let mut origins = BTreeMap::new();
+    leaves(&merged, "", &Origin::File, &mut origins);
+    if let Some(name) = context
+        && let Some(layer) = file.context(name)
+    {
+        let over = table(layer)?;
+        if over.contains_key("ingest_url") || over.contains_key("cluster") {
+            for k in ["ingest_url", "cluster"] {
+                merged.remove(k);
+                origins.remove(k);
+            }
+        }
+        leaves(&over, "", &Origin::Context(name.to_string()), &mut origins);
+        deep_merge(&mut merged, over);
+    }
+    let layer = toml::Value::Table(merged)
+        .try_into::<Layer>()
+        .map_err(|e| Failure::usage(format!("config: cannot merge the file's keys: {e}")))?;
+    Ok((layer, origins))
+}
+
+fn deep_merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => deep_merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+fn leaves(t: &toml::Table, prefix: &str, origin: &Origin, out: &mut BTreeMap<String, Origin>) {
+    for (k, v) in t {
+        let key = format!("{prefix}{k}");
+        match v {
+            toml::Value::Table(inner) => leaves(inner, &format!("{key}."), origin, out),
+            _ => {
+                out.insert(key, origin.clone());
+            }
+        }
+    }
+}
+
+/// The path of a merged key in the file, for errors: `contexts.NAME.KEY` or `KEY`.
+fn file_key(origins: &BTreeMap<String, Origin>, key: &str) -> Vec<String> {
+    let mut path: Vec<String> = match origins.get(key) {
+        Some(Origin::Context(n)) => vec!["contexts".into(), n.clone()],
+        _ => Vec::new(),
+    };
+    path.extend(key.split('.').map(str::to_string));
+    path
+}
+
+fn describe(file: &FileConfig, origins: &BTreeMap<String, Origin>, key: &str) -> String {
+    let path = file_key(origins, key);
+    file.describe(&path.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn usage(e: crate::client::Error) -> Failure {
+    Failure::from(e)
+}
+
+/// `--ingest-url`, else `--cluster` (a URL or a connection string).
+fn flag_endpoint(conn: &Connection) -> Result<Option<(Origin, Endpoint)>, Failure> {
     Ok(match (&conn.ingest_url, &conn.cluster) {
-        (Some(u), _) => Some(u.clone()),
-        (None, Some(c)) => Some(ingest_url_for(c)?),
-        (None, None) => match (&file.ingest_url, &file.cluster) {
-            (Some(u), _) => Some(u.clone()),
-            (None, Some(c)) => Some(ingest_url_for(c)?),
-            _ => None,
-        },
+        (Some(u), _) => Some((
+            given("KINGEST_INGEST_URL", "--ingest-url", u),
+            read_endpoint(u, false, "--ingest-url").map_err(usage)?,
+        )),
+        (None, Some(c)) => Some((
+            given("KINGEST_CLUSTER", "--cluster", c),
+            read_endpoint(c, true, "--cluster").map_err(usage)?,
+        )),
+        (None, None) => None,
     })
+}
+
+/// The merged layer's `ingest_url`, else its `cluster`.
+fn file_endpoint(
+    layer: &Layer,
+    file: &FileConfig,
+    origins: &BTreeMap<String, Origin>,
+) -> Result<Option<(Origin, Endpoint)>, Failure> {
+    for (key, value, cluster) in [
+        ("ingest_url", &layer.ingest_url, false),
+        ("cluster", &layer.cluster, true),
+    ] {
+        if let Some(v) = value {
+            let ep = read_endpoint(v, cluster, &describe(file, origins, key)).map_err(usage)?;
+            return Ok(Some((
+                origins.get(key).cloned().unwrap_or(Origin::File),
+                ep,
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// Defaults ⊕ `[timeouts]` ⊕ `--timeout` (storage calls and mgmt queries).
-fn timeouts(conn: &Connection, file: &FileConfig) -> Result<Timeouts, Failure> {
+fn timeouts(
+    conn: &Connection,
+    layer: &Layer,
+    file: &FileConfig,
+    origins: &BTreeMap<String, Origin>,
+) -> Result<Timeouts, Failure> {
     let mut t = Timeouts::default();
-    if let Some(f) = &file.timeouts {
+    if let Some(f) = &layer.timeouts {
         for (key, value, slot) in [
             ("connect_secs", f.connect_secs, &mut t.connect),
             ("storage_secs", f.storage_secs, &mut t.storage),
@@ -131,7 +440,8 @@ fn timeouts(conn: &Connection, file: &FileConfig) -> Result<Timeouts, Failure> {
                     .filter(|d| !d.is_zero())
                     .ok_or_else(|| {
                         Failure::usage(format!(
-                            "config [timeouts] {key} = {v}: expected a positive number of seconds"
+                            "{} = {v}: expected a positive number of seconds",
+                            describe(file, origins, &format!("timeouts.{key}"))
                         ))
                     })?;
             }
@@ -146,11 +456,16 @@ fn timeouts(conn: &Connection, file: &FileConfig) -> Result<Timeouts, Failure> {
 
 /// Rows each notification stream keeps (and a frozen one holds back); older ones are dropped,
 /// and the pane says how many.
-fn stream_capacity(file: &FileConfig) -> Result<usize, Failure> {
-    match file.stream_capacity {
+fn stream_capacity(
+    layer: &Layer,
+    file: &FileConfig,
+    origins: &BTreeMap<String, Origin>,
+) -> Result<usize, Failure> {
+    match layer.stream_capacity {
         None => Ok(crate::app::stream::DEFAULT_CAPACITY),
         Some(0) => Err(Failure::usage(format!(
-            "config stream_capacity = 0: expected at least 1 row per stream (default {})",
+            "{} = 0: expected at least 1 row per stream (default {})",
+            describe(file, origins, "stream_capacity"),
             crate::app::stream::DEFAULT_CAPACITY
         ))),
         Some(n) => Ok(n),
@@ -161,10 +476,15 @@ fn stream_capacity(file: &FileConfig) -> Result<usize, Failure> {
 const MAX_DISCARD_CONCURRENCY: usize = 256;
 
 /// Default ⊕ `discard_concurrency` ⊕ `--discard-concurrency` (or its environment variable).
-fn discard_concurrency(conn: &Connection, file: &FileConfig) -> Result<usize, Failure> {
-    let (n, from) = match (conn.discard_concurrency, file.discard_concurrency) {
-        (Some(n), _) => (n, "--discard-concurrency"),
-        (None, Some(n)) => (n, "config discard_concurrency"),
+fn discard_concurrency(
+    conn: &Connection,
+    layer: &Layer,
+    file: &FileConfig,
+    origins: &BTreeMap<String, Origin>,
+) -> Result<usize, Failure> {
+    let (n, from) = match (conn.discard_concurrency, layer.discard_concurrency) {
+        (Some(n), _) => (n, "--discard-concurrency".to_string()),
+        (None, Some(n)) => (n, describe(file, origins, "discard_concurrency")),
         (None, None) => {
             return Ok(crate::client::notifications::DEFAULT_DISCARD_CONCURRENCY);
         }
@@ -178,7 +498,7 @@ fn discard_concurrency(conn: &Connection, file: &FileConfig) -> Result<usize, Fa
     }
 }
 
-fn poll_config(file: &FileConfig) -> PollConfig {
+fn poll_config(file: &Layer) -> PollConfig {
     let mut p = PollConfig::default();
     let secs = |v: Option<u64>, d: &mut Duration| {
         if let Some(v) = v {
@@ -217,12 +537,69 @@ fn poll_config(file: &FileConfig) -> PollConfig {
     p
 }
 
-fn auth_method(conn: &Connection, file: &FileConfig) -> Result<AuthMethod, Failure> {
+/// The sign-in, strongest first: `--auth` (or KINGEST_AUTH); the flag endpoint's connection
+/// string; the file's `auth`; the file endpoint's connection string; else auto (`--token` if
+/// given). A connection string with `Fed=True` alone names no credential: the next one applies.
+fn auth_method(
+    conn: &Connection,
+    layer: &Layer,
+    flag_cs: Option<&Endpoint>,
+    file_cs: Option<&Endpoint>,
+    origins: &mut BTreeMap<String, Origin>,
+) -> Result<AuthMethod, Failure> {
     use clap::ValueEnum as _;
-    let kind = match (conn.auth, &file.auth) {
-        (AuthKind::Auto, Some(a)) => AuthKind::from_str(a, true)
-            .map_err(|_| Failure::usage(format!("config auth '{a}' is not a known method")))?,
-        (k, _) => k,
+    let from_cs = |cs: Option<&Endpoint>| {
+        cs.and_then(|e| e.auth.clone()).map(|a| match a {
+            CsAuth::ClientSecret {
+                tenant_id,
+                client_id,
+                secret,
+            } => AuthMethod::ClientSecret {
+                tenant_id,
+                client_id,
+                secret,
+            },
+            CsAuth::Token(t) => AuthMethod::Token(t),
+            CsAuth::None => AuthMethod::None,
+        })
+    };
+    let endpoint_origin = origins
+        .get("ingest_url")
+        .or(origins.get("cluster"))
+        .cloned();
+    let kind = if conn.auth != AuthKind::Auto {
+        origins.insert(
+            "auth".into(),
+            given("KINGEST_AUTH", "--auth", &auth_name(conn.auth)),
+        );
+        conn.auth
+    } else if let Some(m) = from_cs(flag_cs) {
+        let o = if conn.ingest_url.is_some() {
+            given(
+                "KINGEST_INGEST_URL",
+                "--ingest-url",
+                conn.ingest_url.as_deref().unwrap_or(""),
+            )
+        } else {
+            given(
+                "KINGEST_CLUSTER",
+                "--cluster",
+                conn.cluster.as_deref().unwrap_or(""),
+            )
+        };
+        origins.insert("auth".into(), o);
+        return Ok(m);
+    } else if let Some(a) = &layer.auth {
+        // Checked when the file was read (config::validate).
+        AuthKind::from_str(a, true)
+            .map_err(|_| Failure::usage(format!("config auth '{a}' is not a known method")))?
+    } else if let Some(m) = from_cs(file_cs) {
+        if let Some(o) = endpoint_origin {
+            origins.insert("auth".into(), o);
+        }
+        return Ok(m);
+    } else {
+        AuthKind::Auto
     };
     let need = |v: &Option<String>, what: &str| {
         v.clone()
@@ -230,7 +607,10 @@ fn auth_method(conn: &Connection, file: &FileConfig) -> Result<AuthMethod, Failu
     };
     Ok(match kind {
         AuthKind::Auto => match &conn.token {
-            Some(t) => AuthMethod::Token(Secret::new(t.clone())),
+            Some(t) => {
+                origins.insert("auth".into(), given("KINGEST_TOKEN", "--token", t));
+                AuthMethod::Token(Secret::new(t.clone()))
+            }
             None => AuthMethod::Auto,
         },
         AuthKind::Cli => AuthMethod::Cli,
@@ -254,6 +634,14 @@ fn auth_method(conn: &Connection, file: &FileConfig) -> Result<AuthMethod, Failu
         }
         AuthKind::None => AuthMethod::None,
     })
+}
+
+/// `client-secret` for `AuthKind::ClientSecret` (its `--auth` value).
+fn auth_name(kind: AuthKind) -> String {
+    use clap::ValueEnum as _;
+    kind.to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -319,14 +707,7 @@ mod tests {
         c.auth = AuthKind::Cli;
         let r = resolve(&c, false, &file("auth = \"none\"")).unwrap();
         assert_eq!(r.client.unwrap().auth, AuthMethod::Cli);
-        assert!(
-            resolve(
-                &conn(),
-                false,
-                &file("auth = \"bogus\"\ningest_url = \"http://x\"")
-            )
-            .is_err()
-        );
+        assert!(crate::config::parse("auth = \"bogus\"\ningest_url = \"http://x\"").is_err());
         c.auth = AuthKind::Token;
         assert_eq!(
             resolve(&c, false, &file("")).unwrap_err().code,
@@ -408,7 +789,7 @@ mod tests {
             (
                 None,
                 "discard_concurrency = 0",
-                "config discard_concurrency",
+                "line 1: discard_concurrency",
             ),
         ] {
             let e = n(flag, text).unwrap_err();
@@ -456,5 +837,186 @@ mod tests {
         assert_eq!(r.poll, PollConfig::default());
         assert!(r.client.is_err());
         assert_eq!(r.journal_retention, chrono::TimeDelta::days(7));
+    }
+
+    fn contexts_file() -> FileConfig {
+        file(concat!(
+            "default_context = \"dev\"\n",
+            "database = \"top\"\n",
+            "theme = \"light\"\n",
+            "ingest_url = \"http://127.0.0.1:7\"\n",
+            "[poll]\ntable_secs = 30\n",
+            "[keys]\nquit = \"x\"\n",
+            "[contexts.dev]\nauth = \"none\"\ntable = \"T\"\nread_only = true\n",
+            "[contexts.dev.poll]\npeek_idle_secs = 3\n",
+            "[contexts.dev.keys]\nquit = [\"y\", \"ctrl-y\"]\n",
+            "[contexts.prod]\n",
+            "cluster = \"Data Source=https://p.kusto.windows.net;Initial Catalog=ProdDb;Fed=True\"\n",
+            "production = true\ntheme = \"dark\"\nmouse = true\n",
+            "[contexts.sp]\n",
+            "ingest_url = \"Data Source=https://ingest-s.kusto.windows.net;AppClientId=app;AppKey=sp-key-123456789;Authority Id=t1\"\n",
+        ))
+    }
+
+    #[test]
+    fn contexts_precedence_table() {
+        let f = contexts_file();
+        // (--context, --ingest-url, want: context, ingest_url, database, table, read_only,
+        //  production, theme, peek_idle, table poll, quit keys, auth label)
+        type Want<'a> = (
+            Option<&'a str>,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            bool,
+            bool,
+            &'a str,
+            u64,
+            u64,
+            &'a [&'a str],
+            &'a str,
+        );
+        #[rustfmt::skip]
+        let cases: [(Option<&str>, Option<&str>, Want); 4] = [
+            (None, None, (Some("dev"), "http://127.0.0.1:7", Some("top"), Some("T"), true, false, "light", 3, 30, &["y", "ctrl-y"], "none")),
+            (Some("prod"), None, (Some("prod"), "https://ingest-p.kusto.windows.net", Some("ProdDb"), None, false, true, "dark", 20, 30, &["x"], "auto")),
+            (Some("prod"), Some("http://127.0.0.1:9"), (Some("prod"), "http://127.0.0.1:9", Some("top"), None, false, true, "dark", 20, 30, &["x"], "auto")),
+            (Some("sp"), None, (Some("sp"), "https://ingest-s.kusto.windows.net", Some("top"), None, false, false, "light", 20, 30, &["x"], "client secret")),
+        ];
+        for (ctx, url, want) in cases {
+            let c = Connection {
+                context: ctx.map(str::to_string),
+                ingest_url: url.map(str::to_string),
+                ..conn()
+            };
+            let r = resolve(&c, false, &f).unwrap();
+            let client = r.client.as_ref().unwrap();
+            let got: Want = (
+                r.context.as_deref(),
+                client.ingest_url.as_str(),
+                r.database.as_deref(),
+                r.table.as_deref(),
+                r.read_only,
+                r.production,
+                if r.theme == crate::app::state::ThemeName::Light {
+                    "light"
+                } else {
+                    "dark"
+                },
+                r.poll.peek_idle.as_secs(),
+                r.poll.table.normal.as_secs(),
+                &[],
+                client.auth.label(),
+            );
+            let quit: Vec<&str> = r.keys["quit"].iter().map(String::as_str).collect();
+            assert_eq!(
+                (
+                    got.0, got.1, got.2, got.3, got.4, got.5, got.6, got.7, got.8, got.10
+                ),
+                (
+                    want.0, want.1, want.2, want.3, want.4, want.5, want.6, want.7, want.8, want.10
+                ),
+                "{ctx:?} {url:?}"
+            );
+            assert_eq!(quit, want.9, "{ctx:?}");
+            assert_eq!(r.contexts, ["dev", "prod", "sp"]);
+        }
+        // Origins say which level set a value.
+        let r = resolve(
+            &Connection {
+                context: Some("prod".into()),
+                ..conn()
+            },
+            false,
+            &f,
+        )
+        .unwrap();
+        assert_eq!(r.origins["theme"], Origin::Context("prod".into()));
+        assert_eq!(r.origins["database"], Origin::Context("prod".into()));
+        assert_eq!(r.origins["poll.table_secs"], Origin::File);
+        assert!(r.mouse && r.clone().with_mouse_flag(false).mouse);
+    }
+
+    #[test]
+    fn an_unknown_context_is_a_usage_error_listing_the_defined_ones() {
+        let c = Connection {
+            context: Some("nope".into()),
+            ..conn()
+        };
+        let e = resolve(&c, false, &contexts_file()).unwrap_err();
+        assert_eq!(e.code, crate::cli::EXIT_USAGE);
+        assert!(
+            e.message.contains("unknown context 'nope'")
+                && e.message.contains("defined: dev, prod, sp"),
+            "{}",
+            e.message
+        );
+        let e = resolve(&c, false, &file("")).unwrap_err();
+        assert!(
+            e.message.contains("defines no [contexts.NAME]"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn for_context_drops_the_endpoint_flags_and_keeps_the_others() {
+        let c = Connection {
+            ingest_url: Some("http://127.0.0.1:9".into()),
+            discard_concurrency: Some(3),
+            ..conn()
+        };
+        let r = resolve(&c, false, &contexts_file())
+            .unwrap()
+            .with_mouse_flag(true);
+        assert_eq!(r.context.as_deref(), Some("dev"));
+        let p = r.for_context("prod").unwrap();
+        let client = p.client.unwrap();
+        assert_eq!(client.ingest_url, "https://ingest-p.kusto.windows.net");
+        assert_eq!(client.discard_concurrency, 3);
+        assert!(p.production && p.mouse);
+        // The inputs kept for this hold flags with secrets: their Debug leaves them out.
+        let c = Connection {
+            token: Some("tok-abc-123456789".into()),
+            ..conn()
+        };
+        let r = resolve(&c, false, &contexts_file()).unwrap();
+        assert!(!format!("{r:?}").contains("tok-abc"));
+        assert!(r.for_context("nope").is_err());
+    }
+
+    #[test]
+    fn connection_string_flags_carry_auth_and_database() {
+        let c = Connection {
+            cluster: Some("Data Source=https://x.kusto.windows.net;Initial Catalog=D;User Token=user-token-abcdef".into()),
+            ..conn()
+        };
+        let r = resolve(&c, false, &file("database = \"other\"\nauth = \"cli\"")).unwrap();
+        assert_eq!(r.database.as_deref(), Some("D"));
+        let client = r.client.unwrap();
+        assert_eq!(client.ingest_url, "https://ingest-x.kusto.windows.net");
+        assert_eq!(
+            client.auth,
+            AuthMethod::Token(Secret::new("user-token-abcdef"))
+        );
+        // --auth still wins over the string's token.
+        let c = Connection {
+            auth: AuthKind::Cli,
+            ..c
+        };
+        assert_eq!(
+            resolve(&c, false, &file("")).unwrap().client.unwrap().auth,
+            AuthMethod::Cli
+        );
+        let bad = Connection {
+            cluster: Some("Data Source=https://x;Colour=1".into()),
+            ..conn()
+        };
+        let e = resolve(&bad, false, &file("")).unwrap_err();
+        assert!(
+            e.message.contains("--cluster") && e.message.contains("'Colour'"),
+            "{}",
+            e.message
+        );
     }
 }
