@@ -17,8 +17,7 @@ where
     let matches = cmd.try_get_matches_from_mut(args)?;
     let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))?;
     settle(&mut cli, &matches).map_err(|msg| {
-        clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, format!("{msg}\n"))
-            .format(&mut cmd)
+        clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, msg).format(&mut cmd)
     })?;
     Ok(cli)
 }
