@@ -150,11 +150,13 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
         .as_mut()
         .and_then(Command::connection_mut)
         .map_or(conn, |c| c.clone());
-    let read_only = match &command {
-        Some(Command::Demo(d)) => d.tui.read_only,
-        _ => tui.read_only,
+    // Those given before `demo` were carried to it by `parse`.
+    let tui = match &command {
+        Some(Command::Demo(d)) => d.tui,
+        _ => tui,
     };
-    let resolved = resolve::resolve(&conn, read_only, &file)?;
+    let mut resolved = resolve::resolve(&conn, tui.read_only, &file)?;
+    resolved.mouse |= tui.mouse;
     match command {
         None => cmd::tui::run(&resolved).await,
         Some(Command::Demo(args)) => cmd::demo::run(args, &resolved).await,
