@@ -1,11 +1,9 @@
-use clap::Parser;
-
-use kingest::cli::{self, Cli};
+use kingest::cli;
 
 fn main() {
     // Before anything can panic: a panic message is printed sanitised and redacted.
     kingest::sanitize::install_panic_hook();
-    let cli = match Cli::try_parse() {
+    let cli = match cli::parse::parse(std::env::args_os()) {
         Ok(cli) => cli,
         // Help and version as clap prints them; a usage error quotes the arguments, which may
         // come from untrusted text (a file name in a script): sanitised like every error line.

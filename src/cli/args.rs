@@ -4,6 +4,17 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// Option headings, one name per kind of option (`--help` groups by them).
+pub const CONNECTION: &str = "Connection";
+pub const AUTHENTICATION: &str = "Authentication";
+pub const OUTPUT: &str = "Output";
+pub const CONFIGURATION: &str = "Configuration";
+pub const TUI: &str = "TUI";
+pub const TARGET: &str = "Target";
+
+/// With no command: the TUI on the configured cluster. Connection and TUI flags belong to the
+/// commands they affect; given before a command (`kingest --cluster URL resources`) they count
+/// for it too, and a flag after the command wins ([`Connection::overlay`]).
 #[derive(Debug, Parser)]
 #[command(
     name = "kingest",
@@ -13,102 +24,176 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(flatten)]
     pub conn: Connection,
-    /// Machine-readable output (JSON) for scripts.
-    #[arg(long, global = true, help_heading = "Output")]
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub tui: TuiFlags,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Output and configuration flags every command takes (`global`: before or after the command).
+#[derive(Debug, Clone, Default, Args)]
+pub struct Common {
+    /// Machine-readable output (JSON) on stdout; a command that has none refuses it (exit 2).
+    #[arg(long, global = true, help_heading = OUTPUT)]
     pub json: bool,
+    /// Only data and errors: no progress lines, notes or "waiting for" notices on stderr.
+    #[arg(long, short = 'q', global = true, help_heading = OUTPUT, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More logging on stderr: -v info, -vv debug (kingest's own events; secrets redacted;
+    /// RUST_LOG, when set, chooses instead).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count, help_heading = OUTPUT)]
+    pub verbose: u8,
     /// Config file (default: the platform config dir's kingest/config.toml).
     #[arg(
         long,
         global = true,
         env = "KINGEST_CONFIG",
-        help_heading = "Configuration"
+        value_name = "FILE",
+        help_heading = CONFIGURATION
     )]
     pub config: Option<PathBuf>,
-    /// TUI: hide and disable every dangerous action (discards).
-    #[arg(long, global = true, help_heading = "Configuration")]
+}
+
+/// Flags of the commands that open the TUI (no command, `demo`).
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct TuiFlags {
+    /// Hide and disable every dangerous action (discards).
+    #[arg(long, help_heading = TUI)]
     pub read_only: bool,
-    /// TUI: capture the mouse (wheel scrolls, a click focuses a pane).
-    #[arg(long, global = true, help_heading = "TUI")]
+    /// Capture the mouse (wheel scrolls, a click focuses a pane).
+    #[arg(long, help_heading = TUI)]
     pub mouse: bool,
-    #[command(subcommand)]
-    pub command: Option<Command>,
+}
+
+impl Command {
+    /// The connection flags of the command, if it talks to a cluster.
+    pub fn connection_mut(&mut self) -> Option<&mut Connection> {
+        match self {
+            Command::Resources { conn }
+            | Command::Status { conn, .. }
+            | Command::Mgmt { conn, .. }
+            | Command::Submit(SubmitArgs { conn, .. })
+            | Command::Gateway(GatewayArgs { conn, .. }) => Some(conn),
+            Command::Failures { action } | Command::Successes { action } => match action {
+                QueueAction::Peek { conn, .. } | QueueAction::Discard(DiscardArgs { conn, .. }) => {
+                    Some(conn)
+                }
+                QueueAction::Archive { .. } => None,
+            },
+            Command::Bulk(b) => match &mut b.action {
+                Some(BulkAction::Status { conn, .. } | BulkAction::Cancel { conn, .. }) => {
+                    Some(conn)
+                }
+                None => Some(&mut b.start.conn),
+            },
+            Command::Config(ConfigArgs { action }) => match action {
+                ConfigAction::Init { conn, .. } | ConfigAction::Show { conn } => Some(conn),
+                ConfigAction::Path | ConfigAction::Use { .. } => None,
+            },
+            Command::Emulator(_) | Command::Demo(_) | Command::Completions { .. } => None,
+        }
+    }
+}
+
+impl TuiFlags {
+    /// Flags given before `demo` count for it as well.
+    pub fn or(self, other: TuiFlags) -> TuiFlags {
+        TuiFlags {
+            read_only: self.read_only || other.read_only,
+            mouse: self.mouse || other.mouse,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum AuthKind {
+    /// --token if given, none for a loopback URL, else the Azure CLI.
     #[default]
     Auto,
+    /// The Azure CLI's sign-in (`az login`).
     Cli,
+    /// The managed identity of the VM, container or function.
     ManagedIdentity,
+    /// An app registration's secret (--tenant-id, --client-id, --client-secret).
     ClientSecret,
+    /// Workload identity federation (AZURE_FEDERATED_TOKEN_FILE).
     WorkloadIdentity,
+    /// The bearer token of --token.
     Token,
+    /// No Authorization header (the emulator).
     None,
 }
 
 #[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "Connection")]
+/// Where the cluster is and how to sign in: on the TUI and every command that talks to a cluster.
 pub struct Connection {
     /// A named context of the config file (its `[contexts.NAME]`); default: `default_context`.
     #[arg(
         long,
-        global = true,
+        help_heading = CONNECTION,
         visible_alias = "profile",
         env = "KINGEST_CONTEXT",
         value_name = "NAME"
     )]
     pub context: Option<String>,
     /// The ingest (Data Management) URL, e.g. https://ingest-mycluster.westeurope.kusto.windows.net.
-    #[arg(long, global = true, env = "KINGEST_INGEST_URL")]
+    #[arg(long, env = "KINGEST_INGEST_URL", help_heading = CONNECTION)]
     pub ingest_url: Option<String>,
     /// The engine URL; `ingest-` is put in front of the host to reach the DM.
-    #[arg(long, global = true, env = "KINGEST_CLUSTER")]
+    #[arg(long, env = "KINGEST_CLUSTER", help_heading = CONNECTION)]
     pub cluster: Option<String>,
     /// How to authenticate. auto = --token if given, none for a loopback URL, else the Azure CLI.
     #[arg(
         long,
-        global = true,
+        help_heading = AUTHENTICATION,
         value_enum,
         default_value = "auto",
         env = "KINGEST_AUTH"
     )]
     pub auth: AuthKind,
     /// A bearer token (for --auth token or auto).
-    #[arg(long, global = true, env = "KINGEST_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "KINGEST_TOKEN", hide_env_values = true, help_heading = AUTHENTICATION)]
     pub token: Option<String>,
     /// Tenant for --auth client-secret.
-    #[arg(long, global = true, env = "AZURE_TENANT_ID")]
+    #[arg(long, env = "AZURE_TENANT_ID", help_heading = AUTHENTICATION)]
     pub tenant_id: Option<String>,
     /// Client id for --auth client-secret or a user-assigned managed identity.
-    #[arg(long, global = true, env = "AZURE_CLIENT_ID")]
+    #[arg(long, env = "AZURE_CLIENT_ID", help_heading = AUTHENTICATION)]
     pub client_id: Option<String>,
     /// Secret for --auth client-secret.
     #[arg(
         long,
-        global = true,
+        help_heading = AUTHENTICATION,
         env = "AZURE_CLIENT_SECRET",
         hide_env_values = true
     )]
     pub client_secret: Option<String>,
     /// The longest wait for one storage call or mgmt query, in seconds (default 60; the config
     /// file's `[timeouts]` sets each kind, commands that ingest wait up to an hour).
-    #[arg(long, global = true, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", help_heading = CONNECTION)]
     pub timeout: Option<u64>,
     /// Receive → archive → delete pipelines a discard runs at once, and so the most storage
     /// requests it has in flight (1 to 256; default 16; the config file's
     /// `discard_concurrency`).
-    #[arg(long, global = true, env = "KINGEST_DISCARD_CONCURRENCY")]
+    #[arg(long, env = "KINGEST_DISCARD_CONCURRENCY", value_name = "N", help_heading = CONNECTION)]
     pub discard_concurrency: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the ingestion resources the service hands out (SAS redacted), with queue depths.
-    Resources,
+    Resources {
+        #[command(flatten)]
+        conn: Connection,
+    },
     /// Upload files and post ingestion messages.
     Submit(SubmitArgs),
     /// Show the status of a source (its journaled status table, then the notification queues).
     Status {
+        #[command(flatten)]
+        conn: Connection,
         /// The source id (IngestionSourceId) printed by `submit`.
         source_id: String,
     },
@@ -124,9 +209,12 @@ pub enum Command {
     },
     /// Run a management command on the ingest endpoint (e.g. `.show tables details`).
     Mgmt {
+        #[command(flatten)]
+        conn: Connection,
         /// The command text, e.g. `.show version`.
         csl: String,
-        /// Database the command runs in.
+        /// Database the command runs in (a command on the cluster, e.g. `.show databases`,
+        /// runs in any).
         #[arg(long, short = 'd', default_value = "NetDefaultDB")]
         database: String,
     },
@@ -139,6 +227,12 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve the REST queued-ingestion API in front of the cluster (--cluster/--ingest-url).
     Gateway(GatewayArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell) on stdout.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// The config file: create it, show the effective settings, its path, the default context.
     Config(ConfigArgs),
 }
@@ -157,10 +251,15 @@ pub enum ConfigAction {
         /// Replace an existing file.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        conn: Connection,
     },
     /// Print the chosen context's effective settings and where each came from (secrets
     /// redacted).
-    Show,
+    Show {
+        #[command(flatten)]
+        conn: Connection,
+    },
     /// Print the config file's path and whether it exists.
     Path,
     /// Make NAME the default context (`default_context`), keeping the file's comments.
@@ -174,6 +273,9 @@ pub enum ConfigAction {
 pub enum QueueAction {
     /// Show up to N notifications without removing them.
     Peek {
+        #[command(flatten)]
+        conn: Connection,
+        /// How many notifications to show at most.
         #[arg(short = 'n', long, default_value_t = 20)]
         n: usize,
     },
@@ -189,6 +291,8 @@ pub enum QueueAction {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("scope").required(true).args(["all", "mine", "source_id", "n"])))]
 pub struct DiscardArgs {
+    #[command(flatten)]
+    pub conn: Connection,
     /// Everything currently in the queues: every client's notifications, not only yours.
     #[arg(long)]
     pub all: bool,
@@ -216,15 +320,21 @@ pub struct DiscardArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportLevelArg {
+    /// Report failures only.
     Failures,
+    /// Report nothing.
     None,
+    /// Report failures and successes.
     All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportMethodArg {
+    /// The notification queues every client shares.
     Queue,
+    /// The status table (one row per source).
     Table,
+    /// Both.
     QueueAndTable,
 }
 
@@ -259,6 +369,10 @@ impl From<ModeArg> for crate::client::mode::IngestMode {
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
+    #[command(flatten)]
+    pub conn: Connection,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Local files, folders (every file below, see --pattern) or globs (`logs/*.csv`,
     /// `data/**/*.json`) to ingest; `-` reads standard input (needs --format).
     #[arg(required_unless_present = "blobs")]
@@ -294,18 +408,6 @@ pub struct SubmitArgs {
     /// How the data reaches the service.
     #[arg(long, value_enum, default_value = "queued")]
     pub mode: ModeArg,
-    /// Target database (default: the config file's `database`).
-    #[arg(long, short = 'd')]
-    pub database: Option<String>,
-    /// Target table (default: the config file's `table`).
-    #[arg(long, short = 't')]
-    pub table: Option<String>,
-    /// Data format (default: from the file extension).
-    #[arg(long, short = 'f')]
-    pub format: Option<String>,
-    /// Name of a pre-created ingestion mapping.
-    #[arg(long)]
-    pub mapping_ref: Option<String>,
     /// Inline ingestion mapping (JSON array).
     #[arg(long)]
     pub mapping: Option<String>,
@@ -326,9 +428,6 @@ pub struct SubmitArgs {
     /// Skip ingestion when an extent already has this tag (repeatable).
     #[arg(long)]
     pub ingest_if_not_exists: Vec<String>,
-    /// The first record is a header.
-    #[arg(long)]
-    pub ignore_first_record: bool,
     /// Extent creation time, sent as ISO 8601 UTC: 2024-01-02, "2024-01-02 03:04:05" (UTC),
     /// or 2024-01-02T03:04:05+01:00.
     #[arg(long)]
@@ -353,10 +452,6 @@ pub struct SubmitArgs {
     /// selects the archive's entries to ingest, sent as the zipPattern property.
     #[arg(long, value_name = "REGEX")]
     pub zip_pattern: Option<String>,
-    /// Extra ingestion property KEY=VALUE (repeatable); properties kingest sets itself
-    /// (format, tags, creationTime, …) are refused: use their flags.
-    #[arg(long = "property", value_parser = parse_key_value)]
-    pub properties: Vec<(String, String)>,
     /// Threads gzipping each file (default: one per core); the blob is the same either way.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub compress_threads: Option<u16>,
@@ -366,10 +461,38 @@ pub struct SubmitArgs {
     pub wait: Option<u64>,
 }
 
+/// Where the data goes and how it reads: the flags `submit` and `bulk` share.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = TARGET)]
+pub struct TargetArgs {
+    /// Target database (default: the config file's `database`).
+    #[arg(long, short = 'd')]
+    pub database: Option<String>,
+    /// Target table (default: the config file's `table`).
+    #[arg(long, short = 't')]
+    pub table: Option<String>,
+    /// Data format, e.g. csv, json, parquet (default: submit takes each file's extension,
+    /// bulk --pattern's, else the service's csv).
+    #[arg(long, short = 'f')]
+    pub format: Option<String>,
+    /// Name of a pre-created ingestion mapping.
+    #[arg(long)]
+    pub mapping_ref: Option<String>,
+    /// The first record of each file or blob is a header.
+    #[arg(long)]
+    pub ignore_first_record: bool,
+    /// Extra ingestion property KEY=VALUE (repeatable); properties kingest sets itself
+    /// (format, tags, creationTime, …) are refused: use their flags.
+    #[arg(long = "property", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub properties: Vec<(String, String)>,
+}
+
 /// `submit --report` file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFileFormat {
+    /// Comma-separated values with a header line.
     Csv,
+    /// One JSON object a line.
     Jsonl,
 }
 
@@ -393,6 +516,8 @@ pub struct BulkArgs {
 pub enum BulkAction {
     /// Show an operation's counters (`.show queued ingestion operations`).
     Status {
+        #[command(flatten)]
+        conn: Connection,
         /// The operation id `kingest bulk` printed.
         operation_id: String,
         /// Also list each blob with its status and failure reason.
@@ -401,6 +526,8 @@ pub enum BulkAction {
     },
     /// Cancel an operation (best effort: blobs already being ingested may still land).
     Cancel {
+        #[command(flatten)]
+        conn: Connection,
         /// The operation id `kingest bulk` printed.
         operation_id: String,
     },
@@ -408,6 +535,10 @@ pub enum BulkAction {
 
 #[derive(Debug, Args)]
 pub struct BulkStartArgs {
+    #[command(flatten)]
+    pub conn: Connection,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Container (or container/folder) URL with a SAS allowing list and read; the cluster
     /// lists it itself (`.list blobs`).
     #[arg(long, value_name = "URL", conflicts_with = "blobs")]
@@ -425,24 +556,6 @@ pub struct BulkStartArgs {
     /// At most N blobs (MaxFiles).
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
-    /// Target database (default: the config file's `database`).
-    #[arg(long, short = 'd')]
-    pub database: Option<String>,
-    /// Target table (default: the config file's `table`).
-    #[arg(long, short = 't')]
-    pub table: Option<String>,
-    /// Data format (default: from --pattern's extension, else the service's csv).
-    #[arg(long, short = 'f')]
-    pub format: Option<String>,
-    /// Name of a pre-created ingestion mapping.
-    #[arg(long)]
-    pub mapping_ref: Option<String>,
-    /// The first record of each blob is a header.
-    #[arg(long)]
-    pub ignore_first_record: bool,
-    /// Extra ingestion property KEY=VALUE (repeatable).
-    #[arg(long = "property", value_parser = parse_key_value)]
-    pub properties: Vec<(String, String)>,
     /// Ingest each blob on its own instead of batching (SkipBatching).
     #[arg(long)]
     pub skip_batching: bool,
@@ -505,6 +618,8 @@ pub struct EmulatorArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    #[command(flatten)]
+    pub tui: TuiFlags,
     /// Do not generate background ingestion traffic.
     #[arg(long)]
     pub no_traffic: bool,
@@ -518,6 +633,8 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct GatewayArgs {
+    #[command(flatten)]
+    pub conn: Connection,
     /// Address to listen on; port 0 lets the OS choose. The first stdout line is the base URL.
     /// Anything but loopback needs --require-token.
     #[arg(long, default_value = "127.0.0.1:8090")]

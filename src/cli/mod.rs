@@ -7,6 +7,7 @@
 pub mod args;
 pub mod cmd;
 pub mod output;
+pub mod parse;
 pub mod resolve;
 
 pub use args::{Cli, Command, DemoArgs, EmulatorArgs, QueueAction, SubmitArgs};
@@ -130,28 +131,50 @@ impl From<Error> for Failure {
 
 /// Runs one command line to its exit code.
 pub async fn run(cli: Cli) -> Result<i32, Failure> {
-    // `config` works without an endpoint, and `path` / `init` even with a broken file.
-    if let Some(Command::Config(args)) = &cli.command {
-        return cmd::config::run(&args.action, &cli);
+    let Cli {
+        conn,
+        common,
+        tui,
+        command,
+    } = cli;
+    let json = common.json;
+    if common.json {
+        refuse_json(command.as_ref())?;
     }
-    let file =
-        crate::config::load(cli.config.as_deref()).map_err(|e| Failure::usage(format!("{e:#}")))?;
-    let resolved = resolve::resolve(&cli.conn, cli.read_only, &file)?.with_mouse_flag(cli.mouse);
-    let json = cli.json;
-    match cli.command {
+    output::set_quiet(common.quiet);
+    let mut command = command;
+    // `config` works without an endpoint, and `path` / `init` even with a broken file.
+    if let Some(Command::Config(args)) = &command {
+        return cmd::config::run(&args.action, &common);
+    }
+    let file = crate::config::load(common.config.as_deref())
+        .map_err(|e| Failure::usage(format!("{e:#}")))?;
+    // The command's own connection flags (those given before it already carried over).
+    let conn = command
+        .as_mut()
+        .and_then(Command::connection_mut)
+        .map_or(conn, |c| c.clone());
+    // Those given before `demo` were carried to it by `parse`.
+    let tui = match &command {
+        Some(Command::Demo(d)) => d.tui,
+        _ => tui,
+    };
+    let resolved = resolve::resolve(&conn, tui.read_only, &file)?.with_mouse_flag(tui.mouse);
+    match command {
         None => cmd::tui::run(&resolved).await,
         Some(Command::Demo(args)) => cmd::demo::run(args, &resolved).await,
+        Some(Command::Completions { shell }) => Ok(cmd::completions::run(shell)),
         Some(Command::Emulator(args)) => {
-            headless_logs();
-            cmd::emulator::run(args).await
+            headless_logs(&common);
+            cmd::emulator::run(args, json).await
         }
         Some(cmd) => {
-            headless_logs();
+            headless_logs(&common);
             let client = resolved.client()?;
             match cmd {
-                Command::Resources => cmd::resources::run(&client, json).await,
+                Command::Resources { .. } => cmd::resources::run(&client, json).await,
                 Command::Submit(args) => cmd::submit::run(&client, &resolved, args, json).await,
-                Command::Status { source_id } => {
+                Command::Status { source_id, .. } => {
                     cmd::status::run(&client, &resolved, &source_id, json).await
                 }
                 Command::Failures { action } => {
@@ -163,25 +186,50 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
                         .await
                 }
                 Command::Bulk(args) => cmd::bulk::run(&client, &resolved, args, json).await,
-                Command::Mgmt { csl, database } => {
+                Command::Mgmt { csl, database, .. } => {
                     cmd::mgmt::run(&client, &database, &csl, json).await
                 }
-                Command::Gateway(args) => cmd::gateway::run(&client, args).await,
-                Command::Emulator(_) | Command::Demo(_) | Command::Config(_) => Ok(EXIT_OK),
+                Command::Gateway(args) => cmd::gateway::run(&client, args, json).await,
+                Command::Emulator(_)
+                | Command::Demo(_)
+                | Command::Completions { .. }
+                | Command::Config(_) => Ok(EXIT_OK),
             }
         }
     }
 }
 
-/// Headless commands log warnings to stderr (RUST_LOG raises the level), and say what they
-/// wait for when a wait gets long (`client::deadline`'s notices, as plain lines).
-fn headless_logs() {
+/// `--json` where a command has no JSON to give: a usage error saying so, before anything runs.
+fn refuse_json(command: Option<&Command>) -> Result<(), Failure> {
+    let why = match command {
+        None => "the TUI is for a terminal; script the headless commands instead",
+        Some(Command::Demo(_)) => {
+            "`demo` is the TUI (or, with --headless, a narration for people); script              `kingest emulator --json` and the commands instead"
+        }
+        Some(Command::Completions { .. }) => "a completion script is shell code, not data",
+        Some(_) => return Ok(()),
+    };
+    Err(Failure::usage(format!("--json is not offered here: {why}")))
+}
+
+/// Headless commands log warnings to stderr (-v info, -vv debug, -q errors only; RUST_LOG,
+/// when set, chooses instead), and say what they wait for when a wait gets long
+/// (`client::deadline`'s notices, as plain lines; none with --quiet). Both writers sanitise and
+/// redact every line.
+fn headless_logs(common: &args::Common) {
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     let wait = crate::client::deadline::WAIT_TARGET;
+    // -v raises kingest's own events only: HTTP libraries' debug lines are noise here.
+    let level = match (common.quiet, common.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "warn,kingest=info",
+        (false, _) => "warn,kingest=debug",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "warn".into())
+        .unwrap_or_else(|_| level.into())
         .add_directive(
             format!("{wait}=off")
                 .parse()
@@ -192,7 +240,7 @@ fn headless_logs() {
         .with_filter(filter);
     let _ = tracing_subscriber::registry()
         .with(logs)
-        .with(crate::runtime::logging::wait_notices())
+        .with((!common.quiet).then(crate::runtime::logging::wait_notices))
         .try_init();
 }
 

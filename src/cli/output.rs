@@ -2,6 +2,9 @@
 //! (notification and status-table fields, file names) passes `crate::sanitize` on its way to
 //! a human; JSON keeps exact values (JSON escapes control characters) but is redacted.
 
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde_json::{Value, json};
 
 use crate::client::mgmt::V1Table;
@@ -11,16 +14,66 @@ use crate::client::tracking::Tracker;
 /// the commands use.
 pub use crate::sanitize::sanitize as safe;
 
+/// `--quiet`: no progress lines or notices.
+static QUIET: AtomicBool = AtomicBool::new(false);
+/// Set once a write to stdout failed (the reader went away, `kingest … | head`).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// `--quiet` was given: progress lines and notices are not printed.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// Data on stdout. When the reader has gone (a closed pipe) the rest of the data is dropped
+/// quietly and the command finishes its work: `println!` would panic there, and stopping
+/// half-way through a discard or submit would lose track of what it did.
+pub fn write_stdout(bytes: &[u8]) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write to stdout: {e}; the rest of the output is dropped");
+        }
+    }
+}
+
+/// `println!` for data: through [`write_stdout`].
+macro_rules! outln {
+    () => { $crate::cli::output::write_stdout(b"\n") };
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_stdout(format!("{}\n", format_args!($($arg)*)).as_bytes())
+    };
+}
+pub(crate) use outln;
+
+/// `eprintln!` for progress lines and notices: nothing with `--quiet`. Errors and warnings
+/// that change what the data means use `eprintln!`.
+macro_rules! notice {
+    ($($arg:tt)*) => {
+        if !$crate::cli::output::quiet() {
+            eprintln!($($arg)*);
+        }
+    };
+}
+pub(crate) use notice;
+
 /// Pretty JSON on stdout, every string in it redacted.
 pub fn print_json(v: &Value) {
-    println!("{}", redacted_json(v));
+    outln!("{}", redacted_json(v));
 }
 
 /// One JSON value on one line (`submit --json`), every string in it redacted.
 pub fn print_json_line(v: &Value) {
     let mut v = v.clone();
     crate::client::redact::redact_json(&mut v);
-    println!("{v}");
+    outln!("{v}");
 }
 
 fn redacted_json(v: &Value) -> String {
@@ -32,7 +85,7 @@ fn redacted_json(v: &Value) -> String {
 /// Tab-separated tables with a header line.
 pub fn print_tables(tables: &[V1Table]) {
     for t in tables {
-        println!(
+        outln!(
             "{}",
             t.columns
                 .iter()
@@ -41,7 +94,7 @@ pub fn print_tables(tables: &[V1Table]) {
                 .join("\t")
         );
         for row in &t.rows {
-            println!(
+            outln!(
                 "{}",
                 row.iter()
                     .map(|v| safe(

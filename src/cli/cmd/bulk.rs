@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::cli::args::{BulkAction, BulkArgs, BulkStartArgs};
 use crate::cli::cmd::submit::{format_flag, required};
-use crate::cli::output::{print_json, safe};
+use crate::cli::output::{notice, outln, print_json, safe};
 use crate::cli::resolve::Resolved;
 use crate::cli::{EXIT_GAVE_UP, EXIT_INGESTION_FAILED, EXIT_OK, Failure};
 use crate::client::IngestClient;
@@ -30,8 +30,11 @@ pub async fn run(
         Some(BulkAction::Status {
             operation_id,
             details,
+            ..
         }) => status(client, &operation_id, details, json_out).await,
-        Some(BulkAction::Cancel { operation_id }) => cancel(client, &operation_id, json_out).await,
+        Some(BulkAction::Cancel { operation_id, .. }) => {
+            cancel(client, &operation_id, json_out).await
+        }
         None => start(client, resolved, args.start, json_out).await,
     }
 }
@@ -52,17 +55,17 @@ pub fn operation_exit_code(op: &BulkOperation, waited: bool) -> i32 {
 /// The command line as a [`BulkSpec`]; the client turns it into the request.
 fn spec(resolved: &Resolved, args: &BulkStartArgs) -> Result<BulkSpec, Failure> {
     Ok(BulkSpec {
-        database: required(&args.database, &resolved.database, "--database")?,
-        table: required(&args.table, &resolved.table, "--table")?,
+        database: required(&args.target.database, &resolved.database, "--database")?,
+        table: required(&args.target.table, &resolved.table, "--table")?,
         container: args.container.clone(),
         blobs: args.blobs.clone(),
         prefix: args.prefix.clone(),
         pattern: args.pattern.clone(),
         limit: args.limit,
-        format: format_flag(args.format.as_deref())?,
-        mapping_ref: args.mapping_ref.clone(),
-        ignore_first_record: args.ignore_first_record,
-        properties: args.properties.clone(),
+        format: format_flag(args.target.format.as_deref())?,
+        mapping_ref: args.target.mapping_ref.clone(),
+        ignore_first_record: args.target.ignore_first_record,
+        properties: args.target.properties.clone(),
         skip_batching: args.skip_batching,
     })
 }
@@ -81,12 +84,12 @@ async fn start(
     let started = client.bulk_start(&req).await?;
     let id = &started.operation_id;
     if !json_out {
-        println!("operation {}", safe(id));
+        outln!("operation {}", safe(id));
         if let Some(n) = explicit {
-            eprintln!("{n} blob(s) listed by kingest, sent as an explicit list");
+            notice!("{n} blob(s) listed by kingest, sent as an explicit list");
         }
         if args.wait.is_none() {
-            eprintln!(
+            notice!(
                 "follow it with: kingest bulk status '{}'  (cancel: kingest bulk cancel '{}')",
                 safe(id),
                 safe(id)
@@ -138,7 +141,7 @@ async fn follow(
         let op = client.bulk_status(id).await?;
         let line = progress_line(&op);
         if !quiet && last.as_deref() != Some(line.as_str()) {
-            eprintln!("{line}");
+            notice!("{line}");
             last = Some(line);
         }
         if op.is_settled() || Instant::now() >= deadline {
@@ -169,7 +172,7 @@ pub fn progress_line(op: &BulkOperation) -> String {
 }
 
 fn print_summary(op: &BulkOperation) {
-    println!(
+    outln!(
         "{} into {}.{}: {}",
         safe(&op.operation_id),
         safe(&op.database),
@@ -177,7 +180,7 @@ fn print_summary(op: &BulkOperation) {
         progress_line(op)
     );
     if let Some(t) = &op.started_on {
-        println!(
+        outln!(
             "started {}  last update {}",
             safe(t),
             safe(op.last_updated_on.as_deref().unwrap_or("-"))
@@ -187,10 +190,10 @@ fn print_summary(op: &BulkOperation) {
 
 fn print_failed(failed: &[BulkBlob], total: u64) {
     for b in failed.iter().take(FAILED_SHOWN) {
-        println!("failed: {}  {}", safe(&b.blob_url), safe(&b.failed_reasons));
+        outln!("failed: {}  {}", safe(&b.blob_url), safe(&b.failed_reasons));
     }
     if total as usize > FAILED_SHOWN {
-        println!(
+        outln!(
             "… {} more failed blob(s): kingest bulk status ID --details",
             total as usize - FAILED_SHOWN
         );
@@ -248,7 +251,7 @@ async fn status(
     } else {
         print_summary(&op);
         for b in &blobs {
-            println!(
+            outln!(
                 "{}\t{}\t{}\t{}\t{}",
                 safe(&b.status),
                 safe(&b.blob_url),
@@ -267,7 +270,7 @@ async fn cancel(client: &IngestClient, id: &str, json_out: bool) -> Result<i32, 
         print_json(&json!({"operation": operation_json(&op)}));
     } else {
         print_summary(&op);
-        eprintln!(
+        notice!(
             "cancel requested: blobs not yet batched are dropped; blobs already being ingested may still land"
         );
     }

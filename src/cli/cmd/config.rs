@@ -5,24 +5,26 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
+use crate::cli::args::Common;
 use crate::cli::args::{ConfigAction, Connection};
 use crate::cli::output::{print_json, safe};
 use crate::cli::resolve::{Origin, Resolved, resolve};
-use crate::cli::{Cli, EXIT_OK, Failure};
+use crate::cli::{EXIT_OK, Failure};
 
-pub fn run(action: &ConfigAction, cli: &Cli) -> Result<i32, Failure> {
-    let (path, explicit) = crate::config::path_in_use(cli.config.as_deref()).ok_or_else(|| {
-        Failure::usage("no config directory on this platform: pass --config FILE")
-    })?;
+pub fn run(action: &ConfigAction, common: &Common) -> Result<i32, Failure> {
+    let (path, explicit) =
+        crate::config::path_in_use(common.config.as_deref()).ok_or_else(|| {
+            Failure::usage("no config directory on this platform: pass --config FILE")
+        })?;
     match action {
-        ConfigAction::Path => path_cmd(&path, explicit, cli.json),
-        ConfigAction::Init { force } => init(&path, *force, &cli.conn, cli.json),
-        ConfigAction::Use { name } => use_context(&path, name, cli.json),
-        ConfigAction::Show => {
-            let file = crate::config::load(cli.config.as_deref())
+        ConfigAction::Path => path_cmd(&path, explicit, common.json),
+        ConfigAction::Init { force, conn } => init(&path, *force, conn, common.json),
+        ConfigAction::Use { name } => use_context(&path, name, common.json),
+        ConfigAction::Show { conn } => {
+            let file = crate::config::load(common.config.as_deref())
                 .map_err(|e| Failure::usage(format!("{e:#}")))?;
-            let resolved = resolve(&cli.conn, cli.read_only, &file)?.with_mouse_flag(cli.mouse);
-            show(&resolved, &path, cli.json);
+            let resolved = resolve(conn, false, &file)?;
+            show(&resolved, &path, common.json);
             Ok(EXIT_OK)
         }
     }

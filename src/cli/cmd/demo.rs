@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::args::{DemoArgs, ReportLevelArg, ReportMethodArg, SubmitArgs};
+use crate::cli::args::{DemoArgs, ReportLevelArg, ReportMethodArg, SubmitArgs, TargetArgs};
+use crate::cli::output::outln;
 use crate::cli::resolve::Resolved;
 use crate::cli::{EXIT_OK, Failure, cmd};
 use crate::client::IngestClient;
@@ -98,37 +99,43 @@ async fn narrate(
     dir: &Path,
     url: &str,
 ) -> Result<i32, Failure> {
-    println!("kingest demo: emulator at {url}\n");
+    outln!("kingest demo: emulator at {url}\n");
     cmd::resources::run(client, false).await?;
-    println!();
+    outln!();
     for s in SCENARIOS {
-        println!(
+        outln!(
             "--- {} into {}.{} (expect {})",
-            s.file, s.database, s.table, s.expect
+            s.file,
+            s.database,
+            s.table,
+            s.expect
         );
         let args = SubmitArgs {
+            conn: Default::default(),
+            target: TargetArgs {
+                database: Some(s.database.into()),
+                table: Some(s.table.into()),
+                format: s.format.map(|f| f.wire_name()),
+                mapping_ref: s.mapping.map(str::to_string),
+                ignore_first_record: s.ignore_first_record,
+                properties: vec![],
+            },
             files: vec![dir.join(s.file)],
             blobs: vec![],
             raw_sizes: vec![],
             mode: crate::cli::args::ModeArg::Queued,
-            database: Some(s.database.into()),
-            table: Some(s.table.into()),
-            format: s.format.map(|f| f.wire_name()),
-            mapping_ref: s.mapping.map(str::to_string),
             mapping: None,
             report_level: ReportLevelArg::All,
             report_method: Some(ReportMethodArg::QueueAndTable),
             flush: true,
             tags: vec![],
             ingest_if_not_exists: vec![],
-            ignore_first_record: s.ignore_first_record,
             creation_time: None,
             no_retain_blob: false,
             ignore_size_limit: false,
             allow_growing: false,
             dedupe: false,
             zip_pattern: None,
-            properties: vec![],
             compress_threads: None,
             wait: Some(30),
             pattern: None,
@@ -140,9 +147,9 @@ async fn narrate(
         };
         cmd::submit::run(client, resolved, args, false).await?;
     }
-    println!("\n--- failure queue (peek: nothing is removed)");
+    outln!("\n--- failure queue (peek: nothing is removed)");
     cmd::queue::peek(client, NotificationKind::Failure, 32, false).await?;
-    println!("\n--- row counts");
+    outln!("\n--- row counts");
     cmd::mgmt::run(client, "demo", ".show tables details", false).await?;
     Ok(EXIT_OK)
 }

@@ -4,12 +4,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::cli::args::EmulatorArgs;
+use crate::cli::output::{notice, outln};
 use crate::cli::{EXIT_OK, Failure};
 use crate::emulator::{Emulator, EmulatorConfig};
 
 /// `kingest emulator`: prints its base URL as the first stdout line and serves until
 /// Ctrl-C or SIGTERM.
-pub async fn run(args: EmulatorArgs) -> Result<i32, Failure> {
+/// With `--json` the first line is a JSON object with the URLs instead.
+pub async fn run(args: EmulatorArgs, json: bool) -> Result<i32, Failure> {
     let schema = match &args.schema {
         Some(p) => Some(
             std::fs::read_to_string(p)
@@ -88,10 +90,16 @@ pub async fn run(args: EmulatorArgs) -> Result<i32, Failure> {
     if let Some(warning) = exposed {
         eprintln!("{warning}");
     }
-    println!("{}", emulator.url());
-    use std::io::Write as _;
-    let _ = std::io::stdout().flush();
-    eprintln!(
+    if json {
+        crate::cli::output::print_json_line(&serde_json::json!({
+            "url": emulator.url(),
+            "ingest_url": emulator.url(),
+            "storage_account": emulator.storage_account(),
+        }));
+    } else {
+        outln!("{}", emulator.url());
+    }
+    notice!(
         "kingest emulator: ingest URL {} (storage account {}); Ctrl-C stops it",
         emulator.url(),
         emulator.storage_account()

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 
 use crate::cli::args::{DiscardArgs, QueueAction};
-use crate::cli::output::{print_json, safe};
+use crate::cli::output::{notice, outln, print_json, safe};
 use crate::cli::resolve::Resolved;
 use crate::cli::{EXIT_GAVE_UP, EXIT_OK, EXIT_SERVICE, Failure};
 use crate::client::notifications::DiscardSelector;
@@ -20,7 +20,7 @@ pub async fn run(
     json: bool,
 ) -> Result<i32, Failure> {
     match action {
-        QueueAction::Peek { n } => peek(client, kind, n, json).await,
+        QueueAction::Peek { n, .. } => peek(client, kind, n, json).await,
         QueueAction::Discard(args) => discard(client, resolved, kind, args, json).await,
         QueueAction::Archive { files } => archive(resolved, kind, files, json),
     }
@@ -41,7 +41,7 @@ pub async fn peek(
         return Ok(EXIT_OK);
     }
     if msgs.is_empty() {
-        println!("no {} notifications", kind.as_str());
+        outln!("no {} notifications", kind.as_str());
     }
     for m in &msgs {
         match &m.decoded.notification {
@@ -56,7 +56,7 @@ pub async fn peek(
                     .as_deref()
                     .map(crate::client::redact::strip_query)
                     .unwrap_or("-");
-                println!(
+                outln!(
                     "{}  {}.{}  {}  {}  source {}  (dequeued {}×)",
                     safe(when),
                     safe(n.database.as_deref().unwrap_or("?")),
@@ -67,10 +67,10 @@ pub async fn peek(
                     m.dequeue_count
                 );
                 if let Some(d) = n.details.as_deref().filter(|d| !d.is_empty()) {
-                    println!("    {}", safe(d));
+                    outln!("    {}", safe(d));
                 }
             }
-            None => println!(
+            None => outln!(
                 "undecodable message {} ({}): {}",
                 safe(&m.message_id),
                 safe(m.decoded.error.as_deref().unwrap_or("?")),
@@ -110,7 +110,7 @@ pub async fn discard(
             .map(|r| r.source_id.to_ascii_lowercase())
             .collect();
         if ids.is_empty() {
-            eprintln!(
+            notice!(
                 "nothing to discard: no submissions to {} in the journal",
                 safe(client.ingest_url())
             );
@@ -159,7 +159,7 @@ pub async fn discard(
             .discard_until(kind, &args.archive, wait, |r, left| {
                 // Pauses are about a second apart: say it at the first, then every 10th.
                 if pauses.is_multiple_of(10) {
-                    eprintln!(
+                    notice!(
                         "waiting up to {} s more for messages to reappear: {}",
                         left.as_secs(),
                         r.remaining_summary().unwrap_or_default()
@@ -185,7 +185,7 @@ pub async fn discard(
             "errors": report.errors.iter().map(|(id, e)| json!({"MessageId": id, "error": e})).collect::<Vec<_>>()
         }));
     } else {
-        println!(
+        outln!(
             "archived {} and deleted {} {} notification(s) → {}{}",
             report.archived,
             report.deleted,
@@ -198,7 +198,7 @@ pub async fn discard(
             }
         );
         if let Some(summary) = report.release_summary() {
-            println!("{}", safe(&summary));
+            outln!("{}", safe(&summary));
         }
         if let Some(why) = &report.aborted {
             eprintln!("error: the pass stopped early: {}", safe(why));
@@ -290,10 +290,10 @@ pub fn archive(
         ));
     } else {
         if rows.is_empty() {
-            println!("no archived {} notifications", kind.as_str());
+            outln!("no archived {} notifications", kind.as_str());
         }
         for (f, e) in &rows {
-            println!(
+            outln!(
                 "{}  inserted {}  archived {}  queue {}  ({} line {})",
                 safe(&e.message_id),
                 safe(e.insertion_time.as_deref().unwrap_or("-")),
@@ -303,8 +303,8 @@ pub fn archive(
                 e.line
             );
             match (&e.decoded, &e.decode_error) {
-                (Some(d), None) => println!("    {}", safe(&d.to_string())),
-                (d, err) => println!(
+                (Some(d), None) => outln!("    {}", safe(&d.to_string())),
+                (d, err) => outln!(
                     "    undecodable ({}): {}",
                     safe(err.as_deref().unwrap_or("?")),
                     safe(
@@ -318,14 +318,14 @@ pub fn archive(
         }
     }
     if contents.duplicates > 0 {
-        eprintln!(
+        notice!(
             "{} duplicate line(s) (the same MessageId archived again after a discard stopped \
              before its delete) shown once",
             contents.duplicates
         );
     }
     if contents.old_format > 0 {
-        eprintln!(
+        notice!(
             "note: {} record(s) are in the old archive format (before {}): it kept no \
              MessageText and converted or redacted some values when archiving",
             contents.old_format,
@@ -333,7 +333,7 @@ pub fn archive(
         );
     }
     if !other_kind.is_empty() {
-        eprintln!(
+        notice!(
             "{} record(s) of the other kind of notification not shown",
             other_kind.len()
         );

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::cli::output::{print_json, safe};
+use crate::cli::output::{outln, print_json, safe};
 use crate::cli::{EXIT_OK, Failure};
 use crate::client::{IngestClient, IngestionResources, QueueDepth};
 
@@ -31,7 +31,7 @@ pub async fn run(client: &IngestClient, json_out: bool) -> Result<i32, Failure> 
         );
     } else {
         for line in lines(client, &res, &depths) {
-            println!("{line}");
+            outln!("{line}");
         }
     }
     Ok(EXIT_OK)

@@ -5,7 +5,7 @@
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::cli::output::{print_json, safe, tracker_json, tracker_lines};
+use crate::cli::output::{outln, print_json, safe, tracker_json, tracker_lines};
 use crate::cli::resolve::Resolved;
 use crate::cli::{EXIT_INGESTION_FAILED, Failure, source_exit_code};
 use crate::client::tracking::{Observation, StatusRef, Tracker};
@@ -29,7 +29,7 @@ pub async fn run(
         return one(client, resolved, &journal, source_id, json_out).await;
     }
     if !json_out {
-        println!(
+        outln!(
             "{} was sent in {} chunks (one message each): each chunk's state follows",
             safe(source_id),
             chunks.len()
@@ -39,7 +39,7 @@ pub async fn run(
     for c in &chunks {
         if !json_out {
             let (i, n) = c.chunk.map_or((0, 0), |k| (k.index, k.count));
-            println!("chunk {i}/{n}: {}", safe(&c.source_id));
+            outln!("chunk {i}/{n}: {}", safe(&c.source_id));
         }
         codes.push(one(client, resolved, &journal, &c.source_id, json_out).await?);
     }
@@ -192,14 +192,14 @@ async fn one(
         }
         print_json(&Value::Object(m));
     } else if !known {
-        println!(
+        outln!(
             "nothing known about {}: not in this cluster's journal, no status entity in today's \
              status tables, and no notification among the first ones of each queue",
             safe(source_id)
         );
     } else {
         if let Some(r) = &record {
-            println!(
+            outln!(
                 "{}  {}.{}",
                 safe(&r.file),
                 safe(&r.database),
@@ -207,16 +207,16 @@ async fn one(
             );
         }
         for line in tracker_lines(&tracker) {
-            println!("{line}");
+            outln!("{line}");
         }
         if let Some(r) = &tracker.status_ref {
-            println!("status table: {}", safe(&r.display_name()));
+            outln!("status table: {}", safe(&r.display_name()));
         }
         if let Some(op) = &tracker.operation {
-            println!("REST queued operation: {}", safe(&op.operation_id));
+            outln!("REST queued operation: {}", safe(&op.operation_id));
         }
         for n in &notes {
-            println!("notification: {}", safe(&n.to_string()));
+            outln!("notification: {}", safe(&n.to_string()));
         }
     }
     // Unreachable service, and the journal knew no final state: a service failure (3), not

@@ -16,7 +16,7 @@ use futures::StreamExt as _;
 use serde_json::Value;
 
 use crate::cli::args::{ReportLevelArg, ReportMethodArg, SubmitArgs};
-use crate::cli::output::{print_json_line, safe};
+use crate::cli::output::{notice, print_json_line, safe};
 use crate::cli::resolve::Resolved;
 use crate::cli::{Failure, combine, exit_code, source_exit_code};
 use crate::client::discover::Found;
@@ -86,7 +86,7 @@ pub async fn run(
     let started = tokio::time::Instant::now();
     let found = crate::client::discover::discover(&args.files, args.pattern.as_deref())
         .map_err(|e| Failure::usage(safe(&e)))?;
-    let format = format_flag(args.format.as_deref())?;
+    let format = format_flag(args.target.format.as_deref())?;
     if args.list_only {
         list_only(&found, format, args.chunk_size, json_out);
         return Ok(crate::cli::EXIT_OK);
@@ -103,8 +103,8 @@ pub async fn run(
         )),
         None => None,
     };
-    let database = required(&args.database, &resolved.database, "--database")?;
-    let table = required(&args.table, &resolved.table, "--table")?;
+    let database = required(&args.target.database, &resolved.database, "--database")?;
+    let table = required(&args.target.table, &resolved.table, "--table")?;
     let report_level = match args.report_level {
         ReportLevelArg::Failures => ReportLevel::FailuresOnly,
         ReportLevelArg::None => ReportLevel::None,
@@ -128,7 +128,7 @@ pub async fn run(
     // Every file shares these options: refuse bad ones (exit 2) before anything is uploaded.
     let mut template = SubmitRequest::new("", &database, &table);
     template.format = format;
-    template.mapping_reference = args.mapping_ref.clone();
+    template.mapping_reference = args.target.mapping_ref.clone();
     template.mapping = args.mapping.clone();
     template.report_level = report_level;
     // Checked with the method the service's answer can lead to (a default never conflicts).
@@ -137,7 +137,7 @@ pub async fn run(
     template.flush_immediately = args.flush;
     template.tags = args.tags.clone();
     template.ingest_if_not_exists = args.ingest_if_not_exists.clone();
-    template.ignore_first_record = args.ignore_first_record;
+    template.ignore_first_record = args.target.ignore_first_record;
     template.creation_time = args.creation_time.clone();
     template.retain_blob_on_success = !args.no_retain_blob;
     template.ignore_size_limit = args.ignore_size_limit;
@@ -148,6 +148,7 @@ pub async fn run(
     template.chunk_size = Some(args.chunk_size);
     template.journal = Some(journal.clone());
     template.extra_properties = args
+        .target
         .properties
         .iter()
         .map(|(k, v)| (k.clone(), Value::from(v.clone())))
@@ -183,7 +184,7 @@ pub async fn run(
     };
     template.report_method = report_method;
     if args.dedupe {
-        eprintln!("note: {}", crate::client::submit::DEDUPE_COST);
+        notice!("note: {}", crate::client::submit::DEDUPE_COST);
     }
     let blobs = blob_sources(&args.blobs, &args.raw_sizes)?;
     if let Some(b) = blobs.first() {
@@ -195,7 +196,7 @@ pub async fn run(
     let if_not_exists = template.if_not_exists();
     let discovered = found.len() + blobs.len();
     let many = discovered > 1;
-    let tty = !json_out && std::io::stderr().is_terminal();
+    let tty = !json_out && std::io::stderr().is_terminal() && !crate::cli::output::quiet();
     let mut live = Live::new(tty);
     let submits = futures::stream::iter(found.iter().cloned())
         .map(|f: Found| {
@@ -248,7 +249,7 @@ pub async fn run(
                     error: None,
                 };
                 if posted.len() > 1 && !json_out {
-                    eprintln!(
+                    notice!(
                         "note: {} was split into {} chunks at record boundaries (--chunk-size \
                          {} bytes), one blob and message each",
                         safe(&file),
@@ -267,7 +268,7 @@ pub async fn run(
                     }
                     let tracker = s.tracker(report_level, report_method, if_not_exists, Utc::now());
                     if tracker.reposts > 0 {
-                        eprintln!(
+                        notice!(
                             "note: {}: the answer to posting its message was lost; posted the \
                              same message again at once ({} more time(s)): copies in one batch \
                              are ingested once",
@@ -325,7 +326,7 @@ pub async fn run(
         } else {
             let b = wait::batching_policy(client, &database, &table).await;
             if !json_out {
-                eprintln!("{}", b.note(Utc::now()));
+                notice!("{}", b.note(Utc::now()));
             }
             Some(b)
         };
@@ -367,7 +368,7 @@ pub async fn run(
             started.elapsed().as_secs(),
             report_file.as_ref().map(|(p, _)| p.as_path()),
         ) {
-            eprintln!("{}", safe(&line));
+            notice!("{}", safe(&line));
         }
     }
     let outcomes = units
@@ -404,7 +405,7 @@ impl Live {
             .as_ref()
             .is_none_or(|(at, text)| text != line && at.elapsed() >= LIVE_EVERY);
         if due {
-            eprintln!("  {line}");
+            notice!("  {line}");
             self.last = Some((tokio::time::Instant::now(), line.to_string()));
         }
     }
@@ -495,7 +496,7 @@ fn blob_submits<'a>(
 pub(crate) async fn reconcile(client: &IngestClient, journal: &Journal) {
     let quiet: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
     for r in crate::client::submit::resume::reconcile(client, journal, quiet).await {
-        eprintln!("note: {}", safe(&r.describe()));
+        notice!("note: {}", safe(&r.describe()));
     }
 }
 
@@ -555,7 +556,7 @@ async fn offered_report_method(
         .next()
         .is_some();
     if !offered {
-        eprintln!("note: the service offers no status table; reporting to the queues");
+        notice!("note: the service offers no status table; reporting to the queues");
     }
     Ok(crate::client::submit::default_report_method(level, offered))
 }

@@ -45,9 +45,13 @@ pub async fn run(client: IngestClient, opts: TuiOptions) -> Result<i32, Failure>
         r = start(&client, &opts, &mut out, &stop, None) => r,
         _ = stop.cancelled() => Ok(()),
     };
-    result
-        .map(|()| EXIT_OK)
-        .map_err(|e| Failure::service(format!("cannot write to the terminal: {e}")))
+    match result {
+        // The reader went away (`… | head`): the output ends there, quietly.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
+        r => r
+            .map(|()| EXIT_OK)
+            .map_err(|e| Failure::service(format!("cannot write to the terminal: {e}"))),
+    }
 }
 
 /// The line mode writing into `out`: the notice, the resources, then [`Follower::follow`] for

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{Source, Unit};
 use crate::cli::output::{
-    delivery_json, delivery_lines, print_json_line, safe, tracker_json, tracker_lines,
+    delivery_json, delivery_lines, outln, print_json_line, safe, tracker_json, tracker_lines,
 };
 use crate::client::discover::Found;
 use crate::client::wire::DataFormat;
@@ -38,7 +38,7 @@ pub(super) fn print_outcomes(
                     "details": format!("kingest's aggregate over its chunks: {}", src.chunk_counts(units)),
                 }));
             } else {
-                println!(
+                outln!(
                     "{} (kingest's aggregate over {} chunks: {})  {}  source {}",
                     state.label(),
                     src.units.len(),
@@ -66,7 +66,7 @@ pub(super) fn print_outcomes(
                 continue;
             }
             match s.chunk {
-                Some(c) => println!(
+                Some(c) => outln!(
                     "    chunk {}/{}  {}  {} bytes  id {}",
                     c.index,
                     c.count,
@@ -74,7 +74,7 @@ pub(super) fn print_outcomes(
                     s.raw_data_size,
                     safe(&u.tracker.source_id)
                 ),
-                None => println!(
+                None => outln!(
                     "{}  {}  source {}",
                     u.tracker.state.label(),
                     safe(&u.file),
@@ -83,12 +83,12 @@ pub(super) fn print_outcomes(
             }
             let indent = if split { "        " } else { "    " };
             for line in delivery_lines(s) {
-                println!("{indent}{line}");
+                outln!("{indent}{line}");
             }
             // The engine's answer is final at once: its details need no --wait.
             if waited || s.answer.is_some() {
                 for line in tracker_lines(&u.tracker) {
-                    println!("{indent}{line}");
+                    outln!("{indent}{line}");
                 }
             }
         }
@@ -140,10 +140,10 @@ pub(super) fn list_only(
             let note = chunks
                 .map(|n| format!("  (about {n} chunks)"))
                 .unwrap_or_default();
-            println!("{size:>14}  {}{note}", safe(&name));
+            outln!("{size:>14}  {}{note}", safe(&name));
         }
     }
     if !json_out {
-        println!("{} source(s), {total} bytes", found.len());
+        outln!("{} source(s), {total} bytes", found.len());
     }
 }

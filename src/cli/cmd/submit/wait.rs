@@ -7,6 +7,8 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::Value;
 
+use crate::cli::output::notice;
+
 use super::{Unit, journal_append};
 use crate::cli::output::safe;
 use crate::client::IngestClient;
@@ -35,7 +37,7 @@ impl Waiting<'_> {
     ) {
         let started = tokio::time::Instant::now();
         let deadline = started + limit;
-        let tty = std::io::stderr().is_terminal();
+        let tty = std::io::stderr().is_terminal() && !crate::cli::output::quiet();
         let mut peek_every = self.poll.peek_busy;
         let mut next_peek = started;
         let mut last_states = String::new();
@@ -58,7 +60,7 @@ impl Waiting<'_> {
                 );
             } else if states != last_states {
                 // Not a terminal: one line per change, not one per second.
-                eprintln!("{}", self.live_line(&states, started.elapsed(), sources));
+                notice!("{}", self.live_line(&states, started.elapsed(), sources));
             }
             last_states = states;
             let done = sources
