@@ -134,6 +134,17 @@ fn demo_in_a_real_terminal() {
         t.contains("ingest queue") && t.contains("tempstorage")
     });
     assert!(!screen.contains("sig="), "no SAS on screen");
+    // The demo's own traffic goes through the submissions model: its rows are listed with
+    // their outcome (the streams show ErrorCodes, never the word Failed).
+    s.wait_for(
+        "a demo submission row in the Submissions pane",
+        Duration::from_secs(60),
+        |t| {
+            !t.contains("No submissions yet")
+                && t.lines()
+                    .any(|l| l.contains("bad-wrong") && l.contains("Failed"))
+        },
+    );
     s.wait_for(
         "a failure and a success notification",
         Duration::from_secs(60),
