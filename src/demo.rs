@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
+
+use crate::app::Msg;
 
 use crate::cli::Failure;
 use crate::client::wire::{DataFormat, ReportLevel, ReportMethod};
@@ -152,9 +155,10 @@ pub fn local_client(url: &str) -> Result<IngestClient, Failure> {
     })?)
 }
 
-/// Submits demo scenarios round-robin every `every` until cancelled. Errors are logged, never fatal.
+/// Sends demo scenarios round-robin every `every` to the TUI as `Msg::Submit`, until cancelled
+/// or the TUI is gone: they enter the submissions list as a dialog submit does.
 pub async fn traffic(
-    client: IngestClient,
+    tx: UnboundedSender<Msg>,
     dir: PathBuf,
     every: Duration,
     cancel: CancellationToken,
@@ -163,9 +167,8 @@ pub async fn traffic(
     loop {
         let s = SCENARIOS[i % SCENARIOS.len()];
         i += 1;
-        let noop: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
-        if let Err(e) = client.submit(s.request(&dir), noop).await {
-            tracing::warn!(file = s.file, error = %e, "demo traffic submission failed");
+        if tx.send(Msg::Submit(Box::new(s.request(&dir)))).is_err() {
+            return;
         }
         // A good and a bad file at once, so both streams have data within seconds.
         if i == 1 {

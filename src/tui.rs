@@ -3,11 +3,12 @@
 
 use std::path::Path;
 
+use crate::app::Msg;
 use crate::cli::resolve::Resolved;
 use crate::cli::{EXIT_OK, Failure};
 use crate::client::IngestClient;
-use crate::runtime::TuiOptions;
 use crate::runtime::terminal::Capability;
+use crate::runtime::{Feed, TuiOptions};
 
 /// The TUI's options from the resolved configuration.
 pub fn options(resolved: &Resolved) -> TuiOptions {
@@ -43,14 +44,27 @@ pub fn check_terminal() -> Result<Capability, Failure> {
 /// Runs the TUI on `client` until quit, full screen or, where `TERM` cannot address the cursor,
 /// as plain lines ([`crate::cli::cmd::watch`]); logs go to `log_dir/kingest.log`.
 pub async fn run(client: IngestClient, opts: TuiOptions, log_dir: &Path) -> Result<i32, Failure> {
+    run_fed(client, opts, log_dir, None).await
+}
+
+/// [`run`] with a [`Feed`] of outside messages (the demo's traffic).
+pub async fn run_fed(
+    client: IngestClient,
+    opts: TuiOptions,
+    log_dir: &Path,
+    feed: Option<Feed>,
+) -> Result<i32, Failure> {
     let mode = check_terminal()?;
     let log_path = log_dir.join("kingest.log");
     let guard = crate::runtime::logging::init(&log_path, mode == Capability::LineMode)
         .map_err(|e| Failure::usage(format!("{e:#}")))?;
     let result = if mode == Capability::LineMode {
+        if let Some(feed) = feed {
+            submit_fed(&client, &opts, feed);
+        }
         crate::cli::cmd::watch::run(client, opts).await
     } else {
-        crate::runtime::run_tui(client, opts)
+        crate::runtime::run_tui_fed(client, opts, feed)
             .await
             .map(|_| EXIT_OK)
             .map_err(|e| Failure::service(format!("{e:#}")))
@@ -61,4 +75,24 @@ pub async fn run(client: IngestClient, opts: TuiOptions, log_dir: &Path) -> Resu
     );
     drop(guard);
     result
+}
+
+/// The line mode has no submissions list: the feed's submissions are sent as `kingest submit`
+/// sends them, journaled, so the line mode follows them like any journaled source.
+fn submit_fed(client: &IngestClient, opts: &TuiOptions, feed: Feed) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    feed(tx);
+    let client = client.clone();
+    let journal = opts.journal(client.ingest_url());
+    tokio::spawn(async move {
+        while let Some(msg) = rx.recv().await {
+            if let Msg::Submit(mut req) = msg {
+                req.journal = Some(journal.clone());
+                let quiet: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
+                if let Err(e) = client.submit(*req, quiet).await {
+                    tracing::warn!(error = %e, "a fed submission failed");
+                }
+            }
+        }
+    });
 }

@@ -157,6 +157,9 @@ pub enum Msg {
         input: String,
         result: Result<Vec<crate::client::discover::Found>, String>,
     },
+    /// A submission from outside the dialog (the demo's traffic): rows, upload progress,
+    /// tracking and the journal exactly as for a dialog submit.
+    Submit(Box<crate::client::SubmitRequest>),
     /// Submissions restored from the journal (folded: last record per source).
     Journal(Vec<JournalRecord>),
     /// SIGTERM/SIGHUP or end of input.

@@ -357,6 +357,9 @@ pub struct SubmissionRow {
     pub chunk: Option<crate::client::ChunkOf>,
     /// What the path that carried it answered, once submitted.
     pub delivered: Option<Delivered>,
+    /// Sent by the demo's traffic, not the user: tracked alike, but its outcome does not take
+    /// the status line (which keeps the user's own messages).
+    pub background: bool,
 }
 
 /// What the path that carried a source answered, for display (no secret).
@@ -425,6 +428,7 @@ impl SubmissionRow {
             message_id: None,
             chunk: None,
             delivered: None,
+            background: false,
         }
     }
 

@@ -1082,3 +1082,51 @@ fn a_split_source_gets_a_row_per_chunk_listed_once_with_the_aggregate() {
         SubState::Track(TrackState::PartiallySucceeded)
     );
 }
+
+#[test]
+fn a_background_submit_is_tracked_as_a_dialog_submit_but_keeps_the_users_view() {
+    let mut s = empty_state();
+    let first = submit_one(&mut s);
+    submitted(&mut s, first, 1, Some(status_ref()));
+    let said = s.status.clone();
+    // The user moved down to an older row; the demo's traffic arrives meanwhile.
+    s.submissions
+        .push(submission(50, "older.csv", SubState::Uploading));
+    s.submissions_list.selected = 1;
+    let mut req = crate::client::SubmitRequest::new(
+        std::path::PathBuf::from("/demo/bad-empty.csv"),
+        "demo",
+        "Events",
+    );
+    req.report_method = ReportMethod::QueueAndTable;
+    let fx = update(&mut s, Msg::Submit(Box::new(req)));
+    let id = match fx.as_slice() {
+        [Effect::Submit { id, req }] => {
+            assert_eq!(req.table, "Events");
+            *id
+        }
+        other => panic!("unexpected {other:?}"),
+    };
+    let row = &s.submissions[0];
+    assert_eq!((row.id, row.background), (id, true));
+    assert_eq!(row.state(), SubState::Uploading);
+    assert_eq!(row.report_method, ReportMethod::QueueAndTable);
+    // The same row the user selected stays selected; the dialog's defaults are theirs.
+    assert_eq!(s.visible_submissions()[s.submissions_list.selected].id, 50);
+    assert_eq!(
+        (s.last_database.as_str(), s.last_table.as_str()),
+        ("db", "Logs")
+    );
+    // Posted and journaled as any submission, without taking the status line.
+    let fx = submitted(&mut s, id, 2, Some(status_ref()));
+    assert_eq!(journaled(&fx), [TrackState::Queued]);
+    assert!(matches!(s.submissions[0].phase, Phase::Posted { .. }));
+    assert!(said.is_some_and(|(t, _)| t.contains("data.csv")));
+    assert!(
+        s.status
+            .as_ref()
+            .is_some_and(|(t, _)| t.contains("data.csv")),
+        "the user's message stays: {:?}",
+        s.status
+    );
+}

@@ -116,9 +116,22 @@ impl TuiOptions {
     }
 }
 
+/// Given the TUI's message channel at start: a source of messages from outside the terminal
+/// (the demo's traffic sends `Msg::Submit` through it).
+pub type Feed = Box<dyn FnOnce(mpsc::UnboundedSender<Msg>) + Send>;
+
 /// Takes the terminal, runs the TUI until quit (q, Ctrl-C, SIGTERM, SIGHUP) and gives the
 /// terminal back, also on error. Logging is set up by the caller (`logging::init`).
 pub async fn run_tui(client: IngestClient, opts: TuiOptions) -> anyhow::Result<()> {
+    run_tui_fed(client, opts, None).await
+}
+
+/// [`run_tui`] with `feed` given the message channel once the journal is restored.
+pub async fn run_tui_fed(
+    client: IngestClient,
+    opts: TuiOptions,
+    feed: Option<Feed>,
+) -> anyhow::Result<()> {
     let clock = Clock::system();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let journal = opts.journal(client.ingest_url());
@@ -133,6 +146,9 @@ pub async fn run_tui(client: IngestClient, opts: TuiOptions) -> anyhow::Result<(
         let _ = tx.send(msg);
     }
     spawn_signal_watch(tx.clone())?;
+    if let Some(feed) = feed {
+        feed(tx.clone());
+    }
     let state = opts.initial_state(client.ingest_url(), clock.now());
     let mut executor = ClientExecutor::new(client, tx, clock, Some(journal));
     let mut term = terminal::init().context("cannot set up the terminal")?;

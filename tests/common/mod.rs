@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod tmux;
 pub mod tui;
 
 use std::net::{TcpListener, TcpStream};

@@ -150,6 +150,20 @@ where
     F: FnOnce(Driver) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    run_fed(client, opts, None, script).await
+}
+
+/// [`run`] with `feed` given the loop's message channel, as `kingest demo` gives its traffic.
+pub async fn run_fed<F, Fut>(
+    client: kingest::client::IngestClient,
+    opts: kingest::runtime::TuiOptions,
+    feed: Option<kingest::runtime::Feed>,
+    script: F,
+) -> kingest::app::state::State
+where
+    F: FnOnce(Driver) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     use kingest::runtime::clock::Clock;
     use kingest::runtime::executor::ClientExecutor;
     let clock = Clock::system();
@@ -158,6 +172,9 @@ where
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     if let Some(msg) = kingest::runtime::restore(&journal, clock.now(), opts.journal_retention) {
         tx.send(msg).unwrap();
+    }
+    if let Some(feed) = feed {
+        feed(tx.clone());
     }
     let mut executor = ClientExecutor::new(client, tx, clock, Some(journal));
     let (mut terminal, driver, events) = terminal(140, 44);

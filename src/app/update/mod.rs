@@ -110,6 +110,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.dirty = true;
             }
         }
+        Msg::Submit(req) => submissions::submit_background(state, *req, &mut fx),
         Msg::Journal(records) => submissions::on_journal(state, records),
         Msg::Quit => state.quit = true,
     }

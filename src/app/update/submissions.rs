@@ -32,37 +32,70 @@ pub(super) fn submit(state: &mut State, fx: &mut Vec<Effect>) {
         }
     };
     state.modal = None;
-    let now = state.now;
     for req in reqs {
         state.last_database = req.database.clone();
         state.last_table = req.table.clone();
         if let Some(dir) = req.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             state.last_path = format!("{}/", dir.display());
         }
-        let id = state.next_submission_id;
-        state.next_submission_id += 1;
-        state.submissions.insert(
-            0,
-            SubmissionRow {
-                format: req.format.map(|f| f.wire_name()).unwrap_or_default(),
-                mode: req.mode,
-                ..SubmissionRow::new(
-                    id,
-                    req.source_name(),
-                    req.database.clone(),
-                    req.table.clone(),
-                    req.report_level,
-                    req.report_method,
-                    now,
-                )
-            },
-        );
-        fx.push(Effect::Submit {
-            id,
-            req: Box::new(req),
-        });
+        enqueue(state, req, false, fx);
     }
     state.submissions_list.selected = 0;
+}
+
+/// A submission from outside the dialog (the demo's traffic): the same row, effect and
+/// tracking as a dialog submit, but the dialog's defaults and the user's selection stay.
+pub(super) fn submit_background(
+    state: &mut State,
+    req: crate::client::SubmitRequest,
+    fx: &mut Vec<Effect>,
+) {
+    let selected = state
+        .visible_submissions()
+        .get(state.submissions_list.selected)
+        .map(|r| r.id);
+    enqueue(state, req, true, fx);
+    // The newest row is listed first: the row the user had selected stays selected.
+    if let Some(id) = selected
+        && state.submissions_list.selected > 0
+        && let Some(i) = state.visible_submissions().iter().position(|r| r.id == id)
+    {
+        state.submissions_list.selected = i;
+    }
+    state.dirty = true;
+}
+
+/// A new Uploading row for `req`, listed first, and the effect that submits it.
+fn enqueue(
+    state: &mut State,
+    req: crate::client::SubmitRequest,
+    background: bool,
+    fx: &mut Vec<Effect>,
+) {
+    let now = state.now;
+    let id = state.next_submission_id;
+    state.next_submission_id += 1;
+    state.submissions.insert(
+        0,
+        SubmissionRow {
+            format: req.format.map(|f| f.wire_name()).unwrap_or_default(),
+            mode: req.mode,
+            background,
+            ..SubmissionRow::new(
+                id,
+                req.source_name(),
+                req.database.clone(),
+                req.table.clone(),
+                req.report_level,
+                req.report_method,
+                now,
+            )
+        },
+    );
+    fx.push(Effect::Submit {
+        id,
+        req: Box::new(req),
+    });
     // Polling speeds up now, not after the current (idle) interval.
     polling::peek_soon(state, now + dur(state.settings.poll.peek_busy));
 }
@@ -112,12 +145,14 @@ pub(super) fn on_submitted(
             row.phase = Phase::NotSubmitted {
                 error: format!("{e} ({})", e.hint()),
             };
-            let file = row.file.clone();
-            set_status(
-                state,
-                format!("submit of {file} failed: {e}"),
-                Severity::Error,
-            );
+            let (file, background) = (row.file.clone(), row.background);
+            if !background {
+                set_status(
+                    state,
+                    format!("submit of {file} failed: {e}"),
+                    Severity::Error,
+                );
+            }
             return;
         }
     };
@@ -149,7 +184,9 @@ pub(super) fn on_submitted(
     } else {
         format!("{said} {file}")
     };
-    set_status(state, what, Severity::Ok);
+    if !template.background {
+        set_status(state, what, Severity::Ok);
+    }
     polling::peek_soon(state, at + dur(poll.peek_busy));
     polling::depths_soon(state);
 }
@@ -403,6 +440,7 @@ pub(super) fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
             message_id: r.message_id,
             chunk: r.chunk,
             delivered: None,
+            background: false,
         });
     }
     state

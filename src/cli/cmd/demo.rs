@@ -45,13 +45,12 @@ pub async fn run(args: DemoArgs, resolved: &Resolved) -> Result<i32, Failure> {
         narrate(&client, &resolved, &dir, emulator.url()).await
     } else {
         let cancel = CancellationToken::new();
-        let generator = (!args.no_traffic).then(|| {
-            tokio::spawn(traffic(
-                client.clone(),
-                dir.clone(),
-                Duration::from_secs(3),
-                cancel.clone(),
-            ))
+        let feed = (!args.no_traffic).then(|| {
+            let (dir, cancel) = (dir.clone(), cancel.clone());
+            let feed: crate::runtime::Feed = Box::new(move |tx| {
+                tokio::spawn(traffic(tx, dir, Duration::from_secs(3), cancel));
+            });
+            feed
         });
         let mut opts = crate::tui::options(&resolved);
         opts.default_path = Some(dir.clone());
@@ -59,11 +58,8 @@ pub async fn run(args: DemoArgs, resolved: &Resolved) -> Result<i32, Failure> {
         opts.poll.peek_idle = opts.poll.peek_busy.min(Duration::from_secs(2));
         opts.poll.peek_busy = opts.poll.peek_idle;
         opts.poll.peek_max = opts.poll.peek_idle;
-        let r = crate::tui::run(client, opts, &resolved.state_dir).await;
+        let r = crate::tui::run_fed(client, opts, &resolved.state_dir, feed).await;
         cancel.cancel();
-        if let Some(g) = generator {
-            let _ = g.await;
-        }
         r
     };
     emulator.shutdown().await;
