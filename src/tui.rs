@@ -43,6 +43,8 @@ pub fn check_terminal() -> Result<Capability, Failure> {
 /// Runs the TUI on `client` until quit, full screen or, where `TERM` cannot address the cursor,
 /// as plain lines ([`crate::cli::cmd::watch`]); logs go to `log_dir/kingest.log`.
 pub async fn run(client: IngestClient, opts: TuiOptions, log_dir: &Path) -> Result<i32, Failure> {
+    // A bad `[keys]` override is a usage error (exit 2) before the terminal is touched.
+    crate::app::keymap::Keymap::with_overrides(&opts.keys).map_err(Failure::usage)?;
     let mode = check_terminal()?;
     let log_path = log_dir.join("kingest.log");
     let guard = crate::runtime::logging::init(&log_path, mode == Capability::LineMode)
