@@ -54,6 +54,8 @@ pub async fn run_fed(
     log_dir: &Path,
     feed: Option<Feed>,
 ) -> Result<i32, Failure> {
+    // A bad `[keys]` override is a usage error (exit 2) before the terminal is touched.
+    crate::app::keymap::Keymap::with_overrides(&opts.keys).map_err(Failure::usage)?;
     let mode = check_terminal()?;
     let log_path = log_dir.join("kingest.log");
     let guard = crate::runtime::logging::init(&log_path, mode == Capability::LineMode)

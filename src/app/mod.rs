@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod effect;
+pub mod filter;
 #[doc(hidden)]
 /// Fixed states for tests; not part of release builds (the `test-fixtures` feature, which
 /// the crate's own dev-dependency on itself turns on for `tests/`).

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+pub use crate::app::filter::{Filter, matches_filter};
 use crate::app::form::SubmitForm;
 use crate::app::ring::Keyed;
 pub use crate::app::stream::Stream;
@@ -200,7 +201,7 @@ impl NotificationRow {
 
     /// What `/` matches against: these fields joined by spaces (an undecodable message: its
     /// MessageId and raw text).
-    fn filter_fields(&self) -> [Option<&str>; 8] {
+    pub(crate) fn filter_fields(&self) -> [Option<&str>; 8] {
         match &self.decoded.notification {
             Some(n) => [
                 n.database.as_deref(),
@@ -514,6 +515,8 @@ pub enum ConfirmAction {
     CancelBulk {
         operation_id: String,
     },
+    /// Switch to this config context (asked first when it is marked production).
+    SwitchContext(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -539,6 +542,22 @@ pub enum Modal {
         raw: bool,
         scroll: u16,
     },
+    /// The `:` command prompt.
+    Command {
+        input: tui_input::Input,
+    },
+    /// The context switcher: `Settings.contexts`, the row at `selected` highlighted.
+    Contexts {
+        selected: usize,
+    },
+}
+
+/// Why the event loop hands control back to its runner before quitting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leave {
+    /// Re-resolve the configuration for this context and restart on it; `confirmed` once the
+    /// operator said yes to a production context (the runner learns that from the resolve).
+    SwitchContext { name: String, confirmed: bool },
 }
 
 /// Where the round of notification peeks (one per queue kind) stands.
@@ -582,6 +601,8 @@ pub struct Settings {
     pub cluster: String,
     pub poll: PollConfig,
     pub ring_capacity: usize,
+    /// The bindings in use: the defaults with the config's `[keys]` overrides.
+    pub keymap: std::sync::Arc<crate::app::keymap::Keymap>,
 }
 
 impl Default for Settings {
@@ -598,6 +619,7 @@ impl Default for Settings {
             cluster: String::new(),
             poll: PollConfig::default(),
             ring_capacity: crate::app::stream::DEFAULT_CAPACITY,
+            keymap: Default::default(),
         }
     }
 }
@@ -647,6 +669,8 @@ pub struct State {
     pub last_table: String,
     pub dirty: bool,
     pub quit: bool,
+    /// Set by `update()`, taken by the event loop (`Leave`).
+    pub leave: Option<Leave>,
 }
 
 impl State {
@@ -681,6 +705,7 @@ impl State {
             last_table: String::new(),
             dirty: true,
             quit: false,
+            leave: None,
         }
     }
 
@@ -848,86 +873,6 @@ impl State {
     }
 }
 
-/// A list filter, compiled once: case-insensitive substring, a leading `!` inverts.
-///
-/// The needle is searched with a prebuilt `memmem` finder (vectorised, keyed on a rare pair of
-/// the needle's bytes) over lower-cased text: a first-byte scan is defeated by common letters
-/// (`transient` has nothing but), and 100,000 buffered rows are re-matched on every keystroke.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    invert: bool,
-    /// Lower-cased.
-    needle: String,
-    /// `None` when the needle is empty.
-    finder: Option<memchr::memmem::Finder<'static>>,
-}
-
-impl PartialEq for Filter {
-    fn eq(&self, other: &Self) -> bool {
-        (self.invert, &self.needle) == (other.invert, &other.needle)
-    }
-}
-
-impl Filter {
-    pub fn new(text: &str) -> Self {
-        let (invert, needle) = match text.strip_prefix('!') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        let needle = needle.to_lowercase();
-        let finder = (!needle.is_empty())
-            .then(|| memchr::memmem::Finder::new(needle.as_bytes()).into_owned());
-        Filter {
-            invert,
-            needle,
-            finder,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.finder.is_none()
-    }
-
-    /// `lower` must already be lower-cased.
-    pub fn matches_lower(&self, lower: &str) -> bool {
-        match &self.finder {
-            None => true,
-            Some(f) => f.find(lower.as_bytes()).is_some() != self.invert,
-        }
-    }
-
-    pub fn matches(&self, text: &str) -> bool {
-        self.is_empty() || self.matches_lower(&text.to_lowercase())
-    }
-
-    /// Whether `row` passes, using `scratch` for its text (no allocation once it has grown,
-    /// but for the rare field that needs Unicode lower-casing). An ASCII needle without spaces
-    /// cannot span two fields, so each field is searched on its own, stopping at the first hit;
-    /// other needles are searched in the joined, lower-cased text.
-    pub fn matches_row(&self, row: &NotificationRow, scratch: &mut Vec<u8>) -> bool {
-        let Some(finder) = &self.finder else {
-            return true;
-        };
-        if self.needle.contains(' ') || !self.needle.is_ascii() {
-            let mut text = String::from_utf8(std::mem::take(scratch)).unwrap_or_default();
-            row.write_filter_text(&mut text);
-            let hit = self.matches_lower(&text);
-            *scratch = text.into_bytes();
-            return hit;
-        }
-        let hit = row.filter_fields().into_iter().flatten().any(|f| {
-            // Found in the ASCII-folded field, the needle is in the lower-cased field too
-            // (lower-casing leaves ASCII letters as ASCII folds them); only a miss in a field
-            // with other characters needs the full lower-casing (the Kelvin sign becomes `k`).
-            scratch.clear();
-            scratch.extend(f.bytes().map(|b| b.to_ascii_lowercase()));
-            finder.find(scratch).is_some()
-                || (!f.is_ascii() && finder.find(f.to_lowercase().as_bytes()).is_some())
-        });
-        hit != self.invert
-    }
-}
-
 /// Appends `s` lower-cased: ASCII in place (the common case, and fast), else per `to_lowercase`.
 fn push_lowercase(out: &mut String, s: &str) {
     if s.is_ascii() {
@@ -937,9 +882,4 @@ fn push_lowercase(out: &mut String, s: &str) {
     } else {
         out.push_str(&s.to_lowercase());
     }
-}
-
-/// Case-insensitive substring match; a leading `!` inverts.
-pub fn matches_filter(text: &str, filter: &str) -> bool {
-    Filter::new(filter).matches(text)
 }

@@ -102,9 +102,18 @@ impl TuiOptions {
                 cluster: cluster.to_string(),
                 poll: self.poll,
                 ring_capacity: self.ring_capacity,
+                keymap: Default::default(),
             },
             now,
         );
+        // `tui::run` refuses bad overrides before the terminal is touched; any other caller
+        // sees the reason on the status line, with the default keys.
+        match crate::app::keymap::Keymap::with_overrides(&self.keys) {
+            Ok(map) => state.settings.keymap = std::sync::Arc::new(map),
+            Err(e) => {
+                state.status = Some((e, crate::app::state::Severity::Error));
+            }
+        }
         state.last_database = self.default_database.clone().unwrap_or_default();
         state.last_table = self.default_table.clone().unwrap_or_default();
         state.last_path = self

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use tui_input::Input;
 
 use crate::app::form::{Field, SubmitForm};
-use crate::app::keymap::{self, Context};
+use crate::app::keymap::Context;
 use crate::app::state::{Confirm, Pane, State};
 use crate::sanitize::sanitize;
 use crate::ui::centered;
@@ -30,10 +30,16 @@ pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Context::SubmitDialog,
         Context::Confirm,
         Context::FilterInput,
+        Context::Command,
+        Context::Contexts,
     ];
     for ctx in order {
         lines.push(Line::styled(ctx.label().to_string(), theme.title));
-        for b in keymap::active(&[ctx], state.settings.read_only) {
+        for b in state
+            .settings
+            .keymap
+            .active(&[ctx], state.settings.read_only)
+        {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<16}", b.keys_label()), theme.focus),
                 Span::raw(b.description),
@@ -180,18 +186,40 @@ pub fn submit(frame: &mut Frame, area: Rect, form: &SubmitForm, theme: &Theme) {
 }
 
 pub fn filter(frame: &mut Frame, area: Rect, pane: Pane, input: &Input, theme: &Theme) {
+    let title = format!("Filter {} (all terms match, !term excludes)", pane.title());
+    prompt(
+        frame,
+        area,
+        (&title, "/ "),
+        input,
+        "Enter apply · Esc cancel · empty clears",
+        theme,
+    );
+}
+
+/// A one-line text prompt: `title` and the `prefix` before the text, a hint line below.
+pub fn prompt(
+    frame: &mut Frame,
+    area: Rect,
+    (title, prefix): (&str, &'static str),
+    input: &Input,
+    hint: &str,
+    theme: &Theme,
+) {
     let rect = centered(area, 60, 4);
     frame.render_widget(Clear, rect);
-    let title = format!("Filter {} (! inverts)", pane.title());
-    let blk = frame_block(&title, theme);
+    let blk = frame_block(title, theme);
     let inner = blk.inner(rect);
     frame.render_widget(blk, rect);
     let width = inner.width.saturating_sub(2) as usize;
     let shown = text_field::window(input.value(), input.cursor(), width);
     frame.render_widget(
         Paragraph::new(vec![
-            Line::from(vec![Span::styled("/ ", theme.focus), Span::raw(shown.text)]),
-            Line::styled("Enter apply · Esc cancel · empty clears", theme.muted),
+            Line::from(vec![
+                Span::styled(prefix, theme.focus),
+                Span::raw(sanitize(&shown.text)),
+            ]),
+            Line::styled(hint.to_string(), theme.muted),
         ]),
         inner,
     );

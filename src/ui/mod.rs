@@ -2,6 +2,7 @@
 //! mutation.
 
 pub mod bulk;
+pub mod contexts;
 pub mod detail;
 pub mod dialogs;
 pub mod error_info;
@@ -15,7 +16,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Tabs, Wrap};
 
-use crate::app::keymap;
 use crate::app::state::{Modal, Mode, Pane, Severity, State};
 use crate::app::update::contexts;
 use theme::Theme;
@@ -63,6 +63,8 @@ pub fn draw(frame: &mut Frame, state: &State) {
         Some(Modal::Submit(form)) => dialogs::submit(frame, main, form, &theme),
         Some(Modal::Bulk(form)) => bulk::dialog(frame, main, form, &theme),
         Some(Modal::Filter { pane, input }) => dialogs::filter(frame, main, *pane, input, &theme),
+        Some(Modal::Command { input }) => contexts::prompt(frame, main, input, &theme),
+        Some(Modal::Contexts { selected }) => contexts::list(frame, main, state, *selected, &theme),
         Some(Modal::Detail {
             target,
             raw,
@@ -139,7 +141,10 @@ fn draw_tabs(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
 /// Footer hints: the footer-flagged bindings of the active contexts, from the binding table.
 pub fn footer_hints(state: &State) -> Vec<(String, &'static str)> {
-    keymap::active(&contexts(state), state.settings.read_only)
+    state
+        .settings
+        .keymap
+        .active(contexts(state), state.settings.read_only)
         .into_iter()
         .filter(|b| b.footer)
         .map(|b| (b.keys_label(), b.short))

@@ -6,31 +6,37 @@ use tui_input::backend::crossterm::EventHandler;
 use super::{discard, polling, set_status, submissions};
 use crate::app::effect::Effect;
 use crate::app::form::SubmitForm;
-use crate::app::keymap::{self, Action, Context};
-use crate::app::state::{Confirm, ConfirmAction, DetailTarget, Modal, Mode, Pane, Severity, State};
+use crate::app::keymap::{Action, Context, stack};
+use crate::app::state::{
+    Confirm, ConfirmAction, DetailTarget, Leave, Modal, Mode, Pane, Severity, State,
+};
 use crate::client::wire::NotificationKind;
 
 const PAGE: usize = 10;
 
 /// The binding contexts active now, most specific first.
-pub fn contexts(state: &State) -> Vec<Context> {
+pub fn contexts(state: &State) -> &'static [Context] {
     match &state.modal {
-        Some(Modal::Help) => vec![Context::Help],
-        Some(Modal::Confirm(_)) => vec![Context::Confirm],
-        Some(Modal::Submit(_) | Modal::Bulk(_)) => vec![Context::SubmitDialog],
-        Some(Modal::Filter { .. }) => vec![Context::FilterInput],
-        Some(Modal::Detail { .. }) => vec![Context::Detail, Context::Global],
-        None if state.focus.kind().is_some() => {
-            vec![Context::Notifications, Context::List, Context::Global]
-        }
-        None => vec![Context::List, Context::Global],
+        Some(Modal::Help) => stack::HELP,
+        Some(Modal::Confirm(_)) => stack::CONFIRM,
+        Some(Modal::Submit(_) | Modal::Bulk(_)) => stack::SUBMIT,
+        Some(Modal::Filter { .. }) => stack::FILTER,
+        Some(Modal::Command { .. }) => stack::COMMAND,
+        Some(Modal::Contexts { .. }) => stack::CONTEXTS,
+        Some(Modal::Detail { .. }) => stack::DETAIL,
+        None if state.focus.kind().is_some() => stack::NOTIFICATIONS,
+        None => stack::LIST,
     }
 }
 
 pub(super) fn on_key(state: &mut State, ev: KeyEvent, fx: &mut Vec<Effect>) {
-    let ctxs = contexts(state);
-    match keymap::lookup(&ctxs, &ev, state.settings.read_only) {
-        Some(b) => on_action(state, b.action, fx),
+    let action = state
+        .settings
+        .keymap
+        .lookup(contexts(state), &ev, state.settings.read_only)
+        .map(|b| b.action);
+    match action {
+        Some(action) => on_action(state, action, fx),
         None => on_text(state, ev),
     }
 }
@@ -51,7 +57,7 @@ fn on_text(state: &mut State, ev: KeyEvent) {
                 form.error = None;
             }
         }
-        Some(Modal::Filter { input, .. }) => {
+        Some(Modal::Filter { input, .. } | Modal::Command { input }) => {
             input.handle_event(&Event::Key(ev));
         }
         _ => {}
@@ -62,7 +68,7 @@ pub(super) fn on_paste(state: &mut State, text: &str) {
     let clean: String = text.chars().filter(|c| !c.is_control()).collect();
     let input = match &mut state.modal {
         Some(Modal::Submit(form)) => form.input_mut(),
-        Some(Modal::Filter { input, .. }) => Some(input),
+        Some(Modal::Filter { input, .. } | Modal::Command { input }) => Some(input),
         Some(Modal::Bulk(_)) => crate::app::bulk::input_mut(state),
         _ => None,
     };
@@ -187,6 +193,23 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::Help => state.modal = Some(Modal::Help),
         Action::Quit => state.quit = true,
+        Action::Command => {
+            state.modal = Some(Modal::Command {
+                input: tui_input::Input::default(),
+            })
+        }
+        Action::CommandRun => {
+            if let Some(Modal::Command { input }) = state.modal.take() {
+                super::contexts::run_command(state, input.value());
+            }
+        }
+        Action::SwitchContext => {
+            if let Some(Modal::Contexts { selected }) = state.modal
+                && let Some(name) = state.settings.contexts.get(selected).cloned()
+            {
+                super::contexts::request_switch(state, &name);
+            }
+        }
         Action::ToggleRaw => {
             if let Some(Modal::Detail { raw, scroll, .. }) = &mut state.modal {
                 *raw = !*raw;
@@ -212,11 +235,19 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
                     ConfirmAction::CancelBulk { operation_id } if !state.settings.read_only => {
                         crate::app::bulk::confirmed_cancel(state, operation_id, fx)
                     }
+                    ConfirmAction::SwitchContext(name) => {
+                        state.leave = Some(Leave::SwitchContext {
+                            name,
+                            confirmed: true,
+                        })
+                    }
                     _ => {}
                 }
             }
         }
-        Action::ConfirmNo | Action::DialogCancel | Action::FilterCancel => state.modal = None,
+        Action::ConfirmNo | Action::DialogCancel | Action::FilterCancel | Action::CommandCancel => {
+            state.modal = None
+        }
         Action::DialogSubmit => submissions::submit(state, fx),
         Action::DialogComplete => {
             if let Some(Modal::Submit(form)) = &mut state.modal {
@@ -251,6 +282,14 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
 }
 
 fn move_selection(state: &mut State, action: Action) {
+    if let Some(Modal::Contexts { selected }) = &mut state.modal {
+        let last = state.settings.contexts.len().saturating_sub(1);
+        *selected = match action {
+            Action::Up => selected.saturating_sub(1),
+            _ => (*selected + 1).min(last),
+        };
+        return;
+    }
     if let Some(Modal::Detail { scroll, .. }) = &mut state.modal {
         *scroll = match action {
             Action::Up => scroll.saturating_sub(1),

@@ -3,6 +3,7 @@
 //! peeks, depths and resources), `submissions` (submit, tracking through `client::tracking`,
 //! the journal) and `discard` (confirmation and results).
 
+mod contexts;
 mod discard;
 mod input;
 mod polling;
@@ -16,6 +17,7 @@ use crate::app::msg::Msg;
 use crate::app::state::{Modal, Pane, Severity, State, SubmissionRow};
 use crate::client::wire::NotificationKind;
 
+pub use contexts::{confirm_production, switch_failed};
 pub use input::contexts;
 pub use submissions::record_of;
 
