@@ -589,7 +589,16 @@ fn auth_method(
         };
         origins.insert("auth".into(), o);
         return Ok(m);
-    } else if let Some(a) = &layer.auth {
+    } else if let Some(t) = &conn.token {
+        // An explicit token (flag or KINGEST_TOKEN) beats every file layer.
+        origins.insert("auth".into(), given("KINGEST_TOKEN", "--token", t));
+        return Ok(AuthMethod::Token(Secret::new(t.clone())));
+    } else if let Some(a) = layer.auth.as_ref().filter(|_| {
+        // A context's connection string that names a credential beats the top level's `auth`.
+        !(matches!(origins.get("auth"), Some(Origin::File))
+            && matches!(endpoint_origin, Some(Origin::Context(_)))
+            && file_cs.is_some_and(|e| e.auth.is_some()))
+    }) {
         // Checked when the file was read (config::validate).
         AuthKind::from_str(a, true)
             .map_err(|_| Failure::usage(format!("config auth '{a}' is not a known method")))?
@@ -1018,5 +1027,33 @@ mod tests {
             "{}",
             e.message
         );
+    }
+}
+
+#[cfg(test)]
+mod auth_layer_tests {
+    use super::*;
+
+    fn file(text: &str) -> FileConfig {
+        crate::config::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_contexts_connection_string_beats_the_top_levels_auth_and_a_token_flag_beats_both() {
+        let f = file(
+            "auth = \"cli\"\ndefault_context = \"sp\"\n[contexts.sp]\ncluster = \"Data Source=https://s.kusto.windows.net;AppClientId=c;AppKey=k;Authority Id=t\"\n[contexts.plain]\ncluster = \"https://p.kusto.windows.net\"\n",
+        );
+        let auth = |c: &Connection| resolve(c, false, &f).unwrap().client.unwrap().auth;
+        assert_eq!(auth(&Connection::default()).label(), "client secret");
+        let plain = Connection {
+            context: Some("plain".into()),
+            ..Connection::default()
+        };
+        assert_eq!(auth(&plain).label(), "Azure CLI");
+        let token = Connection {
+            token: Some("t0k".into()),
+            ..Connection::default()
+        };
+        assert_eq!(auth(&token).label(), "static token");
     }
 }
