@@ -111,27 +111,38 @@ pub fn sample_state() -> State {
         },
         t0(),
     );
+    // The SAS the DM hands out: add-only ingestion queues, read+process notification
+    // queues; one expires soon and one has expired, as a long session sees them.
     s.resources.entries = vec![
         entry(
             ResourceKind::SecuredReadyForAggregationQueue,
             "readyforaggregation-secured",
             Some(3),
+            ("a", 6 * 3600),
         ),
-        entry(ResourceKind::TempStorage, "tempstorage", None),
+        entry(
+            ResourceKind::TempStorage,
+            "tempstorage",
+            None,
+            ("rw", 6 * 3600),
+        ),
         entry(
             ResourceKind::SuccessfulIngestionsQueue,
             "successfulingestions",
             Some(2),
+            ("rp", 5 * 60),
         ),
         entry(
             ResourceKind::FailedIngestionsQueue,
             "failedingestions",
             Some(3),
+            ("rp", 2 * 3600),
         ),
         entry(
             ResourceKind::IngestionsStatusTable,
             "ingestionsstatus",
             None,
+            ("rau", -60),
         ),
     ];
     s.resources.fetched_at = Some(at(-300));
@@ -244,12 +255,23 @@ pub fn sample_state() -> State {
     s
 }
 
-fn entry(kind: ResourceKind, object: &str, depth: Option<u64>) -> ResourceEntry {
+/// A resource whose SAS grants `sp` and expires `expires_in` seconds after t0.
+fn entry(
+    kind: ResourceKind,
+    object: &str,
+    depth: Option<u64>,
+    (sp, expires_in): (&str, i64),
+) -> ResourceEntry {
     ResourceEntry {
         kind,
         account: "devstoreaccount1".into(),
         object: object.into(),
         depth: depth.map(crate::app::state::DepthView::Count),
+        sas: Some(crate::client::storage::sas::SasGrant {
+            permissions: Some(sp.into()),
+            starts_at: None,
+            expires_at: Some(at(expires_in)),
+        }),
     }
 }
 

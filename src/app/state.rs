@@ -151,6 +151,8 @@ pub struct ResourceEntry {
     pub account: String,
     pub object: String,
     pub depth: Option<DepthView>,
+    /// What its SAS grants (permissions and times; the signature is not kept).
+    pub sas: Option<crate::client::storage::sas::SasGrant>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -274,8 +274,9 @@ impl IngestClient {
             .cloned()
             .collect();
         let counts = futures::future::join_all(queues.iter().map(|r| async move {
-            match r.url.query_param("sp") {
-                Some(sp) if !sp.contains('r') => {
+            let grant = r.url.grant();
+            match grant.permissions {
+                Some(sp) if !grant.allows('r') => {
                     QueueDepth::NotReadable(format!("the SAS grants only '{sp}'"))
                 }
                 _ => match self.inner.storage.approximate_message_count(&r.url).await {

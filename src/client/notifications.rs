@@ -422,7 +422,7 @@ struct Held {
 
 fn grants_update(q: &SasUrl) -> bool {
     // No `sp` means some other authorization: try, and fall back on failure.
-    q.query_param("sp").is_none_or(|sp| sp.contains('u'))
+    q.grant().allows('u')
 }
 
 /// Sum of the queues' approximate counts, `None` if any is unreadable.

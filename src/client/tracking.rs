@@ -107,9 +107,7 @@ impl StatusRef {
 
     /// The SAS expiry (`se`), when the URL has one.
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
-        self.table
-            .query_param("se")
-            .and_then(|s| crate::client::wire::parse_timestamp_str(&s))
+        self.table.grant().expires_at
     }
 
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {

@@ -123,6 +123,7 @@ impl Executor for ClientExecutor {
                             account: x.url.account(),
                             object: x.url.object_name(),
                             depth: None,
+                            sas: Some(x.url.grant()),
                         })
                         .collect(),
                     fetched_at: r.fetched_at,

@@ -22,7 +22,8 @@ pub async fn run(client: &IngestClient, json_out: bool) -> Result<i32, Failure> 
             .map(|r| {
                 json!({"ResourceTypeName": r.kind.name(), "StorageRoot": r.url.redacted(), "Account": r.url.account(),
                        "Object": r.url.object_name(), "ApproximateMessageCount": depths.get(&r.url.without_query()),
-                       "SasExpiry": r.url.query_param("se")})
+                       "SasExpiry": r.url.grant().expires_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                       "SasPermissions": r.url.grant().permissions})
             })
             .collect();
         print_json(
@@ -103,10 +104,7 @@ pub fn lines(
                 .get(&url.without_query())
                 .map(|d| format!("  ~{d} messages"))
                 .unwrap_or_default();
-            let exp = url
-                .query_param("se")
-                .map(|e| format!("  SAS until {e}"))
-                .unwrap_or_default();
+            let exp = sas_summary(&url.grant(), kind, chrono::Utc::now());
             out.push(format!(
                 "  {}/{}{depth}{}",
                 safe(&url.account()),
@@ -120,4 +118,35 @@ pub fn lines(
         res.identity_token.expose().len()
     ));
     out
+}
+
+/// `  SAS rp until 2025-01-02 00:00 UTC (expired): peek, discard, no early release`.
+fn sas_summary(
+    g: &crate::client::storage::sas::SasGrant,
+    kind: crate::client::ResourceKind,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let until = g
+        .expires_at
+        .map(|e| {
+            let expired = if g.is_expired(now) { " (expired)" } else { "" };
+            format!(" until {}{expired}", e.format("%Y-%m-%d %H:%M:%S UTC"))
+        })
+        .unwrap_or_default();
+    let can: Vec<String> = g
+        .abilities(kind)
+        .into_iter()
+        .map(|a| {
+            if a.allowed {
+                a.what.to_string()
+            } else {
+                format!("no {}", a.what)
+            }
+        })
+        .collect();
+    format!(
+        "  SAS {}{until}: {}",
+        g.permissions.as_deref().unwrap_or("?"),
+        can.join(", ")
+    )
 }

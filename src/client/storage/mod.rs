@@ -5,6 +5,7 @@
 pub mod blob;
 pub(crate) mod http;
 pub mod queue;
+pub mod sas;
 pub mod table;
 pub(crate) mod xml;
 

@@ -260,6 +260,7 @@ mod tests {
             account: "a".into(),
             object: "failedingestions".into(),
             depth: Some(crate::app::state::DepthView::Count(10)),
+            sas: None,
         }];
         assert_eq!(beyond_peek(&state, NotificationKind::Failure), None);
         state.resources.entries[0].depth = Some(crate::app::state::DepthView::Count(250));
