@@ -126,7 +126,7 @@ pub enum AuthKind {
     None,
 }
 
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Clone, Default, Args)]
 /// Where the cluster is and how to sign in: on the TUI and every command that talks to a cluster.
 pub struct Connection {
     /// A named context of the config file (its `[contexts.NAME]`); default: `default_context`.
@@ -172,13 +172,40 @@ pub struct Connection {
     pub client_secret: Option<String>,
     /// The longest wait for one storage call or mgmt query, in seconds (default 60; the config
     /// file's `[timeouts]` sets each kind, commands that ingest wait up to an hour).
-    #[arg(long, value_name = "SECS", help_heading = CONNECTION)]
+    #[arg(long, value_name = "SECS", help_heading = CONNECTION,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
     /// Receive → archive → delete pipelines a discard runs at once, and so the most storage
     /// requests it has in flight (1 to 256; default 16; the config file's
     /// `discard_concurrency`).
     #[arg(long, env = "KINGEST_DISCARD_CONCURRENCY", value_name = "N", help_heading = CONNECTION)]
     pub discard_concurrency: Option<usize>,
+}
+
+/// Secrets never in Debug output: the token and client secret show as given or not, and a
+/// URL (which may be a connection string with an AppKey) only up to its first `;`.
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = |u: &Option<String>| {
+            u.as_deref()
+                .map(|u| crate::client::redact::redact(u.split(';').next().unwrap_or("")))
+        };
+        f.debug_struct("Connection")
+            .field("context", &self.context)
+            .field("ingest_url", &url(&self.ingest_url))
+            .field("cluster", &url(&self.cluster))
+            .field("auth", &self.auth)
+            .field("token", &self.token.as_ref().map(|_| "REDACTED"))
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "REDACTED"),
+            )
+            .field("timeout", &self.timeout)
+            .field("discard_concurrency", &self.discard_concurrency)
+            .finish()
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -147,6 +147,16 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
     if let Some(Command::Config(args)) = &command {
         return cmd::config::run(&args.action, &common);
     }
+    // Neither reads the config: a broken file must not break `source <(kingest completions
+    // bash)` in a shell's rc file, nor a local emulator.
+    match command {
+        Some(Command::Completions { shell }) => return Ok(cmd::completions::run(shell)),
+        Some(Command::Emulator(args)) => {
+            headless_logs(&common);
+            return cmd::emulator::run(args, json).await;
+        }
+        other => command = other,
+    }
     let file = crate::config::load(common.config.as_deref())
         .map_err(|e| Failure::usage(format!("{e:#}")))?;
     // The command's own connection flags (those given before it already carried over).
@@ -163,11 +173,6 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
     match command {
         None => cmd::tui::run(&resolved).await,
         Some(Command::Demo(args)) => cmd::demo::run(args, &resolved).await,
-        Some(Command::Completions { shell }) => Ok(cmd::completions::run(shell)),
-        Some(Command::Emulator(args)) => {
-            headless_logs(&common);
-            cmd::emulator::run(args, json).await
-        }
         Some(cmd) => {
             headless_logs(&common);
             let client = resolved.client()?;
@@ -204,7 +209,8 @@ fn refuse_json(command: Option<&Command>) -> Result<(), Failure> {
     let why = match command {
         None => "the TUI is for a terminal; script the headless commands instead",
         Some(Command::Demo(_)) => {
-            "`demo` is the TUI (or, with --headless, a narration for people); script              `kingest emulator --json` and the commands instead"
+            "`demo` is the TUI (or, with --headless, a narration for people); script \
+             `kingest emulator --json` and the commands instead"
         }
         Some(Command::Completions { .. }) => "a completion script is shell code, not data",
         Some(_) => return Ok(()),

@@ -204,6 +204,9 @@ pub fn parse(s: &str, what: &str) -> Result<ConnectionString> {
     let mut database = None;
     let mut federated = None;
     let (mut tenant, mut client_id, mut key, mut token) = (None, None, None, None);
+    // After a secret's value, an unknown "keyword" may be the rest of an unquoted secret that
+    // held a ';': it is named by position only.
+    let mut after_secret = false;
     for (i, part) in split_pairs(s)
         .map_err(|m| usage(m.to_string()))?
         .into_iter()
@@ -225,7 +228,20 @@ pub fn parse(s: &str, what: &str) -> Result<ConnectionString> {
             .iter()
             .find(|(n, _)| *n == normalised)
             .map(|(_, k)| *k)
-            .ok_or_else(|| usage(format!("keyword '{name}' is not a Kusto keyword")))?;
+            .ok_or_else(|| {
+                usage(if after_secret {
+                    format!(
+                        "part {} is not a Kusto keyword (a secret holding ';' must be quoted)",
+                        i + 1
+                    )
+                } else {
+                    format!("keyword '{name}' is not a Kusto keyword")
+                })
+            })?;
+        after_secret = matches!(
+            keyword,
+            Keyword::AppKey | Keyword::AppToken | Keyword::UserToken | Keyword::Unsupported
+        );
         match keyword {
             Keyword::DataSource => data_source = Some(value),
             Keyword::InitialCatalog => database = Some(value).filter(|v| !v.is_empty()),
@@ -508,5 +524,19 @@ mod tests {
         assert!(is_connection_string(
             "https://help.kusto.windows.net/Samples; Fed=true"
         ));
+    }
+
+    #[test]
+    fn an_unquoted_secret_with_a_semicolon_is_not_echoed() {
+        let e = format!(
+            "{:?}",
+            parse(
+                "Data Source=https://x.kusto.windows.net;AppClientId=c;AppKey=ab;cdsecret=ef;Authority Id=t",
+                "--cluster",
+            )
+                .unwrap_err()
+        );
+        assert!(!e.contains("cdsecret"), "{e}");
+        assert!(e.contains("part 4"), "{e}");
     }
 }

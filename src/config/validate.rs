@@ -61,6 +61,16 @@ fn check_layer(file: &FileConfig, layer: &Layer, prefix: &[&str]) -> Result<(), 
             ));
         }
     }
+    // Each override on its own (collisions between levels are checked when the TUI starts,
+    // once the levels are merged), so an unknown action or key spec names its line.
+    for (action, spec) in layer.keys.iter().flatten() {
+        let one = std::collections::BTreeMap::from([(action.clone(), spec.keys())]);
+        crate::app::keymap::Keymap::with_overrides(&one).map_err(|e| {
+            let mut path = prefix.to_vec();
+            path.extend(["keys", action.as_str()]);
+            format!("{}: {e}", file.at(&path))
+        })?;
+    }
     if let Some(t) = &layer.theme {
         t.parse::<crate::app::state::ThemeName>()
             .map_err(|e| format!("{}: {e}", at("theme")))?;

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::cli::args::Common;
 use crate::cli::args::{ConfigAction, Connection};
-use crate::cli::output::{print_json, safe};
+use crate::cli::output::{outln, print_json, safe};
 use crate::cli::resolve::{Origin, Resolved, resolve};
 use crate::cli::{EXIT_OK, Failure};
 
@@ -45,7 +45,7 @@ fn path_cmd(path: &std::path::Path, explicit: bool, json: bool) -> Result<i32, F
         } else {
             "does not exist; `kingest config init` creates it".to_string()
         };
-        println!("{} ({how}; {state})", safe(&path.display().to_string()));
+        outln!("{} ({how}; {state})", safe(&path.display().to_string()));
     }
     Ok(EXIT_OK)
 }
@@ -112,9 +112,9 @@ fn init(
     if json {
         print_json(&json!({"path": path, "context": context}));
     } else {
-        println!("wrote {}", safe(&path.display().to_string()));
+        outln!("wrote {}", safe(&path.display().to_string()));
         if let Some(n) = context {
-            println!("context {n} (the default context)");
+            outln!("context {n} (the default context)");
         }
     }
     Ok(EXIT_OK)
@@ -154,7 +154,7 @@ fn use_context(path: &std::path::Path, name: &str, json: bool) -> Result<i32, Fa
     if json {
         print_json(&json!({"path": path, "default_context": name}));
     } else {
-        println!(
+        outln!(
             "default context: {} ({})",
             safe(name),
             safe(&path.display().to_string())
@@ -277,7 +277,7 @@ fn show(r: &Resolved, path: &std::path::Path, json: bool) {
     } else {
         " (not found: defaults)"
     };
-    println!("# {}{state}", safe(&path.display().to_string()));
+    outln!("# {}{state}", safe(&path.display().to_string()));
     let width = rows.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
     let vwidth = rows
         .iter()
@@ -287,7 +287,7 @@ fn show(r: &Resolved, path: &std::path::Path, json: bool) {
         .min(48);
     for (k, v, o) in rows {
         let v = crate::client::redact::redact(&v);
-        println!("{k:width$}  {:vwidth$}  {o}", safe(&v));
+        outln!("{k:width$}  {:vwidth$}  {o}", safe(&v));
     }
 }
 
