@@ -163,14 +163,18 @@ pub fn endpoint(value: &str, cluster: bool, what: &str) -> Result<Endpoint> {
             "{what}: expected an http(s) URL with a host, or a connection string"
         )));
     }
+    // A URI is itself a connection string whose path names the database (the docs'
+    // `https://help.kusto.windows.net/Samples`), so the path never reaches the ingest URL.
+    let (base, database) =
+        split_database(value).map_err(|m| Error::Usage(format!("{what}: {m}")))?;
     let ingest_url = if cluster {
-        ingest_url_for(value)?
+        ingest_url_for(&base)?
     } else {
-        value.trim_end_matches('/').to_string()
+        base
     };
     Ok(Endpoint {
         ingest_url,
-        database: None,
+        database,
         auth: None,
     })
 }
@@ -538,5 +542,17 @@ mod tests {
         );
         assert!(!e.contains("cdsecret"), "{e}");
         assert!(e.contains("part 4"), "{e}");
+    }
+
+    #[test]
+    fn a_plain_urls_path_is_the_database_not_part_of_the_ingest_url() {
+        let e = endpoint("https://help.kusto.windows.net/Samples", true, "--cluster").unwrap();
+        assert_eq!(e.ingest_url, "https://ingest-help.kusto.windows.net");
+        assert_eq!(e.database.as_deref(), Some("Samples"));
+        let e = endpoint("http://127.0.0.1:8080/", false, "--ingest-url").unwrap();
+        assert_eq!(
+            (e.ingest_url.as_str(), e.database),
+            ("http://127.0.0.1:8080", None)
+        );
     }
 }
