@@ -671,6 +671,8 @@ pub struct State {
     pub quit: bool,
     /// Set by `update()`, taken by the event loop (`Leave`).
     pub leave: Option<Leave>,
+    /// Set by `update()` (Ctrl-Z), taken by the event loop: stop the process, then redraw.
+    pub suspend: bool,
 }
 
 impl State {
@@ -706,6 +708,7 @@ impl State {
             dirty: true,
             quit: false,
             leave: None,
+            suspend: false,
         }
     }
 
