@@ -32,6 +32,10 @@ fn demo_in_a_real_terminal() {
         t.contains("ingest queue") && t.contains("tempstorage")
     });
     assert!(!screen.contains("sig="), "no SAS on screen");
+    assert!(
+        !s.mouse_reporting(),
+        "without --mouse the terminal keeps the mouse"
+    );
     // The demo's own traffic goes through the submissions model: its rows are listed with
     // their outcome (the streams show ErrorCodes, never the word Failed).
     s.wait_for(
@@ -142,4 +146,70 @@ fn demo_in_a_real_terminal() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Ctrl-Z gives the terminal back to the shell, which reports the job stopped; `fg` brings
+/// the TUI back, repainted, with the mouse captured again (`--mouse`: an SGR click focuses
+/// the pane under it, before and after the suspend).
+#[test]
+fn ctrl_z_suspends_to_the_shell_and_fg_resumes_with_the_mouse() {
+    if !tmux_available() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    // 121 columns: still the grid, and a session name apart from the demo test's (the name
+    // carries the width).
+    let s = Session::start(121, 40, "env PS1='shell$ ' bash --norc --noprofile -i");
+    s.wait_for("the shell prompt", Duration::from_secs(10), |t| {
+        t.contains("shell$")
+    });
+    let cmd = format!(
+        "env HOME={h} XDG_DATA_HOME={h}/data XDG_CONFIG_HOME={h}/config TERM=xterm-256color {bin} demo --mouse",
+        h = home.path().display(),
+        bin = env!("CARGO_BIN_EXE_kingest"),
+    );
+    s.keys(&["-l", &cmd]);
+    s.keys(&["Enter"]);
+    let panes = |t: &str| t.contains("Resources") && t.contains("Successes");
+    s.wait_for("the TUI", Duration::from_secs(30), panes);
+    let mouse_on = || s.mouse_reporting();
+    assert!(mouse_on(), "--mouse captures the mouse");
+    let focused = |t: &str, pane: &str| t.contains(&format!("┏ {pane}"));
+    // A left click (SGR: button 0 at column 5, row 30, 1-based) on the failures pane.
+    let click = [
+        "-H", "1b", "5b", "3c", "30", "3b", "35", "3b", "33", "30", "4d",
+    ];
+    s.keys(&click);
+    s.wait_for(
+        "the click to focus Failures",
+        Duration::from_secs(10),
+        |t| focused(t, "Failures"),
+    );
+    s.focus("Submissions");
+
+    s.keys(&["C-z"]);
+    s.wait_for(
+        "the shell's job-control report",
+        Duration::from_secs(10),
+        |t| t.contains("Stopped") && !panes(t),
+    );
+    assert!(
+        !mouse_on(),
+        "the shell gets the mouse back while the TUI is stopped"
+    );
+    s.keys(&["-l", "fg"]);
+    s.keys(&["Enter"]);
+    s.wait_for("the TUI repainted", Duration::from_secs(10), |t| {
+        panes(t) && !t.contains("Stopped") && focused(t, "Submissions")
+    });
+    assert!(mouse_on(), "captured again after fg");
+    s.keys(&click);
+    s.wait_for("a click after resuming", Duration::from_secs(10), |t| {
+        focused(t, "Failures")
+    });
+    s.keys(&["q"]);
+    s.wait_for("the shell again", Duration::from_secs(10), |t| {
+        !panes(t) && t.contains("shell$")
+    });
+    assert!(!mouse_on(), "released on exit");
 }

@@ -141,6 +141,7 @@ actions! {
     CommandRun = "command-run",
     CommandCancel = "command-cancel",
     SwitchContext = "switch-context",
+    Suspend = "suspend",
 }
 
 impl std::str::FromStr for Action {
@@ -378,6 +379,7 @@ pub static DEFAULTS: &[Binding] = &[
     b!(Global, [k(':')], Command, "ctx", "command prompt (`ctx` lists the contexts, `ctx NAME` switches)", true, false),
     b!(Global, [k('?')], Help, "help", "show all keys", true, false),
     b!(Global, [k('q'), ctrl('c')], Quit, "quit", "quit", true, false),
+    b!(Global, [ctrl('z')], Suspend, "suspend", "suspend to the shell (`fg` resumes)", false, false),
     b!(List, [k('k'), code(KeyCode::Up)], Up, "up", "move up", false, false),
     b!(List, [k('j'), code(KeyCode::Down)], Down, "down", "move down", false, false),
     b!(List, [code(KeyCode::PageUp)], PageUp, "pgup", "page up", false, false),

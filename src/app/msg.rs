@@ -79,11 +79,25 @@ impl SubmittedInfo {
     }
 }
 
+/// What the mouse did (`--mouse`), over a pane the runtime found with `ui::pane_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pointer {
+    /// Left button pressed.
+    Click,
+    WheelUp,
+    WheelDown,
+}
+
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
     Paste(String),
     Resize(u16, u16),
+    /// A mouse action over `pane`.
+    Pointer {
+        pane: crate::app::state::Pane,
+        action: Pointer,
+    },
     /// The loop woke up at this time.
     Tick(DateTime<Utc>),
     Resources {

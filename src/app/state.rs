@@ -673,6 +673,8 @@ pub struct State {
     pub quit: bool,
     /// Set by `update()`, taken by the event loop (`Leave`).
     pub leave: Option<Leave>,
+    /// Set by `update()` (Ctrl-Z), taken by the event loop: stop the process, then redraw.
+    pub suspend: bool,
 }
 
 impl State {
@@ -708,6 +710,7 @@ impl State {
             dirty: true,
             quit: false,
             leave: None,
+            suspend: false,
         }
     }
 

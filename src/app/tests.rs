@@ -1130,3 +1130,45 @@ fn a_background_submit_is_tracked_as_a_dialog_submit_but_keeps_the_users_view() 
         s.status
     );
 }
+
+#[test]
+fn a_click_focuses_the_pane_and_the_wheel_moves_its_selection_by_three() {
+    use crate::app::msg::Pointer;
+    let mut s = crate::app::fixtures::sample_state();
+    let pointer = |pane, action| Msg::Pointer { pane, action };
+    assert_eq!(s.focus, Pane::Submissions);
+    update(&mut s, pointer(Pane::Failures, Pointer::Click));
+    assert_eq!(s.focus, Pane::Failures);
+    assert_eq!(
+        s.list(Pane::Failures).selected,
+        0,
+        "a click moves no selection"
+    );
+    s.submissions_list.selected = 0;
+    update(&mut s, pointer(Pane::Submissions, Pointer::WheelDown));
+    assert_eq!(s.focus, Pane::Submissions);
+    assert_eq!(s.submissions_list.selected, 3);
+    let last = s.visible_len(Pane::Submissions) - 1;
+    assert!(last > 3, "the fixture has more than four rows");
+    update(&mut s, pointer(Pane::Submissions, Pointer::WheelDown));
+    assert_eq!(s.submissions_list.selected, last.min(6));
+    update(&mut s, pointer(Pane::Submissions, Pointer::WheelUp));
+    assert_eq!(s.submissions_list.selected, last.min(6) - 3);
+    // A dialog owns the screen: the mouse changes nothing under it.
+    update(&mut s, key('?'));
+    update(&mut s, pointer(Pane::Resources, Pointer::WheelDown));
+    assert_eq!(s.focus, Pane::Submissions);
+    assert_eq!(s.resources_list.selected, 0);
+}
+
+#[test]
+fn ctrl_z_asks_the_loop_to_suspend_and_plain_z_does_not() {
+    let mut s = empty_state();
+    update(&mut s, key('z'));
+    assert!(!s.suspend);
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL)),
+    );
+    assert!(s.suspend && !s.quit);
+}

@@ -5,28 +5,43 @@
 use std::io;
 use std::time::Duration;
 
-use crossterm::event::Event;
+use crossterm::event::{Event, MouseButton, MouseEvent, MouseEventKind};
 use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
+use crate::app::msg::Pointer;
 use crate::app::{self, Msg, State};
 use crate::runtime::clock::Clock;
 use crate::runtime::executor::Executor;
+use crate::runtime::terminal::Suspend;
 use crate::ui;
 
 /// Minimum time between two frames.
 pub const FRAME_BUDGET: Duration = Duration::from_millis(33);
 
-fn to_msg(ev: Event) -> Option<Msg> {
+fn to_msg(ev: Event, state: &State) -> Option<Msg> {
     match ev {
         Event::Key(k) => Some(Msg::Key(k)),
         Event::Resize(w, h) => Some(Msg::Resize(w, h)),
         Event::Paste(s) => Some(Msg::Paste(s)),
+        Event::Mouse(m) => pointer(m, state),
         _ => None,
     }
+}
+
+/// A mouse event (only sent with `--mouse`) hit-tested against the layout drawn for `state`.
+fn pointer(m: MouseEvent, state: &State) -> Option<Msg> {
+    let action = match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => Pointer::Click,
+        MouseEventKind::ScrollUp => Pointer::WheelUp,
+        MouseEventKind::ScrollDown => Pointer::WheelDown,
+        _ => return None,
+    };
+    let pane = ui::pane_at(state.size, state.focus, m.column, m.row)?;
+    Some(Msg::Pointer { pane, action })
 }
 
 fn dispatch<E: Executor>(state: &mut State, msg: Msg, executor: &mut E) {
@@ -46,7 +61,7 @@ pub async fn run<B, S, E>(
     clock: Clock,
 ) -> anyhow::Result<State>
 where
-    B: Backend,
+    B: Backend + Suspend,
     B::Error: Send + Sync + 'static,
     S: Stream<Item = io::Result<Event>> + Unpin,
     E: Executor,
@@ -63,6 +78,16 @@ where
     let mut last_draw: Option<Instant> = None;
     let mut frames: u64 = 0;
     loop {
+        if std::mem::take(&mut state.suspend) {
+            terminal.backend_mut().suspend()?;
+            // The shell drew over the screen, and it may have been resized meanwhile.
+            terminal.clear()?;
+            let size = terminal.size()?;
+            dispatch(&mut state, Msg::Resize(size.width, size.height), executor);
+            dispatch(&mut state, Msg::Tick(clock.now()), executor);
+            // The screen is blank now: repaint at once, whatever the frame budget says.
+            last_draw = None;
+        }
         if state.dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME_BUDGET) {
             terminal.draw(|f| ui::draw(f, &state))?;
             state.dirty = false;
@@ -92,7 +117,7 @@ where
         tokio::select! {
             ev = events.next(), if !events_done => match ev {
                 Some(Ok(ev)) => {
-                    if let Some(msg) = to_msg(ev) {
+                    if let Some(msg) = to_msg(ev, &state) {
                         // Keys act at the current time (archive names, submission ages).
                         dispatch(&mut state, Msg::Tick(clock.now()), executor);
                         dispatch(&mut state, msg, executor);
@@ -173,5 +198,52 @@ mod tests {
         ));
         let screen = term.backend().to_string();
         assert!(screen.contains("Submissions"), "{screen}");
+    }
+
+    fn mouse(kind: MouseEventKind, column: u16, row: u16) -> io::Result<Event> {
+        Ok(Event::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: crossterm::event::KeyModifiers::NONE,
+        }))
+    }
+
+    #[tokio::test]
+    async fn mouse_events_are_hit_tested_and_ctrl_z_redraws_and_carries_on() {
+        let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        let (_tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut exec = Recorder::default();
+        let events = futures::stream::iter(vec![
+            // Bottom left of the grid: the failures pane.
+            mouse(MouseEventKind::Down(MouseButton::Left), 3, 30),
+            // The header is no pane; a right click and a move do nothing.
+            mouse(MouseEventKind::Down(MouseButton::Left), 3, 0),
+            mouse(MouseEventKind::Down(MouseButton::Right), 3, 5),
+            mouse(MouseEventKind::Moved, 3, 5),
+            Ok(Event::Key(KeyEvent::new(
+                KeyCode::Char('z'),
+                crossterm::event::KeyModifiers::CONTROL,
+            ))),
+            // Top left: resources; the wheel focuses it too.
+            mouse(MouseEventKind::ScrollDown, 3, 5),
+            key(KeyCode::Char('q')),
+        ]);
+        let state = State::new(Settings::default(), t0());
+        let end = run(
+            &mut term,
+            events,
+            &mut exec,
+            &mut rx,
+            state,
+            Clock::starting_at(t0()),
+        )
+        .await
+        .unwrap();
+        assert!(end.quit);
+        assert!(!end.suspend, "the loop took the suspend request");
+        assert_eq!(end.focus, Pane::Resources);
+        let screen = term.backend().to_string();
+        assert!(screen.contains("Failures"), "{screen}");
     }
 }

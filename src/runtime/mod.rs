@@ -160,7 +160,7 @@ pub async fn run_tui_fed(
     }
     let state = opts.initial_state(client.ingest_url(), clock.now());
     let mut executor = ClientExecutor::new(client, tx, clock, Some(journal));
-    let mut term = terminal::init().context("cannot set up the terminal")?;
+    let mut term = terminal::init(opts.mouse).context("cannot set up the terminal")?;
     let result = event_loop::run(
         &mut term,
         EventStream::new(),

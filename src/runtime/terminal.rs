@@ -1,8 +1,11 @@
 //! Taking and giving back the terminal, also on panic.
 
 use std::io::{self, Stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -75,28 +78,83 @@ pub fn check() -> Capability {
     )
 }
 
-/// Raw mode, alternate screen, bracketed paste; installs the panic hook first.
-pub fn init() -> io::Result<Tty> {
+/// Whether `init` captured the mouse: the terminal is one per process, and every way out
+/// (`restore` on exit, error, panic, suspend) must release what was taken.
+static MOUSE: AtomicBool = AtomicBool::new(false);
+
+/// Raw mode, alternate screen, bracketed paste, and mouse capture when `mouse` (`--mouse`);
+/// installs the panic hook first.
+pub fn init(mouse: bool) -> io::Result<Tty> {
     install_panic_hook();
+    MOUSE.store(mouse, Ordering::SeqCst);
+    enter()?;
+    Terminal::new(CrosstermBackend::new(io::stdout()))
+}
+
+/// Takes the terminal as `init` left it configured (again after a suspend).
+fn enter() -> io::Result<()> {
     enable_raw_mode()?;
     let mut out = io::stdout();
-    if let Err(e) = execute!(out, EnterAlternateScreen, EnableBracketedPaste) {
+    let mut taken = execute!(out, EnterAlternateScreen, EnableBracketedPaste);
+    if taken.is_ok() && MOUSE.load(Ordering::SeqCst) {
+        taken = execute!(out, EnableMouseCapture);
+    }
+    if let Err(e) = taken {
         let _ = restore();
         return Err(e);
     }
-    Terminal::new(CrosstermBackend::new(out))
+    Ok(())
 }
 
 /// Undo `init`; safe to call more than once.
 pub fn restore() -> io::Result<()> {
     let raw = disable_raw_mode();
+    let mut out = io::stdout();
+    let mouse = if MOUSE.load(Ordering::SeqCst) {
+        execute!(out, DisableMouseCapture)
+    } else {
+        Ok(())
+    };
     let screen = execute!(
-        io::stdout(),
+        out,
         DisableBracketedPaste,
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );
-    raw.and(screen)
+    raw.and(mouse).and(screen)
+}
+
+/// Where the event loop draws, and what Ctrl-Z does to it.
+pub trait Suspend {
+    /// Gives the terminal back, stops the process until the shell continues it (`fg`), then
+    /// takes the terminal again. The caller redraws everything afterwards. A headless
+    /// backend (tests) has no process to stop: by default the loop only redraws.
+    fn suspend(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: io::Write> Suspend for CrosstermBackend<W> {
+    fn suspend(&mut self) -> io::Result<()> {
+        restore()?;
+        stop_process()?;
+        enter()
+    }
+}
+
+impl Suspend for ratatui::backend::TestBackend {}
+
+/// SIGTSTP with its default action (stop): `raise` returns once SIGCONT arrives. Nothing in
+/// the process handles SIGTSTP (crossterm only watches SIGWINCH), so the default applies.
+#[cfg(unix)]
+fn stop_process() -> io::Result<()> {
+    signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)
+}
+
+/// No job control outside unix: the terminal is given back and taken again at once.
+#[cfg(not(unix))]
+fn stop_process() -> io::Result<()> {
+    Ok(())
 }
 
 /// Restores the terminal before the previous hook prints the panic, so it is readable. Only a

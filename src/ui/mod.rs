@@ -32,29 +32,20 @@ pub fn draw(frame: &mut Frame, state: &State) {
         too_small(frame, area, &theme);
         return;
     }
-    let [header, main, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    draw_header(frame, header, state, &theme);
-    if area.width >= GRID_WIDTH {
-        let [top, bottom] =
-            Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(main);
-        let [tl, tr] =
-            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(top);
-        let [bl, br] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
-            .areas(bottom);
-        for (pane, rect) in Pane::ALL.into_iter().zip([tl, tr, bl, br]) {
-            panes::render(frame, rect, state, &theme, pane);
+    let rects = pane_rects(area);
+    draw_header(frame, rects.header, state, &theme);
+    match rects.panes {
+        PaneRects::Grid(grid) => {
+            for (pane, rect) in Pane::ALL.into_iter().zip(grid) {
+                panes::render(frame, rect, state, &theme, pane);
+            }
         }
-    } else {
-        let [tabs, body] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(main);
-        draw_tabs(frame, tabs, state, &theme);
-        panes::render(frame, body, state, &theme, state.focus);
+        PaneRects::Tabs { tabs, body } => {
+            draw_tabs(frame, tabs, state, &theme);
+            panes::render(frame, body, state, &theme, state.focus);
+        }
     }
+    let (main, footer) = (rects.main, rects.footer);
     draw_footer(frame, footer, state, &theme);
     match &state.modal {
         None => {}
@@ -70,6 +61,70 @@ pub fn draw(frame: &mut Frame, state: &State) {
             raw,
             scroll,
         }) => detail::render(frame, main, state, target, *raw, *scroll, &theme),
+    }
+}
+
+/// Where the screen's parts go: one place for drawing and for mouse hit-testing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub header: Rect,
+    /// Everything between header and footer (dialogs are drawn over it).
+    pub main: Rect,
+    pub footer: Rect,
+    pub panes: PaneRects,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneRects {
+    /// From [`GRID_WIDTH`]: every pane, in `Pane::ALL` order.
+    Grid([Rect; 4]),
+    /// Narrower: a tab bar and the focused pane below it.
+    Tabs { tabs: Rect, body: Rect },
+}
+
+/// The layout of a screen of `area` that is not too small.
+pub fn pane_rects(area: Rect) -> Areas {
+    let [header, main, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let panes = if area.width >= GRID_WIDTH {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(main);
+        let [tl, tr] =
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(top);
+        let [bl, br] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
+            .areas(bottom);
+        PaneRects::Grid([tl, tr, bl, br])
+    } else {
+        let [tabs, body] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(main);
+        PaneRects::Tabs { tabs, body }
+    };
+    Areas {
+        header,
+        main,
+        footer,
+        panes,
+    }
+}
+
+/// The pane drawn at cell (`col`, `row`) of a `size` screen while `focus` is focused (the
+/// tab layout shows only that one), if any: header, footer and tab bar are no pane.
+pub fn pane_at(size: (u16, u16), focus: Pane, col: u16, row: u16) -> Option<Pane> {
+    let area = Rect::new(0, 0, size.0, size.1);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let at = ratatui::layout::Position::new(col, row);
+    match pane_rects(area).panes {
+        PaneRects::Grid(grid) => Pane::ALL
+            .into_iter()
+            .zip(grid)
+            .find_map(|(pane, rect)| rect.contains(at).then_some(pane)),
+        PaneRects::Tabs { body, .. } => body.contains(at).then_some(focus),
     }
 }
 
@@ -170,4 +225,42 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
         w,
         h,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grid_at_120x40_puts_each_pane_in_its_quarter() {
+        let at = |c, r| pane_at((120, 40), Pane::Submissions, c, r);
+        // Header (row 0) and footer (row 39) are no pane.
+        assert_eq!(at(5, 0), None);
+        assert_eq!(at(5, 39), None);
+        // Top: 45% of the 38 main rows; left 40% of the width.
+        assert_eq!(at(0, 1), Some(Pane::Resources));
+        assert_eq!(at(47, 17), Some(Pane::Resources));
+        assert_eq!(at(48, 1), Some(Pane::Submissions));
+        assert_eq!(at(119, 17), Some(Pane::Submissions));
+        // Bottom: left 62% failures, the rest successes.
+        assert_eq!(at(0, 38), Some(Pane::Failures));
+        assert_eq!(at(73, 20), Some(Pane::Failures));
+        assert_eq!(at(75, 20), Some(Pane::Successes));
+        assert_eq!(at(119, 38), Some(Pane::Successes));
+        assert_eq!(at(120, 20), None);
+    }
+
+    #[test]
+    fn tabs_at_80x24_hit_only_the_focused_body() {
+        for focus in Pane::ALL {
+            let at = |c, r| pane_at((80, 24), focus, c, r);
+            assert_eq!(at(10, 0), None, "header");
+            assert_eq!(at(10, 1), None, "tab bar");
+            assert_eq!(at(0, 2), Some(focus));
+            assert_eq!(at(79, 22), Some(focus));
+            assert_eq!(at(10, 23), None, "footer");
+        }
+        // Too small to draw panes: nothing to hit.
+        assert_eq!(pane_at((50, 24), Pane::Failures, 5, 5), None);
+    }
 }

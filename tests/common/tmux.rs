@@ -108,6 +108,21 @@ impl Session {
         panic!("{pane} never took the focus:\n{}", self.screen());
     }
 
+    /// Whether the program in the pane asked the terminal for mouse reports (tmux tracks it).
+    pub fn mouse_reporting(&self) -> bool {
+        let out = Command::new("tmux")
+            .args([
+                "display-message",
+                "-p",
+                "-t",
+                &self.name,
+                "#{mouse_any_flag}",
+            ])
+            .output()
+            .expect("display-message");
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
     pub fn dead(&self) -> bool {
         let out = Command::new("tmux")
             .args(["display-message", "-p", "-t", &self.name, "#{pane_dead}"])

@@ -17,6 +17,9 @@ pub struct SharedBackend {
     pub screen: Arc<Mutex<String>>,
 }
 
+/// Headless: Ctrl-Z only redraws.
+impl kingest::runtime::terminal::Suspend for SharedBackend {}
+
 impl Backend for SharedBackend {
     type Error = std::convert::Infallible;
     fn draw<'a, I: Iterator<Item = (u16, u16, &'a Cell)>>(

@@ -7,6 +7,7 @@ use super::{discard, polling, set_status, submissions};
 use crate::app::effect::Effect;
 use crate::app::form::SubmitForm;
 use crate::app::keymap::{Action, Context, stack};
+use crate::app::msg::Pointer;
 use crate::app::state::{
     Confirm, ConfirmAction, DetailTarget, Leave, Modal, Mode, Pane, Severity, State,
 };
@@ -193,6 +194,7 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::Help => state.modal = Some(Modal::Help),
         Action::Quit => state.quit = true,
+        Action::Suspend => state.suspend = true,
         Action::Command => {
             state.modal = Some(Modal::Command {
                 input: tui_input::Input::default(),
@@ -279,6 +281,29 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
             }
         }
     }
+}
+
+/// Rows one wheel notch moves a list's selection.
+const WHEEL_ROWS: usize = 3;
+
+/// The mouse as the keys it stands for: a click focuses the pane under it, the wheel focuses
+/// it and moves its selection. Ignored while a dialog is open (it owns the screen).
+pub(super) fn on_pointer(state: &mut State, pane: Pane, action: Pointer) {
+    if state.modal.is_some() {
+        return;
+    }
+    state.focus = pane;
+    let step = match action {
+        Pointer::Click => None,
+        Pointer::WheelUp => Some(Action::Up),
+        Pointer::WheelDown => Some(Action::Down),
+    };
+    if let Some(step) = step {
+        for _ in 0..WHEEL_ROWS {
+            move_selection(state, step);
+        }
+    }
+    state.dirty = true;
 }
 
 fn move_selection(state: &mut State, action: Action) {

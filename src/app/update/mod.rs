@@ -48,6 +48,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             input::on_paste(state, &text);
             state.dirty = true;
         }
+        Msg::Pointer { pane, action } => {
+            polling::on_activity(state);
+            input::on_pointer(state, pane, action);
+        }
         Msg::Resize(w, h) => {
             state.size = (w, h);
             state.dirty = true;
