@@ -26,7 +26,7 @@ pub const MIN_HEIGHT: u16 = 16;
 pub const GRID_WIDTH: u16 = 120;
 
 pub fn draw(frame: &mut Frame, state: &State) {
-    let theme = Theme::new(state.settings.color);
+    let theme = Theme::for_settings(&state.settings);
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, &theme);
