@@ -71,3 +71,30 @@ fn light_theme_draws_dark_text_and_no_colour_none() {
         }
     }
 }
+
+#[test]
+fn header_shows_the_context_in_the_production_role_when_marked_production() {
+    let mut s = state(true, ThemeName::Dark);
+    s.settings.context = Some("prod".into());
+    s.settings.production = true;
+    let buf = buffer(&s, 80, 24);
+    let badge = style_of(&buf, " prod PROD ");
+    assert_eq!((badge.fg, badge.bg), (Some(Color::White), Some(Color::Red)));
+    s.settings.production = false;
+    s.settings.context = Some("dev".into());
+    let dev = style_of(&buffer(&s, 80, 24), "[dev]");
+    assert_eq!(dev.fg, Some(Color::Cyan));
+    s.settings.color = false;
+    s.settings.production = true;
+    let plain = style_of(&buffer(&s, 80, 24), " dev PROD ");
+    assert!(uncoloured(plain) && plain.add_modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn status_line_is_the_last_row_at_80x24() {
+    let mut s = state(true, ThemeName::Dark);
+    s.settings.auth = "Azure CLI".into();
+    let buf = buffer(&s, 80, 24);
+    let last: String = (0..80).map(|x| buf[(x, 23)].symbol()).collect();
+    assert!(last.contains("auth Azure CLI"), "{last}");
+}

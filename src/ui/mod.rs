@@ -8,6 +8,7 @@ pub mod dialogs;
 pub mod error_info;
 pub mod fmt;
 pub mod panes;
+pub mod status;
 pub mod text_field;
 pub mod theme;
 
@@ -35,7 +36,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
     let [header, main, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(footer_height(area)),
     ])
     .areas(area);
     draw_header(frame, header, state, &theme);
@@ -94,14 +95,17 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let mut spans = vec![
-        Span::styled(" kingest ", theme.title),
+    let mut spans = vec![Span::styled(" kingest ", theme.title)];
+    if let Some(name) = &state.settings.context {
+        spans.extend(context_badge(name, state.settings.production, theme));
+    }
+    spans.extend([
         Span::styled(
             crate::sanitize::sanitize(&state.settings.cluster),
             theme.muted,
         ),
         Span::raw(" "),
-    ];
+    ]);
     if state.mode == Mode::Consume {
         spans.push(Span::styled(" CONSUME ", theme.badge));
         spans.push(Span::raw(" "));
@@ -151,13 +155,40 @@ pub fn footer_hints(state: &State) -> Vec<(String, &'static str)> {
         .collect()
 }
 
+/// The config context's name; a production context in the production role, and saying so in
+/// words too (the colour is gone with `NO_COLOR`).
+fn context_badge(name: &str, production: bool, theme: &Theme) -> Vec<Span<'static>> {
+    let name = crate::sanitize::sanitize(name);
+    let badge = if production {
+        Span::styled(format!(" {name} PROD "), theme.production)
+    } else {
+        Span::styled(format!("[{name}]"), theme.focus)
+    };
+    vec![badge, Span::raw(" ")]
+}
+
+/// From this height the status line gets its own row under the key hints.
+const STATUS_ROW_HEIGHT: u16 = 20;
+
+fn footer_height(area: Rect) -> u16 {
+    if area.height >= STATUS_ROW_HEIGHT {
+        2
+    } else {
+        1
+    }
+}
+
 fn draw_footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut spans = Vec::new();
     for (keys, desc) in footer_hints(state) {
         spans.push(Span::styled(format!(" {keys}"), theme.focus));
         spans.push(Span::styled(format!(" {desc} "), theme.muted));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    let [hints, status] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    frame.render_widget(Paragraph::new(Line::from(spans)), hints);
+    if status.height > 0 {
+        frame.render_widget(Paragraph::new(status::line(state, theme)), status);
+    }
 }
 
 /// A centred rect of at most `w`×`h` inside `area`.
