@@ -202,8 +202,7 @@ fn dur(d: Duration) -> chrono::Duration {
 }
 
 fn status(state: &mut State, text: String, sev: Severity) {
-    state.status = Some((text, sev));
-    state.dirty = true;
+    state.set_status(text, sev);
 }
 
 pub fn open_dialog(state: &mut State) {

@@ -664,6 +664,8 @@ pub struct State {
     pub successes: Stream,
     pub modal: Option<Modal>,
     pub status: Option<(String, Severity)>,
+    /// The newest error message and when it came; kept (unlike `status`) until a newer error.
+    pub last_error: Option<(String, DateTime<Utc>)>,
     pub schedule: Schedule,
     pub last_database: String,
     /// The submit dialog's starting path: the folder of the last file submitted.
@@ -678,6 +680,15 @@ pub struct State {
 }
 
 impl State {
+    /// Show `text` on the status line; an error is also kept as the last error with its time.
+    pub fn set_status(&mut self, text: String, sev: Severity) {
+        if sev == Severity::Error {
+            self.last_error = Some((text.clone(), self.now));
+        }
+        self.status = Some((text, sev));
+        self.dirty = true;
+    }
+
     pub fn new(settings: Settings, now: DateTime<Utc>) -> Self {
         let cap = settings.ring_capacity;
         let peek_interval = settings.poll.peek_idle;
@@ -697,6 +708,7 @@ impl State {
             successes: Stream::new(NotificationKind::Success, cap),
             modal: None,
             status: None,
+            last_error: None,
             schedule: Schedule {
                 peek: PeekRound::Due(now),
                 peek_interval,

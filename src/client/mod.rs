@@ -205,6 +205,11 @@ impl IngestClient {
         &self.inner.ingest_url
     }
 
+    /// The sign-in method in use (after `auto` was resolved), for the status line.
+    pub fn auth_label(&self) -> &'static str {
+        self.inner.auth.method().label()
+    }
+
     /// The storage client (shared HTTP connection pool and retry policy).
     pub fn storage(&self) -> &Storage {
         &self.inner.storage

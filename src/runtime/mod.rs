@@ -111,7 +111,7 @@ impl TuiOptions {
         match crate::app::keymap::Keymap::with_overrides(&self.keys) {
             Ok(map) => state.settings.keymap = std::sync::Arc::new(map),
             Err(e) => {
-                state.status = Some((e, crate::app::state::Severity::Error));
+                state.set_status(e, crate::app::state::Severity::Error);
             }
         }
         state.last_database = self.default_database.clone().unwrap_or_default();
@@ -158,7 +158,8 @@ pub async fn run_tui_fed(
     if let Some(feed) = feed {
         feed(tx.clone());
     }
-    let state = opts.initial_state(client.ingest_url(), clock.now());
+    let mut state = opts.initial_state(client.ingest_url(), clock.now());
+    state.settings.auth = client.auth_label().to_string();
     let mut executor = ClientExecutor::new(client, tx, clock, Some(journal));
     let mut term = terminal::init(opts.mouse).context("cannot set up the terminal")?;
     let result = event_loop::run(

@@ -340,7 +340,7 @@ mod tests {
 
     #[test]
     fn the_detail_shows_the_mode_path_and_direct_rows_sanitised() {
-        let theme = Theme::new(false);
+        let theme = Theme::new(false, crate::app::state::ThemeName::Dark);
         let mut s = submission(1, "a.csv", SubState::Track(TrackState::Succeeded));
         s.mode = IngestMode::Managed;
         s.delivered = Some(Delivered {

@@ -8,6 +8,7 @@ pub mod dialogs;
 pub mod error_info;
 pub mod fmt;
 pub mod panes;
+pub mod status;
 pub mod text_field;
 pub mod theme;
 
@@ -26,7 +27,7 @@ pub const MIN_HEIGHT: u16 = 16;
 pub const GRID_WIDTH: u16 = 120;
 
 pub fn draw(frame: &mut Frame, state: &State) {
-    let theme = Theme::new(state.settings.color);
+    let theme = Theme::for_settings(&state.settings);
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, &theme);
@@ -87,7 +88,7 @@ pub fn pane_rects(area: Rect) -> Areas {
     let [header, main, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(footer_height(area)),
     ])
     .areas(area);
     let panes = if area.width >= GRID_WIDTH {
@@ -149,14 +150,17 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let mut spans = vec![
-        Span::styled(" kingest ", theme.title),
+    let mut spans = vec![Span::styled(" kingest ", theme.title)];
+    if let Some(name) = &state.settings.context {
+        spans.extend(context_badge(name, state.settings.production, theme));
+    }
+    spans.extend([
         Span::styled(
             crate::sanitize::sanitize(&state.settings.cluster),
             theme.muted,
         ),
         Span::raw(" "),
-    ];
+    ]);
     if state.mode == Mode::Consume {
         spans.push(Span::styled(" CONSUME ", theme.badge));
         spans.push(Span::raw(" "));
@@ -206,13 +210,40 @@ pub fn footer_hints(state: &State) -> Vec<(String, &'static str)> {
         .collect()
 }
 
+/// The config context's name; a production context in the production role, and saying so in
+/// words too (the colour is gone with `NO_COLOR`).
+fn context_badge(name: &str, production: bool, theme: &Theme) -> Vec<Span<'static>> {
+    let name = crate::sanitize::sanitize(name);
+    let badge = if production {
+        Span::styled(format!(" {name} PROD "), theme.production)
+    } else {
+        Span::styled(format!("[{name}]"), theme.focus)
+    };
+    vec![badge, Span::raw(" ")]
+}
+
+/// From this height the status line gets its own row under the key hints.
+const STATUS_ROW_HEIGHT: u16 = 20;
+
+fn footer_height(area: Rect) -> u16 {
+    if area.height >= STATUS_ROW_HEIGHT {
+        2
+    } else {
+        1
+    }
+}
+
 fn draw_footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut spans = Vec::new();
     for (keys, desc) in footer_hints(state) {
         spans.push(Span::styled(format!(" {keys}"), theme.focus));
         spans.push(Span::styled(format!(" {desc} "), theme.muted));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    let [hints, status] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    frame.render_widget(Paragraph::new(Line::from(spans)), hints);
+    if status.height > 0 {
+        frame.render_widget(Paragraph::new(status::line(state, theme)), status);
+    }
 }
 
 /// A centred rect of at most `w`×`h` inside `area`.
@@ -234,19 +265,20 @@ mod tests {
     #[test]
     fn the_grid_at_120x40_puts_each_pane_in_its_quarter() {
         let at = |c, r| pane_at((120, 40), Pane::Submissions, c, r);
-        // Header (row 0) and footer (row 39) are no pane.
+        // Header (row 0) and the two footer rows (hints, status line) are no pane.
         assert_eq!(at(5, 0), None);
+        assert_eq!(at(5, 38), None);
         assert_eq!(at(5, 39), None);
-        // Top: 45% of the 38 main rows; left 40% of the width.
+        // Top: 45% of the 37 main rows; left 40% of the width.
         assert_eq!(at(0, 1), Some(Pane::Resources));
-        assert_eq!(at(47, 17), Some(Pane::Resources));
+        assert_eq!(at(47, 16), Some(Pane::Resources));
         assert_eq!(at(48, 1), Some(Pane::Submissions));
-        assert_eq!(at(119, 17), Some(Pane::Submissions));
+        assert_eq!(at(119, 16), Some(Pane::Submissions));
         // Bottom: left 62% failures, the rest successes.
-        assert_eq!(at(0, 38), Some(Pane::Failures));
+        assert_eq!(at(0, 37), Some(Pane::Failures));
         assert_eq!(at(73, 20), Some(Pane::Failures));
         assert_eq!(at(75, 20), Some(Pane::Successes));
-        assert_eq!(at(119, 38), Some(Pane::Successes));
+        assert_eq!(at(119, 37), Some(Pane::Successes));
         assert_eq!(at(120, 20), None);
     }
 
@@ -257,8 +289,9 @@ mod tests {
             assert_eq!(at(10, 0), None, "header");
             assert_eq!(at(10, 1), None, "tab bar");
             assert_eq!(at(0, 2), Some(focus));
-            assert_eq!(at(79, 22), Some(focus));
-            assert_eq!(at(10, 23), None, "footer");
+            assert_eq!(at(79, 21), Some(focus));
+            assert_eq!(at(10, 22), None, "footer hints");
+            assert_eq!(at(10, 23), None, "status line");
         }
         // Too small to draw panes: nothing to hit.
         assert_eq!(pane_at((50, 24), Pane::Failures, 5, 5), None);

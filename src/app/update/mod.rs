@@ -131,8 +131,7 @@ fn advance(state: &mut State, at: DateTime<Utc>) {
 }
 
 fn set_status(state: &mut State, text: String, sev: Severity) {
-    state.status = Some((text, sev));
-    state.dirty = true;
+    state.set_status(text, sev);
 }
 
 fn row_mut(state: &mut State, id: u64) -> Option<&mut SubmissionRow> {

@@ -69,6 +69,10 @@ enum Source {
 const EXPIRY_SLACK_SECS: i64 = 300;
 
 impl Authenticator {
+    pub fn method(&self) -> &AuthMethod {
+        &self.method
+    }
+
     /// `transport`: where the credentials send their HTTP requests (tests; see
     /// [`AuthTransport`]).
     pub fn new(
