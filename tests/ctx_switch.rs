@@ -63,6 +63,13 @@ where
     end
 }
 
+/// Types `line` at the `:` prompt and runs it.
+fn command(d: &common::tui::Driver, line: &str) {
+    d.key(KeyCode::Char(':'));
+    d.text(line);
+    d.key(KeyCode::Enter);
+}
+
 fn port(env: &Env) -> String {
     env.client
         .ingest_url()
@@ -79,9 +86,7 @@ async fn ctx_b_switches_to_the_second_emulator_in_the_same_terminal() {
     let (pa, pb) = (port(&a), port(&b));
     let end = run(Connection::default(), &config(&a, &b), |d| async move {
         d.wait("context a's resources", |s| s.contains(&pa)).await;
-        d.key(KeyCode::Char(':'));
-        d.text("ctx b");
-        d.key(KeyCode::Enter);
+        command(&d, "ctx b");
         d.wait("context b's cluster and resources", |s| {
             s.contains(&pb) && !s.contains(&pa) && s.contains("queue")
         })
@@ -101,9 +106,7 @@ async fn a_failed_switch_keeps_context_a_with_the_reason_on_screen() {
     let pa = port(&a);
     let end = run(Connection::default(), &config(&a, &b), |d| async move {
         d.wait("context a's resources", |s| s.contains(&pa)).await;
-        d.key(KeyCode::Char(':'));
-        d.text("ctx bad");
-        d.key(KeyCode::Enter);
+        command(&d, "ctx bad");
         d.wait("the failed switch", |s| {
             s.contains("cannot switch to context bad: no endpoint")
         })
@@ -127,17 +130,13 @@ async fn a_production_context_is_asked_for_and_a_flag_endpoint_replacement_is_sa
     };
     let pb = port(&b);
     let end = run(conn, &config(&a, &b), |d| async move {
-        d.key(KeyCode::Char(':'));
-        d.text("ctx prod");
-        d.key(KeyCode::Enter);
+        command(&d, "ctx prod");
         d.wait("the production question", |s| s.contains("PRODUCTION"))
             .await;
         d.key(KeyCode::Char('n'));
         d.wait("the question gone", |s| !s.contains("PRODUCTION"))
             .await;
-        d.key(KeyCode::Char(':'));
-        d.text("ctx prod");
-        d.key(KeyCode::Enter);
+        command(&d, "ctx prod");
         d.wait("the production question again", |s| {
             s.contains("PRODUCTION")
         })
