@@ -8,7 +8,7 @@ use crate::cli::resolve::Resolved;
 use crate::cli::{EXIT_OK, Failure};
 use crate::client::IngestClient;
 use crate::runtime::terminal::Capability;
-use crate::runtime::{Feed, TuiOptions};
+use crate::runtime::{Feed, Session, Switcher, TuiOptions};
 
 /// The TUI's options from the resolved configuration.
 pub fn options(resolved: &Resolved) -> TuiOptions {
@@ -44,7 +44,38 @@ pub fn check_terminal() -> Result<Capability, Failure> {
 /// Runs the TUI on `client` until quit, full screen or, where `TERM` cannot address the cursor,
 /// as plain lines ([`crate::cli::cmd::watch`]); logs go to `log_dir/kingest.log`.
 pub async fn run(client: IngestClient, opts: TuiOptions, log_dir: &Path) -> Result<i32, Failure> {
-    run_fed(client, opts, log_dir, None).await
+    run_fed(client, opts, log_dir, None, None).await
+}
+
+/// The `:ctx NAME` switcher for a run resolved as `resolved`: re-resolves for the context (the
+/// other flags kept) and builds its client and options.
+pub fn switcher(resolved: Resolved) -> Switcher {
+    Box::new(move |name| {
+        let next = resolved.for_context(name).map_err(|f| f.message)?;
+        let client = next.client().map_err(|f| f.message)?;
+        // `for_context` drops --ingest-url/--cluster: say so, the operator gave them.
+        let note = flag_endpoint(&resolved).map(|flag| {
+            format!(
+                "on context {name}: its endpoint {} replaces the {flag} given on the command line",
+                crate::sanitize::sanitize(client.ingest_url())
+            )
+        });
+        Ok(Session {
+            client,
+            opts: options(&next),
+            note,
+        })
+    })
+}
+
+/// The flag that gave `resolved` its endpoint, if a flag did.
+fn flag_endpoint(resolved: &Resolved) -> Option<&'static str> {
+    ["ingest_url", "cluster"]
+        .iter()
+        .find_map(|k| match resolved.origins.get(*k) {
+            Some(crate::cli::resolve::Origin::Flag(flag)) => Some(*flag),
+            _ => None,
+        })
 }
 
 /// [`run`] with a [`Feed`] of outside messages (the demo's traffic).
@@ -53,6 +84,7 @@ pub async fn run_fed(
     opts: TuiOptions,
     log_dir: &Path,
     feed: Option<Feed>,
+    switcher: Option<Switcher>,
 ) -> Result<i32, Failure> {
     // A bad `[keys]` override is a usage error (exit 2) before the terminal is touched.
     crate::app::keymap::Keymap::with_overrides(&opts.keys).map_err(Failure::usage)?;
@@ -66,7 +98,7 @@ pub async fn run_fed(
         }
         crate::cli::cmd::watch::run(client, opts).await
     } else {
-        crate::runtime::run_tui_fed(client, opts, feed)
+        crate::runtime::run_tui_fed(client, opts, feed, switcher)
             .await
             .map(|_| EXIT_OK)
             .map_err(|e| Failure::service(format!("{e:#}")))

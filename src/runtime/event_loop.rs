@@ -50,7 +50,8 @@ fn dispatch<E: Executor>(state: &mut State, msg: Msg, executor: &mut E) {
     }
 }
 
-/// Runs until `state.quit`. `events` is the terminal's `EventStream` (or any stream of events
+/// Runs until `state.quit`, or until `state.leave` asks the runner to take over (the state is
+/// returned with it set). `events` is the terminal's `EventStream` (or any stream of events
 /// in tests); `msgs` carries the executor's results. When both end, the loop ends too.
 pub async fn run<B, S, E>(
     terminal: &mut Terminal<B>,
@@ -99,7 +100,7 @@ where
             }
             tracing::trace!(frames, "frame drawn");
         }
-        if state.quit || (events_done && msgs_done) {
+        if state.quit || state.leave.is_some() || (events_done && msgs_done) {
             break;
         }
         let wake = state.next_wakeup().map(|t| clock.instant_at(t));

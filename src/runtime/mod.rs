@@ -132,50 +132,159 @@ pub type Feed = Box<dyn FnOnce(mpsc::UnboundedSender<Msg>) + Send>;
 /// Takes the terminal, runs the TUI until quit (q, Ctrl-C, SIGTERM, SIGHUP) and gives the
 /// terminal back, also on error. Logging is set up by the caller (`logging::init`).
 pub async fn run_tui(client: IngestClient, opts: TuiOptions) -> anyhow::Result<()> {
-    run_tui_fed(client, opts, None).await
+    run_tui_fed(client, opts, None, None).await
 }
 
-/// [`run_tui`] with `feed` given the message channel once the journal is restored.
+/// One context's share of a TUI run: its client and options, and a note for the status line
+/// when it starts (e.g. that a flag's endpoint was replaced by the context's).
+pub struct Session {
+    pub client: IngestClient,
+    pub opts: TuiOptions,
+    pub note: Option<String>,
+}
+
+/// Builds the session of the named context for `:ctx NAME`, or says why it cannot.
+pub type Switcher = Box<dyn Fn(&str) -> Result<Session, String> + Send + Sync>;
+
+/// [`run_tui`] with `feed` given the message channel once the journal is restored, and
+/// `switcher` making `:ctx NAME` real (without one the switch is refused on the status line).
 pub async fn run_tui_fed(
     client: IngestClient,
     opts: TuiOptions,
     feed: Option<Feed>,
+    switcher: Option<Switcher>,
 ) -> anyhow::Result<()> {
-    let clock = Clock::system();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let journal = opts.journal(client.ingest_url());
-    // What an earlier run left unposted is resumed or abandoned before the journal is shown.
-    let quiet: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
-    for r in crate::client::submit::resume::reconcile(&client, &journal, quiet).await {
-        tracing::info!(source_id = %r.record().source_id, "{}", r.describe());
-        // Said before the screen is taken over; the rows show the outcome too.
-        eprintln!("note: {}", crate::sanitize::sanitize(&r.describe()));
+    // What an earlier run left unposted is resumed or abandoned before the screen is taken
+    // over, so it can be said on stderr; later sessions (after `:ctx`) only log it.
+    for r in reconcile(&client, &opts).await {
+        eprintln!("note: {}", crate::sanitize::sanitize(&r));
     }
-    if let Some(msg) = restore(&journal, clock.now(), opts.journal_retention) {
-        let _ = tx.send(msg);
-    }
-    spawn_signal_watch(tx.clone())?;
-    if let Some(feed) = feed {
-        feed(tx.clone());
-    }
-    let mut state = opts.initial_state(client.ingest_url(), clock.now());
-    state.settings.auth = client.auth_label().to_string();
-    let mut executor = ClientExecutor::new(client, tx, clock, Some(journal));
-    let mut term = terminal::init(opts.mouse).context("cannot set up the terminal")?;
-    let result = event_loop::run(
+    let mouse = opts.mouse;
+    let first = Session {
+        client,
+        opts,
+        note: None,
+    };
+    let mut term = terminal::init(mouse).context("cannot set up the terminal")?;
+    let mut events = EventStream::new();
+    let result = run_sessions(
         &mut term,
-        EventStream::new(),
-        &mut executor,
-        &mut rx,
-        state,
-        clock,
+        &mut events,
+        first,
+        feed,
+        switcher.as_ref(),
+        Clock::system(),
+        true,
     )
     .await;
-    executor.shutdown();
     let restored = terminal::restore();
     result?;
     restored.context("cannot restore the terminal")?;
     Ok(())
+}
+
+/// Resumes or abandons what an earlier run left unposted in this cluster's journal; returns
+/// what was done, also logged.
+async fn reconcile(client: &IngestClient, opts: &TuiOptions) -> Vec<String> {
+    let journal = opts.journal(client.ingest_url());
+    let quiet: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
+    let done = crate::client::submit::resume::reconcile(client, &journal, quiet).await;
+    done.iter()
+        .map(|r| {
+            tracing::info!(source_id = %r.record().source_id, "{}", r.describe());
+            r.describe()
+        })
+        .collect()
+}
+
+/// A session's running parts: its executor and the channel its results come back on.
+struct Running {
+    executor: ClientExecutor,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+fn start(session: Session, clock: Clock, signals: bool) -> anyhow::Result<(Running, State)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let journal = session.opts.journal(session.client.ingest_url());
+    if let Some(msg) = restore(&journal, clock.now(), session.opts.journal_retention) {
+        let _ = tx.send(msg);
+    }
+    if signals {
+        spawn_signal_watch(tx.clone())?;
+    }
+    let mut state = session
+        .opts
+        .initial_state(session.client.ingest_url(), clock.now());
+    state.settings.auth = session.client.auth_label().to_string();
+    if let Some(note) = session.note {
+        state.status = Some((note, crate::app::state::Severity::Warn));
+    }
+    let executor = ClientExecutor::new(session.client, tx.clone(), clock, Some(journal));
+    Ok((Running { executor, rx, tx }, state))
+}
+
+/// Runs sessions in one terminal until quit: the first on `first`, then one per `:ctx NAME`
+/// that `switcher` can build. A switch that cannot be built, or a production context not yet
+/// confirmed, resumes the current session (its executor kept running) with the reason or the
+/// question on screen. `feed` belongs to the first session: its channel closes on a switch, so
+/// the feed (the demo's traffic, bound to the demo's emulator) stops there.
+/// `signals`: SIGTERM/SIGHUP quit (off in tests). Returns the final state.
+pub async fn run_sessions<B, S>(
+    terminal: &mut ratatui::Terminal<B>,
+    events: &mut S,
+    first: Session,
+    feed: Option<Feed>,
+    switcher: Option<&Switcher>,
+    clock: Clock,
+    signals: bool,
+) -> anyhow::Result<State>
+where
+    B: ratatui::backend::Backend + terminal::Suspend,
+    B::Error: Send + Sync + 'static,
+    S: futures::Stream<Item = std::io::Result<crossterm::event::Event>> + Unpin,
+{
+    use crate::app::state::Leave;
+    use crate::app::update::{confirm_production, switch_failed};
+    let (mut running, mut state) = start(first, clock, signals)?;
+    if let Some(feed) = feed {
+        feed(running.tx.clone());
+    }
+    loop {
+        state = event_loop::run(
+            terminal,
+            &mut *events,
+            &mut running.executor,
+            &mut running.rx,
+            state,
+            clock,
+        )
+        .await?;
+        let Some(Leave::SwitchContext { name, confirmed }) = state.leave.take() else {
+            break;
+        };
+        let built = match switcher {
+            Some(switch) => switch(&name),
+            None => Err("this session cannot switch contexts".into()),
+        };
+        match built {
+            Err(e) => switch_failed(&mut state, &name, &e),
+            Ok(s) if s.opts.production && !confirmed => {
+                confirm_production(&mut state, &name, s.client.ingest_url());
+            }
+            Ok(s) => {
+                for r in reconcile(&s.client, &s.opts).await {
+                    tracing::info!("after switching to {name}: {r}");
+                }
+                running.executor.shutdown();
+                (running, state) = start(s, clock, signals)?;
+                // The new header and panes replace the old ones entirely.
+                terminal.clear()?;
+            }
+        }
+    }
+    running.executor.shutdown();
+    Ok(state)
 }
 
 /// The message that restores `journal`'s submissions (this cluster's only), if it has any.

@@ -58,7 +58,7 @@ pub async fn run(args: DemoArgs, resolved: &Resolved) -> Result<i32, Failure> {
         opts.poll.peek_idle = opts.poll.peek_busy.min(Duration::from_secs(2));
         opts.poll.peek_busy = opts.poll.peek_idle;
         opts.poll.peek_max = opts.poll.peek_idle;
-        let r = crate::tui::run_fed(client, opts, &resolved.state_dir, feed).await;
+        let r = crate::tui::run_fed(client, opts, &resolved.state_dir, feed, None).await;
         cancel.cancel();
         r
     };
