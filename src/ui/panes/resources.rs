@@ -178,19 +178,8 @@ fn sas_style(sas: Option<&SasGrant>, now: DateTime<Utc>, theme: &Theme) -> Style
 pub fn detail_line(e: &ResourceEntry) -> String {
     let mut line = format!("{} @ {}", sanitize(&e.object), sanitize(&e.account));
     if let Some(g) = &e.sas {
-        let can: Vec<String> = g
-            .abilities(e.kind)
-            .into_iter()
-            .map(|a| {
-                if a.allowed {
-                    a.what.to_string()
-                } else {
-                    format!("no {}", a.what)
-                }
-            })
-            .collect();
         line.push_str(" · ");
-        line.push_str(&can.join(", "));
+        line.push_str(&g.abilities_line(e.kind));
     }
     line
 }
