@@ -190,9 +190,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         texts.iter().skip(first).take(rows_h).map(Vec::as_slice),
     );
     if bulk_len > 0 {
-        // Bulk rows draw their own counters in the State column.
+        // Bulk rows are drawn by `ui::bulk` (not measured here): room for their prefix, blob
+        // count and counters.
         let state_col = cols.len() - 2;
         cols[state_col].min = STATE_WIDTH;
+        cols[0].min = 9;
+        cols[2].min = 11;
     }
     let widths = columns::constraints(&cols, list.width.saturating_sub(2), 1);
     let mut rows: Vec<Row> = texts
