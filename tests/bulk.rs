@@ -517,7 +517,8 @@ async fn tui_starts_tracks_and_cancels_bulk_operations() {
     let url = c.expose().to_string();
     let sig = c.query_param("sig").unwrap();
     let script = |d: common::tui::Driver| async move {
-        d.wait("resources", |s| s.contains("ingest queue")).await;
+        d.wait("resources", |s| s.contains("readyforaggregation-secured"))
+            .await;
         let start = |pattern: &'static str| {
             d.key(KeyCode::Char('b'));
             d.text(&url);

@@ -30,7 +30,7 @@ async fn submit_track_peek_and_discard_through_the_event_loop() {
     let journal = opts.journal(env.client.ingest_url());
     let script = |d: common::tui::Driver| async move {
         d.wait("resources", |s| {
-            s.contains("ingest queue") && s.contains("tempstorage")
+            s.contains("readyforaggregation-secured") && s.contains("tempstorage")
         })
         .await;
         // The dialog starts in the files' folder with demo.Events filled in.

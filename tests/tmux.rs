@@ -29,7 +29,7 @@ fn demo_in_a_real_terminal() {
             && t.contains("Successes")
     });
     let screen = s.wait_for("the resources", Duration::from_secs(30), |t| {
-        t.contains("ingest queue") && t.contains("tempstorage")
+        t.contains("readyforaggregation-secured") && t.contains("tempstorage")
     });
     assert!(!screen.contains("sig="), "no SAS on screen");
     assert!(

@@ -2,6 +2,7 @@
 //! mutation.
 
 pub mod bulk;
+pub mod columns;
 pub mod contexts;
 pub mod detail;
 pub mod dialogs;

@@ -133,20 +133,9 @@ fn sas_summary(
             format!(" until {}{expired}", e.format("%Y-%m-%d %H:%M:%S UTC"))
         })
         .unwrap_or_default();
-    let can: Vec<String> = g
-        .abilities(kind)
-        .into_iter()
-        .map(|a| {
-            if a.allowed {
-                a.what.to_string()
-            } else {
-                format!("no {}", a.what)
-            }
-        })
-        .collect();
     format!(
         "  SAS {}{until}: {}",
         g.permissions.as_deref().unwrap_or("?"),
-        can.join(", ")
+        g.abilities_line(kind)
     )
 }

@@ -74,6 +74,23 @@ impl SasGrant {
     }
 }
 
+impl SasGrant {
+    /// "peek, discard, no early release": [`SasGrant::abilities`] as one line for screens.
+    pub fn abilities_line(&self, kind: ResourceKind) -> String {
+        self.abilities(kind)
+            .into_iter()
+            .map(|a| {
+                if a.allowed {
+                    a.what.to_string()
+                } else {
+                    format!("no {}", a.what)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 impl SasUrl {
     /// The non-secret part of this URL's SAS.
     pub fn grant(&self) -> SasGrant {

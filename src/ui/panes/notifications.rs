@@ -3,7 +3,7 @@
 use ratatui::Frame;
 
 use crate::client::ResourceKind;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
@@ -11,7 +11,8 @@ use crate::app::state::{Mode, NotificationRow, Pane, State};
 use crate::app::stream::GroupRow;
 use crate::client::wire::NotificationKind;
 use crate::sanitize::sanitize;
-use crate::ui::fmt::{hms, short_path};
+use crate::ui::columns::{Column, constraints};
+use crate::ui::fmt::{fit, hms, short_path};
 use crate::ui::panes::{block, filter_span};
 use crate::ui::theme::Theme;
 
@@ -37,13 +38,13 @@ fn beyond_peek(state: &State, kind: NotificationKind) -> Option<String> {
     (depth > visible).then(|| format!(" peek sees the oldest {visible} of ~{depth} "))
 }
 
-fn cells(row: &NotificationRow, kind: NotificationKind, theme: &Theme) -> Vec<Cell<'static>> {
+fn cells(row: &NotificationRow, kind: NotificationKind, theme: &Theme) -> Vec<Span<'static>> {
     let when = row.when().map(hms).unwrap_or_else(|| "--:--:--".into());
     let Some(n) = &row.decoded.notification else {
         return vec![
-            Cell::from(when),
-            Cell::from(Span::styled("undecodable", theme.error)),
-            Cell::from(sanitize(row.decoded.error.as_deref().unwrap_or_default())),
+            Span::raw(when),
+            Span::styled("undecodable", theme.error),
+            Span::raw(sanitize(row.decoded.error.as_deref().unwrap_or_default())),
         ];
     };
     // The database is in the detail view; the narrow column shows the table.
@@ -60,21 +61,18 @@ fn cells(row: &NotificationRow, kind: NotificationKind, theme: &Theme) -> Vec<Ce
                 theme.error
             };
             vec![
-                Cell::from(when),
-                Cell::from(table),
-                Cell::from(Span::styled(
-                    sanitize(n.error_code.as_deref().unwrap_or_default()),
-                    style,
-                )),
-                Cell::from(sanitize(status)),
-                Cell::from(source),
+                Span::raw(when),
+                Span::raw(table),
+                Span::styled(sanitize(n.error_code.as_deref().unwrap_or_default()), style),
+                Span::raw(sanitize(status)),
+                Span::raw(source),
             ]
         }
         NotificationKind::Success => vec![
-            Cell::from(when),
-            Cell::from(table),
-            Cell::from(source),
-            Cell::from(sanitize(
+            Span::raw(when),
+            Span::raw(table),
+            Span::raw(source),
+            Span::raw(sanitize(
                 n.ingestion_source_id.as_deref().unwrap_or_default(),
             )),
         ],
@@ -83,7 +81,7 @@ fn cells(row: &NotificationRow, kind: NotificationKind, theme: &Theme) -> Vec<Ce
 
 /// The cells of one group in the grouped view: its newest row's time, the count, the key, and
 /// the newest row's status (failures) or source.
-fn group_cells(g: &GroupRow, kind: NotificationKind, theme: &Theme) -> Vec<Cell<'static>> {
+fn group_cells(g: &GroupRow, kind: NotificationKind, theme: &Theme) -> Vec<Span<'static>> {
     let when = g
         .newest
         .when()
@@ -95,43 +93,76 @@ fn group_cells(g: &GroupRow, kind: NotificationKind, theme: &Theme) -> Vec<Cell<
             .unwrap_or_default(),
     ));
     let key = sanitize(g.key);
-    let mut cells = vec![Cell::from(when), Cell::from(g.count.to_string())];
+    let mut cells = vec![Span::raw(when), Span::raw(g.count.to_string())];
     match kind {
         NotificationKind::Failure => {
             let status = n
                 .and_then(|n| n.failure_status.as_deref())
                 .unwrap_or_default();
-            cells.push(Cell::from(Span::styled(key, theme.error)));
-            cells.push(Cell::from(sanitize(status)));
+            cells.push(Span::styled(key, theme.error));
+            cells.push(Span::raw(sanitize(status)));
         }
-        NotificationKind::Success => cells.push(Cell::from(key)),
+        NotificationKind::Success => cells.push(Span::raw(key)),
     }
-    cells.push(Cell::from(source));
+    cells.push(Span::raw(source));
     cells
 }
 
-/// Column headers and widths of a stream, listed plain or grouped.
-fn columns(kind: NotificationKind, grouped: bool) -> (Vec<&'static str>, Vec<Constraint>) {
-    use Constraint::{Fill, Length};
+/// The columns of a stream, listed plain or grouped: times, counts and statuses fixed, names
+/// (error code, table, source) sharing the rest by their visible lengths.
+fn columns(kind: NotificationKind, grouped: bool) -> Vec<Column> {
+    let (fixed, flex) = (Column::fixed, |h| Column::flex(h, 6));
     match (kind, grouped) {
-        // Spare width goes to ErrorCode, the column operators read first.
-        (NotificationKind::Failure, false) => (
-            vec!["FailedOn", "Table", "ErrorCode", "FailureStatus", "Source"],
-            vec![Length(8), Length(8), Fill(3), Length(13), Fill(1)],
-        ),
-        (NotificationKind::Failure, true) => (
-            vec!["Latest", "Count", "ErrorCode", "FailureStatus", "Source"],
-            vec![Length(8), Length(7), Fill(3), Length(13), Fill(1)],
-        ),
-        (NotificationKind::Success, false) => (
-            vec!["SucceededOn", "Table", "Source", "SourceId"],
-            vec![Length(11), Fill(1), Fill(2), Fill(2)],
-        ),
-        (NotificationKind::Success, true) => (
-            vec!["Latest", "Count", "Table", "Source"],
-            vec![Length(8), Length(7), Fill(1), Fill(2)],
-        ),
+        (NotificationKind::Failure, false) => vec![
+            fixed("FailedOn"),
+            flex("Table"),
+            flex("ErrorCode"),
+            fixed("FailureStatus"),
+            flex("Source"),
+        ],
+        (NotificationKind::Failure, true) => vec![
+            fixed("Latest"),
+            fixed("Count"),
+            flex("ErrorCode"),
+            fixed("FailureStatus"),
+            flex("Source"),
+        ],
+        (NotificationKind::Success, false) => vec![
+            fixed("SucceededOn"),
+            flex("Table"),
+            flex("Source"),
+            flex("SourceId"),
+        ],
+        (NotificationKind::Success, true) => vec![
+            fixed("Latest"),
+            fixed("Count"),
+            flex("Table"),
+            flex("Source"),
+        ],
     }
+}
+
+/// The selected row's whole names: database.table, error code (failures), source and source
+/// id (successes).
+fn detail_line(row: &NotificationRow, kind: NotificationKind) -> String {
+    let Some(n) = &row.decoded.notification else {
+        return sanitize(row.decoded.error.as_deref().unwrap_or("undecodable"));
+    };
+    let mut parts = vec![format!(
+        "{}.{}",
+        n.database.as_deref().unwrap_or("?"),
+        n.table.as_deref().unwrap_or("?")
+    )];
+    if kind == NotificationKind::Failure {
+        parts.push(n.error_code.clone().unwrap_or_default());
+    }
+    parts.push(short_path(
+        n.ingestion_source_path.as_deref().unwrap_or_default(),
+    ));
+    if kind == NotificationKind::Success {
+        parts.push(n.ingestion_source_id.clone().unwrap_or_default());
+    }
+    sanitize(&parts.join("  "))
 }
 
 fn title<'a>(state: &State, pane: Pane, theme: &Theme) -> Vec<Span<'a>> {
@@ -223,28 +254,48 @@ pub fn render(
         frame.render_widget(Paragraph::new(Line::styled(msg, theme.muted)), inner);
         return;
     }
-    // Only the rows that can be visible are looked up and formatted.
-    let height = inner.height.saturating_sub(1).max(1) as usize;
+    let [list, detail] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+    // Only the rows that can be visible are looked up, formatted and measured.
+    let height = list.height.saturating_sub(1).max(1) as usize;
     let selected = stream.list.selected.min(len - 1);
     let start = (selected + 1).saturating_sub(height);
-    let rows: Vec<Row> = if stream.is_grouped() {
+    let spans: Vec<Vec<Span>> = if stream.is_grouped() {
         stream
             .group_window(start, height)
-            .map(|g| Row::new(group_cells(&g, kind, theme)))
+            .map(|g| group_cells(&g, kind, theme))
             .collect()
     } else {
         stream
             .window(start, height)
-            .map(|r| Row::new(cells(r, kind, theme)))
+            .map(|r| cells(r, kind, theme))
             .collect()
     };
-    let (header, widths) = columns(kind, stream.is_grouped());
+    let mut cols = columns(kind, stream.is_grouped());
+    for row in &spans {
+        for (c, span) in cols.iter_mut().zip(row) {
+            c.measure(&span.content);
+        }
+    }
+    let widths = constraints(&cols, list.width.saturating_sub(2), 1);
+    let rows: Vec<Row> = spans
+        .into_iter()
+        .map(|r| Row::new(r.into_iter().map(Cell::from)))
+        .collect();
     let table = Table::new(rows, widths)
-        .header(Row::new(header).style(theme.title))
+        .header(Row::new(cols.iter().map(|c| c.header)).style(theme.title))
         .row_highlight_style(theme.selection)
         .highlight_symbol("▶ ");
     let mut ts = TableState::default().with_selected(Some(selected - start));
-    frame.render_stateful_widget(table, inner, &mut ts);
+    frame.render_stateful_widget(table, list, &mut ts);
+    if let Some(row) = stream.selected_row() {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                fit(&detail_line(row, kind), detail.width as usize),
+                theme.muted,
+            )),
+            detail,
+        );
+    }
 }
 
 #[cfg(test)]

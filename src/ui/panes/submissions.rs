@@ -10,7 +10,8 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use crate::app::state::{State, SubState, SubmissionRow};
 use crate::client::tracking::TrackState;
 use crate::sanitize::sanitize;
-use crate::ui::fmt::{age, bar, bytes, short_path};
+use crate::ui::columns::{self, Column};
+use crate::ui::fmt::{age, bar, bytes, fit, short_path};
 use crate::ui::panes::{block, filter_span};
 use crate::ui::theme::Theme;
 
@@ -36,7 +37,8 @@ pub fn state_style(s: SubState, theme: &Theme) -> Style {
     }
 }
 
-fn progress_cell(state: &State, row: &SubmissionRow, theme: &Theme) -> Cell<'static> {
+/// The State column's text and style: an upload's bar and rate, or the (aggregate) state.
+fn progress(state: &State, row: &SubmissionRow, theme: &Theme) -> (String, Style) {
     if row.state() == SubState::Uploading {
         let frac = if row.total > 0 {
             row.read as f64 / row.total as f64
@@ -47,7 +49,10 @@ fn progress_cell(state: &State, row: &SubmissionRow, theme: &Theme) -> Cell<'sta
             .rate()
             .map(|r| format!(" {}/s", bytes(r as u64)))
             .unwrap_or_default();
-        return Cell::from(format!("{} {:>3.0}%{rate}", bar(frac, 8), frac * 100.0));
+        return (
+            format!("{} {:>3.0}%{rate}", bar(frac, 8), frac * 100.0),
+            theme.base,
+        );
     }
     let shown = state.source_state(row);
     let chunks = state.chunks_of(row);
@@ -64,7 +69,7 @@ fn progress_cell(state: &State, row: &SubmissionRow, theme: &Theme) -> Cell<'sta
     } else {
         shown.label().to_string()
     };
-    Cell::from(Span::styled(label, state_style(shown, theme)))
+    (label, state_style(shown, theme))
 }
 
 /// The mode in the pane's narrow column (the detail view has its full name).
@@ -119,7 +124,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
     let inner = blk.inner(area);
     frame.render_widget(blk, area);
     // One line each (source id, blob, message id, error): never wrapped, so the error stays.
-    let detail_h = if inner.height >= 11 { 4 } else { 0 };
+    let detail_h = if inner.height >= 11 { 5 } else { 0 };
     let [list, detail] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(detail_h)]).areas(inner);
 
@@ -136,49 +141,80 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         frame.render_widget(Paragraph::new(Line::styled(msg, theme.muted)), list);
         return;
     }
-    let mut rows: Vec<Row> = visible
+    // Cell texts first, so the columns are measured over the rows in view only.
+    let texts: Vec<Vec<String>> = visible
         .iter()
         .map(|r| {
-            let mut cells = vec![
-                Cell::from(sanitize(&short_path(&r.file))),
-                Cell::from(sanitize(&format!("{}.{}", r.database, r.table))),
-                Cell::from(if r.total > 0 {
+            let mut t = vec![
+                sanitize(&short_path(&r.file)),
+                sanitize(&format!("{}.{}", r.database, r.table)),
+                if r.total > 0 {
                     bytes(r.total)
                 } else {
                     String::new()
-                }),
-                Cell::from(sanitize(&r.format)),
+                },
+                sanitize(&r.format),
             ];
             if wide {
-                cells.push(Cell::from(mode_label(r.mode)));
+                t.push(mode_label(r.mode).to_string());
             }
-            cells.push(progress_cell(state, r, theme));
-            cells.push(Cell::from(age(state.now, r.started_at)));
-            Row::new(cells)
+            t.push(progress(state, r, theme).0);
+            t.push(age(state.now, r.started_at));
+            t
         })
         .collect();
-    rows.extend(bulk);
-    let mut widths = vec![
-        Constraint::Fill(2),
-        Constraint::Fill(2),
-        Constraint::Length(9),
-        Constraint::Length(6),
-    ];
     let mut header = vec!["File", "Database.Table", "Size", "Format"];
     if wide {
-        widths.push(Constraint::Length(7));
         header.push("Mode");
     }
-    widths.extend([Constraint::Length(STATE_WIDTH), Constraint::Length(4)]);
     header.extend(["State", "Age"]);
-    let table = Table::new(rows, widths)
-        .header(Row::new(header).style(theme.title))
-        .row_highlight_style(theme.selection)
-        .highlight_symbol("▶ ");
+    let mut cols: Vec<Column> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            if i < 2 {
+                Column::flex(h, 8)
+            } else {
+                Column::fixed(h)
+            }
+        })
+        .collect();
+    let rows_h = list.height.saturating_sub(1).max(1) as usize;
     let selected = state
         .submissions_list
         .selected
         .min((visible.len() + bulk_len).saturating_sub(1));
+    let first = (selected + 1).saturating_sub(rows_h);
+    columns::measure(
+        &mut cols,
+        texts.iter().skip(first).take(rows_h).map(Vec::as_slice),
+    );
+    if bulk_len > 0 {
+        // Bulk rows are drawn by `ui::bulk` (not measured here): room for their prefix, blob
+        // count and counters.
+        let state_col = cols.len() - 2;
+        cols[state_col].min = STATE_WIDTH;
+        cols[0].min = 9;
+        cols[2].min = 11;
+    }
+    let widths = columns::constraints(&cols, list.width.saturating_sub(2), 1);
+    let mut rows: Vec<Row> = texts
+        .into_iter()
+        .zip(&visible)
+        .map(|(mut t, r)| {
+            let age = t.pop().unwrap_or_default();
+            let prog = t.pop().unwrap_or_default();
+            let mut cells: Vec<Cell> = t.into_iter().map(Cell::from).collect();
+            cells.push(Cell::from(Span::styled(prog, progress(state, r, theme).1)));
+            cells.push(Cell::from(age));
+            Row::new(cells)
+        })
+        .collect();
+    rows.extend(bulk);
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.title))
+        .row_highlight_style(theme.selection)
+        .highlight_symbol("▶ ");
     let mut ts = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, list, &mut ts);
 
@@ -212,6 +248,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             )
         };
         let mut lines = vec![
+            // The whole name, cut only where the line is too short.
+            kv(
+                "File",
+                fit(&r.file, detail.width.saturating_sub(10) as usize),
+            ),
             first,
             kv(
                 "Blob",
