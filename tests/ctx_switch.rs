@@ -88,7 +88,7 @@ async fn ctx_b_switches_to_the_second_emulator_in_the_same_terminal() {
         d.wait("context a's resources", |s| s.contains(&pa)).await;
         command(&d, "ctx b");
         d.wait("context b's cluster and resources", |s| {
-            s.contains(&pb) && !s.contains(&pa) && s.contains("queue")
+            s.contains(&pb) && !s.contains(&pa) && s.contains("readyforaggregation")
         })
         .await;
         d.key(KeyCode::Char('q'));

@@ -512,7 +512,7 @@ fn readme_screenshots_from_the_demo() {
             && row("metrics.j", "Succeeded")
             && t.contains("Stream_WrongNumberOf")
             && t.contains("BadRequest_EmptyBlob")
-            && t.contains("ingest queue")
+            && t.contains("readyforaggregation")
     });
     shoot(&s, &fonts, "screenshot", cols as usize, rows as usize);
 

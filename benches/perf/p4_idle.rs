@@ -41,7 +41,7 @@ fn rig(dir: &Path, name: &str, schema: &Path, config: &str) -> Result<Rig, Strin
         "the resources with their depths",
         Duration::from_secs(60),
         Duration::from_millis(50),
-        |s| s.contains("failure queue") && s.contains("~0") && s.contains("Failures 0"),
+        |s| s.contains("failedingestions") && s.contains("~0") && s.contains("Failures 0"),
     )?;
     let startup = Counters::read(&rt, &emulator.url)?;
     Ok(Rig {

@@ -90,7 +90,7 @@ fn measure(opts: &Opts) -> Result<Vec<Figure>, String> {
         "the first peek",
         Duration::from_secs(60),
         Duration::from_millis(50),
-        |s| s.contains("failure queue") && s.contains("Failures 0"),
+        |s| s.contains("failedingestions") && s.contains("Failures 0"),
     )?;
     let mut idle_lat = latencies(&rt, &tui, &emulator.url, opts.pick(6, 1), idle)?;
 

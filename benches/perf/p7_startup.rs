@@ -39,7 +39,7 @@ fn measure(opts: &Opts) -> Result<Vec<Figure>, String> {
         })?;
         seen.push(ms(since(SystemTime::now(), tui.spawned)));
         tui.wait_for("the resources", limit, every, |s| {
-            s.contains("failure queue")
+            s.contains("failedingestions")
         })?;
         data.push(ms(since(SystemTime::now(), tui.spawned)));
         logged.push(ms(since(tui.first_frame_at(limit)?, tui.spawned)));
