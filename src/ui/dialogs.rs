@@ -17,7 +17,11 @@ use crate::ui::theme::Theme;
 fn frame_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
     Block::bordered()
         .border_style(theme.focus)
-        .title(Span::styled(format!(" {title} "), theme.title))
+        // Titles quote config names (contexts) and file names: untrusted text.
+        .title(Span::styled(
+            format!(" {} ", sanitize(title)),
+            theme.title,
+        ))
 }
 
 pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
