@@ -18,10 +18,7 @@ fn frame_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
     Block::bordered()
         .border_style(theme.focus)
         // Titles quote config names (contexts) and file names: untrusted text.
-        .title(Span::styled(
-            format!(" {} ", sanitize(title)),
-            theme.title,
-        ))
+        .title(Span::styled(format!(" {} ", sanitize(title)), theme.title))
 }
 
 pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
