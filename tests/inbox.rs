@@ -378,3 +378,45 @@ async fn a_corrupt_inbox_file_is_a_warning_for_peek_and_an_error_for_history() {
     // The scan refused before receiving anything.
     assert_eq!(observe(&env).await.1, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_held_by_another_client_are_reported_not_seen_and_an_empty_queue_is_complete() {
+    let env = Env::start_with(EmulatorConfig {
+        notification_queue_permissions: "rpu".into(),
+        ..Default::default()
+    })
+    .await;
+    let empty = json(&kingest(&env, &["--json", "failures", "scan", "--yes"]).await);
+    assert_eq!(
+        (empty["seen"].as_u64(), empty["complete"].as_bool()),
+        (Some(0), Some(true))
+    );
+
+    fill(&env, 20).await;
+    // Another client holds 5 for a minute: the count includes them, a scan cannot see them.
+    let other = client_for(env.emulator.url(), AuthMethod::None);
+    let held = other
+        .receive(NotificationKind::Failure, 5, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 5);
+    let out = kingest(&env, &["--json", "failures", "scan", "--yes"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["seen"], 15);
+    assert_eq!(report["count_before"], 20);
+    assert_eq!(report["invisible_before"], 5);
+    assert_eq!(report["not_seen"], 5);
+    assert_eq!(report["complete"], false);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("5 counted message(s) not seen"), "{err}");
+    // The other client's hold is untouched: it can still delete them with its receipts.
+    for m in &held {
+        other.delete(m).await.unwrap();
+    }
+}
