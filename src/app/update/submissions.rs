@@ -473,6 +473,10 @@ pub fn record_of(
         tracker: tracker.clone(),
         chunk: row.chunk,
         unfinished: None,
+        request: None,
+        file_len: None,
+        file_mtime_ns: None,
+        resubmit_of: None,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod mgmt;
 pub mod queue;
 pub mod resources;
+pub mod resubmit;
 pub mod status;
 pub mod submit;
 pub mod tui;
