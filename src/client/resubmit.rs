@@ -107,12 +107,23 @@ pub fn plan(journal: &Journal, source_id: &str, force: bool) -> Result<Plan> {
         Some(r) => vec![r],
         None => journal.chunks_of(source_id)?,
     };
-    let Some(first) = records.first() else {
+    if records.is_empty() {
         return Err(Error::Usage(format!(
             "source {source_id} is not in the journal of {} ({}): only sources kingest \
              submitted (CLI or TUI) to this cluster can be resubmitted",
             journal.ingest_url(),
             journal.path().display()
+        )));
+    }
+    plan_from(source_id, &records, force)
+}
+
+/// The plan for source `source_id` from its journal records: one, or its chunks' (the TUI
+/// builds them from its rows).
+pub fn plan_from(source_id: &str, records: &[JournalRecord], force: bool) -> Result<Plan> {
+    let Some(first) = records.first() else {
+        return Err(Error::Usage(format!(
+            "source {source_id} is not known: nothing to resubmit"
         )));
     };
     if first.unfinished.is_some() {
