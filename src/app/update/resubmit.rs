@@ -5,7 +5,7 @@
 use super::{set_status, submissions};
 use crate::app::effect::Effect;
 use crate::app::state::{Confirm, ConfirmAction, Modal, Pane, Severity, State};
-use crate::client::resubmit::{Origin, Verdict, decide, plan_from};
+use crate::client::resubmit::{Origin, Verdict, plan_from, risk};
 
 /// `R` pressed in a list.
 pub(super) fn ask(state: &mut State, fx: &mut Vec<Effect>) {
@@ -106,10 +106,6 @@ pub(super) fn send(state: &mut State, row_id: u64, force: bool, fx: &mut Vec<Eff
     };
     match plan.verdict {
         Verdict::Refuse(why) => {
-            let warning = match decide(plan.state, true, plan.request.dedupe) {
-                Verdict::Send { warning: Some(w) } => w,
-                _ => String::new(),
-            };
             let mut lines = vec![
                 format!("Source {shown_id}"),
                 plan.file.clone(),
@@ -117,7 +113,10 @@ pub(super) fn send(state: &mut State, row_id: u64, force: bool, fx: &mut Vec<Eff
             ];
             lines.extend(wrap(&format!("Not resubmitted by default: {why}.")));
             lines.push(String::new());
-            lines.extend(wrap(&format!("Resubmit anyway? {warning}.")));
+            lines.extend(wrap(&format!(
+                "y resubmits it anyway as a new source: {}.",
+                risk(plan.request.dedupe)
+            )));
             state.modal = Some(Modal::Confirm(Confirm {
                 title: "Resubmit anyway?".into(),
                 lines,

@@ -31,7 +31,7 @@ pub async fn run(
                 }));
             }
             eprintln!(
-                "refused: {} ({}): {}",
+                "refused: {} ({}): {}; pass --force to send it anyway",
                 safe(&p.original),
                 safe(&p.file),
                 safe(why)
