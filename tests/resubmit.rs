@@ -9,6 +9,20 @@ use common::{Env, kingest, stdout};
 use kingest::cli::{EXIT_OK, EXIT_REFUSED};
 use serde_json::Value;
 
+/// Every journal file's text under `dir`.
+fn journal_text(dir: &std::path::Path) -> String {
+    let mut out = String::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.push_str(&journal_text(&p));
+        } else if p.extension().is_some_and(|x| x == "jsonl") {
+            out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+        }
+    }
+    out
+}
+
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
@@ -51,6 +65,12 @@ async fn a_failed_source_fixed_and_resubmitted_succeeds() {
     assert!(text.contains("Succeeded"), "{text}");
     assert!(err.contains("changed since it was sent"), "{err}");
     assert_eq!(env.row_count("Events").await, rows_before + 25);
+    // Journaled as a new source linked to the original.
+    let linked = format!("\"resubmit_of\":\"{id}\"");
+    assert!(
+        journal_text(&env.dir.path().join("home")).contains(&linked),
+        "no journal record with {linked}"
+    );
     env.emulator.shutdown().await;
 }
 
