@@ -12,9 +12,10 @@ use clap::CommandFactory as _;
 use common::{Env, kingest, kingest_at, kingest_command};
 use kingest::cli::Cli;
 
-const SUBCOMMANDS: [&str; 11] = [
+const SUBCOMMANDS: [&str; 12] = [
     "resources",
     "submit",
+    "resubmit",
     "status",
     "failures",
     "successes",
@@ -69,6 +70,7 @@ fn connection_and_tui_flags_appear_only_where_they_apply() {
         "kingest",
         "kingest resources",
         "kingest submit",
+        "kingest resubmit",
         "kingest status",
         "kingest failures peek",
         "kingest failures discard",

@@ -212,6 +212,10 @@ async fn a_journaled_source_in_flight_is_followed_to_its_failure() {
             tracker: Tracker::posted(&source, None, true, now),
             chunk: None,
             unfinished: None,
+            request: None,
+            file_len: None,
+            file_mtime_ns: None,
+            resubmit_of: None,
         })
         .unwrap();
     // The journal is read: the source is shown as it was left.

@@ -623,3 +623,47 @@ fn readme_screenshot_of_the_inbox_cli() {
     shoot(&s, &fonts, "inbox-history", cols as usize, rows as usize);
     drop(rt);
 }
+
+#[test]
+#[ignore = "writes assets/resubmit-confirm.png: KINGEST_SCREENSHOTS=1 cargo test --test screenshots -- --ignored readme_screenshot_resubmit"]
+fn readme_screenshot_resubmit_confirm() {
+    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
+        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
+        return;
+    }
+    let Some(fonts) = fonts() else {
+        return;
+    };
+    if !tmux_available() {
+        return;
+    }
+    let (cols, rows) = (120, 40);
+    let home = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "env HOME={h} XDG_DATA_HOME={h}/data XDG_CONFIG_HOME={h}/config TERM=xterm-256color COLORTERM= {bin} demo",
+        h = home.path().display(),
+        bin = env!("CARGO_BIN_EXE_kingest"),
+    );
+    let s = Session::start(cols, rows, &cmd);
+    s.wait_for("a Succeeded demo source", Duration::from_secs(90), |t| {
+        t.lines()
+            .any(|l| l.contains("metrics.j") && l.contains("Succeeded"))
+    });
+    s.focus("Submissions");
+    // Only the Succeeded sources listed: `R` on the first one is refused without a yes.
+    s.press(&["/"], "the filter line", |t| t.contains("Enter apply"));
+    s.press(&["-l", "Succeeded"], "the typed filter", |t| {
+        t.contains("/ Succeeded")
+    });
+    s.press(&["Enter"], "the filter applied", |t| {
+        !t.contains("Enter apply")
+    });
+    s.press(&["R"], "the resubmit confirmation", |t| {
+        t.contains("Resubmit anyway?") && t.contains("may land twice")
+    });
+    shoot(&s, &fonts, "resubmit-confirm", cols as usize, rows as usize);
+    s.press(&["n"], "the dialog to close", |t| {
+        !t.contains("Resubmit anyway?")
+    });
+    s.keys(&["q"]);
+}

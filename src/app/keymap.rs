@@ -142,6 +142,7 @@ actions! {
     CommandCancel = "command-cancel",
     SwitchContext = "switch-context",
     Suspend = "suspend",
+    Resubmit = "resubmit",
 }
 
 impl std::str::FromStr for Action {
@@ -389,6 +390,7 @@ pub static DEFAULTS: &[Binding] = &[
     b!(List, [code(KeyCode::Enter)], OpenDetail, "detail", "open the detail view", true, false),
     b!(List, [k('/')], Filter, "filter", "filter rows (every space-separated term must match; !term excludes; \"quote spaces\")", true, false),
     b!(List, [code(KeyCode::Esc)], Back, "clear", "clear the filter", false, false),
+    b!(List, [k('R')], Resubmit, "resubmit", "resubmit the selected (or failure's) source; asks unless it Failed", false, false),
     b!(List, [k('X')], CancelBulk, "cancel-bulk", "cancel the selected bulk operation (confirmed)", false, true),
     b!(Notifications, [k('f')], Freeze, "freeze", "freeze/unfreeze the stream", true, false),
     b!(Notifications, [k('z')], ToggleGroup, "group", "group rows by ErrorCode (failures) or Table (d then discards a group)", false, false),

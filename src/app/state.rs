@@ -363,6 +363,8 @@ pub struct SubmissionRow {
     /// Sent by the demo's traffic, not the user: tracked alike, but its outcome does not take
     /// the status line (which keeps the user's own messages).
     pub background: bool,
+    /// The source this row resubmits (`R`), journaled with it.
+    pub resubmit_of: Option<String>,
 }
 
 /// What the path that carried a source answered, for display (no secret).
@@ -432,6 +434,7 @@ impl SubmissionRow {
             chunk: None,
             delivered: None,
             background: false,
+            resubmit_of: None,
         }
     }
 
@@ -519,6 +522,11 @@ pub enum ConfirmAction {
     },
     /// Switch to this config context (asked first when it is marked production).
     SwitchContext(String),
+    /// Resubmit the source of this submission row anyway (`R` on a source not known to
+    /// have Failed).
+    Resubmit {
+        row: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -549,6 +549,10 @@ fn a_restored_journal_reads_its_own_status_table_at_once() {
         tracker,
         chunk: None,
         unfinished: None,
+        request: None,
+        file_len: None,
+        file_mtime_ns: None,
+        resubmit_of: None,
     };
     update(&mut s, Msg::Journal(vec![rec]));
     let fx = update(&mut s, Msg::Tick(at(0)));
@@ -837,6 +841,10 @@ fn a_restored_source_whose_table_sas_expired_says_so() {
         tracker,
         chunk: None,
         unfinished: None,
+        request: None,
+        file_len: None,
+        file_mtime_ns: None,
+        resubmit_of: None,
     };
     update(&mut s, Msg::Journal(vec![rec]));
     let row = &s.submissions[0];

@@ -75,6 +75,7 @@ impl Command {
             | Command::Status { conn, .. }
             | Command::Mgmt { conn, .. }
             | Command::Submit(SubmitArgs { conn, .. })
+            | Command::Resubmit(ResubmitArgs { conn, .. })
             | Command::Gateway(GatewayArgs { conn, .. }) => Some(conn),
             Command::Failures { action } | Command::Successes { action } => match action {
                 QueueAction::Peek { conn, .. }
@@ -226,6 +227,9 @@ pub enum Command {
         /// The source id (IngestionSourceId) printed by `submit`.
         source_id: String,
     },
+    /// Send a journaled source again as a new source (its file, else its retained blob):
+    /// a Failed one at once; a Succeeded, Skipped, retrying or unknown one only with --force.
+    Resubmit(ResubmitArgs),
     /// Failure notifications: peek (non-destructive) or discard (archived first).
     Failures {
         #[command(subcommand)]
@@ -721,4 +725,20 @@ pub struct GatewayArgs {
     /// for the cluster).
     #[arg(long, env = "KINGEST_GATEWAY_TOKEN", hide_env_values = true)]
     pub require_token: Option<String>,
+}
+
+/// `kingest resubmit SOURCE_ID`.
+#[derive(Debug, Clone, Args)]
+pub struct ResubmitArgs {
+    #[command(flatten)]
+    pub conn: Connection,
+    /// The source id (IngestionSourceId) printed by `submit` or shown in the TUI.
+    pub source_id: String,
+    /// Send a source that Succeeded, was Skipped, is still being retried or whose outcome is
+    /// unknown (its data may land twice; a --dedupe source is skipped by the service).
+    #[arg(long)]
+    pub force: bool,
+    /// Wait for the final state, at most SECS seconds (default 900).
+    #[arg(long, num_args = 0..=1, default_missing_value = "900", value_name = "SECS")]
+    pub wait: Option<u64>,
 }

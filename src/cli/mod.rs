@@ -22,9 +22,10 @@ pub const EXIT_INGESTION_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_SERVICE: i32 = 3;
 pub const EXIT_GAVE_UP: i32 = 4;
+pub const EXIT_REFUSED: i32 = 5;
 
 /// Every exit code and what it means, as the README's table shows them.
-pub const EXIT_CODES: [(i32, &str); 5] = [
+pub const EXIT_CODES: [(i32, &str); 6] = [
     (
         EXIT_OK,
         "every source Succeeded (or was Skipped by `--ingest-if-not-exists` as asked); the command did what it was asked",
@@ -45,11 +46,16 @@ pub const EXIT_CODES: [(i32, &str); 5] = [
         EXIT_GAVE_UP,
         "gave up waiting: a source still not final at the `--wait` deadline (or when `status` looked), asked-for messages still in a queue after a discard",
     ),
+    (
+        EXIT_REFUSED,
+        "`resubmit` refused: the source Succeeded, was Skipped, is still being retried or its outcome is unknown (pass `--force` to send it anyway)",
+    ),
 ];
 
 /// When several apply (e.g. one file missing, another Failed), the first of these wins.
-pub const EXIT_PRECEDENCE: [i32; 5] = [
+pub const EXIT_PRECEDENCE: [i32; 6] = [
     EXIT_USAGE,
+    EXIT_REFUSED,
     EXIT_SERVICE,
     EXIT_INGESTION_FAILED,
     EXIT_GAVE_UP,
@@ -179,6 +185,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
             match cmd {
                 Command::Resources { .. } => cmd::resources::run(&client, json).await,
                 Command::Submit(args) => cmd::submit::run(&client, &resolved, args, json).await,
+                Command::Resubmit(args) => cmd::resubmit::run(&client, &resolved, args, json).await,
                 Command::Status { source_id, .. } => {
                     cmd::status::run(&client, &resolved, &source_id, json).await
                 }

@@ -46,6 +46,19 @@ pub struct JournalRecord {
     /// before this field existed (they were written after the post).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unfinished: Option<Unfinished>,
+    /// What was asked (`SubmitRequest::to_json`, no secret in it), so `resubmit` can send
+    /// it again with the same options; absent on records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<serde_json::Value>,
+    /// The local file's size and modification time (ns since the epoch) when it was sent,
+    /// so `resubmit` can tell whether it changed since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_len: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_mtime_ns: Option<i128>,
+    /// The source this one resubmitted (`client::resubmit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resubmit_of: Option<String>,
 }
 
 /// Where an unposted submission was, and what resuming it needs.
@@ -456,6 +469,10 @@ mod tests {
             tracker,
             chunk: None,
             unfinished: None,
+            request: None,
+            file_len: None,
+            file_mtime_ns: None,
+            resubmit_of: None,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod redact;
 pub mod resources;
 pub mod rest_queued;
+pub mod resubmit;
 pub mod retry;
 pub mod storage;
 pub mod streaming;

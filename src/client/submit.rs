@@ -497,6 +497,12 @@ impl Snapshot {
     }
 }
 
+/// `path`'s size and modification time (ns since the epoch), as the journal keeps them.
+pub fn file_stamp(path: &std::path::Path) -> Option<(u64, Option<i128>)> {
+    let s = Snapshot::of(&std::fs::metadata(path).ok()?);
+    Some((s.len, s.mtime_ns()))
+}
+
 /// Whether `path` still has the size and mtime the journal noted: an interrupted upload of
 /// it can be resumed.
 pub fn unchanged_since(path: &std::path::Path, len: u64, mtime_ns: Option<i128>) -> bool {
@@ -879,6 +885,10 @@ async fn upload_source(
                 file_len: len.unwrap_or(0),
                 file_mtime_ns: meta.as_ref().and_then(|m| Snapshot::of(m).mtime_ns()),
             }),
+            request: None,
+            file_len: None,
+            file_mtime_ns: None,
+            resubmit_of: None,
         });
     }
     let stream = if req.from_stdin {

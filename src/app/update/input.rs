@@ -151,6 +151,7 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::Discard | Action::DiscardFiltered => discard::ask_discard(state, action),
         Action::OpenBulk => crate::app::bulk::open_dialog(state),
         Action::CancelBulk => crate::app::bulk::ask_cancel(state),
+        Action::Resubmit => super::resubmit::ask(state, fx),
         Action::Filter => {
             let pane = state.focus;
             let current = state.list(pane).filter.clone();
@@ -237,6 +238,7 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
                     ConfirmAction::CancelBulk { operation_id } if !state.settings.read_only => {
                         crate::app::bulk::confirmed_cancel(state, operation_id, fx)
                     }
+                    ConfirmAction::Resubmit { row } => super::resubmit::send(state, row, true, fx),
                     ConfirmAction::SwitchContext(name) => {
                         state.leave = Some(Leave::SwitchContext {
                             name,

@@ -7,6 +7,7 @@ mod contexts;
 mod discard;
 mod input;
 mod polling;
+mod resubmit;
 mod submissions;
 
 use chrono::{DateTime, Utc};

@@ -66,7 +66,7 @@ pub(super) fn submit_background(
 }
 
 /// A new Uploading row for `req`, listed first, and the effect that submits it.
-fn enqueue(
+pub(super) fn enqueue(
     state: &mut State,
     req: crate::client::SubmitRequest,
     background: bool,
@@ -441,6 +441,7 @@ pub(super) fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
             chunk: r.chunk,
             delivered: None,
             background: false,
+            resubmit_of: r.resubmit_of,
         });
     }
     state
@@ -473,6 +474,10 @@ pub fn record_of(
         tracker: tracker.clone(),
         chunk: row.chunk,
         unfinished: None,
+        request: None,
+        file_len: None,
+        file_mtime_ns: None,
+        resubmit_of: row.resubmit_of.clone(),
     })
 }
 

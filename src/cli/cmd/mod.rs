@@ -10,6 +10,7 @@ pub mod inbox;
 pub mod mgmt;
 pub mod queue;
 pub mod resources;
+pub mod resubmit;
 pub mod status;
 pub mod submit;
 pub mod tui;

@@ -35,6 +35,12 @@ struct Unit {
     submitted: Submitted,
     tracker: Tracker,
     next_read: Option<chrono::DateTime<Utc>>,
+    /// What was asked (`SubmitRequest::to_json`) and the file's size and mtime when sent:
+    /// journaled so `resubmit` can send it again.
+    request: Value,
+    stamp: Option<(u64, Option<i128>)>,
+    /// The source this one resubmits.
+    resubmit_of: Option<String>,
 }
 
 /// One source as discovered: its messages (several when it was split), or why it was not
@@ -193,6 +199,21 @@ pub async fn run(
         crate::client::submit::validate(&req).map_err(|e| Failure::usage(safe(&e.to_string())))?;
     }
     reconcile(client, &journal).await;
+    // Each source's request as journaled, by the name the stream gives it.
+    let mut requests: std::collections::HashMap<String, Value> = found
+        .iter()
+        .filter(|f| !f.stdin)
+        .map(|f| {
+            let mut req = template.clone();
+            req.path = f.path.clone();
+            (f.path.display().to_string(), req.to_json())
+        })
+        .collect();
+    for b in &blobs {
+        let mut req = template.clone();
+        req.blob = Some(b.clone());
+        requests.insert(req.source_name(), req.to_json());
+    }
     let if_not_exists = template.if_not_exists();
     let discovered = found.len() + blobs.len();
     let many = discovered > 1;
@@ -282,6 +303,9 @@ pub async fn run(
                         next_read: tracker.next_table_read(Utc::now(), &resolved.poll.table),
                         submitted: s,
                         tracker,
+                        request: requests.get(&file).cloned().unwrap_or(Value::Null),
+                        stamp: crate::client::submit::file_stamp(std::path::Path::new(&file)),
+                        resubmit_of: None,
                     };
                     journal_append(&journal, &unit, (&database, &table));
                     source.units.push(units.len());
@@ -579,6 +603,10 @@ fn journal_append(journal: &Journal, s: &Unit, (database, table): (&str, &str)) 
         tracker: s.tracker.clone(),
         chunk: s.submitted.chunk,
         unfinished: None,
+        request: (!s.request.is_null()).then(|| s.request.clone()),
+        file_len: s.stamp.map(|(len, _)| len),
+        file_mtime_ns: s.stamp.and_then(|(_, t)| t),
+        resubmit_of: s.resubmit_of.clone(),
     };
     if let Err(e) = journal.append(&rec) {
         eprintln!(
@@ -587,4 +615,114 @@ fn journal_append(journal: &Journal, s: &Unit, (database, table): (&str, &str)) 
             safe(&e.to_string())
         );
     }
+}
+
+/// A resubmission (`kingest resubmit`): one request sent as a new source, journaled with a
+/// link to the original, waited for and reported as `submit` does.
+pub(crate) struct Resend {
+    pub file: String,
+    pub request: SubmitRequest,
+    pub resubmit_of: String,
+    pub wait: Option<u64>,
+}
+
+/// Sends `r`; returns the exit code and each message's final tracker with its dedupe tag.
+pub(crate) async fn resend(
+    client: &IngestClient,
+    resolved: &Resolved,
+    r: Resend,
+    json_out: bool,
+) -> Result<(i32, Vec<(Tracker, Option<String>)>), Failure> {
+    let journal = resolved.journal(client.ingest_url());
+    let mut req = r.request;
+    req.journal = Some(journal.clone());
+    let (level, method) = (req.report_level, req.report_method);
+    if r.wait.is_some() && level != ReportLevel::FailuresAndSuccesses {
+        return Err(Failure::usage(format!(
+            "--wait needs successes reported too, and this source was sent with report level \
+             {}: resubmit it without --wait and follow it with `kingest status`",
+            level.as_str()
+        )));
+    }
+    let (database, table) = (req.database.clone(), req.table.clone());
+    let if_not_exists = req.if_not_exists();
+    let request_json = req.to_json();
+    let flush = req.flush_immediately;
+    let stamp = (req.blob.is_none() && !req.from_stdin)
+        .then(|| crate::client::submit::file_stamp(&req.path))
+        .flatten();
+    let quiet: crate::client::ProgressFn = std::sync::Arc::new(|_| {});
+    let posted = if req.blob.is_some() {
+        client.submit(req, quiet).await.map(|s| vec![s])
+    } else {
+        client.submit_chunks(req, quiet).await
+    }?;
+    let mut source = Source {
+        file: r.file.clone(),
+        source_id: posted
+            .first()
+            .map(|s| s.chunk.map_or(s.source_id, |c| c.source_id).to_string()),
+        units: Vec::new(),
+        error: None,
+    };
+    let mut units = Vec::new();
+    for s in posted {
+        let tracker = s.tracker(level, method, if_not_exists, Utc::now());
+        let unit = Unit {
+            file: r.file.clone(),
+            report: (level, method),
+            next_read: tracker.next_table_read(Utc::now(), &resolved.poll.table),
+            submitted: s,
+            tracker,
+            request: request_json.clone(),
+            stamp,
+            resubmit_of: Some(r.resubmit_of.clone()),
+        };
+        journal_append(&journal, &unit, (&database, &table));
+        source.units.push(units.len());
+        units.push(unit);
+    }
+    if let Some(secs) = r.wait
+        && units.iter().any(|u| !u.tracker.is_final())
+    {
+        let batching = if flush {
+            None
+        } else {
+            let b = wait::batching_policy(client, &database, &table).await;
+            if !json_out {
+                notice!("{}", b.note(Utc::now()));
+            }
+            Some(b)
+        };
+        let mut w = Waiting {
+            client,
+            journal: &journal,
+            poll: resolved.poll,
+            target: (&database, &table),
+            batching,
+        };
+        let summary = |units: &[Unit]| wait::state_counts(units.iter().map(|u| &u.tracker));
+        w.run(&mut units, Duration::from_secs(secs), summary).await;
+    }
+    let sources = [source];
+    print_outcomes(
+        &sources,
+        &units,
+        (&database, &table),
+        json_out,
+        r.wait.is_some(),
+    );
+    let code = combine(
+        units
+            .iter()
+            .map(|u| source_exit_code(&u.tracker, r.wait.is_some())),
+    );
+    let out = units
+        .into_iter()
+        .map(|u| {
+            let tag = u.submitted.queued().and_then(|q| q.dedupe_tag.clone());
+            (u.tracker, tag)
+        })
+        .collect();
+    Ok((code, out))
 }

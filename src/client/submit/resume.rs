@@ -190,6 +190,9 @@ fn posted(rec: &JournalRecord, s: &Submitted) -> JournalRecord {
         message_id: q.map(|q| q.message_id.clone()),
         size: s.raw_data_size,
         tracker: s.tracker(level, method, if_not_exists, now),
+        request: rec.unfinished.as_ref().map(|u| u.request.clone()),
+        file_len: rec.unfinished.as_ref().map(|u| u.file_len),
+        file_mtime_ns: rec.unfinished.as_ref().and_then(|u| u.file_mtime_ns),
         unfinished: None,
         ..rec.clone()
     }
