@@ -10,6 +10,7 @@ pub mod mgmt;
 pub mod queue;
 pub mod resources;
 pub mod status;
+pub mod status_scan;
 pub mod submit;
 pub mod tui;
 pub mod watch;
