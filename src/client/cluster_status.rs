@@ -111,6 +111,40 @@ impl ClusterEntity {
     }
 }
 
+/// The columns of the entity list, for CSV and for screens.
+pub const COLUMNS: [&str; 8] = [
+    "time",
+    "state",
+    "source_id",
+    "database",
+    "table",
+    "error_code",
+    "failure_status",
+    "status_table",
+];
+
+impl ClusterEntity {
+    /// One entity's cells, in [`COLUMNS`] order (raw: callers sanitise for their medium).
+    pub fn cells(&self) -> [String; 8] {
+        let o = |v: &Option<String>| v.clone().unwrap_or_default();
+        [
+            self.time()
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default(),
+            self.state.clone(),
+            self.entity
+                .ingestion_source_id
+                .clone()
+                .unwrap_or_else(|| self.entity.partition_key.clone()),
+            o(&self.entity.database),
+            o(&self.entity.table),
+            o(&self.entity.error_code),
+            o(&self.entity.failure_status),
+            self.table_name.clone(),
+        ]
+    }
+}
+
 /// What a scan found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScanResult {
@@ -151,10 +185,7 @@ impl ScanResult {
     /// The closing summary: pages, entities, and whether the cap left some unread.
     pub fn summary_line(&self, max_pages: usize) -> String {
         let tail = if self.truncated {
-            format!(
-                "stopped at the page cap ({max_pages}): more entities remain unread \
-                 (raise --max-pages or narrow --since)"
-            )
+            format!("stopped at the page cap ({max_pages}): more entities remain unread")
         } else {
             "every matching entity read".into()
         };
@@ -273,6 +304,25 @@ pub async fn scan(
     }
     out.finish();
     Ok(out)
+}
+
+/// [`scan`] over the status tables the service offers now (`.get ingestion resources`).
+pub async fn scan_cluster(
+    client: &crate::client::IngestClient,
+    opts: &ScanOptions,
+    progress: impl FnMut(&Progress),
+) -> Result<ScanResult> {
+    let res = client.resources().await?;
+    let tables: Vec<SasUrl> = res
+        .of_kind(crate::client::ResourceKind::IngestionsStatusTable)
+        .cloned()
+        .collect();
+    if tables.is_empty() {
+        return Err(Error::MissingResource(
+            "the service offers no status table (IngestionsStatusTable)".into(),
+        ));
+    }
+    scan(client.storage(), &tables, opts, progress).await
 }
 
 #[cfg(test)]

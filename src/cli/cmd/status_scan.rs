@@ -7,8 +7,8 @@ use serde_json::json;
 use crate::cli::Failure;
 use crate::cli::args::StatusScanArgs;
 use crate::cli::output::{notice, outln, print_json, safe};
-use crate::client::cluster_status::{self, ClusterEntity, ScanOptions, ScanResult};
-use crate::client::{IngestClient, ResourceKind};
+use crate::client::IngestClient;
+use crate::client::cluster_status::{self, ScanOptions, ScanResult};
 
 pub fn options(args: &StatusScanArgs) -> Result<ScanOptions, Failure> {
     let since = match &args.since {
@@ -35,26 +35,14 @@ pub async fn run(
         return Err(Failure::usage("--json and --csv: choose one"));
     }
     let opts = options(args)?;
-    let res = client.resources().await?;
-    let tables: Vec<_> = res
-        .of_kind(ResourceKind::IngestionsStatusTable)
-        .cloned()
-        .collect();
-    if tables.is_empty() {
-        return Err(crate::client::Error::MissingResource(
-            "the service offers no status table (IngestionsStatusTable)".into(),
-        )
-        .into());
-    }
     notice!(
-        "scanning {} status table(s): a full table scan (Timestamp is not indexed), at most {} \
+        "scanning the status table(s): a full table scan (Timestamp is not indexed), at most {} \
          pages of {}",
-        tables.len(),
         opts.max_pages,
         cluster_status::PAGE_SIZE
     );
     let max = opts.max_pages;
-    let result = cluster_status::scan(client.storage(), &tables, &opts, |p| {
+    let result = cluster_status::scan_cluster(client, &opts, |p| {
         notice!("{}", safe(&p.line(max)));
     })
     .await
@@ -77,45 +65,16 @@ pub async fn run(
         print_text(&result);
     }
     notice!("{}", result.summary_line(max));
+    if result.truncated {
+        notice!("hint: raise --max-pages, or narrow the scan with --since or --state");
+    }
     Ok(0)
-}
-
-/// The columns of the entity list, for CSV and for screens.
-pub const COLUMNS: [&str; 8] = [
-    "time",
-    "state",
-    "source_id",
-    "database",
-    "table",
-    "error_code",
-    "failure_status",
-    "status_table",
-];
-
-/// One entity's cells, in [`COLUMNS`] order (raw: callers sanitise for their medium).
-pub fn cells(e: &ClusterEntity) -> [String; 8] {
-    let o = |v: &Option<String>| v.clone().unwrap_or_default();
-    [
-        e.time()
-            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default(),
-        e.state.clone(),
-        e.entity
-            .ingestion_source_id
-            .clone()
-            .unwrap_or_else(|| e.entity.partition_key.clone()),
-        o(&e.entity.database),
-        o(&e.entity.table),
-        o(&e.entity.error_code),
-        o(&e.entity.failure_status),
-        e.table_name.clone(),
-    ]
 }
 
 fn print_text(r: &ScanResult) {
     outln!("{}", safe(&r.counts_line()));
     for e in &r.entities {
-        let c = cells(e).map(|c| safe(&c));
+        let c = e.cells().map(|c| safe(&c));
         outln!(
             "{:<19}  {:<18}  {:<36}  {}.{}  {}",
             c[0],
@@ -144,9 +103,9 @@ fn csv_cell(s: &str) -> String {
 }
 
 fn write_csv(r: &ScanResult) {
-    outln!("{}", COLUMNS.join(","));
+    outln!("{}", cluster_status::COLUMNS.join(","));
     for e in &r.entities {
-        let row: Vec<String> = cells(e).iter().map(|c| csv_cell(c)).collect();
+        let row: Vec<String> = e.cells().iter().map(|c| csv_cell(c)).collect();
         outln!("{}", row.join(","));
     }
 }
