@@ -50,7 +50,7 @@ fn result_lines(r: &ScanResult, scroll: usize, rows: usize, theme: &Theme) -> Ve
     ));
     lines.push(Line::styled(
         format!(
-            "{:<19} {:<18} {:<36} {:<24} {}",
+            "{:<19} {:<18} {:<36} {:<20} {}",
             "time", "state", "source id", "database.table", "error code"
         ),
         theme.title,
@@ -67,7 +67,7 @@ fn result_lines(r: &ScanResult, scroll: usize, rows: usize, theme: &Theme) -> Ve
                 format!(
                     "{} {} ",
                     clip(&c[2], 36),
-                    clip(&format!("{}.{}", c[3], c[4]), 24)
+                    clip(&format!("{}.{}", c[3], c[4]), 20)
                 ),
                 theme.base,
             ),
