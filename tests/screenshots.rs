@@ -667,3 +667,42 @@ fn readme_screenshot_resubmit_confirm() {
     });
     s.keys(&["q"]);
 }
+
+/// The status-table view (`T`): the demo's sources, every client's, counts per state.
+#[test]
+#[ignore = "writes assets/status-table.png; run with KINGEST_SCREENSHOTS=1 -- --ignored"]
+fn readme_screenshot_of_the_status_table_view() {
+    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
+        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
+        return;
+    }
+    let Some(fonts) = fonts() else {
+        return;
+    };
+    if !tmux_available() {
+        return;
+    }
+    let (cols, rows) = (120, 40);
+    let home = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "env HOME={h} XDG_DATA_HOME={h}/data XDG_CONFIG_HOME={h}/config TERM=xterm-256color COLORTERM= {bin} demo",
+        h = home.path().display(),
+        bin = env!("CARGO_BIN_EXE_kingest"),
+    );
+    let s = Session::start(cols, rows, &cmd);
+    s.wait_for("the demo's outcomes", Duration::from_secs(90), |t| {
+        let row = |a: &str, b: &str| t.lines().any(|l| l.contains(a) && l.contains(b));
+        row("bad-wrong", "Failed") && row("metrics.j", "Succeeded")
+    });
+    s.press(&["T"], "the scan's confirmation", |t| {
+        t.contains("WHOLE table")
+    });
+    s.press(&["y"], "the scan's result", |t| {
+        t.contains("every matching entity read") && t.contains("Failed")
+    });
+    shoot(&s, &fonts, "status-table", cols as usize, rows as usize);
+    s.press(&["Escape"], "the view to close", |t| {
+        !t.contains("every client's sources")
+    });
+    s.keys(&["q"]);
+}

@@ -50,6 +50,10 @@ pub enum Effect {
     BulkCancel {
         operation_id: String,
     },
+    /// Scan the status tables the service offers (`client::cluster_status`), reporting pages.
+    ClusterScan {
+        opts: crate::client::cluster_status::ScanOptions,
+    },
     /// List file-system entries starting with `input`.
     Complete {
         input: String,

@@ -31,6 +31,8 @@ pub enum Context {
     Command,
     /// The context switcher's list (`:ctx`).
     Contexts,
+    /// The status-table view (`T`: every client's sources).
+    Cluster,
 }
 
 impl Context {
@@ -46,6 +48,7 @@ impl Context {
             Context::Help => "help",
             Context::Command => "command prompt",
             Context::Contexts => "context switcher",
+            Context::Cluster => "status-table view",
         }
     }
 
@@ -68,6 +71,7 @@ pub mod stack {
     pub const FILTER: &[Context] = &[FilterInput];
     pub const COMMAND: &[Context] = &[Command];
     pub const CONTEXTS: &[Context] = &[Contexts];
+    pub const CLUSTER: &[Context] = &[Cluster];
     pub const DETAIL: &[Context] = &[Detail, Global];
     pub const NOTIFICATIONS: &[Context] = &[Notifications, List, Global];
     pub const LIST: &[Context] = &[List, Global];
@@ -78,6 +82,7 @@ pub mod stack {
         FILTER,
         COMMAND,
         CONTEXTS,
+        CLUSTER,
         DETAIL,
         NOTIFICATIONS,
         LIST,
@@ -143,6 +148,7 @@ actions! {
     SwitchContext = "switch-context",
     Suspend = "suspend",
     Resubmit = "resubmit",
+    ClusterStatus = "cluster-status",
 }
 
 impl std::str::FromStr for Action {
@@ -376,6 +382,7 @@ pub static DEFAULTS: &[Binding] = &[
     b!(Global, [k('s')], OpenSubmit, "submit", "submit a file for ingestion", true, false),
     b!(Global, [k('b')], OpenBulk, "bulk", "start a bulk ingestion the cluster runs (.ingest-from-storage-queued)", false, false),
     b!(Global, [k('p')], PeekNow, "peek", "peek the notification queues now", true, false),
+    b!(Global, [k('T')], ClusterStatus, "table", "scan the status table: every client's sources, counts per state (asked first)", false, false),
     b!(Global, [k('r')], Refresh, "refresh", "refresh ingestion resources and queue depths", false, false),
     b!(Global, [k(':')], Command, "ctx", "command prompt (`ctx` lists the contexts, `ctx NAME` switches)", true, false),
     b!(Global, [k('?')], Help, "help", "show all keys", true, false),
@@ -418,6 +425,11 @@ pub static DEFAULTS: &[Binding] = &[
     b!(Contexts, [k('j'), code(KeyCode::Down)], Down, "down", "move down", false, false),
     b!(Contexts, [code(KeyCode::Enter)], SwitchContext, "switch", "switch to the selected context (production ones ask first)", true, false),
     b!(Contexts, [code(KeyCode::Esc), k('q')], Back, "close", "close the context list", true, false),
+    b!(Cluster, [k('k'), code(KeyCode::Up)], Up, "up", "scroll up", false, false),
+    b!(Cluster, [k('j'), code(KeyCode::Down)], Down, "down", "scroll down", false, false),
+    b!(Cluster, [code(KeyCode::PageUp)], PageUp, "pgup", "page up", false, false),
+    b!(Cluster, [code(KeyCode::PageDown)], PageDown, "pgdn", "page down", false, false),
+    b!(Cluster, [code(KeyCode::Esc), k('q')], Back, "close", "close the status-table view", true, false),
     b!(Help, [code(KeyCode::Esc), k('?'), k('q')], Back, "close", "close help", true, false),
 ];
 

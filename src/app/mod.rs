@@ -2,6 +2,7 @@
 //! No tokio, no I/O, no clock reads: time arrives in `Msg`s.
 
 pub mod bulk;
+pub mod cluster;
 pub mod effect;
 pub mod filter;
 #[doc(hidden)]

@@ -161,6 +161,13 @@ pub enum Msg {
         ids: Vec<String>,
         result: Result<Vec<crate::client::bulk::BulkOperation>, Problem>,
     },
+    /// A page of the status-table scan was read.
+    ClusterProgress(crate::client::cluster_status::Progress),
+    /// The status-table scan ended.
+    ClusterScanned {
+        at: DateTime<Utc>,
+        result: Result<crate::client::cluster_status::ScanResult, Problem>,
+    },
     BulkCanceled {
         operation_id: String,
         at: DateTime<Utc>,

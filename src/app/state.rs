@@ -527,6 +527,8 @@ pub enum ConfirmAction {
     Resubmit {
         row: u64,
     },
+    /// Scan the status tables (`crate::app::cluster`).
+    ClusterScan,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -559,6 +561,10 @@ pub enum Modal {
     /// The context switcher: `Settings.contexts`, the row at `selected` highlighted.
     Contexts {
         selected: usize,
+    },
+    /// The status-table view (`crate::app::cluster`), scrolled by `scroll` entity rows.
+    Cluster {
+        scroll: usize,
     },
 }
 
@@ -668,6 +674,8 @@ pub struct State {
     pub next_submission_id: u64,
     /// Bulk operations, listed in the submissions pane after the sources.
     pub bulk: crate::app::bulk::BulkView,
+    /// The last status-table scan (`T`).
+    pub cluster: crate::app::cluster::ClusterView,
     pub failures: Stream,
     pub successes: Stream,
     pub modal: Option<Modal>,
@@ -712,6 +720,7 @@ impl State {
             submissions_list: ListState::default(),
             next_submission_id: 1,
             bulk: Default::default(),
+            cluster: Default::default(),
             failures: Stream::new(NotificationKind::Failure, cap),
             successes: Stream::new(NotificationKind::Success, cap),
             modal: None,

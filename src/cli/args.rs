@@ -211,6 +211,29 @@ impl std::fmt::Debug for Connection {
     }
 }
 
+/// `status --all`: a capped scan of the status tables (a full table scan, so never a poll).
+#[derive(Debug, Clone, Args)]
+pub struct StatusScanArgs {
+    /// Every client's table-tracked sources: scan the cluster's status tables (a full table
+    /// scan, capped by --max-pages), with counts per state.
+    #[arg(long)]
+    pub all: bool,
+    /// Only entities written within this age (90s, 30m, 1h, 2d; default: all).
+    #[arg(long, value_name = "AGE", requires = "all")]
+    pub since: Option<String>,
+    /// Stop after N pages of up to 1000 entities (over all tables).
+    #[arg(long, value_name = "N", default_value_t = crate::client::cluster_status::DEFAULT_MAX_PAGES as u32,
+          value_parser = clap::value_parser!(u32).range(1..), requires = "all")]
+    pub max_pages: u32,
+    /// Only entities in this state as the service writes it (Pending, Succeeded, Failed,
+    /// PartiallySucceeded, Skipped).
+    #[arg(long, value_name = "STATE", requires = "all")]
+    pub state: Option<String>,
+    /// The entities as CSV on stdout (the counts go to stderr).
+    #[arg(long, requires = "all", help_heading = OUTPUT)]
+    pub csv: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the ingestion resources the service hands out (SAS redacted), with queue depths.
@@ -220,12 +243,16 @@ pub enum Command {
     },
     /// Upload files and post ingestion messages.
     Submit(SubmitArgs),
-    /// Show the status of a source (its journaled status table, then the notification queues).
+    /// Show the status of a source (its journaled status table, then the notification queues),
+    /// or with --all every client's sources in the cluster's status tables.
     Status {
         #[command(flatten)]
         conn: Connection,
         /// The source id (IngestionSourceId) printed by `submit`.
-        source_id: String,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        source_id: Option<String>,
+        #[command(flatten)]
+        scan: StatusScanArgs,
     },
     /// Send a journaled source again as a new source (its file, else its retained blob):
     /// a Failed one at once; a Succeeded, Skipped, retrying or unknown one only with --force.
@@ -678,6 +705,10 @@ pub struct EmulatorArgs {
     /// DMs issue them) or `rpu` (also update, so discards can release messages at once).
     #[arg(long, value_name = "PERMS", default_value = "rp", value_parser = ["rp", "rpu"])]
     pub notification_permissions: String,
+    /// SAS permissions of the status table handed out: `raud` (as real DMs issue them) or
+    /// `aud` (no query: `status --all` is refused, as with a DM that withholds `r`).
+    #[arg(long, value_name = "PERMS", default_value = "raud", value_parser = ["raud", "aud"])]
+    pub status_table_permissions: String,
     /// Hand out a new status table every SECS (default: each UTC day, as the service).
     #[arg(long, value_name = "SECS")]
     pub status_table_rotation: Option<f64>,

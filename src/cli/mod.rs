@@ -186,9 +186,12 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
                 Command::Resources { .. } => cmd::resources::run(&client, json).await,
                 Command::Submit(args) => cmd::submit::run(&client, &resolved, args, json).await,
                 Command::Resubmit(args) => cmd::resubmit::run(&client, &resolved, args, json).await,
-                Command::Status { source_id, .. } => {
-                    cmd::status::run(&client, &resolved, &source_id, json).await
-                }
+                Command::Status {
+                    source_id, scan, ..
+                } => match source_id {
+                    Some(id) if !scan.all => cmd::status::run(&client, &resolved, &id, json).await,
+                    _ => cmd::status_scan::run(&client, &scan, json).await,
+                },
                 Command::Failures { action } => {
                     cmd::queue::run(&client, &resolved, NotificationKind::Failure, action, json)
                         .await

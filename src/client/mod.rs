@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod auth;
 pub mod bulk;
+pub mod cluster_status;
 pub mod connection_string;
 pub mod deadline;
 pub mod direct;

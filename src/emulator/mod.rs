@@ -67,6 +67,9 @@ pub struct EmulatorConfig {
     /// SAS permissions of the notification queues handed to clients: `rp` as a real DM
     /// issues them; tests ask `rpu` to exercise Update Message.
     pub notification_queue_permissions: String,
+    /// SAS permissions of the status table handed to clients: `raud` as a real DM (see
+    /// `status_tables`); tests ask `aud` to see a client refuse the cluster-wide scan.
+    pub status_table_permissions: String,
     /// Faults injected from the start (changeable later through [`Emulator::faults`]).
     pub faults: faults::FaultConfig,
     /// Sign the built-in storage's SAS with a key made for this run instead of the fixed,
@@ -91,6 +94,7 @@ impl Default for EmulatorConfig {
             poll_interval: Duration::from_millis(250),
             notification_ttl: None,
             notification_queue_permissions: "rp".into(),
+            status_table_permissions: "raud".into(),
             faults: faults::FaultConfig::default(),
             random_account_key: false,
             ingest_retry: dm::RetrySettings::default(),
@@ -106,6 +110,8 @@ pub struct Issuer {
     pub key: AccountKey,
     /// Permissions of the notification queues' SAS in `.get ingestion resources`.
     pub notification_permissions: String,
+    /// Permissions of the status table's SAS in `.get ingestion resources`.
+    pub status_table_permissions: String,
     /// Every SAS signature and identity token handed out, newest last (bounded): so a test
     /// can scan a client's output for any secret the service gave it.
     issued: std::sync::Mutex<std::collections::VecDeque<String>>,
@@ -272,7 +278,7 @@ impl Issuer {
                 SasResource::Table {
                     table: status_table.into(),
                 },
-                "raud",
+                &self.status_table_permissions,
                 now,
                 STATUS_SAS_LIFETIME,
             ),
@@ -415,6 +421,7 @@ impl Emulator {
             account,
             key,
             notification_permissions: cfg.notification_queue_permissions.clone(),
+            status_table_permissions: cfg.status_table_permissions.clone(),
             issued: Default::default(),
             identity: Default::default(),
         });

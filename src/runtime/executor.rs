@@ -281,6 +281,20 @@ impl Executor for ClientExecutor {
                     result,
                 })
             }),
+            Effect::ClusterScan { opts } => {
+                let tx = self.tx.clone();
+                self.spawn(async move {
+                    let result = crate::client::cluster_status::scan_cluster(&client, &opts, |p| {
+                        let _ = tx.send(Msg::ClusterProgress(p.clone()));
+                    })
+                    .await
+                    .map_err(err);
+                    Some(Msg::ClusterScanned {
+                        at: clock.now(),
+                        result,
+                    })
+                })
+            }
             Effect::Complete { input } => self.spawn(async move {
                 let probe = input.clone();
                 let candidates = tokio::task::spawn_blocking(move || complete(&probe))

@@ -2,6 +2,7 @@
 //! mutation.
 
 pub mod bulk;
+pub mod cluster;
 pub mod columns;
 pub mod contexts;
 pub mod detail;
@@ -58,6 +59,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
         Some(Modal::Filter { pane, input }) => dialogs::filter(frame, main, *pane, input, &theme),
         Some(Modal::Command { input }) => contexts::prompt(frame, main, input, &theme),
         Some(Modal::Contexts { selected }) => contexts::list(frame, main, state, *selected, &theme),
+        Some(Modal::Cluster { scroll }) => cluster::render(frame, main, state, *scroll, &theme),
         Some(Modal::Detail {
             target,
             raw,

@@ -24,6 +24,7 @@ pub fn contexts(state: &State) -> &'static [Context] {
         Some(Modal::Filter { .. }) => stack::FILTER,
         Some(Modal::Command { .. }) => stack::COMMAND,
         Some(Modal::Contexts { .. }) => stack::CONTEXTS,
+        Some(Modal::Cluster { .. }) => stack::CLUSTER,
         Some(Modal::Detail { .. }) => stack::DETAIL,
         None if state.focus.kind().is_some() => stack::NOTIFICATIONS,
         None => stack::LIST,
@@ -149,6 +150,7 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
             }
         }
         Action::Discard | Action::DiscardFiltered => discard::ask_discard(state, action),
+        Action::ClusterStatus => crate::app::cluster::ask(state),
         Action::OpenBulk => crate::app::bulk::open_dialog(state),
         Action::CancelBulk => crate::app::bulk::ask_cancel(state),
         Action::Resubmit => super::resubmit::ask(state, fx),
@@ -239,6 +241,7 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
                         crate::app::bulk::confirmed_cancel(state, operation_id, fx)
                     }
                     ConfirmAction::Resubmit { row } => super::resubmit::send(state, row, true, fx),
+                    ConfirmAction::ClusterScan => crate::app::cluster::confirmed(state, fx),
                     ConfirmAction::SwitchContext(name) => {
                         state.leave = Some(Leave::SwitchContext {
                             name,
@@ -314,6 +317,17 @@ fn move_selection(state: &mut State, action: Action) {
         *selected = match action {
             Action::Up => selected.saturating_sub(1),
             _ => (*selected + 1).min(last),
+        };
+        return;
+    }
+    if let Some(Modal::Cluster { scroll }) = &mut state.modal {
+        let last = state.cluster.rows().saturating_sub(1);
+        *scroll = match action {
+            Action::Up => scroll.saturating_sub(1),
+            Action::Down => (*scroll + 1).min(last),
+            Action::PageUp => scroll.saturating_sub(PAGE),
+            Action::PageDown => (*scroll + PAGE).min(last),
+            _ => *scroll,
         };
         return;
     }

@@ -111,6 +111,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             advance(state, at);
             crate::app::bulk::on_canceled(state, &operation_id, at, result)
         }
+        Msg::ClusterProgress(p) => crate::app::cluster::on_progress(state, p),
+        Msg::ClusterScanned { at, result } => {
+            advance(state, at);
+            crate::app::cluster::on_scanned(state, result)
+        }
         Msg::Discovered { input, result } => {
             if let Some(Modal::Submit(form)) = &mut state.modal {
                 form.apply_matches(&input, result);

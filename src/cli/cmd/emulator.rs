@@ -70,6 +70,7 @@ pub async fn run(args: EmulatorArgs, json: bool) -> Result<i32, Failure> {
         ingest_retry,
         status_table_rotation,
         notification_queue_permissions: args.notification_permissions,
+        status_table_permissions: args.status_table_permissions,
         // Off loopback the well-known built-in key would let anyone forge SAS tokens.
         random_account_key: exposed.is_some(),
         streaming: crate::emulator::http::streaming::StreamingConfig {

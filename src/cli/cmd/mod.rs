@@ -12,6 +12,7 @@ pub mod queue;
 pub mod resources;
 pub mod resubmit;
 pub mod status;
+pub mod status_scan;
 pub mod submit;
 pub mod tui;
 pub mod watch;

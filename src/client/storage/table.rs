@@ -43,6 +43,20 @@ pub(crate) fn tables_url(table: &SasUrl) -> url::Url {
     url
 }
 
+/// Where the next page of a query starts: the service's opaque continuation keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Continuation {
+    pub partition_key: String,
+    pub row_key: String,
+}
+
+/// One page of a query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityPage {
+    pub entities: Vec<Map<String, Value>>,
+    pub next: Option<Continuation>,
+}
+
 fn to_body(value: &impl serde::Serialize) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(|e| Error::Internal(format!("cannot encode entity: {e}")))
 }
@@ -115,6 +129,76 @@ impl Storage {
         })
         .await?;
         Ok(())
+    }
+
+    /// One page of Query Entities (`GET {table}()`, optional `$filter`, `$top`), resuming at
+    /// `from` (the continuation of the page before). Azure answers at most 1000 entities and,
+    /// when more remain, `x-ms-continuation-NextPartitionKey`/`NextRowKey` to send back as
+    /// `NextPartitionKey`/`NextRowKey`
+    /// (<https://learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination>).
+    /// A page may be empty and still carry a token.
+    pub async fn query_entities(
+        &self,
+        table: &SasUrl,
+        filter: Option<&str>,
+        top: usize,
+        from: Option<&Continuation>,
+    ) -> Result<EntityPage> {
+        let top = top.to_string();
+        let mut params: Vec<(&str, &str)> = vec![("$top", &top)];
+        if let Some(f) = filter {
+            params.push(("$filter", f));
+        }
+        if let Some(c) = from {
+            params.push(("NextPartitionKey", &c.partition_key));
+            params.push(("NextRowKey", &c.row_key));
+        }
+        let url = table.request_url("()", &params);
+        let reply = self
+            .execute(|http| {
+                http.get(url.clone())
+                    .header("Accept", ACCEPT)
+                    .header("DataServiceVersion", "3.0")
+            })
+            .await?;
+        let entities = match serde_json::from_slice::<Value>(&reply.body) {
+            Ok(Value::Object(mut m)) => match m.remove("value") {
+                Some(Value::Array(list)) => list
+                    .into_iter()
+                    .filter_map(|v| match v {
+                        Value::Object(e) => Some(e),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => {
+                    return Err(Error::BadResponse(
+                        "table query answer has no \"value\" list".into(),
+                    ));
+                }
+            },
+            Ok(_) => {
+                return Err(Error::BadResponse(
+                    "table query answer is not a JSON object".into(),
+                ));
+            }
+            Err(e) => {
+                return Err(Error::BadResponse(format!(
+                    "table query answer is not JSON: {e}"
+                )));
+            }
+        };
+        let header = |n| reply.header(n).map(str::to_string);
+        let next = match (
+            header("x-ms-continuation-NextPartitionKey"),
+            header("x-ms-continuation-NextRowKey"),
+        ) {
+            (Some(partition_key), Some(row_key)) => Some(Continuation {
+                partition_key,
+                row_key,
+            }),
+            _ => None,
+        };
+        Ok(EntityPage { entities, next })
     }
 
     /// Create Table (via the table URL's account `Tables` endpoint); "already exists" is fine.

@@ -30,6 +30,9 @@ pub struct Entity {
     pub etag: String,
 }
 
+/// (PartitionKey, RowKey).
+pub type EntityKeys = (String, String);
+
 /// How Update/Merge treat the stored entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableWrite {
@@ -335,16 +338,36 @@ impl Store {
         top: usize,
         keep: impl Fn(&Entity) -> bool,
     ) -> StoreResult<Vec<Entity>> {
+        Ok(self.query_page(table, top, None, keep)?.0)
+    }
+
+    /// One page of Query Entities: up to `top` matches in key order from `from` (inclusive),
+    /// and the keys of the next match when more remain — Azure's continuation token
+    /// (`x-ms-continuation-NextPartitionKey`/`NextRowKey` point at the next entity to return:
+    /// <https://learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination>).
+    pub fn query_page(
+        &self,
+        table: &str,
+        top: usize,
+        from: Option<EntityKeys>,
+        keep: impl Fn(&Entity) -> bool,
+    ) -> StoreResult<(Vec<Entity>, Option<EntityKeys>)> {
+        use std::ops::Bound;
         let tables = lock(&self.tables);
         let t = tables
             .get(&table.to_ascii_lowercase())
             .ok_or_else(table_not_found)?;
-        Ok(t.entities
-            .values()
-            .filter(|e| keep(e))
-            .take(top)
-            .cloned()
-            .collect())
+        let start = from.map_or(Bound::Unbounded, Bound::Included);
+        let mut matches = t
+            .entities
+            .range((start, Bound::Unbounded))
+            .map(|(_, e)| e)
+            .filter(|e| keep(e));
+        let page: Vec<Entity> = matches.by_ref().take(top).cloned().collect();
+        let next = matches
+            .next()
+            .map(|e| (e.partition_key.clone(), e.row_key.clone()));
+        Ok((page, next))
     }
 }
 
@@ -461,6 +484,28 @@ mod tests {
         assert_eq!(s.query_entities("T", 10, |_| true).unwrap().len(), 2);
         s.delete_entity("T", "p", "new", "*").unwrap();
         assert_eq!(s.query_entities("T", 10, |_| true).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn query_pages_continue_from_the_next_key() {
+        let s = Store::new();
+        s.create_table("T");
+        for i in 0..5 {
+            let body = obj(json!({"PartitionKey": format!("p{i}"), "RowKey": "r", "n": i}));
+            s.insert_entity("T", &body, t0()).unwrap();
+        }
+        let odd = |e: &Entity| e.props["n"].as_i64().is_some_and(|n| n % 2 == 1);
+        let (page, next) = s.query_page("T", 2, None, |_| true).unwrap();
+        assert_eq!(page.len(), 2);
+        assert_eq!(next, Some(("p2".into(), "r".into())));
+        let (page, next) = s.query_page("T", 2, next, |_| true).unwrap();
+        assert_eq!(page[0].partition_key, "p2");
+        let (page, next) = s.query_page("T", 2, next, |_| true).unwrap();
+        assert_eq!((page.len(), next), (1, None));
+        // The token names the next *match*, not the next key.
+        let (page, next) = s.query_page("T", 1, None, odd).unwrap();
+        assert_eq!(page[0].partition_key, "p1");
+        assert_eq!(next, Some(("p3".into(), "r".into())));
     }
 
     #[test]

@@ -315,9 +315,25 @@ fn query(st: &StorageState, ctx: &Ctx, table: &str, shown: &str) -> ApiResult {
         Some(n) if (1..=MAX_PAGE as i64).contains(&n) => n as usize,
         Some(_) => return Err(ApiError::new(400, "InvalidInput", "$top must be 1..1000.")),
     };
-    let list = st
-        .store
-        .query_entities(table, top, |e| filter.as_ref().is_none_or(|f| f.matches(e)))?;
+    // A page resumes where the last one's continuation headers pointed (both or neither).
+    let bad_token = || {
+        ApiError::new(
+            400,
+            "InvalidInput",
+            "The continuation token (NextPartitionKey, NextRowKey) is not valid.",
+        )
+    };
+    let from = match (ctx.query("NextPartitionKey"), ctx.query("NextRowKey")) {
+        (Some(pk), Some(rk)) => Some((
+            continuation::decode(pk).ok_or_else(bad_token)?,
+            continuation::decode(rk).ok_or_else(bad_token)?,
+        )),
+        (None, None) => None,
+        _ => return Err(bad_token()),
+    };
+    let (list, next) = st.store.query_page(table, top, from, |e| {
+        filter.as_ref().is_none_or(|f| f.matches(e))
+    })?;
     let values: Vec<Value> = list
         .iter()
         .map(|e| entity_json(st, ctx, shown, e, false))
@@ -330,7 +346,55 @@ fn query(st: &StorageState, ctx: &Ctx, table: &str, shown: &str) -> ApiResult {
         );
     }
     v.insert("value".into(), Value::Array(values));
-    Ok(json_reply(ctx, 200, &Value::Object(v)))
+    let mut r = json_reply(ctx, 200, &Value::Object(v));
+    // At most 1000 entities a page, then continuation headers: Query Entities,
+    // <https://learn.microsoft.com/rest/api/storageservices/query-entities#response-headers>.
+    if let Some((pk, rk)) = next {
+        set(
+            &mut r,
+            "x-ms-continuation-nextpartitionkey",
+            &continuation::encode(&pk),
+        );
+        set(
+            &mut r,
+            "x-ms-continuation-nextrowkey",
+            &continuation::encode(&rk),
+        );
+    }
+    Ok(r)
+}
+
+/// Continuation keys are opaque to clients; Azure's look like `1!8!cDAwMDE-` (a version,
+/// the length, then the key in URL-safe base64), so any key survives a header and a query.
+mod continuation {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    pub fn encode(key: &str) -> String {
+        let b = URL_SAFE_NO_PAD.encode(key.as_bytes());
+        format!("1!{}!{b}", b.len())
+    }
+
+    pub fn decode(token: &str) -> Option<String> {
+        let mut parts = token.splitn(3, '!');
+        let (Some("1"), Some(len), Some(b)) = (parts.next(), parts.next(), parts.next()) else {
+            return None;
+        };
+        if len.parse::<usize>().ok()? != b.len() {
+            return None;
+        }
+        String::from_utf8(URL_SAFE_NO_PAD.decode(b).ok()?).ok()
+    }
+
+    #[test]
+    fn round_trips_any_key() {
+        for k in ["p1", "", "o'neil / ü ? #", "a\nb"] {
+            assert_eq!(decode(&encode(k)).as_deref(), Some(k));
+        }
+        assert_eq!(decode("p1"), None);
+        assert_eq!(decode("1!4!cDE"), None);
+        assert_eq!(decode("1!3!cDE").as_deref(), Some("p1"));
+    }
 }
 
 /// A small `$filter` subset: `Prop op literal` terms joined by `and`, where op is
