@@ -387,7 +387,7 @@ pub static DEFAULTS: &[Binding] = &[
     b!(List, [k('g')], Top, "top", "go to the first row", false, false),
     b!(List, [k('G')], Bottom, "bottom", "go to the last row", false, false),
     b!(List, [code(KeyCode::Enter)], OpenDetail, "detail", "open the detail view", true, false),
-    b!(List, [k('/')], Filter, "filter", "filter rows (every space-separated term must match; !term excludes; \"quote spaces\")", true, false),
+    b!(List, [k('/')], Filter, "filter", "filter rows (every space-separated term must match; !term excludes; \"quote spaces\"; code:X table:X db:X status:X search one field)", true, false),
     b!(List, [code(KeyCode::Esc)], Back, "clear", "clear the filter", false, false),
     b!(List, [k('X')], CancelBulk, "cancel-bulk", "cancel the selected bulk operation (confirmed)", false, true),
     b!(Notifications, [k('f')], Freeze, "freeze", "freeze/unfreeze the stream", true, false),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-pub use crate::app::filter::{Filter, matches_filter};
+pub use crate::app::filter::{Field, Fields, Filter, matches_filter};
 use crate::app::form::SubmitForm;
 use crate::app::ring::Keyed;
 pub use crate::app::stream::Stream;
@@ -252,6 +252,22 @@ impl NotificationRow {
     }
 }
 
+impl Fields for NotificationRow {
+    fn field(&self, f: Field) -> Option<std::borrow::Cow<'_, str>> {
+        let n = self.decoded.notification.as_ref()?;
+        let v = match f {
+            Field::Code => n.error_code.as_deref(),
+            Field::Table => n.table.as_deref(),
+            Field::Db => n.database.as_deref(),
+            Field::Status => match self.kind {
+                NotificationKind::Failure => n.failure_status.as_deref(),
+                NotificationKind::Success => Some("Succeeded"),
+            },
+        };
+        v.map(Into::into)
+    }
+}
+
 /// Selection and filter of one list pane.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListState {
@@ -493,6 +509,18 @@ impl SubmissionRow {
 
     pub fn tracked_by_queue(&self) -> bool {
         self.report_method.uses_queue() && self.report_level != ReportLevel::None
+    }
+}
+
+impl Fields for SubmissionRow {
+    fn field(&self, f: Field) -> Option<std::borrow::Cow<'_, str>> {
+        let v = match f {
+            Field::Code => self.error_code(),
+            Field::Table => Some(self.table.as_str()),
+            Field::Db => Some(self.database.as_str()),
+            Field::Status => Some(self.state().label()),
+        };
+        v.map(Into::into)
     }
 }
 
@@ -742,10 +770,11 @@ impl State {
 
     /// The rows listed: one per source (a split source by its first chunk's row).
     pub fn visible_submissions(&self) -> Vec<&SubmissionRow> {
+        let filter = Filter::new(&self.submissions_list.filter);
         self.submissions
             .iter()
             .filter(|s| s.chunk.is_none_or(|c| c.index == 1))
-            .filter(|s| matches_filter(&s.filter_text(), &self.submissions_list.filter))
+            .filter(|s| filter.matches_fields(&s.filter_text(), *s))
             .collect()
     }
 
