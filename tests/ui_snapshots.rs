@@ -301,3 +301,29 @@ fn pane_submissions_wide_has_a_mode_column() {
     assert!(screen.contains("Mode"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn export_dialog() {
+    use kingest::app::export::{ExportForm, ExportFormat};
+    let mut s = sample_state();
+    s.focus = Pane::Failures;
+    s.modal = Some(Modal::Export(Box::new(ExportForm {
+        pane: Pane::Failures,
+        format: ExportFormat::Csv,
+        path: tui_input::Input::new("kingest-failures-20260101T000000Z.csv".into()),
+        rows: s.visible_len(Pane::Failures),
+    })));
+    insta::assert_snapshot!(render(&s, 100, 30));
+}
+
+#[test]
+fn copy_chooser_redacts_and_sanitises() {
+    let mut s = sample_state();
+    s.focus = Pane::Failures;
+    kingest::app::export::open_copy(&mut s);
+    assert!(matches!(s.modal, Some(Modal::Copy(_))), "{:?}", s.modal);
+    let screen = render(&s, 100, 30);
+    assert!(!screen.contains("SECRET"), "SAS leaked");
+    assert!(screen.contains("with (OperationId='op-1')"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

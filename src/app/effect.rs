@@ -58,4 +58,17 @@ pub enum Effect {
     Discover {
         input: String,
     },
+    /// Write `contents` (already redacted) to `path` atomically (`app::export`).
+    Export {
+        path: PathBuf,
+        contents: String,
+        rows: usize,
+        /// What was exported, for the status line (`failures CSV`).
+        what: String,
+    },
+    /// Put `text` on the terminal's clipboard through OSC 52: the event loop writes it to the
+    /// terminal it draws on (`app::export::osc52`).
+    Clipboard {
+        text: String,
+    },
 }

@@ -31,6 +31,10 @@ pub enum Context {
     Command,
     /// The context switcher's list (`:ctx`).
     Contexts,
+    /// The export dialog (`e`).
+    ExportDialog,
+    /// The copy chooser (`y`).
+    CopyChooser,
 }
 
 impl Context {
@@ -46,6 +50,8 @@ impl Context {
             Context::Help => "help",
             Context::Command => "command prompt",
             Context::Contexts => "context switcher",
+            Context::ExportDialog => "export dialog",
+            Context::CopyChooser => "copy chooser",
         }
     }
 
@@ -53,7 +59,7 @@ impl Context {
     fn takes_text(self) -> bool {
         matches!(
             self,
-            Context::SubmitDialog | Context::FilterInput | Context::Command
+            Context::SubmitDialog | Context::FilterInput | Context::Command | Context::ExportDialog
         )
     }
 }
@@ -68,6 +74,8 @@ pub mod stack {
     pub const FILTER: &[Context] = &[FilterInput];
     pub const COMMAND: &[Context] = &[Command];
     pub const CONTEXTS: &[Context] = &[Contexts];
+    pub const EXPORT: &[Context] = &[ExportDialog];
+    pub const COPY: &[Context] = &[CopyChooser];
     pub const DETAIL: &[Context] = &[Detail, Global];
     pub const NOTIFICATIONS: &[Context] = &[Notifications, List, Global];
     pub const LIST: &[Context] = &[List, Global];
@@ -78,6 +86,8 @@ pub mod stack {
         FILTER,
         COMMAND,
         CONTEXTS,
+        EXPORT,
+        COPY,
         DETAIL,
         NOTIFICATIONS,
         LIST,
@@ -142,6 +152,9 @@ actions! {
     CommandCancel = "command-cancel",
     SwitchContext = "switch-context",
     Suspend = "suspend",
+    Export = "export",
+    Copy = "copy",
+    CopyCommand = "copy-command",
 }
 
 impl std::str::FromStr for Action {
@@ -389,6 +402,9 @@ pub static DEFAULTS: &[Binding] = &[
     b!(List, [code(KeyCode::Enter)], OpenDetail, "detail", "open the detail view", true, false),
     b!(List, [k('/')], Filter, "filter", "filter rows (every space-separated term must match; !term excludes; \"quote spaces\"; code:X table:X db:X status:X search one field)", true, false),
     b!(List, [code(KeyCode::Esc)], Back, "clear", "clear the filter", false, false),
+    b!(List, [k('e')], Export, "export", "export the rows this pane lists (after the filter; the groups when grouped) to CSV or JSON lines, redacted", false, false),
+    b!(List, [k('y')], Copy, "copy", "copy the selected row's source id, operation id, JSON or .show ingestion failures command (OSC 52, works over SSH)", false, false),
+    b!(List, [k('Y')], CopyCommand, "copy-cmd", "copy the selected row's .show ingestion failures with (OperationId='…') command (OSC 52)", false, false),
     b!(List, [k('X')], CancelBulk, "cancel-bulk", "cancel the selected bulk operation (confirmed)", false, true),
     b!(Notifications, [k('f')], Freeze, "freeze", "freeze/unfreeze the stream", true, false),
     b!(Notifications, [k('z')], ToggleGroup, "group", "group rows by ErrorCode (failures) or Table (d then discards a group)", false, false),
@@ -416,6 +432,13 @@ pub static DEFAULTS: &[Binding] = &[
     b!(Contexts, [k('j'), code(KeyCode::Down)], Down, "down", "move down", false, false),
     b!(Contexts, [code(KeyCode::Enter)], SwitchContext, "switch", "switch to the selected context (production ones ask first)", true, false),
     b!(Contexts, [code(KeyCode::Esc), k('q')], Back, "close", "close the context list", true, false),
+    b!(ExportDialog, [code(KeyCode::Enter)], DialogSubmit, "export", "write the file (atomically; an existing file is replaced)", true, false),
+    b!(ExportDialog, [ctrl('n'), ctrl('p')], DialogCycleNext, "format", "switch CSV / JSON lines", true, false),
+    b!(ExportDialog, [code(KeyCode::Esc)], DialogCancel, "cancel", "cancel", true, false),
+    b!(CopyChooser, [k('k'), code(KeyCode::Up)], Up, "up", "move up", false, false),
+    b!(CopyChooser, [k('j'), code(KeyCode::Down)], Down, "down", "move down", false, false),
+    b!(CopyChooser, [code(KeyCode::Enter)], DialogSubmit, "copy", "copy the selected item", true, false),
+    b!(CopyChooser, [code(KeyCode::Esc), k('q')], Back, "close", "close without copying", true, false),
     b!(Help, [code(KeyCode::Esc), k('?'), k('q')], Back, "close", "close help", true, false),
 ];
 

@@ -171,6 +171,13 @@ pub enum Msg {
         input: String,
         result: Result<Vec<crate::client::discover::Found>, String>,
     },
+    /// An export was written (or not).
+    Exported {
+        path: std::path::PathBuf,
+        rows: usize,
+        what: String,
+        result: Result<(), String>,
+    },
     /// A submission from outside the dialog (the demo's traffic): rows, upload progress,
     /// tracking and the journal exactly as for a dialog submit.
     Submit(Box<crate::client::SubmitRequest>),

@@ -580,6 +580,10 @@ pub enum Modal {
     Contexts {
         selected: usize,
     },
+    /// The export dialog (`e`).
+    Export(Box<crate::app::export::ExportForm>),
+    /// What `y` can copy from the selected row.
+    Copy(crate::app::export::CopyMenu),
 }
 
 /// Why the event loop hands control back to its runner before quitting.

@@ -288,6 +288,34 @@ impl Executor for ClientExecutor {
                     .unwrap_or_default();
                 Some(Msg::Completions { input, candidates })
             }),
+            Effect::Export {
+                path,
+                contents,
+                rows,
+                what,
+            } => self.spawn(async move {
+                let target = path.clone();
+                let result = tokio::task::spawn_blocking(move || {
+                    crate::config::file::write_atomic(&target, &contents).map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("the write did not finish: {e}")));
+                // Say where it went in full: a relative default lands in the current folder.
+                let path = match &result {
+                    Ok(()) => std::path::absolute(&path).unwrap_or(path),
+                    Err(_) => path,
+                };
+                Some(Msg::Exported {
+                    path,
+                    rows,
+                    what,
+                    result,
+                })
+            }),
+            // The event loop writes these to its terminal; an executor has none.
+            Effect::Clipboard { .. } => {
+                tracing::debug!("clipboard effect reached the executor: dropped");
+            }
             Effect::Discover { input } => self.spawn(async move {
                 let probe = std::path::PathBuf::from(&input);
                 let result = tokio::task::spawn_blocking(move || {

@@ -58,6 +58,8 @@ pub fn draw(frame: &mut Frame, state: &State) {
         Some(Modal::Filter { pane, input }) => dialogs::filter(frame, main, *pane, input, &theme),
         Some(Modal::Command { input }) => contexts::prompt(frame, main, input, &theme),
         Some(Modal::Contexts { selected }) => contexts::list(frame, main, state, *selected, &theme),
+        Some(Modal::Export(form)) => dialogs::export(frame, main, form, &theme),
+        Some(Modal::Copy(menu)) => dialogs::copy(frame, main, menu, &theme),
         Some(Modal::Detail {
             target,
             raw,

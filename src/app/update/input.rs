@@ -24,6 +24,8 @@ pub fn contexts(state: &State) -> &'static [Context] {
         Some(Modal::Filter { .. }) => stack::FILTER,
         Some(Modal::Command { .. }) => stack::COMMAND,
         Some(Modal::Contexts { .. }) => stack::CONTEXTS,
+        Some(Modal::Export(_)) => stack::EXPORT,
+        Some(Modal::Copy(_)) => stack::COPY,
         Some(Modal::Detail { .. }) => stack::DETAIL,
         None if state.focus.kind().is_some() => stack::NOTIFICATIONS,
         None => stack::LIST,
@@ -61,6 +63,9 @@ fn on_text(state: &mut State, ev: KeyEvent) {
         Some(Modal::Filter { input, .. } | Modal::Command { input }) => {
             input.handle_event(&Event::Key(ev));
         }
+        Some(Modal::Export(form)) => {
+            form.path.handle_event(&Event::Key(ev));
+        }
         _ => {}
     }
 }
@@ -71,6 +76,7 @@ pub(super) fn on_paste(state: &mut State, text: &str) {
         Some(Modal::Submit(form)) => form.input_mut(),
         Some(Modal::Filter { input, .. } | Modal::Command { input }) => Some(input),
         Some(Modal::Bulk(_)) => crate::app::bulk::input_mut(state),
+        Some(Modal::Export(form)) => Some(&mut form.path),
         _ => None,
     };
     if let Some(input) = input {
@@ -80,7 +86,13 @@ pub(super) fn on_paste(state: &mut State, text: &str) {
 }
 
 fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
-    if crate::app::bulk::on_dialog_action(state, action, fx) {
+    if crate::app::bulk::on_dialog_action(state, action, fx)
+        || crate::app::export::on_dialog_action(state, action, fx)
+    {
+        return;
+    }
+    if let (Some(Modal::Copy(_)), Action::DialogSubmit) = (&state.modal, action) {
+        crate::app::export::choose(state, fx);
         return;
     }
     match action {
@@ -150,6 +162,9 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::Discard | Action::DiscardFiltered => discard::ask_discard(state, action),
         Action::OpenBulk => crate::app::bulk::open_dialog(state),
+        Action::Export => crate::app::export::open_export(state),
+        Action::Copy => crate::app::export::open_copy(state),
+        Action::CopyCommand => crate::app::export::copy_command(state, fx),
         Action::CancelBulk => crate::app::bulk::ask_cancel(state),
         Action::Filter => {
             let pane = state.focus;
@@ -313,6 +328,10 @@ fn move_selection(state: &mut State, action: Action) {
             Action::Up => selected.saturating_sub(1),
             _ => (*selected + 1).min(last),
         };
+        return;
+    }
+    if let Some(Modal::Copy(menu)) = &mut state.modal {
+        crate::app::export::move_choice(menu, action == Action::Down);
         return;
     }
     if let Some(Modal::Detail { scroll, .. }) = &mut state.modal {

@@ -116,6 +116,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.dirty = true;
             }
         }
+        Msg::Exported {
+            path,
+            rows,
+            what,
+            result,
+        } => crate::app::export::on_exported(state, &path, rows, &what, result),
         Msg::Submit(req) => submissions::submit_background(state, *req, &mut fx),
         Msg::Journal(records) => submissions::on_journal(state, records),
         Msg::Quit => state.quit = true,
