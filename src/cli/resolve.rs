@@ -32,6 +32,8 @@ pub struct Resolved {
     pub poll: PollConfig,
     pub ring_capacity: usize,
     pub journal_retention: chrono::TimeDelta,
+    /// Retention of the notification inbox (`inbox_retention_days`, `inbox_max_rows`).
+    pub inbox: crate::client::inbox::InboxSettings,
     /// The config context chosen (`--context`, else `default_context`), if any.
     pub context: Option<String>,
     /// The chosen context says `production = true`.
@@ -113,6 +115,15 @@ impl Resolved {
     /// The journal of the cluster at `ingest_url`.
     pub fn journal(&self, ingest_url: &str) -> Journal {
         Journal::in_state_dir(&self.state_dir, ingest_url)
+    }
+
+    /// The notification inbox of the cluster at `ingest_url` (`STATE_DIR/inbox.sqlite3`).
+    pub fn inbox(&self, ingest_url: &str) -> crate::client::Result<crate::client::inbox::Inbox> {
+        crate::client::inbox::Inbox::open_with(
+            &crate::client::inbox::path_in_state_dir(&self.state_dir),
+            ingest_url,
+            self.inbox,
+        )
     }
 
     /// `--mouse` (a flag of the whole program, not of `Connection`) on top of the file's `mouse`.
@@ -258,6 +269,13 @@ pub fn resolve(conn: &Connection, read_only: bool, file: &FileConfig) -> Result<
             .map_or(crate::client::journal::DEFAULT_RETENTION, |h| {
                 chrono::TimeDelta::hours(h.min(100 * 365 * 24) as i64)
             }),
+        inbox: {
+            let d = crate::client::inbox::InboxSettings::default();
+            crate::client::inbox::InboxSettings {
+                retention_days: layer.inbox_retention_days.unwrap_or(d.retention_days),
+                max_rows: layer.inbox_max_rows.unwrap_or(d.max_rows),
+            }
+        },
         production: layer.production.unwrap_or(false),
         contexts: file.context_names(),
         context,

@@ -347,7 +347,8 @@ impl Journal {
     }
 }
 
-fn normalise(url: &str) -> String {
+/// The one spelling of a cluster URL for files and keys (journal, inbox).
+pub(crate) fn normalise(url: &str) -> String {
     url.trim().trim_end_matches('/').to_ascii_lowercase()
 }
 

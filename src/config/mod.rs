@@ -42,6 +42,10 @@ pub struct Layer {
     pub discard_concurrency: Option<usize>,
     /// Finished submissions older than this are compacted out of the journal.
     pub journal_retention_hours: Option<u64>,
+    /// Inbox rows not seen for this many days are dropped (0: kept forever).
+    pub inbox_retention_days: Option<u32>,
+    /// The inbox file keeps at most this many notifications (0: no cap).
+    pub inbox_max_rows: Option<u64>,
     /// TUI colours: "dark" or "light".
     pub theme: Option<String>,
     /// A production cluster: the TUI shows the context's name in red.

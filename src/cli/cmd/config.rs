@@ -226,6 +226,12 @@ fn rows(r: &Resolved) -> Vec<(String, String, Origin)> {
         r.journal_retention.num_hours().to_string(),
         &[],
     );
+    row(
+        "inbox_retention_days",
+        r.inbox.retention_days.to_string(),
+        &[],
+    );
+    row("inbox_max_rows", r.inbox.max_rows.to_string(), &[]);
     let p = &r.poll;
     row(
         "poll.peek_idle_secs",
@@ -307,6 +313,8 @@ const STARTER: &str = r#"# kingest configuration: `kingest config show` prints w
 # stream_capacity = 100000      # rows each notification stream keeps
 # discard_concurrency = 16
 # journal_retention_hours = 168
+# inbox_retention_days = 30     # notifications kept in the inbox (0: forever)
+# inbox_max_rows = 100000       # at most this many in the inbox file (0: no cap)
 # state_dir = "/path/to/state"  # logs, journals, archives
 # archive_dir = "/path/to/archive"
 #
