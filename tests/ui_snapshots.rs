@@ -327,3 +327,56 @@ fn copy_chooser_redacts_and_sanitises() {
     assert!(screen.contains("with (OperationId='op-1')"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+/// A grouped failures stream over the last hour: counts, first and last seen, and the
+/// per-minute sparkline (newest minute on the right).
+#[test]
+fn pane_failures_grouped_with_sparkline() {
+    use kingest::app::fixtures::failure_with;
+    let mut s = sample_state();
+    s.focus = Pane::Failures;
+    s.failures = kingest::app::stream::Stream::new(NotificationKind::Failure, 1000);
+    let mut n = 0;
+    for minute in 0..60i64 {
+        // A burst of wrong field counts 40 minutes ago, empty blobs now and then, a steady
+        // trickle of transient retries.
+        let mut add = |code: &str, status: &str, count: i64| {
+            for k in 0..count {
+                n += 1;
+                s.failures.push(failure_with(
+                    &format!("m{n}"),
+                    &format!("src-{n}"),
+                    code,
+                    status,
+                    -(minute * 60) - k,
+                ));
+            }
+        };
+        if (38..44).contains(&minute) {
+            add(
+                "Stream_WrongNumberOfFields",
+                "Permanent",
+                8 - (minute - 41).abs(),
+            );
+        }
+        if minute % 7 == 0 {
+            add("BadRequest_EmptyBlob", "Permanent", 1 + minute % 3);
+        }
+        if minute % 2 == 0 {
+            add("General_RetryAttemptsExceeded", "Transient", 1);
+        }
+    }
+    kingest::app::update(
+        &mut s,
+        kingest::app::Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('z'),
+        )),
+    );
+    let screen = render(&s, 140, 30);
+    assert!(
+        screen.contains("BY ErrorCode × Table × FailureStatus"),
+        "{screen}"
+    );
+    assert!(screen.contains('█'), "{screen}");
+    insta::assert_snapshot!(screen);
+}

@@ -66,6 +66,17 @@ pub enum Effect {
         /// What was exported, for the status line (`failures CSV`).
         what: String,
     },
+    /// Read the inbox's history of both streams (`Msg::History`).
+    LoadInbox {
+        /// Rows per stream at most (the ring's capacity).
+        limit: usize,
+    },
+    /// Mark these notifications acknowledged (or not) in the inbox; never touches a queue.
+    Acknowledge {
+        kind: NotificationKind,
+        ids: Vec<String>,
+        ack: bool,
+    },
     /// Put `text` on the terminal's clipboard through OSC 52: the event loop writes it to the
     /// terminal it draws on (`app::export::osc52`).
     Clipboard {

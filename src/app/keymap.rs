@@ -155,6 +155,8 @@ actions! {
     Export = "export",
     Copy = "copy",
     CopyCommand = "copy-command",
+    Acknowledge = "acknowledge",
+    ShowAcked = "show-acknowledged",
 }
 
 impl std::str::FromStr for Action {
@@ -407,9 +409,11 @@ pub static DEFAULTS: &[Binding] = &[
     b!(List, [k('Y')], CopyCommand, "copy-cmd", "copy the selected row's .show ingestion failures with (OperationId='…') command (OSC 52)", false, false),
     b!(List, [k('X')], CancelBulk, "cancel-bulk", "cancel the selected bulk operation (confirmed)", false, true),
     b!(Notifications, [k('f')], Freeze, "freeze", "freeze/unfreeze the stream", true, false),
-    b!(Notifications, [k('z')], ToggleGroup, "group", "group rows by ErrorCode (failures) or Table (d then discards a group)", false, false),
+    b!(Notifications, [k('z')], ToggleGroup, "group", "group rows by ErrorCode × Table × FailureStatus (failures) or Table, with counts, first/last seen and a 60-minute sparkline (d then discards a group)", false, false),
     b!(Notifications, [k('d')], Discard, "discard", "discard the selected message (archive, then delete)", true, true),
     b!(Notifications, [k('D')], DiscardFiltered, "discard-all", "discard every message matching the filter", true, true),
+    b!(Notifications, [k('a')], Acknowledge, "ack", "acknowledge / un-acknowledge the selected notification (or group) in the local inbox; the shared queue keeps it", false, false),
+    b!(Notifications, [k('A')], ShowAcked, "show-ack", "show/hide acknowledged notifications (shown dimmed)", false, false),
     b!(Notifications, [k('m')], ToggleMode, "mode", "switch PEEK/CONSUME (CONSUME discards this session's matched notifications)", false, true),
     b!(Detail, [k('k'), code(KeyCode::Up)], Up, "up", "scroll up", false, false),
     b!(Detail, [k('j'), code(KeyCode::Down)], Down, "down", "scroll down", false, false),

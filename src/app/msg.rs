@@ -171,6 +171,20 @@ pub enum Msg {
         input: String,
         result: Result<Vec<crate::client::discover::Found>, String>,
     },
+    /// What the inbox holds of a stream, newest first, and which of those are acknowledged.
+    History {
+        kind: NotificationKind,
+        result: Result<(Vec<NotificationRow>, Vec<String>), String>,
+    },
+    /// The inbox recorded (or refused) an acknowledgement.
+    Acknowledged {
+        kind: NotificationKind,
+        ack: bool,
+        ids: Vec<String>,
+        result: Result<crate::client::inbox::AckOutcome, String>,
+    },
+    /// The inbox could not be opened or written: the streams go on without it.
+    InboxProblem(String),
     /// An export was written (or not).
     Exported {
         path: std::path::PathBuf,

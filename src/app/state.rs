@@ -239,16 +239,23 @@ impl NotificationRow {
         }
     }
 
-    /// What the grouped view groups by: ErrorCode for failures, Table for successes.
-    pub fn group_key(&self) -> &str {
+    /// What the grouped view groups by: ErrorCode × Table × FailureStatus for failures
+    /// (`code · table · status`), Table for successes.
+    pub fn group_key(&self) -> std::borrow::Cow<'_, str> {
         let Some(n) = &self.decoded.notification else {
-            return "(undecodable)";
+            return "(undecodable)".into();
         };
-        let key = match self.kind {
-            NotificationKind::Failure => n.error_code.as_deref(),
-            NotificationKind::Success => n.table.as_deref(),
-        };
-        key.unwrap_or("(none)")
+        let or_none = |v: &Option<String>| v.as_deref().unwrap_or("(none)").to_string();
+        match self.kind {
+            NotificationKind::Failure => format!(
+                "{} · {} · {}",
+                or_none(&n.error_code),
+                or_none(&n.table),
+                or_none(&n.failure_status)
+            )
+            .into(),
+            NotificationKind::Success => n.table.as_deref().unwrap_or("(none)").into(),
+        }
     }
 }
 

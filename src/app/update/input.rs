@@ -165,6 +165,8 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::Export => crate::app::export::open_export(state),
         Action::Copy => crate::app::export::open_copy(state),
         Action::CopyCommand => crate::app::export::copy_command(state, fx),
+        Action::Acknowledge => super::inbox::toggle_ack(state, fx),
+        Action::ShowAcked => super::inbox::toggle_show_acked(state),
         Action::CancelBulk => crate::app::bulk::ask_cancel(state),
         Action::Filter => {
             let pane = state.focus;
