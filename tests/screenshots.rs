@@ -545,3 +545,81 @@ fn readme_screenshots_from_the_demo() {
     shoot(&s, &fonts, "help", cols as usize, rows as usize);
     s.keys(&["Escape", "q"]);
 }
+
+/// `assets/inbox-history.png`: `failures scan` and `history --group-by code,table` in a
+/// shell, against an in-process emulator whose failure queue holds 48 notifications.
+#[test]
+#[ignore = "writes assets/inbox-history.png: KINGEST_SCREENSHOTS=1 cargo test --test screenshots -- --ignored inbox"]
+fn readme_screenshot_of_the_inbox_cli() {
+    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
+        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
+        return;
+    }
+    let Some(fonts) = fonts() else {
+        return;
+    };
+    if !tmux_available() {
+        return;
+    }
+    use kingest::client::ResourceKind;
+    use kingest::client::wire::Notification;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = rt.block_on(common::Env::start());
+    rt.block_on(async {
+        let res = env.client.resources().await.unwrap();
+        let queue = res
+            .of_kind(ResourceKind::FailedIngestionsQueue)
+            .next()
+            .cloned()
+            .unwrap();
+        let add = common::resign(&queue, "a");
+        let kinds = [
+            (25, "BadRequest_EmptyBlob", "Events", "the blob is empty"),
+            (
+                15,
+                "BadRequest_TableNotExist",
+                "Missing",
+                "table 'Missing' does not exist",
+            ),
+            (
+                8,
+                "Stream_WrongNumberOfFields",
+                "Logs",
+                "row 3 has 4 fields, not 5",
+            ),
+        ];
+        for (n, code, table, details) in kinds {
+            for _ in 0..n {
+                let note = Notification {
+                    database: Some("demo".into()),
+                    table: Some(table.into()),
+                    ingestion_source_id: Some(uuid::Uuid::new_v4().to_string()),
+                    error_code: Some(code.into()),
+                    failure_status: Some("Permanent".into()),
+                    details: Some(details.into()),
+                    ..Default::default()
+                };
+                env.client
+                    .storage()
+                    .put_message(&add, &note.to_queue_text(), None, None)
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    let (cols, rows) = (120, 24);
+    let cmd = format!(
+        "env HOME={h} XDG_DATA_HOME={h}/data XDG_CONFIG_HOME={h}/config KINGEST_INGEST_URL={url} \
+         TERM=xterm-256color sh -c '{bin} failures scan --yes; echo; {bin} failures history \
+         --group-by code,table; sleep 600'",
+        h = env.dir.path().join("home").display(),
+        url = env.emulator.url(),
+        bin = env!("CARGO_BIN_EXE_kingest"),
+    );
+    let s = Session::start(cols, rows, &cmd);
+    s.wait_for("the grouped history", Duration::from_secs(60), |t| {
+        t.contains("in 3 group(s)") && t.contains("Stream_WrongNumberOfFields")
+    });
+    shoot(&s, &fonts, "inbox-history", cols as usize, rows as usize);
+    drop(rt);
+}

@@ -77,9 +77,11 @@ impl Command {
             | Command::Submit(SubmitArgs { conn, .. })
             | Command::Gateway(GatewayArgs { conn, .. }) => Some(conn),
             Command::Failures { action } | Command::Successes { action } => match action {
-                QueueAction::Peek { conn, .. } | QueueAction::Discard(DiscardArgs { conn, .. }) => {
-                    Some(conn)
-                }
+                QueueAction::Peek { conn, .. }
+                | QueueAction::Discard(DiscardArgs { conn, .. })
+                | QueueAction::Scan { conn, .. }
+                | QueueAction::History(HistoryArgs { conn, .. })
+                | QueueAction::Ack { conn, .. } => Some(conn),
                 QueueAction::Archive { .. } => None,
             },
             Command::Bulk(b) => match &mut b.action {
@@ -313,6 +315,55 @@ pub enum QueueAction {
         /// Archive files; default: this kind's `discarded-*` files in the archive folder.
         files: Vec<PathBuf>,
     },
+    /// Read every notification, past the 32 a peek shows, into the inbox; deletes nothing,
+    /// but other clients lose sight of them for a few seconds and their DequeueCount rises.
+    Scan {
+        #[command(flatten)]
+        conn: Connection,
+        /// Do not ask for confirmation (needed when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// The inbox: every notification kingest has seen (peek, scan, TUI) for this cluster,
+    /// newest first, or grouped.
+    History(HistoryArgs),
+    /// Acknowledge inbox notifications by MessageId: `history` hides them (they are kept).
+    Ack {
+        #[command(flatten)]
+        conn: Connection,
+        /// MessageIds (as `history` shows them).
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+        /// Clear the acknowledgement instead.
+        #[arg(long)]
+        unack: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub conn: Connection,
+    /// Group by code, table and/or status (repeat it or give a comma list): counts, first and
+    /// last seen, and the last hour minute by minute.
+    #[arg(long, value_name = "COLUMNS")]
+    pub group_by: Vec<String>,
+    /// Only notifications whose code, table, database, source id, details, path or MessageId
+    /// contains TEXT (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Only acknowledged notifications.
+    #[arg(long, conflicts_with = "all")]
+    pub acked: bool,
+    /// Acknowledged and not.
+    #[arg(long)]
+    pub all: bool,
+    /// CSV on stdout (RFC 4180 quoting; values exact, secrets redacted).
+    #[arg(long)]
+    pub csv: bool,
+    /// At most N notifications (or groups); 0: all.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub limit: usize,
 }
 
 #[derive(Debug, Args)]

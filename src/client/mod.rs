@@ -451,6 +451,17 @@ impl IngestClient {
         notifications::discard(self, kind, selector, archive).await
     }
 
+    /// Read every notification of `kind` (past the 32 a peek shows) into `inbox`, deleting
+    /// nothing; other clients lose sight of them for a few seconds and their DequeueCount
+    /// rises (see [`notifications::scan`]).
+    pub async fn scan(
+        &self,
+        kind: NotificationKind,
+        inbox: Option<&inbox::Inbox>,
+    ) -> Result<notifications::ScanReport> {
+        notifications::scan::scan(self, kind, inbox).await
+    }
+
     /// Discard pipelines run at once (each receive → archive → delete), which bounds the
     /// storage requests a discard has in flight.
     pub fn discard_concurrency(&self) -> usize {

@@ -8,6 +8,9 @@ use crate::client::storage::SasUrl;
 use crate::client::wire::{DecodedNotification, NotificationKind};
 
 mod pipeline;
+pub mod scan;
+
+pub use scan::ScanReport;
 
 /// One message read from a notification queue.
 #[derive(Debug, Clone, PartialEq)]
@@ -550,7 +553,7 @@ pub(crate) async fn discard(
         kind,
         selector: &selector,
         archive,
-        writer: crate::client::archive::ArchiveWriter::new(file),
+        writer: Some(crate::client::archive::ArchiveWriter::new(file)),
         gate: &gate,
         limit,
         per_call: MAX_PER_CALL * queues.len().max(1),

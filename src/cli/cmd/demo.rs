@@ -144,7 +144,7 @@ async fn narrate(
         cmd::submit::run(client, resolved, args, false).await?;
     }
     outln!("\n--- failure queue (peek: nothing is removed)");
-    cmd::queue::peek(client, NotificationKind::Failure, 32, false).await?;
+    cmd::queue::peek(client, resolved, NotificationKind::Failure, 32, false).await?;
     outln!("\n--- row counts");
     cmd::mgmt::run(client, "demo", ".show tables details", false).await?;
     Ok(EXIT_OK)

@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod emulator;
 pub mod gateway;
+pub mod inbox;
 pub mod mgmt;
 pub mod queue;
 pub mod resources;

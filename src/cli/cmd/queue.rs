@@ -1,4 +1,4 @@
-//! `kingest failures|successes peek|discard`
+//! `kingest failures|successes peek|discard|archive` (scan, history, ack: `cmd::inbox`)
 
 use std::collections::HashSet;
 
@@ -20,7 +20,14 @@ pub async fn run(
     json: bool,
 ) -> Result<i32, Failure> {
     match action {
-        QueueAction::Peek { n, .. } => peek(client, kind, n, json).await,
+        QueueAction::Peek { n, .. } => peek(client, resolved, kind, n, json).await,
+        QueueAction::Scan { yes, .. } => {
+            super::inbox::scan(client, resolved, kind, yes, json).await
+        }
+        QueueAction::History(args) => super::inbox::history(client, resolved, kind, args, json),
+        QueueAction::Ack { ids, unack, .. } => {
+            super::inbox::ack(client, resolved, kind, ids, unack, json)
+        }
         QueueAction::Discard(args) => discard(client, resolved, kind, args, json).await,
         QueueAction::Archive { files } => archive(resolved, kind, files, json),
     }
@@ -29,11 +36,13 @@ pub async fn run(
 /// `kingest failures|successes peek`
 pub async fn peek(
     client: &IngestClient,
+    resolved: &Resolved,
     kind: NotificationKind,
     n: usize,
     json_out: bool,
 ) -> Result<i32, Failure> {
     let msgs = client.peek(kind, n).await?;
+    super::inbox::record_peeked(client, resolved, &msgs);
     if json_out {
         print_json(&Value::Array(
             msgs.iter().map(ReceivedNotification::to_json).collect(),

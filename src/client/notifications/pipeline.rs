@@ -37,7 +37,8 @@ pub(super) struct Plan<'a> {
     pub kind: NotificationKind,
     pub selector: &'a DiscardSelector,
     pub archive: &'a Path,
-    pub writer: ArchiveWriter,
+    /// `None` for a pass that takes nothing (a scan): it never writes.
+    pub writer: Option<ArchiveWriter>,
     /// One permit per storage request in flight.
     pub gate: &'a Semaphore,
     /// Most messages to take (delete or fail to delete).
@@ -324,7 +325,11 @@ async fn pipeline(
                 .iter()
                 .map(|m| crate::client::archive::line(m, now))
                 .collect();
-            if let Err(e) = plan.writer.append_all(lines).await {
+            let written = match &plan.writer {
+                Some(w) => w.append_all(lines).await,
+                None => Err(std::io::Error::other("this pass has no archive")),
+            };
+            if let Err(e) = written {
                 let mut s = lock(shared);
                 // Not archived, so not deleted: hand them back with the held ones.
                 s.taken -= take.len();
@@ -387,7 +392,7 @@ mod tests {
             kind: NotificationKind::Failure,
             selector: &selector,
             archive: &archive,
-            writer: ArchiveWriter::new(file),
+            writer: Some(ArchiveWriter::new(file)),
             gate: &gate,
             limit: usize::MAX,
             per_call: MAX_PER_CALL,
