@@ -77,6 +77,11 @@ pub enum Effect {
         ids: Vec<String>,
         ack: bool,
     },
+    /// Read every notification of `kind` past the peek window into the inbox, deleting
+    /// nothing (`IngestClient::scan`).
+    Scan {
+        kind: NotificationKind,
+    },
     /// Put `text` on the terminal's clipboard through OSC 52: the event loop writes it to the
     /// terminal it draws on (`app::export::osc52`).
     Clipboard {

@@ -157,6 +157,7 @@ actions! {
     CopyCommand = "copy-command",
     Acknowledge = "acknowledge",
     ShowAcked = "show-acknowledged",
+    Scan = "scan",
 }
 
 impl std::str::FromStr for Action {
@@ -414,6 +415,7 @@ pub static DEFAULTS: &[Binding] = &[
     b!(Notifications, [k('D')], DiscardFiltered, "discard-all", "discard every message matching the filter", true, true),
     b!(Notifications, [k('a')], Acknowledge, "ack", "acknowledge / un-acknowledge the selected notification (or group) in the local inbox; the shared queue keeps it", false, false),
     b!(Notifications, [k('A')], ShowAcked, "show-ack", "show/hide acknowledged notifications (shown dimmed)", false, false),
+    b!(Notifications, [k('S')], Scan, "scan", "scan past the 32-message peek window into the inbox (confirmed: other clients briefly lose sight of the messages, their DequeueCount rises)", false, true),
     b!(Notifications, [k('m')], ToggleMode, "mode", "switch PEEK/CONSUME (CONSUME discards this session's matched notifications)", false, true),
     b!(Detail, [k('k'), code(KeyCode::Up)], Up, "up", "scroll up", false, false),
     b!(Detail, [k('j'), code(KeyCode::Down)], Down, "down", "scroll down", false, false),

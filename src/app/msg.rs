@@ -183,6 +183,11 @@ pub enum Msg {
         ids: Vec<String>,
         result: Result<crate::client::inbox::AckOutcome, String>,
     },
+    /// A scan ended (`Effect::Scan`).
+    Scanned {
+        kind: NotificationKind,
+        result: Result<crate::client::notifications::ScanReport, Problem>,
+    },
     /// The inbox could not be opened or written: the streams go on without it.
     InboxProblem(String),
     /// An export was written (or not).

@@ -554,6 +554,8 @@ pub enum ConfirmAction {
     },
     /// Switch to this config context (asked first when it is marked production).
     SwitchContext(String),
+    /// Scan this kind's queues into the inbox (`S`).
+    Scan(NotificationKind),
 }
 
 #[derive(Debug, Clone, PartialEq)]

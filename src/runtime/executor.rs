@@ -224,6 +224,13 @@ impl Executor for ClientExecutor {
                     });
                 }
             }
+            Effect::Scan { kind } => {
+                let inbox = self.inbox.clone();
+                self.spawn(async move {
+                    let result = client.scan(kind, inbox.as_deref()).await.map_err(err);
+                    Some(Msg::Scanned { kind, result })
+                });
+            }
             Effect::Acknowledge { kind, ids, ack } => {
                 let inbox = self.inbox.clone();
                 self.spawn(async move {

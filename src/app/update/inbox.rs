@@ -132,6 +132,78 @@ pub(super) fn on_acknowledged(
     }
 }
 
+/// `S`: asks before a scan, saying what other clients will notice.
+pub(super) fn ask_scan(state: &mut State) {
+    let Some(kind) = state.focus.kind() else {
+        return;
+    };
+    state.modal = Some(crate::app::state::Modal::Confirm(
+        crate::app::state::Confirm {
+            title: format!("Scan the {} queues into the inbox", kind.as_str()),
+            lines: vec![
+                "A scan receives every message past the 32 a peek sees, deletes none, and".into(),
+                "records them in the local inbox.".into(),
+                "While it runs, OTHER CLIENTS briefly lose sight of those messages (hidden for a"
+                    .into(),
+                "few seconds, released at once where the SAS grants update), and each message's"
+                    .into(),
+                "DequeueCount rises by one.".into(),
+            ],
+            action: crate::app::state::ConfirmAction::Scan(kind),
+        },
+    ));
+}
+
+/// A scan ended: what it saw, how the messages were handed back; the streams are reloaded.
+pub(super) fn on_scanned(
+    state: &mut State,
+    kind: NotificationKind,
+    result: Result<crate::client::notifications::ScanReport, crate::client::error::Problem>,
+    fx: &mut Vec<Effect>,
+) {
+    match result {
+        Ok(r) => {
+            let released = match r.visible_again_within_ms {
+                None => "all released at once".to_string(),
+                Some(ms) => format!("visible again to others within {:.1} s", ms as f64 / 1000.0),
+            };
+            let mut text = format!(
+                "scan of {}: {} seen ({} new in the inbox), {released}",
+                kind.as_str(),
+                r.seen,
+                r.new_in_inbox
+            );
+            if let Some(n) = r.not_seen.filter(|n| *n > 0) {
+                text.push_str(&format!("; {n} not seen (held by another client)"));
+            }
+            let sev = match (&r.inbox_error, &r.aborted) {
+                (Some(e), _) => {
+                    text.push_str(&format!("; recording failed: {}", sanitize(e)));
+                    Severity::Warn
+                }
+                (None, Some(why)) => {
+                    text.push_str(&format!("; stopped early: {}", sanitize(why)));
+                    Severity::Warn
+                }
+                (None, None) => Severity::Ok,
+            };
+            set_status(state, text, sev);
+            fx.push(Effect::LoadInbox {
+                limit: state.settings.ring_capacity,
+            });
+        }
+        Err(p) => set_status(
+            state,
+            format!(
+                "scan of {} failed: {}",
+                kind.as_str(),
+                sanitize(&p.to_string())
+            ),
+            Severity::Error,
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::app::effect::Effect;
@@ -254,6 +326,51 @@ mod tests {
             },
         );
         assert!(s.status.unwrap().0.contains("for this session only"));
+    }
+
+    #[test]
+    fn capital_s_confirms_then_scans_and_reloads_the_streams_from_the_inbox() {
+        let mut s = sample_state();
+        s.focus = Pane::Failures;
+        assert!(press(&mut s, 'S').is_empty());
+        match &s.modal {
+            Some(crate::app::state::Modal::Confirm(c)) => {
+                let all = c.lines.join(" ");
+                assert!(
+                    all.contains("lose sight") && all.contains("DequeueCount"),
+                    "{all}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let fx = press(&mut s, 'y');
+        assert!(matches!(
+            fx.as_slice(),
+            [Effect::Scan {
+                kind: NotificationKind::Failure
+            }]
+        ));
+        let fx = update(
+            &mut s,
+            Msg::Scanned {
+                kind: NotificationKind::Failure,
+                result: Ok(crate::client::notifications::ScanReport {
+                    seen: 500,
+                    new_in_inbox: 468,
+                    visible_again_within_ms: None,
+                    ..Default::default()
+                }),
+            },
+        );
+        assert!(matches!(fx.as_slice(), [Effect::LoadInbox { .. }]));
+        let text = s.status.clone().unwrap().0;
+        assert!(text.contains("500 seen (468 new"), "{text}");
+        // Read-only: no scan key at all.
+        let mut ro = sample_state();
+        ro.settings.read_only = true;
+        ro.focus = Pane::Failures;
+        press(&mut ro, 'S');
+        assert!(ro.modal.is_none());
     }
 
     #[test]

@@ -167,6 +167,7 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::CopyCommand => crate::app::export::copy_command(state, fx),
         Action::Acknowledge => super::inbox::toggle_ack(state, fx),
         Action::ShowAcked => super::inbox::toggle_show_acked(state),
+        Action::Scan => super::inbox::ask_scan(state),
         Action::CancelBulk => crate::app::bulk::ask_cancel(state),
         Action::Filter => {
             let pane = state.focus;
@@ -253,6 +254,14 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
                     ConfirmAction::SetMode(mode) if !state.settings.read_only => state.mode = mode,
                     ConfirmAction::CancelBulk { operation_id } if !state.settings.read_only => {
                         crate::app::bulk::confirmed_cancel(state, operation_id, fx)
+                    }
+                    ConfirmAction::Scan(kind) if !state.settings.read_only => {
+                        set_status(
+                            state,
+                            format!("scanning the {} queues into the inbox…", kind.as_str()),
+                            Severity::Info,
+                        );
+                        fx.push(Effect::Scan { kind });
                     }
                     ConfirmAction::SwitchContext(name) => {
                         state.leave = Some(Leave::SwitchContext {

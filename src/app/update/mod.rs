@@ -130,6 +130,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             result,
         } => inbox::on_acknowledged(state, kind, ack, &ids, result),
         Msg::InboxProblem(e) => inbox::on_problem(state, &e),
+        Msg::Scanned { kind, result } => inbox::on_scanned(state, kind, result, &mut fx),
         Msg::Exported {
             path,
             rows,
