@@ -29,6 +29,7 @@ pub fn options(resolved: &Resolved) -> TuiOptions {
         contexts: resolved.contexts.clone(),
         keys: resolved.keys.clone(),
         mouse: resolved.mouse,
+        inbox: resolved.inbox,
     }
 }
 

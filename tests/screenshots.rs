@@ -706,3 +706,37 @@ fn readme_screenshot_of_the_status_table_view() {
     });
     s.keys(&["q"]);
 }
+
+/// The TUI's grouped failures (ErrorCode × Table × FailureStatus) with the per-minute
+/// sparkline, from a real `kingest demo` run: focus the failures, group them, shoot.
+#[test]
+#[ignore = "renders assets/tui-grouped.png (KINGEST_SCREENSHOTS=1)"]
+fn readme_screenshot_of_the_grouped_failures_with_sparkline() {
+    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
+        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
+        return;
+    }
+    let Some(fonts) = fonts() else {
+        return;
+    };
+    if !tmux_available() {
+        return;
+    }
+    let (cols, rows) = (120, 40);
+    let home = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "env HOME={h} XDG_DATA_HOME={h}/data XDG_CONFIG_HOME={h}/config TERM=xterm-256color COLORTERM= {bin} demo",
+        h = home.path().display(),
+        bin = env!("CARGO_BIN_EXE_kingest"),
+    );
+    let s = Session::start(cols, rows, &cmd);
+    s.wait_for("failures of two codes", Duration::from_secs(90), |t| {
+        t.contains("Stream_WrongNumberOf") && t.contains("BadRequest_EmptyBlob")
+    });
+    s.focus("Failures");
+    s.press(&["z"], "the grouped view", |t| {
+        t.contains("BY ErrorCode × Table × FailureStatus") && t.contains("→ now")
+    });
+    shoot(&s, &fonts, "tui-grouped", cols as usize, rows as usize);
+    s.keys(&["q"]);
+}

@@ -301,3 +301,82 @@ fn pane_submissions_wide_has_a_mode_column() {
     assert!(screen.contains("Mode"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn export_dialog() {
+    use kingest::app::export::{ExportForm, ExportFormat};
+    let mut s = sample_state();
+    s.focus = Pane::Failures;
+    s.modal = Some(Modal::Export(Box::new(ExportForm {
+        pane: Pane::Failures,
+        format: ExportFormat::Csv,
+        path: tui_input::Input::new("kingest-failures-20260101T000000Z.csv".into()),
+        rows: s.visible_len(Pane::Failures),
+    })));
+    insta::assert_snapshot!(render(&s, 100, 30));
+}
+
+#[test]
+fn copy_chooser_redacts_and_sanitises() {
+    let mut s = sample_state();
+    s.focus = Pane::Failures;
+    kingest::app::export::open_copy(&mut s);
+    assert!(matches!(s.modal, Some(Modal::Copy(_))), "{:?}", s.modal);
+    let screen = render(&s, 100, 30);
+    assert!(!screen.contains("SECRET"), "SAS leaked");
+    assert!(screen.contains("with (OperationId='op-1')"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+/// A grouped failures stream over the last hour: counts, first and last seen, and the
+/// per-minute sparkline (newest minute on the right).
+#[test]
+fn pane_failures_grouped_with_sparkline() {
+    use kingest::app::fixtures::failure_with;
+    let mut s = sample_state();
+    s.focus = Pane::Failures;
+    s.failures = kingest::app::stream::Stream::new(NotificationKind::Failure, 1000);
+    let mut n = 0;
+    for minute in 0..60i64 {
+        // A burst of wrong field counts 40 minutes ago, empty blobs now and then, a steady
+        // trickle of transient retries.
+        let mut add = |code: &str, status: &str, count: i64| {
+            for k in 0..count {
+                n += 1;
+                s.failures.push(failure_with(
+                    &format!("m{n}"),
+                    &format!("src-{n}"),
+                    code,
+                    status,
+                    -(minute * 60) - k,
+                ));
+            }
+        };
+        if (38..44).contains(&minute) {
+            add(
+                "Stream_WrongNumberOfFields",
+                "Permanent",
+                8 - (minute - 41).abs(),
+            );
+        }
+        if minute % 7 == 0 {
+            add("BadRequest_EmptyBlob", "Permanent", 1 + minute % 3);
+        }
+        if minute % 2 == 0 {
+            add("General_RetryAttemptsExceeded", "Transient", 1);
+        }
+    }
+    kingest::app::update(
+        &mut s,
+        kingest::app::Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('z'),
+        )),
+    );
+    let screen = render(&s, 140, 30);
+    assert!(
+        screen.contains("BY ErrorCode × Table × FailureStatus"),
+        "{screen}"
+    );
+    assert!(screen.contains('█'), "{screen}");
+    insta::assert_snapshot!(screen);
+}

@@ -187,6 +187,18 @@ impl BulkRow {
     }
 }
 
+impl crate::app::filter::Fields for BulkRow {
+    fn field(&self, f: crate::app::filter::Field) -> Option<std::borrow::Cow<'_, str>> {
+        use crate::app::filter::Field;
+        match f {
+            Field::Code => None,
+            Field::Table => Some(self.table.as_str().into()),
+            Field::Db => Some(self.database.as_str().into()),
+            Field::Status => Some(self.label().into()),
+        }
+    }
+}
+
 /// The bulk operations of this session, newest first, and their poll.
 #[derive(Debug, Clone, Default)]
 pub struct BulkView {
@@ -379,12 +391,12 @@ pub fn selected(state: &State) -> Option<&BulkRow> {
 
 /// Bulk rows that pass the submissions filter.
 pub fn visible(state: &State) -> Vec<&BulkRow> {
-    let filter = &state.submissions_list.filter;
+    let filter = crate::app::state::Filter::new(&state.submissions_list.filter);
     state
         .bulk
         .rows
         .iter()
-        .filter(|r| crate::app::state::matches_filter(&r.filter_text(), filter))
+        .filter(|r| filter.matches_fields(&r.filter_text(), *r))
         .collect()
 }
 

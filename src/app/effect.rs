@@ -62,4 +62,33 @@ pub enum Effect {
     Discover {
         input: String,
     },
+    /// Write `contents` (already redacted) to `path` atomically (`app::export`).
+    Export {
+        path: PathBuf,
+        contents: String,
+        rows: usize,
+        /// What was exported, for the status line (`failures CSV`).
+        what: String,
+    },
+    /// Read the inbox's history of both streams (`Msg::History`).
+    LoadInbox {
+        /// Rows per stream at most (the ring's capacity).
+        limit: usize,
+    },
+    /// Mark these notifications acknowledged (or not) in the inbox; never touches a queue.
+    Acknowledge {
+        kind: NotificationKind,
+        ids: Vec<String>,
+        ack: bool,
+    },
+    /// Read every notification of `kind` past the peek window into the inbox, deleting
+    /// nothing (`IngestClient::scan`).
+    Scan {
+        kind: NotificationKind,
+    },
+    /// Put `text` on the terminal's clipboard through OSC 52: the event loop writes it to the
+    /// terminal it draws on (`app::export::osc52`).
+    Clipboard {
+        text: String,
+    },
 }

@@ -248,6 +248,12 @@ pub fn sample_state() -> State {
     ] {
         s.successes.push(r);
     }
+    // The last peek returned these rows: none of them is history.
+    for stream in [&mut s.failures, &mut s.successes] {
+        let mut ids: Vec<String> = stream.rows().map(|r| r.message_id.clone()).collect();
+        ids.sort();
+        stream.peeked_ids = ids;
+    }
     s.status = Some((
         "queued /data/q.json".into(),
         crate::app::state::Severity::Ok,

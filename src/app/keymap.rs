@@ -33,6 +33,10 @@ pub enum Context {
     Contexts,
     /// The status-table view (`T`: every client's sources).
     Cluster,
+    /// The export dialog (`e`).
+    ExportDialog,
+    /// The copy chooser (`y`).
+    CopyChooser,
 }
 
 impl Context {
@@ -49,6 +53,8 @@ impl Context {
             Context::Command => "command prompt",
             Context::Contexts => "context switcher",
             Context::Cluster => "status-table view",
+            Context::ExportDialog => "export dialog",
+            Context::CopyChooser => "copy chooser",
         }
     }
 
@@ -56,7 +62,7 @@ impl Context {
     fn takes_text(self) -> bool {
         matches!(
             self,
-            Context::SubmitDialog | Context::FilterInput | Context::Command
+            Context::SubmitDialog | Context::FilterInput | Context::Command | Context::ExportDialog
         )
     }
 }
@@ -72,6 +78,8 @@ pub mod stack {
     pub const COMMAND: &[Context] = &[Command];
     pub const CONTEXTS: &[Context] = &[Contexts];
     pub const CLUSTER: &[Context] = &[Cluster];
+    pub const EXPORT: &[Context] = &[ExportDialog];
+    pub const COPY: &[Context] = &[CopyChooser];
     pub const DETAIL: &[Context] = &[Detail, Global];
     pub const NOTIFICATIONS: &[Context] = &[Notifications, List, Global];
     pub const LIST: &[Context] = &[List, Global];
@@ -83,6 +91,8 @@ pub mod stack {
         COMMAND,
         CONTEXTS,
         CLUSTER,
+        EXPORT,
+        COPY,
         DETAIL,
         NOTIFICATIONS,
         LIST,
@@ -149,6 +159,12 @@ actions! {
     Suspend = "suspend",
     Resubmit = "resubmit",
     ClusterStatus = "cluster-status",
+    Export = "export",
+    Copy = "copy",
+    CopyCommand = "copy-command",
+    Acknowledge = "acknowledge",
+    ShowAcked = "show-acknowledged",
+    Scan = "scan",
 }
 
 impl std::str::FromStr for Action {
@@ -395,14 +411,20 @@ pub static DEFAULTS: &[Binding] = &[
     b!(List, [k('g')], Top, "top", "go to the first row", false, false),
     b!(List, [k('G')], Bottom, "bottom", "go to the last row", false, false),
     b!(List, [code(KeyCode::Enter)], OpenDetail, "detail", "open the detail view", true, false),
-    b!(List, [k('/')], Filter, "filter", "filter rows (every space-separated term must match; !term excludes; \"quote spaces\")", true, false),
+    b!(List, [k('/')], Filter, "filter", "filter rows (every space-separated term must match; !term excludes; \"quote spaces\"; code:X table:X db:X status:X search one field)", true, false),
     b!(List, [code(KeyCode::Esc)], Back, "clear", "clear the filter", false, false),
     b!(List, [k('R')], Resubmit, "resubmit", "resubmit the selected (or failure's) source; asks unless it Failed", false, false),
+    b!(List, [k('e')], Export, "export", "export the rows this pane lists (after the filter; the groups when grouped) to CSV or JSON lines, redacted", false, false),
+    b!(List, [k('y')], Copy, "copy", "copy the selected row's source id, operation id, JSON or .show ingestion failures command (OSC 52, works over SSH)", false, false),
+    b!(List, [k('Y')], CopyCommand, "copy-cmd", "copy the selected row's .show ingestion failures with (OperationId='…') command (OSC 52)", false, false),
     b!(List, [k('X')], CancelBulk, "cancel-bulk", "cancel the selected bulk operation (confirmed)", false, true),
     b!(Notifications, [k('f')], Freeze, "freeze", "freeze/unfreeze the stream", true, false),
-    b!(Notifications, [k('z')], ToggleGroup, "group", "group rows by ErrorCode (failures) or Table (d then discards a group)", false, false),
+    b!(Notifications, [k('z')], ToggleGroup, "group", "group rows by ErrorCode × Table × FailureStatus (failures) or Table, with counts, first/last seen and a 60-minute sparkline (d then discards a group)", false, false),
     b!(Notifications, [k('d')], Discard, "discard", "discard the selected message (archive, then delete)", true, true),
     b!(Notifications, [k('D')], DiscardFiltered, "discard-all", "discard every message matching the filter", true, true),
+    b!(Notifications, [k('a')], Acknowledge, "ack", "acknowledge / un-acknowledge the selected notification (or group) in the local inbox; the shared queue keeps it", false, false),
+    b!(Notifications, [k('A')], ShowAcked, "show-ack", "show/hide acknowledged notifications (shown dimmed)", false, false),
+    b!(Notifications, [k('S')], Scan, "scan", "scan past the 32-message peek window into the inbox (confirmed: other clients briefly lose sight of the messages, their DequeueCount rises)", false, true),
     b!(Notifications, [k('m')], ToggleMode, "mode", "switch PEEK/CONSUME (CONSUME discards this session's matched notifications)", false, true),
     b!(Detail, [k('k'), code(KeyCode::Up)], Up, "up", "scroll up", false, false),
     b!(Detail, [k('j'), code(KeyCode::Down)], Down, "down", "scroll down", false, false),
@@ -430,6 +452,13 @@ pub static DEFAULTS: &[Binding] = &[
     b!(Cluster, [code(KeyCode::PageUp)], PageUp, "pgup", "page up", false, false),
     b!(Cluster, [code(KeyCode::PageDown)], PageDown, "pgdn", "page down", false, false),
     b!(Cluster, [code(KeyCode::Esc), k('q')], Back, "close", "close the status-table view", true, false),
+    b!(ExportDialog, [code(KeyCode::Enter)], DialogSubmit, "export", "write the file (atomically; an existing file is replaced)", true, false),
+    b!(ExportDialog, [ctrl('n'), ctrl('p')], DialogCycleNext, "format", "switch CSV / JSON lines", true, false),
+    b!(ExportDialog, [code(KeyCode::Esc)], DialogCancel, "cancel", "cancel", true, false),
+    b!(CopyChooser, [k('k'), code(KeyCode::Up)], Up, "up", "move up", false, false),
+    b!(CopyChooser, [k('j'), code(KeyCode::Down)], Down, "down", "move down", false, false),
+    b!(CopyChooser, [code(KeyCode::Enter)], DialogSubmit, "copy", "copy the selected item", true, false),
+    b!(CopyChooser, [code(KeyCode::Esc), k('q')], Back, "close", "close without copying", true, false),
     b!(Help, [code(KeyCode::Esc), k('?'), k('q')], Back, "close", "close help", true, false),
 ];
 

@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod cluster;
 pub mod effect;
+pub mod export;
 pub mod filter;
 #[doc(hidden)]
 /// Fixed states for tests; not part of release builds (the `test-fixtures` feature, which

@@ -178,6 +178,32 @@ pub enum Msg {
         input: String,
         result: Result<Vec<crate::client::discover::Found>, String>,
     },
+    /// What the inbox holds of a stream, newest first, and which of those are acknowledged.
+    History {
+        kind: NotificationKind,
+        result: Result<(Vec<NotificationRow>, Vec<String>), String>,
+    },
+    /// The inbox recorded (or refused) an acknowledgement.
+    Acknowledged {
+        kind: NotificationKind,
+        ack: bool,
+        ids: Vec<String>,
+        result: Result<crate::client::inbox::AckOutcome, String>,
+    },
+    /// A scan ended (`Effect::Scan`).
+    Scanned {
+        kind: NotificationKind,
+        result: Result<crate::client::notifications::ScanReport, Problem>,
+    },
+    /// The inbox could not be opened or written: the streams go on without it.
+    InboxProblem(String),
+    /// An export was written (or not).
+    Exported {
+        path: std::path::PathBuf,
+        rows: usize,
+        what: String,
+        result: Result<(), String>,
+    },
     /// A submission from outside the dialog (the demo's traffic): rows, upload progress,
     /// tracking and the journal exactly as for a dialog submit.
     Submit(Box<crate::client::SubmitRequest>),

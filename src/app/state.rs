@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-pub use crate::app::filter::{Filter, matches_filter};
+pub use crate::app::filter::{Field, Fields, Filter, matches_filter};
 use crate::app::form::SubmitForm;
 use crate::app::ring::Keyed;
 pub use crate::app::stream::Stream;
@@ -239,16 +239,39 @@ impl NotificationRow {
         }
     }
 
-    /// What the grouped view groups by: ErrorCode for failures, Table for successes.
-    pub fn group_key(&self) -> &str {
+    /// What the grouped view groups by: ErrorCode × Table × FailureStatus for failures
+    /// (`code · table · status`), Table for successes.
+    pub fn group_key(&self) -> std::borrow::Cow<'_, str> {
         let Some(n) = &self.decoded.notification else {
-            return "(undecodable)";
+            return "(undecodable)".into();
         };
-        let key = match self.kind {
-            NotificationKind::Failure => n.error_code.as_deref(),
-            NotificationKind::Success => n.table.as_deref(),
+        let or_none = |v: &Option<String>| v.as_deref().unwrap_or("(none)").to_string();
+        match self.kind {
+            NotificationKind::Failure => format!(
+                "{} · {} · {}",
+                or_none(&n.error_code),
+                or_none(&n.table),
+                or_none(&n.failure_status)
+            )
+            .into(),
+            NotificationKind::Success => n.table.as_deref().unwrap_or("(none)").into(),
+        }
+    }
+}
+
+impl Fields for NotificationRow {
+    fn field(&self, f: Field) -> Option<std::borrow::Cow<'_, str>> {
+        let n = self.decoded.notification.as_ref()?;
+        let v = match f {
+            Field::Code => n.error_code.as_deref(),
+            Field::Table => n.table.as_deref(),
+            Field::Db => n.database.as_deref(),
+            Field::Status => match self.kind {
+                NotificationKind::Failure => n.failure_status.as_deref(),
+                NotificationKind::Success => Some("Succeeded"),
+            },
         };
-        key.unwrap_or("(none)")
+        v.map(Into::into)
     }
 }
 
@@ -499,6 +522,18 @@ impl SubmissionRow {
     }
 }
 
+impl Fields for SubmissionRow {
+    fn field(&self, f: Field) -> Option<std::borrow::Cow<'_, str>> {
+        let v = match f {
+            Field::Code => self.error_code(),
+            Field::Table => Some(self.table.as_str()),
+            Field::Db => Some(self.database.as_str()),
+            Field::Status => Some(self.state().label()),
+        };
+        v.map(Into::into)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum DetailTarget {
     Notification {
@@ -529,6 +564,8 @@ pub enum ConfirmAction {
     },
     /// Scan the status tables (`crate::app::cluster`).
     ClusterScan,
+    /// Scan this kind's queues into the inbox (`S`).
+    Scan(NotificationKind),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -566,6 +603,10 @@ pub enum Modal {
     Cluster {
         scroll: usize,
     },
+    /// The export dialog (`e`).
+    Export(Box<crate::app::export::ExportForm>),
+    /// What `y` can copy from the selected row.
+    Copy(crate::app::export::CopyMenu),
 }
 
 /// Why the event loop hands control back to its runner before quitting.
@@ -759,10 +800,11 @@ impl State {
 
     /// The rows listed: one per source (a split source by its first chunk's row).
     pub fn visible_submissions(&self) -> Vec<&SubmissionRow> {
+        let filter = Filter::new(&self.submissions_list.filter);
         self.submissions
             .iter()
             .filter(|s| s.chunk.is_none_or(|c| c.index == 1))
-            .filter(|s| matches_filter(&s.filter_text(), &self.submissions_list.filter))
+            .filter(|s| filter.matches_fields(&s.filter_text(), *s))
             .collect()
     }
 

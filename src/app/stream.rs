@@ -37,7 +37,22 @@ pub struct Stream {
     /// set (in a window that is not full) saw no change of the queue.
     pub peeked_ids: Vec<String>,
     pub error: Option<Problem>,
+    /// Acknowledged MessageIds (the inbox's, kept locally): hidden unless `show_acked`.
+    acked: HashSet<String>,
+    show_acked: bool,
 }
+
+/// A group's first and last time (FailedOn/SucceededOn, else when seen) and its rows per
+/// minute over the last [`SPARK_MINUTES`], oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupStats {
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    pub per_minute: Vec<u32>,
+}
+
+/// Minutes the grouped view's sparkline covers.
+pub const SPARK_MINUTES: usize = crate::client::inbox::SPARK_MINUTES;
 
 /// The rows matching the filter (newest first, by sequence number) and their groups.
 #[derive(Debug, Clone, Default)]
@@ -126,7 +141,81 @@ impl Stream {
             last_peek: None,
             peeked_ids: Vec::new(),
             error: None,
+            acked: HashSet::new(),
+            show_acked: false,
         }
+    }
+
+    /// Whether the list shows row `r` (the filter aside): acknowledged rows only on request.
+    fn listed(&self, r: &NotificationRow) -> bool {
+        self.show_acked || !self.acked.contains(&r.message_id)
+    }
+
+    pub fn is_acked(&self, message_id: &str) -> bool {
+        self.acked.contains(message_id)
+    }
+
+    pub fn shows_acked(&self) -> bool {
+        self.show_acked
+    }
+
+    pub fn acked_len(&self) -> usize {
+        self.acked.len()
+    }
+
+    /// Marks `ids` acknowledged (or not) and re-indexes the list.
+    pub fn set_acked<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>, ack: bool) {
+        for id in ids {
+            if ack {
+                self.acked.insert(id.to_string());
+            } else {
+                self.acked.remove(id);
+            }
+        }
+        self.reindex();
+    }
+
+    pub fn set_show_acked(&mut self, show: bool) {
+        self.show_acked = show;
+        self.reindex();
+    }
+
+    /// Whether row `r` is history: not among what the last peek of the queue returned (seen
+    /// earlier, or restored from the inbox).
+    pub fn is_history(&self, r: &NotificationRow) -> bool {
+        self.peeked_ids.binary_search(&r.message_id).is_err()
+    }
+
+    /// The matching rows' first/last time and per-minute counts, by group key, for the
+    /// groups in `keys` only (one pass over the matching rows).
+    pub fn group_stats(
+        &self,
+        keys: &HashSet<&str>,
+        now: DateTime<Utc>,
+    ) -> HashMap<String, GroupStats> {
+        let mut out: HashMap<String, GroupStats> = HashMap::new();
+        let now_minute = now.timestamp().div_euclid(60);
+        for r in self.matching_rows() {
+            let key = r.group_key();
+            if !keys.contains(key.as_ref()) {
+                continue;
+            }
+            let t = r.when().unwrap_or(r.seen_at);
+            let g = out.entry(key.into_owned()).or_insert_with(|| GroupStats {
+                first: t,
+                last: t,
+                per_minute: vec![0; SPARK_MINUTES],
+            });
+            g.first = g.first.min(t);
+            g.last = g.last.max(t);
+            let ago = now_minute - t.timestamp().div_euclid(60);
+            if let Ok(ago) = usize::try_from(ago)
+                && ago < SPARK_MINUTES
+            {
+                g.per_minute[SPARK_MINUTES - 1 - ago] += 1;
+            }
+        }
+        out
     }
 
     /// Rows buffered (not counting those held back while frozen).
@@ -189,11 +278,8 @@ impl Stream {
     }
 
     fn admit(&mut self, row: NotificationRow) -> bool {
-        let group = self
-            .index
-            .filter
-            .matches_row(&row, &mut Vec::new())
-            .then(|| row.group_key().to_string());
+        let group = (self.listed(&row) && self.index.filter.matches_row(&row, &mut Vec::new()))
+            .then(|| row.group_key().into_owned());
         let Some(Pushed { seq, evicted }) = self.ring.push_newest(row) else {
             return false;
         };
@@ -206,7 +292,7 @@ impl Stream {
             // The evicted row is the oldest, so if it matched it is the index's last.
             if self.index.matching.back() == Some(&old) {
                 self.index.matching.pop_back();
-                self.index.groups.remove_oldest(row.group_key());
+                self.index.groups.remove_oldest(&row.group_key());
             }
         }
         true
@@ -233,18 +319,26 @@ impl Stream {
         self.list.filter = text.to_string();
         self.list.selected = 0;
         self.index.filter = Filter::new(text);
+        self.reindex();
+    }
+
+    /// Rebuilds the index for the current filter and acknowledgements (selection kept in
+    /// range).
+    fn reindex(&mut self) {
         self.index.matching.clear();
         let mut groups = Groups::default();
         let mut scratch = Vec::new();
         // One pass: the groups are counted as rows match (newest first, as `regroup` does),
         // not by looking each match up again.
         for (seq, row) in self.ring.iter_seq() {
-            if self.index.filter.matches_row(row, &mut scratch) {
+            if self.listed(row) && self.index.filter.matches_row(row, &mut scratch) {
                 self.index.matching.push_back(seq);
-                groups.add(row.group_key(), seq, false);
+                groups.add(&row.group_key(), seq, false);
             }
         }
         self.index.groups = groups;
+        let len = self.visible_len();
+        self.list.selected = self.list.selected.min(len.saturating_sub(1));
     }
 
     /// Recounts the groups from the matching rows (after rows left from the middle).
@@ -252,7 +346,7 @@ impl Stream {
         let mut groups = Groups::default();
         for &seq in &self.index.matching {
             if let Some(row) = self.ring.get_seq(seq) {
-                groups.add(row.group_key(), seq, false);
+                groups.add(&row.group_key(), seq, false);
             }
         }
         self.index.groups = groups;
@@ -431,8 +525,16 @@ mod tests {
         assert_eq!(
             groups(&s),
             [
-                ("Stream_ClosingQuoteMissing".into(), 2, "d".into()),
-                ("Download_SourceNotFound".into(), 1, "c".into()),
+                (
+                    "Stream_ClosingQuoteMissing · Logs · Permanent".into(),
+                    2,
+                    "d".into()
+                ),
+                (
+                    "Download_SourceNotFound · Logs · Permanent".into(),
+                    1,
+                    "c".into()
+                ),
             ]
         );
         assert_index_fresh(&s);
@@ -458,7 +560,11 @@ mod tests {
         assert_eq!(s.dropped(), 4);
         assert_eq!(
             groups(&s),
-            [("Stream_ClosingQuoteMissing".into(), 2, "m6".into())]
+            [(
+                "Stream_ClosingQuoteMissing · Logs · Permanent".into(),
+                2,
+                "m6".into()
+            )]
         );
         // The last row of a group leaving removes the group.
         s.set_filter("");
@@ -466,7 +572,11 @@ mod tests {
         s.push(failure("m8", "s", "Stream_ClosingQuoteMissing", 8));
         assert_eq!(
             groups(&s),
-            [("Stream_ClosingQuoteMissing".into(), 3, "m8".into())]
+            [(
+                "Stream_ClosingQuoteMissing · Logs · Permanent".into(),
+                3,
+                "m8".into()
+            )]
         );
         assert_index_fresh(&s);
     }

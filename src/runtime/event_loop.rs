@@ -44,9 +44,28 @@ fn pointer(m: MouseEvent, state: &State) -> Option<Msg> {
     Some(Msg::Pointer { pane, action })
 }
 
-fn dispatch<E: Executor>(state: &mut State, msg: Msg, executor: &mut E) {
+/// Runs `msg` through `update()`: effects go to the executor, but for the clipboard, which
+/// is written to the terminal drawn on (OSC 52 travels with the frames, also over SSH).
+fn dispatch<B: Backend + Suspend, E: Executor>(
+    terminal: &mut Terminal<B>,
+    state: &mut State,
+    msg: Msg,
+    executor: &mut E,
+) {
     for fx in app::update(state, msg) {
-        executor.execute(fx);
+        match fx {
+            app::Effect::Clipboard { text } => {
+                let seq = app::export::osc52(&text);
+                if let Err(e) = terminal.backend_mut().write_raw(&seq) {
+                    tracing::warn!(error = %e, "cannot write the clipboard sequence");
+                    state.set_status(
+                        format!("cannot copy: writing to the terminal failed: {e}"),
+                        app::state::Severity::Error,
+                    );
+                }
+            }
+            other => executor.execute(other),
+        }
     }
 }
 
@@ -84,8 +103,13 @@ where
             // The shell drew over the screen, and it may have been resized meanwhile.
             terminal.clear()?;
             let size = terminal.size()?;
-            dispatch(&mut state, Msg::Resize(size.width, size.height), executor);
-            dispatch(&mut state, Msg::Tick(clock.now()), executor);
+            dispatch(
+                terminal,
+                &mut state,
+                Msg::Resize(size.width, size.height),
+                executor,
+            );
+            dispatch(terminal, &mut state, Msg::Tick(clock.now()), executor);
             // The screen is blank now: repaint at once, whatever the frame budget says.
             last_draw = None;
         }
@@ -120,8 +144,8 @@ where
                 Some(Ok(ev)) => {
                     if let Some(msg) = to_msg(ev, &state) {
                         // Keys act at the current time (archive names, submission ages).
-                        dispatch(&mut state, Msg::Tick(clock.now()), executor);
-                        dispatch(&mut state, msg, executor);
+                        dispatch(terminal, &mut state, Msg::Tick(clock.now()), executor);
+                        dispatch(terminal, &mut state, msg, executor);
                     }
                 }
                 Some(Err(e)) => return Err(e.into()),
@@ -129,17 +153,17 @@ where
             },
             msg = msgs.recv(), if !msgs_done => match msg {
                 Some(msg) => {
-                    dispatch(&mut state, msg, executor);
+                    dispatch(terminal, &mut state, msg, executor);
                     // Coalesce: handle everything already queued before drawing.
                     while let Ok(more) = msgs.try_recv() {
-                        dispatch(&mut state, more, executor);
+                        dispatch(terminal, &mut state, more, executor);
                     }
                 }
                 None => msgs_done = true,
             },
             _ = sleep => {
                 if wake.is_some_and(|w| w <= Instant::now()) {
-                    dispatch(&mut state, Msg::Tick(clock.now()), executor);
+                    dispatch(terminal, &mut state, Msg::Tick(clock.now()), executor);
                 }
             }
         }

@@ -13,8 +13,10 @@ use crate::app::msg::{ResourcesSnapshot, SubmittedInfo};
 use crate::app::state::{DepthView, NotificationRow, ResourceEntry};
 use crate::app::{Effect, Msg};
 use crate::client::error::Problem;
+use crate::client::inbox::{AckFilter, Inbox, InboxEntry, InboxQuery};
 use crate::client::journal::Journal;
 use crate::client::notifications::DiscardSelector;
+use crate::client::wire::NotificationKind;
 use crate::client::{IngestClient, ProgressFn, QueueDepth};
 use crate::runtime::clock::Clock;
 
@@ -47,6 +49,8 @@ pub struct ClientExecutor {
     cancel: CancellationToken,
     /// Submits uploading at once: a folder or glob submitted from the dialog queues the rest.
     submits: Arc<tokio::sync::Semaphore>,
+    /// Where every peek is recorded and history comes from (`client::inbox`).
+    inbox: Option<Arc<Inbox>>,
 }
 
 /// Sources the TUI uploads at once (as `submit --parallel`'s default).
@@ -66,7 +70,14 @@ impl ClientExecutor {
             journal,
             cancel: CancellationToken::new(),
             submits: Arc::new(tokio::sync::Semaphore::new(PARALLEL_SUBMITS)),
+            inbox: None,
         }
+    }
+
+    /// Records peeks into `inbox` and restores history from it.
+    pub fn with_inbox(mut self, inbox: Option<Arc<Inbox>>) -> Self {
+        self.inbox = inbox;
+        self
     }
 
     /// Cancels every running task (on quit).
@@ -152,24 +163,99 @@ impl Executor for ClientExecutor {
                     result,
                 })
             }),
-            Effect::Peek { kind, n } => self.spawn(async move {
-                let result = client.peek(kind, n).await;
-                let at = clock.now();
-                let result = result.map_err(err).map(|v| {
-                    v.into_iter()
-                        .map(|m| NotificationRow {
-                            kind: m.kind,
-                            message_id: m.message_id,
-                            queue: format!("{}/{}", m.queue.account(), m.queue.object_name()),
-                            dequeue_count: m.dequeue_count,
-                            insertion_time: m.insertion_time,
-                            decoded: m.decoded,
-                            seen_at: at,
-                        })
-                        .collect()
+            Effect::Peek { kind, n } => {
+                let inbox = self.inbox.clone();
+                let tx = self.tx.clone();
+                self.spawn(async move {
+                    let result = client.peek(kind, n).await;
+                    let at = clock.now();
+                    // Every peek goes into the inbox: history past the peek window later.
+                    let result = match (result, inbox) {
+                        (Ok(v), Some(inbox)) => {
+                            let recorded = tokio::task::spawn_blocking(move || {
+                                let r = inbox.record(&v).map_err(|e| e.to_string());
+                                (v, r)
+                            })
+                            .await;
+                            match recorded {
+                                Ok((v, Ok(_))) => Ok(v),
+                                Ok((v, Err(e))) => {
+                                    let _ = tx.send(Msg::InboxProblem(format!(
+                                        "recording the peek failed: {e}"
+                                    )));
+                                    Ok(v)
+                                }
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "inbox record task failed");
+                                    return None;
+                                }
+                            }
+                        }
+                        (other, _) => other,
+                    };
+                    let result = result.map_err(err).map(|v| {
+                        v.into_iter()
+                            .map(|m| NotificationRow {
+                                kind: m.kind,
+                                message_id: m.message_id,
+                                queue: format!("{}/{}", m.queue.account(), m.queue.object_name()),
+                                dequeue_count: m.dequeue_count,
+                                insertion_time: m.insertion_time,
+                                decoded: m.decoded,
+                                seen_at: at,
+                            })
+                            .collect()
+                    });
+                    Some(Msg::Peeked { kind, at, result })
+                })
+            }
+            Effect::LoadInbox { limit } => {
+                let Some(inbox) = self.inbox.clone() else {
+                    return;
+                };
+                for kind in [NotificationKind::Failure, NotificationKind::Success] {
+                    let inbox = Arc::clone(&inbox);
+                    self.spawn(async move {
+                        let result =
+                            tokio::task::spawn_blocking(move || history(&inbox, kind, limit))
+                                .await
+                                .unwrap_or_else(|e| Err(format!("reading the inbox failed: {e}")));
+                        Some(Msg::History { kind, result })
+                    });
+                }
+            }
+            Effect::Scan { kind } => {
+                let inbox = self.inbox.clone();
+                self.spawn(async move {
+                    let result = client.scan(kind, inbox.as_deref()).await.map_err(err);
+                    Some(Msg::Scanned { kind, result })
                 });
-                Some(Msg::Peeked { kind, at, result })
-            }),
+            }
+            Effect::Acknowledge { kind, ids, ack } => {
+                let inbox = self.inbox.clone();
+                self.spawn(async move {
+                    let for_task = ids.clone();
+                    let result = match inbox {
+                        None => Err("no inbox is open".to_string()),
+                        Some(inbox) => tokio::task::spawn_blocking(move || {
+                            if ack {
+                                inbox.acknowledge(kind, &for_task)
+                            } else {
+                                inbox.unacknowledge(kind, &for_task)
+                            }
+                            .map_err(|e| e.to_string())
+                        })
+                        .await
+                        .unwrap_or_else(|e| Err(e.to_string())),
+                    };
+                    Some(Msg::Acknowledged {
+                        kind,
+                        ack,
+                        ids,
+                        result,
+                    })
+                });
+            }
             Effect::Submit { id, req } => {
                 let mut req = *req;
                 req.journal = self.journal.clone();
@@ -302,6 +388,34 @@ impl Executor for ClientExecutor {
                     .unwrap_or_default();
                 Some(Msg::Completions { input, candidates })
             }),
+            Effect::Export {
+                path,
+                contents,
+                rows,
+                what,
+            } => self.spawn(async move {
+                let target = path.clone();
+                let result = tokio::task::spawn_blocking(move || {
+                    crate::config::file::write_atomic(&target, &contents).map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("the write did not finish: {e}")));
+                // Say where it went in full: a relative default lands in the current folder.
+                let path = match &result {
+                    Ok(()) => std::path::absolute(&path).unwrap_or(path),
+                    Err(_) => path,
+                };
+                Some(Msg::Exported {
+                    path,
+                    rows,
+                    what,
+                    result,
+                })
+            }),
+            // The event loop writes these to its terminal; an executor has none.
+            Effect::Clipboard { .. } => {
+                tracing::debug!("clipboard effect reached the executor: dropped");
+            }
             Effect::Discover { input } => self.spawn(async move {
                 let probe = std::path::PathBuf::from(&input);
                 let result = tokio::task::spawn_blocking(move || {
@@ -315,9 +429,52 @@ impl Executor for ClientExecutor {
     }
 }
 
+/// The inbox's notifications of `kind` (acknowledged too), newest first, as rows; and the
+/// acknowledged ones' ids.
+fn history(
+    inbox: &Inbox,
+    kind: NotificationKind,
+    limit: usize,
+) -> Result<(Vec<NotificationRow>, Vec<String>), String> {
+    let q = InboxQuery {
+        acked: AckFilter::All,
+        limit: Some(limit),
+        ..InboxQuery::new(kind)
+    };
+    let entries = inbox.list(&q).map_err(|e| e.to_string())?;
+    let acked = entries
+        .iter()
+        .filter(|e| e.acknowledged_at.is_some())
+        .map(|e| e.message_id.clone())
+        .collect();
+    Ok((
+        entries.into_iter().map(|e| row_of(kind, e)).collect(),
+        acked,
+    ))
+}
+
+/// A stream row from an inbox entry (its JSON is stored redacted).
+fn row_of(kind: NotificationKind, e: InboxEntry) -> NotificationRow {
+    NotificationRow {
+        kind,
+        message_id: e.message_id,
+        queue: e.queue,
+        dequeue_count: e.dequeue_count,
+        insertion_time: e.insertion_time,
+        // An undecodable message is stored as its (redacted) text: decode that again.
+        decoded: match e.json.get("Raw").and_then(|v| v.as_str()) {
+            Some(raw) if e.json.get("DecodeError").is_some() => {
+                crate::client::wire::decode_notification(raw)
+            }
+            _ => crate::client::wire::decode_notification(&e.json.to_string()),
+        },
+        seen_at: e.first_seen,
+    }
+}
+
 async fn discard(
     client: &IngestClient,
-    kind: crate::client::wire::NotificationKind,
+    kind: NotificationKind,
     ids: &[String],
     archive: &Path,
 ) -> Result<crate::client::notifications::DiscardReport, Problem> {

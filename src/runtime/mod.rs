@@ -53,6 +53,8 @@ pub struct TuiOptions {
     /// Capture the mouse (wheel scroll, click to focus); off by default so the terminal's
     /// own selection keeps working.
     pub mouse: bool,
+    /// Retention of the notification inbox (`STATE_DIR/inbox.sqlite3`).
+    pub inbox: crate::client::inbox::InboxSettings,
 }
 
 impl Default for TuiOptions {
@@ -74,6 +76,7 @@ impl Default for TuiOptions {
             contexts: Vec::new(),
             keys: Default::default(),
             mouse: false,
+            inbox: Default::default(),
         }
     }
 }
@@ -220,7 +223,21 @@ fn start(session: Session, clock: Clock, signals: bool) -> anyhow::Result<(Runni
     if let Some(note) = session.note {
         state.status = Some((note, crate::app::state::Severity::Warn));
     }
-    let executor = ClientExecutor::new(session.client, tx.clone(), clock, Some(journal));
+    // Without its inbox the TUI still runs: the streams then show what this session peeks.
+    let inbox = match crate::client::inbox::Inbox::open_with(
+        &crate::client::inbox::path_in_state_dir(&session.opts.state_dir),
+        session.client.ingest_url(),
+        session.opts.inbox,
+    ) {
+        Ok(i) => Some(std::sync::Arc::new(i)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot open the inbox");
+            let _ = tx.send(Msg::InboxProblem(e.to_string()));
+            None
+        }
+    };
+    let executor =
+        ClientExecutor::new(session.client, tx.clone(), clock, Some(journal)).with_inbox(inbox);
     Ok((Running { executor, rx, tx }, state))
 }
 

@@ -132,6 +132,12 @@ pub trait Suspend {
     fn suspend(&mut self) -> io::Result<()> {
         Ok(())
     }
+
+    /// Writes bytes that are no frame (the OSC 52 clipboard sequence) straight to the
+    /// terminal. A headless backend has none: dropped.
+    fn write_raw(&mut self, _bytes: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl<W: io::Write> Suspend for CrosstermBackend<W> {
@@ -139,6 +145,11 @@ impl<W: io::Write> Suspend for CrosstermBackend<W> {
         restore()?;
         stop_process()?;
         enter()
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        io::Write::write_all(self, bytes)?;
+        io::Write::flush(self)
     }
 }
 

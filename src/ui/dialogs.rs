@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use tui_input::Input;
 
+use crate::app::export::{CopyMenu, ExportForm};
 use crate::app::form::{Field, SubmitForm};
 use crate::app::keymap::Context;
 use crate::app::state::{Confirm, Pane, State};
@@ -33,6 +34,8 @@ pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Context::FilterInput,
         Context::Command,
         Context::Contexts,
+        Context::ExportDialog,
+        Context::CopyChooser,
     ];
     for ctx in order {
         lines.push(Line::styled(ctx.label().to_string(), theme.title));
@@ -226,4 +229,78 @@ pub fn prompt(
     );
     let x = inner.x + 2 + shown.cursor;
     frame.set_cursor_position((x.min(inner.right().saturating_sub(1)), inner.y));
+}
+
+pub fn export(frame: &mut Frame, area: Rect, form: &ExportForm, theme: &Theme) {
+    let rect = centered(area, 72, 8);
+    frame.render_widget(Clear, rect);
+    let title = format!("Export {} ({} rows listed)", form.pane.title(), form.rows);
+    let blk = frame_block(&title, theme);
+    let inner = blk.inner(rect);
+    frame.render_widget(blk, rect);
+    let width = inner.width.saturating_sub(16) as usize;
+    let shown = text_field::window(form.path.value(), form.path.cursor(), width);
+    let lines = vec![
+        input_line(
+            "Format",
+            format!("◀ {} ▶", form.format.label()),
+            false,
+            theme,
+        ),
+        input_line("File", sanitize(&shown.text), true, theme),
+        Line::raw(""),
+        Line::styled(
+            "Secrets (SAS signatures, tokens) are redacted in the file.",
+            theme.muted,
+        ),
+        Line::styled(
+            "Enter export · Ctrl-N CSV/JSON lines · Esc cancel",
+            theme.muted,
+        ),
+    ];
+    frame.render_widget(Paragraph::new(lines), inner);
+    let x = inner.x + 16 + shown.cursor;
+    frame.set_cursor_position((x.min(inner.right().saturating_sub(1)), inner.y + 1));
+}
+
+/// Width of the copy chooser's label column.
+const LABEL: usize = 26;
+
+pub fn copy(frame: &mut Frame, area: Rect, menu: &CopyMenu, theme: &Theme) {
+    let rect = centered(area, 100, menu.items.len() as u16 + 5);
+    frame.render_widget(Clear, rect);
+    let blk = frame_block("Copy to the clipboard (OSC 52)", theme);
+    let inner = blk.inner(rect);
+    frame.render_widget(blk, rect);
+    let width = inner.width.saturating_sub(LABEL as u16 + 3) as usize;
+    let mut lines: Vec<Line> = menu
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let focused = i == menu.selected;
+            let text = sanitize(&item.text.replace(['\n', '\r'], " "));
+            let mut preview: String = text.chars().take(width.saturating_sub(1)).collect();
+            if text.chars().count() >= width {
+                preview.push('…');
+            }
+            Line::from(vec![
+                Span::styled(
+                    format!(
+                        "{}{:<LABEL$}",
+                        if focused { "▶ " } else { "  " },
+                        item.label
+                    ),
+                    if focused { theme.focus } else { theme.muted },
+                ),
+                Span::raw(preview),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "Enter copy · ↑↓ choose · Esc close (the terminal must allow OSC 52)",
+        theme.muted,
+    ));
+    frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -60,6 +60,8 @@ pub fn draw(frame: &mut Frame, state: &State) {
         Some(Modal::Command { input }) => contexts::prompt(frame, main, input, &theme),
         Some(Modal::Contexts { selected }) => contexts::list(frame, main, state, *selected, &theme),
         Some(Modal::Cluster { scroll }) => cluster::render(frame, main, state, *scroll, &theme),
+        Some(Modal::Export(form)) => dialogs::export(frame, main, form, &theme),
+        Some(Modal::Copy(menu)) => dialogs::copy(frame, main, menu, &theme),
         Some(Modal::Detail {
             target,
             raw,

@@ -25,6 +25,8 @@ pub fn contexts(state: &State) -> &'static [Context] {
         Some(Modal::Command { .. }) => stack::COMMAND,
         Some(Modal::Contexts { .. }) => stack::CONTEXTS,
         Some(Modal::Cluster { .. }) => stack::CLUSTER,
+        Some(Modal::Export(_)) => stack::EXPORT,
+        Some(Modal::Copy(_)) => stack::COPY,
         Some(Modal::Detail { .. }) => stack::DETAIL,
         None if state.focus.kind().is_some() => stack::NOTIFICATIONS,
         None => stack::LIST,
@@ -62,6 +64,9 @@ fn on_text(state: &mut State, ev: KeyEvent) {
         Some(Modal::Filter { input, .. } | Modal::Command { input }) => {
             input.handle_event(&Event::Key(ev));
         }
+        Some(Modal::Export(form)) => {
+            form.path.handle_event(&Event::Key(ev));
+        }
         _ => {}
     }
 }
@@ -72,6 +77,7 @@ pub(super) fn on_paste(state: &mut State, text: &str) {
         Some(Modal::Submit(form)) => form.input_mut(),
         Some(Modal::Filter { input, .. } | Modal::Command { input }) => Some(input),
         Some(Modal::Bulk(_)) => crate::app::bulk::input_mut(state),
+        Some(Modal::Export(form)) => Some(&mut form.path),
         _ => None,
     };
     if let Some(input) = input {
@@ -81,7 +87,13 @@ pub(super) fn on_paste(state: &mut State, text: &str) {
 }
 
 fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
-    if crate::app::bulk::on_dialog_action(state, action, fx) {
+    if crate::app::bulk::on_dialog_action(state, action, fx)
+        || crate::app::export::on_dialog_action(state, action, fx)
+    {
+        return;
+    }
+    if let (Some(Modal::Copy(_)), Action::DialogSubmit) = (&state.modal, action) {
+        crate::app::export::choose(state, fx);
         return;
     }
     match action {
@@ -152,6 +164,12 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::Discard | Action::DiscardFiltered => discard::ask_discard(state, action),
         Action::ClusterStatus => crate::app::cluster::ask(state),
         Action::OpenBulk => crate::app::bulk::open_dialog(state),
+        Action::Export => crate::app::export::open_export(state),
+        Action::Copy => crate::app::export::open_copy(state),
+        Action::CopyCommand => crate::app::export::copy_command(state, fx),
+        Action::Acknowledge => super::inbox::toggle_ack(state, fx),
+        Action::ShowAcked => super::inbox::toggle_show_acked(state),
+        Action::Scan => super::inbox::ask_scan(state),
         Action::CancelBulk => crate::app::bulk::ask_cancel(state),
         Action::Resubmit => super::resubmit::ask(state, fx),
         Action::Filter => {
@@ -242,6 +260,14 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
                     }
                     ConfirmAction::Resubmit { row } => super::resubmit::send(state, row, true, fx),
                     ConfirmAction::ClusterScan => crate::app::cluster::confirmed(state, fx),
+                    ConfirmAction::Scan(kind) if !state.settings.read_only => {
+                        set_status(
+                            state,
+                            format!("scanning the {} queues into the inbox…", kind.as_str()),
+                            Severity::Info,
+                        );
+                        fx.push(Effect::Scan { kind });
+                    }
                     ConfirmAction::SwitchContext(name) => {
                         state.leave = Some(Leave::SwitchContext {
                             name,
@@ -329,6 +355,10 @@ fn move_selection(state: &mut State, action: Action) {
             Action::PageDown => (*scroll + PAGE).min(last),
             _ => *scroll,
         };
+        return;
+    }
+    if let Some(Modal::Copy(menu)) = &mut state.modal {
+        crate::app::export::move_choice(menu, action == Action::Down);
         return;
     }
     if let Some(Modal::Detail { scroll, .. }) = &mut state.modal {

@@ -5,6 +5,7 @@
 
 mod contexts;
 mod discard;
+mod inbox;
 mod input;
 mod polling;
 mod resubmit;
@@ -29,7 +30,12 @@ fn dur(d: std::time::Duration) -> chrono::Duration {
 /// The effects to run when the TUI starts.
 pub fn start(state: &mut State) -> Vec<Effect> {
     state.resources.loading = true;
-    let mut fx = vec![Effect::LoadResources { force: false }];
+    let mut fx = vec![
+        Effect::LoadResources { force: false },
+        Effect::LoadInbox {
+            limit: state.settings.ring_capacity,
+        },
+    ];
     polling::peek_now(state, &mut fx);
     fx
 }
@@ -122,6 +128,21 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.dirty = true;
             }
         }
+        Msg::History { kind, result } => inbox::on_history(state, kind, result),
+        Msg::Acknowledged {
+            kind,
+            ack,
+            ids,
+            result,
+        } => inbox::on_acknowledged(state, kind, ack, &ids, result),
+        Msg::InboxProblem(e) => inbox::on_problem(state, &e),
+        Msg::Scanned { kind, result } => inbox::on_scanned(state, kind, result, &mut fx),
+        Msg::Exported {
+            path,
+            rows,
+            what,
+            result,
+        } => crate::app::export::on_exported(state, &path, rows, &what, result),
         Msg::Submit(req) => submissions::submit_background(state, *req, &mut fx),
         Msg::Journal(records) => submissions::on_journal(state, records),
         Msg::Quit => state.quit = true,

@@ -35,6 +35,13 @@ pub async fn run(args: DemoArgs, resolved: &Resolved) -> Result<i32, Failure> {
     // A fresh emulator knows nothing of an earlier demo on the same port: start its journal
     // empty, so no submission of a gone emulator is shown.
     let _ = std::fs::remove_file(resolved.journal(emulator.url()).path());
+    // Likewise its inbox (the TUI seeds its streams from it): only this demo's notifications.
+    let inbox = crate::client::inbox::path_in_state_dir(&resolved.state_dir);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = inbox.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
     let dir = resolved
         .state_dir
         .join(format!("files-{}", std::process::id()));

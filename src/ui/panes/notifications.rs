@@ -8,10 +8,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::app::state::{Mode, NotificationRow, Pane, State};
-use crate::app::stream::GroupRow;
+use std::collections::HashSet;
+
+use crate::app::stream::{GroupRow, GroupStats, SPARK_MINUTES};
 use crate::client::wire::NotificationKind;
 use crate::sanitize::sanitize;
-use crate::ui::columns::{Column, constraints};
+use crate::ui::columns::{Column, allocate};
 use crate::ui::fmt::{fit, hms, short_path};
 use crate::ui::panes::{block, filter_span};
 use crate::ui::theme::Theme;
@@ -79,33 +81,89 @@ fn cells(row: &NotificationRow, kind: NotificationKind, theme: &Theme) -> Vec<Sp
     }
 }
 
-/// The cells of one group in the grouped view: its newest row's time, the count, the key, and
-/// the newest row's status (failures) or source.
-fn group_cells(g: &GroupRow, kind: NotificationKind, theme: &Theme) -> Vec<Span<'static>> {
-    let when = g
-        .newest
-        .when()
-        .map(hms)
-        .unwrap_or_else(|| "--:--:--".into());
+/// Unicode bars for per-minute counts, scaled to the busiest minute (an empty minute blank).
+pub fn sparkline(per_minute: &[u32]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = per_minute.iter().copied().max().unwrap_or(0).max(1) as usize;
+    per_minute
+        .iter()
+        .map(|&n| match n as usize {
+            0 => ' ',
+            n => BARS[((n * BARS.len()).div_ceil(max)).clamp(1, BARS.len()) - 1],
+        })
+        .collect()
+}
+
+/// The cells of one group in the grouped view: first and last time, the count, the key
+/// columns (ErrorCode, Table, FailureStatus for failures; Table for successes) and the
+/// per-minute sparkline of the last hour.
+fn group_cells(
+    g: &GroupRow,
+    stats: Option<&GroupStats>,
+    kind: NotificationKind,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let t =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map(hms).unwrap_or_else(|| "--:--:--".into());
+    let first = t(stats.map(|s| s.first));
+    let last = t(stats.map(|s| s.last).or_else(|| g.newest.when()));
+    // Filled in once the column's width is known (`spark_cells`).
+    let spark = String::new();
     let n = g.newest.decoded.notification.as_ref();
-    let source = sanitize(&short_path(
-        n.and_then(|n| n.ingestion_source_path.as_deref())
-            .unwrap_or_default(),
-    ));
-    let key = sanitize(g.key);
-    let mut cells = vec![Span::raw(when), Span::raw(g.count.to_string())];
+    let field = |f: fn(&crate::client::wire::Notification) -> Option<&String>| {
+        sanitize(n.and_then(f).map(String::as_str).unwrap_or("(none)"))
+    };
+    let mut cells = vec![
+        Span::raw(first),
+        Span::raw(last),
+        Span::raw(g.count.to_string()),
+    ];
     match kind {
-        NotificationKind::Failure => {
-            let status = n
-                .and_then(|n| n.failure_status.as_deref())
-                .unwrap_or_default();
-            cells.push(Span::styled(key, theme.error));
-            cells.push(Span::raw(sanitize(status)));
+        NotificationKind::Failure if n.is_some() => {
+            cells.push(Span::styled(field(|n| n.error_code.as_ref()), theme.error));
+            cells.push(Span::raw(field(|n| n.table.as_ref())));
+            cells.push(Span::raw(field(|n| n.failure_status.as_ref())));
         }
-        NotificationKind::Success => cells.push(Span::raw(key)),
+        NotificationKind::Failure => {
+            cells.push(Span::styled(sanitize(g.key), theme.error));
+            cells.push(Span::raw(""));
+            cells.push(Span::raw(""));
+        }
+        NotificationKind::Success => cells.push(Span::raw(sanitize(g.key))),
     }
-    cells.push(Span::raw(source));
+    cells.push(Span::styled(spark, theme.focus));
     cells
+}
+
+/// The sparkline's minutes per cell (dividing the hour) and its header: one cell per minute
+/// where the column has room for the hour, else the fewest minutes per cell that fit.
+fn spark_scale(width: u16) -> (usize, &'static str) {
+    const SCALES: [(usize, &str); 12] = [
+        (1, "per minute → now"),
+        (2, "per 2 min → now"),
+        (3, "per 3 min → now"),
+        (4, "per 4 min → now"),
+        (5, "per 5 min → now"),
+        (6, "per 6 min → now"),
+        (10, "per 10 min →"),
+        (12, "per 12 min →"),
+        (15, "per 15 min →"),
+        (20, "20 min →"),
+        (30, "30 min →"),
+        (60, "hour"),
+    ];
+    SCALES
+        .into_iter()
+        .find(|(per, _)| SPARK_MINUTES / per <= usize::from(width))
+        .unwrap_or(SCALES[SCALES.len() - 1])
+}
+
+/// `per_minute` summed into cells of `per` minutes (the newest cell ends now).
+fn spark_cells(per_minute: &[u32], per: usize) -> Vec<u32> {
+    per_minute
+        .chunks(per.max(1))
+        .map(|c| c.iter().sum())
+        .collect()
 }
 
 /// The columns of a stream, listed plain or grouped: times, counts and statuses fixed, names
@@ -121,11 +179,13 @@ fn columns(kind: NotificationKind, grouped: bool) -> Vec<Column> {
             flex("Source"),
         ],
         (NotificationKind::Failure, true) => vec![
-            fixed("Latest"),
+            fixed("First"),
+            fixed("Last"),
             fixed("Count"),
-            flex("ErrorCode"),
+            Column::flex("ErrorCode", 20),
+            flex("Table"),
             fixed("FailureStatus"),
-            flex("Source"),
+            Column::flex("per minute → now", 12),
         ],
         (NotificationKind::Success, false) => vec![
             fixed("SucceededOn"),
@@ -134,10 +194,11 @@ fn columns(kind: NotificationKind, grouped: bool) -> Vec<Column> {
             flex("SourceId"),
         ],
         (NotificationKind::Success, true) => vec![
-            fixed("Latest"),
+            fixed("First"),
+            fixed("Last"),
             fixed("Count"),
             flex("Table"),
-            flex("Source"),
+            Column::flex("per minute → now", 12),
         ],
     }
 }
@@ -192,7 +253,7 @@ fn title<'a>(state: &State, pane: Pane, theme: &Theme) -> Vec<Span<'a>> {
     }
     if stream.is_grouped() {
         let by = match kind {
-            NotificationKind::Failure => " BY ErrorCode ",
+            NotificationKind::Failure => " BY ErrorCode × Table × FailureStatus ",
             NotificationKind::Success => " BY Table ",
         };
         title.push(Span::styled(by, theme.badge));
@@ -259,15 +320,37 @@ pub fn render(
     let height = list.height.saturating_sub(1).max(1) as usize;
     let selected = stream.list.selected.min(len - 1);
     let start = (selected + 1).saturating_sub(height);
-    let spans: Vec<Vec<Span>> = if stream.is_grouped() {
-        stream
-            .group_window(start, height)
-            .map(|g| group_cells(&g, kind, theme))
+    let mut sparks: Vec<Vec<u32>> = Vec::new();
+    let mut spans: Vec<Vec<Span>> = if stream.is_grouped() {
+        let groups: Vec<GroupRow> = stream.group_window(start, height).collect();
+        let keys: HashSet<&str> = groups.iter().map(|g| g.key).collect();
+        let stats = stream.group_stats(&keys, state.now);
+        sparks = groups
+            .iter()
+            .map(|g| {
+                stats
+                    .get(g.key)
+                    .map(|s| s.per_minute.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        groups
+            .iter()
+            .map(|g| group_cells(g, stats.get(g.key), kind, theme))
             .collect()
     } else {
         stream
             .window(start, height)
-            .map(|r| cells(r, kind, theme))
+            .map(|r| {
+                let mut c = cells(r, kind, theme);
+                // History (no longer in the peek) and acknowledged rows are dimmed.
+                if stream.is_history(r) || stream.is_acked(&r.message_id) {
+                    for span in &mut c {
+                        span.style = span.style.patch(theme.muted);
+                    }
+                }
+                c
+            })
             .collect()
     };
     let mut cols = columns(kind, stream.is_grouped());
@@ -276,7 +359,25 @@ pub fn render(
             c.measure(&span.content);
         }
     }
-    let widths = constraints(&cols, list.width.saturating_sub(2), 1);
+    if stream.is_grouped()
+        && let Some(c) = cols.last_mut()
+    {
+        c.measure(&" ".repeat(SPARK_MINUTES));
+    }
+    let alloc = allocate(&cols, list.width.saturating_sub(2), 1);
+    if stream.is_grouped()
+        && let (Some(&w), Some(col)) = (alloc.last(), cols.last_mut())
+    {
+        // The whole hour in the room there is: minutes per cell as few as fit.
+        let (per, header) = spark_scale(w);
+        col.header = header;
+        for (row, per_minute) in spans.iter_mut().zip(&sparks) {
+            if let Some(last) = row.last_mut() {
+                last.content = sparkline(&spark_cells(per_minute, per)).into();
+            }
+        }
+    }
+    let widths: Vec<Constraint> = alloc.into_iter().map(Constraint::Length).collect();
     let rows: Vec<Row> = spans
         .into_iter()
         .map(|r| Row::new(r.into_iter().map(Cell::from)))
@@ -288,11 +389,17 @@ pub fn render(
     let mut ts = TableState::default().with_selected(Some(selected - start));
     frame.render_stateful_widget(table, list, &mut ts);
     if let Some(row) = stream.selected_row() {
+        let mut text = detail_line(row, kind);
+        if !stream.is_grouped() {
+            if stream.is_acked(&row.message_id) {
+                text = format!("[acknowledged] {text}");
+            }
+            if stream.is_history(row) {
+                text = format!("[history: not in the last peek] {text}");
+            }
+        }
         frame.render_widget(
-            Paragraph::new(Line::styled(
-                fit(&detail_line(row, kind), detail.width as usize),
-                theme.muted,
-            )),
+            Paragraph::new(Line::styled(fit(&text, detail.width as usize), theme.muted)),
             detail,
         );
     }

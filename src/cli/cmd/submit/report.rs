@@ -209,14 +209,7 @@ fn rows(sources: &[Source], units: &[Unit]) -> Vec<Row> {
     out
 }
 
-/// A CSV field, quoted when it must be (RFC 4180).
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
+use crate::app::export::csv_field;
 
 /// Writes the report file: one row per source sent whole, an aggregate row and one row per
 /// chunk for a split source, one row per source that was not posted.
