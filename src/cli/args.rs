@@ -223,6 +223,11 @@ pub enum Command {
         conn: Connection,
         /// The source id (IngestionSourceId) printed by `submit`.
         source_id: String,
+        /// Show the source's timeline: each storage request with its x-ms-client-request-id,
+        /// the queue post, each state seen, the notifications, the engine's failure rows and
+        /// (with `submit --tag-source`) the rows by its extent tag, in time order.
+        #[arg(long)]
+        timeline: bool,
     },
     /// Failure notifications: peek (non-destructive) or discard (archived first).
     Failures {
@@ -475,6 +480,12 @@ pub struct SubmitArgs {
     /// blob is sealed alone) and engine work per unique tag; a second copy ends Skipped.
     #[arg(long)]
     pub dedupe: bool,
+    /// Add the extent tag kingest:<source id>, so `status --timeline` can count the rows
+    /// that landed from this source. Opt-in: the service batches only blobs whose ingestion
+    /// properties (tags included) match, so each tagged source is ingested alone (one small
+    /// extent each), and every distinct tag stays in the extents' metadata.
+    #[arg(long)]
+    pub tag_source: bool,
     /// For .zip sources: the regular expression (or, when it is not one, the glob) that
     /// selects the archive's entries to ingest, sent as the zipPattern property.
     #[arg(long, value_name = "REGEX")]

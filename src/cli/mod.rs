@@ -179,9 +179,11 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
             match cmd {
                 Command::Resources { .. } => cmd::resources::run(&client, json).await,
                 Command::Submit(args) => cmd::submit::run(&client, &resolved, args, json).await,
-                Command::Status { source_id, .. } => {
-                    cmd::status::run(&client, &resolved, &source_id, json).await
-                }
+                Command::Status {
+                    source_id,
+                    timeline,
+                    ..
+                } => cmd::status::run(&client, &resolved, &source_id, json, timeline).await,
                 Command::Failures { action } => {
                     cmd::queue::run(&client, &resolved, NotificationKind::Failure, action, json)
                         .await

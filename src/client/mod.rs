@@ -341,10 +341,18 @@ impl IngestClient {
     /// Existing blobs of one target and options through the REST queued API, as few POSTs as
     /// its `maxBlobsPerBatch` allows: each source's answer, in order.
     pub async fn submit_rest_blobs(&self, mut reqs: Vec<SubmitRequest>) -> Vec<Result<Submitted>> {
+        let mut tags = Vec::with_capacity(reqs.len());
         for r in &mut reqs {
             r.source_id.get_or_insert_with(uuid::Uuid::new_v4);
+            tags.push(tag_source(r));
         }
-        submit::rest::submit_blobs(self, reqs).await
+        let mut out = submit::rest::submit_blobs(self, reqs).await;
+        for (s, tag) in out.iter_mut().zip(tags) {
+            if let Ok(s) = s {
+                s.tag = tag;
+            }
+        }
+        out
     }
 
     /// As [`submit`](Self::submit), but a text source over `req.chunk_size` is split at
@@ -641,6 +649,19 @@ impl IngestClient {
     }
 }
 
+/// `tag_source`: adds `kingest:<source id>` to the request's tags (once); the tag, if any.
+fn tag_source(req: &mut SubmitRequest) -> Option<String> {
+    let id = req.source_id?;
+    if !req.tag_source {
+        return None;
+    }
+    let tag = timeline::source_tag(&id.to_string());
+    if !req.tags.contains(&tag) {
+        req.tags.push(tag.clone());
+    }
+    Some(tag)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,17 +684,4 @@ mod tests {
             configured.max_attempts
         );
     }
-}
-
-/// `tag_source`: adds `kingest:<source id>` to the request's tags (once); the tag, if any.
-fn tag_source(req: &mut SubmitRequest) -> Option<String> {
-    let id = req.source_id?;
-    if !req.tag_source {
-        return None;
-    }
-    let tag = timeline::source_tag(&id.to_string());
-    if !req.tags.contains(&tag) {
-        req.tags.push(tag.clone());
-    }
-    Some(tag)
 }

@@ -88,10 +88,10 @@ pub struct SubmitRequest {
     pub tag_source: bool,
 }
 
-/// What `--tag-source` costs, for the front doors to say. DOCS
-/// `kusto/management/batching-policy.md`: blobs are batched together only when their
-/// ingestion properties match, tags included; extent tags also stay on the extents
-/// (`kusto/management/extent-tags.md` warns that many distinct tags slow the cluster).
+/// What `--tag-source` costs, for the front doors to say. DOCS `ingest-data-overview.md`:
+/// "Data is batched based on ingestion properties" (tags are one, so a unique tag makes a
+/// batch of one blob; the emulator's `dm/batching.rs` keys batches the same way), and
+/// `kusto/management/extent-tags.md`: tags are kept in the extents' metadata.
 pub const TAG_SOURCE_COST: &str = "a per-source extent tag makes the ingestion properties of \
      this source unique, so the service cannot batch it with other blobs (one small extent per \
      source), and every distinct tag stays in the extents' metadata";

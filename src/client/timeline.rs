@@ -191,7 +191,11 @@ impl History {
     /// The operation ids the notifications carried (for `.show ingestion failures`).
     pub fn operation_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = Vec::new();
-        for id in self.notifications.iter().filter_map(|n| n.operation_id.clone()) {
+        for id in self
+            .notifications
+            .iter()
+            .filter_map(|n| n.operation_id.clone())
+        {
             if !id.is_empty() && !ids.contains(&id) {
                 ids.push(id);
             }
@@ -230,6 +234,80 @@ pub struct EngineView {
     pub problems: Vec<String>,
 }
 
+/// Asks the engine (`IngestClient::engine_mgmt`) for this source's `.show ingestion failures`
+/// rows (by the operation ids its notifications carried) and, when it was sent with the
+/// source tag, the rows of the extents tagged with it (`.show table T extents where tags has`,
+/// DOCS `kusto/management/show-extents.md`). A command that fails is a problem noted, not an
+/// error: the rest of the timeline stands.
+pub async fn ask_engine(
+    client: &crate::client::IngestClient,
+    database: &str,
+    table: &str,
+    tracker: &Tracker,
+) -> EngineView {
+    let mut view = EngineView::default();
+    let quote = |s: &str| s.replace('\\', "\\\\").replace('\'', "\\'");
+    for op in tracker.history.operation_ids() {
+        let csl = format!(
+            ".show ingestion failures with (OperationId='{}')",
+            quote(&op)
+        );
+        match client.engine_mgmt(database, &csl).await {
+            Ok(tables) => view.failures.extend(failures_of(&tables)),
+            Err(e) => view
+                .problems
+                .push(format!(".show ingestion failures failed: {e}")),
+        }
+    }
+    if let Some(tag) = &tracker.history.tag {
+        let csl = format!(
+            ".show table ['{}'] extents where tags has '{}'",
+            quote(table),
+            quote(tag)
+        );
+        match client.engine_mgmt(database, &csl).await {
+            Ok(tables) => view.tagged_rows = Some(tagged_rows(&tables)),
+            Err(e) => view
+                .problems
+                .push(format!(".show table extents failed: {e}")),
+        }
+    }
+    view
+}
+
+fn text(v: Option<&Value>) -> String {
+    v.and_then(crate::client::wire::value_to_string)
+        .unwrap_or_default()
+}
+
+/// The rows of `.show ingestion failures`, whatever order its columns come in.
+pub fn failures_of(tables: &[crate::client::mgmt::V1Table]) -> Vec<EngineFailure> {
+    let Some(t) = tables.first() else {
+        return Vec::new();
+    };
+    let col = |r: &[Value], name: &str| text(t.column_index(name).and_then(|i| r.get(i)));
+    t.rows
+        .iter()
+        .map(|r| EngineFailure {
+            at: crate::client::wire::parse_timestamp_str(&col(r, "FailedOn")),
+            operation_id: col(r, "OperationId"),
+            error_code: col(r, "ErrorCode"),
+            failure_kind: col(r, "FailureKind"),
+            root_activity_id: col(r, "RootActivityId"),
+            details: col(r, "Details"),
+        })
+        .collect()
+}
+
+/// The sum of `RowCount` over the extents listed.
+pub fn tagged_rows(tables: &[crate::client::mgmt::V1Table]) -> u64 {
+    tables.first().map_or(0, |t| {
+        t.column("RowCount")
+            .filter_map(|v| v.and_then(|v| v.as_u64().or_else(|| text(Some(v)).parse().ok())))
+            .sum()
+    })
+}
+
 /// One line of the timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -242,7 +320,8 @@ pub struct Event {
 }
 
 /// The timeline of `tracker` (with what the engine said), ordered by time; events at the
-/// same instant keep the order they happened in (request, post, state, notification).
+/// same instant keep the order they happened in (request, post, notification, the state it
+/// led to).
 pub fn assemble(tracker: &Tracker, engine: Option<&EngineView>) -> Vec<Event> {
     let h = &tracker.history;
     let mut out = Vec::new();
@@ -267,10 +346,46 @@ pub fn assemble(tracker: &Tracker, engine: Option<&EngineView>) -> Vec<Event> {
         if let Some(r) = &p.request_id {
             ids.push(("request_id", r.clone()));
         }
+        // When the Put Message's answer came: the queue's InsertionTime is whole seconds.
+        let answered = h
+            .requests
+            .kept
+            .iter()
+            .find(|r| Some(&r.request_id) == p.request_id.as_ref())
+            .map(|r| r.at + chrono::TimeDelta::milliseconds(i64::try_from(r.ms).unwrap_or(0)));
+        let inserted = p
+            .insertion_time
+            .map(|t| {
+                format!(
+                    " (InsertionTime {})",
+                    crate::client::wire::format_timestamp(t)
+                )
+            })
+            .unwrap_or_default();
         out.push(Event {
-            at: p.insertion_time.unwrap_or(tracker.posted_at),
+            at: answered.or(p.insertion_time).unwrap_or(tracker.posted_at),
             kind: "posted",
-            summary: format!("queued in {}", p.queue),
+            summary: format!("queued in {}{inserted}", p.queue),
+            ids,
+        });
+    }
+    for n in &h.notifications {
+        let mut ids = vec![("message_id", n.message_id.clone())];
+        ids.extend(n.operation_id.clone().map(|v| ("operation_id", v)));
+        ids.extend(n.root_activity_id.clone().map(|v| ("root_activity_id", v)));
+        let on =
+            n.on.as_deref()
+                .map(|o| format!(" on {o}"))
+                .unwrap_or_default();
+        let code = n
+            .code
+            .as_deref()
+            .map(|c| format!(" {c}"))
+            .unwrap_or_default();
+        out.push(Event {
+            at: n.at,
+            kind: "notification",
+            summary: format!("{} notification{code} (the service:{on})", n.kind),
             ids,
         });
     }
@@ -282,25 +397,16 @@ pub fn assemble(tracker: &Tracker, engine: Option<&EngineView>) -> Vec<Event> {
             Evidence::Engine => "engine",
             Evidence::Client => "client",
         };
-        let code = t.code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+        let code = t
+            .code
+            .as_deref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
         out.push(Event {
             at: t.at,
             kind: "state",
             summary: format!("{}{code}, from the {by}", t.state.label()),
             ids: vec![],
-        });
-    }
-    for n in &h.notifications {
-        let mut ids = vec![("message_id", n.message_id.clone())];
-        ids.extend(n.operation_id.clone().map(|v| ("operation_id", v)));
-        ids.extend(n.root_activity_id.clone().map(|v| ("root_activity_id", v)));
-        let on = n.on.as_deref().map(|o| format!(" on {o}")).unwrap_or_default();
-        let code = n.code.as_deref().map(|c| format!(" {c}")).unwrap_or_default();
-        out.push(Event {
-            at: n.at,
-            kind: "notification",
-            summary: format!("{} notification{code} (the service:{on})", n.kind),
-            ids,
         });
     }
     for f in engine.map(|e| e.failures.as_slice()).unwrap_or_default() {
@@ -408,7 +514,9 @@ pub fn lines(tracker: &Tracker, engine: Option<&EngineView>) -> Vec<String> {
     if let Some(t) = &tracker.history.tag {
         match engine.and_then(|e| e.tagged_rows) {
             Some(n) => out.push(format!("rows in extents tagged {t}: {n}")),
-            None => out.push(format!("extent tag {t} (row count not asked of the engine)")),
+            None => out.push(format!(
+                "extent tag {t} (row count not asked of the engine)"
+            )),
         }
     }
     for p in engine.map(|e| e.problems.as_slice()).unwrap_or_default() {

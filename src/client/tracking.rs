@@ -770,8 +770,7 @@ impl Tracker {
         if changed {
             self.updated_at = now;
         }
-        if before.0 != self.state || (before.1.code != self.error.code && !self.error.is_empty())
-        {
+        if before.0 != self.state || (before.1.code != self.error.code && !self.error.is_empty()) {
             self.history.transition(Transition {
                 at: now,
                 state: self.state,

@@ -91,27 +91,31 @@ impl Storage {
 }
 
 /// A storage answer as the caller sees it: an HTML page or a non-2xx status is an error.
-fn answer(deadline: &Deadline, status: StatusCode, headers: HeaderMap, body: Bytes) -> Result<Reply> {
-                let content_type = headers
-                    .get(reqwest::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                if status.is_success() && crate::client::mgmt::looks_like_html(content_type, &body)
-                {
-                    // Storage never answers HTML: a proxy or sign-in page did. Named, not shown
-                    // (parsed as XML it could pass for an empty list).
-                    Err(Error::BadResponse(format!(
-                        "{} answered {} with an HTML page ({} bytes), not an Azure Storage answer: \
+fn answer(
+    deadline: &Deadline,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Reply> {
+    let content_type = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if status.is_success() && crate::client::mgmt::looks_like_html(content_type, &body) {
+        // Storage never answers HTML: a proxy or sign-in page did. Named, not shown
+        // (parsed as XML it could pass for an empty list).
+        Err(Error::BadResponse(format!(
+            "{} answered {} with an HTML page ({} bytes), not an Azure Storage answer: \
                          did a proxy or sign-in page answer?",
-                        deadline.url(),
-                        status.as_u16(),
-                        body.len()
-                    )))
-                } else if status.is_success() {
-                    Ok(Reply { headers, body })
-                } else {
-                    Err(response_error(status, &headers, &body))
-                }
+            deadline.url(),
+            status.as_u16(),
+            body.len()
+        )))
+    } else if status.is_success() {
+        Ok(Reply { headers, body })
+    } else {
+        Err(response_error(status, &headers, &body))
+    }
 }
 
 /// Treats an error whose storage code is one of `codes` (e.g. "already exists") as success.

@@ -93,19 +93,23 @@ fn events_are_ordered_by_time_with_offsets_and_ids() {
             "posted",
             "state",
             "engine_failure",
-            "state",
-            "notification"
+            "notification",
+            "state"
         ]
     );
     assert_eq!(offset_ms(&ev, &ev[4]), 5000);
     assert!(ev[4].summary.starts_with("Pending"), "{}", ev[4].summary);
-    assert!(ev[6].summary.contains("Failed (BadRequest_InvalidBlob)"));
-    assert_eq!(ev[3].ids, [("message_id", "m1".into()), ("request_id", "r3".into())]);
-    assert!(ev[7].ids.contains(&("operation_id", "op-9".into())));
-    assert!(ev[7].ids.contains(&("root_activity_id", "ra-9".into())));
+    assert!(ev[7].summary.contains("Failed (BadRequest_InvalidBlob)"));
+    assert_eq!(
+        ev[3].ids,
+        [("message_id", "m1".into()), ("request_id", "r3".into())]
+    );
+    assert!(ev[6].ids.contains(&("operation_id", "op-9".into())));
+    assert!(ev[6].ids.contains(&("root_activity_id", "ra-9".into())));
     let json = to_json(&tr, Some(&engine));
     assert_eq!(json["events"][0]["request_id"], "r1");
-    assert_eq!(json["events"][7]["offset_ms"], 9000);
+    assert_eq!(json["events"][6]["offset_ms"], 9000);
+    assert_eq!(json["events"][6]["kind"], "notification");
     assert_eq!(tr.history.operation_ids(), ["op-9"]);
     let text = lines(&tr, Some(&engine));
     assert!(text[0].trim_start().starts_with("+0.000s"), "{}", text[0]);
@@ -116,7 +120,13 @@ fn events_are_ordered_by_time_with_offsets_and_ids() {
 fn requests_and_events_are_bounded() {
     let mut r = Requests::default();
     for i in 0..(MAX_REQUESTS + 5) {
-        r.push(request(i as i64, "Put Block", &format!("r{i}"), 1, Some(201)));
+        r.push(request(
+            i as i64,
+            "Put Block",
+            &format!("r{i}"),
+            1,
+            Some(201),
+        ));
     }
     assert_eq!(r.kept.len(), MAX_REQUESTS);
     assert_eq!(r.dropped, 5);
@@ -152,10 +162,22 @@ fn a_tracker_without_history_round_trips_and_old_journals_load() {
 fn op_names_follow_the_storage_rest_api() {
     let u = |s: &str| url::Url::parse(s).unwrap();
     use reqwest::Method as M;
-    assert_eq!(op_name(&M::PUT, &u("http://h/a/c/b?comp=block&blockid=x")), "Put Block");
-    assert_eq!(op_name(&M::PUT, &u("http://h/a/c/b?comp=blocklist")), "Put Block List");
-    assert_eq!(op_name(&M::POST, &u("http://h/a/q/messages?sig=x")), "Put Message");
-    assert_eq!(op_name(&M::POST, &u("http://h/a/statustable?sig=x")), "Insert Entity");
+    assert_eq!(
+        op_name(&M::PUT, &u("http://h/a/c/b?comp=block&blockid=x")),
+        "Put Block"
+    );
+    assert_eq!(
+        op_name(&M::PUT, &u("http://h/a/c/b?comp=blocklist")),
+        "Put Block List"
+    );
+    assert_eq!(
+        op_name(&M::POST, &u("http://h/a/q/messages?sig=x")),
+        "Put Message"
+    );
+    assert_eq!(
+        op_name(&M::POST, &u("http://h/a/statustable?sig=x")),
+        "Insert Entity"
+    );
     assert_eq!(op_name(&M::PUT, &u("http://h/a/c/b")), "Put Blob");
 }
 
