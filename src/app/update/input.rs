@@ -116,6 +116,7 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 state.modal = Some(Modal::Detail {
                     target,
                     raw: false,
+                    timeline: false,
                     scroll: 0,
                 });
             }
@@ -215,6 +216,15 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::ToggleRaw => {
             if let Some(Modal::Detail { raw, scroll, .. }) = &mut state.modal {
                 *raw = !*raw;
+                *scroll = 0;
+            }
+        }
+        Action::ToggleTimeline => {
+            if let Some(Modal::Detail {
+                timeline, scroll, ..
+            }) = &mut state.modal
+            {
+                *timeline = !*timeline;
                 *scroll = 0;
             }
         }
