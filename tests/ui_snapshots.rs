@@ -170,12 +170,19 @@ fn submit_dialog_dedupe_says_its_cost() {
     let mut s = sample_state();
     let key = |k| kingest::app::Msg::Key(KeyEvent::from(k));
     kingest::app::update(&mut s, key(KeyCode::Char('s')));
-    // Up from the first field wraps to the last one: Dedupe.
+    let ctrl_n =
+        || kingest::app::Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL));
+    // Up from the first field wraps to the last one: Tag source, then Dedupe.
     kingest::app::update(&mut s, key(KeyCode::Up));
-    kingest::app::update(
-        &mut s,
-        kingest::app::Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)),
+    kingest::app::update(&mut s, ctrl_n());
+    let screen = render(&s, 80, 24);
+    let row = screen.lines().find(|r| r.contains("Tag source")).unwrap();
+    assert!(
+        row.contains("yes") && row.contains("batched alone"),
+        "{row}"
     );
+    kingest::app::update(&mut s, key(KeyCode::Up));
+    kingest::app::update(&mut s, ctrl_n());
     let screen = render(&s, 80, 24);
     let row = screen.lines().find(|r| r.contains("Dedupe")).unwrap();
     assert!(

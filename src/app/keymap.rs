@@ -408,7 +408,7 @@ pub static DEFAULTS: &[Binding] = &[
     b!(SubmitDialog, [code(KeyCode::Tab)], DialogComplete, "complete", "complete the path / next field", true, false),
     b!(SubmitDialog, [code(KeyCode::Down)], DialogNextField, "next", "next field", false, false),
     b!(SubmitDialog, [code(KeyCode::BackTab), code(KeyCode::Up)], DialogPrevField, "prev", "previous field", false, false),
-    b!(SubmitDialog, [ctrl('n')], DialogCycleNext, "choice", "next choice (format, report level/method, flush, dedupe)", true, false),
+    b!(SubmitDialog, [ctrl('n')], DialogCycleNext, "choice", "next choice (format, report level/method, flush, dedupe, tag source)", true, false),
     b!(SubmitDialog, [ctrl('p')], DialogCyclePrev, "choice", "previous choice", false, false),
     b!(FilterInput, [code(KeyCode::Enter)], FilterApply, "apply", "apply the filter", true, false),
     b!(FilterInput, [code(KeyCode::Esc)], FilterCancel, "cancel", "cancel", true, false),
