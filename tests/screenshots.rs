@@ -740,3 +740,40 @@ fn readme_screenshot_of_the_grouped_failures_with_sparkline() {
     shoot(&s, &fonts, "tui-grouped", cols as usize, rows as usize);
     s.keys(&["q"]);
 }
+
+/// `assets/timeline.png`: a demo submission's Timeline tab (`t` in its detail view).
+#[test]
+#[ignore]
+fn readme_screenshot_of_a_timeline() {
+    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
+        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
+        return;
+    }
+    let Some(fonts) = fonts() else {
+        return;
+    };
+    if !tmux_available() {
+        return;
+    }
+    let (cols, rows) = (120, 40);
+    let home = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "env HOME={h} XDG_DATA_HOME={h}/data XDG_CONFIG_HOME={h}/config TERM=xterm-256color COLORTERM= {bin} demo",
+        h = home.path().display(),
+        bin = env!("CARGO_BIN_EXE_kingest"),
+    );
+    let s = Session::start(cols, rows, &cmd);
+    s.wait_for("demo rows with outcomes", Duration::from_secs(90), |t| {
+        t.lines()
+            .any(|l| l.contains("bad-wrong") && l.contains("Failed"))
+    });
+    s.focus("Submissions");
+    s.press(&["Enter"], "a submission's detail", |t| {
+        t.contains("t timeline, Esc back")
+    });
+    s.press(&["t"], "its timeline", |t| {
+        t.contains("timeline (t details") && t.contains("request_id=")
+    });
+    shoot(&s, &fonts, "timeline", cols as usize, rows as usize);
+    s.keys(&["Escape", "q"]);
+}

@@ -69,6 +69,7 @@ fn detail_of_a_failure() {
             message_id: "f2".into(),
         },
         raw: false,
+        timeline: false,
         scroll: 0,
     });
     let screen = render(&s, 120, 40);
@@ -169,12 +170,19 @@ fn submit_dialog_dedupe_says_its_cost() {
     let mut s = sample_state();
     let key = |k| kingest::app::Msg::Key(KeyEvent::from(k));
     kingest::app::update(&mut s, key(KeyCode::Char('s')));
-    // Up from the first field wraps to the last one: Dedupe.
+    let ctrl_n =
+        || kingest::app::Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL));
+    // Up from the first field wraps to the last one: Tag source, then Dedupe.
     kingest::app::update(&mut s, key(KeyCode::Up));
-    kingest::app::update(
-        &mut s,
-        kingest::app::Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)),
+    kingest::app::update(&mut s, ctrl_n());
+    let screen = render(&s, 80, 24);
+    let row = screen.lines().find(|r| r.contains("Tag source")).unwrap();
+    assert!(
+        row.contains("yes") && row.contains("batched alone"),
+        "{row}"
     );
+    kingest::app::update(&mut s, key(KeyCode::Up));
+    kingest::app::update(&mut s, ctrl_n());
     let screen = render(&s, 80, 24);
     let row = screen.lines().find(|r| r.contains("Dedupe")).unwrap();
     assert!(
@@ -287,6 +295,7 @@ fn detail_of_a_split_source_lists_its_chunks() {
     s.modal = Some(kingest::app::state::Modal::Detail {
         target: kingest::app::state::DetailTarget::Submission(id),
         raw: false,
+        timeline: false,
         scroll: 0,
     });
     insta::assert_snapshot!(render(&s, 120, 40));
@@ -378,5 +387,78 @@ fn pane_failures_grouped_with_sparkline() {
         "{screen}"
     );
     assert!(screen.contains('█'), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn detail_timeline_of_a_submission() {
+    use kingest::client::timeline::{Heard, History, Posted, Request, Requests, Transition};
+    use kingest::client::tracking::{Evidence, TrackState};
+    let t = |s: i64| chrono::DateTime::from_timestamp(1_760_000_000 + s, 0).unwrap();
+    let mut s = sample_state();
+    let row = s
+        .submissions
+        .iter_mut()
+        .find(|r| r.tracker().is_some())
+        .unwrap();
+    let id = row.id;
+    let mut requests = Requests::default();
+    for (i, (op, status)) in [
+        ("Put Blob", None),
+        ("Put Blob", Some(201)),
+        ("Put Message", Some(201)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        requests.push(Request {
+            at: t(i as i64),
+            op: op.into(),
+            target: "/acct/tempstorage/demo__Events__x__events.csv.gz".into(),
+            request_id: format!("0000000{i}-1111-2222-3333-444444444444"),
+            attempt: if i == 1 { 2 } else { 1 },
+            ms: 12,
+            status,
+            error: status.is_none().then(|| "connection reset".into()),
+        });
+    }
+    if let kingest::app::state::Phase::Posted { tracker, .. } = &mut row.phase {
+        tracker.history = History {
+            requests,
+            posted: Some(Posted {
+                message_id: "5cd072ad-79b4-48cb-a346-ef5b0e69e168".into(),
+                insertion_time: Some(t(2)),
+                queue: "acct/readyforaggregation-secured".into(),
+                request_id: Some("00000002-1111-2222-3333-444444444444".into()),
+            }),
+            transitions: vec![Transition {
+                at: t(4),
+                state: TrackState::Pending,
+                evidence: Evidence::Table,
+                code: None,
+            }],
+            notifications: vec![Heard {
+                at: t(9),
+                kind: "failure".into(),
+                message_id: "8f0e0a52-1f7e-4c5e-9d55-3c1d2f0b7a10".into(),
+                operation_id: Some("f1840ce7-2be7-4245-aa51-2db0eb5ae5d4".into()),
+                root_activity_id: Some("822a2677-17f7-481b-a973-c5333de6ebb5".into()),
+                on: Some("2025-10-09T08:53:28Z".into()),
+                code: Some("Stream_WrongNumberOfFields".into()),
+            }],
+            tag: Some("kingest:x".into()),
+        };
+    }
+    s.modal = Some(Modal::Detail {
+        target: DetailTarget::Submission(id),
+        raw: false,
+        timeline: true,
+        scroll: 0,
+    });
+    let screen = render(&s, 120, 40);
+    assert!(
+        screen.contains("00000001-1111-2222-3333-444444444444"),
+        "{screen}"
+    );
     insta::assert_snapshot!(screen);
 }

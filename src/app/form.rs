@@ -21,10 +21,13 @@ pub enum Field {
     /// them), Dedupe stays last.
     Mode,
     Dedupe,
+    /// `--tag-source`: the extent tag `kingest:<source id>` (after Dedupe: the steps to the
+    /// others stay the same).
+    TagSource,
 }
 
 impl Field {
-    pub const ALL: [Field; 10] = [
+    pub const ALL: [Field; 11] = [
         Field::Path,
         Field::Database,
         Field::Table,
@@ -35,6 +38,7 @@ impl Field {
         Field::Flush,
         Field::Mode,
         Field::Dedupe,
+        Field::TagSource,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -48,6 +52,7 @@ impl Field {
             Field::ReportMethod => "Report method",
             Field::Flush => "Flush",
             Field::Dedupe => "Dedupe",
+            Field::TagSource => "Tag source",
         }
     }
     pub fn is_text(self) -> bool {
@@ -76,6 +81,8 @@ pub struct SubmitForm {
     pub flush: bool,
     /// `--dedupe`: ingest-by:<content hash> with ingestIfNotExists.
     pub dedupe: bool,
+    /// `--tag-source`: the row count by `kingest:<source id>` joins the timeline.
+    pub tag_source: bool,
     pub field: Field,
     pub error: Option<String>,
     /// Candidates of the last Tab completion, shown under the path.
@@ -123,6 +130,7 @@ impl SubmitForm {
             report_method: ReportMethod::Table,
             flush: false,
             dedupe: false,
+            tag_source: false,
             field: Field::Path,
             error: None,
             completions: Vec::new(),
@@ -188,6 +196,7 @@ impl SubmitForm {
             }
             Field::Flush => self.flush = !self.flush,
             Field::Dedupe => self.dedupe = !self.dedupe,
+            Field::TagSource => self.tag_source = !self.tag_source,
             _ => {}
         }
     }
@@ -304,6 +313,7 @@ impl SubmitForm {
         req.report_method = self.report_method;
         req.flush_immediately = self.flush;
         req.dedupe = self.dedupe;
+        req.tag_source = self.tag_source;
         Ok(req)
     }
 

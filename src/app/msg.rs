@@ -47,6 +47,8 @@ pub struct SubmittedInfo {
     pub operation: Option<Box<crate::client::tracking::OperationRef>>,
     /// Which chunk of a split source this message carries (`Submitted::chunk`).
     pub chunk: Option<crate::client::ChunkOf>,
+    /// The timeline's start (`Submitted::history`): requests and the post.
+    pub history: Box<crate::client::timeline::History>,
 }
 
 impl SubmittedInfo {
@@ -63,6 +65,7 @@ impl SubmittedInfo {
             Delivery::Streamed { .. } | Delivery::RestQueued { .. } => (None, None, None, 0),
         };
         SubmittedInfo {
+            history: Box::new(s.history()),
             source_id: s.source_id.to_string(),
             blob,
             message_id,

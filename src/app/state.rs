@@ -589,6 +589,8 @@ pub enum Modal {
     Detail {
         target: DetailTarget,
         raw: bool,
+        /// A submission's timeline instead of its details (`t`).
+        timeline: bool,
         scroll: u16,
     },
     /// The `:` command prompt.

@@ -285,6 +285,7 @@ fn submitted_info(
                 delivered: crate::app::state::Delivered::default(),
                 operation: operation.map(Box::new),
                 chunk: None,
+                history: Default::default(),
             }]),
         },
     )
@@ -993,6 +994,7 @@ fn a_streamed_or_direct_source_is_final_at_once_with_its_mode_and_rows() {
                 },
                 operation: None,
                 chunk: None,
+                history: Default::default(),
             }]),
         },
     );
@@ -1046,6 +1048,7 @@ fn a_split_source_gets_a_row_per_chunk_listed_once_with_the_aggregate() {
                 index: i,
                 count: 3,
             }),
+            history: Default::default(),
         })
         .collect();
     let fx = update(

@@ -251,6 +251,11 @@ pub enum Command {
         /// The source id (IngestionSourceId) printed by `submit`.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         source_id: Option<String>,
+        /// Show the source's timeline: each storage request with its x-ms-client-request-id,
+        /// the queue post, each state seen, the notifications, the engine's failure rows and
+        /// (with `submit --tag-source`) the rows by its extent tag, in time order.
+        #[arg(long, conflicts_with = "all")]
+        timeline: bool,
         #[command(flatten)]
         scan: StatusScanArgs,
     },
@@ -557,6 +562,12 @@ pub struct SubmitArgs {
     /// blob is sealed alone) and engine work per unique tag; a second copy ends Skipped.
     #[arg(long)]
     pub dedupe: bool,
+    /// Add the extent tag kingest:<source id>, so `status --timeline` can count the rows
+    /// that landed from this source. Opt-in: the service batches only blobs whose ingestion
+    /// properties (tags included) match, so each tagged source is ingested alone (one small
+    /// extent each), and every distinct tag stays in the extents' metadata.
+    #[arg(long)]
+    pub tag_source: bool,
     /// For .zip sources: the regular expression (or, when it is not one, the glob) that
     /// selects the archive's entries to ingest, sent as the zipPattern property.
     #[arg(long, value_name = "REGEX")]

@@ -187,9 +187,13 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
                 Command::Submit(args) => cmd::submit::run(&client, &resolved, args, json).await,
                 Command::Resubmit(args) => cmd::resubmit::run(&client, &resolved, args, json).await,
                 Command::Status {
-                    source_id, scan, ..
+                    source_id,
+                    scan,
+                    timeline,
                 } => match source_id {
-                    Some(id) if !scan.all => cmd::status::run(&client, &resolved, &id, json).await,
+                    Some(id) if !scan.all => {
+                        cmd::status::run(&client, &resolved, &id, json, timeline).await
+                    }
                     _ => cmd::status_scan::run(&client, &scan, json).await,
                 },
                 Command::Failures { action } => {

@@ -25,6 +25,7 @@ pub mod retry;
 pub mod storage;
 pub mod streaming;
 pub mod submit;
+pub mod timeline;
 pub mod tracking;
 pub mod wire;
 
@@ -304,6 +305,16 @@ impl IngestClient {
         // try's journal record (and overwrites its blob) rather than leaving an "abandoned"
         // record of a submit that succeeded.
         req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
+        let tag = tag_source(&mut req);
+        let (out, requests) = timeline::recorded(self.submit_one(req, progress)).await;
+        out.map(|mut s| {
+            s.requests = requests;
+            s.tag = tag;
+            s
+        })
+    }
+
+    async fn submit_one(&self, mut req: SubmitRequest, progress: ProgressFn) -> Result<Submitted> {
         if req.from_stdin
             && matches!(
                 req.mode,
@@ -333,10 +344,18 @@ impl IngestClient {
     /// Existing blobs of one target and options through the REST queued API, as few POSTs as
     /// its `maxBlobsPerBatch` allows: each source's answer, in order.
     pub async fn submit_rest_blobs(&self, mut reqs: Vec<SubmitRequest>) -> Vec<Result<Submitted>> {
+        let mut tags = Vec::with_capacity(reqs.len());
         for r in &mut reqs {
             r.source_id.get_or_insert_with(uuid::Uuid::new_v4);
+            tags.push(tag_source(r));
         }
-        submit::rest::submit_blobs(self, reqs).await
+        let mut out = submit::rest::submit_blobs(self, reqs).await;
+        for (s, tag) in out.iter_mut().zip(tags) {
+            if let Ok(s) = s {
+                s.tag = tag;
+            }
+        }
+        out
     }
 
     /// As [`submit`](Self::submit), but a text source over `req.chunk_size` is split at
@@ -351,7 +370,16 @@ impl IngestClient {
             return self.submit(req, progress).await.map(|s| vec![s]);
         }
         req.source_id.get_or_insert_with(uuid::Uuid::new_v4);
-        self.submit_queued(req, progress).await
+        let tag = tag_source(&mut req);
+        let (out, requests) = timeline::recorded(self.submit_queued(req, progress)).await;
+        out.map(|mut sent| {
+            // Each chunk's timeline holds the requests of the whole source.
+            for s in &mut sent {
+                s.requests = requests.clone();
+                s.tag = tag.clone();
+            }
+            sent
+        })
     }
 
     /// The upload paths (queued, direct); standard input is read once, so it is not tried
@@ -633,6 +661,19 @@ impl IngestClient {
             Err(_) => urls.into_iter().cloned().collect(),
         }
     }
+}
+
+/// `tag_source`: adds `kingest:<source id>` to the request's tags (once); the tag, if any.
+fn tag_source(req: &mut SubmitRequest) -> Option<String> {
+    let id = req.source_id?;
+    if !req.tag_source {
+        return None;
+    }
+    let tag = timeline::source_tag(&id.to_string());
+    if !req.tags.contains(&tag) {
+        req.tags.push(tag.clone());
+    }
+    Some(tag)
 }
 
 #[cfg(test)]

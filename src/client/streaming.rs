@@ -263,6 +263,8 @@ pub(crate) fn submitted(
         answer: Some(answer),
         delivery: Delivery::Streamed { consumed_records },
         chunk: None,
+        requests: Default::default(),
+        tag: None,
     })
 }
 

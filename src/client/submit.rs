@@ -82,7 +82,19 @@ pub struct SubmitRequest {
     pub chunk_size: Option<u64>,
     /// An existing blob to ingest as it is, instead of the file at `path` (no upload).
     pub blob: Option<BlobSource>,
+    /// Add the extent tag `kingest:<source id>` (`submit --tag-source`): the row count by
+    /// that tag joins the source's timeline. Opt-in: the batching policy seals a blob with
+    /// its own tags in a batch of its own (see [`TAG_SOURCE_COST`]).
+    pub tag_source: bool,
 }
+
+/// What `--tag-source` costs, for the front doors to say. DOCS `ingest-data-overview.md`:
+/// "Data is batched based on ingestion properties" (tags are one, so a unique tag makes a
+/// batch of one blob; the emulator's `dm/batching.rs` keys batches the same way), and
+/// `kusto/management/extent-tags.md`: tags are kept in the extents' metadata.
+pub const TAG_SOURCE_COST: &str = "a per-source extent tag makes the ingestion properties of \
+     this source unique, so the service cannot batch it with other blobs (one small extent per \
+     source), and every distinct tag stays in the extents' metadata";
 
 /// An interrupted upload to resume (`client::resume`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +137,7 @@ impl SubmitRequest {
             from_stdin: false,
             chunk_size: None,
             blob: None,
+            tag_source: false,
         }
     }
 
@@ -339,6 +352,10 @@ pub struct Submitted {
     /// Which chunk of a split source this message carries (`source_id` is then the chunk's
     /// own message Id); `None` for a source sent whole.
     pub chunk: Option<ChunkOf>,
+    /// The storage requests the submit made, for the timeline (`client::timeline`).
+    pub requests: crate::client::timeline::Requests,
+    /// The `kingest:<source id>` extent tag it was sent with.
+    pub tag: Option<String>,
 }
 
 impl Submitted {
@@ -363,6 +380,31 @@ impl Submitted {
         .with_reposts(q.map_or(0, |q| q.reposts))
         .with_if_not_exists(if_not_exists)
         .with_operation(self.operation())
+        .with_history(self.history())
+    }
+
+    /// The timeline's start: the requests made, and the queue's answer to the post (with the
+    /// request id of the Put Message that landed).
+    pub fn history(&self) -> crate::client::timeline::History {
+        use crate::client::timeline::{History, Posted};
+        let posted = self.queued().map(|q| Posted {
+            message_id: q.message_id.clone(),
+            insertion_time: q.insertion_time,
+            queue: format!("{}/{}", q.queue.account(), q.queue.object_name()),
+            request_id: self
+                .requests
+                .kept
+                .iter()
+                .rev()
+                .find(|r| r.op == "Put Message" && r.error.is_none())
+                .map(|r| r.request_id.clone()),
+        });
+        History {
+            requests: self.requests.clone(),
+            posted,
+            tag: self.tag.clone(),
+            ..History::default()
+        }
     }
 
     /// The REST queued operation to track, when the source went that way with tracking.
@@ -437,6 +479,8 @@ pub struct QueueDelivery {
     pub message_id: String,
     /// Where the status entity lives, when reporting to a table.
     pub status_ref: Option<crate::client::tracking::StatusRef>,
+    /// The queue's InsertionTime for the message.
+    pub insertion_time: Option<chrono::DateTime<chrono::Utc>>,
     /// Copies of the message posted again after an answer was lost (see [`post`]).
     pub reposts: u32,
     /// The `ingest-by:` value of `dedupe`.
@@ -1111,12 +1155,15 @@ async fn post_one(
             blob,
             queue,
             message_id: m.message_id,
+            insertion_time: m.insertion_time,
             status_ref,
             reposts,
             dedupe_tag,
             blocks_reused: reused,
         })),
         chunk: None,
+        requests: Default::default(),
+        tag: None,
     })
 }
 
@@ -1156,6 +1203,8 @@ async fn direct_tail(
             rows,
         },
         chunk: None,
+        requests: Default::default(),
+        tag: None,
     })
 }
 

@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::client::notifications::ReceivedNotification;
 use crate::client::storage::SasUrl;
+use crate::client::timeline::{Heard, History, Transition};
 use crate::client::wire::{
     FailureStatus, IngestionStatus, Notification, NotificationKind, StatusEntity, field,
     value_to_string,
@@ -434,6 +435,10 @@ pub struct Tracker {
     /// The REST queued API's operation this source is a blob of: tracked by its status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<OperationRef>,
+    /// What the timeline shows (`client::timeline`): requests, the post, each transition and
+    /// notification, bounded. Absent from journals written before it existed.
+    #[serde(default, skip_serializing_if = "History::is_empty")]
+    pub history: History,
 }
 
 /// Where a REST queued-ingestion operation's status is read:
@@ -483,6 +488,7 @@ impl Tracker {
             duplicates_dropped: 0,
             if_not_exists: false,
             operation: None,
+            history: History::default(),
         }
     }
 
@@ -506,6 +512,12 @@ impl Tracker {
         t.state = answer.state;
         t.evidence = Evidence::Engine;
         t.error = answer.error.clone();
+        t.history.transition(Transition {
+            at: now,
+            state: t.state,
+            evidence: t.evidence,
+            code: t.error.code.clone(),
+        });
         t
     }
 
@@ -535,6 +547,18 @@ impl Tracker {
     /// Tracked through the REST queued operation `op` (an empty id: none, nothing to poll).
     pub fn with_operation(mut self, op: Option<OperationRef>) -> Self {
         self.operation = op.filter(|o| !o.operation_id.is_empty());
+        self
+    }
+
+    /// Starts the timeline with what the submit saw (its requests and post).
+    pub fn with_history(mut self, history: History) -> Self {
+        let seen = std::mem::replace(&mut self.history, history);
+        for t in seen.transitions {
+            self.history.transition(t);
+        }
+        for n in seen.notifications {
+            self.history.heard(n);
+        }
         self
     }
 
@@ -699,6 +723,18 @@ impl Tracker {
                         self.seen_messages.remove(0);
                     }
                     self.seen_messages.push(message_id.to_string());
+                    self.history.heard(Heard {
+                        at: now,
+                        kind: kind.as_str().to_string(),
+                        message_id: message_id.to_string(),
+                        operation_id: notification.operation_id.clone(),
+                        root_activity_id: notification.root_activity_id.clone(),
+                        on: notification
+                            .succeeded_on
+                            .clone()
+                            .or_else(|| notification.failed_on.clone()),
+                        code: notification.error_code.clone(),
+                    });
                     self.on_notification(kind, notification);
                 }
             }
@@ -733,6 +769,14 @@ impl Tracker {
             );
         if changed {
             self.updated_at = now;
+        }
+        if before.0 != self.state || (before.1.code != self.error.code && !self.error.is_empty()) {
+            self.history.transition(Transition {
+                at: now,
+                state: self.state,
+                evidence: self.evidence,
+                code: self.error.code.clone(),
+            });
         }
         changed
     }

@@ -270,15 +270,51 @@ fn delivered_lines<'a>(s: &SubmissionRow, theme: &Theme) -> Vec<Line<'a>> {
     lines
 }
 
+/// How the detail view is shown: raw message, timeline tab, scroll offset.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct View {
+    pub raw: bool,
+    pub timeline: bool,
+    pub scroll: u16,
+}
+
+/// A submission's timeline tab (`client::timeline`), each line sanitised.
+pub fn timeline_lines(row: &SubmissionRow, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(tracker) = row.tracker() else {
+        return vec![Line::styled(
+            "not posted yet: the timeline starts with the post",
+            theme.muted,
+        )];
+    };
+    let mut lines = vec![Line::styled(
+        format!("source {}", sanitize(&tracker.source_id)),
+        theme.title,
+    )];
+    let text = crate::client::timeline::lines(tracker, None);
+    if text.is_empty() {
+        lines.push(Line::styled("nothing recorded yet", theme.muted));
+    }
+    lines.extend(text.iter().map(|l| Line::raw(sanitize(l))));
+    lines.push(Line::styled(
+        "engine rows (.show ingestion failures, rows by tag): kingest status SOURCE_ID --timeline",
+        theme.muted,
+    ));
+    lines
+}
+
 pub fn render(
     frame: &mut Frame,
     area: Rect,
     state: &State,
     target: &DetailTarget,
-    raw: bool,
-    scroll: u16,
+    view: View,
     theme: &Theme,
 ) {
+    let View {
+        raw,
+        timeline,
+        scroll,
+    } = view;
     let (title, lines) = match target {
         DetailTarget::Notification { kind, message_id } => {
             let row = state.stream(*kind).row(message_id);
@@ -293,8 +329,14 @@ pub fn render(
             }
         }
         DetailTarget::Submission(id) => {
-            let title = "submission (Esc back)".to_string();
+            let title = if timeline {
+                "submission — timeline (t details, Esc back)"
+            } else {
+                "submission (t timeline, Esc back)"
+            }
+            .to_string();
             match state.submissions.iter().find(|s| s.id == *id) {
+                Some(s) if timeline => (title, timeline_lines(s, theme)),
                 Some(s) => {
                     let mut lines = submission_lines(s, theme);
                     lines.extend(chunk_lines(state, s, theme));

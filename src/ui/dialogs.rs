@@ -123,6 +123,11 @@ pub fn submit(frame: &mut Frame, area: Rect, form: &SubmitForm, theme: &Theme) {
                 "◀ yes ▶ each file seals alone: SingleBlob_IngestByTag".into()
             }
             Field::Dedupe => "◀ no ▶".into(),
+            // client::submit::TAG_SOURCE_COST says more.
+            Field::TagSource if form.tag_source => {
+                "◀ yes ▶ kingest:<source id> tag: batched alone, rows counted in t".into()
+            }
+            Field::TagSource => "◀ no ▶".into(),
         };
         if focused && field.is_text() {
             let input = match field {

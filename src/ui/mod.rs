@@ -65,8 +65,16 @@ pub fn draw(frame: &mut Frame, state: &State) {
         Some(Modal::Detail {
             target,
             raw,
+            timeline,
             scroll,
-        }) => detail::render(frame, main, state, target, *raw, *scroll, &theme),
+        }) => {
+            let view = detail::View {
+                raw: *raw,
+                timeline: *timeline,
+                scroll: *scroll,
+            };
+            detail::render(frame, main, state, target, view, &theme)
+        }
     }
 }
 

@@ -129,6 +129,7 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 state.modal = Some(Modal::Detail {
                     target,
                     raw: false,
+                    timeline: false,
                     scroll: 0,
                 });
             }
@@ -236,6 +237,15 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::ToggleRaw => {
             if let Some(Modal::Detail { raw, scroll, .. }) = &mut state.modal {
                 *raw = !*raw;
+                *scroll = 0;
+            }
+        }
+        Action::ToggleTimeline => {
+            if let Some(Modal::Detail {
+                timeline, scroll, ..
+            }) = &mut state.modal
+            {
+                *timeline = !*timeline;
                 *scroll = 0;
             }
         }

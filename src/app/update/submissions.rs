@@ -223,7 +223,8 @@ fn posted(
     )
     .with_reposts(info.reposts)
     .with_if_not_exists(info.if_not_exists)
-    .with_operation(info.operation.map(|o| *o));
+    .with_operation(info.operation.map(|o| *o))
+    .with_history(*info.history);
     let table_read = TableRead::after(&tracker, at, &poll.table, None);
     let said = match &info.answer {
         Some(a) => format!("{} {}", info.delivered.path, a.state.label()),

@@ -138,6 +138,7 @@ async fn narrate(
             ignore_size_limit: false,
             allow_growing: false,
             dedupe: false,
+            tag_source: false,
             zip_pattern: None,
             compress_threads: None,
             wait: Some(30),

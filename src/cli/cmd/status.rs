@@ -17,7 +17,9 @@ pub async fn run(
     resolved: &Resolved,
     source_id: &str,
     json_out: bool,
+    timeline: bool,
 ) -> Result<i32, Failure> {
+    let out = Out { json_out, timeline };
     let journal = resolved.journal(client.ingest_url());
     crate::cli::cmd::submit::reconcile(client, &journal).await;
     // A source split into chunks is journaled by its chunks' message ids: each is followed.
@@ -26,7 +28,7 @@ pub async fn run(
         _ => Vec::new(),
     };
     if chunks.is_empty() {
-        return one(client, resolved, &journal, source_id, json_out).await;
+        return one(client, resolved, &journal, source_id, out).await;
     }
     if !json_out {
         outln!(
@@ -41,9 +43,16 @@ pub async fn run(
             let (i, n) = c.chunk.map_or((0, 0), |k| (k.index, k.count));
             outln!("chunk {i}/{n}: {}", safe(&c.source_id));
         }
-        codes.push(one(client, resolved, &journal, &c.source_id, json_out).await?);
+        codes.push(one(client, resolved, &journal, &c.source_id, out).await?);
     }
     Ok(crate::cli::combine(codes))
+}
+
+/// What to print: JSON or text, with or without the timeline.
+#[derive(Clone, Copy)]
+struct Out {
+    json_out: bool,
+    timeline: bool,
 }
 
 /// The status of one journaled message (or one the journal does not know).
@@ -52,8 +61,9 @@ async fn one(
     resolved: &Resolved,
     journal: &crate::client::journal::Journal,
     source_id: &str,
-    json_out: bool,
+    out: Out,
 ) -> Result<i32, Failure> {
+    let json_out = out.json_out;
     let mut record = match journal.find(source_id) {
         Ok(r) => r,
         Err(e) => {
@@ -182,8 +192,21 @@ async fn one(
             );
         }
     }
+    // The engine's view, for the timeline: where the journal says the source went.
+    let engine = match (&record, out.timeline) {
+        (Some(r), true) => {
+            Some(crate::client::timeline::ask_engine(client, &r.database, &r.table, &tracker).await)
+        }
+        _ => None,
+    };
     if json_out {
         let mut m = tracker_json(&tracker);
+        if out.timeline {
+            m.insert(
+                "timeline".into(),
+                crate::client::timeline::to_json(&tracker, engine.as_ref()),
+            );
+        }
         m.insert("known".into(), known.into());
         m.insert("status_entity".into(), entity);
         m.insert("notifications".into(), json!(notes));
@@ -217,6 +240,15 @@ async fn one(
         }
         for n in &notes {
             outln!("notification: {}", safe(&n.to_string()));
+        }
+        if out.timeline {
+            outln!("timeline:");
+            if record.is_none() {
+                outln!("  (not in this cluster's journal: only what was seen just now)");
+            }
+            for line in crate::client::timeline::lines(&tracker, engine.as_ref()) {
+                outln!("  {}", safe(&line));
+            }
         }
     }
     // Unreachable service, and the journal knew no final state: a service failure (3), not

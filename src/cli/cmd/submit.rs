@@ -150,6 +150,7 @@ pub async fn run(
     template.allow_growing = args.allow_growing;
     template.mode = args.mode.into();
     template.dedupe = args.dedupe;
+    template.tag_source = args.tag_source;
     template.compress_threads = args.compress_threads.map(usize::from);
     template.chunk_size = Some(args.chunk_size);
     template.journal = Some(journal.clone());
@@ -191,6 +192,9 @@ pub async fn run(
     template.report_method = report_method;
     if args.dedupe {
         notice!("note: {}", crate::client::submit::DEDUPE_COST);
+    }
+    if args.tag_source {
+        notice!("note: {}", crate::client::submit::TAG_SOURCE_COST);
     }
     let blobs = blob_sources(&args.blobs, &args.raw_sizes)?;
     if let Some(b) = blobs.first() {

@@ -11,6 +11,7 @@ use super::{STORAGE_VERSION, Storage, xml};
 use crate::client::deadline::{Deadline, RequestKind};
 use crate::client::error::{Error, Result};
 use crate::client::redact::redact;
+use crate::client::timeline;
 
 /// A successful response, body fully read.
 pub(crate) struct Reply {
@@ -35,45 +36,85 @@ impl Storage {
         let http = &self.http;
         let first = build(http).build().map_err(|e| transport_error(e, None))?;
         let deadline = &Deadline::new(first.url().as_str(), RequestKind::Storage, &self.timeouts);
+        let op = &timeline::op_name(first.method(), first.url());
+        let target = &first.url().path().to_string();
+        let attempts = &std::sync::atomic::AtomicU32::new(0);
         self.retry
             .run_for(deadline, move || async move {
+                let attempt = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let at = chrono::Utc::now();
+                let started = std::time::Instant::now();
+                // One id per attempt, kept for the source's timeline (as the Azure SDKs'
+                // RequestIdPolicy sets a fresh one on each try).
+                let request_id = uuid::Uuid::new_v4().to_string();
+                let noted = |status: Option<u16>, error: Option<&Error>| {
+                    timeline::note(timeline::Request {
+                        at,
+                        op: op.clone(),
+                        target: target.clone(),
+                        request_id: request_id.clone(),
+                        attempt,
+                        ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        status,
+                        error: error.map(|e| redact(&e.to_string())),
+                    })
+                };
                 let req = build(http)
                     .timeout(deadline.limit)
                     .header("x-ms-version", STORAGE_VERSION)
                     .header("x-ms-date", httpdate::fmt_http_date(SystemTime::now()))
-                    .header("x-ms-client-request-id", uuid::Uuid::new_v4().to_string());
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| transport_error(e, Some(deadline)))?;
+                    .header("x-ms-client-request-id", request_id.as_str());
+                let resp = match req.send().await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let e = transport_error(e, Some(deadline));
+                        noted(None, Some(&e));
+                        return Err(e);
+                    }
+                };
                 let status = resp.status();
                 let headers = resp.headers().clone();
-                let body = resp
-                    .bytes()
-                    .await
-                    .map_err(|e| transport_error(e, Some(deadline)))?;
-                let content_type = headers
-                    .get(reqwest::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                if status.is_success() && crate::client::mgmt::looks_like_html(content_type, &body)
-                {
-                    // Storage never answers HTML: a proxy or sign-in page did. Named, not shown
-                    // (parsed as XML it could pass for an empty list).
-                    Err(Error::BadResponse(format!(
-                        "{} answered {} with an HTML page ({} bytes), not an Azure Storage answer: \
-                         did a proxy or sign-in page answer?",
-                        deadline.url(),
-                        status.as_u16(),
-                        body.len()
-                    )))
-                } else if status.is_success() {
-                    Ok(Reply { headers, body })
-                } else {
-                    Err(response_error(status, &headers, &body))
-                }
+                let body = match resp.bytes().await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let e = transport_error(e, Some(deadline));
+                        noted(Some(status.as_u16()), Some(&e));
+                        return Err(e);
+                    }
+                };
+                let result = answer(deadline, status, headers, body);
+                noted(Some(status.as_u16()), result.as_ref().err());
+                result
             })
             .await
+    }
+}
+
+/// A storage answer as the caller sees it: an HTML page or a non-2xx status is an error.
+fn answer(
+    deadline: &Deadline,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Reply> {
+    let content_type = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if status.is_success() && crate::client::mgmt::looks_like_html(content_type, &body) {
+        // Storage never answers HTML: a proxy or sign-in page did. Named, not shown
+        // (parsed as XML it could pass for an empty list).
+        Err(Error::BadResponse(format!(
+            "{} answered {} with an HTML page ({} bytes), not an Azure Storage answer: \
+                         did a proxy or sign-in page answer?",
+            deadline.url(),
+            status.as_u16(),
+            body.len()
+        )))
+    } else if status.is_success() {
+        Ok(Reply { headers, body })
+    } else {
+        Err(response_error(status, &headers, &body))
     }
 }
 

@@ -122,6 +122,8 @@ impl Prepared {
                 table: req.table.clone(),
             },
             chunk: None,
+            requests: Default::default(),
+            tag: None,
         }
     }
 }

@@ -67,6 +67,8 @@ pub enum Command {
     ShowVersion,
     ShowExtents {
         table: String,
+        /// `where tags has|contains|!has|!contains 'T' [and tags …]`.
+        tags: Vec<TagFilter>,
     },
     Query {
         table: String,
@@ -88,6 +90,59 @@ pub enum Command {
     ShowEffectiveBatching {
         table: String,
     },
+}
+
+/// One tag condition of `.show table T extents where tags …` (DOCS
+/// `kusto/management/show-extents.md`: `has`, `contains`, `!has`, `!contains`, joined by `and`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagFilter {
+    /// `has`: a tag equal to `value`; `contains`: a tag containing it (case-insensitive).
+    pub contains: bool,
+    pub negated: bool,
+    pub value: String,
+}
+
+impl TagFilter {
+    pub fn matches(&self, tags: &[String]) -> bool {
+        let v = self.value.to_lowercase();
+        let hit = tags.iter().any(|t| {
+            let t = t.to_lowercase();
+            if self.contains {
+                t.contains(&v)
+            } else {
+                t == v
+            }
+        });
+        hit != self.negated
+    }
+}
+
+/// `where tags OP 'T' [and tags OP 'T' …]`, or nothing.
+fn tag_filters(p: &mut Parser) -> Result<Vec<TagFilter>, String> {
+    let mut out = Vec::new();
+    if !p.eat_word("where") {
+        return Ok(out);
+    }
+    loop {
+        p.expect_word("tags")?;
+        let negated = p.eat_punct('!');
+        let contains = if p.eat_word("contains") {
+            true
+        } else if p.eat_word("has") {
+            false
+        } else {
+            return Err(format!("expected has or contains{}", p.found()));
+        };
+        let value = p.name("tag")?;
+        out.push(TagFilter {
+            contains,
+            negated,
+            value,
+        });
+        if !p.eat_word("and") {
+            return Ok(out);
+        }
+    }
 }
 
 /// Normalises a mapping kind (`csv` → `Csv`, `JSON` → `Json`).
@@ -440,8 +495,9 @@ fn show(p: &mut Parser) -> Result<Command, String> {
     } else if p.eat_word("table") {
         let table = p.name("table")?;
         if p.eat_word("extents") {
+            let tags = tag_filters(p)?;
             p.end()?;
-            return Ok(Command::ShowExtents { table });
+            return Ok(Command::ShowExtents { table, tags });
         }
         p.expect_word("ingestion")?;
         let mut kind = None;
@@ -621,9 +677,29 @@ mod tests {
         assert_eq!(
             parse(".show table ['My T'] extents"),
             Ok(Command::ShowExtents {
-                table: "My T".into()
+                table: "My T".into(),
+                tags: vec![]
             })
         );
+        assert_eq!(
+            parse(".show table T extents where tags has 'kingest:a' and tags !contains 'drop-by:'"),
+            Ok(Command::ShowExtents {
+                table: "T".into(),
+                tags: vec![
+                    TagFilter {
+                        contains: false,
+                        negated: false,
+                        value: "kingest:a".into()
+                    },
+                    TagFilter {
+                        contains: true,
+                        negated: true,
+                        value: "drop-by:".into()
+                    },
+                ]
+            })
+        );
+        assert!(parse(".show table T extents where tags like 'x'").is_err());
         assert!(parse(".show cluster").is_err());
         assert!(parse(".show tables please").is_err());
     }

@@ -369,9 +369,9 @@ impl Engine {
                 Ok(self.show_failures(database, operation_id.as_deref()))
             }
             Command::ShowVersion => Ok(show::version()),
-            Command::ShowExtents { table } => {
+            Command::ShowExtents { table, tags } => {
                 let db = self.context_db(database)?;
-                self.show_extents(&db, &table)
+                self.show_extents(&db, &table, &tags)
             }
             Command::Query { table, ops } => {
                 let db = self.context_db(database)?;

@@ -162,7 +162,12 @@ impl Engine {
         Ok(t)
     }
 
-    pub(super) fn show_extents(&self, db: &str, table: &str) -> Result<V1Table, EngineError> {
+    pub(super) fn show_extents(
+        &self,
+        db: &str,
+        table: &str,
+        tags: &[super::commands::TagFilter],
+    ) -> Result<V1Table, EngineError> {
         let tb = self
             .db(db)
             .and_then(|d| d.table(table))
@@ -179,7 +184,11 @@ impl Engine {
                 ("CreatedOn", "datetime"),
             ],
         );
-        for e in &tb.extents {
+        for e in tb
+            .extents
+            .iter()
+            .filter(|e| tags.iter().all(|f| f.matches(&e.tags)))
+        {
             t.rows.push(vec![
                 s(&e.id),
                 s(db),

@@ -580,6 +580,30 @@ fn tags_and_ingest_if_not_exists() {
         .unwrap();
     assert_eq!(t.rows.len(), 3);
     assert_eq!(t.rows[0][5], json!("ingest-by:batch-1\r\ndrop-by:x"));
+    // The tag filters of `.show table T extents where tags …` (show-extents.md).
+    let mut count = |csl: &str| e.execute(Some("demo"), csl, now()).unwrap().rows.len();
+    assert_eq!(
+        count(".show table Events extents where tags has 'DROP-BY:X'"),
+        1
+    );
+    assert_eq!(
+        count(".show table Events extents where tags has 'drop-by'"),
+        0
+    );
+    assert_eq!(
+        count(".show table Events extents where tags contains 'drop-by'"),
+        1
+    );
+    assert_eq!(
+        count(".show table Events extents where tags !has 'drop-by:x'"),
+        2
+    );
+    assert_eq!(
+        count(
+            ".show table Events extents where tags has 'drop-by:x' and tags !has 'ingest-by:batch-1'"
+        ),
+        0
+    );
 }
 
 #[test]
