@@ -75,6 +75,7 @@ impl Command {
             | Command::Status { conn, .. }
             | Command::Mgmt { conn, .. }
             | Command::Submit(SubmitArgs { conn, .. })
+            | Command::Check(CheckArgs { conn, .. })
             | Command::Gateway(GatewayArgs { conn, .. }) => Some(conn),
             Command::Failures { action } | Command::Successes { action } => match action {
                 QueueAction::Peek { conn, .. } | QueueAction::Discard(DiscardArgs { conn, .. }) => {
@@ -217,6 +218,9 @@ pub enum Command {
     },
     /// Upload files and post ingestion messages.
     Submit(SubmitArgs),
+    /// Pre-flight check: predict the service's answer to a file (schema, mappings, the first
+    /// records, size) and when its batch would seal; sends nothing. Exit codes as for submit.
+    Check(CheckArgs),
     /// Show the status of a source (its journaled status table, then the notification queues).
     Status {
         #[command(flatten)]
@@ -262,6 +266,32 @@ pub enum Command {
     },
     /// The config file: create it, show the effective settings, its path, the default context.
     Config(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub conn: Connection,
+    /// The file to check (`.gz` is read through).
+    pub file: PathBuf,
+    /// Target database (default: the config file's `database`).
+    #[arg(long, short = 'd')]
+    pub database: Option<String>,
+    /// Target table (default: the config file's `table`).
+    #[arg(long, short = 't')]
+    pub table: Option<String>,
+    /// Data format (default: the file's extension, else csv).
+    #[arg(long, short = 'f')]
+    pub format: Option<String>,
+    /// Name of a pre-created ingestion mapping.
+    #[arg(long)]
+    pub mapping_ref: Option<String>,
+    /// The first record is a header.
+    #[arg(long)]
+    pub ignore_first_record: bool,
+    /// Records to read from the start of the file.
+    #[arg(long, value_name = "N", default_value_t = crate::client::preflight::DEFAULT_RECORDS)]
+    pub records: usize,
 }
 
 #[derive(Debug, Args)]

@@ -179,6 +179,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
             match cmd {
                 Command::Resources { .. } => cmd::resources::run(&client, json).await,
                 Command::Submit(args) => cmd::submit::run(&client, &resolved, args, json).await,
+                Command::Check(args) => cmd::check::run(&client, &resolved, args, json).await,
                 Command::Status { source_id, .. } => {
                     cmd::status::run(&client, &resolved, &source_id, json).await
                 }

@@ -15,6 +15,7 @@ pub mod managed;
 pub mod mgmt;
 pub mod mode;
 pub mod notifications;
+pub mod preflight;
 pub mod redact;
 pub mod resources;
 pub mod rest_queued;

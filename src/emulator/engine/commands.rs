@@ -68,6 +68,11 @@ pub enum Command {
     ShowExtents {
         table: String,
     },
+    /// `.show table T cslschema` / `.show table T schema as json`.
+    ShowTableSchema {
+        table: String,
+        json: bool,
+    },
     Query {
         table: String,
         ops: Vec<QueryOp>,
@@ -442,6 +447,17 @@ fn show(p: &mut Parser) -> Result<Command, String> {
         if p.eat_word("extents") {
             p.end()?;
             return Ok(Command::ShowExtents { table });
+        }
+        // DOCS `kusto/management/show-table-schema-command.md`.
+        if p.eat_word("cslschema") {
+            p.end()?;
+            return Ok(Command::ShowTableSchema { table, json: false });
+        }
+        if p.eat_word("schema") {
+            p.expect_word("as")?;
+            p.expect_word("json")?;
+            p.end()?;
+            return Ok(Command::ShowTableSchema { table, json: true });
         }
         p.expect_word("ingestion")?;
         let mut kind = None;

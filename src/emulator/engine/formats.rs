@@ -250,6 +250,12 @@ impl<'a> DelimitedReader<'a> {
         }
     }
 
+    /// The byte where the next record (or blank line) starts: a record's "start position in
+    /// stream" when read before it.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
     /// Reads the next non-blank record into `fields` (cleared first) and returns the line it
     /// starts on; `None` at the end of the data.
     pub fn next_into(&mut self, fields: &mut Vec<Field<'a>>) -> Result<Option<usize>, ParseError> {
