@@ -69,6 +69,7 @@ fn connection_and_tui_flags_appear_only_where_they_apply() {
         "kingest",
         "kingest resources",
         "kingest submit",
+        "kingest check",
         "kingest status",
         "kingest failures peek",
         "kingest failures discard",
