@@ -139,3 +139,56 @@ async fn check_json_names_the_code_the_schema_and_the_policy() {
         "{v}"
     );
 }
+
+/// Forensics of the demo's bad-wrong-fields.csv, submitted by the CLI (journaled): the bad
+/// record on screen with its neighbours, why, and the fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_explain_shows_the_bad_record_of_the_demo_file() {
+    let env = Env::start().await;
+    let file = env.file("bad-wrong-fields.csv");
+    let o = kingest(
+        &env,
+        &[
+            "submit",
+            &file.to_string_lossy(),
+            "-d",
+            "demo",
+            "-t",
+            "Events",
+            "--report-method",
+            "queue",
+            "--wait",
+            "60",
+        ],
+    )
+    .await;
+    assert_eq!(
+        o.status.code(),
+        Some(EXIT_INGESTION_FAILED),
+        "{}",
+        stdout(&o)
+    );
+    let peek = kingest(&env, &["failures", "peek", "--json"]).await;
+    let v: serde_json::Value = serde_json::from_str(&stdout(&peek)).unwrap();
+    let sid = v[0]["IngestionSourceId"].as_str().unwrap().to_string();
+    let o = kingest(&env, &["failures", "explain", &sid]).await;
+    let text = stdout(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(EXIT_OK),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(text.contains("> line    4 |  4 field(s) | 2025-03-01T10:00:00Z,Warning,checkout,missing duration column"), "{text}");
+    assert!(text.contains("the table needs 5"), "{text}");
+    assert!(text.contains("fix: record 4 lacks 1 field(s)"), "{text}");
+    let o = kingest(&env, &["failures", "explain", &sid, "--json"]).await;
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["location"]["line"], 4);
+    assert_eq!(v["expected_fields"], 5);
+    assert_eq!(v["records"].as_array().unwrap().len(), 5);
+    let o = kingest(&env, &["failures", "explain", "no-such-id"]).await;
+    assert_eq!(o.status.code(), Some(EXIT_INGESTION_FAILED));
+    let o = kingest(&env, &["successes", "explain", &sid]).await;
+    assert_eq!(o.status.code(), Some(EXIT_USAGE));
+}

@@ -78,9 +78,9 @@ impl Command {
             | Command::Check(CheckArgs { conn, .. })
             | Command::Gateway(GatewayArgs { conn, .. }) => Some(conn),
             Command::Failures { action } | Command::Successes { action } => match action {
-                QueueAction::Peek { conn, .. } | QueueAction::Discard(DiscardArgs { conn, .. }) => {
-                    Some(conn)
-                }
+                QueueAction::Peek { conn, .. }
+                | QueueAction::Explain { conn, .. }
+                | QueueAction::Discard(DiscardArgs { conn, .. }) => Some(conn),
                 QueueAction::Archive { .. } => None,
             },
             Command::Bulk(b) => match &mut b.action {
@@ -338,6 +338,14 @@ pub enum QueueAction {
     },
     /// Receive, archive (JSON lines) and delete notifications.
     Discard(DiscardArgs),
+    /// Forensics of one failure (failures only): the bad record of its source with its
+    /// neighbours, the table's schema and mapping, and a fix.
+    Explain {
+        #[command(flatten)]
+        conn: Connection,
+        /// The notification's message id or the source id (IngestionSourceId).
+        id: String,
+    },
     /// Read discard archives back (deduplicated by MessageId, sanitised; `--json` redacted).
     Archive {
         /// Archive files; default: this kind's `discarded-*` files in the archive folder.

@@ -10,6 +10,7 @@ pub mod direct;
 pub mod discover;
 pub mod error;
 pub mod error_codes;
+pub mod forensics;
 pub mod journal;
 pub mod managed;
 pub mod mgmt;

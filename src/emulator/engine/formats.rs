@@ -131,7 +131,7 @@ pub enum Field<'a> {
 /// Bytes as text. Invalid UTF-8 becomes U+FFFD exactly as if the whole data had been
 /// converted first: every run converted alone starts after an ASCII byte, where the
 /// conversion of the whole data also starts afresh.
-pub(super) fn lossy(b: &[u8]) -> Cow<'_, str> {
+pub(crate) fn lossy(b: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(b) {
         // The fast validator first: `from_utf8_lossy` checks byte by byte.
         Ok(s) => Cow::Borrowed(s),
