@@ -128,6 +128,11 @@ pub enum Msg {
         at: DateTime<Utc>,
         result: Result<Vec<SubmittedInfo>, Problem>,
     },
+    /// What forensics found for the failure `message_id`: lines to show, or why none.
+    Forensics {
+        message_id: String,
+        result: Result<Vec<String>, String>,
+    },
     TableStatus {
         id: u64,
         at: DateTime<Utc>,

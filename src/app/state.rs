@@ -496,6 +496,9 @@ impl SubmissionRow {
     }
 }
 
+/// Forensics lines of a failure, or why there are none.
+pub type ForensicsLines = Result<Vec<String>, String>;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum DetailTarget {
     Notification {
@@ -677,6 +680,9 @@ pub struct State {
     pub leave: Option<Leave>,
     /// Set by `update()` (Ctrl-Z), taken by the event loop: stop the process, then redraw.
     pub suspend: bool,
+    /// Forensics of the failure whose detail is open: its message id and the lines found
+    /// (`None` while the effect runs; `Err` says why there are none).
+    pub forensics: Option<(String, Option<ForensicsLines>)>,
 }
 
 impl State {
@@ -723,6 +729,7 @@ impl State {
             quit: false,
             leave: None,
             suspend: false,
+            forensics: None,
         }
     }
 

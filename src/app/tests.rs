@@ -1172,3 +1172,32 @@ fn ctrl_z_asks_the_loop_to_suspend_and_plain_z_does_not() {
     );
     assert!(s.suspend && !s.quit);
 }
+
+#[test]
+fn a_failure_detail_asks_for_its_forensics_and_shows_what_comes_back() {
+    let mut s = sample_state();
+    s.focus = Pane::Failures;
+    let fx = update(&mut s, code(KeyCode::Enter));
+    let id = match fx.iter().find(|e| matches!(e, Effect::Forensics { .. })) {
+        Some(Effect::Forensics { message_id, .. }) => message_id.clone(),
+        _ => panic!("no forensics effect: {fx:?}"),
+    };
+    assert_eq!(s.forensics, Some((id.clone(), None)));
+    // An answer for another failure is dropped.
+    update(
+        &mut s,
+        Msg::Forensics {
+            message_id: "other".into(),
+            result: Ok(vec!["x".into()]),
+        },
+    );
+    assert_eq!(s.forensics, Some((id.clone(), None)));
+    update(
+        &mut s,
+        Msg::Forensics {
+            message_id: id.clone(),
+            result: Ok(vec!["> line 4".into()]),
+        },
+    );
+    assert_eq!(s.forensics, Some((id, Some(Ok(vec!["> line 4".into()])))));
+}

@@ -244,6 +244,28 @@ impl Executor for ClientExecutor {
                     result,
                 })
             }),
+            Effect::Forensics {
+                message_id,
+                notification,
+            } => {
+                let journal = self.journal.clone();
+                self.spawn(async move {
+                    let result = match journal {
+                        None => Err("no journal: forensics needs the source's local file".into()),
+                        Some(j) => {
+                            crate::client::forensics::fetch::investigate(&client, &j, &notification)
+                                .await
+                                .map(|inv| {
+                                    let mut lines = vec![format!("source: {}", inv.source)];
+                                    lines.extend(crate::client::forensics::lines(&inv.forensics));
+                                    lines
+                                })
+                                .map_err(|e| crate::client::redact::redact(&e.to_string()))
+                        }
+                    };
+                    Some(Msg::Forensics { message_id, result })
+                })
+            }
             Effect::Journal(record) => {
                 if let Some(j) = &self.journal
                     && let Err(e) = j.append(&record)

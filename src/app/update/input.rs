@@ -113,6 +113,22 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 }
             };
             if let Some(target) = target {
+                // A failure's forensics are computed while its detail is open.
+                if let DetailTarget::Notification {
+                    kind: NotificationKind::Failure,
+                    message_id,
+                } = &target
+                    && let Some(n) = state
+                        .stream(NotificationKind::Failure)
+                        .row(message_id)
+                        .and_then(|r| r.decoded.notification.clone())
+                {
+                    state.forensics = Some((message_id.clone(), None));
+                    fx.push(Effect::Forensics {
+                        message_id: message_id.clone(),
+                        notification: Box::new(n),
+                    });
+                }
                 state.modal = Some(Modal::Detail {
                     target,
                     raw: false,
