@@ -78,6 +78,8 @@ pub struct SubmitForm {
     pub dedupe: bool,
     pub field: Field,
     pub error: Option<String>,
+    /// The pre-flight check's lines (Ctrl-K), or why it could not run.
+    pub check: Option<Result<Vec<String>, String>>,
     /// Candidates of the last Tab completion, shown under the path.
     pub completions: Vec<String>,
     /// The ingestion path (`client::mode`): the client dispatches on it.
@@ -125,6 +127,7 @@ impl SubmitForm {
             dedupe: false,
             field: Field::Path,
             error: None,
+            check: None,
             completions: Vec::new(),
             mode: IngestMode::Queued,
             matches: None,

@@ -1201,3 +1201,35 @@ fn a_failure_detail_asks_for_its_forensics_and_shows_what_comes_back() {
     );
     assert_eq!(s.forensics, Some((id, Some(Ok(vec!["> line 4".into()])))));
 }
+
+#[test]
+fn ctrl_k_in_the_submit_dialog_runs_the_pre_flight_check_and_shows_it() {
+    let mut s = sample_state();
+    update(&mut s, key('s'));
+    assert!(matches!(s.modal, Some(Modal::Submit(_))));
+    if let Some(Modal::Submit(form)) = &mut s.modal {
+        form.path = tui_input::Input::new("/data/events.csv".into());
+        form.database = tui_input::Input::new("demo".into());
+        form.table = tui_input::Input::new("Events".into());
+    }
+    let fx = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL)),
+    );
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Check { .. })),
+        "{fx:?}"
+    );
+    update(
+        &mut s,
+        Msg::Checked {
+            result: Ok(vec!["predicted: Succeeded".into()]),
+        },
+    );
+    match &s.modal {
+        Some(Modal::Submit(form)) => {
+            assert_eq!(form.check, Some(Ok(vec!["predicted: Succeeded".into()])))
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -23,6 +23,9 @@ pub use facts::TableFacts;
 /// `error-codes.md`, category FileTooLarge).
 pub const SERVICE_SIZE_LIMIT: u64 = 6_000_000_000;
 
+/// Bytes read from the start of a file at most: enough for the records a check reads.
+const READ_CAP: u64 = 64 * 1024 * 1024;
+
 /// Records read when the caller does not say.
 pub const DEFAULT_RECORDS: usize = 1000;
 
@@ -364,5 +367,26 @@ fn cut(data: &[u8], format: Format, n: usize, whole: bool) -> (&[u8], bool) {
             (data, whole)
         }
         _ => (data, whole),
+    }
+}
+
+/// The first [`READ_CAP`] bytes (decompressed for `.gz`) and the source's uncompressed size
+/// (for a `.gz` read only in part, at least what was read plus one).
+pub fn read_start(path: &std::path::Path) -> std::io::Result<(Vec<u8>, u64)> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let gz = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    let mut data = Vec::new();
+    if gz {
+        let mut r = std::io::Read::take(flate2::read::GzDecoder::new(file), READ_CAP + 1);
+        std::io::Read::read_to_end(&mut r, &mut data)?;
+        let size = data.len() as u64;
+        data.truncate(READ_CAP as usize);
+        Ok((data, size))
+    } else {
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, READ_CAP), &mut data)?;
+        Ok((data, len))
     }
 }

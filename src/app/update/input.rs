@@ -267,6 +267,17 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
             state.modal = None
         }
         Action::DialogSubmit => submissions::submit(state, fx),
+        Action::DialogCheck => {
+            if let Some(Modal::Submit(form)) = &mut state.modal {
+                match form.to_request() {
+                    Ok(req) => {
+                        form.check = Some(Ok(vec!["checking…".into()]));
+                        fx.push(Effect::Check { req: Box::new(req) });
+                    }
+                    Err(e) => form.error = Some(e),
+                }
+            }
+        }
         Action::DialogComplete => {
             if let Some(Modal::Submit(form)) = &mut state.modal {
                 if form.field == crate::app::form::Field::Path {

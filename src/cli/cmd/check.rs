@@ -1,7 +1,5 @@
 //! `kingest check`: the pre-flight check of `client::preflight` on one local file.
 
-use std::io::Read as _;
-
 use serde_json::json;
 
 use crate::cli::args::CheckArgs;
@@ -12,9 +10,6 @@ use crate::cli::{EXIT_INGESTION_FAILED, EXIT_OK, Failure};
 use crate::client::IngestClient;
 use crate::client::preflight::{self, CheckInput, TableFacts};
 use crate::client::wire::DataFormat;
-
-/// Bytes read from the start of the file at most: enough for the records a check reads.
-const READ_CAP: u64 = 64 * 1024 * 1024;
 
 pub async fn run(
     client: &IngestClient,
@@ -29,7 +24,7 @@ pub async fn run(
         Some(f) => f.trim().to_ascii_lowercase(),
         None => DataFormat::from_path(&path).map_or("csv".into(), |f| f.wire_name()),
     };
-    let (data, size) = read_start(&args.file)
+    let (data, size) = preflight::read_start(&args.file)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", safe(&path))))?;
     let facts = preflight::facts::fetch(client, &database, &table).await?;
     let input = CheckInput {
@@ -83,25 +78,4 @@ fn report_json(
         "streaming_enabled": facts.streaming_enabled,
         "notes": facts.notes,
     })
-}
-
-/// The first [`READ_CAP`] bytes (decompressed for `.gz`) and the source's uncompressed size
-/// (for a `.gz` read only in part, at least what was read plus one).
-fn read_start(path: &std::path::Path) -> std::io::Result<(Vec<u8>, u64)> {
-    let file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
-    let gz = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-    let mut data = Vec::new();
-    if gz {
-        let mut r = flate2::read::GzDecoder::new(file).take(READ_CAP + 1);
-        r.read_to_end(&mut data)?;
-        let size = data.len() as u64;
-        data.truncate(READ_CAP as usize);
-        Ok((data, size))
-    } else {
-        file.take(READ_CAP).read_to_end(&mut data)?;
-        Ok((data, len))
-    }
 }
