@@ -777,3 +777,45 @@ fn readme_screenshot_of_a_timeline() {
     shoot(&s, &fonts, "timeline", cols as usize, rows as usize);
     s.keys(&["Escape", "q"]);
 }
+
+/// The README's forensics screenshot: in the demo, the failure of `bad-wrong-fields.csv` opened,
+/// its Forensics section showing the bad record with its neighbours, why, and the fix.
+#[test]
+#[ignore]
+fn readme_screenshot_of_forensics() {
+    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
+        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
+        return;
+    }
+    let Some(fonts) = fonts() else {
+        return;
+    };
+    if !tmux_available() {
+        return;
+    }
+    let (cols, rows) = (140, 56);
+    let home = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "env HOME={h} XDG_DATA_HOME={h}/data XDG_CONFIG_HOME={h}/config TERM=xterm-256color COLORTERM= {bin} demo",
+        h = home.path().display(),
+        bin = env!("CARGO_BIN_EXE_kingest"),
+    );
+    let s = Session::start(cols, rows, &cmd);
+    s.wait_for("the wrong-fields failure", Duration::from_secs(90), |t| {
+        t.contains("Stream_WrongNumberOf")
+    });
+    s.focus("Failures");
+    s.press(&["f"], "the frozen badge", |t| t.contains("FROZEN"));
+    s.press(&["/"], "the filter prompt", |t| t.contains("filter"));
+    s.press(&["-l", "WrongNumber"], "the typed filter", |t| {
+        t.contains("WrongNumber")
+    });
+    s.press(&["Enter"], "the filter applied", |t| {
+        t.contains("Stream_WrongNumberOf")
+    });
+    s.press(&["Enter"], "the forensics of the bad record", |t| {
+        t.contains("Forensics") && t.contains("missing duration column") && t.contains("fix:")
+    });
+    shoot(&s, &fonts, "forensics", cols as usize, rows as usize);
+    s.keys(&["Escape", "q"]);
+}

@@ -462,3 +462,55 @@ fn detail_timeline_of_a_submission() {
     );
     insta::assert_snapshot!(screen);
 }
+
+/// The "Forensics" section of a failure's detail: the demo's bad-wrong-fields.csv explained
+/// (a terminal escape in the file text shows sanitised).
+#[test]
+fn detail_of_a_failure_with_forensics() {
+    use kingest::client::forensics::{SentAs, explain, lines};
+    use kingest::client::preflight::TableFacts;
+    let facts = TableFacts::known(
+        "demo",
+        "Events",
+        &[
+            ("Timestamp", "datetime"),
+            ("Level", "string"),
+            ("Service", "string"),
+            ("Message", "string"),
+            ("DurationMs", "long"),
+        ],
+    );
+    let mut data = include_bytes!("../assets/demo/bad-wrong-fields.csv").to_vec();
+    data.extend_from_slice(b"2025-03-01T09:04:00Z,Error,auth,\x1b[31mred\x1b[0m,5\n");
+    let sent = SentAs {
+        format: "csv".into(),
+        mapping_ref: None,
+        ignore_first_record: false,
+    };
+    let f = explain(
+        &data,
+        &sent,
+        "Stream_WrongNumberOfFields",
+        "record 4 (line 4) has 4 field(s)",
+        &facts,
+    );
+    let mut found = vec!["source: bad-wrong-fields.csv".to_string()];
+    found.extend(lines(&f));
+    let mut s = sample_state();
+    s.focus = Pane::Failures;
+    s.forensics = Some(("f2".into(), Some(Ok(found))));
+    s.modal = Some(Modal::Detail {
+        target: DetailTarget::Notification {
+            kind: NotificationKind::Failure,
+            message_id: "f2".into(),
+        },
+        raw: false,
+        timeline: false,
+        scroll: 0,
+    });
+    let screen = render(&s, 140, 60);
+    assert!(screen.contains("Forensics"), "{screen}");
+    assert!(screen.contains("missing duration column"), "{screen}");
+    assert!(!screen.contains('\x1b'), "escape reached the screen");
+    insta::assert_snapshot!(screen);
+}

@@ -38,6 +38,15 @@ pub enum Effect {
         archive: PathBuf,
     },
     Journal(Box<JournalRecord>),
+    /// The pre-flight check of the submit dialog's source (`client::preflight`).
+    Check {
+        req: Box<SubmitRequest>,
+    },
+    /// Forensics of one failure (`client::forensics::fetch::investigate`).
+    Forensics {
+        message_id: String,
+        notification: Box<crate::client::wire::Notification>,
+    },
     /// Plan and post a bulk operation (`IngestClient::bulk_request`, `bulk_start`).
     BulkStart {
         id: u64,

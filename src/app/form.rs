@@ -85,6 +85,8 @@ pub struct SubmitForm {
     pub tag_source: bool,
     pub field: Field,
     pub error: Option<String>,
+    /// The pre-flight check's lines (Ctrl-K), or why it could not run.
+    pub check: Option<Result<Vec<String>, String>>,
     /// Candidates of the last Tab completion, shown under the path.
     pub completions: Vec<String>,
     /// The ingestion path (`client::mode`): the client dispatches on it.
@@ -133,6 +135,7 @@ impl SubmitForm {
             tag_source: false,
             field: Field::Path,
             error: None,
+            check: None,
             completions: Vec::new(),
             mode: IngestMode::Queued,
             matches: None,

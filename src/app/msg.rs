@@ -131,6 +131,15 @@ pub enum Msg {
         at: DateTime<Utc>,
         result: Result<Vec<SubmittedInfo>, Problem>,
     },
+    /// The submit dialog's pre-flight check: lines to show, or why it could not run.
+    Checked {
+        result: Result<Vec<String>, String>,
+    },
+    /// What forensics found for the failure `message_id`: lines to show, or why none.
+    Forensics {
+        message_id: String,
+        result: Result<Vec<String>, String>,
+    },
     TableStatus {
         id: u64,
         at: DateTime<Utc>,

@@ -533,6 +533,8 @@ impl Fields for SubmissionRow {
         v.map(Into::into)
     }
 }
+/// Forensics lines of a failure, or why there are none.
+pub type ForensicsLines = Result<Vec<String>, String>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DetailTarget {
@@ -736,6 +738,9 @@ pub struct State {
     pub leave: Option<Leave>,
     /// Set by `update()` (Ctrl-Z), taken by the event loop: stop the process, then redraw.
     pub suspend: bool,
+    /// Forensics of the failure whose detail is open: its message id and the lines found
+    /// (`None` while the effect runs; `Err` says why there are none).
+    pub forensics: Option<(String, Option<ForensicsLines>)>,
 }
 
 impl State {
@@ -783,6 +788,7 @@ impl State {
             quit: false,
             leave: None,
             suspend: false,
+            forensics: None,
         }
     }
 

@@ -1183,3 +1183,64 @@ fn ctrl_z_asks_the_loop_to_suspend_and_plain_z_does_not() {
     );
     assert!(s.suspend && !s.quit);
 }
+
+#[test]
+fn a_failure_detail_asks_for_its_forensics_and_shows_what_comes_back() {
+    let mut s = sample_state();
+    s.focus = Pane::Failures;
+    let fx = update(&mut s, code(KeyCode::Enter));
+    let id = match fx.iter().find(|e| matches!(e, Effect::Forensics { .. })) {
+        Some(Effect::Forensics { message_id, .. }) => message_id.clone(),
+        _ => panic!("no forensics effect: {fx:?}"),
+    };
+    assert_eq!(s.forensics, Some((id.clone(), None)));
+    // An answer for another failure is dropped.
+    update(
+        &mut s,
+        Msg::Forensics {
+            message_id: "other".into(),
+            result: Ok(vec!["x".into()]),
+        },
+    );
+    assert_eq!(s.forensics, Some((id.clone(), None)));
+    update(
+        &mut s,
+        Msg::Forensics {
+            message_id: id.clone(),
+            result: Ok(vec!["> line 4".into()]),
+        },
+    );
+    assert_eq!(s.forensics, Some((id, Some(Ok(vec!["> line 4".into()])))));
+}
+
+#[test]
+fn ctrl_k_in_the_submit_dialog_runs_the_pre_flight_check_and_shows_it() {
+    let mut s = sample_state();
+    update(&mut s, key('s'));
+    assert!(matches!(s.modal, Some(Modal::Submit(_))));
+    if let Some(Modal::Submit(form)) = &mut s.modal {
+        form.path = tui_input::Input::new("/data/events.csv".into());
+        form.database = tui_input::Input::new("demo".into());
+        form.table = tui_input::Input::new("Events".into());
+    }
+    let fx = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL)),
+    );
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Check { .. })),
+        "{fx:?}"
+    );
+    update(
+        &mut s,
+        Msg::Checked {
+            result: Ok(vec!["predicted: Succeeded".into()]),
+        },
+    );
+    match &s.modal {
+        Some(Modal::Submit(form)) => {
+            assert_eq!(form.check, Some(Ok(vec!["predicted: Succeeded".into()])))
+        }
+        other => panic!("{other:?}"),
+    }
+}

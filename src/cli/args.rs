@@ -76,9 +76,11 @@ impl Command {
             | Command::Mgmt { conn, .. }
             | Command::Submit(SubmitArgs { conn, .. })
             | Command::Resubmit(ResubmitArgs { conn, .. })
+            | Command::Check(CheckArgs { conn, .. })
             | Command::Gateway(GatewayArgs { conn, .. }) => Some(conn),
             Command::Failures { action } | Command::Successes { action } => match action {
                 QueueAction::Peek { conn, .. }
+                | QueueAction::Explain { conn, .. }
                 | QueueAction::Discard(DiscardArgs { conn, .. })
                 | QueueAction::Scan { conn, .. }
                 | QueueAction::History(HistoryArgs { conn, .. })
@@ -243,6 +245,9 @@ pub enum Command {
     },
     /// Upload files and post ingestion messages.
     Submit(SubmitArgs),
+    /// Pre-flight check: predict the service's answer to a file (schema, mappings, the first
+    /// records, size) and when its batch would seal; sends nothing. Exit codes as for submit.
+    Check(CheckArgs),
     /// Show the status of a source (its journaled status table, then the notification queues),
     /// or with --all every client's sources in the cluster's status tables.
     Status {
@@ -303,6 +308,32 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub conn: Connection,
+    /// The file to check (`.gz` is read through).
+    pub file: PathBuf,
+    /// Target database (default: the config file's `database`).
+    #[arg(long, short = 'd')]
+    pub database: Option<String>,
+    /// Target table (default: the config file's `table`).
+    #[arg(long, short = 't')]
+    pub table: Option<String>,
+    /// Data format (default: the file's extension, else csv).
+    #[arg(long, short = 'f')]
+    pub format: Option<String>,
+    /// Name of a pre-created ingestion mapping.
+    #[arg(long)]
+    pub mapping_ref: Option<String>,
+    /// The first record is a header.
+    #[arg(long)]
+    pub ignore_first_record: bool,
+    /// Records to read from the start of the file.
+    #[arg(long, value_name = "N", default_value_t = crate::client::preflight::DEFAULT_RECORDS)]
+    pub records: usize,
+}
+
+#[derive(Debug, Args)]
 pub struct ConfigArgs {
     #[command(subcommand)]
     pub action: ConfigAction,
@@ -346,6 +377,14 @@ pub enum QueueAction {
     },
     /// Receive, archive (JSON lines) and delete notifications.
     Discard(DiscardArgs),
+    /// Forensics of one failure (failures only): the bad record of its source with its
+    /// neighbours, the table's schema and mapping, and a fix.
+    Explain {
+        #[command(flatten)]
+        conn: Connection,
+        /// The notification's message id or the source id (IngestionSourceId).
+        id: String,
+    },
     /// Read discard archives back (deduplicated by MessageId, sanitised; `--json` redacted).
     Archive {
         /// Archive files; default: this kind's `discarded-*` files in the archive folder.

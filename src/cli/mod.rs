@@ -186,6 +186,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
                 Command::Resources { .. } => cmd::resources::run(&client, json).await,
                 Command::Submit(args) => cmd::submit::run(&client, &resolved, args, json).await,
                 Command::Resubmit(args) => cmd::resubmit::run(&client, &resolved, args, json).await,
+                Command::Check(args) => cmd::check::run(&client, &resolved, args, json).await,
                 Command::Status {
                     source_id,
                     scan,

@@ -62,7 +62,8 @@ impl V1Table {
     }
 }
 
-fn dotnet_type(kql: &str) -> &'static str {
+/// The .NET type name of a KQL type (`long` → `Int64`).
+pub fn dotnet_type(kql: &str) -> &'static str {
     match kql {
         "long" => "Int64",
         "int" => "Int32",

@@ -330,6 +330,52 @@ impl Executor for ClientExecutor {
                     result,
                 })
             }),
+            Effect::Check { req } => self.spawn(async move {
+                let result = async {
+                    let (data, size) = crate::client::preflight::read_start(&req.path)?;
+                    let facts =
+                        crate::client::preflight::facts::fetch(&client, &req.database, &req.table)
+                            .await?;
+                    let path = req.path.to_string_lossy().into_owned();
+                    let format = req
+                        .format
+                        .or_else(|| crate::client::wire::DataFormat::from_path(&path))
+                        .map_or("csv".into(), |f| f.wire_name());
+                    let input = crate::client::preflight::CheckInput {
+                        format,
+                        mapping_ref: req.mapping_reference.clone(),
+                        ignore_first_record: req.ignore_first_record,
+                        records: crate::client::preflight::DEFAULT_RECORDS,
+                    };
+                    let p = crate::client::preflight::predict(&facts, &input, &data, size);
+                    Ok::<_, crate::client::Error>(p.lines(&facts))
+                }
+                .await
+                .map_err(|e| crate::client::redact::redact(&e.to_string()));
+                Some(Msg::Checked { result })
+            }),
+            Effect::Forensics {
+                message_id,
+                notification,
+            } => {
+                let journal = self.journal.clone();
+                self.spawn(async move {
+                    let result = match journal {
+                        None => Err("no journal: forensics needs the source's local file".into()),
+                        Some(j) => {
+                            crate::client::forensics::fetch::investigate(&client, &j, &notification)
+                                .await
+                                .map(|inv| {
+                                    let mut lines = vec![format!("source: {}", inv.source)];
+                                    lines.extend(crate::client::forensics::lines(&inv.forensics));
+                                    lines
+                                })
+                                .map_err(|e| crate::client::redact::redact(&e.to_string()))
+                        }
+                    };
+                    Some(Msg::Forensics { message_id, result })
+                })
+            }
             Effect::Journal(record) => {
                 if let Some(j) = &self.journal
                     && let Err(e) = j.append(&record)

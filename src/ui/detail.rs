@@ -20,6 +20,33 @@ fn kv<'a>(k: &str, v: String, theme: &Theme) -> Line<'a> {
     ])
 }
 
+/// The "Forensics" section of a failure: the bad record of its source with its neighbours, the
+/// schema and a fix (computed by an effect; file text sanitised here).
+fn forensics_lines<'a>(state: &State, message_id: &str, theme: &Theme) -> Vec<Line<'a>> {
+    let Some((id, found)) = &state.forensics else {
+        return vec![];
+    };
+    if id != message_id {
+        return vec![];
+    }
+    let mut lines = vec![Line::raw(""), Line::styled("Forensics", theme.title)];
+    match found {
+        None => lines.push(Line::styled("  reading the source…", theme.muted)),
+        Some(Err(e)) => lines.push(Line::styled(format!("  {}", sanitize(e)), theme.muted)),
+        Some(Ok(found)) => lines.extend(found.iter().map(|l| {
+            let style = if l.starts_with("> ") {
+                theme.error
+            } else if l.starts_with("fix:") {
+                theme.title
+            } else {
+                ratatui::style::Style::default()
+            };
+            Line::styled(format!("  {}", sanitize(l)), style)
+        })),
+    }
+    lines
+}
+
 fn notification_lines<'a>(row: &NotificationRow, raw: bool, theme: &Theme) -> Vec<Line<'a>> {
     let mut lines = vec![
         kv("MessageId", row.message_id.clone(), theme),
@@ -324,7 +351,13 @@ pub fn render(
                 if raw { " — raw" } else { "" }
             );
             match row {
-                Some(r) => (title, notification_lines(r, raw, theme)),
+                Some(r) => {
+                    let mut lines = notification_lines(r, raw, theme);
+                    if !raw {
+                        lines.extend(forensics_lines(state, message_id, theme));
+                    }
+                    (title, lines)
+                }
                 None => (title, vec![Line::styled("no longer listed", theme.muted)]),
             }
         }

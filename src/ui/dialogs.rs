@@ -149,6 +149,20 @@ pub fn submit(frame: &mut Frame, area: Rect, form: &SubmitForm, theme: &Theme) {
     if let Some(e) = &form.error {
         lines.push(Line::styled(sanitize(e), theme.error));
     }
+    match &form.check {
+        Some(Ok(found)) => lines.extend(found.iter().map(|l| {
+            let style = if l.starts_with("predicted: Succeeded") {
+                theme.title
+            } else if l.starts_with("predicted:") {
+                theme.error
+            } else {
+                ratatui::style::Style::default()
+            };
+            Line::styled(sanitize(l), style)
+        })),
+        Some(Err(e)) => lines.push(Line::styled(format!("check: {}", sanitize(e)), theme.error)),
+        None => {}
+    }
     if let Some(m) = form.current_matches() {
         let names: Vec<String> = m
             .files

@@ -126,6 +126,22 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 }
             };
             if let Some(target) = target {
+                // A failure's forensics are computed while its detail is open.
+                if let DetailTarget::Notification {
+                    kind: NotificationKind::Failure,
+                    message_id,
+                } = &target
+                    && let Some(n) = state
+                        .stream(NotificationKind::Failure)
+                        .row(message_id)
+                        .and_then(|r| r.decoded.notification.clone())
+                {
+                    state.forensics = Some((message_id.clone(), None));
+                    fx.push(Effect::Forensics {
+                        message_id: message_id.clone(),
+                        notification: Box::new(n),
+                    });
+                }
                 state.modal = Some(Modal::Detail {
                     target,
                     raw: false,
@@ -292,6 +308,17 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
             state.modal = None
         }
         Action::DialogSubmit => submissions::submit(state, fx),
+        Action::DialogCheck => {
+            if let Some(Modal::Submit(form)) = &mut state.modal {
+                match form.to_request() {
+                    Ok(req) => {
+                        form.check = Some(Ok(vec!["checking…".into()]));
+                        fx.push(Effect::Check { req: Box::new(req) });
+                    }
+                    Err(e) => form.error = Some(e),
+                }
+            }
+        }
         Action::DialogComplete => {
             if let Some(Modal::Submit(form)) = &mut state.modal {
                 if form.field == crate::app::form::Field::Path {

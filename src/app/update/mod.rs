@@ -82,6 +82,20 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Submitted { id, at, result } => {
             submissions::on_submitted(state, id, at, result, &mut fx)
         }
+        Msg::Checked { result } => {
+            if let Some(Modal::Submit(form)) = &mut state.modal {
+                form.check = Some(result);
+                state.dirty = true;
+            }
+        }
+        Msg::Forensics { message_id, result } => {
+            if let Some((id, found)) = &mut state.forensics
+                && *id == message_id
+            {
+                *found = Some(result);
+                state.dirty = true;
+            }
+        }
         Msg::TableStatus { id, at, result } => {
             submissions::on_table_status(state, id, at, result, &mut fx)
         }

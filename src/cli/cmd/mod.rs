@@ -1,6 +1,7 @@
 //! One file per command.
 
 pub mod bulk;
+pub mod check;
 pub mod completions;
 pub mod config;
 pub mod demo;

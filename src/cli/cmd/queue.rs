@@ -30,7 +30,57 @@ pub async fn run(
         }
         QueueAction::Discard(args) => discard(client, resolved, kind, args, json).await,
         QueueAction::Archive { files } => archive(resolved, kind, files, json),
+        QueueAction::Explain { id, .. } => explain(client, resolved, kind, &id, json).await,
     }
+}
+
+/// `kingest failures explain ID`: finds the failure among those a peek sees (by message id or
+/// source id) and explains it (`client::forensics`).
+async fn explain(
+    client: &IngestClient,
+    resolved: &Resolved,
+    kind: NotificationKind,
+    id: &str,
+    json_out: bool,
+) -> Result<i32, Failure> {
+    if kind != NotificationKind::Failure {
+        return Err(Failure::usage(
+            "explain is for failures: `kingest failures explain ID`",
+        ));
+    }
+    let msgs = client.peek(kind, 32).await?;
+    let found = msgs.iter().find_map(|m| {
+        let n = m.decoded.notification.as_ref()?;
+        (m.message_id == id || n.ingestion_source_id.as_deref() == Some(id)).then_some(n)
+    });
+    let Some(n) = found else {
+        return Err(Failure {
+            code: crate::cli::EXIT_INGESTION_FAILED,
+            message: format!(
+                "no failure notification {} among the {} a peek sees",
+                safe(id),
+                msgs.len()
+            ),
+        });
+    };
+    let journal = resolved.journal(client.ingest_url());
+    let inv = crate::client::forensics::fetch::investigate(client, &journal, n).await?;
+    if json_out {
+        let mut v = serde_json::to_value(&inv.forensics).unwrap_or(Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "source".into(),
+                crate::client::redact::redact(&inv.source).into(),
+            );
+        }
+        print_json(&v);
+        return Ok(EXIT_OK);
+    }
+    outln!("{}", safe(&format!("forensics of {}", inv.source)));
+    for l in crate::client::forensics::lines(&inv.forensics) {
+        outln!("  {}", safe(&l));
+    }
+    Ok(EXIT_OK)
 }
 
 /// `kingest failures|successes peek`

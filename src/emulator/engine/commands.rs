@@ -70,6 +70,11 @@ pub enum Command {
         /// `where tags has|contains|!has|!contains 'T' [and tags …]`.
         tags: Vec<TagFilter>,
     },
+    /// `.show table T cslschema` / `.show table T schema as json`.
+    ShowTableSchema {
+        table: String,
+        json: bool,
+    },
     Query {
         table: String,
         ops: Vec<QueryOp>,
@@ -498,6 +503,17 @@ fn show(p: &mut Parser) -> Result<Command, String> {
             let tags = tag_filters(p)?;
             p.end()?;
             return Ok(Command::ShowExtents { table, tags });
+        }
+        // DOCS `kusto/management/show-table-schema-command.md`.
+        if p.eat_word("cslschema") {
+            p.end()?;
+            return Ok(Command::ShowTableSchema { table, json: false });
+        }
+        if p.eat_word("schema") {
+            p.expect_word("as")?;
+            p.expect_word("json")?;
+            p.end()?;
+            return Ok(Command::ShowTableSchema { table, json: true });
         }
         p.expect_word("ingestion")?;
         let mut kind = None;

@@ -131,7 +131,7 @@ pub enum Field<'a> {
 /// Bytes as text. Invalid UTF-8 becomes U+FFFD exactly as if the whole data had been
 /// converted first: every run converted alone starts after an ASCII byte, where the
 /// conversion of the whole data also starts afresh.
-pub(super) fn lossy(b: &[u8]) -> Cow<'_, str> {
+pub(crate) fn lossy(b: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(b) {
         // The fast validator first: `from_utf8_lossy` checks byte by byte.
         Ok(s) => Cow::Borrowed(s),
@@ -248,6 +248,12 @@ impl<'a> DelimitedReader<'a> {
             escapes,
             records: 0,
         }
+    }
+
+    /// The byte where the next record (or blank line) starts: a record's "start position in
+    /// stream" when read before it.
+    pub fn offset(&self) -> usize {
+        self.pos
     }
 
     /// Reads the next non-blank record into `fields` (cleared first) and returns the line it

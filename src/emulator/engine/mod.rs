@@ -4,6 +4,7 @@
 pub(crate) mod binary;
 pub mod bulk_commands;
 mod commands;
+pub mod dry_run;
 pub(crate) mod formats;
 mod ingest;
 pub mod ingest_into;
@@ -151,6 +152,22 @@ impl Table {
             .map(|c| format!("{}:{}", c.name, c.ty.kql()))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// The `schema as json` form: `{"Name","OrderedColumns":[{"Name","Type","CslType"}]}`.
+    fn schema_json(&self) -> Value {
+        let cols: Vec<Value> = self
+            .columns
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "Name": c.name,
+                    "Type": format!("System.{}", crate::client::mgmt::dotnet_type(c.ty.kql())),
+                    "CslType": c.ty.kql(),
+                })
+            })
+            .collect();
+        serde_json::json!({"Name": self.name, "OrderedColumns": cols})
     }
 }
 
@@ -372,6 +389,14 @@ impl Engine {
             Command::ShowExtents { table, tags } => {
                 let db = self.context_db(database)?;
                 self.show_extents(&db, &table, &tags)
+            }
+            Command::ShowTableSchema { table, json } => {
+                let db = self.context_db(database)?;
+                let mut t = self.show_table_schema(&db, &table)?;
+                if json && let Some(tb) = self.db(&db).and_then(|d| d.table(&table)) {
+                    t.rows[0][1] = Value::String(tb.schema_json().to_string());
+                }
+                Ok(t)
             }
             Command::Query { table, ops } => {
                 let db = self.context_db(database)?;
