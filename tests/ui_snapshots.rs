@@ -80,8 +80,19 @@ fn detail_of_a_failure() {
 #[test]
 fn help_overlay() {
     let mut s = sample_state();
-    s.modal = Some(Modal::Help);
+    s.modal = Some(Modal::Help { scroll: 0 });
     insta::assert_snapshot!(render(&s, 120, 40));
+}
+
+/// Scrolled past its end, the help stops at its last line: every binding is reachable.
+#[test]
+fn help_overlay_scrolled_to_its_end_shows_the_last_bindings() {
+    let mut s = sample_state();
+    s.modal = Some(Modal::Help { scroll: 10_000 });
+    let screen = render(&s, 120, 40);
+    assert!(screen.contains("close help"), "{screen}");
+    assert!(screen.contains("close the status-table view"), "{screen}");
+    assert!(screen.contains(" of "), "{screen}");
 }
 
 #[test]

@@ -463,6 +463,10 @@ pub static DEFAULTS: &[Binding] = &[
     b!(CopyChooser, [k('j'), code(KeyCode::Down)], Down, "down", "move down", false, false),
     b!(CopyChooser, [code(KeyCode::Enter)], DialogSubmit, "copy", "copy the selected item", true, false),
     b!(CopyChooser, [code(KeyCode::Esc), k('q')], Back, "close", "close without copying", true, false),
+    b!(Help, [k('k'), code(KeyCode::Up)], Up, "up", "scroll up", false, false),
+    b!(Help, [k('j'), code(KeyCode::Down)], Down, "down", "scroll down", true, false),
+    b!(Help, [code(KeyCode::PageUp)], PageUp, "pgup", "page up", false, false),
+    b!(Help, [code(KeyCode::PageDown)], PageDown, "pgdn", "page down", false, false),
     b!(Help, [code(KeyCode::Esc), k('?'), k('q')], Back, "close", "close help", true, false),
 ];
 

@@ -579,7 +579,10 @@ pub struct Confirm {
 
 #[derive(Debug, Clone)]
 pub enum Modal {
-    Help,
+    /// The key help, scrolled by `scroll` lines (it is longer than a small terminal).
+    Help {
+        scroll: usize,
+    },
     Confirm(Confirm),
     Submit(Box<SubmitForm>),
     /// The bulk-ingestion dialog (`crate::app::bulk`).

@@ -1244,3 +1244,20 @@ fn ctrl_k_in_the_submit_dialog_runs_the_pre_flight_check_and_shows_it() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_key_help_scrolls_and_closes() {
+    let mut s = empty_state();
+    update(&mut s, key('?'));
+    assert!(matches!(s.modal, Some(Modal::Help { scroll: 0 })));
+    update(&mut s, key('j'));
+    update(&mut s, code(KeyCode::PageDown));
+    assert!(
+        matches!(s.modal, Some(Modal::Help { scroll }) if scroll > 1),
+        "{:?}",
+        s.modal
+    );
+    update(&mut s, key('k'));
+    update(&mut s, code(KeyCode::Esc));
+    assert!(s.modal.is_none());
+}

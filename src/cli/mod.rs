@@ -191,6 +191,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
                     source_id,
                     scan,
                     timeline,
+                    ..
                 } => match source_id {
                     Some(id) if !scan.all => {
                         cmd::status::run(&client, &resolved, &id, json, timeline).await

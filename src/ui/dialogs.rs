@@ -22,7 +22,7 @@ fn frame_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
         .title(Span::styled(format!(" {} ", sanitize(title)), theme.title))
 }
 
-pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+pub fn help(frame: &mut Frame, area: Rect, state: &State, scroll: usize, theme: &Theme) {
     let mut lines = Vec::new();
     let order = [
         Context::Global,
@@ -36,6 +36,8 @@ pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Context::Contexts,
         Context::ExportDialog,
         Context::CopyChooser,
+        Context::Cluster,
+        Context::Help,
     ];
     for ctx in order {
         lines.push(Line::styled(ctx.label().to_string(), theme.title));
@@ -57,9 +59,23 @@ pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ));
     }
     let rect = centered(area, 90, area.height);
+    let inner = rect.height.saturating_sub(2) as usize;
+    let scroll = scroll.min(lines.len().saturating_sub(inner));
+    let title = if lines.len() > inner {
+        format!(
+            "Keys (Esc closes; j/k scroll: {}-{} of {})",
+            scroll + 1,
+            (scroll + inner).min(lines.len()),
+            lines.len()
+        )
+    } else {
+        "Keys (Esc closes)".to_string()
+    };
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines).block(frame_block("Keys (Esc closes)", theme)),
+        Paragraph::new(lines)
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0))
+            .block(frame_block(&title, theme)),
         rect,
     );
 }

@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
     draw_footer(frame, footer, state, &theme);
     match &state.modal {
         None => {}
-        Some(Modal::Help) => dialogs::help(frame, main, state, &theme),
+        Some(Modal::Help { scroll }) => dialogs::help(frame, main, state, *scroll, &theme),
         Some(Modal::Confirm(c)) => dialogs::confirm(frame, main, c, &theme),
         Some(Modal::Submit(form)) => dialogs::submit(frame, main, form, &theme),
         Some(Modal::Bulk(form)) => bulk::dialog(frame, main, form, &theme),

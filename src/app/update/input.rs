@@ -18,7 +18,7 @@ const PAGE: usize = 10;
 /// The binding contexts active now, most specific first.
 pub fn contexts(state: &State) -> &'static [Context] {
     match &state.modal {
-        Some(Modal::Help) => stack::HELP,
+        Some(Modal::Help { .. }) => stack::HELP,
         Some(Modal::Confirm(_)) => stack::CONFIRM,
         Some(Modal::Submit(_) | Modal::Bulk(_)) => stack::SUBMIT,
         Some(Modal::Filter { .. }) => stack::FILTER,
@@ -230,7 +230,7 @@ fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
             state.resources.loading = true;
             fx.push(Effect::LoadResources { force: true });
         }
-        Action::Help => state.modal = Some(Modal::Help),
+        Action::Help => state.modal = Some(Modal::Help { scroll: 0 }),
         Action::Quit => state.quit = true,
         Action::Suspend => state.suspend = true,
         Action::Command => {
@@ -375,6 +375,18 @@ pub(super) fn on_pointer(state: &mut State, pane: Pane, action: Pointer) {
 }
 
 fn move_selection(state: &mut State, action: Action) {
+    if let Some(Modal::Help { scroll }) = &mut state.modal {
+        // Clamped when drawn: the overlay knows its height.
+        *scroll = match action {
+            Action::Up => scroll.saturating_sub(1),
+            Action::Down => scroll.saturating_add(1),
+            Action::PageUp => scroll.saturating_sub(PAGE),
+            Action::PageDown => scroll.saturating_add(PAGE),
+            Action::Top => 0,
+            _ => *scroll,
+        };
+        return;
+    }
     if let Some(Modal::Contexts { selected }) = &mut state.modal {
         let last = state.settings.contexts.len().saturating_sub(1);
         *selected = match action {
