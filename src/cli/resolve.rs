@@ -876,7 +876,7 @@ mod tests {
             "[keys]\nquit = \"x\"\n",
             "[contexts.dev]\nauth = \"none\"\ntable = \"T\"\nread_only = true\n",
             "[contexts.dev.poll]\npeek_idle_secs = 3\n",
-            "[contexts.dev.keys]\nquit = [\"y\", \"ctrl-y\"]\n",
+            "[contexts.dev.keys]\nquit = [\"w\", \"ctrl-y\"]\n",
             "[contexts.prod]\n",
             "cluster = \"Data Source=https://p.kusto.windows.net;Initial Catalog=ProdDb;Fed=True\"\n",
             "production = true\ntheme = \"dark\"\nmouse = true\n",
@@ -905,7 +905,7 @@ mod tests {
         );
         #[rustfmt::skip]
         let cases: [(Option<&str>, Option<&str>, Want); 4] = [
-            (None, None, (Some("dev"), "http://127.0.0.1:7", Some("top"), Some("T"), true, false, "light", 3, 30, &["y", "ctrl-y"], "none")),
+            (None, None, (Some("dev"), "http://127.0.0.1:7", Some("top"), Some("T"), true, false, "light", 3, 30, &["w", "ctrl-y"], "none")),
             (Some("prod"), None, (Some("prod"), "https://ingest-p.kusto.windows.net", Some("ProdDb"), None, false, true, "dark", 20, 30, &["x"], "auto")),
             (Some("prod"), Some("http://127.0.0.1:9"), (Some("prod"), "http://127.0.0.1:9", Some("top"), None, false, true, "dark", 20, 30, &["x"], "auto")),
             (Some("sp"), None, (Some("sp"), "https://ingest-s.kusto.windows.net", Some("top"), None, false, false, "light", 20, 30, &["x"], "client secret")),

@@ -242,14 +242,14 @@ mod tests {
     #[test]
     fn contexts_keep_file_order_and_keys_take_one_or_many() {
         let c = parse(
-            "default_context = \"b\"\n[keys]\nquit = \"x\"\n[contexts.b]\n[contexts.a]\nkeys = { quit = [\"y\", \"ctrl-y\"] }\n",
+            "default_context = \"b\"\n[keys]\nquit = \"x\"\n[contexts.b]\n[contexts.a]\nkeys = { quit = [\"w\", \"ctrl-y\"] }\n",
         )
         .unwrap();
         assert_eq!(c.context_names(), ["b", "a"]);
         assert_eq!(c.default_context.as_deref(), Some("b"));
         assert_eq!(c.top.keys.as_ref().unwrap()["quit"].keys(), ["x"]);
         let a = c.context("a").unwrap();
-        assert_eq!(a.keys.as_ref().unwrap()["quit"].keys(), ["y", "ctrl-y"]);
+        assert_eq!(a.keys.as_ref().unwrap()["quit"].keys(), ["w", "ctrl-y"]);
         assert_eq!(c.at(&["contexts", "a", "keys"]), "line 6: contexts.a.keys");
     }
 }
