@@ -540,7 +540,7 @@ fn readme_screenshots_from_the_demo() {
     });
 
     s.press(&["?"], "the help overlay", |t| {
-        t.contains("Keys (Esc closes)")
+        t.contains("Keys (Esc closes")
     });
     shoot(&s, &fonts, "help", cols as usize, rows as usize);
     s.keys(&["Escape", "q"]);
@@ -722,7 +722,8 @@ fn readme_screenshot_of_the_grouped_failures_with_sparkline() {
     if !tmux_available() {
         return;
     }
-    let (cols, rows) = (120, 40);
+    // Wider than the others: the grouped pane needs room for its 60-minute sparkline.
+    let (cols, rows) = (160, 40);
     let home = tempfile::tempdir().unwrap();
     let cmd = format!(
         "env HOME={h} XDG_DATA_HOME={h}/data XDG_CONFIG_HOME={h}/config TERM=xterm-256color COLORTERM= {bin} demo",
