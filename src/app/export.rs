@@ -4,6 +4,7 @@
 //! redacted (`client::redact`); the file write and the OSC 52 sequence are effects the runtime
 //! performs, never done here.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use base64::Engine as _;
@@ -235,21 +236,39 @@ pub fn table(state: &State, pane: Pane) -> Table {
                 .unwrap_or(crate::client::wire::NotificationKind::Failure);
             let stream = state.stream(kind);
             if stream.is_grouped() {
-                let key = match kind {
-                    crate::client::wire::NotificationKind::Failure => "ErrorCode",
-                    crate::client::wire::NotificationKind::Success => "Table",
+                use crate::app::filter::{Field, Fields as _};
+                // The grouped view's key, one column a part (the view joins them with " · "),
+                // then what the view shows of each group.
+                let parts: &[(&str, Field)] = match kind {
+                    crate::client::wire::NotificationKind::Failure => &[
+                        ("ErrorCode", Field::Code),
+                        ("Table", Field::Table),
+                        ("FailureStatus", Field::Status),
+                    ],
+                    crate::client::wire::NotificationKind::Success => &[("Table", Field::Table)],
                 };
+                let groups: Vec<_> = stream.group_window(0, usize::MAX).collect();
+                let keys: HashSet<&str> = groups.iter().map(|g| g.key).collect();
+                let stats = stream.group_stats(&keys, state.now);
+                let mut columns: Vec<&'static str> = parts.iter().map(|(c, _)| *c).collect();
+                columns.extend(["Count", "FirstSeen", "LastSeen", "NewestMessageId"]);
                 Table {
-                    columns: vec![key, "Count", "NewestMessageId", "NewestTimestamp"],
-                    rows: stream
-                        .group_window(0, usize::MAX)
+                    columns,
+                    rows: groups
+                        .iter()
                         .map(|g| {
-                            vec![
-                                s(Some(g.key)),
+                            let mut row: Vec<Value> = parts
+                                .iter()
+                                .map(|(_, f)| s(g.newest.field(*f).as_deref()))
+                                .collect();
+                            let st = stats.get(g.key);
+                            row.extend([
                                 Value::from(g.count),
+                                time(st.map(|st| st.first)),
+                                time(st.map(|st| st.last)),
                                 s(Some(&g.newest.message_id)),
-                                time(g.newest.when()),
-                            ]
+                            ]);
+                            row
                         })
                         .collect(),
                 }
@@ -263,12 +282,22 @@ pub fn table(state: &State, pane: Pane) -> Table {
     }
 }
 
-/// A CSV field, quoted when it must be (RFC 4180).
+/// The one CSV field writer of every export (TUI `e`, `history --csv`, `status --all --csv`,
+/// submit reports): quoted when it must be (RFC 4180: a comma, quote, line break, or spaces at
+/// an end), and a text starting `=`, `+`, `-`, `@` or a tab gets a leading `'` so a spreadsheet
+/// does not run it as a formula (OWASP "CSV injection"); numbers such as `-5` stay as they are.
+/// Details and paths come from other clients and the service: untrusted.
 pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+    let formula = s.starts_with(['=', '+', '-', '@', '\t']) && s.parse::<f64>().is_err();
+    let s = if formula {
+        format!("'{s}")
     } else {
         s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
     }
 }
 
@@ -571,6 +600,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn csv_fields_are_quoted_and_formulas_defused_but_numbers_kept() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field(" padded"), "\" padded\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("-5"), "-5");
+        assert_eq!(csv_field("+cmd|' /C calc'!A0"), "'+cmd|' /C calc'!A0");
+    }
+
+    #[test]
     fn osc52_is_esc_bracket_52_c_base64_bel() {
         assert_eq!(osc52("hi"), b"\x1b]52;c;aGk=\x07".to_vec());
         assert_eq!(osc52(""), b"\x1b]52;c;\x07".to_vec());
@@ -697,8 +737,27 @@ mod tests {
         let mut s = failures_state();
         s.failures.set_grouped(true);
         let t = table(&s, Pane::Failures);
-        assert_eq!(t.columns[..2], ["ErrorCode", "Count"]);
+        assert_eq!(
+            t.columns,
+            [
+                "ErrorCode",
+                "Table",
+                "FailureStatus",
+                "Count",
+                "FirstSeen",
+                "LastSeen",
+                "NewestMessageId"
+            ]
+        );
         assert_eq!(t.rows.len(), s.failures.visible_len());
+        // Each key part in its own column, and the group's own count.
+        let g = s.failures.group_window(0, 1).next().unwrap();
+        let first = &t.rows[0];
+        let code = first[0].as_str().unwrap();
+        assert!(g.key.starts_with(code), "{} vs {code}", g.key);
+        assert!(!code.contains('·'));
+        assert_eq!(first[3], Value::from(g.count));
+        assert!(first[4].is_string() && first[5].is_string(), "{first:?}");
         press(&mut s, KeyCode::Char('e'));
         let Some(Modal::Export(form)) = &s.modal else {
             panic!()

@@ -133,6 +133,9 @@ pub enum Msg {
     },
     /// The submit dialog's pre-flight check: lines to show, or why it could not run.
     Checked {
+        /// The request checked (`SubmitRequest::to_json`): an answer for a form since edited
+        /// is dropped, so a prediction never shows against another file.
+        asked: serde_json::Value,
         result: Result<Vec<String>, String>,
     },
     /// What forensics found for the failure `message_id`: lines to show, or why none.

@@ -388,6 +388,9 @@ pub struct SubmissionRow {
     pub background: bool,
     /// The source this row resubmits (`R`), journaled with it.
     pub resubmit_of: Option<String>,
+    /// The request as asked (`SubmitRequest::to_json`), journaled so a resubmit (TUI or CLI)
+    /// sends it with the same options; `None` for rows restored from older records.
+    pub request: Option<serde_json::Value>,
 }
 
 /// What the path that carried a source answered, for display (no secret).
@@ -458,6 +461,7 @@ impl SubmissionRow {
             delivered: None,
             background: false,
             resubmit_of: None,
+            request: None,
         }
     }
 

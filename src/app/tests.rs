@@ -1227,13 +1227,17 @@ fn ctrl_k_in_the_submit_dialog_runs_the_pre_flight_check_and_shows_it() {
         &mut s,
         Msg::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL)),
     );
-    assert!(
-        fx.iter().any(|e| matches!(e, Effect::Check { .. })),
-        "{fx:?}"
-    );
+    let asked = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Check { req } => Some(req.to_json()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{fx:?}"));
     update(
         &mut s,
         Msg::Checked {
+            asked: asked.clone(),
             result: Ok(vec!["predicted: Succeeded".into()]),
         },
     );
@@ -1241,6 +1245,20 @@ fn ctrl_k_in_the_submit_dialog_runs_the_pre_flight_check_and_shows_it() {
         Some(Modal::Submit(form)) => {
             assert_eq!(form.check, Some(Ok(vec!["predicted: Succeeded".into()])))
         }
+        other => panic!("{other:?}"),
+    }
+    // An answer for a request the form no longer holds (edited since) is dropped.
+    let mut stale = asked;
+    stale["table"] = "SomeOtherTable".into();
+    update(
+        &mut s,
+        Msg::Checked {
+            asked: stale,
+            result: Ok(vec!["predicted: Succeeded".into()]),
+        },
+    );
+    match &s.modal {
+        Some(Modal::Submit(form)) => assert_eq!(form.check, None),
         other => panic!("{other:?}"),
     }
 }

@@ -168,6 +168,7 @@ impl SubmitRequest {
             "blob": self.blob.as_ref().map(|b| b.url.without_query()),
             "from_stdin": self.from_stdin,
             "chunk_size": self.chunk_size,
+            "tag_source": self.tag_source,
         })
     }
 
@@ -220,6 +221,7 @@ impl SubmitRequest {
         r.dedupe = b("dedupe");
         r.from_stdin = b("from_stdin");
         r.chunk_size = v.get("chunk_size").and_then(Value::as_u64);
+        r.tag_source = b("tag_source");
         // Records written before modes existed were queued.
         r.mode = match s("mode") {
             Some(m) => m.parse().ok()?,

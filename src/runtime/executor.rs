@@ -331,6 +331,7 @@ impl Executor for ClientExecutor {
                 })
             }),
             Effect::Check { req } => self.spawn(async move {
+                let asked = req.to_json();
                 let result = async {
                     let (data, size) = crate::client::preflight::read_start(&req.path)?;
                     let facts =
@@ -352,7 +353,7 @@ impl Executor for ClientExecutor {
                 }
                 .await
                 .map_err(|e| crate::client::redact::redact(&e.to_string()));
-                Some(Msg::Checked { result })
+                Some(Msg::Checked { asked, result })
             }),
             Effect::Forensics {
                 message_id,

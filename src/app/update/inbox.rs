@@ -18,9 +18,23 @@ pub(super) fn on_history(
         Ok((rows, acked)) => {
             let stream = state.stream_mut(kind);
             stream.set_acked(acked.iter().map(String::as_str), true);
-            // Oldest first, so the ring keeps the newest when the inbox holds more.
-            for row in rows.into_iter().rev() {
-                stream.push(row);
+            let fresh: Vec<NotificationRow> = rows
+                .into_iter()
+                .filter(|r| !stream.contains(&r.message_id))
+                .collect();
+            if !fresh.is_empty() {
+                // History is older than what the peeks already listed (a scan finds what lies
+                // past them): re-list everything by time, oldest first, so rows keep their
+                // order and a full ring keeps the newest.
+                let mut all: Vec<NotificationRow> = stream.rows().cloned().collect();
+                let listed: std::collections::HashSet<String> =
+                    all.iter().map(|r| r.message_id.clone()).collect();
+                stream.remove_ids(&listed.iter().map(String::as_str).collect());
+                all.extend(fresh);
+                all.sort_by_key(NotificationRow::when);
+                for row in all {
+                    stream.push(row);
+                }
             }
             state.dirty = true;
         }
@@ -143,11 +157,13 @@ pub(super) fn ask_scan(state: &mut State) {
             lines: vec![
                 "A scan receives every message past the 32 a peek sees, deletes none, and".into(),
                 "records them in the local inbox.".into(),
-                "While it runs, OTHER CLIENTS briefly lose sight of those messages (hidden for a"
+                "While it runs, OTHER CLIENTS lose sight of those messages: hidden about as long"
                     .into(),
-                "few seconds, released at once where the SAS grants update), and each message's"
+                "as the scan runs (at least 5 s, at most 5 min on a very long queue), released at"
                     .into(),
-                "DequeueCount rises by one.".into(),
+                "once where the SAS grants update (u), else when that timeout lapses; and each"
+                    .into(),
+                "message's DequeueCount rises by one.".into(),
             ],
             action: crate::app::state::ConfirmAction::Scan(kind),
         },
@@ -252,6 +268,8 @@ mod tests {
         assert_eq!(s.failures.len(), before + 2);
         let ids = visible(&s);
         assert!(ids.contains(&"old-2".to_string()) && !ids.contains(&"old-1".to_string()));
+        // Older than every peeked row: listed below them, not on top.
+        assert_eq!(ids.last().map(String::as_str), Some("old-2"), "{ids:?}");
         let old = s.failures.row("old-2").unwrap();
         assert!(s.failures.is_history(old));
         // The filter applies to history rows too.

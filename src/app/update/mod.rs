@@ -82,9 +82,15 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Submitted { id, at, result } => {
             submissions::on_submitted(state, id, at, result, &mut fx)
         }
-        Msg::Checked { result } => {
+        Msg::Checked { asked, result } => {
             if let Some(Modal::Submit(form)) = &mut state.modal {
-                form.check = Some(result);
+                let current = form.to_request().ok().map(|r| r.to_json());
+                form.check = if current.as_ref() == Some(&asked) {
+                    Some(result)
+                } else {
+                    // Edited since: the answer is for another file or table.
+                    None
+                };
                 state.dirty = true;
             }
         }

@@ -81,6 +81,7 @@ pub(super) fn enqueue(
             format: req.format.map(|f| f.wire_name()).unwrap_or_default(),
             mode: req.mode,
             background,
+            request: Some(req.to_json()),
             ..SubmissionRow::new(
                 id,
                 req.source_name(),
@@ -443,6 +444,7 @@ pub(super) fn on_journal(state: &mut State, records: Vec<JournalRecord>) {
             delivered: None,
             background: false,
             resubmit_of: r.resubmit_of,
+            request: r.request,
         });
     }
     state
@@ -475,7 +477,7 @@ pub fn record_of(
         tracker: tracker.clone(),
         chunk: row.chunk,
         unfinished: None,
-        request: None,
+        request: row.request.clone(),
         file_len: None,
         file_mtime_ns: None,
         resubmit_of: row.resubmit_of.clone(),
@@ -485,5 +487,29 @@ pub fn record_of(
 fn journal(fx: &mut Vec<Effect>, row: &SubmissionRow, ingest_url: &str, at: DateTime<Utc>) {
     if let Some(r) = record_of(row, ingest_url, at) {
         fx.push(Effect::Journal(Box::new(r)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::{submission, t0};
+    use crate::app::state::SubState;
+    use crate::client::tracking::TrackState;
+
+    /// The TUI journals the request as asked, so a resubmit (`R` or `kingest resubmit`) keeps
+    /// its mapping, header skip and tags instead of sending the source bare.
+    #[test]
+    fn a_tui_row_journals_its_request_for_resubmits() {
+        let mut req = crate::client::SubmitRequest::new("/data/e.csv", "db", "T");
+        req.mapping_reference = Some("EventsMap".into());
+        req.ignore_first_record = true;
+        req.tag_source = true;
+        let mut row = submission(1, "/data/e.csv", SubState::Track(TrackState::Failed));
+        row.request = Some(req.to_json());
+        let rec = record_of(&row, "http://127.0.0.1:1", t0()).unwrap();
+        let back = crate::client::resubmit::request_of(&rec);
+        assert_eq!(back.mapping_reference.as_deref(), Some("EventsMap"));
+        assert!(back.ignore_first_record && back.tag_source);
     }
 }

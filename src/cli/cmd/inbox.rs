@@ -47,9 +47,10 @@ pub async fn scan(
     let inbox = open(client, resolved)?;
     let warning = format!(
         "A scan receives every {} notification in the shared queue(s) and deletes none. While \
-         it runs (a few seconds) other clients do not see these messages, and each one's \
-         DequeueCount rises by one; they are made visible again at once where the queue SAS \
-         grants update (u), else when their short timeout lapses.",
+         it runs other clients do not see these messages (hidden about as long as the scan \
+         runs: at least 5 s, at most 5 min on a very long queue), and each one's DequeueCount \
+         rises by one; they are made visible again at once where the queue SAS grants update \
+         (u), else when that timeout lapses.",
         kind.as_str()
     );
     if !yes {
@@ -354,15 +355,10 @@ fn print_groups(groups: &[InboxGroup], by: GroupBy, kind: NotificationKind, tota
     }
 }
 
-/// One CSV field (RFC 4180): quoted when it holds a comma, quote or line break, or spaces at
-/// an end; quotes doubled. Redacted, not sanitised: a file keeps exact values.
+/// One CSV field (`app::export::csv_field`), redacted, not sanitised: a file keeps exact
+/// values.
 fn csv_field(s: &str) -> String {
-    let s = redact(s);
-    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+    crate::app::export::csv_field(&redact(s))
 }
 
 fn csv_row(fields: &[String]) -> String {

@@ -89,17 +89,7 @@ fn print_text(r: &ScanResult) {
 
 /// A CSV cell: quoted when it must be, terminal-safe, and never a spreadsheet formula.
 fn csv_cell(s: &str) -> String {
-    let s = safe(s);
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+    crate::app::export::csv_field(&safe(s))
 }
 
 fn write_csv(r: &ScanResult) {

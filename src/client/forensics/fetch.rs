@@ -86,11 +86,12 @@ pub async fn investigate(
         .filter(|f| !f.is_empty())
         .or_else(|| DataFormat::from_path(&source).map(|f| f.wire_name()))
         .unwrap_or_else(|| "csv".into());
-    // The journal keeps no mapping reference nor ignoreFirstRecord: explained as sent bare.
+    // As it was sent (the journaled request; older records and other clients' sources: bare).
+    let request = record.as_ref().map(crate::client::resubmit::request_of);
     let sent = SentAs {
         format: format.to_ascii_lowercase(),
-        mapping_ref: None,
-        ignore_first_record: false,
+        mapping_ref: request.as_ref().and_then(|r| r.mapping_reference.clone()),
+        ignore_first_record: request.as_ref().is_some_and(|r| r.ignore_first_record),
     };
     let forensics = explain(
         &data,

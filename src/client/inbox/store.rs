@@ -274,7 +274,15 @@ fn create_private(path: &Path) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         o.mode(0o600);
     }
-    o.open(path).map(drop)
+    let file = o.open(path)?;
+    // An inbox made by hand or by an older build may be looser: tighten it too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    drop(file);
+    Ok(())
 }
 
 fn unreadable(path: &Path, detail: impl std::fmt::Display) -> Error {

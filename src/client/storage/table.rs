@@ -47,7 +47,10 @@ pub(crate) fn tables_url(table: &SasUrl) -> url::Url {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Continuation {
     pub partition_key: String,
-    pub row_key: String,
+    /// Azure may send NextPartitionKey alone (the next page starts at a partition's first
+    /// row): each header is optional, and the query sends back only what it was given
+    /// (<https://learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination>).
+    pub row_key: Option<String>,
 }
 
 /// One page of a query.
@@ -151,7 +154,9 @@ impl Storage {
         }
         if let Some(c) = from {
             params.push(("NextPartitionKey", &c.partition_key));
-            params.push(("NextRowKey", &c.row_key));
+            if let Some(row_key) = &c.row_key {
+                params.push(("NextRowKey", row_key));
+            }
         }
         let url = table.request_url("()", &params);
         let reply = self
@@ -188,16 +193,10 @@ impl Storage {
             }
         };
         let header = |n| reply.header(n).map(str::to_string);
-        let next = match (
-            header("x-ms-continuation-NextPartitionKey"),
-            header("x-ms-continuation-NextRowKey"),
-        ) {
-            (Some(partition_key), Some(row_key)) => Some(Continuation {
-                partition_key,
-                row_key,
-            }),
-            _ => None,
-        };
+        let next = header("x-ms-continuation-NextPartitionKey").map(|partition_key| Continuation {
+            partition_key,
+            row_key: header("x-ms-continuation-NextRowKey"),
+        });
         Ok(EntityPage { entities, next })
     }
 
