@@ -820,3 +820,73 @@ fn readme_screenshot_of_forensics() {
     shoot(&s, &fonts, "forensics", cols as usize, rows as usize);
     s.keys(&["Escape", "q"]);
 }
+
+/// A `kingest demo` session in tmux at `cols`×`rows`, waiting until the demo's traffic shows
+/// a failure and a success.
+fn demo_session(cols: u16, rows: u16, home: &Path) -> Session {
+    let cmd = format!(
+        "env HOME={h} XDG_DATA_HOME={h}/data XDG_CONFIG_HOME={h}/config TERM=xterm-256color COLORTERM= {bin} demo",
+        h = home.display(),
+        bin = env!("CARGO_BIN_EXE_kingest"),
+    );
+    let s = Session::start(cols, rows, &cmd);
+    s.wait_for("the demo's outcomes", Duration::from_secs(90), |t| {
+        let row = |a: &str, b: &str| t.lines().any(|l| l.contains(a) && l.contains(b));
+        row("bad-wrong", "Failed") && row("metrics.j", "Succeeded")
+    });
+    s
+}
+
+/// `assets/preflight.png`: Ctrl-K in the submit dialog on the demo's bad-wrong-fields.csv.
+#[test]
+#[ignore = "writes assets/preflight.png: KINGEST_SCREENSHOTS=1 cargo test --test screenshots -- --ignored preflight"]
+fn readme_screenshot_of_the_preflight_check_in_the_submit_dialog() {
+    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
+        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
+        return;
+    }
+    let Some(fonts) = fonts() else {
+        return;
+    };
+    if !tmux_available() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let s = demo_session(120, 40, home.path());
+    s.press(&["s"], "the submit dialog", |t| {
+        t.contains("demo/files-") && t.contains("Report method")
+    });
+    s.press(&["-l", "bad-wrong-fields.csv"], "the typed path", |t| {
+        t.contains("bad-wrong-fields.csv")
+    });
+    s.press(&["C-k"], "the prediction", |t| t.contains("predicted:"));
+    shoot(&s, &fonts, "preflight", 120, 40);
+    s.keys(&["Escape"]);
+    s.keys(&["q"]);
+}
+
+/// `assets/copy-chooser.png`: `y` on a failure of the demo.
+#[test]
+#[ignore = "writes assets/copy-chooser.png: KINGEST_SCREENSHOTS=1 cargo test --test screenshots -- --ignored copy"]
+fn readme_screenshot_of_the_copy_chooser() {
+    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
+        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
+        return;
+    }
+    let Some(fonts) = fonts() else {
+        return;
+    };
+    if !tmux_available() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let s = demo_session(120, 40, home.path());
+    s.focus("Failures");
+    s.press(&["f"], "the frozen badge", |t| t.contains("FROZEN"));
+    s.press(&["y"], "the copy chooser", |t| {
+        t.contains(".show ingestion failures")
+    });
+    shoot(&s, &fonts, "copy-chooser", 120, 40);
+    s.keys(&["Escape"]);
+    s.keys(&["q"]);
+}

@@ -99,6 +99,25 @@ pub fn confirm(frame: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
     );
 }
 
+/// `text` cut into rows of at most `width` columns (by display width; already sanitised).
+fn wrapped(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar as _;
+    let mut rows = vec![String::new()];
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width && used > 0 {
+            rows.push(String::new());
+            used = 0;
+        }
+        if let Some(row) = rows.last_mut() {
+            row.push(c);
+        }
+        used += w;
+    }
+    rows
+}
+
 fn input_line<'a>(label: &str, value: String, focused: bool, theme: &Theme) -> Line<'a> {
     let marker = if focused { "▶ " } else { "  " };
     Line::from(vec![
@@ -111,7 +130,13 @@ fn input_line<'a>(label: &str, value: String, focused: bool, theme: &Theme) -> L
 }
 
 pub fn submit(frame: &mut Frame, area: Rect, form: &SubmitForm, theme: &Theme) {
-    let rect = centered(area, 80, 18);
+    // The pre-flight check's lines wrap (they quote Details and the schema): room for them.
+    let check_rows = match &form.check {
+        Some(Ok(found)) => found.len() as u16 * 2,
+        Some(Err(_)) => 2,
+        None => 0,
+    };
+    let rect = centered(area, 80, 18 + check_rows);
     frame.render_widget(Clear, rect);
     let blk = frame_block("Submit a file, folder or glob", theme);
     let inner = blk.inner(rect);
@@ -165,18 +190,29 @@ pub fn submit(frame: &mut Frame, area: Rect, form: &SubmitForm, theme: &Theme) {
     if let Some(e) = &form.error {
         lines.push(Line::styled(sanitize(e), theme.error));
     }
+    let width = usize::from(inner.width.max(1));
     match &form.check {
-        Some(Ok(found)) => lines.extend(found.iter().map(|l| {
-            let style = if l.starts_with("predicted: Succeeded") {
-                theme.title
-            } else if l.starts_with("predicted:") {
-                theme.error
-            } else {
-                ratatui::style::Style::default()
-            };
-            Line::styled(sanitize(l), style)
-        })),
-        Some(Err(e)) => lines.push(Line::styled(format!("check: {}", sanitize(e)), theme.error)),
+        Some(Ok(found)) => {
+            for l in found {
+                let style = if l.starts_with("predicted: Succeeded") {
+                    theme.title
+                } else if l.starts_with("predicted:") {
+                    theme.error
+                } else {
+                    ratatui::style::Style::default()
+                };
+                lines.extend(
+                    wrapped(&sanitize(l), width)
+                        .into_iter()
+                        .map(|w| Line::styled(w, style)),
+                );
+            }
+        }
+        Some(Err(e)) => lines.extend(
+            wrapped(&format!("check: {}", sanitize(e)), width)
+                .into_iter()
+                .map(|w| Line::styled(w, theme.error)),
+        ),
         None => {}
     }
     if let Some(m) = form.current_matches() {
@@ -338,4 +374,14 @@ pub fn copy(frame: &mut Frame, area: Rect, menu: &CopyMenu, theme: &Theme) {
         theme.muted,
     ));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn check_lines_wrap_by_display_width() {
+        assert_eq!(super::wrapped("abcdef", 4), ["abcd", "ef"]);
+        assert_eq!(super::wrapped("表表表", 4), ["表表", "表"]);
+        assert_eq!(super::wrapped("", 4), [""]);
+    }
 }
