@@ -475,6 +475,16 @@ fn sgr_colours_and_wide_characters_become_cells() {
     assert_eq!(grid[1][0], Cell::blank());
 }
 
+/// The fonts, when screenshots are asked for (`KINGEST_SCREENSHOTS=1`) and tmux is here.
+fn shooting() -> Option<Fonts> {
+    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
+        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
+        return None;
+    }
+    let fonts = fonts()?;
+    tmux_available().then_some(fonts)
+}
+
 /// Writes `assets/NAME.png` from the tmux session's screen.
 fn shoot(s: &Session, fonts: &Fonts, name: &str, cols: usize, rows: usize) {
     let grid = parse_ansi(&s.screen_ansi(), cols, rows);
@@ -486,16 +496,9 @@ fn shoot(s: &Session, fonts: &Fonts, name: &str, cols: usize, rows: usize) {
 #[test]
 #[ignore = "writes assets/*.png: KINGEST_SCREENSHOTS=1 cargo test --test screenshots -- --ignored"]
 fn readme_screenshots_from_the_demo() {
-    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
-        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
-        return;
-    }
-    let Some(fonts) = fonts() else {
+    let Some(fonts) = shooting() else {
         return;
     };
-    if !tmux_available() {
-        return;
-    }
     let (cols, rows) = (120, 40);
     let home = tempfile::tempdir().unwrap();
     let cmd = format!(
@@ -551,16 +554,9 @@ fn readme_screenshots_from_the_demo() {
 #[test]
 #[ignore = "writes assets/inbox-history.png: KINGEST_SCREENSHOTS=1 cargo test --test screenshots -- --ignored inbox"]
 fn readme_screenshot_of_the_inbox_cli() {
-    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
-        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
-        return;
-    }
-    let Some(fonts) = fonts() else {
+    let Some(fonts) = shooting() else {
         return;
     };
-    if !tmux_available() {
-        return;
-    }
     use kingest::client::ResourceKind;
     use kingest::client::wire::Notification;
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -627,16 +623,9 @@ fn readme_screenshot_of_the_inbox_cli() {
 #[test]
 #[ignore = "writes assets/resubmit-confirm.png: KINGEST_SCREENSHOTS=1 cargo test --test screenshots -- --ignored readme_screenshot_resubmit"]
 fn readme_screenshot_resubmit_confirm() {
-    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
-        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
-        return;
-    }
-    let Some(fonts) = fonts() else {
+    let Some(fonts) = shooting() else {
         return;
     };
-    if !tmux_available() {
-        return;
-    }
     let (cols, rows) = (120, 40);
     let home = tempfile::tempdir().unwrap();
     let cmd = format!(
@@ -672,16 +661,9 @@ fn readme_screenshot_resubmit_confirm() {
 #[test]
 #[ignore = "writes assets/status-table.png; run with KINGEST_SCREENSHOTS=1 -- --ignored"]
 fn readme_screenshot_of_the_status_table_view() {
-    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
-        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
-        return;
-    }
-    let Some(fonts) = fonts() else {
+    let Some(fonts) = shooting() else {
         return;
     };
-    if !tmux_available() {
-        return;
-    }
     let (cols, rows) = (120, 40);
     let home = tempfile::tempdir().unwrap();
     let cmd = format!(
@@ -712,16 +694,9 @@ fn readme_screenshot_of_the_status_table_view() {
 #[test]
 #[ignore = "renders assets/tui-grouped.png (KINGEST_SCREENSHOTS=1)"]
 fn readme_screenshot_of_the_grouped_failures_with_sparkline() {
-    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
-        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
-        return;
-    }
-    let Some(fonts) = fonts() else {
+    let Some(fonts) = shooting() else {
         return;
     };
-    if !tmux_available() {
-        return;
-    }
     // Wider than the others: the grouped pane needs room for its 60-minute sparkline.
     let (cols, rows) = (160, 40);
     let home = tempfile::tempdir().unwrap();
@@ -746,16 +721,9 @@ fn readme_screenshot_of_the_grouped_failures_with_sparkline() {
 #[test]
 #[ignore]
 fn readme_screenshot_of_a_timeline() {
-    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
-        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
-        return;
-    }
-    let Some(fonts) = fonts() else {
+    let Some(fonts) = shooting() else {
         return;
     };
-    if !tmux_available() {
-        return;
-    }
     let (cols, rows) = (120, 40);
     let home = tempfile::tempdir().unwrap();
     let cmd = format!(
@@ -784,16 +752,9 @@ fn readme_screenshot_of_a_timeline() {
 #[test]
 #[ignore]
 fn readme_screenshot_of_forensics() {
-    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
-        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
-        return;
-    }
-    let Some(fonts) = fonts() else {
+    let Some(fonts) = shooting() else {
         return;
     };
-    if !tmux_available() {
-        return;
-    }
     let (cols, rows) = (140, 56);
     let home = tempfile::tempdir().unwrap();
     let cmd = format!(
@@ -841,16 +802,9 @@ fn demo_session(cols: u16, rows: u16, home: &Path) -> Session {
 #[test]
 #[ignore = "writes assets/preflight.png: KINGEST_SCREENSHOTS=1 cargo test --test screenshots -- --ignored preflight"]
 fn readme_screenshot_of_the_preflight_check_in_the_submit_dialog() {
-    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
-        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
-        return;
-    }
-    let Some(fonts) = fonts() else {
+    let Some(fonts) = shooting() else {
         return;
     };
-    if !tmux_available() {
-        return;
-    }
     let home = tempfile::tempdir().unwrap();
     let s = demo_session(120, 40, home.path());
     s.press(&["s"], "the submit dialog", |t| {
@@ -869,16 +823,9 @@ fn readme_screenshot_of_the_preflight_check_in_the_submit_dialog() {
 #[test]
 #[ignore = "writes assets/copy-chooser.png: KINGEST_SCREENSHOTS=1 cargo test --test screenshots -- --ignored copy"]
 fn readme_screenshot_of_the_copy_chooser() {
-    if std::env::var("KINGEST_SCREENSHOTS").as_deref() != Ok("1") {
-        println!("SKIP screenshots: KINGEST_SCREENSHOTS=1 writes them");
-        return;
-    }
-    let Some(fonts) = fonts() else {
+    let Some(fonts) = shooting() else {
         return;
     };
-    if !tmux_available() {
-        return;
-    }
     let home = tempfile::tempdir().unwrap();
     let s = demo_session(120, 40, home.path());
     s.focus("Failures");
